@@ -1,0 +1,188 @@
+"""shipstate's pyinfra operations, each named after the resource it manages.
+
+They are told the observed state (one observation, made before the plan) and yield nothing
+when the resource already is as asked."""
+
+import io
+import json
+from collections.abc import Sequence
+
+from pyinfra import host
+from pyinfra.api import FileUploadCommand, StringCommand, operation
+
+from shipstate.commands import argv, chain, health_check, sudo
+from shipstate.desired import NewRelease
+from shipstate.layout import Layout
+
+PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+def _upload(content: str | bytes, dest: str):
+    data = content.encode() if isinstance(content, str) else content
+    return FileUploadCommand(io.BytesIO(data), dest)
+
+
+def _upload_atomically(content: str, dest: str):
+    temp = f"{dest}.tmp"
+    yield _upload(content, temp)
+    yield argv("mv", "-f", temp, dest)
+
+
+@operation()
+def leftovers_absent(layout: Layout, leftovers: Sequence[str]):
+    """Directories left by interrupted or failed builds are removed."""
+    if not leftovers:
+        host.noop("no leftovers")
+        return
+    yield argv("rm", "-rf", *(f"{layout.root}/{name}" for name in leftovers))
+
+
+@operation()
+def release_present(
+    layout: Layout,
+    release: NewRelease | None,
+    archive: bytes,
+    python: str,
+    requirements: str,
+    shared_dirs: Sequence[str],
+    shared_files: Sequence[str],
+    hooks: Sequence[str],
+    env: dict[str, str],
+):
+    """The release directory exists, complete: code, venv, configs, shared links, hooks run.
+
+    It is built under a temporary name and renamed into place only when complete."""
+    if release is None:
+        host.noop("release already present")
+        return
+    build = layout.building(release.id)
+    meta = f"{build}/.shipstate"
+    venv_python = layout.python(build)
+    yield argv(
+        "mkdir", "-p", layout.releases, layout.shared, layout.programs, layout.logs, layout.wheels
+    )
+    yield chain(argv("rm", "-rf", build), argv("mkdir", "-p", meta))
+    yield _upload(archive, f"{meta}/source.tar.gz")
+    yield chain(
+        argv("tar", "-xzf", f"{meta}/source.tar.gz", "-C", build),
+        argv("rm", "-f", f"{meta}/source.tar.gz"),
+    )
+    for name, content in sorted(release.configs.items()):
+        yield _upload(content, f"{meta}/{name}")
+    yield argv(python, "-m", "venv", f"{build}/venv")
+    pip = (venv_python, "-m", "pip", "--disable-pip-version-check", "--no-input", "--quiet")
+    wants = ("-r", f"{build}/{requirements}", "gunicorn")
+    offline = argv(*pip, "install", "--no-index", "--find-links", layout.wheels, *wants)
+    yield chain(
+        offline,
+        chain(
+            argv(
+                *pip, "wheel", "--wheel-dir", layout.wheels, "--find-links", layout.wheels, *wants
+            ),
+            offline,
+        ),
+        operator="||",
+    )
+    for path in shared_dirs:
+        target, link = f"{layout.shared}/{path}", f"{build}/{path}"
+        yield chain(
+            argv("mkdir", "-p", target),
+            argv("rm", "-rf", link),
+            argv("mkdir", "-p", link.rsplit("/", 1)[0]),
+            argv("ln", "-s", target, link),
+        )
+    for path in shared_files:
+        target, link = f"{layout.shared}/{path}", f"{build}/{path}"
+        yield chain(
+            argv("mkdir", "-p", target.rsplit("/", 1)[0]),
+            chain(
+                argv("test", "-e", target),
+                argv("install", "-m", "600", "/dev/null", target),
+                operator="||",
+            ),
+            argv("rm", "-rf", link),
+            argv("mkdir", "-p", link.rsplit("/", 1)[0]),
+            argv("ln", "-s", target, link),
+        )
+    variables = [
+        f"PATH={build}/venv/bin:{PATH}",
+        f"SHIPSTATE_RELEASE={release.id}",
+        *(f"{k}={v}" for k, v in env.items()),
+    ]
+    for hook in hooks:
+        yield chain(argv("cd", build), argv("env", *variables, "sh", "-c", hook))
+    yield _upload(json.dumps(release.manifest(), sort_keys=True), f"{meta}/manifest.json")
+    yield argv("mv", "-T", build, layout.release(release.id))
+
+
+@operation()
+def app_server_running(
+    layout: Layout,
+    release_id: int,
+    program_conf: str,
+    start: bool,
+    health_host: str,
+    health_path: str,
+):
+    """The release's own gunicorn runs under supervisor and answers its health check."""
+    if not start:
+        host.noop(f"app server of release {release_id} already running")
+        return
+    name = layout.program(release_id)
+    yield from _upload_atomically(program_conf, layout.program_file(release_id))
+    yield chain(
+        argv("supervisorctl", "reread"), argv("supervisorctl", "update", name), operator=";"
+    )
+    check = health_check(
+        layout.python(layout.release(release_id)),
+        layout.socket(release_id),
+        health_host,
+        health_path,
+    )
+    log = argv("tail", "-n", "30", f"{layout.logs}/{name}.log")
+    yield StringCommand(check, "||", "{", log, ">&2;", "exit", "1;", "}")
+
+
+@operation()
+def active_release(layout: Layout, release_id: int, current: int | None):
+    """`current` points at the release: a new link renamed over the old one (atomic)."""
+    if current == release_id:
+        host.noop(f"release {release_id} already active")
+        return
+    temp = f"{layout.root}/.current.tmp"
+    yield chain(
+        argv("rm", "-f", temp),
+        argv("ln", "-s", f"releases/{release_id}", temp),
+        argv("mv", "-T", temp, layout.current),
+    )
+
+
+@operation()
+def nginx_config(changed: bool):
+    """nginx runs with the active release's site config (checked, then reloaded gracefully)."""
+    if not changed:
+        host.noop("nginx config unchanged")
+        return
+    yield chain(sudo("/usr/sbin/nginx", "-t", "-q"), sudo("/usr/sbin/nginx", "-s", "reload"))
+
+
+@operation()
+def app_servers_stopped(layout: Layout, release_ids: Sequence[int]):
+    """Only the active release's app server runs; others are stopped after draining."""
+    if not release_ids:
+        host.noop("no other app server running")
+        return
+    names = [layout.program(n) for n in release_ids]
+    yield argv("rm", "-f", *(layout.program_file(n) for n in release_ids))
+    yield chain(
+        argv("supervisorctl", "reread"), argv("supervisorctl", "update", *names), operator=";"
+    )
+
+
+@operation()
+def releases_absent(layout: Layout, release_ids: Sequence[int]):
+    """Releases beyond keep_releases are deleted."""
+    if not release_ids:
+        host.noop("nothing to purge")
+        return
+    yield argv("rm", "-rf", *(layout.release(n) for n in release_ids))

@@ -1,0 +1,161 @@
+"""plan, apply, set-active, rollback, releases: thin shells over engine.Session."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shipstate import views
+from shipstate.cli.output import err, out, progress
+from shipstate.engine import Session
+from shipstate.errors import EXIT_CHANGES, ShipstateError
+from shipstate.plan import Plan
+
+Inventory = Annotated[
+    Path,
+    typer.Option(
+        "-i",
+        "--inventory",
+        help="pyinfra inventory file, e.g. inventories/staging.py.",
+        metavar="FILE",
+    ),
+]
+Limit = Annotated[
+    list[str] | None,
+    typer.Option("--limit", help="Only these hosts or groups (repeatable).", metavar="HOST|GROUP"),
+]
+Ref = Annotated[str, typer.Option("--ref", help="The git ref to deploy.")]
+AllowDirty = Annotated[
+    bool,
+    typer.Option(
+        "--allow-dirty", help="Deploy uncommitted changes of tracked files (release marked dirty)."
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")]
+AcceptKeys = Annotated[
+    bool, typer.Option("--accept-new-host-keys", help="Trust SSH host keys not yet in known_hosts.")
+]
+
+
+def _session(inventory: Path, limit, accept_keys: bool = False) -> Session:
+    return Session(Path.cwd(), inventory, limit, progress, accept_keys)
+
+
+def _confirm_and_apply(session: Session, plan: Plan, yes: bool) -> None:
+    views.render_plan(plan, out)
+    if plan.empty:
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise ShipstateError(
+                "refusing to apply without confirmation",
+                hint="pass --yes to apply from a script or CI",
+            )
+        if not typer.confirm("Apply these changes?", default=False, err=True):
+            err.print("nothing changed")
+            raise typer.Exit(1)
+    session.apply(plan)
+    out.print("[green]Applied.[/]")
+
+
+def plan(
+    inventory: Inventory,
+    limit: Limit = None,
+    ref: Ref = "HEAD",
+    allow_dirty: AllowDirty = False,
+    json: Json = False,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode", help="Exit 0 for no changes, 2 for changes, 1 for errors."
+        ),
+    ] = False,
+    accept_new_host_keys: AcceptKeys = False,
+) -> None:
+    """Show what `apply` would change on each host. Changes nothing.
+
+    Example: shipstate plan -i inventories/production.py --limit web1
+    """
+    with _session(inventory, limit, accept_new_host_keys) as session:
+        result = session.plan_apply(ref, allow_dirty)
+    if json:
+        out.print_json(views.plan_json(result))
+    else:
+        views.render_plan(result, out)
+    if detailed_exitcode and not result.empty:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+def apply(
+    inventory: Inventory,
+    limit: Limit = None,
+    ref: Ref = "HEAD",
+    allow_dirty: AllowDirty = False,
+    yes: Yes = False,
+    accept_new_host_keys: AcceptKeys = False,
+) -> None:
+    """Deploy the app's commit: build a new release on every host, switch, verify.
+
+    Example: shipstate apply -i inventories/staging.py --yes
+    """
+    with _session(inventory, limit, accept_new_host_keys) as session:
+        _confirm_and_apply(session, session.plan_apply(ref, allow_dirty), yes)
+
+
+def set_active(
+    release: Annotated[
+        str,
+        typer.Argument(help="A release number, `previous` (one before the active) or `latest`."),
+    ],
+    inventory: Inventory,
+    limit: Limit = None,
+    yes: Yes = False,
+    accept_new_host_keys: AcceptKeys = False,
+) -> None:
+    """Make an existing release the active one: rollback and roll-forward. No rebuild.
+
+    Example: shipstate set-active previous -i inventories/production.py
+    """
+    with _session(inventory, limit, accept_new_host_keys) as session:
+        _confirm_and_apply(session, session.plan_set_active(release), yes)
+
+
+def rollback(
+    inventory: Inventory,
+    limit: Limit = None,
+    yes: Yes = False,
+    accept_new_host_keys: AcceptKeys = False,
+) -> None:
+    """Shorthand for `set-active previous`.
+
+    Example: shipstate rollback -i inventories/production.py
+    """
+    set_active("previous", inventory, limit, yes, accept_new_host_keys)
+
+
+def releases(
+    inventory: Inventory,
+    limit: Limit = None,
+    json: Json = False,
+    accept_new_host_keys: AcceptKeys = False,
+) -> None:
+    """List each host's releases: number, commit, time, who, and which is active.
+
+    Example: shipstate releases -i inventories/production.py --json
+    """
+    with _session(inventory, limit, accept_new_host_keys) as session:
+        observed = session.releases()
+    if json:
+        out.print_json(views.releases_json(observed))
+    else:
+        views.render_releases(observed, out)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(plan)
+    app.command()(apply)
+    app.command("set-active")(set_active)
+    app.command()(rollback)
+    app.command()(releases)

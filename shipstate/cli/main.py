@@ -1,0 +1,86 @@
+"""The `shipstate` command. Errors from the core are printed here, in one place."""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import os  # noqa: E402
+import sys  # noqa: E402
+import traceback  # noqa: E402
+
+import click  # noqa: E402
+import typer  # noqa: E402
+from rich.markup import escape  # noqa: E402
+
+from shipstate import __version__  # noqa: E402
+from shipstate.cli import deploy, sandbox  # noqa: E402
+from shipstate.cli.output import err  # noqa: E402
+from shipstate.errors import EXIT_INTERRUPTED, ShipstateError  # noqa: E402
+
+app = typer.Typer(
+    name="shipstate",
+    help="Declarative, all-or-nothing deploys of Django apps to nginx + gunicorn + supervisor.\n\n"
+    "Run it from your app's root, next to shipstate.toml.\n\n"
+    "Example: shipstate plan -i inventories/staging.py",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+deploy.register(app)
+app.add_typer(sandbox.app, name="sandbox")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"shipstate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    directory: str = typer.Option(
+        None, "-C", help="Run as if started in DIR (the app's root).", metavar="DIR"
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    if directory:
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            raise ShipstateError(
+                f"-C {directory}: {exc.strerror}", hint="pass the directory of your app"
+            ) from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="shipstate", standalone_mode=False)
+    except ShipstateError as exc:
+        if "--debug" in args:
+            traceback.print_exc()
+        if exc.exit_code:
+            err.print(f"[red]error:[/] {escape(exc.message)}")
+            if exc.hint:
+                err.print(f"[yellow]hint:[/] {escape(exc.hint)}")
+        else:
+            print(exc.message)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""`shipstate sandbox`: a real local fleet for trying shipstate and for its tests."""
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shipstate import sandbox
+from shipstate.cli.output import out, progress
+from shipstate.config import load_config
+from shipstate.errors import ShipstateError
+
+app = typer.Typer(
+    help="A fleet of real servers on this machine (Linux, root): each host has its own "
+    "namespaces, sshd, nginx and supervisord on 127.0.0.(10+i).\n\n"
+    "Example: shipstate sandbox up --hosts 3",
+    no_args_is_help=True,
+)
+
+
+def _app_name(app_name: str | None) -> str:
+    if app_name:
+        return app_name
+    try:
+        return load_config(Path.cwd()).name
+    except ShipstateError as exc:
+        raise ShipstateError(
+            f"{exc.message}; the sandbox needs the app's name",
+            hint="run it from the app's root, or pass --app NAME",
+        ) from None
+
+
+@app.command()
+def up(
+    hosts: Annotated[int, typer.Option("--hosts", "-n", help="How many hosts.")] = 2,
+    app_name: Annotated[
+        str | None,
+        typer.Option(
+            "--app",
+            help="App name (default: from ./shipstate.toml); /srv/<app> is made for deploy.",
+        ),
+    ] = None,
+    bare: Annotated[
+        bool,
+        typer.Option(
+            "--bare", help="Hosts with root ssh only: no deploy user, app dir or sudo rules."
+        ),
+    ] = False,
+) -> None:
+    """Start the sandbox and write inventories/sandbox.py here.
+
+    Example: shipstate sandbox up --hosts 3
+    """
+    name = _app_name(app_name)
+    progress(f"starting {hosts} sandbox host(s) for app {name}")
+    started = sandbox.up(hosts, name, bare)
+    path = sandbox.write_inventory(Path.cwd(), started)
+    for host in started:
+        out.print(f"{host.name}  {host.address}  ssh deploy@{host.address}  http://{host.address}/")
+    out.print(f"inventory: {path}")
+
+
+@app.command()
+def status(json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Show each sandbox host and whether its sshd and nginx answer."""
+    rows = sandbox.status()
+    if json:
+        out.print_json(data=rows)
+        return
+    if not rows:
+        out.print("the sandbox is down")
+    for row in rows:
+        state = "running" if row["running"] else "stopped"
+        out.print(
+            f"{row['name']}  {row['address']}  {state}  ssh:{'up' if row['ssh'] else 'down'}"
+            f"  http:{'up' if row['http'] else 'down'}"
+        )
+
+
+@app.command()
+def down() -> None:
+    """Stop every sandbox host and remove its files."""
+    count = sandbox.down()
+    out.print(f"stopped {count} sandbox host(s)")
+
+
+@app.command()
+def ssh(
+    host: Annotated[str, typer.Argument(help="Host name (sandbox-1) or address.")],
+    command: Annotated[list[str] | None, typer.Argument(help="Command to run.")] = None,
+    user: Annotated[str, typer.Option("--user", "-u", help="Remote user.")] = "deploy",
+) -> None:
+    """Open a shell (or run a command) on a sandbox host.
+
+    Example: shipstate sandbox ssh sandbox-1 -- supervisorctl status
+    """
+    argv = sandbox.ssh_command(sandbox.find(host), user, command or [])
+    os.execvp(argv[0], argv)

@@ -1,0 +1,147 @@
+"""shipstate.toml (or [tool.shipstate] in pyproject.toml): load and validate. Pure."""
+
+import tomllib
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shipstate.errors import ShipstateError
+
+CONFIG_FILE = "shipstate.toml"
+
+NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+WSGI_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$"
+SERVER_NAME_PATTERN = r"^[A-Za-z0-9_.*~^$\\-]+( [A-Za-z0-9_.*~^$\\-]+)*$"
+URL_PATH_PATTERN = r"^/[A-Za-z0-9_./~-]*$"
+COMMAND_WORD_PATTERN = r"^[A-Za-z0-9_./+-]+$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def relative_path(value: str) -> str:
+    """A path inside the release: relative, normalised, never escaping it."""
+    if not value or "\x00" in value or "\n" in value:
+        raise ValueError("must be a non-empty path without control characters")
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts:
+        raise ValueError("must be relative to the app and must not contain '..'")
+    if str(path) in (".", ""):
+        raise ValueError("must name a file or directory inside the app")
+    return value
+
+
+class Hook(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command: Annotated[str, Field(min_length=1, max_length=2000)]
+    run: Literal["every-host", "once"] = "every-host"
+
+    @field_validator("command")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if "\n" in value or "\x00" in value:
+            raise ValueError("must be a single line")
+        return value
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    root: str = ""
+    keep_releases: Annotated[int, Field(ge=2, le=100)] = 4
+    wsgi: Annotated[str, Field(pattern=WSGI_PATTERN)]
+    requirements: str = "requirements.txt"
+    python: Annotated[str, Field(pattern=COMMAND_WORD_PATTERN)] = "python3"
+    health_path: Annotated[str, Field(pattern=URL_PATH_PATTERN)] = "/healthz"
+    server_name: Annotated[str, Field(pattern=SERVER_NAME_PATTERN)] = "_"
+    workers: Annotated[int, Field(ge=1, le=64)] = 2
+    static_url: Annotated[str, Field(pattern=URL_PATH_PATTERN)] = "/static/"
+    static_root: str = "staticfiles"
+    shared: tuple[str, ...] = ()
+    env: dict[Annotated[str, Field(pattern=ENV_NAME_PATTERN)], str] = {}
+    hooks: tuple[Hook, ...] = ()
+
+    @field_validator("requirements", "static_root")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        return relative_path(value)
+
+    @field_validator("shared")
+    @classmethod
+    def _shared(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value in values:
+            relative_path(value)
+        names = [v.rstrip("/") for v in values]
+        if len(set(names)) != len(names):
+            raise ValueError("lists the same path twice")
+        return values
+
+    @field_validator("env")
+    @classmethod
+    def _env_values(cls, env: dict[str, str]) -> dict[str, str]:
+        for key, value in env.items():
+            if any(c in value for c in ("\n", "\x00", '"', "%")):
+                raise ValueError(f"{key}: values must be one line without double quotes or '%'")
+        return env
+
+    @model_validator(mode="after")
+    def _root(self) -> "Config":
+        root = self.root or f"/srv/{self.name}"
+        path = PurePosixPath(root)
+        if not path.is_absolute() or ".." in path.parts or len(path.parts) < 2:
+            raise ValueError(f"root {root!r} must be an absolute path below / without '..'")
+        if not all(
+            part.replace("-", "").replace("_", "").replace(".", "").isalnum()
+            for part in path.parts[1:]
+        ):
+            raise ValueError(f"root {root!r} may only use letters, digits, '-', '_' and '.'")
+        object.__setattr__(self, "root", str(path))
+        return self
+
+    @property
+    def shared_dirs(self) -> tuple[str, ...]:
+        return tuple(p.rstrip("/") for p in self.shared if p.endswith("/"))
+
+    @property
+    def shared_files(self) -> tuple[str, ...]:
+        return tuple(p for p in self.shared if not p.endswith("/"))
+
+
+def _location(error: dict) -> str:
+    return ".".join(str(part) for part in error["loc"]) or "(top level)"
+
+
+def parse_config(data: dict, source: str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{source}: {_location(e)}: {e['msg']}" for e in exc.errors()]
+        raise ShipstateError(
+            "invalid configuration\n  " + "\n  ".join(lines),
+            hint="fix the keys named above; `shipstate init` writes a commented example",
+        ) from None
+
+
+def load_config(app_dir: Path) -> Config:
+    toml_path = app_dir / CONFIG_FILE
+    pyproject = app_dir / "pyproject.toml"
+    if toml_path.is_file():
+        return parse_config(_read_toml(toml_path), CONFIG_FILE)
+    if pyproject.is_file():
+        section = _read_toml(pyproject).get("tool", {}).get("shipstate")
+        if section is not None:
+            return parse_config(section, "pyproject.toml [tool.shipstate]")
+    raise ShipstateError(
+        f"no {CONFIG_FILE} in {app_dir}",
+        hint="run shipstate from your app's root (or pass -C DIR); `shipstate init` creates one",
+    )
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ShipstateError(
+            f"{path.name}: not valid TOML: {exc}", hint="check the quoting on the line named"
+        ) from None

@@ -1,0 +1,137 @@
+"""Desired state per host: which releases exist and which is active. Pure."""
+
+from pydantic import BaseModel, ConfigDict
+
+from shipstate.errors import ShipstateError
+from shipstate.observed import RELEASE_ID, ObservedHost
+
+MANIFEST_FIELDS = ("key", "commit", "dirty", "subject", "created_at", "created_by")
+
+
+class ReleaseDraft(BaseModel):
+    """A release to build, before it has a number: identified by its content key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    commit: str
+    dirty: bool
+    subject: str
+    created_at: str
+    created_by: str
+    configs: dict[str, str]
+
+
+class NewRelease(ReleaseDraft):
+    id: int
+
+    def manifest(self) -> dict:
+        return {"id": self.id, "state": "ready", **self.model_dump(include=set(MANIFEST_FIELDS))}
+
+
+class DesiredHost(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    active: int
+    keep: tuple[int, ...]
+    new_release: NewRelease | None = None
+
+    def active_configs(self, observed: ObservedHost) -> dict[str, str]:
+        if self.new_release is not None:
+            return self.new_release.configs
+        release = observed.release(self.active)
+        return release.configs if release else {}
+
+
+def releases_to_keep(
+    ids: list[int], active: int, replaced: int | None, limit: int
+) -> tuple[int, ...]:
+    """The active release, the one it replaced, then the newest others, up to `limit`."""
+    keep = [active]
+    if replaced is not None and replaced != active and replaced in ids:
+        keep.append(replaced)
+    for number in sorted(ids, reverse=True):
+        if len(keep) >= limit:
+            break
+        if number not in keep:
+            keep.append(number)
+    return tuple(sorted(keep))
+
+
+def desired_for_apply(
+    observed: dict[str, ObservedHost], drafts: dict[str, ReleaseDraft], keep_releases: int
+) -> dict[str, DesiredHost]:
+    """Make each host's active release the one with the draft's content, building it if absent.
+
+    New releases get one number on every host: the next after the highest on any of them."""
+    next_id = max((o.highest_id for o in observed.values()), default=0) + 1
+    desired = {}
+    for host, draft in drafts.items():
+        seen = observed[host]
+        existing = [r.id for r in seen.releases if r.key == draft.key]
+        new_release = None
+        if existing:
+            active = max(existing)
+        else:
+            active = next_id
+            new_release = NewRelease(id=next_id, **draft.model_dump())
+        ids = [*seen.ids, active] if new_release else list(seen.ids)
+        keep = releases_to_keep(ids, active, seen.current, keep_releases)
+        desired[host] = DesiredHost(host=host, active=active, keep=keep, new_release=new_release)
+    return desired
+
+
+def resolve_release(observed: dict[str, ObservedHost], name: str) -> int:
+    """`previous`, `latest` or a release number, the same on every host."""
+    if name in ("previous", "latest"):
+        currents = {o.current for o in observed.values()}
+        if name == "previous" and len(currents) != 1:
+            listing = ", ".join(f"{h}: {o.current}" for h, o in sorted(observed.items()))
+            raise ShipstateError(
+                f"hosts disagree on the active release ({listing})",
+                hint="name a release number: shipstate set-active N",
+            )
+        common = set.intersection(*(set(o.ids) for o in observed.values()))
+        if name == "latest":
+            if not common:
+                raise ShipstateError(
+                    "no release exists on every host", hint="deploy one first: shipstate apply"
+                )
+            return max(common)
+        (current,) = currents
+        older = [n for n in common if current is not None and n < current]
+        if not older:
+            raise AlreadyOldest(current)
+        return max(older)
+    if not RELEASE_ID.match(name):
+        raise ShipstateError(
+            f"{name!r} is not a release",
+            hint="use a release number (see `shipstate releases`), `previous` or `latest`",
+        )
+    number = int(name)
+    missing = sorted(h for h, o in observed.items() if o.release(number) is None)
+    if missing:
+        raise ShipstateError(
+            f"release {number} does not exist on {', '.join(missing)}",
+            hint="`shipstate releases` lists the releases of each host",
+        )
+    return number
+
+
+class AlreadyOldest(ShipstateError):
+    exit_code = 0
+
+    def __init__(self, current: int | None):
+        super().__init__(
+            f"release {current} is already the oldest release; nothing to do",
+            hint="`shipstate set-active latest` returns to the newest release",
+        )
+
+
+def desired_for_set_active(
+    observed: dict[str, ObservedHost], release: int
+) -> dict[str, DesiredHost]:
+    return {
+        host: DesiredHost(host=host, active=release, keep=o.ids) for host, o in observed.items()
+    }

@@ -1,0 +1,42 @@
+"""pyinfra facts: read a host's whole shipstate state in one round trip."""
+
+import shlex
+
+from pyinfra.api import FactBase
+
+from shipstate.observed import ObservedHost, parse_host_state
+from shipstate.templates import RELEASE_TEMPLATES
+
+_SCRIPT = """\
+cd {root} 2>/dev/null || {{ echo 'root 0'; exit 0; }}
+echo 'root 1'
+printf 'current %s\\n' "$(readlink current 2>/dev/null)"
+for d in releases/*/; do
+  [ -d "$d" ] || continue
+  n=${{d#releases/}}; n=${{n%/}}
+  printf 'release %s ' "$n"; tr -d '\\n' < "$d.shipstate/manifest.json" 2>/dev/null; echo
+  for f in {configs}; do
+    c="$d.shipstate/$f"
+    [ -f "$c" ] && printf 'config %s %s %s\\n' "$n" "$f" "$(base64 -w0 "$c")"
+  done
+done
+for d in releases/.building-*; do [ -e "$d" ] && printf 'building %s\\n' "${{d#releases/}}"; done
+for f in supervisor/*.conf; do [ -f "$f" ] && printf 'program %s\\n' "${{f#supervisor/}}"; done
+supervisorctl status 2>/dev/null | sed 's/^/status /'
+true
+"""
+
+
+class HostState(FactBase):
+    """Releases with their manifests and configs, `current`, leftovers, app server programs."""
+
+    def command(self, root: str, app: str) -> str:
+        configs = " ".join(shlex.quote(name) for name in RELEASE_TEMPLATES)
+        return _SCRIPT.format(root=shlex.quote(root), configs=configs)
+
+    def process(self, output: list[str]) -> list[str]:
+        return output
+
+    @staticmethod
+    def observe(host_name: str, lines: list[str] | None, app: str) -> ObservedHost:
+        return parse_host_state(host_name, lines or [], app)

@@ -1,0 +1,110 @@
+"""pyinfra inventory files (inventories/<env>.py): hosts, their data and groups."""
+
+import re
+import runpy
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from shipstate.errors import ShipstateError
+
+HOST_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,252}$")
+
+
+class HostSpec(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    data: dict
+    groups: tuple[str, ...]
+
+    @property
+    def address(self) -> str:
+        return str(self.data.get("ssh_hostname", self.name))
+
+    @property
+    def listen_addr(self) -> str:
+        return str(self.data.get("listen_addr", "0.0.0.0"))
+
+
+def _entries(group: str, value, path: Path):
+    for item in value:
+        if isinstance(item, str):
+            yield item, {}
+        elif (
+            isinstance(item, tuple | list)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], dict)
+        ):
+            yield item[0], item[1]
+        else:
+            raise ShipstateError(
+                f"{path}: group {group!r}: {item!r} is not a host",
+                hint='a host is "name" or ("name", {"ssh_hostname": ..., ...})',
+            )
+
+
+def _check_host(name: str, data: dict, path: Path) -> None:
+    if not HOST_NAME_PATTERN.match(name):
+        raise ShipstateError(
+            f"{path}: host name {name!r} is not valid", hint="use letters, digits, '.', '-', '_'"
+        )
+    port = data.get("ssh_port", 22)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise ShipstateError(
+            f"{path}: host {name!r}: ssh_port {port!r} is not a port number",
+            hint="ssh_port must be an integer from 1 to 65535",
+        )
+
+
+def load_inventory(path: Path) -> list[HostSpec]:
+    if not path.is_file():
+        raise ShipstateError(
+            f"inventory {path} does not exist",
+            hint="pass -i inventories/<env>.py; `shipstate sandbox up` writes "
+            "inventories/sandbox.py",
+        )
+    try:
+        namespace = runpy.run_path(str(path))
+    except Exception as exc:  # a user's Python file: any error is theirs to fix
+        raise ShipstateError(
+            f"inventory {path} failed to load: {type(exc).__name__}: {exc}",
+            hint="an inventory is a Python file of host lists",
+        ) from None
+    hosts: dict[str, dict] = {}
+    groups: dict[str, list[str]] = {}
+    for group, value in namespace.items():
+        if group.startswith("_") or not isinstance(value, list | tuple):
+            continue
+        for name, data in _entries(group, value, path):
+            _check_host(name, data, path)
+            if name in hosts and hosts[name] != data and data:
+                raise ShipstateError(
+                    f"{path}: host {name!r} is listed twice with different data",
+                    hint="give each host its data once",
+                )
+            hosts.setdefault(name, data)
+            if data:
+                hosts[name] = data
+            groups.setdefault(name, []).append(group)
+    if not hosts:
+        raise ShipstateError(
+            f"inventory {path} lists no hosts",
+            hint='define a list at top level, e.g. web = ["app1.example.com"]',
+        )
+    return [HostSpec(name=n, data=d, groups=tuple(groups[n])) for n, d in hosts.items()]
+
+
+def select_hosts(hosts: list[HostSpec], limit: list[str] | None) -> list[HostSpec]:
+    if not limit:
+        return hosts
+    known = {h.name for h in hosts} | {g for h in hosts for g in h.groups}
+    unknown = [name for name in limit if name not in known]
+    if unknown:
+        raise ShipstateError(
+            f"--limit names unknown hosts or groups: {', '.join(unknown)}",
+            hint=f"known: {', '.join(sorted(known))}",
+        )
+    wanted = set(limit)
+    return [h for h in hosts if h.name in wanted or wanted & set(h.groups)]

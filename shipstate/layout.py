@@ -1,0 +1,51 @@
+"""Where things live under the app root on a server. Pure."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: str
+    app: str
+
+    @property
+    def releases(self) -> str:
+        return f"{self.root}/releases"
+
+    @property
+    def current(self) -> str:
+        return f"{self.root}/current"
+
+    @property
+    def shared(self) -> str:
+        return f"{self.root}/shared"
+
+    @property
+    def wheels(self) -> str:
+        return f"{self.root}/.cache/wheels"
+
+    @property
+    def programs(self) -> str:
+        return f"{self.root}/supervisor"
+
+    @property
+    def logs(self) -> str:
+        return f"{self.root}/logs"
+
+    def release(self, release_id: int) -> str:
+        return f"{self.releases}/{release_id}"
+
+    def building(self, release_id: int) -> str:
+        return f"{self.releases}/.building-{release_id}"
+
+    def program(self, release_id: int) -> str:
+        return f"{self.app}-{release_id}"
+
+    def program_file(self, release_id: int) -> str:
+        return f"{self.programs}/{self.program(release_id)}.conf"
+
+    def socket(self, release_id: int) -> str:
+        return f"{self.release(release_id)}/.shipstate/gunicorn.sock"
+
+    def python(self, release_dir: str) -> str:
+        return f"{release_dir}/venv/bin/python"

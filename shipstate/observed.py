@@ -1,0 +1,126 @@
+"""What a host holds, as read by the `HostState` fact: models and the parser. Pure."""
+
+import base64
+import json
+import re
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+RELEASE_ID = re.compile(r"^[1-9][0-9]{0,8}$")
+
+
+class ObservedRelease(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    key: str
+    commit: str
+    dirty: bool = False
+    subject: str = ""
+    created_at: str = ""
+    created_by: str = ""
+    configs: dict[str, str] = {}
+
+
+class ObservedHost(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    root_exists: bool
+    current: int | None = None
+    releases: tuple[ObservedRelease, ...] = ()
+    leftovers: tuple[str, ...] = ()
+    programs: tuple[int, ...] = ()
+    running: tuple[int, ...] = ()
+
+    def release(self, release_id: int | None) -> ObservedRelease | None:
+        return next((r for r in self.releases if r.id == release_id), None)
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return tuple(sorted(r.id for r in self.releases))
+
+    @property
+    def highest_id(self) -> int:
+        numbers = [*self.ids, *(_leftover_id(name) for name in self.leftovers)]
+        return max(numbers, default=0)
+
+
+def _leftover_id(name: str) -> int:
+    digits = re.sub(r"\D", "", name.rsplit("-", 1)[-1])
+    return int(digits) if digits and len(digits) < 10 else 0
+
+
+def _release_id(name: str) -> int | None:
+    return int(name) if RELEASE_ID.match(name) else None
+
+
+def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
+    """Parse the tagged lines written by facts.HostState."""
+    root_exists = False
+    current: int | None = None
+    manifests: dict[int, dict] = {}
+    configs: dict[int, dict[str, str]] = {}
+    leftovers: list[str] = []
+    programs: list[int] = []
+    running: list[int] = []
+    program_name = re.compile(rf"^{re.escape(app)}-([1-9][0-9]{{0,8}})(?:\.conf)?$")
+    for line in lines:
+        tag, _, rest = line.partition(" ")
+        if tag == "root":
+            root_exists = rest == "1"
+        elif tag == "current":
+            current = _release_id(rest.removeprefix("releases/"))
+        elif tag == "release":
+            name, _, manifest = rest.partition(" ")
+            number = _release_id(name)
+            try:
+                data = json.loads(manifest)
+            except ValueError:
+                data = None
+            if number is not None and isinstance(data, dict) and data.get("state") == "ready":
+                manifests[number] = data
+            else:
+                leftovers.append(f"releases/{name}")
+        elif tag == "config":
+            name, _, rest = rest.partition(" ")
+            filename, _, encoded = rest.partition(" ")
+            number = _release_id(name)
+            if number is not None:
+                configs.setdefault(number, {})[filename] = base64.b64decode(encoded).decode(
+                    errors="replace"
+                )
+        elif tag == "building":
+            leftovers.append(f"releases/{rest}")
+        elif tag == "program":
+            match = program_name.match(rest)
+            if match:
+                programs.append(int(match.group(1)))
+        elif tag == "status":
+            fields = rest.split()
+            match = program_name.match(fields[0]) if fields else None
+            if match and len(fields) > 1 and fields[1] in ("RUNNING", "STARTING"):
+                running.append(int(match.group(1)))
+    releases = []
+    for number, data in sorted(manifests.items()):
+        try:
+            releases.append(
+                ObservedRelease.model_validate(
+                    {
+                        **{k: v for k, v in data.items() if k in ObservedRelease.model_fields},
+                        "id": number,
+                        "configs": configs.get(number, {}),
+                    }
+                )
+            )
+        except ValidationError:
+            leftovers.append(f"releases/{number}")
+    return ObservedHost(
+        host=host,
+        root_exists=root_exists,
+        current=current,
+        releases=tuple(releases),
+        leftovers=tuple(leftovers),
+        programs=tuple(sorted(set(programs))),
+        running=tuple(sorted(set(running))),
+    )

@@ -1,0 +1,157 @@
+"""The plan: a pure, serialisable diff from observed to desired state, per host."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shipstate.desired import DesiredHost, NewRelease
+from shipstate.observed import ObservedHost
+
+PLAN_VERSION = 1
+
+Kind = Literal[
+    "remove_leftover",
+    "create_release",
+    "start_app_server",
+    "switch_active",
+    "change_config",
+    "stop_app_server",
+    "purge_release",
+]
+SYMBOLS: dict[str, str] = {
+    "remove_leftover": "-",
+    "create_release": "+",
+    "start_app_server": "+",
+    "switch_active": "~",
+    "change_config": "~",
+    "stop_app_server": "-",
+    "purge_release": "-",
+}
+
+
+class Action(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Kind
+    target: str
+    before: str | None = None
+    after: str | None = None
+    reason: str
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOLS[self.kind]
+
+
+class HostPlan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    active_before: int | None
+    active_after: int
+    actions: tuple[Action, ...]
+    new_release: NewRelease | None = None
+
+    def has(self, kind: str) -> bool:
+        return any(a.kind == kind for a in self.actions)
+
+    def targets(self, kind: str) -> list[str]:
+        return [a.target for a in self.actions if a.kind == kind]
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    version: int = PLAN_VERSION
+    command: str
+    hosts: tuple[HostPlan, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not any(h.actions for h in self.hosts)
+
+
+def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
+    actions: list[Action] = []
+    active = desired.active
+    for name in observed.leftovers:
+        actions.append(
+            Action(
+                kind="remove_leftover",
+                target=name,
+                reason="left by an interrupted or failed deploy",
+            )
+        )
+    if new := desired.new_release:
+        actions.append(
+            Action(
+                kind="create_release",
+                target=str(new.id),
+                after=new.commit,
+                reason=f"commit {new.commit[:12]}{' (dirty)' if new.dirty else ''}"
+                f" is not on this host",
+            )
+        )
+    if active not in observed.running or active not in observed.programs:
+        actions.append(
+            Action(
+                kind="start_app_server",
+                target=str(active),
+                reason="the active release needs its app server running",
+            )
+        )
+    if observed.current != active:
+        actions.append(
+            Action(
+                kind="switch_active",
+                target="current",
+                before=None if observed.current is None else str(observed.current),
+                after=str(active),
+                reason="first release"
+                if observed.current is None
+                else "a different release is wanted",
+            )
+        )
+    current = observed.release(observed.current)
+    before_configs = current.configs if current else {}
+    for name, after in sorted(desired.active_configs(observed).items()):
+        before = before_configs.get(name)
+        if before != after:
+            actions.append(
+                Action(
+                    kind="change_config",
+                    target=name,
+                    before=before,
+                    after=after,
+                    reason=f"release {active} has a different {name}",
+                )
+            )
+    for number in sorted(set(observed.programs) | set(observed.running)):
+        if number != active:
+            actions.append(
+                Action(
+                    kind="stop_app_server",
+                    target=str(number),
+                    reason="only the active release serves",
+                )
+            )
+    for number in observed.ids:
+        if number not in desired.keep:
+            actions.append(
+                Action(kind="purge_release", target=str(number), reason="beyond keep_releases")
+            )
+    return HostPlan(
+        host=desired.host,
+        active_before=observed.current,
+        active_after=active,
+        actions=tuple(actions),
+        new_release=desired.new_release,
+    )
+
+
+def compute_plan(
+    command: str, desired: dict[str, DesiredHost], observed: dict[str, ObservedHost]
+) -> Plan:
+    return Plan(
+        command=command, hosts=tuple(plan_host(desired[h], observed[h]) for h in sorted(desired))
+    )

@@ -1,0 +1,119 @@
+"""Drive pyinfra in-process: connect to the fleet, read facts, run operations."""
+
+import contextlib
+import logging
+from collections.abc import Callable
+
+import gevent
+from pyinfra.api import Config, Inventory, State
+from pyinfra.api.connect import connect_all, disconnect_all
+from pyinfra.api.exceptions import PyinfraError
+from pyinfra.api.facts import get_facts
+from pyinfra.api.host import Host
+from pyinfra.api.operations import run_ops
+from pyinfra.api.state import BaseStateCallback, StateStage
+
+from shipstate.errors import RemoteError, ShipstateError
+from shipstate.inventory import HostSpec
+
+SSH_DEFAULTS = {
+    "ssh_strict_host_key_checking": "yes",
+    "ssh_allow_agent": True,
+    "ssh_look_for_keys": True,
+}
+
+Reporter = Callable[[str], None]
+
+
+def _quiet_pyinfra() -> None:
+    logger = logging.getLogger("pyinfra")
+    logger.handlers.clear()
+    logger.propagate = False
+    logger.setLevel(logging.CRITICAL)
+    gevent.get_hub().exception_stream = None
+
+
+class _Progress(BaseStateCallback):
+    def __init__(self, report: Reporter):
+        self.report = report
+
+    def operation_host_success(self, state, host, op_hash, retry_count=0):
+        meta = state.get_op_meta(op_hash)
+        if state.get_op_data_for_host(host, op_hash).operation_meta.did_change():
+            self.report(f"{host.name}: {', '.join(sorted(meta.names))} done")
+
+    def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):
+        meta = state.get_op_meta(op_hash)
+        self.report(f"{host.name}: {', '.join(sorted(meta.names))} FAILED")
+
+
+class Fleet:
+    """A connected set of hosts. Use as a context manager."""
+
+    def __init__(self, hosts: list[HostSpec], report: Reporter, accept_new_host_keys=False):
+        self.specs = {h.name: h for h in hosts}
+        self.report = report
+        defaults = dict(SSH_DEFAULTS)
+        if accept_new_host_keys:
+            defaults["ssh_strict_host_key_checking"] = "accept-new"
+        names = [(h.name, {**defaults, **h.data}) for h in hosts]
+        inventory = Inventory((names, {}))
+        self.state = State(inventory=inventory, config=Config(FAIL_PERCENT=0, CONNECT_TIMEOUT=10))
+        self.state.add_callback_handler(_Progress(report))
+
+    def __enter__(self) -> "Fleet":
+        _quiet_pyinfra()
+        self.state.set_stage(StateStage.Connect)
+        connect_all(self.state)
+        failed = [h.name for h in self.state.inventory if h not in self.state.activated_hosts]
+        if failed:
+            self.close()
+            raise ShipstateError(
+                f"could not connect to {', '.join(failed)}",
+                hint="check the host is up, the ssh user/key in the inventory, and that its host "
+                "key is in known_hosts (or pass --accept-new-host-keys once)",
+            )
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.state.set_stage(StateStage.Disconnect)
+        disconnect_all(self.state)
+
+    @property
+    def hosts(self) -> list[Host]:
+        return list(self.state.inventory)
+
+    def facts(self, fact, **kwargs) -> dict[str, object]:
+        results = get_facts(self.state, fact, kwargs=kwargs)
+        return {h.name: value for h, value in results.items()}
+
+    def run(self, add_ops: Callable[[State], None]) -> None:
+        """Prepare operations with `add_ops`, then execute; a failure raises RemoteError."""
+        self.state.set_stage(StateStage.Prepare)
+        add_ops(self.state)
+        self.state.set_stage(StateStage.Execute)
+        with contextlib.suppress(PyinfraError):  # failures are read from the op results
+            run_ops(self.state)
+        failures = self._failures()
+        if failures:
+            raise RemoteError(
+                "\n  ".join(["failed on:", *failures]),
+                hint="nothing after the failing step ran; see the output above",
+            )
+
+    def _failures(self) -> list[str]:
+        lines = []
+        for host in self.hosts:
+            for op_hash in self.state.get_op_order():
+                op_data = self.state.ops[host].get(op_hash)
+                meta = op_data.operation_meta if op_data else None
+                if meta is None or not meta.is_complete() or meta.did_succeed(False):
+                    continue
+                names = ", ".join(sorted(self.state.get_op_meta(op_hash).names))
+                output = (meta.stderr or meta.stdout).strip().splitlines()[-15:]
+                lines.append(f"{host.name}: {names}: " + "\n    ".join(output or ["(no output)"]))
+                break
+        return lines

@@ -1,0 +1,313 @@
+"""A fleet of real servers on this machine: each host in its own mount/PID/UTS namespaces,
+with its own sshd, nginx and supervisord listening on its own loopback address."""
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+from shipstate.errors import ShipstateError
+
+BASE = Path(os.environ.get("SHIPSTATE_SANDBOX_DIR", "/opt/shipstate-sandbox"))
+FIRST_OCTET = 10
+MAX_HOSTS = 50
+NEEDS = {
+    "unshare": "util-linux",
+    "/usr/sbin/sshd": "openssh-server",
+    "ssh-keygen": "openssh-client",
+    "/usr/sbin/nginx": "nginx",
+    "supervisord": "supervisor",
+    "sudo": "sudo",
+}
+INVENTORY_FILE = Path("inventories/sandbox.py")
+
+
+@dataclass(frozen=True)
+class SandboxHost:
+    name: str
+    address: str
+    pid: int
+
+    @property
+    def dir(self) -> Path:
+        return BASE / self.name
+
+
+def address(index: int) -> str:
+    return f"127.0.0.{FIRST_OCTET + index}"
+
+
+def key_path() -> Path:
+    return BASE / "id_ed25519"
+
+
+def known_hosts_path() -> Path:
+    return BASE / "known_hosts"
+
+
+def _state_file() -> Path:
+    return BASE / "state.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def hosts() -> list[SandboxHost]:
+    try:
+        data = json.loads(_state_file().read_text())
+    except (OSError, ValueError):
+        return []
+    return [SandboxHost(**h) for h in data.get("hosts", [])]
+
+
+def _preflight() -> None:
+    if os.uname().sysname != "Linux" or os.geteuid() != 0:
+        raise ShipstateError(
+            "the sandbox needs Linux and root (it creates namespaces and mounts)",
+            hint="run it as root on a Linux machine or VM",
+        )
+    missing = sorted({pkg for cmd, pkg in NEEDS.items() if not shutil.which(cmd)})
+    if missing:
+        raise ShipstateError(
+            f"the sandbox needs packages that are not installed: {', '.join(missing)}",
+            hint=f"apt-get install {' '.join(missing)} (see README)",
+        )
+
+
+def _port_taken(addr: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((addr, port))
+        except OSError:
+            return True
+    return False
+
+
+def _wait_ready(host_dir: Path, addr: str, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if (
+            (host_dir / "ready").exists()
+            and not _port_free_to_connect(addr, 22)
+            and not _port_free_to_connect(addr, 80)
+        ):
+            return
+        time.sleep(0.05)
+    log = (
+        (host_dir / "log").read_text(errors="replace")[-2000:]
+        if (host_dir / "log").exists()
+        else ""
+    )
+    raise ShipstateError(
+        f"sandbox host at {addr} did not come up:\n{log}",
+        hint="see the log above; `shipstate sandbox down` cleans up",
+    )
+
+
+def _port_free_to_connect(addr: str, port: int) -> bool:
+    try:
+        socket.create_connection((addr, port), timeout=0.5).close()
+    except OSError:
+        return True
+    return False
+
+
+def up(count: int, app: str, bare: bool = False) -> list[SandboxHost]:
+    _preflight()
+    if not 1 <= count <= MAX_HOSTS:
+        raise ShipstateError(f"--hosts must be from 1 to {MAX_HOSTS}", hint="e.g. --hosts 3")
+    if any(_alive(h.pid) for h in hosts()):
+        raise ShipstateError(
+            "the sandbox is already up",
+            hint="`shipstate sandbox status` shows it; `shipstate sandbox down` stops it",
+        )
+    names = [(f"sandbox-{i}", address(i)) for i in range(1, count + 1)]
+    taken = [f"{a}:{p}" for _, a in names for p in (22, 80) if _port_taken(a, p)]
+    if taken:
+        raise ShipstateError(
+            f"address already in use: {', '.join(taken)}",
+            hint="stop what listens there (a machine-wide sshd or nginx on "
+            "0.0.0.0 takes every loopback address)",
+        )
+    _remove_state()
+    BASE.mkdir(parents=True, mode=0o700)
+    subprocess.run(
+        [
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "shipstate-sandbox",
+            "-f",
+            str(key_path()),
+        ],
+        check=True,
+    )
+    script = resources.files("shipstate.sandbox") / "host.sh"
+    started = []
+    try:
+        for name, addr in names:
+            host_dir = BASE / name
+            host_dir.mkdir()
+            env = {
+                **os.environ,
+                "SANDBOX_BASE": str(BASE),
+                "SANDBOX_HOST_DIR": str(host_dir),
+                "SANDBOX_NAME": name,
+                "SANDBOX_ADDR": addr,
+                "SANDBOX_APP": app,
+                "SANDBOX_BARE": "1" if bare else "0",
+            }
+            with open(host_dir / "log", "wb") as log:
+                process = subprocess.Popen(
+                    [
+                        "unshare",
+                        "--mount",
+                        "--pid",
+                        "--uts",
+                        "--fork",
+                        "--mount-proc",
+                        "--propagation",
+                        "private",
+                        "bash",
+                        str(script),
+                    ],
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    cwd="/",
+                )
+            started.append(SandboxHost(name=name, address=addr, pid=process.pid))
+            _write_state(started, app, bare)
+        deadline = time.monotonic() + 60
+        for host in started:
+            _wait_ready(host.dir, host.address, deadline)
+    except BaseException:
+        down()
+        raise
+    known = [
+        f"{h.address} {' '.join((h.dir / 'hostkey.pub').read_text().split()[:2])}" for h in started
+    ]
+    known_hosts_path().write_text("\n".join(known) + "\n")
+    return started
+
+
+def _write_state(started: list[SandboxHost], app: str, bare: bool) -> None:
+    _state_file().write_text(
+        json.dumps({"app": app, "bare": bare, "hosts": [asdict(h) for h in started]})
+    )
+
+
+def _namespace_init(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def down() -> int:
+    """Stop every sandbox host (killing a PID namespace's init ends all its processes)."""
+    stopped = 0
+    for host in hosts():
+        for pid in [*_namespace_init(host.pid), host.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                stopped += pid != host.pid
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while _alive(host.pid) and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(host.pid, os.WNOHANG)
+            time.sleep(0.05)
+    _remove_state()
+    return stopped
+
+
+def _remove_state() -> None:
+    if BASE.exists():
+        shutil.rmtree(BASE)
+
+
+def status() -> list[dict]:
+    return [
+        {
+            "name": h.name,
+            "address": h.address,
+            "running": _alive(h.pid),
+            "ssh": not _port_free_to_connect(h.address, 22),
+            "http": not _port_free_to_connect(h.address, 80),
+        }
+        for h in hosts()
+    ]
+
+
+def find(name: str) -> SandboxHost:
+    for host in hosts():
+        if name in (host.name, host.address):
+            return host
+    raise ShipstateError(f"no sandbox host {name!r}", hint="`shipstate sandbox status` lists them")
+
+
+def ssh_command(host: SandboxHost, user: str, command: list[str]) -> list[str]:
+    return [
+        "ssh",
+        "-i",
+        str(key_path()),
+        "-o",
+        f"UserKnownHostsFile={known_hosts_path()}",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        f"{user}@{host.address}",
+        *command,
+    ]
+
+
+def inventory_text(started: list[SandboxHost]) -> str:
+    lines = [
+        '"""pyinfra inventory of the shipstate sandbox (written by `shipstate sandbox up`)."""',
+        "",
+        "_ssh = {",
+        '    "ssh_user": "deploy",',
+        f'    "ssh_key": "{key_path()}",',
+        f'    "ssh_known_hosts_file": "{known_hosts_path()}",',
+        '    "ssh_allow_agent": False,',
+        '    "ssh_look_for_keys": False,',
+        "}",
+        "",
+        "web = [",
+        *(
+            f'    ("{h.name}", {{**_ssh, "ssh_hostname": "{h.address}", '
+            f'"listen_addr": "{h.address}"}}),'
+            for h in started
+        ),
+        "]",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_inventory(app_dir: Path, started: list[SandboxHost]) -> Path:
+    path = app_dir / INVENTORY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(inventory_text(started))
+    return path

@@ -1,0 +1,85 @@
+"""The release's source: a git commit of the app (or its work tree with --allow-dirty)."""
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from shipstate.errors import ShipstateError
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ref: str
+    commit: str
+    tree: str
+    dirty: bool
+    subject: str
+    prefix: str
+    requirements: bytes
+
+    @property
+    def requirements_sha(self) -> str:
+        return hashlib.sha256(self.requirements).hexdigest()
+
+
+def _git(app_dir: Path, *args: str, binary: bool = False) -> str | bytes:
+    try:
+        done = subprocess.run(["git", "-C", str(app_dir), *args], capture_output=True, check=True)
+    except FileNotFoundError:
+        raise ShipstateError("git is not installed", hint="apt-get install git") from None
+    except subprocess.CalledProcessError as exc:
+        stderr = exc.stderr.decode(errors="replace").strip()
+        raise ShipstateError(
+            f"git {' '.join(args)}: {stderr}",
+            hint="shipstate deploys a commit of your app's git repository",
+        ) from None
+    return done.stdout if binary else done.stdout.decode().strip()
+
+
+def read_source(app_dir: Path, ref: str, requirements: str, allow_dirty: bool) -> Source:
+    if _git(app_dir, "rev-parse", "--is-inside-work-tree") != "true":
+        raise ShipstateError(
+            f"{app_dir} is not in a git work tree",
+            hint="commit your app to git first: shipstate deploys commits",
+        )
+    prefix = _git(app_dir, "rev-parse", "--show-prefix")
+    commit = _git(app_dir, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    changes = _git(app_dir, "status", "--porcelain", "--untracked-files=no", "--", ".")
+    dirty = bool(changes)
+    if dirty and not allow_dirty:
+        files = ", ".join(line[3:] for line in changes.splitlines()[:5])
+        raise ShipstateError(
+            f"uncommitted changes to tracked files: {files}",
+            hint="commit them, or pass --allow-dirty to deploy the work tree "
+            "(the release is marked dirty)",
+        )
+    if dirty:
+        commit = _git(app_dir, "stash", "create")
+    tree = _git(app_dir, "rev-parse", f"{commit}:{prefix}")
+    subject = _git(app_dir, "log", "-1", "--format=%s", commit)
+    try:
+        reqs = _git(app_dir, "show", f"{commit}:{prefix}{requirements}", binary=True)
+    except ShipstateError:
+        raise ShipstateError(
+            f"{requirements} is not in commit {commit[:12]}",
+            hint="set `requirements` in shipstate.toml to your requirements file, and commit it",
+        ) from None
+    return Source(
+        ref=ref,
+        commit=commit,
+        tree=tree,
+        dirty=dirty,
+        subject=subject,
+        prefix=prefix,
+        requirements=reqs,
+    )
+
+
+def archive(app_dir: Path, source: Source) -> bytes:
+    """A tar.gz of the app's directory at the source commit."""
+    return _git(
+        app_dir, "archive", "--format=tar.gz", f"{source.commit}:{source.prefix}", binary=True
+    )

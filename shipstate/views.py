@@ -1,0 +1,105 @@
+"""Views render plans and release lists; they never compute. Human (rich) and JSON."""
+
+import difflib
+import json
+
+from rich.console import Console
+from rich.markup import escape
+
+from shipstate.observed import ObservedHost
+from shipstate.plan import Action, Plan
+
+COLORS = {"+": "green", "~": "yellow", "-": "red"}
+LABELS = {
+    "remove_leftover": "leftover",
+    "create_release": "release",
+    "start_app_server": "app server",
+    "switch_active": "active release",
+    "change_config": "config",
+    "stop_app_server": "app server",
+    "purge_release": "release",
+}
+RELEASES_FORMAT_VERSION = 1
+
+
+def _action_line(action: Action) -> str:
+    color = COLORS[action.symbol]
+    label = f"{LABELS[action.kind]} {action.target}"
+    if action.kind == "switch_active":
+        label = f"active release {action.before or '(none)'} -> {action.after}"
+    return f"  [{color}]{action.symbol} {escape(label)}[/]  [dim]{escape(action.reason)}[/]"
+
+
+def _diff_lines(action: Action) -> list[str]:
+    diff = difflib.unified_diff(
+        (action.before or "").splitlines(),
+        action.after.splitlines(),
+        f"a/{action.target}",
+        f"b/{action.target}",
+        lineterm="",
+        n=2,
+    )
+    styles = {"+": "green", "-": "red", "@": "cyan"}
+    return [f"      [{styles.get(line[:1], 'dim')}]{escape(line)}[/]" for line in diff]
+
+
+def render_plan(plan: Plan, console: Console) -> None:
+    if plan.empty:
+        console.print("No changes. The fleet matches the desired state.")
+        return
+    counts = {"+": 0, "~": 0, "-": 0}
+    for host in plan.hosts:
+        if not host.actions:
+            console.print(f"[bold]{escape(host.host)}[/]: no changes")
+            continue
+        console.print(f"[bold]{escape(host.host)}[/]")
+        for action in host.actions:
+            counts[action.symbol] += 1
+            console.print(_action_line(action))
+            if action.kind == "change_config" and action.after is not None:
+                for line in _diff_lines(action):
+                    console.print(line)
+    console.print(
+        f"\nPlan: {counts['+']} to add, {counts['~']} to change, {counts['-']} to remove."
+    )
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps(plan.model_dump(mode="json"), indent=2, sort_keys=True)
+
+
+def render_releases(observed: dict[str, ObservedHost], console: Console) -> None:
+    for name, host in sorted(observed.items()):
+        console.print(f"[bold]{escape(name)}[/]")
+        if not host.releases:
+            console.print("  no releases")
+        for release in sorted(host.releases, key=lambda r: r.id, reverse=True):
+            marker = "[green]* active[/]" if release.id == host.current else "        "
+            dirty = " (dirty)" if release.dirty else ""
+            console.print(
+                f"  {marker} {release.id:>4}  {release.commit[:12]}{dirty}  "
+                f"{release.created_at}  {escape(release.created_by)}  "
+                f"{escape(release.subject)}"
+            )
+        for leftover in host.leftovers:
+            console.print(f"  [red]interrupted[/] {escape(leftover)}")
+
+
+def releases_json(observed: dict[str, ObservedHost]) -> str:
+    return json.dumps(
+        {
+            "version": RELEASES_FORMAT_VERSION,
+            "hosts": {
+                name: {
+                    "active": host.current,
+                    "releases": [
+                        r.model_dump(mode="json", exclude={"configs"}) for r in host.releases
+                    ],
+                    "interrupted": list(host.leftovers),
+                }
+                for name, host in sorted(observed.items())
+            },
+        },
+        indent=2,
+        sort_keys=True,
+    )
