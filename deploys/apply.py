@@ -26,6 +26,10 @@ class HostWork:
     hooks: tuple[str, ...]
 
 
+def _reload_to(plan: HostPlan) -> str | None:
+    return next((a.after for a in plan.actions if a.kind == "reload_nginx"), None)
+
+
 def health_host(config: Config) -> str:
     first = config.server_name.split()[0]
     return "localhost" if first == "_" or "*" in first or first.startswith("~") else first
@@ -71,9 +75,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> No
         releases.active_release,
         lambda p, w: {"layout": layout, "release_id": p.active_after, "current": p.active_before},
     )
-    each(
-        releases.nginx_config, lambda p, w: {"changed": "nginx.conf" in p.targets("change_config")}
-    )
+    each(releases.nginx_config, lambda p, w: {"layout": layout, "site_sha": _reload_to(p)})
     each(
         releases.app_servers_stopped,
         lambda p, w: {

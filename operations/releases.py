@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, StringCommand, operation
+from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
 
 from shipstate.commands import argv, chain, health_check, sudo
 from shipstate.desired import NewRelease
@@ -158,12 +158,15 @@ def active_release(layout: Layout, release_id: int, current: int | None):
 
 
 @operation()
-def nginx_config(changed: bool):
-    """nginx runs with the active release's site config (checked, then reloaded gracefully)."""
-    if not changed:
-        host.noop("nginx config unchanged")
+def nginx_config(layout: Layout, site_sha: str | None):
+    """nginx runs with the active release's site config (checked, then reloaded gracefully).
+
+    `site_sha` is that config's hash, recorded once nginx has loaded it; None: already loaded."""
+    if site_sha is None:
+        host.noop("nginx already runs the active site config")
         return
-    yield chain(sudo("/usr/sbin/nginx", "-t", "-q"), sudo("/usr/sbin/nginx", "-s", "reload"))
+    yield chain(sudo("/usr/sbin/nginx", "-t"), sudo("/usr/sbin/nginx", "-s", "reload"))
+    yield StringCommand(argv("printf", "%s\\n", site_sha), ">", QuoteString(layout.nginx_loaded))
 
 
 @operation()

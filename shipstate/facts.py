@@ -11,6 +11,7 @@ _SCRIPT = """\
 cd {root} 2>/dev/null || {{ echo 'root 0'; exit 0; }}
 echo 'root 1'
 printf 'current %s\\n' "$(readlink current 2>/dev/null)"
+printf 'nginx %s\\n' "$(cat .nginx-loaded 2>/dev/null)"
 for d in releases/*/; do
   [ -d "$d" ] || continue
   n=${{d#releases/}}; n=${{n%/}}

@@ -29,6 +29,11 @@ class Layout:
         return f"{self.root}/supervisor"
 
     @property
+    def nginx_loaded(self) -> str:
+        """Holds the sha256 of the site config nginx last reloaded with."""
+        return f"{self.root}/.nginx-loaded"
+
+    @property
     def logs(self) -> str:
         return f"{self.root}/logs"
 

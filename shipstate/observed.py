@@ -32,6 +32,7 @@ class ObservedHost(BaseModel):
     leftovers: tuple[str, ...] = ()
     programs: tuple[int, ...] = ()
     running: tuple[int, ...] = ()
+    nginx_loaded: str = ""
 
     def release(self, release_id: int | None) -> ObservedRelease | None:
         return next((r for r in self.releases if r.id == release_id), None)
@@ -59,6 +60,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
     """Parse the tagged lines written by facts.HostState."""
     root_exists = False
     current: int | None = None
+    nginx_loaded = ""
     manifests: dict[int, dict] = {}
     configs: dict[int, dict[str, str]] = {}
     leftovers: list[str] = []
@@ -71,6 +73,8 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
             root_exists = rest == "1"
         elif tag == "current":
             current = _release_id(rest.removeprefix("releases/"))
+        elif tag == "nginx":
+            nginx_loaded = rest.strip()
         elif tag == "release":
             name, _, manifest = rest.partition(" ")
             number = _release_id(name)
@@ -123,4 +127,5 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         leftovers=tuple(leftovers),
         programs=tuple(sorted(set(programs))),
         running=tuple(sorted(set(running))),
+        nginx_loaded=nginx_loaded,
     )

@@ -1,5 +1,6 @@
 """The plan: a pure, serialisable diff from observed to desired state, per host."""
 
+import hashlib
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -8,6 +9,12 @@ from shipstate.desired import DesiredHost, NewRelease
 from shipstate.observed import ObservedHost
 
 PLAN_VERSION = 1
+NGINX_CONFIG = "nginx.conf"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
 
 Kind = Literal[
     "remove_leftover",
@@ -15,6 +22,7 @@ Kind = Literal[
     "start_app_server",
     "switch_active",
     "change_config",
+    "reload_nginx",
     "stop_app_server",
     "purge_release",
 ]
@@ -24,6 +32,7 @@ SYMBOLS: dict[str, str] = {
     "start_app_server": "+",
     "switch_active": "~",
     "change_config": "~",
+    "reload_nginx": "~",
     "stop_app_server": "-",
     "purge_release": "-",
 }
@@ -40,7 +49,7 @@ class Action(BaseModel):
 
     @property
     def symbol(self) -> str:
-        return SYMBOLS[self.kind]
+        return "+" if self.kind == "change_config" and self.before is None else SYMBOLS[self.kind]
 
 
 class HostPlan(BaseModel):
@@ -114,7 +123,8 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
         )
     current = observed.release(observed.current)
     before_configs = current.configs if current else {}
-    for name, after in sorted(desired.active_configs(observed).items()):
+    wanted_configs = desired.active_configs(observed)
+    for name, after in sorted(wanted_configs.items()):
         before = before_configs.get(name)
         if before != after:
             actions.append(
@@ -126,6 +136,17 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
                     reason=f"release {active} has a different {name}",
                 )
             )
+    site = sha256(wanted_configs.get(NGINX_CONFIG, ""))
+    if site != observed.nginx_loaded:
+        actions.append(
+            Action(
+                kind="reload_nginx",
+                target="nginx",
+                before=observed.nginx_loaded or None,
+                after=site,
+                reason="nginx must load the active release's site config",
+            )
+        )
     for number in sorted(set(observed.programs) | set(observed.running)):
         if number != active:
             actions.append(

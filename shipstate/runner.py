@@ -12,6 +12,7 @@ from pyinfra.api.facts import get_facts
 from pyinfra.api.host import Host
 from pyinfra.api.operations import run_ops
 from pyinfra.api.state import BaseStateCallback, StateStage
+from pyinfra.connectors import util as pyinfra_connector_util
 
 from shipstate.errors import RemoteError, ShipstateError
 from shipstate.inventory import HostSpec
@@ -25,7 +26,16 @@ SSH_DEFAULTS = {
 Reporter = Callable[[str], None]
 
 
+def _refuse_prompt(prompt: str = "") -> str:
+    raise ShipstateError(
+        "sudo asked for a password on a host",
+        hint="shipstate never prompts: give the deploy user NOPASSWD rules for exactly "
+        "`/usr/sbin/nginx -t` and `/usr/sbin/nginx -s reload` (see the README)",
+    )
+
+
 def _quiet_pyinfra() -> None:
+    pyinfra_connector_util.getpass = _refuse_prompt
     logger = logging.getLogger("pyinfra")
     logger.handlers.clear()
     logger.propagate = False
@@ -39,7 +49,7 @@ class _Progress(BaseStateCallback):
 
     def operation_host_success(self, state, host, op_hash, retry_count=0):
         meta = state.get_op_meta(op_hash)
-        if state.get_op_data_for_host(host, op_hash).operation_meta.did_change():
+        if state.get_op_data_for_host(host, op_hash).operation_meta.executed:
             self.report(f"{host.name}: {', '.join(sorted(meta.names))} done")
 
     def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):

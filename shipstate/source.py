@@ -80,6 +80,5 @@ def read_source(app_dir: Path, ref: str, requirements: str, allow_dirty: bool) -
 
 def archive(app_dir: Path, source: Source) -> bytes:
     """A tar.gz of the app's directory at the source commit."""
-    return _git(
-        app_dir, "archive", "--format=tar.gz", f"{source.commit}:{source.prefix}", binary=True
-    )
+    top = Path(_git(app_dir, "rev-parse", "--show-toplevel"))
+    return _git(top, "archive", "--format=tar.gz", f"{source.commit}:{source.prefix}", binary=True)

@@ -16,6 +16,7 @@ LABELS = {
     "start_app_server": "app server",
     "switch_active": "active release",
     "change_config": "config",
+    "reload_nginx": "reload",
     "stop_app_server": "app server",
     "purge_release": "release",
 }

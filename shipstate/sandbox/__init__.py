@@ -57,11 +57,12 @@ def _state_file() -> Path:
 
 
 def _alive(pid: int) -> bool:
+    """Running, and not a zombie left for a parent that does not reap."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def hosts() -> list[SandboxHost]:

@@ -39,8 +39,8 @@ rm -f /etc/nginx/sites-enabled/*
 mkdir -p /var/log/nginx
 cat > /etc/nginx/sites-enabled/sandbox <<CONF
 server {
-    listen $addr:80 default_server;
-    server_name _;
+    listen $addr:80;
+    server_name $SANDBOX_NAME.sandbox.invalid;
     location = /__sandbox { return 200 "$SANDBOX_NAME\n"; }
     location / { return 404; }
 }

@@ -1,0 +1,3 @@
+from shipstate.cli.main import main
+
+main()

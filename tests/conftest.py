@@ -1,0 +1,132 @@
+"""Fixtures for end-to-end tests: a real sandbox fleet and a git copy of examples/hello."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "hello"
+FLEET_SIZE = 3
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def shipstate(*args: str, cwd: Path | None = None, timeout: int = 600) -> Result:
+    """Run the real CLI in a subprocess, as a user would."""
+    done = subprocess.run(
+        [sys.executable, "-m", "shipstate", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+def ok(*args: str, cwd: Path | None = None) -> Result:
+    result = shipstate(*args, cwd=cwd)
+    assert result.code == 0, f"shipstate {' '.join(args)} failed:\n{result.output}"
+    return result
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True
+    ).stdout
+
+
+def http_get(url: str, host: str | None = None) -> tuple[int, str, dict]:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read().decode(), dict(answer.headers)
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace"), dict(exc.headers)
+
+
+def host_addresses() -> list[str]:
+    from shipstate import sandbox
+
+    return [h.address for h in sandbox.hosts()]
+
+
+def on_host(address: str, command: str, user: str = "root") -> subprocess.CompletedProcess:
+    from shipstate import sandbox
+
+    host = next(h for h in sandbox.hosts() if h.address == address)
+    return subprocess.run(
+        sandbox.ssh_command(host, user, [command]), capture_output=True, text=True, timeout=60
+    )
+
+
+def make_app(path: Path) -> Path:
+    """A git repository holding a copy of examples/hello."""
+    shutil.copytree(
+        EXAMPLE, path, ignore=shutil.ignore_patterns("inventories", "__pycache__", "var")
+    )
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "tests@shipstate.invalid")
+    git(path, "config", "user.name", "shipstate tests")
+    commit(path, "v1")
+    return path
+
+
+def commit(app: Path, message: str) -> None:
+    git(app, "add", "-A")
+    git(app, "commit", "-q", "--allow-empty", "-m", message)
+
+
+def set_version(app: Path, version: str) -> None:
+    (app / "hello" / "version.py").write_text(f'VERSION = "{version}"\n')
+    commit(app, f"version {version}")
+
+
+@pytest.fixture(scope="session")
+def fleet(tmp_path_factory) -> Path:
+    """Sandbox hosts for the whole session; yields the directory holding the inventory."""
+    home = tmp_path_factory.mktemp("fleet")
+    shipstate("sandbox", "down")
+    ok("sandbox", "up", "--hosts", str(FLEET_SIZE), "--app", "hello", cwd=home)
+    yield home / "inventories" / "sandbox.py"
+    shipstate("sandbox", "down")
+
+
+def reset_app_on_hosts() -> None:
+    """Remove every trace of the hello app from the sandbox hosts (as root)."""
+    for address in host_addresses():
+        on_host(
+            address,
+            "rm -f /srv/hello/supervisor/*.conf; supervisorctl update >/dev/null; "
+            "find /srv/hello -mindepth 1 -maxdepth 1 ! -name supervisor -exec rm -rf {} +; "
+            "nginx -s reload",
+        )
+    time.sleep(0.3)
+
+
+@pytest.fixture
+def app(tmp_path, fleet) -> Path:
+    """A fresh app repo, with the fleet's inventory, and hosts holding no release."""
+    reset_app_on_hosts()
+    path = make_app(tmp_path / "app")
+    (path / "inventories").mkdir()
+    shutil.copy(fleet, path / "inventories" / "sandbox.py")
+    return path

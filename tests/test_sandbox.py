@@ -1,0 +1,89 @@
+"""The sandbox is a fleet of real, isolated servers on loopback."""
+
+import socket
+from pathlib import Path
+
+from conftest import FLEET_SIZE, host_addresses, http_get, ok, on_host, shipstate
+
+
+def test_each_host_has_its_own_files_processes_and_name(fleet):
+    first, second = host_addresses()[:2]
+    assert on_host(first, "echo secret > /tmp/only-here && touch /srv/only-here").returncode == 0
+    seen = on_host(second, "ls /tmp/only-here /srv/only-here 2>&1; hostname; pgrep -c sshd")
+    assert "No such file" in seen.stdout and seen.stdout.count("No such file") == 2
+    assert "sandbox-2" in seen.stdout
+    assert on_host(first, "hostname").stdout.strip() == "sandbox-1"
+    pids = on_host(first, "pgrep -x nginx | wc -l; ls /proc | grep -c '^[0-9]'").stdout.split()
+    assert int(pids[1]) < 30, "a host sees only its own processes"
+    hidden = on_host(first, "ls /opt/shipstate-sandbox 2>&1 | wc -l").stdout.strip()
+    assert hidden == "0", "a host cannot see the sandbox's state (other hosts' files)"
+
+
+def test_ssh_as_deploy_and_least_privilege(fleet):
+    address = host_addresses()[0]
+    probe = on_host(
+        address,
+        "id -un; touch /etc/x 2>/dev/null || echo no-etc; "
+        "touch /etc/nginx/conf.d/x 2>/dev/null || echo no-nginx-conf; "
+        "sudo -n true 2>/dev/null || echo no-sudo-shell; "
+        "sudo -n /usr/sbin/nginx -t 2>/dev/null && echo nginx-test-ok; "
+        "touch /srv/hello/x && echo srv-app-ok; touch /srv/x 2>/dev/null || echo no-srv",
+        user="deploy",
+    ).stdout.split()
+    assert probe == [
+        "deploy",
+        "no-etc",
+        "no-nginx-conf",
+        "no-sudo-shell",
+        "nginx-test-ok",
+        "srv-app-ok",
+        "no-srv",
+    ]
+
+
+def test_nginx_answers_on_each_hosts_own_address_only(fleet):
+    for index, address in enumerate(host_addresses(), start=1):
+        status, body, _ = http_get(f"http://{address}/__sandbox")
+        assert (status, body.strip()) == (200, f"sandbox-{index}")
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", 80)) != 0, "nothing listens on 127.0.0.1:80"
+
+
+def test_up_refuses_while_up(fleet):
+    result = shipstate("sandbox", "up", "--hosts", "1", "--app", "hello")
+    assert result.code == 1
+    assert "already up" in result.stderr and "Traceback" not in result.output
+
+
+def _sandbox_traces() -> list[str]:
+    traces = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "sandbox/host.sh" in text:
+            traces.append(text)
+    mounts = Path("/proc/self/mountinfo").read_text()
+    traces += [line for line in mounts.splitlines() if "sandbox-" in line]
+    return traces
+
+
+def test_down_leaves_nothing_and_up_refuses_a_taken_address(fleet):
+    try:
+        ok("sandbox", "down")
+        assert _sandbox_traces() == []
+        assert not Path("/opt/shipstate-sandbox").exists()
+        assert "down" in ok("sandbox", "status").stdout
+        with socket.socket() as squatter:
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            squatter.bind(("127.0.0.11", 80))
+            squatter.listen()
+            refused = shipstate("sandbox", "up", "--hosts", "2", "--app", "hello")
+        assert refused.code == 1
+        assert "127.0.0.11:80" in refused.stderr and "Traceback" not in refused.output
+        assert _sandbox_traces() == []
+    finally:
+        ok("sandbox", "up", "--hosts", str(FLEET_SIZE), "--app", "hello", cwd=fleet.parent.parent)
+    status = ok("sandbox", "status").stdout
+    assert status.count("ssh:up  http:up") == FLEET_SIZE
