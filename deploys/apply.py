@@ -51,6 +51,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> No
         lambda p, w: {
             "layout": layout,
             "release": p.new_release,
+            "build_env": p.has("create_environment"),
             "archive": w.archive,
             "python": config.python,
             "requirements": config.requirements,
@@ -89,4 +90,8 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> No
             "layout": layout,
             "release_ids": [int(t) for t in p.targets("purge_release")],
         },
+    )
+    each(
+        releases.environments_absent,
+        lambda p, w: {"layout": layout, "keys": p.targets("purge_environment")},
     )

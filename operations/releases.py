@@ -15,6 +15,7 @@ from shipstate.desired import NewRelease
 from shipstate.layout import Layout
 
 PATH = "/usr/local/bin:/usr/bin:/bin"
+UV = "uv==0.13.9"
 
 
 def _upload(content: str | bytes, dest: str):
@@ -37,10 +38,74 @@ def leftovers_absent(layout: Layout, leftovers: Sequence[str]):
     yield argv("rm", "-rf", *(f"{layout.root}/{name}" for name in leftovers))
 
 
+def _environment(layout: Layout, key: str, python: str, requirements: str):
+    """Build the environment `key` under a temporary name with uv (pip when uv cannot be had),
+    then rename it into place: an environment is complete or absent, and never changed."""
+    building, tools_tmp = layout.building_env(key), f"{layout.tools}.tmp"
+    wants = ("-r", requirements, "gunicorn")
+    get_uv = chain(
+        argv("rm", "-rf", tools_tmp),
+        argv(python, "-m", "venv", tools_tmp),
+        argv(f"{tools_tmp}/bin/pip", "install", "--quiet", "--disable-pip-version-check", UV),
+        argv("rm", "-rf", layout.tools),
+        argv("mv", "-T", tools_tmp, layout.tools),
+    )
+    yield StringCommand(
+        argv("test", "-x", layout.uv),
+        "||",
+        get_uv,
+        "||",
+        argv("echo", "shipstate: uv could not be installed; using pip"),
+        ">&2",
+    )
+    uv_install = (
+        layout.uv,
+        "pip",
+        "install",
+        "--quiet",
+        "--system-certs",
+        "--python",
+        f"{building}/bin/python",
+        "--cache-dir",
+        layout.uv_cache,
+        "--compile-bytecode",
+        *wants,
+    )
+    with_uv = chain(
+        argv(layout.uv, "venv", "--quiet", "--relocatable", "--python", python, building),
+        chain(argv(*uv_install, "--offline"), argv(*uv_install), operator="||"),
+    )
+    pip = (f"{building}/bin/python", "-m", "pip", "--disable-pip-version-check", "--quiet")
+    offline = argv(*pip, "install", "--no-index", "--find-links", layout.wheels, *wants)
+    with_pip = chain(
+        argv(python, "-m", "venv", building),
+        chain(
+            offline,
+            chain(argv(*pip, "wheel", "--wheel-dir", layout.wheels, *wants), offline),
+            operator="||",
+        ),
+    )
+    yield argv("rm", "-rf", building)
+    yield StringCommand(
+        "if",
+        argv("test", "-x", layout.uv),
+        ";",
+        "then",
+        with_uv,
+        ";",
+        "else",
+        with_pip,
+        ";",
+        "fi",
+    )
+    yield argv("mv", "-T", building, layout.env(key))
+
+
 @operation()
 def release_present(
     layout: Layout,
     release: NewRelease | None,
+    build_env: bool,
     archive: bytes,
     python: str,
     requirements: str,
@@ -49,7 +114,7 @@ def release_present(
     hooks: Sequence[str],
     env: dict[str, str],
 ):
-    """The release directory exists, complete: code, venv, configs, shared links, hooks run.
+    """The release directory exists, complete: code, environment, configs, shared links, hooks.
 
     It is built under a temporary name and renamed into place only when complete."""
     if release is None:
@@ -57,9 +122,15 @@ def release_present(
         return
     build = layout.building(release.id)
     meta = f"{build}/.shipstate"
-    venv_python = layout.python(build)
     yield argv(
-        "mkdir", "-p", layout.releases, layout.shared, layout.programs, layout.logs, layout.wheels
+        "mkdir",
+        "-p",
+        layout.releases,
+        layout.shared,
+        layout.programs,
+        layout.logs,
+        layout.envs,
+        layout.wheels,
     )
     yield chain(argv("rm", "-rf", build), argv("mkdir", "-p", meta))
     yield _upload(archive, f"{meta}/source.tar.gz")
@@ -69,20 +140,9 @@ def release_present(
     )
     for name, content in sorted(release.configs.items()):
         yield _upload(content, f"{meta}/{name}")
-    yield argv(python, "-m", "venv", f"{build}/venv")
-    pip = (venv_python, "-m", "pip", "--disable-pip-version-check", "--no-input", "--quiet")
-    wants = ("-r", f"{build}/{requirements}", "gunicorn")
-    offline = argv(*pip, "install", "--no-index", "--find-links", layout.wheels, *wants)
-    yield chain(
-        offline,
-        chain(
-            argv(
-                *pip, "wheel", "--wheel-dir", layout.wheels, "--find-links", layout.wheels, *wants
-            ),
-            offline,
-        ),
-        operator="||",
-    )
+    if build_env:
+        yield from _environment(layout, release.env, python, f"{build}/{requirements}")
+    yield argv("ln", "-s", layout.env(release.env), f"{build}/venv")
     for path in shared_dirs:
         target, link = f"{layout.shared}/{path}", f"{build}/{path}"
         yield chain(
@@ -189,3 +249,12 @@ def releases_absent(layout: Layout, release_ids: Sequence[int]):
         host.noop("nothing to purge")
         return
     yield argv("rm", "-rf", *(layout.release(n) for n in release_ids))
+
+
+@operation()
+def environments_absent(layout: Layout, keys: Sequence[str]):
+    """Environments that no kept release uses are deleted."""
+    if not keys:
+        host.noop("no unused environment")
+        return
+    yield argv("rm", "-rf", *(layout.env(key) for key in keys))

@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict
 from shipstate.errors import ShipstateError
 from shipstate.observed import RELEASE_ID, ObservedHost
 
-MANIFEST_FIELDS = ("key", "commit", "dirty", "subject", "created_at", "created_by")
+MANIFEST_FIELDS = ("key", "commit", "dirty", "subject", "created_at", "created_by", "env")
 
 
 class ReleaseDraft(BaseModel):
@@ -19,6 +19,7 @@ class ReleaseDraft(BaseModel):
     subject: str
     created_at: str
     created_by: str
+    env: str
     configs: dict[str, str]
 
 
@@ -36,6 +37,7 @@ class DesiredHost(BaseModel):
     active: int
     keep: tuple[int, ...]
     new_release: NewRelease | None = None
+    envs: tuple[str, ...] = ()
 
     def active_configs(self, observed: ObservedHost) -> dict[str, str]:
         if self.new_release is not None:
@@ -78,7 +80,12 @@ def desired_for_apply(
             new_release = NewRelease(id=next_id, **draft.model_dump())
         ids = [*seen.ids, active] if new_release else list(seen.ids)
         keep = releases_to_keep(ids, active, seen.current, keep_releases)
-        desired[host] = DesiredHost(host=host, active=active, keep=keep, new_release=new_release)
+        envs = {r.env for r in seen.releases if r.id in keep}
+        if new_release:
+            envs.add(new_release.env)
+        desired[host] = DesiredHost(
+            host=host, active=active, keep=keep, new_release=new_release, envs=tuple(sorted(envs))
+        )
     return desired
 
 
@@ -133,5 +140,6 @@ def desired_for_set_active(
     observed: dict[str, ObservedHost], release: int
 ) -> dict[str, DesiredHost]:
     return {
-        host: DesiredHost(host=host, active=release, keep=o.ids) for host, o in observed.items()
+        host: DesiredHost(host=host, active=release, keep=o.ids, envs=o.envs)
+        for host, o in observed.items()
     }

@@ -122,7 +122,11 @@ class Session:
                 default=str,
             ).encode()
         ).hexdigest()
+        env = hashlib.sha256(
+            json.dumps([self.config.python, source.requirements_sha, "gunicorn"]).encode()
+        ).hexdigest()[:16]
         return ReleaseDraft(
+            env=env,
             key=key,
             commit=source.commit,
             dirty=source.dirty,

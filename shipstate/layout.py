@@ -25,6 +25,18 @@ class Layout:
         return f"{self.root}/.cache/wheels"
 
     @property
+    def uv_cache(self) -> str:
+        return f"{self.root}/.cache/uv"
+
+    @property
+    def tools(self) -> str:
+        return f"{self.root}/.tools"
+
+    @property
+    def uv(self) -> str:
+        return f"{self.tools}/bin/uv"
+
+    @property
     def programs(self) -> str:
         return f"{self.root}/supervisor"
 
@@ -36,6 +48,16 @@ class Layout:
     @property
     def logs(self) -> str:
         return f"{self.root}/logs"
+
+    @property
+    def envs(self) -> str:
+        return f"{self.root}/envs"
+
+    def env(self, key: str) -> str:
+        return f"{self.envs}/{key}"
+
+    def building_env(self, key: str) -> str:
+        return f"{self.envs}/.building-{key}"
 
     def release(self, release_id: int) -> str:
         return f"{self.releases}/{release_id}"

@@ -7,6 +7,7 @@ import re
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 RELEASE_ID = re.compile(r"^[1-9][0-9]{0,8}$")
+ENV_KEY = re.compile(r"^[0-9a-f]{16}$")
 
 
 class ObservedRelease(BaseModel):
@@ -19,6 +20,7 @@ class ObservedRelease(BaseModel):
     subject: str = ""
     created_at: str = ""
     created_by: str = ""
+    env: str = ""
     configs: dict[str, str] = {}
 
 
@@ -30,6 +32,7 @@ class ObservedHost(BaseModel):
     current: int | None = None
     releases: tuple[ObservedRelease, ...] = ()
     leftovers: tuple[str, ...] = ()
+    envs: tuple[str, ...] = ()
     programs: tuple[int, ...] = ()
     running: tuple[int, ...] = ()
     nginx_loaded: str = ""
@@ -43,7 +46,10 @@ class ObservedHost(BaseModel):
 
     @property
     def highest_id(self) -> int:
-        numbers = [*self.ids, *(_leftover_id(name) for name in self.leftovers)]
+        numbers = [
+            *self.ids,
+            *(_leftover_id(name) for name in self.leftovers if name.startswith("releases/")),
+        ]
         return max(numbers, default=0)
 
 
@@ -64,6 +70,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
     manifests: dict[int, dict] = {}
     configs: dict[int, dict[str, str]] = {}
     leftovers: list[str] = []
+    envs: list[str] = []
     programs: list[int] = []
     running: list[int] = []
     program_name = re.compile(rf"^{re.escape(app)}-([1-9][0-9]{{0,8}})(?:\.conf)?$")
@@ -96,6 +103,11 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
                 )
         elif tag == "building":
             leftovers.append(f"releases/{rest}")
+        elif tag == "env":
+            if ENV_KEY.match(rest):
+                envs.append(rest)
+            else:
+                leftovers.append(f"envs/{rest}")
         elif tag == "program":
             match = program_name.match(rest)
             if match:
@@ -125,6 +137,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         current=current,
         releases=tuple(releases),
         leftovers=tuple(leftovers),
+        envs=tuple(sorted(envs)),
         programs=tuple(sorted(set(programs))),
         running=tuple(sorted(set(running))),
         nginx_loaded=nginx_loaded,

@@ -18,6 +18,7 @@ def sha256(text: str) -> str:
 
 Kind = Literal[
     "remove_leftover",
+    "create_environment",
     "create_release",
     "start_app_server",
     "switch_active",
@@ -25,9 +26,11 @@ Kind = Literal[
     "reload_nginx",
     "stop_app_server",
     "purge_release",
+    "purge_environment",
 ]
 SYMBOLS: dict[str, str] = {
     "remove_leftover": "-",
+    "create_environment": "+",
     "create_release": "+",
     "start_app_server": "+",
     "switch_active": "~",
@@ -35,6 +38,7 @@ SYMBOLS: dict[str, str] = {
     "reload_nginx": "~",
     "stop_app_server": "-",
     "purge_release": "-",
+    "purge_environment": "-",
 }
 
 
@@ -92,13 +96,23 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
             )
         )
     if new := desired.new_release:
+        built = new.env in observed.envs
+        if not built:
+            actions.append(
+                Action(
+                    kind="create_environment",
+                    target=new.env,
+                    reason="no environment on this host has these requirements",
+                )
+            )
+        dirty = " (dirty)" if new.dirty else ""
         actions.append(
             Action(
                 kind="create_release",
                 target=str(new.id),
                 after=new.commit,
-                reason=f"commit {new.commit[:12]}{' (dirty)' if new.dirty else ''}"
-                f" is not on this host",
+                reason=f"commit {new.commit[:12]}{dirty}; environment {new.env} "
+                + ("reused" if built else "built"),
             )
         )
     if active not in observed.running or active not in observed.programs:
@@ -160,6 +174,11 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
         if number not in desired.keep:
             actions.append(
                 Action(kind="purge_release", target=str(number), reason="beyond keep_releases")
+            )
+    for env in observed.envs:
+        if env not in desired.envs:
+            actions.append(
+                Action(kind="purge_environment", target=env, reason="no kept release uses it")
             )
     return HostPlan(
         host=desired.host,

@@ -1,7 +1,7 @@
 """Drive pyinfra in-process: connect to the fleet, read facts, run operations."""
 
-import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 import gevent
@@ -44,17 +44,26 @@ def _quiet_pyinfra() -> None:
 
 
 class _Progress(BaseStateCallback):
+    """One line per host and operation that did something, with its duration."""
+
     def __init__(self, report: Reporter):
         self.report = report
+        self.started: dict[tuple[str, str], float] = {}
+
+    def operation_host_start(self, state, host, op_hash):
+        self.started[host.name, op_hash] = time.monotonic()
+
+    def _line(self, state, host, op_hash, outcome: str) -> str:
+        names = ", ".join(sorted(state.get_op_meta(op_hash).names))
+        elapsed = time.monotonic() - self.started.get((host.name, op_hash), time.monotonic())
+        return f"{host.name}: {names.removeprefix('releases.')} {outcome} ({elapsed:.1f}s)"
 
     def operation_host_success(self, state, host, op_hash, retry_count=0):
-        meta = state.get_op_meta(op_hash)
-        if state.get_op_data_for_host(host, op_hash).operation_meta.executed:
-            self.report(f"{host.name}: {', '.join(sorted(meta.names))} done")
+        if state.get_op_data_for_host(host, op_hash).operation_meta.will_change:
+            self.report(self._line(state, host, op_hash, "done"))
 
     def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):
-        meta = state.get_op_meta(op_hash)
-        self.report(f"{host.name}: {', '.join(sorted(meta.names))} FAILED")
+        self.report(self._line(state, host, op_hash, "FAILED"))
 
 
 class Fleet:
@@ -105,8 +114,17 @@ class Fleet:
         self.state.set_stage(StateStage.Prepare)
         add_ops(self.state)
         self.state.set_stage(StateStage.Execute)
-        with contextlib.suppress(PyinfraError):  # failures are read from the op results
+        try:
             run_ops(self.state)
+        except PyinfraError:
+            pass  # failures are read from the operation results below
+        except ShipstateError:
+            raise
+        except Exception as exc:
+            raise ShipstateError(
+                f"internal error while applying: {type(exc).__name__}: {exc}",
+                hint="rerun with --debug for the traceback, and please report it",
+            ) from exc
         failures = self._failures()
         if failures:
             raise RemoteError(

@@ -12,6 +12,7 @@ from shipstate.plan import Action, Plan
 COLORS = {"+": "green", "~": "yellow", "-": "red"}
 LABELS = {
     "remove_leftover": "leftover",
+    "create_environment": "environment",
     "create_release": "release",
     "start_app_server": "app server",
     "switch_active": "active release",
@@ -19,6 +20,7 @@ LABELS = {
     "reload_nginx": "reload",
     "stop_app_server": "app server",
     "purge_release": "release",
+    "purge_environment": "environment",
 }
 RELEASES_FORMAT_VERSION = 1
 

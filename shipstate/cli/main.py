@@ -8,7 +8,6 @@ import os  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
 
-import click  # noqa: E402
 import typer  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
@@ -70,13 +69,12 @@ def main(argv: list[str] | None = None) -> None:
         else:
             print(exc.message)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         err.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
-    except click.ClickException as exc:
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors: typer prints them with a hint
         exc.show()
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)

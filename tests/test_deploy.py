@@ -1,0 +1,154 @@
+"""The declarative core on real hosts: plan, apply, set-active, releases."""
+
+import json
+import re
+
+from conftest import commit, host_addresses, http_get, ok, on_host, set_version, shipstate
+
+INVENTORY = ("-i", "inventories/sandbox.py")
+CONFIG_MARKER = """{% extends "nginx.conf.j2" %}"""
+
+
+def served(address: str) -> tuple[str, str]:
+    status, body, _ = http_get(f"http://{address}/")
+    assert status == 200, body
+    version = re.search(r"hello version (\w+)", body).group(1)
+    release = re.search(r"release (\d+)", body).group(1)
+    return version, release
+
+
+def fleet_serves(version: str, release: str) -> None:
+    for address in host_addresses():
+        assert served(address) == (version, release), address
+
+
+def site_config_header(address: str) -> str | None:
+    return http_get(f"http://{address}/")[2].get("X-Site-Config")
+
+
+def override_nginx_template(app, marker: str) -> None:
+    """Give the app its own nginx template: ours plus a header naming `marker`."""
+    from importlib import resources
+
+    ours = (resources.files("shipstate.deploy_templates") / "nginx.conf.j2").read_text()
+    (app / "deploy_templates").mkdir(exist_ok=True)
+    (app / "deploy_templates" / "nginx.conf.j2").write_text(
+        ours.replace("client_max_body_size 20m;", f"add_header X-Site-Config {marker} always;")
+    )
+
+
+def test_deploy_rollback_rollforward_and_noop(app):
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("1", "1")
+    for address in host_addresses():
+        status, _, _ = http_get(f"http://{address}/static/pages/style.css")
+        assert status == 200, "static files are served by nginx from the release"
+
+    set_version(app, "2")
+    override_nginx_template(app, "v2")
+    commit(app, "v2 with its own nginx config")
+    planned = shipstate("plan", *INVENTORY, "--detailed-exitcode", cwd=app)
+    assert planned.code == 2, planned.output
+    assert "+ release 2" in planned.stdout and "active release 1 -> 2" in planned.stdout
+    assert "+    add_header X-Site-Config v2 always;" in planned.stdout
+    fleet_serves("1", "1")  # plan changed nothing
+
+    as_json = json.loads(ok("plan", *INVENTORY, "--json", cwd=app).stdout)
+    assert as_json["version"] == 1
+    kinds = {a["kind"] for h in as_json["hosts"] for a in h["actions"]}
+    assert {"create_release", "switch_active", "change_config", "stop_app_server"} <= kinds
+
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("2", "2")
+    assert {site_config_header(a) for a in host_addresses()} == {"v2"}
+
+    ok("set-active", "previous", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("1", "1")
+    assert {site_config_header(a) for a in host_addresses()} == {None}, "v1's own config"
+
+    again = ok("set-active", "previous", *INVENTORY, "--yes", cwd=app)
+    assert "already the oldest" in again.output
+    fleet_serves("1", "1")
+
+    ok("set-active", "latest", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("2", "2")
+    assert {site_config_header(a) for a in host_addresses()} == {"v2"}
+
+    noop = ok("plan", *INVENTORY, "--detailed-exitcode", cwd=app)
+    assert "No changes" in noop.stdout
+    assert "No changes" in ok("apply", *INVENTORY, "--yes", cwd=app).stdout
+
+    listing = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)
+    for host in listing["hosts"].values():
+        assert host["active"] == 2
+        assert [r["id"] for r in host["releases"]] == [1, 2]
+        assert all(r["commit"] and r["created_by"] and r["created_at"] for r in host["releases"])
+    text = ok("releases", *INVENTORY, cwd=app).stdout
+    assert re.search(r"\* active\s+2", text)
+
+
+def test_keep_releases_never_purges_active_or_previous(app):
+    config = app / "shipstate.toml"
+    config.write_text(config.read_text().replace("keep_releases = 4", "keep_releases = 3"))
+    commit(app, "keep 3")
+    for version in "12345":
+        set_version(app, version)
+        ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("5", "5")
+    listing = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)
+    for host in listing["hosts"].values():
+        assert [r["id"] for r in host["releases"]] == [3, 4, 5]
+
+    ok("set-active", "previous", *INVENTORY, "--yes", cwd=app)
+    ok("set-active", "previous", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("3", "3")
+    set_version(app, "6")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("6", "6")
+    listing = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)
+    for host in listing["hosts"].values():
+        assert [r["id"] for r in host["releases"]] == [3, 5, 6], "3 was replaced: kept"
+    for address in host_addresses():
+        programs = on_host(address, "supervisorctl status").stdout
+        assert re.findall(r"^hello-(\d+)\s+RUNNING", programs, re.M) == ["6"], programs
+
+
+def test_bad_release_names_fail_clearly_and_change_nothing(app):
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    for name in ("../../etc", "0", "1.5", "7; rm -rf /", "$(reboot)", "99"):
+        result = shipstate("set-active", name, *INVENTORY, "--yes", cwd=app)
+        assert result.code == 1, (name, result.output)
+        assert "error:" in result.stderr and "hint:" in result.stderr
+        assert "Traceback" not in result.output
+    fleet_serves("1", "1")
+
+
+def test_template_error_fails_plan_before_connecting(app):
+    (app / "deploy_templates").mkdir()
+    (app / "deploy_templates" / "nginx.conf.j2").write_text("server { listen {{ nope }}; }\n")
+    commit(app, "broken template")
+    unreachable = app / "inventories" / "unreachable.py"
+    unreachable.write_text('web = [("ghost", {"ssh_hostname": "127.0.0.254", "ssh_port": 9})]\n')
+    result = shipstate("plan", "-i", str(unreachable), cwd=app)
+    assert result.code == 1
+    assert "nginx.conf.j2" in result.stderr and "'nope' is undefined" in result.stderr
+    assert "connecting" not in result.stderr and "Traceback" not in result.output
+
+
+def test_dirty_tree_is_refused_unless_allowed(app):
+    set_version(app, "1")
+    (app / "hello" / "version.py").write_text('VERSION = "dirty"\n')
+    refused = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert refused.code == 1 and "--allow-dirty" in refused.stderr
+    ok("apply", *INVENTORY, "--yes", "--allow-dirty", cwd=app)
+    fleet_serves("dirty", "1")
+    listing = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)
+    assert all(h["releases"][0]["dirty"] for h in listing["hosts"].values())
+
+
+def test_apply_without_terminal_needs_yes(app):
+    result = shipstate("apply", *INVENTORY, cwd=app)
+    assert result.code == 1 and "--yes" in result.stderr
+    assert "No releases" not in result.output
+    listing = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)
+    assert all(h["releases"] == [] for h in listing["hosts"].values())
