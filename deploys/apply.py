@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pyinfra.api import State
 from pyinfra.api.host import Host
 from pyinfra.api.operation import add_op
-from shipstate.operations import releases
 
 from shipstate.config import Config
 from shipstate.layout import Layout
+from shipstate.operations import releases
 from shipstate.plan import HostPlan
 
 

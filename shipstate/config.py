@@ -1,5 +1,6 @@
 """shipstate.toml (or [tool.shipstate] in pyproject.toml): load and validate. Pure."""
 
+import re
 import tomllib
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
@@ -85,18 +86,22 @@ class Config(BaseModel):
                 raise ValueError(f"{key}: values must be one line without double quotes or '%'")
         return env
 
-    @model_validator(mode="after")
-    def _root(self) -> "Config":
-        root = self.root or f"/srv/{self.name}"
+    @field_validator("root")
+    @classmethod
+    def _root(cls, root: str) -> str:
+        if not root:
+            return root
         path = PurePosixPath(root)
         if not path.is_absolute() or ".." in path.parts or len(path.parts) < 2:
-            raise ValueError(f"root {root!r} must be an absolute path below / without '..'")
-        if not all(
-            part.replace("-", "").replace("_", "").replace(".", "").isalnum()
-            for part in path.parts[1:]
-        ):
-            raise ValueError(f"root {root!r} may only use letters, digits, '-', '_' and '.'")
-        object.__setattr__(self, "root", str(path))
+            raise ValueError("must be an absolute path below / without '..'")
+        if not all(re.fullmatch(r"[A-Za-z0-9._-]+", part) for part in path.parts[1:]):
+            raise ValueError("may only use letters, digits, '-', '_' and '.'")
+        return str(path)
+
+    @model_validator(mode="after")
+    def _default_root(self) -> "Config":
+        if not self.root:
+            object.__setattr__(self, "root", f"/srv/{self.name}")
         return self
 
     @property

@@ -89,41 +89,49 @@ def desired_for_apply(
     return desired
 
 
-def resolve_release(observed: dict[str, ObservedHost], name: str) -> int:
-    """`previous`, `latest` or a release number, the same on every host."""
+def parse_release_name(name: str) -> int | str:
+    """A release number, `previous` or `latest`; anything else is refused before connecting."""
     if name in ("previous", "latest"):
-        currents = {o.current for o in observed.values()}
-        if name == "previous" and len(currents) != 1:
-            listing = ", ".join(f"{h}: {o.current}" for h, o in sorted(observed.items()))
-            raise ShipstateError(
-                f"hosts disagree on the active release ({listing})",
-                hint="name a release number: shipstate set-active N",
-            )
-        common = set.intersection(*(set(o.ids) for o in observed.values()))
-        if name == "latest":
-            if not common:
-                raise ShipstateError(
-                    "no release exists on every host", hint="deploy one first: shipstate apply"
-                )
-            return max(common)
-        (current,) = currents
-        older = [n for n in common if current is not None and n < current]
-        if not older:
-            raise AlreadyOldest(current)
-        return max(older)
+        return name
     if not RELEASE_ID.match(name):
         raise ShipstateError(
             f"{name!r} is not a release",
             hint="use a release number (see `shipstate releases`), `previous` or `latest`",
         )
-    number = int(name)
-    missing = sorted(h for h, o in observed.items() if o.release(number) is None)
+    return int(name)
+
+
+def resolve_release(observed: dict[str, ObservedHost], wanted: int | str) -> int:
+    """The release number meant by `wanted`, the same on every host."""
+    common = set.intersection(*(set(o.ids) for o in observed.values()))
+    if wanted == "latest":
+        if not common:
+            raise ShipstateError(
+                "no release exists on every host", hint="deploy one first: shipstate apply"
+            )
+        return max(common)
+    if wanted == "previous":
+        currents = {o.current for o in observed.values()}
+        if len(currents) != 1:
+            listing = ", ".join(f"{h}: {o.current}" for h, o in sorted(observed.items()))
+            raise ShipstateError(
+                f"hosts disagree on the active release ({listing})",
+                hint="name a release number: shipstate set-active N",
+            )
+        (current,) = currents
+        if current is None:
+            raise ShipstateError("no release is active yet", hint="deploy one: shipstate apply")
+        older = [n for n in common if n < current]
+        if not older:
+            raise AlreadyOldest(current)
+        return max(older)
+    missing = sorted(h for h, o in observed.items() if o.release(wanted) is None)
     if missing:
         raise ShipstateError(
-            f"release {number} does not exist on {', '.join(missing)}",
+            f"release {wanted} does not exist on {', '.join(missing)}",
             hint="`shipstate releases` lists the releases of each host",
         )
-    return number
+    return wanted
 
 
 class AlreadyOldest(ShipstateError):

@@ -13,6 +13,7 @@ from shipstate.desired import (
     ReleaseDraft,
     desired_for_apply,
     desired_for_set_active,
+    parse_release_name,
     resolve_release,
 )
 from shipstate.errors import ShipstateError
@@ -148,8 +149,9 @@ class Session:
         return self._plan("apply", redesire)
 
     def plan_set_active(self, name: str) -> Plan:
+        wanted = parse_release_name(name)
         observed = self.observe()
-        release = resolve_release(observed, name)
+        release = resolve_release(observed, wanted)
         return self._plan(
             "set-active", lambda seen: desired_for_set_active(seen, release), observed
         )

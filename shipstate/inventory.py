@@ -67,7 +67,7 @@ def load_inventory(path: Path) -> list[HostSpec]:
         )
     try:
         namespace = runpy.run_path(str(path))
-    except Exception as exc:  # a user's Python file: any error is theirs to fix
+    except (Exception, SystemExit) as exc:  # a user's Python file: its errors are theirs
         raise ShipstateError(
             f"inventory {path} failed to load: {type(exc).__name__}: {exc}",
             hint="an inventory is a Python file of host lists",

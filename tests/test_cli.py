@@ -1,0 +1,46 @@
+"""The CLI: help that teaches, errors without tracebacks, exit codes."""
+
+import pytest
+
+from conftest import EXAMPLE, make_app, shipstate
+
+COMMANDS = ["plan", "apply", "set-active", "rollback", "releases", "sandbox up", "sandbox ssh"]
+
+
+def test_version_and_help():
+    result = shipstate("--version")
+    assert result.code == 0 and result.stdout.startswith("shipstate ")
+    assert "plan" in shipstate("--help").stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_help_has_an_example(command):
+    result = shipstate(*command.split(), "--help")
+    assert result.code == 0 and "Example:" in result.stdout
+
+
+def test_missing_config_is_a_clean_error(tmp_path):
+    result = shipstate("plan", "-i", "inventories/x.py", cwd=tmp_path)
+    assert result.code == 1
+    assert result.stderr.startswith("error: no shipstate.toml")
+    assert "hint:" in result.stderr and "Traceback" not in result.output
+
+
+def test_missing_inventory_and_bad_dir(tmp_path):
+    result = shipstate("-C", str(EXAMPLE), "plan", "-i", "inventories/nope.py")
+    assert result.code == 1 and "does not exist" in result.stderr
+    result = shipstate("-C", str(tmp_path / "nope"), "plan", "-i", "x.py")
+    assert result.code == 1 and "error: -C" in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    result = shipstate("--debug", "plan", "-i", "x.py", cwd=tmp_path)
+    assert result.code == 1 and "Traceback" in result.stderr
+
+
+def test_bad_release_name_is_refused_before_connecting(tmp_path):
+    app = make_app(tmp_path / "app")
+    (app / "unreachable.py").write_text('web = [("ghost", {"ssh_hostname": "127.0.0.254"})]\n')
+    result = shipstate("set-active", "../../etc", "-i", "unreachable.py", "--yes", cwd=app)
+    assert result.code == 1 and "is not a release" in result.stderr
+    assert "connecting" not in result.stderr

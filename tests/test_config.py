@@ -1,0 +1,115 @@
+"""shipstate.toml and inventory loading: valid input gives a model, anything else a clear error."""
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import EXAMPLE
+from shipstate.config import load_config, parse_config
+from shipstate.errors import ShipstateError
+from shipstate.inventory import load_inventory, select_hosts
+
+MINIMAL = {"name": "shop", "wsgi": "shop.wsgi:application"}
+
+
+def test_example_config_loads_with_defaults():
+    config = load_config(EXAMPLE)
+    assert config.name == "hello" and config.root == "/srv/hello"
+    assert config.shared_dirs == ("var", "media") and config.shared_files == (".env",)
+    assert [h.run for h in config.hooks] == ["every-host", "every-host"]
+    assert parse_config(MINIMAL, "t").keep_releases == 4
+
+
+@pytest.mark.parametrize(
+    ("override", "where"),
+    [
+        ({"name": "Bad Name"}, "name"),
+        ({"keep_releases": 1}, "keep_releases"),
+        ({"root": "relative/path"}, "root"),
+        ({"root": "/srv/../etc"}, "root"),
+        ({"root": "/srv/a b"}, "root"),
+        ({"shared": ["../escape"]}, "shared"),
+        ({"shared": ["/etc/passwd"]}, "shared"),
+        ({"requirements": "../x.txt"}, "requirements"),
+        ({"wsgi": "x; rm -rf /"}, "wsgi"),
+        ({"python": "python3 -c evil"}, "python"),
+        ({"health_path": "healthz"}, "health_path"),
+        ({"hooks": [{"command": "a\nb"}]}, "hooks.0.command"),
+        ({"hooks": [{"command": "x", "run": "sometimes"}]}, "hooks.0.run"),
+        ({"env": {"A": 'x"y'}}, "env"),
+        ({"typo_key": 1}, "typo_key"),
+    ],
+)
+def test_bad_config_names_the_key(override, where):
+    with pytest.raises(ShipstateError) as caught:
+        parse_config({**MINIMAL, **override}, "shipstate.toml")
+    assert f"shipstate.toml: {where}" in caught.value.message
+    assert caught.value.hint
+
+
+def test_missing_and_broken_files(tmp_path):
+    with pytest.raises(ShipstateError, match="no shipstate.toml"):
+        load_config(tmp_path)
+    (tmp_path / "shipstate.toml").write_text('name = "x\n')
+    with pytest.raises(ShipstateError, match="not valid TOML"):
+        load_config(tmp_path)
+    (tmp_path / "shipstate.toml").unlink()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.shipstate]\nname = "shop"\nwsgi = "shop.wsgi"\n'
+    )
+    assert load_config(tmp_path).name == "shop"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["name", "wsgi", "root", "shared", "hooks", "keep_releases", "env", "zz"]),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner),
+            max_leaves=5,
+        ),
+    )
+)
+def test_any_config_gives_a_model_or_a_clean_error(data):
+    try:
+        parse_config(data, "shipstate.toml")
+    except ShipstateError as exc:
+        assert exc.message.startswith("invalid configuration")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "inv.py"
+    path.write_text(text)
+    return path
+
+
+def test_inventory_groups_data_and_limit(tmp_path):
+    hosts = load_inventory(
+        write(
+            tmp_path,
+            '_x = 1\nweb = [("a", {"ssh_hostname": "127.0.0.5"}), "b"]\nworkers = ["b"]\n',
+        )
+    )
+    assert [(h.name, h.groups) for h in hosts] == [("a", ("web",)), ("b", ("web", "workers"))]
+    assert [h.name for h in select_hosts(hosts, ["workers"])] == ["b"]
+    with pytest.raises(ShipstateError, match="unknown hosts or groups: nope"):
+        select_hosts(hosts, ["nope"])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("web = [1]\n", "is not a host"),
+        ('web = [("a b", {})]\n', "not valid"),
+        ('web = [("a", {"ssh_port": "22; x"})]\n', "ssh_port"),
+        ('web = [("a", {"ssh_port": 1}), ("a", {"ssh_port": 2})]\n', "listed twice"),
+        ("raise SystemExit(3)\n", "failed to load"),
+        ("x = 1\n", "lists no hosts"),
+    ],
+)
+def test_bad_inventories(tmp_path, text, message):
+    with pytest.raises(ShipstateError, match=message):
+        load_inventory(write(tmp_path, text))

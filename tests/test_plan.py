@@ -1,0 +1,195 @@
+"""The pure core: desired state and plan, without hosts."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shipstate.desired import (
+    AlreadyOldest,
+    ReleaseDraft,
+    desired_for_apply,
+    desired_for_set_active,
+    parse_release_name,
+    releases_to_keep,
+    resolve_release,
+)
+from shipstate.errors import ShipstateError
+from shipstate.observed import ObservedHost, ObservedRelease, parse_host_state
+from shipstate.plan import compute_plan, sha256
+
+CONFIGS = {"nginx.conf": "server {}\n", "gunicorn.conf.py": "workers = 2\n"}
+
+
+def draft(key: str = "k2", env: str = "e" * 16) -> ReleaseDraft:
+    return ReleaseDraft(
+        key=key,
+        commit="c" * 40,
+        dirty=False,
+        subject="s",
+        created_at="2026-01-01T00:00:00Z",
+        created_by="me@here",
+        env=env,
+        configs=CONFIGS,
+    )
+
+
+def release(number: int, key: str | None = None, env: str = "e" * 16) -> ObservedRelease:
+    return ObservedRelease(
+        id=number, key=key or f"k{number}", commit="c" * 40, env=env, configs=CONFIGS
+    )
+
+
+NGINX_SHA = sha256(CONFIGS["nginx.conf"])
+
+
+def host(ids=(1,), current=1, running=None, name="web1", nginx=NGINX_SHA) -> ObservedHost:
+    running = (current,) if running is None and current else (running or ())
+    return ObservedHost(
+        host=name,
+        root_exists=True,
+        current=current,
+        releases=tuple(release(n) for n in ids),
+        programs=tuple(running),
+        running=tuple(running),
+        envs=("e" * 16,) if ids else (),
+        nginx_loaded=nginx if ids else "",
+    )
+
+
+def kinds(plan) -> list[str]:
+    return [a.kind for h in plan.hosts for a in h.actions]
+
+
+def test_first_deploy_creates_builds_switches_and_reloads():
+    observed = {"web1": host(ids=(), current=None)}
+    plan = compute_plan("apply", desired_for_apply(observed, {"web1": draft()}, 4), observed)
+    assert kinds(plan) == [
+        "create_environment",
+        "create_release",
+        "start_app_server",
+        "switch_active",
+        "change_config",
+        "change_config",
+        "reload_nginx",
+    ]
+    assert plan.hosts[0].new_release.id == 1
+
+
+def test_same_content_again_is_no_change():
+    observed = {"web1": host(ids=(1,), current=1)}
+    plan = compute_plan("apply", desired_for_apply(observed, {"web1": draft("k1")}, 4), observed)
+    assert plan.empty
+
+
+def test_new_release_number_is_the_same_on_every_host():
+    observed = {"a": host(ids=(1, 2), current=2, name="a"), "b": host(ids=(5,), current=5)}
+    desired = desired_for_apply(observed, {"a": draft("new"), "b": draft("new")}, 4)
+    assert desired["a"].new_release.id == desired["b"].new_release.id == 6
+
+
+def test_code_only_change_reuses_the_environment():
+    observed = {"web1": host(ids=(1,), current=1)}
+    plan = compute_plan("apply", desired_for_apply(observed, {"web1": draft("k9")}, 4), observed)
+    assert "create_environment" not in kinds(plan)
+    assert "reused" in plan.hosts[0].actions[0].reason
+    assert kinds(plan) == ["create_release", "start_app_server", "switch_active", "stop_app_server"]
+
+
+def test_set_active_previous_and_latest():
+    observed = {"web1": host(ids=(1, 2, 3), current=3)}
+    assert resolve_release(observed, "previous") == 2
+    assert resolve_release(observed, "latest") == 3
+    plan = compute_plan("set-active", desired_for_set_active(observed, 2), observed)
+    assert kinds(plan) == ["start_app_server", "switch_active", "stop_app_server"]
+    oldest = {"web1": host(ids=(1, 2), current=1)}
+    with pytest.raises(AlreadyOldest):
+        resolve_release(oldest, "previous")
+
+
+@pytest.mark.parametrize("name", ["../../etc", "0", "-1", "1.5", "1e3", "$(id)", "", "latest "])
+def test_bad_release_names_are_refused(name):
+    with pytest.raises(ShipstateError):
+        parse_release_name(name)
+
+
+def test_release_missing_on_one_host_is_refused():
+    observed = {"a": host(ids=(1, 2), current=2, name="a"), "b": host(ids=(2,), current=2)}
+    with pytest.raises(ShipstateError, match="release 1 does not exist on b"):
+        resolve_release(observed, 1)
+
+
+def test_nginx_not_yet_loaded_is_a_change():
+    observed = {"web1": host(ids=(1,), current=1, nginx="")}
+    plan = compute_plan("apply", desired_for_apply(observed, {"web1": draft("k1")}, 4), observed)
+    assert kinds(plan) == ["reload_nginx"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ids=st.sets(st.integers(1, 30), min_size=1, max_size=12),
+    data=st.data(),
+    limit=st.integers(2, 6),
+    same_content=st.booleans(),
+)
+def test_apply_never_purges_active_or_replaced_and_keeps_at_most_n(ids, data, limit, same_content):
+    current = data.draw(st.sampled_from(sorted(ids)))
+    observed = {"web1": host(ids=tuple(sorted(ids)), current=current)}
+    key = f"k{current}" if same_content else "new"
+    desired = desired_for_apply(observed, {"web1": draft(key)}, limit)["web1"]
+    plan = compute_plan("apply", {"web1": desired}, observed)
+    purged = {int(t) for t in plan.hosts[0].targets("purge_release")}
+    assert desired.active not in purged and current not in purged
+    remaining = (set(ids) | {desired.active}) - purged
+    assert len(remaining) <= limit
+    # applying the plan yields the desired state: the next plan is empty
+    after = ObservedHost(
+        host="web1",
+        root_exists=True,
+        current=desired.active,
+        releases=tuple(release(n, key=key if n == desired.active else None) for n in remaining),
+        programs=(desired.active,),
+        running=(desired.active,),
+        envs=("e" * 16,),
+        nginx_loaded=NGINX_SHA,
+    )
+    redesired = desired_for_apply({"web1": after}, {"web1": draft(key)}, limit)
+    assert compute_plan("apply", redesired, {"web1": after}).empty
+
+
+@given(st.lists(st.integers(1, 50), min_size=1, max_size=10, unique=True), st.integers(2, 5))
+def test_releases_to_keep(ids, limit):
+    active, replaced = ids[0], ids[-1]
+    keep = releases_to_keep(ids, active, replaced, limit)
+    assert active in keep and replaced in keep
+    assert len(keep) == min(limit, len(ids)) or len(keep) == 2
+
+
+def test_fact_output_parser():
+    lines = [
+        "root 1",
+        "current releases/2",
+        "nginx abc",
+        'release 1 {"state": "ready", "key": "k1", "commit": "c1", "env": "0123456789abcdef"}',
+        'release 2 {"state": "ready", "key": "k2", "commit": "c2", "env": "0123456789abcdef"}',
+        "release 3 {not json",
+        "config 2 nginx.conf c2VydmVyIHt9Cg==",
+        "building .building-4",
+        "env 0123456789abcdef",
+        "env .building-fedcba9876543210",
+        "program hello-2.conf",
+        "program other-9.conf",
+        "status hello-2                          RUNNING   pid 10, uptime 0:00:05",
+        "status hello-1                          STOPPED   Nov 26 12:00 PM",
+    ]
+    seen = parse_host_state("web1", lines, "hello")
+    assert seen.current == 2 and seen.ids == (1, 2) and seen.nginx_loaded == "abc"
+    assert seen.release(2).configs == {"nginx.conf": "server {}\n"}
+    assert set(seen.leftovers) == {
+        "releases/3",
+        "releases/.building-4",
+        "envs/.building-fedcba9876543210",
+    }
+    assert seen.highest_id == 4
+    assert seen.programs == (2,) and seen.running == (2,)
+    assert seen.envs == ("0123456789abcdef",)
+    assert parse_host_state("web1", ["root 0"], "hello").root_exists is False
