@@ -2,7 +2,8 @@
 
 Every host gets the same sequence of operations (pyinfra identifies them by position); an
 operation with nothing to do on a host yields no command there. run_ops finishes each operation
-on every host before the next, so every host prepares before any host switches."""
+on every host before the next, and stops everywhere after a failure: every host prepares
+before any host switches, and a failure while preparing switches nothing."""
 
 from dataclasses import dataclass
 
@@ -15,6 +16,10 @@ from shipstate.layout import Layout
 from shipstate.operations import releases
 from shipstate.plan import HostPlan
 
+PREPARE = "prepare"
+SWITCH = "switch"
+FINISH = "finish"
+
 
 @dataclass(frozen=True)
 class HostWork:
@@ -24,10 +29,7 @@ class HostWork:
     program_conf: str
     archive: bytes
     hooks: tuple[str, ...]
-
-
-def _reload_to(plan: HostPlan) -> str | None:
-    return next((a.after for a in plan.actions if a.kind == "reload_nginx"), None)
+    site_address: str
 
 
 def health_host(config: Config) -> str:
@@ -35,18 +37,31 @@ def health_host(config: Config) -> str:
     return "localhost" if first == "_" or "*" in first or first.startswith("~") else first
 
 
-def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> None:
-    layout = Layout(config.root, config.name)
+def _reload_to(plan: HostPlan) -> str | None:
+    return next((a.after for a in plan.actions if a.kind == "reload_nginx"), None)
 
-    def each(op, arguments):
+
+def _ids(plan: HostPlan, kind: str) -> list[int]:
+    return [int(t) for t in plan.targets(kind)]
+
+
+def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> dict[str, str]:
+    """Add the operations; returns each operation's name -> its phase."""
+    layout = Layout(config.root, config.name)
+    phases: dict[str, str] = {}
+
+    def each(phase, op, arguments):
+        phases[f"releases.{op.__name__}"] = phase
         for pyinfra_host, item in work.items():
             add_op(state, op, host=pyinfra_host, **arguments(item.plan, item))
 
     each(
+        PREPARE,
         releases.leftovers_absent,
         lambda p, w: {"layout": layout, "leftovers": p.targets("remove_leftover")},
     )
     each(
+        PREPARE,
         releases.release_present,
         lambda p, w: {
             "layout": layout,
@@ -62,6 +77,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> No
         },
     )
     each(
+        PREPARE,
         releases.app_server_running,
         lambda p, w: {
             "layout": layout,
@@ -73,25 +89,35 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> No
         },
     )
     each(
+        SWITCH,
         releases.active_release,
         lambda p, w: {"layout": layout, "release_id": p.active_after, "current": p.active_before},
     )
-    each(releases.nginx_config, lambda p, w: {"layout": layout, "site_sha": _reload_to(p)})
+    each(SWITCH, releases.nginx_config, lambda p, w: {"layout": layout, "site_sha": _reload_to(p)})
     each(
+        SWITCH,
+        releases.site_answers,
+        lambda p, w: {
+            "python": layout.python(layout.release(p.active_after)),
+            "address": w.site_address,
+            "health_host": health_host(config),
+            "health_path": config.health_path,
+            "check": p.has("switch_active") or p.has("reload_nginx"),
+        },
+    )
+    each(
+        FINISH,
         releases.app_servers_stopped,
-        lambda p, w: {
-            "layout": layout,
-            "release_ids": [int(t) for t in p.targets("stop_app_server")],
-        },
+        lambda p, w: {"layout": layout, "release_ids": _ids(p, "stop_app_server")},
     )
     each(
+        FINISH,
         releases.releases_absent,
-        lambda p, w: {
-            "layout": layout,
-            "release_ids": [int(t) for t in p.targets("purge_release")],
-        },
+        lambda p, w: {"layout": layout, "release_ids": _ids(p, "purge_release")},
     )
     each(
+        FINISH,
         releases.environments_absent,
         lambda p, w: {"layout": layout, "keys": p.targets("purge_environment")},
     )
+    return phases

@@ -8,14 +8,22 @@ import json
 from collections.abc import Sequence
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, QuoteString, StringCommand, operation
+from pyinfra.api import FileUploadCommand, StringCommand, operation
 
-from shipstate.commands import argv, chain, health_check, sudo
+from shipstate.commands import (
+    argv,
+    chain,
+    health_check,
+    reload_nginx,
+    stop_programs,
+    switch_current,
+)
 from shipstate.desired import NewRelease
 from shipstate.layout import Layout
 
 PATH = "/usr/local/bin:/usr/bin:/bin"
 UV = "uv==0.13.9"
+DRAIN_SECONDS = 2
 
 
 def _upload(content: str | bytes, dest: str):
@@ -205,16 +213,11 @@ def app_server_running(
 
 @operation()
 def active_release(layout: Layout, release_id: int, current: int | None):
-    """`current` points at the release: a new link renamed over the old one (atomic)."""
+    """`current` points at the release."""
     if current == release_id:
         host.noop(f"release {release_id} already active")
         return
-    temp = f"{layout.root}/.current.tmp"
-    yield chain(
-        argv("rm", "-f", temp),
-        argv("ln", "-s", f"releases/{release_id}", temp),
-        argv("mv", "-T", temp, layout.current),
-    )
+    yield switch_current(layout, release_id)
 
 
 @operation()
@@ -225,8 +228,16 @@ def nginx_config(layout: Layout, site_sha: str | None):
     if site_sha is None:
         host.noop("nginx already runs the active site config")
         return
-    yield chain(sudo("/usr/sbin/nginx", "-t"), sudo("/usr/sbin/nginx", "-s", "reload"))
-    yield StringCommand(argv("printf", "%s\\n", site_sha), ">", QuoteString(layout.nginx_loaded))
+    yield reload_nginx(layout, site_sha)
+
+
+@operation()
+def site_answers(python: str, address: str, health_host: str, health_path: str, check: bool):
+    """The site answers its health check through nginx, on the host's own address."""
+    if not check:
+        host.noop("nothing was switched")
+        return
+    yield health_check(python, address, health_host, health_path, limit_seconds=15)
 
 
 @operation()
@@ -235,11 +246,8 @@ def app_servers_stopped(layout: Layout, release_ids: Sequence[int]):
     if not release_ids:
         host.noop("no other app server running")
         return
-    names = [layout.program(n) for n in release_ids]
-    yield argv("rm", "-f", *(layout.program_file(n) for n in release_ids))
-    yield chain(
-        argv("supervisorctl", "reread"), argv("supervisorctl", "update", *names), operator=";"
-    )
+    yield argv("sleep", DRAIN_SECONDS)  # connections nginx queued at the old socket get served
+    yield stop_programs(layout, release_ids)
 
 
 @operation()

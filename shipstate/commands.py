@@ -2,6 +2,8 @@
 
 from pyinfra.api import QuoteString, StringCommand
 
+from shipstate.layout import Layout
+
 
 def argv(*args: object) -> StringCommand:
     return StringCommand(*(QuoteString(str(a)) for a in args))
@@ -23,12 +25,15 @@ def sudo(*args: object) -> StringCommand:
 
 HEALTH_CHECK = """\
 import http.client, socket, sys, time
-path_, host, url, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+target, host, url, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 class Conn(http.client.HTTPConnection):
     def connect(self):
+        if not target.startswith("/"):
+            self.sock = socket.create_connection(target.rsplit(":", 1), timeout=10)
+            return
         self.sock = socket.socket(socket.AF_UNIX)
         self.sock.settimeout(10)
-        self.sock.connect(path_)
+        self.sock.connect(target)
 deadline, last = time.monotonic() + limit, "no answer"
 while time.monotonic() < deadline:
     try:
@@ -46,6 +51,38 @@ sys.exit("health check of %s (Host: %s) failed: %s" % (url, host, last))
 
 
 def health_check(
-    python: str, socket_path: str, host_header: str, path: str, limit_seconds: int = 60
+    python: str, target: str, host_header: str, path: str, limit_seconds: int = 60
 ) -> StringCommand:
-    return argv(python, "-c", HEALTH_CHECK, socket_path, host_header, path, limit_seconds)
+    """GET `path` until it answers 200; `target` is a unix socket path or `address:port`."""
+    return argv(python, "-c", HEALTH_CHECK, target, host_header, path, limit_seconds)
+
+
+def switch_current(layout: Layout, release_id: int) -> StringCommand:
+    """Point `current` at the release: a new link renamed over the old one (atomic)."""
+    temp = f"{layout.root}/.current.tmp"
+    return chain(
+        argv("rm", "-f", temp),
+        argv("ln", "-s", f"releases/{release_id}", temp),
+        argv("mv", "-T", temp, layout.current),
+    )
+
+
+def reload_nginx(layout: Layout, site_sha: str | None) -> StringCommand:
+    """Check nginx's config, reload it gracefully, and record which site config it loaded."""
+    record = (
+        StringCommand(argv("printf", "%s\\n", site_sha), ">", QuoteString(layout.nginx_loaded))
+        if site_sha
+        else argv("rm", "-f", layout.nginx_loaded)
+    )
+    return chain(sudo("/usr/sbin/nginx", "-t"), sudo("/usr/sbin/nginx", "-s", "reload"), record)
+
+
+def stop_programs(layout: Layout, release_ids) -> StringCommand:
+    """Remove the releases' supervisor programs: supervisor stops them (gracefully)."""
+    names = [layout.program(n) for n in release_ids]
+    return chain(
+        argv("rm", "-f", *(layout.program_file(n) for n in release_ids)),
+        chain(
+            argv("supervisorctl", "reread"), argv("supervisorctl", "update", *names), operator=";"
+        ),
+    )

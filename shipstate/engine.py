@@ -7,6 +7,9 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pyinfra.api import StringCommand
+
+from shipstate.commands import argv, reload_nginx, stop_programs, switch_current
 from shipstate.config import Config, load_config
 from shipstate.desired import (
     DesiredHost,
@@ -16,12 +19,12 @@ from shipstate.desired import (
     parse_release_name,
     resolve_release,
 )
-from shipstate.errors import ShipstateError
+from shipstate.errors import RemoteError, ShipstateError
 from shipstate.inventory import HostSpec, load_inventory, select_hosts
 from shipstate.layout import Layout
 from shipstate.observed import ObservedHost
-from shipstate.plan import Plan, compute_plan
-from shipstate.runner import Fleet, Reporter
+from shipstate.plan import HostPlan, Plan, compute_plan
+from shipstate.runner import Failure, Fleet, Reporter
 from shipstate.source import Source, archive, read_source
 from shipstate.templates import PROGRAM_TEMPLATE, RELEASE_TEMPLATES, Templates
 
@@ -37,6 +40,38 @@ def host_context(config: Config, spec: HostSpec) -> dict:
             "http_port": spec.data.get("http_port", 80),
         },
     }
+
+
+def site_address(spec: HostSpec) -> str:
+    """Where the host's nginx answers, seen from the host itself."""
+    return f"{spec.data.get('listen_addr') or '127.0.0.1'}:{spec.data.get('http_port', 80)}"
+
+
+def recovery_commands(layout: Layout, plan: HostPlan, switched: bool) -> list[StringCommand]:
+    """Undo what a failed apply did on one host (see Session._recover)."""
+    commands = []
+    before, after = plan.active_before, plan.active_after
+    if switched and before != after:
+        if before is None:
+            commands.append(argv("rm", "-f", layout.current))
+        else:
+            commands.append(switch_current(layout, before))
+    reload = next((a for a in plan.actions if a.kind == "reload_nginx"), None)
+    if switched and reload is not None:
+        commands.append(reload_nginx(layout, reload.before))
+    if plan.has("start_app_server") and after != before:
+        commands.append(stop_programs(layout, [after]))
+    if new := plan.new_release:
+        commands.append(
+            argv(
+                "rm",
+                "-rf",
+                layout.building(new.id),
+                layout.release(new.id),
+                layout.building_env(new.env),
+            )
+        )
+    return commands
 
 
 def ssh_user(spec: HostSpec) -> str:
@@ -64,6 +99,7 @@ class Session:
         self._fleet: Fleet | None = None
         self._source: Source | None = None
         self._redesire = None
+        self.observed: dict[str, ObservedHost] = {}
 
     def __enter__(self) -> "Session":
         return self
@@ -82,9 +118,10 @@ class Session:
         from shipstate.facts import HostState
 
         lines = self.fleet().facts(HostState, root=self.config.root, app=self.config.name)
-        return {
+        self.observed = {
             name: HostState.observe(name, value, self.config.name) for name, value in lines.items()
         }
+        return self.observed
 
     # -- desired state ---------------------------------------------------------------------
 
@@ -148,6 +185,10 @@ class Session:
 
         return self._plan("apply", redesire)
 
+    @staticmethod
+    def check_release_name(name: str) -> None:
+        parse_release_name(name)
+
     def plan_set_active(self, name: str) -> Plan:
         wanted = parse_release_name(name)
         observed = self.observe()
@@ -183,10 +224,43 @@ class Session:
                 program_conf=self.render_program(specs[pyinfra_host.name], host_plan.active_after),
                 archive=source_archive if host_plan.new_release else b"",
                 hooks=hooks,
+                site_address=site_address(specs[pyinfra_host.name]),
             )
         self.report("applying")
-        self.fleet().run(lambda state: add_plan_ops(state, self.config, work))
+        phases: dict[str, str] = {}
+        failures = self.fleet().run(
+            lambda state: phases.update(add_plan_ops(state, self.config, work))
+        )
+        if failures:
+            self._recover(plan, failures, phases)
         self.verify()
+
+    def _recover(self, plan: Plan, failures: list[Failure], phases: dict[str, str]) -> None:
+        """Undo a failed apply: remove what it built and, if any host was switched, switch
+        every host back to its previous release. Then raise the failure."""
+        from shipstate.deploys.apply import PREPARE, SWITCH
+
+        failed_in = {phases.get(f.operation, PREPARE) for f in failures}
+        switched = SWITCH in failed_in and PREPARE not in failed_in
+        by_host = {h.host: h for h in plan.hosts}
+        problems = []
+        if failed_in & {PREPARE, SWITCH}:
+            problems = self.fleet().each_host(
+                lambda name: recovery_commands(self.layout, by_host[name], switched)
+            )
+        what = "\n  ".join(f.describe() for f in failures)
+        if PREPARE in failed_in:
+            outcome = "failed while preparing; no host was switched"
+        elif switched:
+            outcome = "failed after switching; every host was switched back to its previous release"
+        else:
+            outcome = "the new release is live, but cleaning up after it failed"
+        if problems:
+            outcome += "\n  and the recovery itself failed on:\n  " + "\n  ".join(problems)
+        raise RemoteError(
+            f"apply {outcome}:\n  {what}",
+            hint="fix the cause and apply again; `shipstate plan` shows what is left",
+        )
 
     def verify(self) -> None:
         assert self._redesire is not None
@@ -203,5 +277,13 @@ class Session:
             )
         self.report("verified: the fleet matches the desired state")
 
-    def releases(self) -> dict[str, ObservedHost]:
-        return self.observe()
+    def locked(self, wait_seconds: float, steal_stale: bool):
+        """The deploy lock on every target host, for the duration of a `with` block."""
+        from shipstate.lock import FleetLock
+
+        return FleetLock(self.fleet(), self.layout, self.report, wait_seconds, steal_stale)
+
+    def release_locks(self) -> list[str]:
+        from shipstate.lock import force_release
+
+        return force_release(self.fleet(), self.layout)

@@ -7,9 +7,17 @@ from pyinfra.api import FactBase
 from shipstate.observed import ObservedHost, parse_host_state
 from shipstate.templates import RELEASE_TEMPLATES
 
+# `lock <seconds since heartbeat> <info.json>`, when a deploy lock is held (run in the app root)
+LOCK_LINE = (
+    "if [ -d .lock ]; then printf 'lock %s %s\\n' "
+    '"$(( $(date +%s) - $(stat -c %Y .lock/heartbeat .lock 2>/dev/null | head -n 1) ))" '
+    "\"$(tr -d '\\n' < .lock/info.json 2>/dev/null)\"; fi"
+)
+
 _SCRIPT = """\
 cd {root} 2>/dev/null || {{ echo 'root 0'; exit 0; }}
 echo 'root 1'
+{lock_line}
 printf 'current %s\\n' "$(readlink current 2>/dev/null)"
 printf 'nginx %s\\n' "$(cat .nginx-loaded 2>/dev/null)"
 for d in releases/*/; do
@@ -34,7 +42,7 @@ class HostState(FactBase):
 
     def command(self, root: str, app: str) -> str:
         configs = " ".join(shlex.quote(name) for name in RELEASE_TEMPLATES)
-        return _SCRIPT.format(root=shlex.quote(root), configs=configs)
+        return _SCRIPT.format(root=shlex.quote(root), configs=configs, lock_line=LOCK_LINE)
 
     def process(self, output: list[str]) -> list[str]:
         return output

@@ -24,6 +24,44 @@ class ObservedRelease(BaseModel):
     configs: dict[str, str] = {}
 
 
+class LockInfo(BaseModel):
+    """A deploy lock as found on a host. `age`: seconds since its holder's last heartbeat."""
+
+    model_config = ConfigDict(frozen=True)
+
+    holder: str = "unknown"
+    pid: int = 0
+    command: str = ""
+    release: str = ""
+    started_at: str = ""
+    token: str = ""
+    age: int = 0
+    raw: str = ""
+
+    def stale(self, ttl: int) -> bool:
+        return self.age > ttl
+
+
+def parse_lock_line(rest: str) -> LockInfo:
+    """`<age> <info.json>` as printed by facts.LOCK_LINE."""
+    age, _, raw = rest.partition(" ")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = {}
+    fields = (
+        {k: v for k, v in data.items() if k in LockInfo.model_fields}
+        if isinstance(data, dict)
+        else {}
+    )
+    try:
+        return LockInfo.model_validate(
+            {**fields, "age": int(age) if age.lstrip("-").isdigit() else 0, "raw": raw}
+        )
+    except ValidationError:
+        return LockInfo(age=int(age) if age.lstrip("-").isdigit() else 0, raw=raw)
+
+
 class ObservedHost(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -36,6 +74,7 @@ class ObservedHost(BaseModel):
     programs: tuple[int, ...] = ()
     running: tuple[int, ...] = ()
     nginx_loaded: str = ""
+    lock: LockInfo | None = None
 
     def release(self, release_id: int | None) -> ObservedRelease | None:
         return next((r for r in self.releases if r.id == release_id), None)
@@ -67,6 +106,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
     root_exists = False
     current: int | None = None
     nginx_loaded = ""
+    lock = None
     manifests: dict[int, dict] = {}
     configs: dict[int, dict[str, str]] = {}
     leftovers: list[str] = []
@@ -80,6 +120,8 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
             root_exists = rest == "1"
         elif tag == "current":
             current = _release_id(rest.removeprefix("releases/"))
+        elif tag == "lock":
+            lock = parse_lock_line(rest)
         elif tag == "nginx":
             nginx_loaded = rest.strip()
         elif tag == "release":
@@ -141,4 +183,5 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         programs=tuple(sorted(set(programs))),
         running=tuple(sorted(set(running))),
         nginx_loaded=nginx_loaded,
+        lock=lock,
     )

@@ -3,9 +3,10 @@
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import gevent
-from pyinfra.api import Config, Inventory, State
+from pyinfra.api import Config, Inventory, State, StringCommand
 from pyinfra.api.connect import connect_all, disconnect_all
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.facts import get_facts
@@ -14,7 +15,7 @@ from pyinfra.api.operations import run_ops
 from pyinfra.api.state import BaseStateCallback, StateStage
 from pyinfra.connectors import util as pyinfra_connector_util
 
-from shipstate.errors import RemoteError, ShipstateError
+from shipstate.errors import ShipstateError
 from shipstate.inventory import HostSpec
 
 SSH_DEFAULTS = {
@@ -66,6 +67,17 @@ class _Progress(BaseStateCallback):
         self.report(self._line(state, host, op_hash, "FAILED"))
 
 
+@dataclass(frozen=True)
+class Failure:
+    host: str
+    operation: str
+    output: str
+
+    def describe(self) -> str:
+        step = self.operation.removeprefix("releases.")
+        return f"{self.host}: {step}:\n    " + self.output.replace("\n", "\n    ")
+
+
 class Fleet:
     """A connected set of hosts. Use as a context manager."""
 
@@ -109,8 +121,8 @@ class Fleet:
         results = get_facts(self.state, fact, kwargs=kwargs)
         return {h.name: value for h, value in results.items()}
 
-    def run(self, add_ops: Callable[[State], None]) -> None:
-        """Prepare operations with `add_ops`, then execute; a failure raises RemoteError."""
+    def run(self, add_ops: Callable[[State], None]) -> list[Failure]:
+        """Prepare operations with `add_ops`, execute them; return what failed, per host."""
         self.state.set_stage(StateStage.Prepare)
         add_ops(self.state)
         self.state.set_stage(StateStage.Execute)
@@ -125,23 +137,34 @@ class Fleet:
                 f"internal error while applying: {type(exc).__name__}: {exc}",
                 hint="rerun with --debug for the traceback, and please report it",
             ) from exc
-        failures = self._failures()
-        if failures:
-            raise RemoteError(
-                "\n  ".join(["failed on:", *failures]),
-                hint="nothing after the failing step ran; see the output above",
-            )
+        return self._failures()
 
-    def _failures(self) -> list[str]:
-        lines = []
+    def _failures(self) -> list[Failure]:
+        failures = []
         for host in self.hosts:
             for op_hash in self.state.get_op_order():
                 op_data = self.state.ops[host].get(op_hash)
                 meta = op_data.operation_meta if op_data else None
                 if meta is None or not meta.is_complete() or meta.did_succeed(False):
                     continue
-                names = ", ".join(sorted(self.state.get_op_meta(op_hash).names))
+                (name,) = self.state.get_op_meta(op_hash).names
                 output = (meta.stderr or meta.stdout).strip().splitlines()[-15:]
-                lines.append(f"{host.name}: {names}: " + "\n    ".join(output or ["(no output)"]))
+                failures.append(Failure(host.name, name, "\n".join(output) or "(no output)"))
                 break
-        return lines
+        return failures
+
+    def each_host(self, commands: Callable[[str], list[StringCommand]]) -> list[str]:
+        """Run `commands(host name)` on every host in parallel, outside pyinfra's operations
+        (which stop after a failure). Returns the lines describing what failed."""
+
+        def run(host: Host) -> list[str]:
+            problems = []
+            for command in commands(host.name):
+                ok, output = host.run_shell_command(command)
+                if not ok:
+                    problems.append(f"{host.name}: {output.stderr.strip() or command}")
+            return problems
+
+        greenlets = [gevent.spawn(run, host) for host in self.hosts]
+        gevent.joinall(greenlets)
+        return [line for g in greenlets for line in (g.value or ["(cleanup crashed)"])]

@@ -6,7 +6,7 @@ import json
 from rich.console import Console
 from rich.markup import escape
 
-from shipstate.observed import ObservedHost
+from shipstate.observed import LockInfo, ObservedHost
 from shipstate.plan import Action, Plan
 
 COLORS = {"+": "green", "~": "yellow", "-": "red"}
@@ -99,6 +99,47 @@ def releases_json(observed: dict[str, ObservedHost]) -> str:
                         r.model_dump(mode="json", exclude={"configs"}) for r in host.releases
                     ],
                     "interrupted": list(host.leftovers),
+                }
+                for name, host in sorted(observed.items())
+            },
+        },
+        indent=2,
+        sort_keys=True,
+    )
+
+
+def _lock_text(lock: LockInfo, ttl: int) -> str:
+    state = "[red]stale[/]" if lock.stale(ttl) else "[yellow]live[/]"
+    target = f" release {lock.release}" if lock.release else ""
+    return (
+        f"locked by {escape(lock.holder)} (pid {lock.pid}) since {lock.started_at or '?'}, "
+        f"heartbeat {lock.age}s ago, {state}: {escape(lock.command)}{target}"
+    )
+
+
+def render_locks(observed: dict[str, ObservedHost], ttl: int, console: Console) -> None:
+    for name, host in sorted(observed.items()):
+        text = _lock_text(host.lock, ttl) if host.lock else "not locked"
+        console.print(f"[bold]{escape(name)}[/]: {text}")
+
+
+def render_lock_notes(observed: dict[str, ObservedHost], ttl: int, console: Console) -> None:
+    for name, host in sorted(observed.items()):
+        if host.lock:
+            console.print(f"[yellow]note:[/] {escape(name)} is {_lock_text(host.lock, ttl)}")
+
+
+def locks_json(observed: dict[str, ObservedHost], ttl: int) -> str:
+    return json.dumps(
+        {
+            "version": RELEASES_FORMAT_VERSION,
+            "ttl": ttl,
+            "hosts": {
+                name: None
+                if host.lock is None
+                else {
+                    **host.lock.model_dump(exclude={"raw", "token"}),
+                    "stale": host.lock.stale(ttl),
                 }
                 for name, host in sorted(observed.items())
             },

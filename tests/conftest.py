@@ -28,7 +28,13 @@ class Result:
         return self.stdout + self.stderr
 
 
-def shipstate(*args: str, cwd: Path | None = None, timeout: int = 600) -> Result:
+def cli_env(extra: dict | None = None) -> dict:
+    return {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(extra or {})}
+
+
+def shipstate(
+    *args: str, cwd: Path | None = None, timeout: int = 600, env: dict | None = None
+) -> Result:
     """Run the real CLI in a subprocess, as a user would."""
     done = subprocess.run(
         [sys.executable, "-m", "shipstate", *args],
@@ -37,9 +43,27 @@ def shipstate(*args: str, cwd: Path | None = None, timeout: int = 600) -> Result
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+        env=cli_env(env),
     )
     return Result(done.returncode, done.stdout, done.stderr)
+
+
+def start(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
+    """Start the CLI in the background."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "shipstate", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=cli_env(env),
+    )
+
+
+def finish(process: subprocess.Popen, timeout: int = 600) -> Result:
+    stdout, stderr = process.communicate(timeout=timeout)
+    return Result(process.returncode, stdout, stderr)
 
 
 def ok(*args: str, cwd: Path | None = None) -> Result:

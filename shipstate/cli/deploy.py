@@ -10,6 +10,7 @@ from shipstate import views
 from shipstate.cli.output import err, out, progress
 from shipstate.engine import Session
 from shipstate.errors import EXIT_CHANGES, ShipstateError
+from shipstate.lock import lock_ttl
 from shipstate.plan import Plan
 
 Inventory = Annotated[
@@ -34,6 +35,19 @@ AllowDirty = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")]
+LockWait = Annotated[
+    float,
+    typer.Option(
+        "--lock-wait",
+        help="Wait up to SECONDS for another deploy's lock instead of failing.",
+        metavar="SECONDS",
+        min=0,
+    ),
+]
+StealStale = Annotated[
+    bool,
+    typer.Option("--steal-stale", help="Take over a lock whose holder stopped sending heartbeats."),
+]
 AcceptKeys = Annotated[
     bool, typer.Option("--accept-new-host-keys", help="Trust SSH host keys not yet in known_hosts.")
 ]
@@ -43,7 +57,7 @@ def _session(inventory: Path, limit, accept_keys: bool = False) -> Session:
     return Session(Path.cwd(), inventory, limit, progress, accept_keys)
 
 
-def _confirm_and_apply(session: Session, plan: Plan, yes: bool) -> None:
+def _confirm_and_apply(session: Session, lock, plan: Plan, yes: bool) -> None:
     views.render_plan(plan, out)
     if plan.empty:
         return
@@ -56,6 +70,7 @@ def _confirm_and_apply(session: Session, plan: Plan, yes: bool) -> None:
         if not typer.confirm("Apply these changes?", default=False, err=True):
             err.print("nothing changed")
             raise typer.Exit(1)
+    lock.annotate(", ".join(sorted({str(h.active_after) for h in plan.hosts})))
     session.apply(plan)
     out.print("[green]Applied.[/]")
 
@@ -84,6 +99,7 @@ def plan(
         out.print_json(views.plan_json(result))
     else:
         views.render_plan(result, out)
+        views.render_lock_notes(session.observed, lock_ttl(), out)
     if detailed_exitcode and not result.empty:
         raise typer.Exit(EXIT_CHANGES)
 
@@ -94,14 +110,21 @@ def apply(
     ref: Ref = "HEAD",
     allow_dirty: AllowDirty = False,
     yes: Yes = False,
+    lock_wait: LockWait = 0,
+    steal_stale: StealStale = False,
     accept_new_host_keys: AcceptKeys = False,
 ) -> None:
     """Deploy the app's commit: build a new release on every host, switch, verify.
 
+    Takes the deploy lock on every host first (exit code 3 when another deploy holds it).
+
     Example: shipstate apply -i inventories/staging.py --yes
     """
-    with _session(inventory, limit, accept_new_host_keys) as session:
-        _confirm_and_apply(session, session.plan_apply(ref, allow_dirty), yes)
+    with (
+        _session(inventory, limit, accept_new_host_keys) as session,
+        session.locked(lock_wait, steal_stale) as lock,
+    ):
+        _confirm_and_apply(session, lock, session.plan_apply(ref, allow_dirty), yes)
 
 
 def set_active(
@@ -112,6 +135,8 @@ def set_active(
     inventory: Inventory,
     limit: Limit = None,
     yes: Yes = False,
+    lock_wait: LockWait = 0,
+    steal_stale: StealStale = False,
     accept_new_host_keys: AcceptKeys = False,
 ) -> None:
     """Make an existing release the active one: rollback and roll-forward. No rebuild.
@@ -119,20 +144,24 @@ def set_active(
     Example: shipstate set-active previous -i inventories/production.py
     """
     with _session(inventory, limit, accept_new_host_keys) as session:
-        _confirm_and_apply(session, session.plan_set_active(release), yes)
+        session.check_release_name(release)
+        with session.locked(lock_wait, steal_stale) as lock:
+            _confirm_and_apply(session, lock, session.plan_set_active(release), yes)
 
 
 def rollback(
     inventory: Inventory,
     limit: Limit = None,
     yes: Yes = False,
+    lock_wait: LockWait = 0,
+    steal_stale: StealStale = False,
     accept_new_host_keys: AcceptKeys = False,
 ) -> None:
     """Shorthand for `set-active previous`.
 
     Example: shipstate rollback -i inventories/production.py
     """
-    set_active("previous", inventory, limit, yes, accept_new_host_keys)
+    set_active("previous", inventory, limit, yes, lock_wait, steal_stale, accept_new_host_keys)
 
 
 def releases(
@@ -146,14 +175,76 @@ def releases(
     Example: shipstate releases -i inventories/production.py --json
     """
     with _session(inventory, limit, accept_new_host_keys) as session:
-        observed = session.releases()
+        observed = session.observe()
     if json:
         out.print_json(views.releases_json(observed))
     else:
         views.render_releases(observed, out)
 
 
+lock_app = typer.Typer(
+    help="The deploy lock: who holds it on each host, and removing a stale one.\n\n"
+    "Example: shipstate lock status -i inventories/production.py",
+    no_args_is_help=True,
+)
+
+
+@lock_app.command("status")
+def lock_status(
+    inventory: Inventory,
+    limit: Limit = None,
+    json: Json = False,
+    accept_new_host_keys: AcceptKeys = False,
+) -> None:
+    """Show each host's lock: holder, command, age, live or stale.
+
+    Example: shipstate lock status -i inventories/production.py --json
+    """
+    with _session(inventory, limit, accept_new_host_keys) as session:
+        observed = session.observe()
+    if json:
+        out.print_json(views.locks_json(observed, lock_ttl()))
+    else:
+        views.render_locks(observed, lock_ttl(), out)
+
+
+@lock_app.command("release")
+def lock_release(
+    inventory: Inventory,
+    force: Annotated[
+        bool, typer.Option("--force", help="Required: remove whoever's lock.")
+    ] = False,
+    limit: Limit = None,
+    yes: Yes = False,
+    accept_new_host_keys: AcceptKeys = False,
+) -> None:
+    """Remove the deploy lock on every host, whoever holds it (after confirmation).
+
+    Only for a lock whose holder is gone; `apply --steal-stale` is the safer way.
+
+    Example: shipstate lock release -i inventories/production.py --force
+    """
+    if not force:
+        raise ShipstateError("lock release needs --force", hint="it removes another deploy's lock")
+    with _session(inventory, limit, accept_new_host_keys) as session:
+        observed = session.observe()
+        if not any(o.lock for o in observed.values()):
+            out.print("No host is locked.")
+            return
+        views.render_locks(observed, lock_ttl(), out)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise ShipstateError(
+                    "refusing to remove locks without confirmation", hint="pass --yes"
+                )
+            if not typer.confirm("Remove these locks?", default=False, err=True):
+                raise typer.Exit(1)
+        freed = session.release_locks()
+    out.print(f"Removed the lock on {', '.join(freed) or 'no host'}.")
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(lock_app, name="lock")
     app.command()(plan)
     app.command()(apply)
     app.command("set-active")(set_active)

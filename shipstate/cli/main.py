@@ -5,9 +5,12 @@ from gevent import monkey
 monkey.patch_all()
 
 import os  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
 
+import gevent  # noqa: E402
+import greenlet  # noqa: E402
 import typer  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
@@ -54,8 +57,15 @@ def root(
             ) from None
 
 
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM ends a run like Ctrl-C: cleanup (the deploy lock) runs on the way out."""
+    main_greenlet = greenlet.getcurrent()
+    gevent.signal_handler(signal.SIGTERM, lambda: main_greenlet.throw(KeyboardInterrupt()))
+
+
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    _interrupt_on_sigterm()
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="shipstate", standalone_mode=False)

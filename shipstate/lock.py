@@ -1,0 +1,214 @@
+"""The deploy lock: an atomic `mkdir` of <root>/.lock on every target host, with who holds it
+and a heartbeat its holder refreshes. Only the holder (its token) releases or refreshes it."""
+
+import getpass
+import json
+import os
+import socket
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+
+import gevent
+from pyinfra.api import QuoteString, StringCommand
+from pyinfra.api.host import Host
+
+from shipstate.commands import argv, chain
+from shipstate.errors import EXIT_LOCKED, ShipstateError
+from shipstate.facts import LOCK_LINE
+from shipstate.layout import Layout
+from shipstate.observed import LockInfo, parse_lock_line
+from shipstate.runner import Fleet, Reporter
+
+
+def lock_ttl() -> int:
+    """Seconds without a heartbeat after which a lock is stale (SHIPSTATE_LOCK_TTL)."""
+    value = os.environ.get("SHIPSTATE_LOCK_TTL", "60")
+    if not value.isdigit() or int(value) < 2:
+        raise ShipstateError(
+            f"SHIPSTATE_LOCK_TTL={value!r} is not a number of seconds >= 2",
+            hint="unset it for the default of 60",
+        )
+    return int(value)
+
+
+class LockedError(ShipstateError):
+    exit_code = EXIT_LOCKED
+
+
+def describe(host: str, lock: LockInfo, ttl: int) -> str:
+    state = f"stale: no heartbeat for {lock.age}s" if lock.stale(ttl) else f"live, {lock.age}s ago"
+    what = f"`{lock.command}`" if lock.command else "an unknown command"
+    target = f" (release {lock.release})" if lock.release else ""
+    return (
+        f"{host}: locked by {lock.holder} pid {lock.pid} since {lock.started_at or '?'} "
+        f"for {what}{target} [{state}]"
+    )
+
+
+class FleetLock:
+    """Taken on every host in a fixed order; if any host is held by someone else, the locks
+    already taken are released and nothing is changed."""
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        layout: Layout,
+        report: Reporter,
+        wait_seconds: float = 0,
+        steal_stale: bool = False,
+    ):
+        self.fleet, self.layout, self.report = fleet, layout, report
+        self.wait_seconds, self.steal_stale = wait_seconds, steal_stale
+        self.ttl = lock_ttl()
+        self.token = uuid.uuid4().hex
+        self.info = {
+            "holder": f"{getpass.getuser()}@{socket.gethostname()}",
+            "pid": os.getpid(),
+            "command": " ".join(["shipstate", *sys.argv[1:]])[:300],
+            "release": "",
+            "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "token": self.token,
+        }
+        self.taken: list[Host] = []
+        self._heartbeat: gevent.Greenlet | None = None
+
+    @property
+    def _dir(self) -> str:
+        return f"{self.layout.root}/.lock"
+
+    def _write_info(self) -> StringCommand:
+        return StringCommand(
+            argv("printf", "%s", json.dumps(self.info)), ">", QuoteString(f"{self._dir}/info.json")
+        )
+
+    def _mine(self) -> StringCommand:
+        return argv("grep", "-qF", self.token, f"{self._dir}/info.json")
+
+    def _run(self, host: Host, command: StringCommand):
+        return host.run_shell_command(command)
+
+    def _try_host(self, host: Host) -> LockInfo | None:
+        take = chain(
+            argv("mkdir", "-p", self.layout.root),
+            argv("mkdir", self._dir),
+            self._write_info(),
+            argv("touch", f"{self._dir}/heartbeat"),
+        )
+        held = StringCommand(
+            take,
+            "2>/dev/null",
+            "||",
+            "{",
+            argv("cd", self.layout.root),
+            "&&",
+            LOCK_LINE,
+            ";",
+            "exit",
+            "1;",
+            "}",
+        )
+        ok, output = self._run(host, held)
+        if ok:
+            return None
+        line = next((x for x in output.stdout_lines if x.startswith("lock ")), None)
+        if line is None:
+            raise ShipstateError(
+                f"{host.name}: cannot take the deploy lock in {self._dir}: "
+                f"{output.stderr.strip() or 'no output'}",
+                hint=f"the ssh user must own {self.layout.root}",
+            )
+        return parse_lock_line(line.removeprefix("lock "))
+
+    def _try_all(self) -> list[tuple[Host, LockInfo]]:
+        for host in sorted(self.fleet.hosts, key=lambda h: h.name):
+            held = self._try_host(host)
+            if held is not None:
+                self._release_taken()
+                return [(host, held)]
+            self.taken.append(host)
+        return []
+
+    def _steal(self, host: Host, lock: LockInfo) -> None:
+        graveyard = f"{self._dir}.stale-{self.token}"
+        same = StringCommand(
+            "test",
+            '"$(cat',
+            QuoteString(f"{self._dir}/info.json"),
+            '2>/dev/null)"',
+            "=",
+            QuoteString(lock.raw),
+        )
+        self._run(
+            host, chain(same, argv("mv", "-T", self._dir, graveyard), argv("rm", "-rf", graveyard))
+        )
+        self.report(f"{host.name}: took over the stale lock of {lock.holder}")
+
+    def acquire(self) -> None:
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            blocked = self._try_all()
+            if not blocked:
+                self._heartbeat = gevent.spawn(self._beat)
+                return
+            host, lock = blocked[0]
+            if self.steal_stale and lock.stale(self.ttl):
+                self._steal(host, lock)
+                continue
+            if time.monotonic() >= deadline:
+                raise LockedError(
+                    "another deploy holds the lock\n  " + describe(host.name, lock, self.ttl),
+                    hint="wait for it (--lock-wait SECONDS); a stale lock can be taken over "
+                    "with --steal-stale; `shipstate lock status` shows every host",
+                )
+            self.report(f"waiting for the lock: {describe(host.name, lock, self.ttl)}")
+            gevent.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
+
+    def annotate(self, release: str) -> None:
+        self.info["release"] = release
+        for host in self.taken:
+            self._run(host, chain(self._mine(), self._write_info()))
+
+    def _beat(self) -> None:
+        while True:
+            gevent.sleep(self.ttl / 4)
+            for host in list(self.taken):
+                ok, _ = self._run(
+                    host, chain(self._mine(), argv("touch", f"{self._dir}/heartbeat"))
+                )
+                if not ok:
+                    self.report(f"{host.name}: the deploy lock is no longer ours")
+
+    def _release_taken(self) -> None:
+        for host in self.taken:
+            self._run(host, chain(self._mine(), argv("rm", "-rf", self._dir)))
+        self.taken = []
+
+    def release(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.kill()
+            self._heartbeat = None
+        self._release_taken()
+
+    def __enter__(self) -> "FleetLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def force_release(fleet: Fleet, layout: Layout) -> list[str]:
+    """Remove the lock on every host, whoever holds it. Returns the hosts that had one."""
+    freed = []
+    for host in fleet.hosts:
+        ok, _ = host.run_shell_command(
+            chain(
+                argv("test", "-d", f"{layout.root}/.lock"),
+                argv("rm", "-rf", f"{layout.root}/.lock"),
+            )
+        )
+        if ok:
+            freed.append(host.name)
+    return freed

@@ -1,0 +1,188 @@
+"""All or nothing: whatever breaks, the site keeps serving and the next apply converges."""
+
+import json
+import signal
+import threading
+import time
+import urllib.request
+
+import pytest
+from test_deploy import INVENTORY, fleet_serves, override_nginx_template, served
+from test_lock import no_leftovers, release_ids
+
+from conftest import host_addresses, http_get, ok, set_version, shipstate, start
+
+
+def edit_config(app, old: str, new: str) -> None:
+    path = app / "shipstate.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def assert_failed_cleanly(app, result, *expected: str) -> None:
+    assert result.code == 1, result.output
+    assert "Traceback" not in result.output
+    for text in expected:
+        assert text in result.stderr, result.stderr
+    fleet_serves("1", "1")
+    no_leftovers()
+    assert release_ids(app) == {(1,)}
+
+
+def converges(app) -> None:
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    newest = str(max(max(ids) for ids in release_ids(app)))
+    fleet_serves("3", newest)
+    assert "No changes" in ok("plan", *INVENTORY, cwd=app).stdout
+    no_leftovers()
+
+
+@pytest.fixture
+def deployed(app):
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("1", "1")
+    return app
+
+
+def test_failing_requirement(deployed):
+    app = deployed
+    requirements = app / "requirements.txt"
+    good = requirements.read_text()
+    requirements.write_text(good + "shipstate-no-such-package-anywhere==1.0\n")
+    set_version(app, "2")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert_failed_cleanly(
+        app, result, "failed while preparing; no host was switched", "release_present"
+    )
+    requirements.write_text(good)
+    set_version(app, "3")
+    converges(app)
+
+
+def test_failing_hook(deployed):
+    app = deployed
+    edit_config(
+        app,
+        'command = "python manage.py migrate --noinput"',
+        'command = "python manage.py no_such_command"',
+    )
+    set_version(app, "2")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert_failed_cleanly(app, result, "no_such_command", "no host was switched")
+    edit_config(
+        app,
+        'command = "python manage.py no_such_command"',
+        'command = "python manage.py migrate --noinput"',
+    )
+    set_version(app, "3")
+    converges(app)
+
+
+def test_health_check_failing_on_the_new_release(deployed):
+    app = deployed
+    edit_config(app, 'health_path = "/healthz"', 'health_path = "/no-such-page"')
+    set_version(app, "2")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert_failed_cleanly(app, result, "app_server_running", "HTTP 404")
+    edit_config(app, 'health_path = "/no-such-page"', 'health_path = "/healthz"')
+    set_version(app, "3")
+    converges(app)
+
+
+def test_one_host_of_three_failing_while_preparing(deployed):
+    app = deployed
+    edit_config(
+        app,
+        '[[hooks]]\ncommand = "python manage.py collectstatic --noinput"',
+        '[[hooks]]\ncommand = "python manage.py collectstatic --noinput"\n\n'
+        '[[hooks]]\ncommand = "test $(hostname) != sandbox-3"',
+    )
+    set_version(app, "2")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert_failed_cleanly(app, result, "sandbox-3: release_present")
+    assert "sandbox-1: release_present" not in result.stderr
+    edit_config(app, '\n\n[[hooks]]\ncommand = "test $(hostname) != sandbox-3"', "")
+    set_version(app, "3")
+    converges(app)
+
+
+def test_nginx_config_failing_on_one_host_after_the_others_switched(deployed):
+    app = deployed
+    override_nginx_template(app, "v2")
+    template = app / "deploy_templates" / "nginx.conf.j2"
+    template.write_text(
+        template.read_text().replace(
+            "    location / {",
+            '    {% if host.name == "sandbox-3" %}no_such_directive on;{% endif %}\n'
+            "    location / {",
+        )
+    )
+    set_version(app, "2")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert_failed_cleanly(
+        app,
+        result,
+        "switched back to its previous release",
+        "sandbox-3: nginx_config",
+        "no_such_directive",
+    )
+    for address in host_addresses():
+        status, _, headers = urllib_get(address)
+        assert status == 200 and "X-Site-Config" not in headers, "v1's site config is back"
+    template.unlink()
+    set_version(app, "3")
+    converges(app)
+
+
+def urllib_get(address: str):
+    return http_get(f"http://{address}/")
+
+
+@pytest.mark.parametrize("delay", [0.5, 2.5, 5.0])
+def test_sigkill_at_any_moment_leaves_old_or_new_and_apply_converges(deployed, delay):
+    app = deployed
+    set_version(app, "2")
+    victim = start("apply", *INVENTORY, "--yes", cwd=app)
+    time.sleep(delay)
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate()
+    for address in host_addresses():
+        assert served(address)[0] in ("1", "2"), "every host serves a whole release"
+    ok("lock", "release", *INVENTORY, "--force", "--yes", cwd=app)
+    set_version(app, "3")
+    converges(app)
+
+
+def load(address: str, stop: threading.Event, seen: list, errors: list) -> None:
+    """Steady requests through nginx until `stop`; bounded to 10 minutes."""
+    deadline = time.monotonic() + 600
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://{address}/healthz", timeout=10) as answer:
+                seen.append(answer.read().decode())
+        except Exception as exc:  # every failure counts
+            errors.append(repr(exc))
+        time.sleep(0.01)
+
+
+def test_zero_failed_requests_during_apply_and_set_active(deployed):
+    app = deployed
+    set_version(app, "2")
+    address = host_addresses()[0]
+    stop, seen, errors = threading.Event(), [], []
+    worker = threading.Thread(target=load, args=(address, stop, seen, errors))
+    worker.start()
+    try:
+        time.sleep(1)
+        ok("apply", *INVENTORY, "--yes", cwd=app)
+        ok("set-active", "previous", *INVENTORY, "--yes", cwd=app)
+        ok("set-active", "latest", *INVENTORY, "--yes", cwd=app)
+        time.sleep(1)
+    finally:
+        stop.set()
+        worker.join()
+    assert errors == [], errors[:5]
+    assert len(seen) > 100
+    pairs = {(answer["version"], answer["release"]) for answer in map(json.loads, seen)}
+    assert pairs == {("1", "1"), ("2", "2")}, "each response wholly from the old or the new"
