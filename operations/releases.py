@@ -207,8 +207,19 @@ def app_server_running(
         health_host,
         health_path,
     )
-    log = argv("tail", "-n", "30", f"{layout.logs}/{name}.log")
-    yield StringCommand(check, "||", "{", log, ">&2;", "exit", "1;", "}")
+    log = argv("tail", "-n", "8", f"{layout.logs}/{name}.log")
+    yield StringCommand(
+        check,
+        "||",
+        "{",
+        argv("echo", "last lines of its log:"),
+        ">&2;",
+        log,
+        ">&2;",
+        "exit",
+        "1;",
+        "}",
+    )
 
 
 @operation()

@@ -43,6 +43,7 @@ while time.monotonic() < deadline:
         if answer.status == 200:
             sys.exit(0)
         last = "HTTP %d: %r" % (answer.status, answer.read(300))
+        deadline = min(deadline, time.monotonic() + 5)  # it answers, but not healthy
     except OSError as exc:
         last = str(exc)
     time.sleep(0.2)

@@ -148,8 +148,10 @@ class Fleet:
                 if meta is None or not meta.is_complete() or meta.did_succeed(False):
                     continue
                 (name,) = self.state.get_op_meta(op_hash).names
-                output = (meta.stderr or meta.stdout).strip().splitlines()[-15:]
-                failures.append(Failure(host.name, name, "\n".join(output) or "(no output)"))
+                lines = (meta.stderr or meta.stdout).strip().splitlines()
+                if len(lines) > 20:
+                    lines = [*lines[:6], "...", *lines[-12:]]
+                failures.append(Failure(host.name, name, "\n".join(lines) or "(no output)"))
                 break
         return failures
 
@@ -167,4 +169,8 @@ class Fleet:
 
         greenlets = [gevent.spawn(run, host) for host in self.hosts]
         gevent.joinall(greenlets)
-        return [line for g in greenlets for line in (g.value or ["(cleanup crashed)"])]
+        return [
+            line
+            for host, g in zip(self.hosts, greenlets, strict=True)
+            for line in (g.value if g.successful() else [f"{host.name}: {g.exception!r}"])
+        ]

@@ -4,9 +4,9 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,15 +135,15 @@ def fleet(tmp_path_factory) -> Path:
 
 
 def reset_app_on_hosts() -> None:
-    """Remove every trace of the hello app from the sandbox hosts (as root)."""
-    for address in host_addresses():
-        on_host(
-            address,
-            "rm -f /srv/hello/supervisor/*.conf; supervisorctl update >/dev/null; "
-            "find /srv/hello -mindepth 1 -maxdepth 1 ! -name supervisor -exec rm -rf {} +; "
-            "nginx -s reload",
-        )
-    time.sleep(0.3)
+    """Remove every trace of the hello app from the sandbox hosts (as root), in parallel.
+    uv and its cache stay: they belong to the server, not to a release."""
+    reset = (
+        "rm -f /srv/hello/supervisor/*.conf; supervisorctl update >/dev/null; "
+        "find /srv/hello -mindepth 1 -maxdepth 1 ! -name supervisor ! -name .tools "
+        "! -name .cache -exec rm -rf {} +; nginx -s reload"
+    )
+    with ThreadPoolExecutor() as pool:
+        list(pool.map(lambda address: on_host(address, reset), host_addresses()))
 
 
 @pytest.fixture

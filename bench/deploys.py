@@ -1,0 +1,250 @@
+"""Benchmark: shipstate against the fabfile's way of deploying, on the sandbox fleet.
+
+Run as root: `.venv/bin/python bench/deploys.py [--runs 3] [--fleet 10]`. It brings up its own
+sandbox (stopping any running one), measures both tools on the same hosts and the same app
+(examples/hello) in one run, prints min/median per case with the ratio baseline/shipstate, and
+writes bench/results/deploys.json. Every request stays on 127.0.0.0/8.
+
+The baseline does what the fabfile did, over plain ssh: upload the code, a fresh virtualenv and
+`pip install -r requirements.txt` with pip's cache, `ln -sfn` the new release to current, and
+`supervisorctl reload`; it then waits until gunicorn serves the new version (so does shipstate's
+apply, which verifies through nginx).
+"""
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from conftest import commit, make_app, set_version  # noqa: E402
+from shipstate import sandbox  # noqa: E402
+
+FAB_ROOT = "/srv/hello/fab"
+FAB_PROGRAM = """[program:fabhello]
+command={root}/current/venv/bin/python -m gunicorn --chdir {root}/current -b {addr}:8000 -w 2 \
+hello.wsgi:application
+directory={root}
+user=deploy
+environment=HOME="/home/deploy",ALLOWED_HOSTS="*"
+stopasgroup=true
+"""
+
+
+def cli(app: Path, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "shipstate", *args],
+        cwd=app,
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def ssh(host: sandbox.SandboxHost, command: str, user: str = "deploy", stdin: bytes = b"") -> str:
+    done = subprocess.run(
+        sandbox.ssh_command(host, user, [command]), input=stdin, capture_output=True, check=True
+    )
+    return done.stdout.decode()
+
+
+def on_all(hosts, function) -> None:
+    with ThreadPoolExecutor(len(hosts)) as pool:
+        list(pool.map(function, hosts))
+
+
+def reset(hosts) -> None:
+    on_all(
+        hosts,
+        lambda h: ssh(
+            h,
+            "rm -f /srv/hello/supervisor/*.conf; supervisorctl update "
+            ">/dev/null; rm -rf /srv/hello/* /srv/hello/.[a-z]*; "
+            "install -d -o deploy -g deploy /srv/hello /srv/hello/supervisor; "
+            "nginx -s reload",
+            user="root",
+        ),
+    )
+
+
+def wait_for(url: str, text: str, limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if text in answer.read().decode():
+                    return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(f"{url} never showed {text!r}")
+
+
+def fab_deploy(app: Path, hosts, version: str) -> None:
+    archive = subprocess.run(
+        ["git", "-C", str(app), "archive", "--format=tar.gz", "HEAD"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    stamp = str(time.time_ns())
+
+    def deploy(host):
+        release = f"{FAB_ROOT}/releases/{stamp}"
+        ssh(host, f"mkdir -p {release} && tar -xzf - -C {release}", stdin=archive)
+        ssh(
+            host,
+            f"cd {release} && python3 -m venv venv && venv/bin/pip install -q "
+            f"--disable-pip-version-check --cache-dir {FAB_ROOT}/pipcache "
+            f"-r requirements.txt",
+        )
+        program = FAB_PROGRAM.format(root=FAB_ROOT, addr=host.address).encode()
+        ssh(host, "cat > /srv/hello/supervisor/fabhello.conf", stdin=program)
+        ssh(host, f"ln -sfn {release} {FAB_ROOT}/current && supervisorctl reload >/dev/null")
+        wait_for(f"http://{host.address}:8000/", f"hello version {version}")
+
+    on_all(hosts, deploy)
+
+
+def fab_rollback(hosts, version: str) -> None:
+    def rollback(host):
+        previous = ssh(host, f"ls -1 {FAB_ROOT}/releases | sort | tail -n 2 | head -n 1").strip()
+        ssh(
+            host,
+            f"ln -sfn {FAB_ROOT}/releases/{previous} {FAB_ROOT}/current && "
+            "supervisorctl reload >/dev/null",
+        )
+        wait_for(f"http://{host.address}:8000/", f"hello version {version}")
+
+    on_all(hosts, rollback)
+
+
+def timed(function) -> float:
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def run_once(run: int, app: Path, one, fleet, version, record) -> None:
+    """One measurement of every case, shipstate then the fabfile's way."""
+
+    def apply(inventory: str):
+        return lambda: cli(app, "apply", "-i", f"inventories/{inventory}", "--yes")
+
+    reset(fleet)
+    record("first deploy", "shipstate", timed(apply("one.py")))
+    v = next(version)
+    set_version(app, str(v))
+    record("code-only redeploy", "shipstate", timed(apply("one.py")))
+    requirements = app / "requirements.txt"
+    original = requirements.read_text()
+    requirements.write_text(original + f"six==1.1{6 + run % 2}.0\n")
+    commit(app, "one requirement changed")
+    record("requirement changed", "shipstate", timed(apply("one.py")))
+    record("no-op apply", "shipstate", timed(apply("one.py")))
+    v = next(version)
+    set_version(app, str(v))
+    cli(app, "apply", "-i", "inventories/one.py", "--yes")
+    record(
+        "set-active previous",
+        "shipstate",
+        timed(
+            lambda: (
+                cli(app, "set-active", "previous", "-i", "inventories/one.py", "--yes"),
+                wait_for(f"http://{one[0].address}/", f"hello version {v - 1}"),
+            )
+        ),
+    )
+    cli(app, "set-active", "latest", "-i", "inventories/one.py", "--yes")
+    apply("sandbox.py")()
+    v = next(version)
+    set_version(app, str(v))
+    record(f"code-only, {len(fleet)} hosts", "shipstate", timed(apply("sandbox.py")))
+    requirements.write_text(original)
+    commit(app, "requirements back")
+
+    reset(fleet)
+    v = next(version)
+    set_version(app, str(v))
+    record("first deploy", "fabfile", timed(lambda: fab_deploy(app, one, str(v))))
+    v = next(version)
+    set_version(app, str(v))
+    record("code-only redeploy", "fabfile", timed(lambda: fab_deploy(app, one, str(v))))
+    requirements.write_text(original + f"six==1.1{6 + run % 2}.0\n")
+    commit(app, "one requirement changed")
+    record("requirement changed", "fabfile", timed(lambda: fab_deploy(app, one, str(v))))
+    record("no-op apply", "fabfile", timed(lambda: fab_deploy(app, one, str(v))))
+    previous = v
+    v = next(version)
+    set_version(app, str(v))
+    fab_deploy(app, one, str(v))
+    record("set-active previous", "fabfile", timed(lambda: fab_rollback(one, str(previous))))
+    v = next(version)
+    set_version(app, str(v))
+    record(
+        f"code-only, {len(fleet)} hosts",
+        "fabfile",
+        timed(lambda: fab_deploy(app, fleet, str(v))),
+    )
+    requirements.write_text(original)
+    commit(app, "requirements back")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--fleet", type=int, default=10)
+    args = parser.parse_args()
+    sandbox.down()
+    work = Path(tempfile.mkdtemp(prefix="shipstate-bench-"))
+    app = make_app(work / "app")
+    hosts = sandbox.up(args.fleet, "hello")
+    sandbox.write_inventory(app, hosts)
+    (app / "inventories" / "one.py").write_text(sandbox.inventory_text(hosts[:1]))
+    one, fleet = hosts[:1], hosts
+    results: dict[str, dict[str, list[float]]] = {}
+    version = iter(range(2, 10_000))
+
+    def record(case: str, tool: str, seconds: float) -> None:
+        results.setdefault(case, {}).setdefault(tool, []).append(seconds)
+        print(f"  {case:<22} {tool:<10} {seconds:7.2f} s", flush=True)
+
+    try:
+        for run in range(args.runs):
+            print(f"run {run + 1}/{args.runs}", flush=True)
+            run_once(run, app, one, fleet, version, record)
+    finally:
+        sandbox.down()
+        shutil.rmtree(work, ignore_errors=True)
+
+    summary = {}
+    print(f"\n{'case':<24}{'shipstate min/median':>22}{'fabfile min/median':>22}{'ratio':>8}")
+    for case, tools in results.items():
+        ours, theirs = tools.get("shipstate", []), tools.get("fabfile", [])
+        ratio = statistics.median(theirs) / statistics.median(ours) if ours and theirs else None
+        summary[case] = {"shipstate": ours, "fabfile": theirs, "ratio_median": ratio}
+        print(
+            f"{case:<24}{min(ours):>10.2f} / {statistics.median(ours):<9.2f}"
+            f"{min(theirs):>10.2f} / {statistics.median(theirs):<9.2f}"
+            f"{ratio:>7.1f}x"
+        )
+    scaling = statistics.median(
+        results[f"code-only, {len(fleet)} hosts"]["shipstate"]
+    ) / statistics.median(results["code-only redeploy"]["shipstate"])
+    print(f"shipstate {len(fleet)} hosts / 1 host, code-only redeploy: {scaling:.2f}x")
+    summary["fleet_scaling"] = scaling
+    out = REPO / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "deploys.json").write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
