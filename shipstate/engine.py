@@ -7,7 +7,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pyinfra.api import StringCommand
+from pyinfra.api import QuoteString, StringCommand
 
 from shipstate.commands import argv, reload_nginx, stop_programs, switch_current
 from shipstate.config import Config, load_config
@@ -60,7 +60,10 @@ def recovery_commands(layout: Layout, plan: HostPlan, switched: bool) -> list[St
     if switched and reload is not None:
         commands.append(reload_nginx(layout, reload.before))
     if plan.has("start_app_server") and after != before:
-        commands.append(stop_programs(layout, [after]))
+        started = argv("test", "-e", layout.program_file(after))
+        commands.append(
+            StringCommand("if", started, ";", "then", stop_programs(layout, [after]), ";", "fi")
+        )
     if new := plan.new_release:
         commands.append(
             argv(
@@ -231,9 +234,47 @@ class Session:
         failures = self.fleet().run(
             lambda state: phases.update(add_plan_ops(state, self.config, work))
         )
-        if failures:
-            self._recover(plan, failures, phases)
-        self.verify()
+        try:
+            if failures:
+                self._recover(plan, failures, phases)
+            self.verify()
+        except ShipstateError as exc:
+            self._journal(plan, f"failed: {exc.message.splitlines()[0]}")
+            raise
+        self._journal(plan, "applied")
+
+    def _journal(self, plan: Plan, outcome: str) -> None:
+        """Append what happened to each host's history (never secrets: no config, no env)."""
+        by_host = {h.host: h for h in plan.hosts}
+        at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        by = f"{getpass.getuser()}@{socket.gethostname()}"
+
+        def entry(name: str) -> list[StringCommand]:
+            host_plan = by_host[name]
+            new = host_plan.new_release
+            line = json.dumps(
+                {
+                    "at": at,
+                    "by": by,
+                    "command": plan.command,
+                    "from": host_plan.active_before,
+                    "to": host_plan.active_after,
+                    "commit": new.commit if new else None,
+                    "outcome": outcome,
+                }
+            )
+            return [
+                StringCommand(argv("printf", "%s\\n", line), ">>", QuoteString(self.layout.journal))
+            ]
+
+        for problem in self.fleet().each_host(entry):
+            self.report(f"could not write the history: {problem}")
+
+    def history(self, entries: int) -> dict[str, list[dict]]:
+        from shipstate.facts import HostHistory
+
+        found = self.fleet().facts(HostHistory, journal=self.layout.journal, entries=entries)
+        return {name: HostHistory.entries(lines) for name, lines in found.items()}
 
     def _recover(self, plan: Plan, failures: list[Failure], phases: dict[str, str]) -> None:
         """Undo a failed apply: remove what it built and, if any host was switched, switch

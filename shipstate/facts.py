@@ -1,5 +1,6 @@
 """pyinfra facts: read a host's whole shipstate state in one round trip."""
 
+import json
 import shlex
 
 from pyinfra.api import FactBase
@@ -50,3 +51,25 @@ class HostState(FactBase):
     @staticmethod
     def observe(host_name: str, lines: list[str] | None, app: str) -> ObservedHost:
         return parse_host_state(host_name, lines or [], app)
+
+
+class HostHistory(FactBase):
+    """The last entries of the host's journal (one JSON object per line)."""
+
+    def command(self, journal: str, entries: int) -> str:
+        return f"tail -n {int(entries)} {shlex.quote(journal)} 2>/dev/null; true"
+
+    def process(self, output: list[str]) -> list[str]:
+        return output
+
+    @staticmethod
+    def entries(lines: list[str] | None) -> list[dict]:
+        found = []
+        for line in lines or []:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                found.append(entry)
+        return found

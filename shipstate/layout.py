@@ -46,6 +46,11 @@ class Layout:
         return f"{self.root}/.nginx-loaded"
 
     @property
+    def journal(self) -> str:
+        """One JSON line per apply / set-active: the host's history."""
+        return f"{self.root}/history.jsonl"
+
+    @property
     def logs(self) -> str:
         return f"{self.root}/logs"
 

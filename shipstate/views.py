@@ -147,3 +147,22 @@ def locks_json(observed: dict[str, ObservedHost], ttl: int) -> str:
         indent=2,
         sort_keys=True,
     )
+
+
+def render_history(found: dict[str, list[dict]], console: Console) -> None:
+    for name, entries in sorted(found.items()):
+        console.print(f"[bold]{escape(name)}[/]")
+        if not entries:
+            console.print("  no history")
+        for e in entries:
+            console.print(
+                f"  {e.get('at', '?')}  {escape(str(e.get('by', '?')))}  "
+                f"{escape(str(e.get('command', '?')))}  {e.get('from')} -> {e.get('to')}  "
+                f"{escape(str(e.get('outcome', '?')))}"
+            )
+
+
+def history_json(found: dict[str, list[dict]]) -> str:
+    return json.dumps(
+        {"version": RELEASES_FORMAT_VERSION, "hosts": found}, indent=2, sort_keys=True
+    )

@@ -4,7 +4,18 @@ import pytest
 
 from conftest import EXAMPLE, make_app, shipstate
 
-COMMANDS = ["plan", "apply", "set-active", "rollback", "releases", "sandbox up", "sandbox ssh"]
+COMMANDS = [
+    "init",
+    "plan",
+    "apply",
+    "set-active",
+    "rollback",
+    "releases",
+    "lock status",
+    "lock release",
+    "sandbox up",
+    "sandbox ssh",
+]
 
 
 def test_version_and_help():

@@ -86,6 +86,16 @@ def test_deploy_rollback_rollforward_and_noop(app):
     text = ok("releases", *INVENTORY, cwd=app).stdout
     assert re.search(r"\* active\s+2", text)
 
+    history = json.loads(ok("history", *INVENTORY, "--json", cwd=app).stdout)
+    for entries in history["hosts"].values():
+        assert [(e["command"], e["from"], e["to"], e["outcome"]) for e in entries] == [
+            ("apply", None, 1, "applied"),
+            ("apply", 1, 2, "applied"),
+            ("set-active", 2, 1, "applied"),
+            ("set-active", 1, 2, "applied"),
+        ]
+        assert all(e["by"] and e["at"] for e in entries)
+
 
 def test_keep_releases_never_purges_active_or_previous(app):
     config = app / "shipstate.toml"

@@ -70,6 +70,11 @@ def test_failing_hook(deployed):
     set_version(app, "2")
     result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
     assert_failed_cleanly(app, result, "no_such_command", "no host was switched")
+    history = json.loads(ok("history", *INVENTORY, "--json", cwd=app).stdout)["hosts"]
+    assert all(
+        h[-1]["outcome"].startswith("failed: apply failed while preparing")
+        for h in history.values()
+    )
     edit_config(
         app,
         'command = "python manage.py no_such_command"',
@@ -101,7 +106,8 @@ def test_one_host_of_three_failing_while_preparing(deployed):
     set_version(app, "2")
     result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
     assert_failed_cleanly(app, result, "sandbox-3: release_present")
-    assert "sandbox-1: release_present" not in result.stderr
+    assert "sandbox-1: release_present:" not in result.stderr
+    assert "recovery itself failed" not in result.stderr
     edit_config(app, '\n\n[[hooks]]\ncommand = "test $(hostname) != sandbox-3"', "")
     set_version(app, "3")
     converges(app)

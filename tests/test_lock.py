@@ -95,7 +95,9 @@ def test_sigkill_leaves_a_stale_lock_that_only_steal_stale_takes(app):
     assert "stale" in status and "shipstate apply" in status
     refused = shipstate("apply", *INVENTORY, "--yes", cwd=app, env=TTL)
     assert refused.code == 3 and "stale" in refused.stderr and "--steal-stale" in refused.stderr
-    ok("apply", *INVENTORY, "--yes", "--steal-stale", cwd=app)
+    stolen = shipstate("apply", *INVENTORY, "--yes", "--steal-stale", cwd=app, env=TTL)
+    assert stolen.code == 0, stolen.output
+    assert "took over the stale lock" in stolen.stderr
     fleet_serves("2", str(max(max(ids) for ids in release_ids(app))))
     no_leftovers()
 

@@ -182,6 +182,27 @@ def releases(
         views.render_releases(observed, out)
 
 
+def history(
+    inventory: Inventory,
+    limit: Limit = None,
+    entries: Annotated[
+        int, typer.Option("--entries", "-n", help="How many, newest last.", min=1)
+    ] = 20,
+    json: Json = False,
+    accept_new_host_keys: AcceptKeys = False,
+) -> None:
+    """Every apply and set-active on each host: when, who, from which release to which, outcome.
+
+    Example: shipstate history -i inventories/production.py -n 50
+    """
+    with _session(inventory, limit, accept_new_host_keys) as session:
+        found = session.history(entries)
+    if json:
+        out.print_json(views.history_json(found))
+    else:
+        views.render_history(found, out)
+
+
 lock_app = typer.Typer(
     help="The deploy lock: who holds it on each host, and removing a stale one.\n\n"
     "Example: shipstate lock status -i inventories/production.py",
@@ -250,3 +271,4 @@ def register(app: typer.Typer) -> None:
     app.command("set-active")(set_active)
     app.command()(rollback)
     app.command()(releases)
+    app.command()(history)

@@ -15,7 +15,7 @@ import typer  # noqa: E402
 from rich.markup import escape  # noqa: E402
 
 from shipstate import __version__  # noqa: E402
-from shipstate.cli import deploy, sandbox  # noqa: E402
+from shipstate.cli import deploy, project, sandbox  # noqa: E402
 from shipstate.cli.output import err  # noqa: E402
 from shipstate.errors import EXIT_INTERRUPTED, ShipstateError  # noqa: E402
 
@@ -28,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+project.register(app)
 deploy.register(app)
 app.add_typer(sandbox.app, name="sandbox")
 

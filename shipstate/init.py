@@ -1,0 +1,177 @@
+"""`shipstate init`: write shipstate.toml and example inventories for an existing Django project."""
+
+import re
+import shutil
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from shipstate.config import CONFIG_FILE, parse_config
+from shipstate.errors import ShipstateError
+from shipstate.templates import ALL_TEMPLATES
+
+REQUIREMENTS = (
+    "requirements.txt",
+    "requirements/production.txt",
+    "requirements/prod.txt",
+    "requirements/base.txt",
+)
+INVENTORY_EXAMPLE = '''"""pyinfra inventory for {env} (written by `shipstate init`; edit the hosts).
+
+Every top-level list is a group; each host is "name" or ("name", {{data}}). The first connection
+to a new host needs --accept-new-host-keys (keys are then checked against known_hosts).
+"""
+
+_deploy = {{"ssh_user": "deploy"}}
+
+web = [
+    # ("{env}-web1", {{**_deploy, "ssh_hostname": "{env}-web1.example.com"}}),
+]
+'''
+
+
+@dataclass(frozen=True)
+class Detected:
+    name: str
+    settings: str
+    wsgi: str
+    requirements: str
+    static_root: str | None
+    sqlite_file: str | None
+    health_path: str
+
+
+def _settings_module(app_dir: Path) -> str:
+    manage = app_dir / "manage.py"
+    if not manage.is_file():
+        raise ShipstateError(
+            f"no manage.py in {app_dir}",
+            hint="run `shipstate init` in the root of a Django project",
+        )
+    found = re.search(r"DJANGO_SETTINGS_MODULE['\"]\s*,\s*['\"]([\w.]+)['\"]", manage.read_text())
+    if not found:
+        raise ShipstateError(
+            "manage.py does not name DJANGO_SETTINGS_MODULE",
+            hint="write shipstate.toml by hand (see the README)",
+        )
+    return found.group(1)
+
+
+STATIC_ROOT = r"^STATIC_ROOT\s*=\s*(.+)$"
+SQLITE_NAME = r"['\"]NAME['\"]\s*:\s*(.+)$"
+
+
+def _relative_to_base(settings: str, pattern: str) -> str | None:
+    """`BASE_DIR / "x" / "y"` or os.path.join(BASE_DIR, "x", "y") -> "x/y"."""
+    found = re.search(pattern, settings, re.M)
+    if not found or "BASE_DIR" not in found.group(1):
+        return None
+    parts = re.findall(r"['\"]([^'\"]+)['\"]", found.group(1))
+    return "/".join(parts) or None
+
+
+def detect(app_dir: Path) -> Detected:
+    settings_module = _settings_module(app_dir)
+    package = settings_module.rsplit(".", 1)[0]
+    settings_file = app_dir / (settings_module.replace(".", "/") + ".py")
+    settings = settings_file.read_text() if settings_file.is_file() else ""
+    wsgi_file = app_dir / package.replace(".", "/") / "wsgi.py"
+    if not wsgi_file.is_file():
+        raise ShipstateError(
+            f"no {wsgi_file.relative_to(app_dir)} next to the settings",
+            hint="set `wsgi` in shipstate.toml by hand",
+        )
+    requirements = next((r for r in REQUIREMENTS if (app_dir / r).is_file()), None)
+    if requirements is None:
+        raise ShipstateError(
+            "no requirements file found",
+            hint="create requirements.txt listing Django (and gunicorn), "
+            "commit it, and run init again",
+        )
+    urls = " ".join(p.read_text() for p in app_dir.glob("**/urls.py") if ".venv" not in p.parts)
+    if "healthz" in urls:
+        health = "/healthz"
+    elif "django.contrib.admin" in settings:
+        health = "/admin/login/"
+    else:
+        health = "/"
+    name = re.sub(r"[^a-z0-9_-]", "-", app_dir.resolve().name.lower()).strip("-_") or package
+    if not name[0].isalpha():
+        name = f"app-{name}"
+    return Detected(
+        name=name[:40],
+        settings=settings_module,
+        wsgi=f"{package}.wsgi:application",
+        requirements=requirements,
+        static_root=_relative_to_base(settings, STATIC_ROOT),
+        sqlite_file=_relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None,
+        health_path=health,
+    )
+
+
+def render_config(found: Detected) -> str:
+    shared = ["media/"]
+    if found.sqlite_file:
+        shared.insert(0, found.sqlite_file)
+    lines = [
+        f"# shipstate configuration, written by `shipstate init` for {found.settings}.",
+        "# Every key: see the README's configuration reference.",
+        f'name = "{found.name}"',
+        f'wsgi = "{found.wsgi}"',
+        f'requirements = "{found.requirements}"',
+        "keep_releases = 4",
+        f'health_path = "{found.health_path}"   # must answer 200 before a release goes live',
+        'server_name = "_"                 # your domain(s), e.g. "example.com www.example.com"',
+        "workers = 2",
+        f"shared = [{', '.join(repr(s).replace(chr(39), chr(34)) for s in shared)}]",
+    ]
+    if found.static_root:
+        lines.append(f'static_root = "{found.static_root}"')
+    lines += [
+        "",
+        "[env]",
+        f'DJANGO_SETTINGS_MODULE = "{found.settings}"',
+        "",
+        "[[hooks]]",
+        'command = "python manage.py migrate --noinput"',
+        'run = "{}"'.format("every-host" if found.sqlite_file else "once")
+        + "   # every-host: SQLite on each host; once: a shared database",
+    ]
+    if found.static_root:
+        lines += ["", "[[hooks]]", 'command = "python manage.py collectstatic --noinput"']
+    else:
+        lines += [
+            "",
+            "# Set STATIC_ROOT in your settings to have nginx serve static files, then:",
+            "# [[hooks]]",
+            '# command = "python manage.py collectstatic --noinput"',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def init(app_dir: Path, force: bool, copy_templates: bool) -> list[Path]:
+    """Write the files; returns those written. Nothing is overwritten without `force`."""
+    found = detect(app_dir)
+    text = render_config(found)
+    parse_config(tomllib.loads(text), CONFIG_FILE)
+    wanted: dict[Path, str | Path] = {app_dir / CONFIG_FILE: text}
+    for env in ("staging", "production"):
+        wanted[app_dir / "inventories" / f"{env}.py"] = INVENTORY_EXAMPLE.format(env=env)
+    if copy_templates:
+        ours = resources.files("shipstate.deploy_templates")
+        for template in ALL_TEMPLATES:
+            wanted[app_dir / "deploy_templates" / template] = Path(str(ours / template))
+    existing = [p for p in wanted if p.exists()]
+    if existing and not force:
+        raise ShipstateError(
+            "would overwrite " + ", ".join(str(p.relative_to(app_dir)) for p in existing),
+            hint="pass --force to overwrite them",
+        )
+    for path, content in wanted.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Path):
+            shutil.copyfile(content, path)
+        else:
+            path.write_text(content)
+    return list(wanted)

@@ -1,0 +1,43 @@
+"""`shipstate init` on a Django project it has never seen, then a real deploy."""
+
+import subprocess
+import sys
+
+from conftest import commit, git, host_addresses, http_get, ok, reset_app_on_hosts, shipstate
+
+
+def startproject(path):
+    path.mkdir()
+    subprocess.run(
+        [sys.executable, "-m", "django", "startproject", "mysite", str(path)], check=True
+    )
+    (path / "requirements.txt").write_text("Django==5.2.19\ngunicorn==23.0.0\n")
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "tests@shipstate.invalid")
+    git(path, "config", "user.name", "shipstate tests")
+    commit(path, "django-admin startproject")
+    return path
+
+
+def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
+    reset_app_on_hosts()
+    project = startproject(tmp_path / "hello")
+    written = ok("init", "--templates", cwd=project).stdout
+    assert "wrote shipstate.toml" in written and "deploy_templates/nginx.conf.j2" in written
+    config = (project / "shipstate.toml").read_text()
+    assert 'wsgi = "mysite.wsgi:application"' in config
+    assert 'shared = ["db.sqlite3", "media/"]' in config
+    assert 'health_path = "/admin/login/"' in config
+    again = shipstate("init", cwd=project)
+    assert again.code == 1 and "--force" in again.stderr
+    commit(project, "shipstate init")
+    (project / "inventories" / "sandbox.py").write_text(fleet.read_text())
+    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project)
+    for address in host_addresses():
+        status, body, _ = http_get(f"http://{address}/admin/login/", host="localhost")
+        assert status == 200 and "Django" in body
+
+
+def test_init_refuses_what_is_not_a_django_project(tmp_path):
+    result = shipstate("init", cwd=tmp_path)
+    assert result.code == 1 and "no manage.py" in result.stderr and "Traceback" not in result.stderr
