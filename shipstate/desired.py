@@ -66,18 +66,28 @@ def desired_for_apply(
 ) -> dict[str, DesiredHost]:
     """Make each host's active release the one with the draft's content, building it if absent.
 
-    New releases get one number on every host: the next after the highest on any of them."""
-    next_id = max((o.highest_id for o in observed.values()), default=0) + 1
+    New releases get one number on every host: the number the same commit already has on
+    another host (after a `--limit` deploy) when it is free wherever it is needed, else the
+    next after the highest on any host."""
+    reuse = {
+        host: max((r.id for r in observed[host].releases if r.key == draft.key), default=None)
+        for host, draft in drafts.items()
+    }
+    builders = [host for host, number in reuse.items() if number is None]
+    same_commit = {
+        r.id
+        for host in builders
+        for o in observed.values()
+        for r in o.releases
+        if r.commit == drafts[host].commit
+    }
+    free = [n for n in same_commit if all(observed[h].release(n) is None for h in builders)]
+    number = max(free, default=max((o.highest_id for o in observed.values()), default=0) + 1)
     desired = {}
     for host, draft in drafts.items():
         seen = observed[host]
-        existing = [r.id for r in seen.releases if r.key == draft.key]
-        new_release = None
-        if existing:
-            active = max(existing)
-        else:
-            active = next_id
-            new_release = NewRelease(id=next_id, **draft.model_dump())
+        new_release = None if reuse[host] else NewRelease(id=number, **draft.model_dump())
+        active = reuse[host] or number
         ids = [*seen.ids, active] if new_release else list(seen.ids)
         keep = releases_to_keep(ids, active, seen.current, keep_releases)
         envs = {r.env for r in seen.releases if r.id in keep}

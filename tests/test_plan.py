@@ -87,6 +87,18 @@ def test_new_release_number_is_the_same_on_every_host():
     assert desired["a"].new_release.id == desired["b"].new_release.id == 6
 
 
+def test_a_limited_deploy_keeps_release_numbers_aligned():
+    observed = {
+        "a": host(ids=(1, 2), current=2, name="a"),
+        "b": host(ids=(1,), current=1, name="b"),
+    }
+    desired = desired_for_apply(observed, {"a": draft("k2"), "b": draft("k2-on-b")}, 4)
+    assert desired["a"].new_release is None and desired["b"].new_release.id == 2
+    taken = {"a": host(ids=(1, 2), current=2, name="a"), "b": host(ids=(1, 2), current=1)}
+    desired = desired_for_apply(taken, {"a": draft("k2"), "b": draft("other")}, 4)
+    assert desired["b"].new_release.id == 3
+
+
 def test_code_only_change_reuses_the_environment():
     observed = {"web1": host(ids=(1,), current=1)}
     plan = compute_plan("apply", desired_for_apply(observed, {"web1": draft("k9")}, 4), observed)

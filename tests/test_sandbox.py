@@ -43,7 +43,8 @@ def test_ssh_as_deploy_and_least_privilege(fleet):
 
 def test_nginx_answers_on_each_hosts_own_address_only(fleet):
     for index, address in enumerate(host_addresses(), start=1):
-        status, body, _ = http_get(f"http://{address}/__sandbox")
+        name = f"sandbox-{index}.sandbox.invalid"
+        status, body, _ = http_get(f"http://{address}/__sandbox", host=name)
         assert (status, body.strip()) == (200, f"sandbox-{index}")
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", 80)) != 0, "nothing listens on 127.0.0.1:80"
@@ -83,6 +84,13 @@ def test_down_leaves_nothing_and_up_refuses_a_taken_address(fleet):
         assert refused.code == 1
         assert "127.0.0.11:80" in refused.stderr and "Traceback" not in refused.output
         assert _sandbox_traces() == []
+        ok("sandbox", "up", "--hosts", "1", "--bare", "--app", "hello")
+        bare = on_host("127.0.0.11", "id deploy; ls /srv; ls /etc/sudoers.d")
+        assert "no such user" in bare.stderr, "root only, nothing else"
+        assert "hello" not in bare.stdout and "shipstate" not in bare.stdout
+        deploy = on_host("127.0.0.11", "true", user="deploy")
+        assert deploy.returncode != 0, "no deploy user on a bare host"
+        ok("sandbox", "down")
     finally:
         ok("sandbox", "up", "--hosts", str(FLEET_SIZE), "--app", "hello", cwd=fleet.parent.parent)
     status = ok("sandbox", "status").stdout
