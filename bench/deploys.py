@@ -104,12 +104,12 @@ def fab_deploy(app: Path, hosts, version: str) -> None:
             host,
             f"cd {release} && python3 -m venv venv && venv/bin/pip install -q "
             f"--disable-pip-version-check --cache-dir {FAB_ROOT}/pipcache "
-            f"-r requirements.txt",
+            f"-r requirements.txt && mkdir -p var",
         )
         program = FAB_PROGRAM.format(root=FAB_ROOT, addr=host.address).encode()
         ssh(host, "cat > /srv/hello/supervisor/fabhello.conf", stdin=program)
         ssh(host, f"ln -sfn {release} {FAB_ROOT}/current && supervisorctl reload >/dev/null")
-        wait_for(f"http://{host.address}:8000/", f"hello version {version}")
+        wait_for(f"http://{host.address}:8000/healthz", f'"version": "{version}"')
 
     on_all(hosts, deploy)
 
@@ -122,7 +122,7 @@ def fab_rollback(hosts, version: str) -> None:
             f"ln -sfn {FAB_ROOT}/releases/{previous} {FAB_ROOT}/current && "
             "supervisorctl reload >/dev/null",
         )
-        wait_for(f"http://{host.address}:8000/", f"hello version {version}")
+        wait_for(f"http://{host.address}:8000/healthz", f'"version": "{version}"')
 
     on_all(hosts, rollback)
 
