@@ -1,6 +1,5 @@
 """Errors raised by the core: each carries a hint; the CLI prints them and picks the exit code."""
 
-EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_LOCKED = 3
