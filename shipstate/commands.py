@@ -68,10 +68,15 @@ def switch_current(layout: Layout, release_id: int) -> StringCommand:
     )
 
 
+def write_line(text: str, path: str, append: bool = False) -> StringCommand:
+    """Write `text` and a newline to the remote file (or append to it)."""
+    return StringCommand(argv("printf", "%s\\n", text), ">>" if append else ">", QuoteString(path))
+
+
 def reload_nginx(layout: Layout, site_sha: str | None) -> StringCommand:
     """Check nginx's config, reload it gracefully, and record which site config it loaded."""
     record = (
-        StringCommand(argv("printf", "%s\\n", site_sha), ">", QuoteString(layout.nginx_loaded))
+        write_line(site_sha, layout.nginx_loaded)
         if site_sha
         else argv("rm", "-f", layout.nginx_loaded)
     )

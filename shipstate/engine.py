@@ -3,13 +3,11 @@
 import getpass
 import hashlib
 import json
-import socket
-from datetime import UTC, datetime
 from pathlib import Path
 
-from pyinfra.api import QuoteString, StringCommand
+from pyinfra.api import StringCommand
 
-from shipstate.commands import argv, reload_nginx, stop_programs, switch_current
+from shipstate.commands import argv, reload_nginx, stop_programs, switch_current, write_line
 from shipstate.config import Config, load_config
 from shipstate.desired import (
     DesiredHost,
@@ -20,6 +18,7 @@ from shipstate.desired import (
     resolve_release,
 )
 from shipstate.errors import RemoteError, ShipstateError
+from shipstate.identity import operator, utc_now
 from shipstate.inventory import HostSpec, load_inventory, select_hosts
 from shipstate.layout import Layout
 from shipstate.observed import ObservedHost
@@ -173,14 +172,14 @@ class Session:
             dirty=source.dirty,
             subject=source.subject,
             created_at=created_at,
-            created_by=f"{getpass.getuser()}@{socket.gethostname()}",
+            created_by=operator(),
             configs=configs,
         )
 
     def plan_apply(self, ref: str, allow_dirty: bool) -> Plan:
         source = read_source(self.app_dir, ref, self.config.requirements, allow_dirty)
         self._source = source
-        created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        created_at = utc_now()
         drafts = {spec.name: self.draft(spec, source, created_at) for spec in self.hosts}
 
         def redesire(observed: dict[str, ObservedHost]) -> dict[str, DesiredHost]:
@@ -246,8 +245,7 @@ class Session:
     def _journal(self, plan: Plan, outcome: str) -> None:
         """Append what happened to each host's history (never secrets: no config, no env)."""
         by_host = {h.host: h for h in plan.hosts}
-        at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        by = f"{getpass.getuser()}@{socket.gethostname()}"
+        at, by = utc_now(), operator()
 
         def entry(name: str) -> list[StringCommand]:
             host_plan = by_host[name]
@@ -263,9 +261,7 @@ class Session:
                     "outcome": outcome,
                 }
             )
-            return [
-                StringCommand(argv("printf", "%s\\n", line), ">>", QuoteString(self.layout.journal))
-            ]
+            return [write_line(line, self.layout.journal, append=True)]
 
         for problem in self.fleet().each_host(entry):
             self.report(f"could not write the history: {problem}")

@@ -1,22 +1,20 @@
 """The deploy lock: an atomic `mkdir` of <root>/.lock on every target host, with who holds it
 and a heartbeat its holder refreshes. Only the holder (its token) releases or refreshes it."""
 
-import getpass
 import json
 import os
-import socket
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 
 import gevent
 from pyinfra.api import QuoteString, StringCommand
 from pyinfra.api.host import Host
 
-from shipstate.commands import argv, chain
+from shipstate.commands import argv, chain, write_line
 from shipstate.errors import EXIT_LOCKED, ShipstateError
 from shipstate.facts import LOCK_LINE
+from shipstate.identity import operator, utc_now
 from shipstate.layout import Layout
 from shipstate.observed import LockInfo, parse_lock_line
 from shipstate.runner import Fleet, Reporter
@@ -38,13 +36,7 @@ class LockedError(ShipstateError):
 
 
 def describe(host: str, lock: LockInfo, ttl: int) -> str:
-    state = f"stale: no heartbeat for {lock.age}s" if lock.stale(ttl) else f"live, {lock.age}s ago"
-    what = f"`{lock.command}`" if lock.command else "an unknown command"
-    target = f" (release {lock.release})" if lock.release else ""
-    return (
-        f"{host}: locked by {lock.holder} pid {lock.pid} since {lock.started_at or '?'} "
-        f"for {what}{target} [{state}]"
-    )
+    return f"{host}: {lock.describe(ttl)}"
 
 
 class FleetLock:
@@ -64,11 +56,11 @@ class FleetLock:
         self.ttl = lock_ttl()
         self.token = uuid.uuid4().hex
         self.info = {
-            "holder": f"{getpass.getuser()}@{socket.gethostname()}",
+            "holder": operator(),
             "pid": os.getpid(),
             "command": " ".join(["shipstate", *sys.argv[1:]])[:300],
             "release": "",
-            "started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "started_at": utc_now(),
             "token": self.token,
         }
         self.taken: list[Host] = []
@@ -79,9 +71,7 @@ class FleetLock:
         return f"{self.layout.root}/.lock"
 
     def _write_info(self) -> StringCommand:
-        return StringCommand(
-            argv("printf", "%s", json.dumps(self.info)), ">", QuoteString(f"{self._dir}/info.json")
-        )
+        return write_line(json.dumps(self.info), f"{self._dir}/info.json")
 
     def _mine(self) -> StringCommand:
         return argv("grep", "-qF", self.token, f"{self._dir}/info.json")

@@ -41,6 +41,17 @@ class LockInfo(BaseModel):
     def stale(self, ttl: int) -> bool:
         return self.age > ttl
 
+    def describe(self, ttl: int) -> str:
+        state = (
+            f"stale: no heartbeat for {self.age}s" if self.stale(ttl) else f"live, {self.age}s ago"
+        )
+        what = f"`{self.command}`" if self.command else "an unknown command"
+        target = f" (release {self.release})" if self.release else ""
+        return (
+            f"locked by {self.holder} pid {self.pid} since {self.started_at or '?'} "
+            f"for {what}{target} [{state}]"
+        )
+
 
 def parse_lock_line(rest: str) -> LockInfo:
     """`<age> <info.json>` as printed by facts.LOCK_LINE."""

@@ -6,7 +6,7 @@ import json
 from rich.console import Console
 from rich.markup import escape
 
-from shipstate.observed import LockInfo, ObservedHost
+from shipstate.observed import ObservedHost
 from shipstate.plan import Action, Plan
 
 COLORS = {"+": "green", "~": "yellow", "-": "red"}
@@ -108,25 +108,16 @@ def releases_json(observed: dict[str, ObservedHost]) -> str:
     )
 
 
-def _lock_text(lock: LockInfo, ttl: int) -> str:
-    state = "[red]stale[/]" if lock.stale(ttl) else "[yellow]live[/]"
-    target = f" release {lock.release}" if lock.release else ""
-    return (
-        f"locked by {escape(lock.holder)} (pid {lock.pid}) since {lock.started_at or '?'}, "
-        f"heartbeat {lock.age}s ago, {state}: {escape(lock.command)}{target}"
-    )
-
-
 def render_locks(observed: dict[str, ObservedHost], ttl: int, console: Console) -> None:
     for name, host in sorted(observed.items()):
-        text = _lock_text(host.lock, ttl) if host.lock else "not locked"
+        text = escape(host.lock.describe(ttl)) if host.lock else "not locked"
         console.print(f"[bold]{escape(name)}[/]: {text}")
 
 
 def render_lock_notes(observed: dict[str, ObservedHost], ttl: int, console: Console) -> None:
     for name, host in sorted(observed.items()):
         if host.lock:
-            console.print(f"[yellow]note:[/] {escape(name)} is {_lock_text(host.lock, ttl)}")
+            console.print(f"[yellow]note:[/] {escape(name)} is {escape(host.lock.describe(ttl))}")
 
 
 def locks_json(observed: dict[str, ObservedHost], ttl: int) -> str:
