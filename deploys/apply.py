@@ -30,6 +30,7 @@ class HostWork:
     archive: bytes
     hooks: tuple[str, ...]
     site_address: str
+    secrets: bytes | None
 
 
 def health_host(config: Config) -> str:
@@ -74,6 +75,8 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "shared_files": config.shared_files,
             "hooks": w.hooks,
             "env": config.env,
+            "secrets_path": config.secrets.path if config.secrets else None,
+            "secrets": w.secrets if p.has("upload_secrets") else None,
         },
     )
     each(
@@ -119,5 +122,10 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
         FINISH,
         releases.environments_absent,
         lambda p, w: {"layout": layout, "keys": p.targets("purge_environment")},
+    )
+    each(
+        FINISH,
+        releases.secrets_absent,
+        lambda p, w: {"layout": layout, "digests": p.targets("purge_secrets")},
     )
     return phases

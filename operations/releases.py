@@ -121,6 +121,8 @@ def release_present(
     shared_files: Sequence[str],
     hooks: Sequence[str],
     env: dict[str, str],
+    secrets_path: str | None,
+    secrets: bytes | None,
 ):
     """The release directory exists, complete: code, environment, configs, shared links, hooks.
 
@@ -153,12 +155,7 @@ def release_present(
     yield argv("ln", "-s", layout.env(release.env), f"{build}/venv")
     for path in shared_dirs:
         target, link = f"{layout.shared}/{path}", f"{build}/{path}"
-        yield chain(
-            argv("mkdir", "-p", target),
-            argv("rm", "-rf", link),
-            argv("mkdir", "-p", link.rsplit("/", 1)[0]),
-            argv("ln", "-s", target, link),
-        )
+        yield chain(argv("mkdir", "-p", target), _link(target, link))
     for path in shared_files:
         target, link = f"{layout.shared}/{path}", f"{build}/{path}"
         yield chain(
@@ -168,10 +165,12 @@ def release_present(
                 argv("install", "-m", "600", "/dev/null", target),
                 operator="||",
             ),
-            argv("rm", "-rf", link),
-            argv("mkdir", "-p", link.rsplit("/", 1)[0]),
-            argv("ln", "-s", target, link),
+            _link(target, link),
         )
+    if secrets is not None:
+        yield from _secrets_file(layout, release.secrets, secrets)
+    if secrets_path:
+        yield _link(layout.secret(release.secrets), f"{build}/{secrets_path}")
     variables = [
         f"PATH={build}/venv/bin:{PATH}",
         f"SHIPSTATE_RELEASE={release.id}",
@@ -181,6 +180,28 @@ def release_present(
         yield chain(argv("cd", build), argv("env", *variables, "sh", "-c", hook))
     yield _upload(json.dumps(release.manifest(), sort_keys=True), f"{meta}/manifest.json")
     yield argv("mv", "-T", build, layout.release(release.id))
+
+
+def _secrets_file(layout: Layout, digest: str, content: bytes):
+    """Upload into a 0700 directory, to a file that is 0600 before it holds anything; only
+    SFTP carries the content, never a command line."""
+    temp = f"{layout.secrets}/.tmp-{digest}"
+    yield chain(
+        argv("mkdir", "-p", "-m", "700", layout.secrets),
+        argv("chmod", "700", layout.secrets),
+        argv("rm", "-f", temp),
+        argv("install", "-m", "600", "/dev/null", temp),
+    )
+    yield _upload(content, temp)
+    yield argv("mv", "-f", temp, layout.secret(digest))
+
+
+def _link(target: str, link: str) -> StringCommand:
+    return chain(
+        argv("rm", "-rf", link),
+        argv("mkdir", "-p", link.rsplit("/", 1)[0]),
+        argv("ln", "-s", target, link),
+    )
 
 
 @operation()
@@ -268,6 +289,15 @@ def releases_absent(layout: Layout, release_ids: Sequence[int]):
         host.noop("nothing to purge")
         return
     yield argv("rm", "-rf", *(layout.release(n) for n in release_ids))
+
+
+@operation()
+def secrets_absent(layout: Layout, digests: Sequence[str]):
+    """Secrets files that no kept release uses are deleted."""
+    if not digests:
+        host.noop("no unused secrets")
+        return
+    yield argv("rm", "-f", *(layout.secret(digest) for digest in digests))
 
 
 @operation()

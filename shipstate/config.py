@@ -15,6 +15,7 @@ NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 WSGI_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$"
 SERVER_NAME_PATTERN = r"^[A-Za-z0-9_.*~^$\\-]+( [A-Za-z0-9_.*~^$\\-]+)*$"
 URL_PATH_PATTERN = r"^/[A-Za-z0-9_./~-]*$"
+DIR_PATTERN = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
 COMMAND_WORD_PATTERN = r"^[A-Za-z0-9_./+-]+$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -45,6 +46,31 @@ class Hook(BaseModel):
         return value
 
 
+class Secrets(BaseModel):
+    """A local file uploaded to each host (0600, content-addressed) and linked into releases."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: Annotated[str, Field(min_length=1, max_length=500)]
+    path: str = ".env"
+
+    @field_validator("file")
+    @classmethod
+    def _local_file(cls, value: str) -> str:
+        if "\n" in value or "\x00" in value:
+            raise ValueError("must be a single line")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        return relative_path(value)
+
+    def local_file(self, app_dir: Path, inventory: str) -> Path:
+        """`{inventory}` in `file` is replaced by the inventory's name (staging, production...)."""
+        return app_dir / self.file.replace("{inventory}", inventory)
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -58,10 +84,11 @@ class Config(BaseModel):
     server_name: Annotated[str, Field(pattern=SERVER_NAME_PATTERN)] = "_"
     workers: Annotated[int, Field(ge=1, le=64)] = 2
     static_url: Annotated[str, Field(pattern=URL_PATH_PATTERN)] = "/static/"
-    static_root: str = "staticfiles"
+    static_root: Annotated[str, Field(pattern=DIR_PATTERN)] = "staticfiles"
     shared: tuple[str, ...] = ()
     env: dict[Annotated[str, Field(pattern=ENV_NAME_PATTERN)], str] = {}
     hooks: tuple[Hook, ...] = ()
+    secrets: Secrets | None = None
 
     @field_validator("requirements", "static_root")
     @classmethod
@@ -82,8 +109,8 @@ class Config(BaseModel):
     @classmethod
     def _env_values(cls, env: dict[str, str]) -> dict[str, str]:
         for key, value in env.items():
-            if any(c in value for c in ("\n", "\x00", '"', "%")):
-                raise ValueError(f"{key}: values must be one line without double quotes or '%'")
+            if "\n" in value or "\x00" in value:
+                raise ValueError(f"{key}: values must be a single line")
         return env
 
     @field_validator("root")
@@ -97,6 +124,12 @@ class Config(BaseModel):
         if not all(re.fullmatch(r"[A-Za-z0-9._-]+", part) for part in path.parts[1:]):
             raise ValueError("may only use letters, digits, '-', '_' and '.'")
         return str(path)
+
+    @model_validator(mode="after")
+    def _secrets_not_shared(self) -> "Config":
+        if self.secrets and self.secrets.path.rstrip("/") in (p.rstrip("/") for p in self.shared):
+            raise ValueError(f"secrets.path {self.secrets.path!r} is also listed in shared")
+        return self
 
     @model_validator(mode="after")
     def _default_root(self) -> "Config":

@@ -5,7 +5,16 @@ from pydantic import BaseModel, ConfigDict
 from shipstate.errors import ShipstateError
 from shipstate.observed import RELEASE_ID, ObservedHost
 
-MANIFEST_FIELDS = ("key", "commit", "dirty", "subject", "created_at", "created_by", "env")
+MANIFEST_FIELDS = (
+    "key",
+    "commit",
+    "dirty",
+    "subject",
+    "created_at",
+    "created_by",
+    "env",
+    "secrets",
+)
 
 
 class ReleaseDraft(BaseModel):
@@ -20,6 +29,7 @@ class ReleaseDraft(BaseModel):
     created_at: str
     created_by: str
     env: str
+    secrets: str = ""
     configs: dict[str, str]
 
 
@@ -38,6 +48,7 @@ class DesiredHost(BaseModel):
     keep: tuple[int, ...]
     new_release: NewRelease | None = None
     envs: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
 
     def active_configs(self, observed: ObservedHost) -> dict[str, str]:
         if self.new_release is not None:
@@ -90,11 +101,19 @@ def desired_for_apply(
         active = reuse[host] or number
         ids = [*seen.ids, active] if new_release else list(seen.ids)
         keep = releases_to_keep(ids, active, seen.current, keep_releases)
-        envs = {r.env for r in seen.releases if r.id in keep}
+        kept = [r for r in seen.releases if r.id in keep]
+        envs = {r.env for r in kept}
+        secrets = {r.secrets for r in kept}
         if new_release:
             envs.add(new_release.env)
+            secrets.add(new_release.secrets)
         desired[host] = DesiredHost(
-            host=host, active=active, keep=keep, new_release=new_release, envs=tuple(sorted(envs))
+            host=host,
+            active=active,
+            keep=keep,
+            new_release=new_release,
+            envs=tuple(sorted(envs)),
+            secrets=tuple(sorted(secrets - {""})),
         )
     return desired
 
@@ -158,6 +177,6 @@ def desired_for_set_active(
     observed: dict[str, ObservedHost], release: int
 ) -> dict[str, DesiredHost]:
     return {
-        host: DesiredHost(host=host, active=release, keep=o.ids, envs=o.envs)
+        host: DesiredHost(host=host, active=release, keep=o.ids, envs=o.envs, secrets=o.secrets)
         for host, o in observed.items()
     }

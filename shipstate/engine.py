@@ -10,7 +10,6 @@ from pyinfra.api import StringCommand
 from shipstate.commands import argv, reload_nginx, stop_programs, switch_current, write_line
 from shipstate.config import Config, load_config
 from shipstate.desired import (
-    DesiredHost,
     ReleaseDraft,
     desired_for_apply,
     desired_for_set_active,
@@ -22,9 +21,18 @@ from shipstate.identity import operator, utc_now
 from shipstate.inventory import HostSpec, load_inventory, select_hosts
 from shipstate.layout import Layout
 from shipstate.observed import ObservedHost
-from shipstate.plan import HostPlan, Plan, compute_plan
+from shipstate.plan import (
+    HostPlan,
+    Plan,
+    SavedPlan,
+    compute_plan,
+    desired_after,
+    fingerprint,
+    read_saved_plan,
+    sha256,
+)
 from shipstate.runner import Failure, Fleet, Reporter
-from shipstate.source import Source, archive, read_source
+from shipstate.source import LocalSecrets, Source, archive, read_secrets, read_source
 from shipstate.templates import PROGRAM_TEMPLATE, RELEASE_TEMPLATES, Templates
 
 
@@ -63,6 +71,8 @@ def recovery_commands(layout: Layout, plan: HostPlan, switched: bool) -> list[St
         commands.append(
             StringCommand("if", started, ";", "then", stop_programs(layout, [after]), ";", "fi")
         )
+    if uploaded := plan.targets("upload_secrets"):
+        commands.append(argv("rm", "-f", *(layout.secret(digest) for digest in uploaded)))
     if new := plan.new_release:
         commands.append(
             argv(
@@ -90,17 +100,19 @@ class Session:
         limit: list[str] | None,
         report: Reporter,
         accept_new_host_keys: bool = False,
+        verbose: bool = False,
     ):
         self.app_dir = app_dir
         self.config = load_config(app_dir)
         self.templates = Templates(app_dir)
         self.hosts = select_hosts(load_inventory(inventory), limit)
+        self.inventory_name = inventory.stem
         self.layout = Layout(self.config.root, self.config.name)
         self.report = report
         self.accept_new_host_keys = accept_new_host_keys
+        self.verbose = verbose
         self._fleet: Fleet | None = None
-        self._source: Source | None = None
-        self._redesire = None
+        self._secrets: LocalSecrets | None = None
         self.observed: dict[str, ObservedHost] = {}
 
     def __enter__(self) -> "Session":
@@ -113,7 +125,9 @@ class Session:
     def fleet(self) -> Fleet:
         if self._fleet is None:
             self.report(f"connecting to {len(self.hosts)} host(s)")
-            self._fleet = Fleet(self.hosts, self.report, self.accept_new_host_keys).__enter__()
+            self._fleet = Fleet(
+                self.hosts, self.report, self.accept_new_host_keys, self.verbose
+            ).__enter__()
         return self._fleet
 
     def observe(self) -> dict[str, ObservedHost]:
@@ -142,7 +156,7 @@ class Session:
             },
         )
 
-    def draft(self, spec: HostSpec, source: Source, created_at: str) -> ReleaseDraft:
+    def draft(self, spec: HostSpec, source: Source, secrets: str, created_at: str) -> ReleaseDraft:
         context = host_context(self.config, spec)
         configs = {
             name: self.templates.render(template, context)
@@ -154,6 +168,7 @@ class Session:
                 {
                     "tree": source.tree,
                     "requirements": source.requirements_sha,
+                    "secrets": secrets,
                     "config": self.config.model_dump(mode="json"),
                     "templates": self.templates.source_digest(),
                     "host": {k: v for k, v in context["host"].items() if k != "name"},
@@ -167,6 +182,7 @@ class Session:
         ).hexdigest()[:16]
         return ReleaseDraft(
             env=env,
+            secrets=secrets,
             key=key,
             commit=source.commit,
             dirty=source.dirty,
@@ -177,15 +193,15 @@ class Session:
         )
 
     def plan_apply(self, ref: str, allow_dirty: bool) -> Plan:
+        self._secrets = read_secrets(self.app_dir, self.config.secrets, self.inventory_name)
         source = read_source(self.app_dir, ref, self.config.requirements, allow_dirty)
-        self._source = source
+        digest = self._secrets.digest if self._secrets else ""
         created_at = utc_now()
-        drafts = {spec.name: self.draft(spec, source, created_at) for spec in self.hosts}
+        drafts = {spec.name: self.draft(spec, source, digest, created_at) for spec in self.hosts}
 
-        def redesire(observed: dict[str, ObservedHost]) -> dict[str, DesiredHost]:
-            return desired_for_apply(observed, drafts, self.config.keep_releases)
-
-        return self._plan("apply", redesire)
+        observed = self.observe()
+        desired = desired_for_apply(observed, drafts, self.config.keep_releases)
+        return compute_plan("apply", desired, observed)
 
     @staticmethod
     def check_release_name(name: str) -> None:
@@ -195,14 +211,72 @@ class Session:
         wanted = parse_release_name(name)
         observed = self.observe()
         release = resolve_release(observed, wanted)
-        return self._plan(
-            "set-active", lambda seen: desired_for_set_active(seen, release), observed
+        return compute_plan("set-active", desired_for_set_active(observed, release), observed)
+
+    # -- saved plans ---------------------------------------------------------------------------
+
+    def project_digest(self) -> str:
+        """Everything besides the hosts that a plan is computed from."""
+        return sha256(
+            json.dumps(
+                {
+                    "config": self.config.model_dump(mode="json"),
+                    "templates": self.templates.source_digest(),
+                    "hosts": [spec.model_dump(mode="json") for spec in self.hosts],
+                },
+                sort_keys=True,
+                default=str,
+            )
         )
 
-    def _plan(self, command: str, redesire, observed=None) -> Plan:
-        observed = observed if observed is not None else self.observe()
-        self._redesire = (command, redesire)
-        return compute_plan(command, redesire(observed), observed)
+    def save_plan(self, plan: Plan, path: Path) -> None:
+        saved = SavedPlan(
+            plan=plan,
+            fingerprints={name: fingerprint(seen) for name, seen in self.observed.items()},
+            project=self.project_digest(),
+        )
+        temp = path.with_name(f".{path.name}.tmp")
+        try:
+            temp.write_text(saved.model_dump_json(indent=2) + "\n")
+            temp.replace(path)
+        except OSError as exc:
+            raise ShipstateError(
+                f"cannot write {path}: {exc.strerror}", hint="pick another path"
+            ) from None
+
+    def load_plan(self, path: Path) -> SavedPlan:
+        """A saved plan made for this project and these hosts (checked before connecting)."""
+        saved = read_saved_plan(path)
+        if set(saved.fingerprints) != {spec.name for spec in self.hosts}:
+            raise ShipstateError(
+                f"{path} was made for hosts {', '.join(sorted(saved.fingerprints))}",
+                hint="apply it with the same inventory and --limit it was made with",
+            )
+        if saved.project != self.project_digest():
+            raise ShipstateError(
+                f"{path} was made from another shipstate.toml, templates or inventory",
+                hint="make a new plan: shipstate plan --out FILE",
+            )
+        return saved
+
+    def fresh_plan(self, saved: SavedPlan, path: Path) -> Plan:
+        """The saved plan, if every host is still as it was when the plan was made."""
+        observed = self.observe()
+        changed = sorted(h for h, o in observed.items() if fingerprint(o) != saved.fingerprints[h])
+        if changed:
+            raise ShipstateError(
+                f"the plan in {path} is stale: {', '.join(changed)} changed since it was made",
+                hint="nothing was applied; make a new plan: shipstate plan --out FILE",
+            )
+        digests = {h.new_release.secrets for h in saved.plan.hosts if h.new_release}
+        if digests:
+            self._secrets = read_secrets(self.app_dir, self.config.secrets, self.inventory_name)
+            if {self._secrets.digest if self._secrets else ""} != digests:
+                raise ShipstateError(
+                    f"the secrets file changed since {path} was made",
+                    hint="nothing was applied; make a new plan: shipstate plan --out FILE",
+                )
+        return saved.plan
 
     # -- effects -----------------------------------------------------------------------------
 
@@ -211,7 +285,8 @@ class Session:
 
         specs = {spec.name: spec for spec in self.hosts}
         builders = sorted(h.host for h in plan.hosts if h.new_release)
-        source_archive = archive(self.app_dir, self._source) if builders else b""
+        commits = {h.new_release.commit for h in plan.hosts if h.new_release}
+        source_archive = archive(self.app_dir, commits.pop()) if commits else b""
         runs_once_hooks = builders[0] if builders else None
         work = {}
         for pyinfra_host in self.fleet().hosts:
@@ -227,7 +302,9 @@ class Session:
                 archive=source_archive if host_plan.new_release else b"",
                 hooks=hooks,
                 site_address=site_address(specs[pyinfra_host.name]),
+                secrets=self._secrets.content if self._secrets else None,
             )
+        before = dict(self.observed)
         self.report("applying")
         phases: dict[str, str] = {}
         failures = self.fleet().run(
@@ -236,7 +313,7 @@ class Session:
         try:
             if failures:
                 self._recover(plan, failures, phases)
-            self.verify()
+            self.verify(plan, before)
         except ShipstateError as exc:
             self._journal(plan, f"failed: {exc.message.splitlines()[0]}")
             raise
@@ -299,11 +376,9 @@ class Session:
             hint="fix the cause and apply again; `shipstate plan` shows what is left",
         )
 
-    def verify(self) -> None:
-        assert self._redesire is not None
-        command, redesire = self._redesire
+    def verify(self, plan: Plan, before: dict[str, ObservedHost]) -> None:
         observed = self.observe()
-        left = compute_plan(command, redesire(observed), observed)
+        left = compute_plan(plan.command, desired_after(plan, before), observed)
         if not left.empty:
             pending = "; ".join(
                 f"{h.host}: {', '.join(a.kind for a in h.actions)}" for h in left.hosts if h.actions

@@ -32,6 +32,9 @@ for d in releases/*/; do
 done
 for d in releases/.building-*; do [ -e "$d" ] && printf 'building %s\\n' "${{d#releases/}}"; done
 for d in envs/*/ envs/.building-*/; do [ -d "$d" ] && printf 'env %s\\n' "$(basename "$d")"; done
+for f in shared/.secrets/* shared/.secrets/.tmp-*; do
+  [ -f "$f" ] && printf 'secret %s\\n' "${{f##*/}}"
+done
 for f in supervisor/*.conf; do [ -f "$f" ] && printf 'program %s\\n' "${{f#supervisor/}}"; done
 supervisorctl status 2>/dev/null | sed 's/^/status /'
 true

@@ -1,5 +1,6 @@
 """pyinfra inventory files (inventories/<env>.py): hosts, their data and groups."""
 
+import ipaddress
 import re
 import runpy
 from pathlib import Path
@@ -50,12 +51,22 @@ def _check_host(name: str, data: dict, path: Path) -> None:
         raise ShipstateError(
             f"{path}: host name {name!r} is not valid", hint="use letters, digits, '.', '-', '_'"
         )
-    port = data.get("ssh_port", 22)
-    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+    for key, default in (("ssh_port", 22), ("http_port", 80)):
+        port = data.get(key, default)
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+            raise ShipstateError(
+                f"{path}: host {name!r}: {key} {port!r} is not a port number",
+                hint=f"{key} must be an integer from 1 to 65535",
+            )
+    listen = data.get("listen_addr", "")
+    try:
+        if listen:
+            ipaddress.ip_address(listen)
+    except ValueError:
         raise ShipstateError(
-            f"{path}: host {name!r}: ssh_port {port!r} is not a port number",
-            hint="ssh_port must be an integer from 1 to 65535",
-        )
+            f"{path}: host {name!r}: listen_addr {listen!r} is not an IP address",
+            hint="listen_addr is the address nginx listens on, e.g. 127.0.0.11; omit it for all",
+        ) from None
 
 
 def load_inventory(path: Path) -> list[HostSpec]:

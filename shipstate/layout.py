@@ -21,6 +21,14 @@ class Layout:
         return f"{self.root}/shared"
 
     @property
+    def secrets(self) -> str:
+        """Secrets files by digest, 0600 in a 0700 directory."""
+        return f"{self.shared}/.secrets"
+
+    def secret(self, digest: str) -> str:
+        return f"{self.secrets}/{digest}"
+
+    @property
     def wheels(self) -> str:
         return f"{self.root}/.cache/wheels"
 

@@ -21,6 +21,7 @@ class ObservedRelease(BaseModel):
     created_at: str = ""
     created_by: str = ""
     env: str = ""
+    secrets: str = ""
     configs: dict[str, str] = {}
 
 
@@ -82,6 +83,7 @@ class ObservedHost(BaseModel):
     releases: tuple[ObservedRelease, ...] = ()
     leftovers: tuple[str, ...] = ()
     envs: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
     programs: tuple[int, ...] = ()
     running: tuple[int, ...] = ()
     nginx_loaded: str = ""
@@ -122,6 +124,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
     configs: dict[int, dict[str, str]] = {}
     leftovers: list[str] = []
     envs: list[str] = []
+    secrets: list[str] = []
     programs: list[int] = []
     running: list[int] = []
     program_name = re.compile(rf"^{re.escape(app)}-([1-9][0-9]{{0,8}})(?:\.conf)?$")
@@ -161,6 +164,11 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
                 envs.append(rest)
             else:
                 leftovers.append(f"envs/{rest}")
+        elif tag == "secret":
+            if ENV_KEY.match(rest):
+                secrets.append(rest)
+            else:
+                leftovers.append(f"shared/.secrets/{rest}")
         elif tag == "program":
             match = program_name.match(rest)
             if match:
@@ -191,6 +199,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         releases=tuple(releases),
         leftovers=tuple(leftovers),
         envs=tuple(sorted(envs)),
+        secrets=tuple(sorted(secrets)),
         programs=tuple(sorted(set(programs))),
         running=tuple(sorted(set(running))),
         nginx_loaded=nginx_loaded,

@@ -1,11 +1,13 @@
 """The plan: a pure, serialisable diff from observed to desired state, per host."""
 
 import hashlib
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shipstate.desired import DesiredHost, NewRelease
+from shipstate.errors import ShipstateError
 from shipstate.observed import ObservedHost
 
 PLAN_VERSION = 1
@@ -19,6 +21,7 @@ def sha256(text: str) -> str:
 Kind = Literal[
     "remove_leftover",
     "create_environment",
+    "upload_secrets",
     "create_release",
     "start_app_server",
     "switch_active",
@@ -27,10 +30,12 @@ Kind = Literal[
     "stop_app_server",
     "purge_release",
     "purge_environment",
+    "purge_secrets",
 ]
 SYMBOLS: dict[str, str] = {
     "remove_leftover": "-",
     "create_environment": "+",
+    "upload_secrets": "+",
     "create_release": "+",
     "start_app_server": "+",
     "switch_active": "~",
@@ -39,6 +44,7 @@ SYMBOLS: dict[str, str] = {
     "stop_app_server": "-",
     "purge_release": "-",
     "purge_environment": "-",
+    "purge_secrets": "-",
 }
 
 
@@ -105,6 +111,18 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
                     reason="no environment on this host has these requirements",
                 )
             )
+        secrets = ""
+        if new.secrets:
+            uploaded = new.secrets in observed.secrets
+            secrets = "; secrets " + ("unchanged" if uploaded else "changed")
+            if not uploaded:
+                actions.append(
+                    Action(
+                        kind="upload_secrets",
+                        target=new.secrets,
+                        reason="new secrets file content (never shown; this is its digest)",
+                    )
+                )
         dirty = " (dirty)" if new.dirty else ""
         actions.append(
             Action(
@@ -112,7 +130,8 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
                 target=str(new.id),
                 after=new.commit,
                 reason=f"commit {new.commit[:12]}{dirty}; environment {new.env} "
-                + ("reused" if built else "built"),
+                + ("reused" if built else "built")
+                + secrets,
             )
         )
     if active not in observed.running or active not in observed.programs:
@@ -180,6 +199,11 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
             actions.append(
                 Action(kind="purge_environment", target=env, reason="no kept release uses it")
             )
+    for digest in observed.secrets:
+        if digest not in desired.secrets:
+            actions.append(
+                Action(kind="purge_secrets", target=digest, reason="no kept release uses it")
+            )
     return HostPlan(
         host=desired.host,
         active_before=observed.current,
@@ -195,3 +219,57 @@ def compute_plan(
     return Plan(
         command=command, hosts=tuple(plan_host(desired[h], observed[h]) for h in sorted(desired))
     )
+
+
+def fingerprint(observed: ObservedHost) -> str:
+    """What a saved plan was made from, on one host (its lock aside: apply holds it)."""
+    return sha256(observed.model_dump_json(exclude={"lock"}))
+
+
+class SavedPlan(BaseModel):
+    """`plan --out`: the plan, and the observed state and project it was computed from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    plan: Plan
+    fingerprints: dict[str, str]
+    project: str
+
+
+def desired_after(plan: Plan, observed: dict[str, ObservedHost]) -> dict[str, DesiredHost]:
+    """The state the plan leads to from `observed`: once applied, planning again is empty."""
+    desired = {}
+    for host in plan.hosts:
+        seen = observed[host.host]
+        new = host.new_release
+        ids = {*seen.ids, *([new.id] if new else [])} - {
+            int(t) for t in host.targets("purge_release")
+        }
+        envs = {*seen.envs, *host.targets("create_environment")}
+        secrets = {*seen.secrets, *host.targets("upload_secrets")}
+        desired[host.host] = DesiredHost(
+            host=host.host,
+            active=host.active_after,
+            keep=tuple(sorted(ids)),
+            envs=tuple(sorted(envs - set(host.targets("purge_environment")))),
+            secrets=tuple(sorted(secrets - set(host.targets("purge_secrets")))),
+        )
+    return desired
+
+
+def read_saved_plan(path: Path) -> SavedPlan:
+    try:
+        saved = SavedPlan.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise ShipstateError(f"cannot read {path}: {exc.strerror}", hint="check the path") from None
+    except ValidationError:
+        raise ShipstateError(
+            f"{path} is not a plan saved by `shipstate plan --out`",
+            hint="make one: shipstate plan -i INVENTORY --out FILE",
+        ) from None
+    if saved.plan.version != PLAN_VERSION:
+        raise ShipstateError(
+            f"{path} is a plan of format {saved.plan.version}; this shipstate reads {PLAN_VERSION}",
+            hint="make a new plan with this shipstate",
+        )
+    return saved

@@ -35,12 +35,33 @@ def _refuse_prompt(prompt: str = "") -> str:
     )
 
 
-def _quiet_pyinfra() -> None:
+class _Commands(logging.Handler):
+    """-v: each remote command and upload as pyinfra runs it (uploads name only the path)."""
+
+    SHOWN = ("Running command on ", "Attempting upload of ")
+
+    def __init__(self, report: Reporter):
+        super().__init__(logging.DEBUG)
+        self.report = report
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(record.msg, str) and record.msg.startswith(self.SHOWN):
+            if record.msg.startswith("Running"):
+                host, _, command = record.args
+                self.report(f"{host}: $ {command}")
+            else:
+                self.report(f"upload -> {record.args[1]}")
+
+
+def _quiet_pyinfra(verbose: Reporter | None) -> None:
     pyinfra_connector_util.getpass = _refuse_prompt
     logger = logging.getLogger("pyinfra")
     logger.handlers.clear()
     logger.propagate = False
     logger.setLevel(logging.CRITICAL)
+    if verbose is not None:
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(_Commands(verbose))
     gevent.get_hub().exception_stream = None
 
 
@@ -81,9 +102,16 @@ class Failure:
 class Fleet:
     """A connected set of hosts. Use as a context manager."""
 
-    def __init__(self, hosts: list[HostSpec], report: Reporter, accept_new_host_keys=False):
+    def __init__(
+        self,
+        hosts: list[HostSpec],
+        report: Reporter,
+        accept_new_host_keys: bool = False,
+        verbose: bool = False,
+    ):
         self.specs = {h.name: h for h in hosts}
         self.report = report
+        self.verbose = verbose
         defaults = dict(SSH_DEFAULTS)
         if accept_new_host_keys:
             defaults["ssh_strict_host_key_checking"] = "accept-new"
@@ -93,7 +121,7 @@ class Fleet:
         self.state.add_callback_handler(_Progress(report))
 
     def __enter__(self) -> "Fleet":
-        _quiet_pyinfra()
+        _quiet_pyinfra(self.report if self.verbose else None)
         self.state.set_stage(StateStage.Connect)
         connect_all(self.state)
         failed = [h.name for h in self.state.inventory if h not in self.state.activated_hosts]

@@ -4,8 +4,9 @@ import hashlib
 import subprocess
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from shipstate.config import Secrets
 from shipstate.errors import ShipstateError
 
 
@@ -78,7 +79,45 @@ def read_source(app_dir: Path, ref: str, requirements: str, allow_dirty: bool) -
     )
 
 
-def archive(app_dir: Path, source: Source) -> bytes:
-    """A tar.gz of the app's directory at the source commit."""
+def archive(app_dir: Path, commit: str) -> bytes:
+    """A tar.gz of the app's directory at `commit`."""
     top = Path(_git(app_dir, "rev-parse", "--show-toplevel"))
-    return _git(top, "archive", "--format=tar.gz", f"{source.commit}:{source.prefix}", binary=True)
+    prefix = _git(app_dir, "rev-parse", "--show-prefix")
+    return _git(top, "archive", "--format=tar.gz", f"{commit}:{prefix}", binary=True)
+
+
+SECRETS_LIMIT = 1 << 20
+
+
+class LocalSecrets(BaseModel):
+    """The secrets file's content, kept in memory; `digest` is all that is ever shown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    content: bytes = Field(repr=False)
+    digest: str
+
+
+def read_secrets(app_dir: Path, secrets: Secrets | None, inventory: str) -> LocalSecrets | None:
+    if secrets is None:
+        return None
+    path = secrets.local_file(app_dir, inventory)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ShipstateError(
+            f"secrets file {path}: {exc.strerror or exc}",
+            hint="create it (and keep it out of git), or remove [secrets] from shipstate.toml",
+        ) from None
+    if len(content) > SECRETS_LIMIT:
+        raise ShipstateError(f"secrets file {path} is over 1 MiB", hint="keep only secrets in it")
+    tracked = subprocess.run(
+        ["git", "-C", str(path.parent), "ls-files", "--error-unmatch", path.name],
+        capture_output=True,
+    )
+    if tracked.returncode == 0:
+        raise ShipstateError(
+            f"secrets file {path} is tracked by git: its secrets are in your repository",
+            hint=f"git rm --cached {path.name}, add it to .gitignore, and rotate those secrets",
+        )
+    return LocalSecrets(content=content, digest=hashlib.sha256(content).hexdigest()[:16])

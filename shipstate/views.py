@@ -13,6 +13,7 @@ COLORS = {"+": "green", "~": "yellow", "-": "red"}
 LABELS = {
     "remove_leftover": "leftover",
     "create_environment": "environment",
+    "upload_secrets": "secrets",
     "create_release": "release",
     "start_app_server": "app server",
     "switch_active": "active release",
@@ -21,6 +22,7 @@ LABELS = {
     "stop_app_server": "app server",
     "purge_release": "release",
     "purge_environment": "environment",
+    "purge_secrets": "secrets",
 }
 RELEASES_FORMAT_VERSION = 1
 

@@ -38,7 +38,12 @@ def test_example_config_loads_with_defaults():
         ({"health_path": "healthz"}, "health_path"),
         ({"hooks": [{"command": "a\nb"}]}, "hooks.0.command"),
         ({"hooks": [{"command": "x", "run": "sometimes"}]}, "hooks.0.run"),
-        ({"env": {"A": 'x"y'}}, "env"),
+        ({"env": {"A": "x\ny"}}, "env"),
+        ({"env": {"BAD NAME": "x"}}, "env"),
+        ({"static_root": "static; } server {"}, "static_root"),
+        ({"secrets": {"file": ".env.prod", "path": "../.env"}}, "secrets.path"),
+        ({"secrets": {"file": ".env.prod", "typo": 1}}, "secrets.typo"),
+        ({"secrets": {"file": ".env.prod"}, "shared": [".env"]}, "(top level)"),
         ({"typo_key": 1}, "typo_key"),
     ],
 )

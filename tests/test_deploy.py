@@ -162,3 +162,28 @@ def test_apply_without_terminal_needs_yes(app):
     assert "No releases" not in result.output
     listing = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)
     assert all(h["releases"] == [] for h in listing["hosts"].values())
+
+
+def test_saved_plan_applies_exactly_and_refuses_when_stale(app):
+    one = ("--limit", "sandbox-1")
+    address = host_addresses()[0]
+    ok("plan", *INVENTORY, *one, "--out", "first.plan", cwd=app)
+    set_version(app, "2")  # the saved plan still names version 1's commit
+    applied = ok("apply", *INVENTORY, *one, "first.plan", cwd=app)
+    assert "Applied." in applied.stdout
+    assert served(address) == ("1", "1")
+
+    ok("plan", *INVENTORY, *one, "--out", "second.plan", cwd=app)
+    ok("set-active", "1", *INVENTORY, *one, "--yes", cwd=app)  # nothing to do: 1 is active
+    ok("apply", *INVENTORY, *one, "--yes", cwd=app)  # the host changes: release 2
+    stale = shipstate("apply", *INVENTORY, *one, "second.plan", cwd=app)
+    assert stale.code == 1 and "stale: sandbox-1 changed" in stale.stderr, stale.output
+    assert served(address) == ("2", "2")
+
+    other_hosts = shipstate("apply", *INVENTORY, "second.plan", cwd=app)
+    assert other_hosts.code == 1 and "same inventory and --limit" in other_hosts.stderr
+    (app / "garbage.plan").write_text("{not a plan")
+    garbage = shipstate("apply", *INVENTORY, *one, "garbage.plan", cwd=app)
+    assert garbage.code == 1 and "not a plan saved by" in garbage.stderr
+    assert "connecting" not in other_hosts.output + garbage.output
+    assert "Traceback" not in stale.output + other_hosts.output + garbage.output

@@ -20,8 +20,9 @@ from shipstate.plan import compute_plan, sha256
 CONFIGS = {"nginx.conf": "server {}\n", "gunicorn.conf.py": "workers = 2\n"}
 
 
-def draft(key: str = "k2", env: str = "e" * 16) -> ReleaseDraft:
+def draft(key: str = "k2", env: str = "e" * 16, secrets: str = "") -> ReleaseDraft:
     return ReleaseDraft(
+        secrets=secrets,
         key=key,
         commit="c" * 40,
         dirty=False,
@@ -33,9 +34,16 @@ def draft(key: str = "k2", env: str = "e" * 16) -> ReleaseDraft:
     )
 
 
-def release(number: int, key: str | None = None, env: str = "e" * 16) -> ObservedRelease:
+def release(
+    number: int, key: str | None = None, env: str = "e" * 16, secrets: str = ""
+) -> ObservedRelease:
     return ObservedRelease(
-        id=number, key=key or f"k{number}", commit="c" * 40, env=env, configs=CONFIGS
+        id=number,
+        key=key or f"k{number}",
+        commit="c" * 40,
+        env=env,
+        secrets=secrets,
+        configs=CONFIGS,
     )
 
 
@@ -136,6 +144,34 @@ def test_nginx_not_yet_loaded_is_a_change():
     assert kinds(plan) == ["reload_nginx"]
 
 
+SECRETS_A, SECRETS_B = "a" * 16, "b" * 16
+
+
+def with_secrets(seen: ObservedHost, digests: dict[int, str]) -> ObservedHost:
+    releases = tuple(r.model_copy(update={"secrets": digests.get(r.id, "")}) for r in seen.releases)
+    uploaded = tuple(sorted(set(digests.values()) - {""}))
+    return seen.model_copy(update={"releases": releases, "secrets": uploaded})
+
+
+def test_changed_secrets_are_uploaded_once_and_old_ones_purged_when_unused():
+    observed = {"web1": with_secrets(host(ids=(1,), current=1), {1: SECRETS_A})}
+    same = compute_plan(
+        "apply", desired_for_apply(observed, {"web1": draft("k9", secrets=SECRETS_A)}, 4), observed
+    )
+    assert (
+        "upload_secrets" not in kinds(same)
+        and "secrets unchanged" in same.hosts[0].actions[0].reason
+    )
+    changed = compute_plan(
+        "apply", desired_for_apply(observed, {"web1": draft("k9", secrets=SECRETS_B)}, 4), observed
+    )
+    assert changed.hosts[0].targets("upload_secrets") == [SECRETS_B]
+    assert "purge_secrets" not in kinds(changed)  # release 1 is kept and still uses A
+    full = {"web1": with_secrets(host(ids=(1, 2), current=2), {1: SECRETS_A, 2: SECRETS_B})}
+    desired = desired_for_apply(full, {"web1": draft("k9", secrets=SECRETS_B)}, 2)
+    assert compute_plan("apply", desired, full).hosts[0].targets("purge_secrets") == [SECRETS_A]
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     ids=st.sets(st.integers(1, 30), min_size=1, max_size=12),
@@ -145,26 +181,35 @@ def test_nginx_not_yet_loaded_is_a_change():
 )
 def test_apply_never_purges_active_or_replaced_and_keeps_at_most_n(ids, data, limit, same_content):
     current = data.draw(st.sampled_from(sorted(ids)))
-    observed = {"web1": host(ids=tuple(sorted(ids)), current=current)}
+    digests = {n: data.draw(st.sampled_from(["", SECRETS_A, SECRETS_B])) for n in ids}
+    observed = {"web1": with_secrets(host(ids=tuple(sorted(ids)), current=current), digests)}
     key = f"k{current}" if same_content else "new"
-    desired = desired_for_apply(observed, {"web1": draft(key)}, limit)["web1"]
+    wanted = digests[current] if same_content else data.draw(st.sampled_from(["", SECRETS_A]))
+    desired = desired_for_apply(observed, {"web1": draft(key, secrets=wanted)}, limit)["web1"]
     plan = compute_plan("apply", {"web1": desired}, observed)
     purged = {int(t) for t in plan.hosts[0].targets("purge_release")}
     assert desired.active not in purged and current not in purged
     remaining = (set(ids) | {desired.active}) - purged
     assert len(remaining) <= limit
+    used = {digests.get(n, wanted) for n in remaining} - {""}
+    uploaded = (set(digests.values()) | set(plan.hosts[0].targets("upload_secrets"))) - {""}
+    assert used <= uploaded - set(plan.hosts[0].targets("purge_secrets"))
     # applying the plan yields the desired state: the next plan is empty
     after = ObservedHost(
         host="web1",
         root_exists=True,
         current=desired.active,
-        releases=tuple(release(n, key=key if n == desired.active else None) for n in remaining),
+        releases=tuple(
+            release(n, key=key if n == desired.active else None, secrets=digests.get(n, wanted))
+            for n in remaining
+        ),
+        secrets=tuple(sorted(used)),
         programs=(desired.active,),
         running=(desired.active,),
         envs=("e" * 16,),
         nginx_loaded=NGINX_SHA,
     )
-    redesired = desired_for_apply({"web1": after}, {"web1": draft(key)}, limit)
+    redesired = desired_for_apply({"web1": after}, {"web1": draft(key, secrets=wanted)}, limit)
     assert compute_plan("apply", redesired, {"web1": after}).empty
 
 
@@ -188,6 +233,8 @@ def test_fact_output_parser():
         "building .building-4",
         "env 0123456789abcdef",
         "env .building-fedcba9876543210",
+        "secret 0123456789abcdef",
+        "secret .tmp-0123456789abcdef",
         "program hello-2.conf",
         "program other-9.conf",
         "status hello-2                          RUNNING   pid 10, uptime 0:00:05",
@@ -200,7 +247,9 @@ def test_fact_output_parser():
         "releases/3",
         "releases/.building-4",
         "envs/.building-fedcba9876543210",
+        "shared/.secrets/.tmp-0123456789abcdef",
     }
+    assert seen.secrets == ("0123456789abcdef",)
     assert seen.highest_id == 4
     assert seen.programs == (2,) and seen.running == (2,)
     assert seen.envs == ("0123456789abcdef",)

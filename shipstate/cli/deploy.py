@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from shipstate import views
-from shipstate.cli.output import err, out, progress
+from shipstate.cli.output import Settings, err, out, progress, working
 from shipstate.engine import Session
 from shipstate.errors import EXIT_CHANGES, ShipstateError
 from shipstate.lock import lock_ttl
@@ -54,7 +54,7 @@ AcceptKeys = Annotated[
 
 
 def _session(inventory: Path, limit, accept_keys: bool = False) -> Session:
-    return Session(Path.cwd(), inventory, limit, progress, accept_keys)
+    return Session(Path.cwd(), inventory, limit, progress, accept_keys, Settings.verbose)
 
 
 def _confirm_and_apply(session: Session, lock, plan: Plan, yes: bool) -> None:
@@ -71,7 +71,8 @@ def _confirm_and_apply(session: Session, lock, plan: Plan, yes: bool) -> None:
             err.print("nothing changed")
             raise typer.Exit(1)
     lock.annotate(", ".join(sorted({str(h.active_after) for h in plan.hosts})))
-    session.apply(plan)
+    with working("applying"):
+        session.apply(plan)
     out.print("[green]Applied.[/]")
 
 
@@ -88,13 +89,30 @@ def plan(
         ),
     ] = False,
     accept_new_host_keys: AcceptKeys = False,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also save the plan to FILE: `shipstate apply FILE` applies exactly it.",
+            metavar="FILE",
+        ),
+    ] = None,
 ) -> None:
     """Show what `apply` would change on each host. Changes nothing.
 
     Example: shipstate plan -i inventories/production.py --limit web1
+
+    Example: shipstate plan -i inventories/production.py --out release.plan
     """
     with _session(inventory, limit, accept_new_host_keys) as session:
-        result = session.plan_apply(ref, allow_dirty)
+        with working("planning"):
+            result = session.plan_apply(ref, allow_dirty)
+        if out_file is not None:
+            session.save_plan(result, out_file)
+            progress(
+                f"saved the plan to {out_file}; apply exactly it with: "
+                f"shipstate apply -i {inventory} {out_file}"
+            )
     if json:
         out.print_json(views.plan_json(result))
     else:
@@ -106,6 +124,14 @@ def plan(
 
 def apply(
     inventory: Inventory,
+    plan_file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A plan saved by `plan --out`: applied as it is, without asking, or refused "
+            "if any host changed since it was made.",
+            metavar="PLAN_FILE",
+        ),
+    ] = None,
     limit: Limit = None,
     ref: Ref = "HEAD",
     allow_dirty: AllowDirty = False,
@@ -119,12 +145,22 @@ def apply(
     Takes the deploy lock on every host first (exit code 3 when another deploy holds it).
 
     Example: shipstate apply -i inventories/staging.py --yes
+
+    Example: shipstate apply -i inventories/production.py release.plan
     """
-    with (
-        _session(inventory, limit, accept_new_host_keys) as session,
-        session.locked(lock_wait, steal_stale) as lock,
-    ):
-        _confirm_and_apply(session, lock, session.plan_apply(ref, allow_dirty), yes)
+    if plan_file is not None and (ref != "HEAD" or allow_dirty):
+        raise ShipstateError(
+            "a saved plan already names its commit", hint="drop --ref/--allow-dirty"
+        )
+    with _session(inventory, limit, accept_new_host_keys) as session:
+        saved = session.load_plan(plan_file) if plan_file is not None else None
+        with session.locked(lock_wait, steal_stale) as lock:
+            with working("planning"):
+                if saved is not None:
+                    planned = session.fresh_plan(saved, plan_file)
+                else:
+                    planned = session.plan_apply(ref, allow_dirty)
+            _confirm_and_apply(session, lock, planned, yes or saved is not None)
 
 
 def set_active(
@@ -146,7 +182,9 @@ def set_active(
     with _session(inventory, limit, accept_new_host_keys) as session:
         session.check_release_name(release)
         with session.locked(lock_wait, steal_stale) as lock:
-            _confirm_and_apply(session, lock, session.plan_set_active(release), yes)
+            with working("planning"):
+                planned = session.plan_set_active(release)
+            _confirm_and_apply(session, lock, planned, yes)
 
 
 def rollback(

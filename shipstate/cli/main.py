@@ -16,7 +16,7 @@ from rich.markup import escape  # noqa: E402
 
 from shipstate import __version__  # noqa: E402
 from shipstate.cli import deploy, project, sandbox  # noqa: E402
-from shipstate.cli.output import err  # noqa: E402
+from shipstate.cli.output import configure, err  # noqa: E402
 from shipstate.errors import EXIT_INTERRUPTED, ShipstateError  # noqa: E402
 
 app = typer.Typer(
@@ -44,11 +44,18 @@ def root(
     directory: str = typer.Option(
         None, "-C", help="Run as if started in DIR (the app's root).", metavar="DIR"
     ),
+    quiet: bool = typer.Option(
+        False, "-q", "--quiet", help="No progress; results and errors only."
+    ),
+    verbose: bool = typer.Option(
+        False, "-v", "--verbose", help="Also show every remote command as it runs."
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
+    configure(quiet, verbose)
     if directory:
         try:
             os.chdir(directory)

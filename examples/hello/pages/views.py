@@ -25,4 +25,11 @@ def home(request):
 def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"ok": True, "version": VERSION, "release": _release()})
+    return JsonResponse(
+        {
+            "ok": True,
+            "version": VERSION,
+            "release": _release(),
+            "greeting": os.environ.get("GREETING", ""),
+        }
+    )

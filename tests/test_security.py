@@ -1,0 +1,122 @@
+"""Secrets and hostile input, end to end on a sandbox host."""
+
+import json
+import secrets
+import shlex
+import tomllib
+
+from conftest import commit, git, host_addresses, http_get, ok, on_host, shipstate
+
+ONE_HOST = ("-i", "inventories/sandbox.py", "--limit", "sandbox-1")
+SECRETS_CONFIG = """
+[secrets]
+file = "secrets/{inventory}.env"
+path = ".env"
+"""
+
+
+def use_secrets(app, content: str) -> None:
+    config = app / "shipstate.toml"
+    config.write_text(config.read_text().replace(', ".env"]', "]") + SECRETS_CONFIG)
+    (app / ".gitignore").write_text((app / ".gitignore").read_text() + "secrets/\n")
+    (app / "secrets").mkdir(exist_ok=True)
+    (app / "secrets" / "sandbox.env").write_text(content)
+    commit(app, "secrets from secrets/<inventory>.env")
+
+
+def health(address: str) -> dict:
+    status, body, _ = http_get(f"http://{address}/healthz")
+    assert status == 200, body
+    return json.loads(body)
+
+
+def test_secrets_are_private_redacted_and_never_on_a_command_line(app):
+    token = secrets.token_hex(16)
+    use_secrets(app, f"GREETING=hi-{token}\nDJANGO_SECRET_KEY={token}\n")
+    address = host_addresses()[0]
+
+    planned = ok("plan", *ONE_HOST, cwd=app)
+    as_json = ok("plan", *ONE_HOST, "--json", cwd=app)
+    assert "+ secrets " in planned.stdout and "never shown" in planned.stdout
+    applied = ok("-v", "apply", *ONE_HOST, "--yes", cwd=app)
+    assert "$ " in applied.stderr and "upload -> /srv/hello/shared/.secrets/" in applied.stderr
+    for shown in (planned, as_json, applied):
+        assert token not in shown.output
+    assert health(address)["greeting"] == f"hi-{token}"
+
+    modes = on_host(
+        address,
+        "stat -c '%a %U' /srv/hello/shared/.secrets /srv/hello/shared/.secrets/*; "
+        "readlink /srv/hello/current/.env",
+    ).stdout.split("\n")
+    assert modes[:2] == ["700 deploy", "600 deploy"], modes
+    assert modes[2].startswith("/srv/hello/shared/.secrets/")
+    leaked = on_host(address, f"grep -rl {token} /srv/hello /var/log --exclude-dir=.secrets")
+    assert leaked.stdout == "", f"the secret is in {leaked.stdout}"
+
+    (app / "secrets" / "sandbox.env").write_text(f"GREETING=changed-{token}\n")
+    changed = ok("plan", *ONE_HOST, cwd=app)
+    assert "secrets changed" in changed.stdout and token not in changed.output
+    ok("apply", *ONE_HOST, "--yes", cwd=app)
+    assert health(address)["greeting"] == f"changed-{token}"
+    ok("set-active", "previous", *ONE_HOST, "--yes", cwd=app)
+    assert health(address)["greeting"] == f"hi-{token}", "a release keeps its own secrets"
+
+    git(app, "add", "-f", "secrets/sandbox.env")
+    tracked = shipstate("plan", *ONE_HOST, cwd=app)
+    assert tracked.code == 1 and "tracked by git" in tracked.stderr
+    assert token not in tracked.output
+
+
+HOSTILE = "$(touch /tmp/PWNED-1); `touch /tmp/PWNED-2` 'q' \"dq\" %(ENV_HOME)s \\ ; & | > <"
+
+
+def test_hostile_values_stay_inert_in_every_user_field(app):
+    requirements = 'req dir $(touch PWNED-3)/it\'s "reqs"; `id`.txt'
+    (app / "req dir $(touch PWNED-3)").mkdir()
+    (app / requirements).write_text((app / "requirements.txt").read_text())
+    shared_dir = "data $(touch /tmp/PWNED-4); `touch /tmp/PWNED-5` 'x' \"y\"/"
+    shared_file = 'conf/it\'s "z" $(touch /tmp/PWNED-6).txt'
+    secrets_path = "conf/.env $(touch /tmp/PWNED-7);'"
+    config = app / "shipstate.toml"
+    data = tomllib.loads(config.read_text())
+    data["requirements"] = requirements
+    data["shared"] = ["var/", shared_dir, shared_file]
+    data["env"]["GREETING"] = HOSTILE
+    data["secrets"] = {"file": "secrets/{inventory}.env", "path": secrets_path}
+    config.write_text(_toml(data))
+    (app / ".gitignore").write_text((app / ".gitignore").read_text() + "secrets/\n")
+    (app / "secrets").mkdir()
+    (app / "secrets" / "sandbox.env").write_text("DJANGO_SECRET_KEY=x\n")
+    commit(app, "hostile $(touch /tmp/PWNED-8); `touch /tmp/PWNED-9`")
+
+    ok("apply", *ONE_HOST, "--yes", cwd=app)
+    address = host_addresses()[0]
+    assert health(address)["greeting"] == HOSTILE, "the value reached the app verbatim"
+    release = "/srv/hello/current/"
+    names = [shared_dir.rstrip("/"), shared_file, secrets_path, requirements]
+    found = on_host(
+        address,
+        " && ".join(f"test -e {shlex.quote(release + name)}" for name in names)
+        + " && find /tmp /srv /home /root /var/tmp -name 'PWNED-[0-9]'",
+    )
+    assert found.returncode == 0 and found.stdout == "", found.stdout + found.stderr
+    assert ok("releases", *ONE_HOST, cwd=app).stdout.count("hostile $(touch") == 1
+
+
+def _toml(data: dict) -> str:
+    """Enough TOML for the config above: strings as JSON (a TOML basic string), lists, tables."""
+    lines, tables = [], []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append(
+                f"[{key}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in value.items())
+            )
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            tables.extend(
+                f"[[{key}]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in item.items())
+                for item in value
+            )
+        else:
+            lines.append(f"{key} = {json.dumps(value)}")
+    return "\n".join(lines) + "\n\n" + "\n".join(tables)
