@@ -86,6 +86,36 @@ def recovery_commands(layout: Layout, plan: HostPlan, switched: bool) -> list[St
     return commands
 
 
+def read_public_key(path: Path | None, spec: HostSpec) -> str:
+    """The deploy user's public key: `path`, else the inventory's ssh_key + .pub, else ~/.ssh's."""
+    home = Path.home() / ".ssh"
+    candidates = (
+        [path]
+        if path
+        else [
+            *([Path(f"{spec.data['ssh_key']}.pub")] if spec.data.get("ssh_key") else []),
+            home / "id_ed25519.pub",
+            home / "id_rsa.pub",
+        ]
+    )
+    for candidate in candidates:
+        try:
+            key = candidate.read_text().strip()
+        except OSError:
+            continue
+        if len(key.splitlines()) != 1 or not key.startswith(("ssh-", "ecdsa-", "sk-")):
+            raise ShipstateError(
+                f"{candidate} is not an OpenSSH public key",
+                hint="pass the .pub file: --public-key ~/.ssh/id_ed25519.pub",
+            )
+        return key
+    raise ShipstateError(
+        f"no public key for the deploy user of {spec.name} (tried "
+        f"{', '.join(str(c) for c in candidates)})",
+        hint="pass one: --public-key ~/.ssh/id_ed25519.pub",
+    )
+
+
 def ssh_user(spec: HostSpec) -> str:
     return str(spec.data.get("ssh_user") or getpass.getuser())
 
@@ -388,6 +418,47 @@ class Session:
                 hint="run `shipstate plan` to see what differs",
             )
         self.report("verified: the fleet matches the desired state")
+
+    # -- server setup --------------------------------------------------------------------------
+
+    def bootstrap(
+        self, connect_user: str, public_key: Path | None, plan_only: bool
+    ) -> dict[str, list[str]]:
+        """Set the hosts up for deploys as their inventory user; returns, per host, what
+        changed (or with `plan_only`, what would)."""
+        from shipstate.deploys.bootstrap import ServerSetup, add_bootstrap_ops
+
+        deploy_users = {spec.name: ssh_user(spec) for spec in self.hosts}
+        as_root = sorted(name for name, user in deploy_users.items() if user == "root")
+        if as_root:
+            raise ShipstateError(
+                f"the inventory deploys to {', '.join(as_root)} as root",
+                hint="set ssh_user to an unprivileged user (e.g. deploy): bootstrap creates it",
+            )
+        keys = {spec.name: read_public_key(public_key, spec) for spec in self.hosts}
+        deploy_as = {spec.name: spec for spec in self.hosts}
+        self.hosts = [
+            spec.model_copy(update={"data": {**spec.data, "ssh_user": connect_user}})
+            for spec in self.hosts
+        ]
+        fleet = self.fleet()
+        setups = {
+            target: ServerSetup(deploy_users[target.name], keys[target.name], self.layout)
+            for target in fleet.hosts
+        }
+        self.report(f"setting up as {connect_user}: " + ", ".join(sorted(deploy_as)))
+        changes = fleet.prepare(
+            lambda state: add_bootstrap_ops(state, setups, connect_user != "root")
+        )
+        if plan_only:
+            return changes
+        failures = fleet.execute()
+        if failures:
+            raise RemoteError(
+                "bootstrap failed:\n  " + "\n  ".join(f.describe() for f in failures),
+                hint="fix the cause and run bootstrap again: it only does what is missing",
+            )
+        return fleet.changed()
 
     def locked(self, wait_seconds: float, steal_stale: bool):
         """The deploy lock on every target host, for the duration of a `with` block."""

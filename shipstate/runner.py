@@ -1,5 +1,6 @@
 """Drive pyinfra in-process: connect to the fleet, read facts, run operations."""
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -123,7 +124,8 @@ class Fleet:
     def __enter__(self) -> "Fleet":
         _quiet_pyinfra(self.report if self.verbose else None)
         self.state.set_stage(StateStage.Connect)
-        connect_all(self.state)
+        with contextlib.suppress(PyinfraError):  # every host failed: reported below
+            connect_all(self.state)
         failed = [h.name for h in self.state.inventory if h not in self.state.activated_hosts]
         if failed:
             self.close()
@@ -149,10 +151,34 @@ class Fleet:
         results = get_facts(self.state, fact, kwargs=kwargs)
         return {h.name: value for h, value in results.items()}
 
-    def run(self, add_ops: Callable[[State], None]) -> list[Failure]:
-        """Prepare operations with `add_ops`, execute them; return what failed, per host."""
+    def prepare(self, add_ops: Callable[[State], None]) -> dict[str, list[str]]:
+        """Prepare operations with `add_ops`; returns, per host, those that will change it."""
         self.state.set_stage(StateStage.Prepare)
         add_ops(self.state)
+        return self._changes(lambda meta: meta.will_change)
+
+    def changed(self) -> dict[str, list[str]]:
+        """After `run`: per host, the operations that changed it."""
+        return self._changes(lambda meta: meta.is_complete() and meta.did_change())
+
+    def _changes(self, changes: Callable) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for host in self.hosts:
+            found[host.name] = []
+            for op_hash in self.state.get_op_order():
+                op_data = self.state.ops[host].get(op_hash)
+                if op_data is not None and changes(op_data.operation_meta):
+                    names = sorted(self.state.get_op_meta(op_hash).names)
+                    found[host.name].append(", ".join(names))
+        return found
+
+    def run(self, add_ops: Callable[[State], None]) -> list[Failure]:
+        """Prepare operations with `add_ops`, execute them; return what failed, per host."""
+        self.prepare(add_ops)
+        return self.execute()
+
+    def execute(self) -> list[Failure]:
+        """Execute the prepared operations; return what failed, per host."""
         self.state.set_stage(StateStage.Execute)
         try:
             run_ops(self.state)

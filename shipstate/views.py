@@ -159,3 +159,15 @@ def history_json(found: dict[str, list[dict]]) -> str:
     return json.dumps(
         {"version": RELEASES_FORMAT_VERSION, "hosts": found}, indent=2, sort_keys=True
     )
+
+
+def render_setup(changes: dict[str, list[str]], planned: bool, console: Console) -> None:
+    """What `bootstrap` changed (or, planned, would change) on each host."""
+    verb = "would change" if planned else "changed"
+    for name, steps in sorted(changes.items()):
+        if not steps:
+            console.print(f"[bold]{escape(name)}[/]: already set up, nothing to do")
+            continue
+        console.print(f"[bold]{escape(name)}[/]: {verb} {len(steps)}")
+        for step in steps:
+            console.print(f"  [yellow]~ {escape(step)}[/]")

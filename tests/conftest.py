@@ -102,6 +102,33 @@ def on_host(address: str, command: str, user: str = "root") -> subprocess.Comple
     )
 
 
+LEAST_PRIVILEGE = [
+    "deploy",
+    "no-etc",
+    "no-nginx-conf",
+    "no-supervisor-conf",
+    "no-sudo-shell",
+    "nginx-test-ok",
+    "srv-app-ok",
+    "no-srv",
+]
+
+
+def deploy_user_privileges(address: str) -> list[str]:
+    """What the deploy user may do on a host: LEAST_PRIVILEGE when exactly what it needs."""
+    return on_host(
+        address,
+        "id -un; touch /etc/x 2>/dev/null || echo no-etc; "
+        "touch /etc/nginx/conf.d/x 2>/dev/null || echo no-nginx-conf; "
+        "touch /etc/supervisor/conf.d/x 2>/dev/null || echo no-supervisor-conf; "
+        "sudo -n true 2>/dev/null || echo no-sudo-shell; "
+        "sudo -n /usr/sbin/nginx -t 2>/dev/null && echo nginx-test-ok; "
+        "touch /srv/hello/x && rm /srv/hello/x && echo srv-app-ok; "
+        "touch /srv/x 2>/dev/null || echo no-srv",
+        user="deploy",
+    ).stdout.split()
+
+
 def make_app(path: Path) -> Path:
     """A git repository holding a copy of examples/hello."""
     shutil.copytree(

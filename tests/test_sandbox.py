@@ -3,7 +3,16 @@
 import socket
 from pathlib import Path
 
-from conftest import FLEET_SIZE, host_addresses, http_get, ok, on_host, shipstate
+from conftest import (
+    FLEET_SIZE,
+    LEAST_PRIVILEGE,
+    deploy_user_privileges,
+    host_addresses,
+    http_get,
+    ok,
+    on_host,
+    shipstate,
+)
 
 
 def test_each_host_has_its_own_files_processes_and_name(fleet):
@@ -20,25 +29,7 @@ def test_each_host_has_its_own_files_processes_and_name(fleet):
 
 
 def test_ssh_as_deploy_and_least_privilege(fleet):
-    address = host_addresses()[0]
-    probe = on_host(
-        address,
-        "id -un; touch /etc/x 2>/dev/null || echo no-etc; "
-        "touch /etc/nginx/conf.d/x 2>/dev/null || echo no-nginx-conf; "
-        "sudo -n true 2>/dev/null || echo no-sudo-shell; "
-        "sudo -n /usr/sbin/nginx -t 2>/dev/null && echo nginx-test-ok; "
-        "touch /srv/hello/x && echo srv-app-ok; touch /srv/x 2>/dev/null || echo no-srv",
-        user="deploy",
-    ).stdout.split()
-    assert probe == [
-        "deploy",
-        "no-etc",
-        "no-nginx-conf",
-        "no-sudo-shell",
-        "nginx-test-ok",
-        "srv-app-ok",
-        "no-srv",
-    ]
+    assert deploy_user_privileges(host_addresses()[0]) == LEAST_PRIVILEGE
 
 
 def test_nginx_answers_on_each_hosts_own_address_only(fleet):

@@ -241,6 +241,43 @@ def history(
         views.render_history(found, out)
 
 
+def bootstrap(
+    inventory: Inventory,
+    limit: Limit = None,
+    user: Annotated[
+        str,
+        typer.Option(
+            "--user", help="Connect as this user: root, or a user with passwordless sudo."
+        ),
+    ] = "root",
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="The deploy user's SSH public key [default: the inventory's ssh_key + .pub, "
+            "else ~/.ssh/id_ed25519.pub].",
+            metavar="FILE",
+        ),
+    ] = None,
+    plan_only: Annotated[
+        bool, typer.Option("--plan", help="Show what would change; change nothing.")
+    ] = False,
+    accept_new_host_keys: AcceptKeys = False,
+) -> None:
+    """Set up Debian/Ubuntu servers for shipstate. Idempotent: a second run changes nothing.
+
+    Installs nginx, supervisor, python3-venv and sudo; creates the inventory's ssh_user
+    (the deploy user) with your public key; creates the app root it owns; allows it exactly
+    `nginx -t` and `nginx -s reload` through sudo (checked with visudo); lets its group use
+    supervisor's socket; and includes the active release's nginx site.
+
+    Example: shipstate bootstrap -i inventories/production.py --user root --plan
+    """
+    with _session(inventory, limit, accept_new_host_keys) as session, working("setting up"):
+        changes = session.bootstrap(user, public_key, plan_only)
+    views.render_setup(changes, plan_only, out)
+
+
 lock_app = typer.Typer(
     help="The deploy lock: who holds it on each host, and removing a stale one.\n\n"
     "Example: shipstate lock status -i inventories/production.py",
@@ -304,6 +341,7 @@ def lock_release(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(lock_app, name="lock")
+    app.command()(bootstrap)
     app.command()(plan)
     app.command()(apply)
     app.command("set-active")(set_active)

@@ -1,0 +1,109 @@
+"""Server setup operations for `shipstate bootstrap` (run as root, or through sudo)."""
+
+import hashlib
+import io
+from collections.abc import Sequence
+
+from pyinfra import host
+from pyinfra.api import FactBase, FileUploadCommand, StringCommand, operation
+from pyinfra.facts.deb import DebPackages
+from pyinfra.facts.files import Sha256File
+
+from shipstate.commands import argv, chain
+
+SYSTEMD = argv("test", "-d", "/run/systemd/system")
+
+
+class Running(FactBase):
+    """Whether a process of this exact name runs."""
+
+    def command(self, process: str) -> str:
+        return f"pgrep -x {process} >/dev/null && echo yes || echo no"
+
+    def process(self, output: list[str]) -> bool:
+        return output == ["yes"]
+
+
+def _either(condition: StringCommand, then: StringCommand, otherwise: StringCommand):
+    return StringCommand("if", condition, ";", "then", then, ";", "else", otherwise, ";", "fi")
+
+
+@operation()
+def packages_installed(packages: Sequence[str]):
+    """The Debian packages are installed (apt-get runs only when one is missing)."""
+    installed = host.get_fact(DebPackages)
+    missing = [name for name in packages if name not in installed]
+    if not missing:
+        host.noop(f"{', '.join(packages)} installed")
+        return
+    apt = ("env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y")
+    yield chain(argv(*apt, "update"), argv(*apt, "install", "--no-install-recommends", *missing))
+
+
+@operation()
+def file_contents(
+    path: str,
+    content: str,
+    mode: str = "644",
+    check: Sequence[str] = (),
+    then: StringCommand | None = None,
+):
+    """The file holds `content`, replaced atomically; `check` (given the new file's temp
+    path last) must accept it first; `then` runs after a change."""
+    if host.get_fact(Sha256File, path=path) == hashlib.sha256(content.encode()).hexdigest():
+        host.noop(f"{path} up to date")
+        return
+    directory, name = path.rsplit("/", 1)
+    temp = f"{directory}/.{name}.shipstate-tmp"
+    yield FileUploadCommand(io.BytesIO(content.encode()), temp)
+    checked = argv(*check, temp) if check else argv("true")
+    yield StringCommand(
+        chain(
+            checked,
+            argv("chmod", mode, temp),
+            argv("chown", "root:root", temp),
+            argv("mv", "-f", temp, path),
+        ),
+        "||",
+        "{",
+        argv("rm", "-f", temp),
+        ";",
+        "exit",
+        "1;",
+        "}",
+    )
+    if then is not None:
+        yield then
+
+
+@operation()
+def supervisor_running(config: str):
+    """supervisord runs (its own service under systemd)."""
+    if host.get_fact(Running, process="supervisord"):
+        host.noop("supervisord runs")
+        return
+    yield _either(
+        SYSTEMD,
+        chain(
+            argv("systemctl", "enable", "supervisor"), argv("systemctl", "restart", "supervisor")
+        ),
+        argv("supervisord", "-c", config),
+    )
+
+
+@operation()
+def nginx_running():
+    """nginx runs, with its config checked."""
+    if host.get_fact(Running, process="nginx"):
+        host.noop("nginx runs")
+        return
+    yield chain(
+        argv("nginx", "-t", "-q"),
+        _either(SYSTEMD, argv("systemctl", "enable", "--now", "nginx"), argv("nginx")),
+    )
+
+
+def if_running(process: str, command: StringCommand) -> StringCommand:
+    return StringCommand(
+        "if", argv("pgrep", "-x", process), ">/dev/null;", "then", command, ";", "fi"
+    )

@@ -1,0 +1,51 @@
+"""`shipstate bootstrap` on bare hosts (root ssh only), then a deploy as the deploy user."""
+
+import json
+import shutil
+
+from conftest import (
+    FLEET_SIZE,
+    LEAST_PRIVILEGE,
+    deploy_user_privileges,
+    http_get,
+    make_app,
+    ok,
+    on_host,
+    shipstate,
+)
+
+INVENTORY = ("-i", "inventories/sandbox.py")
+
+
+def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
+    app = make_app(tmp_path / "app")
+    try:
+        ok("sandbox", "down")
+        ok("sandbox", "up", "--hosts", "2", "--bare", "--app", "hello", cwd=app)
+        addresses = ["127.0.0.11", "127.0.0.12"]
+
+        not_a_key = shipstate("bootstrap", *INVENTORY, "--public-key", "manage.py", cwd=app)
+        assert not_a_key.code == 1 and "not an OpenSSH public key" in not_a_key.stderr
+
+        planned = ok("bootstrap", *INVENTORY, "--plan", cwd=app)
+        assert planned.stdout.count("would change") == 2
+        assert "deploy user deploy" in planned.stdout and "visudo" in planned.stdout
+        assert "no such user" in on_host(addresses[0], "id deploy").stderr, "--plan changed it"
+
+        first = ok("bootstrap", *INVENTORY, cwd=app)
+        assert first.stdout.count("changed") == 2, first.output
+        again = ok("bootstrap", *INVENTORY, cwd=app)
+        assert again.stdout.count("already set up, nothing to do") == 2, again.output
+        assert "would change" not in ok("bootstrap", *INVENTORY, "--plan", cwd=app).stdout
+
+        ok("apply", *INVENTORY, "--yes", cwd=app)
+        for address in addresses:
+            status, body, _ = http_get(f"http://{address}/healthz")
+            assert status == 200 and json.loads(body)["release"] == "1", body
+            assert deploy_user_privileges(address) == LEAST_PRIVILEGE
+        sudoers = on_host(addresses[0], "ls /etc/sudoers.d; visudo -c >/dev/null && echo ok")
+        assert "shipstate-deploy" in sudoers.stdout and "ok" in sudoers.stdout
+    finally:
+        ok("sandbox", "down")
+        ok("sandbox", "up", "--hosts", str(FLEET_SIZE), "--app", "hello", cwd=fleet.parent.parent)
+        shutil.rmtree(app, ignore_errors=True)
