@@ -10,7 +10,7 @@ import pytest
 from test_deploy import INVENTORY, fleet_serves, override_nginx_template, served
 from test_lock import no_leftovers, release_ids
 
-from conftest import host_addresses, http_get, ok, set_version, shipstate, start
+from conftest import host_addresses, http_get, ok, on_host, set_version, shipstate, start
 
 
 def edit_config(app, old: str, new: str) -> None:
@@ -192,3 +192,36 @@ def test_zero_failed_requests_during_apply_and_set_active(deployed):
     assert len(seen) > 100
     pairs = {(answer["version"], answer["release"]) for answer in map(json.loads, seen)}
     assert pairs == {("1", "1"), ("2", "2")}, "each response wholly from the old or the new"
+
+
+def test_full_disk_on_one_host_while_building(app):
+    """sandbox-2's app root is a small size-limited mount: its release build runs out of space."""
+    full = host_addresses()[1]
+    others = [a for a in host_addresses() if a != full]
+    ok("apply", *INVENTORY, "--limit", "sandbox-1", "--limit", "sandbox-3", "--yes", cwd=app)
+    small = on_host(
+        full,
+        "mount -t tmpfs -o size=8m,mode=755 full-srv /srv/hello && "
+        "install -d -o deploy -g deploy /srv/hello /srv/hello/supervisor",
+    )
+    assert small.returncode == 0, small.stderr
+    try:
+        set_version(app, "2")
+        result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+        assert result.code == 1 and "Traceback" not in result.output, result.output
+        assert "no host was switched" in result.stderr and "sandbox-2" in result.stderr
+        assert "No space left on device" in result.stderr, result.stderr
+        for address in others:
+            assert served(address) == ("1", "1")
+        left = on_host(full, "ls -A /srv/hello/releases /srv/hello/envs 2>/dev/null; true")
+        assert "building" not in left.stdout and "2" not in left.stdout.split(), left.stdout
+        no_leftovers()
+
+        assert on_host(full, "mount -o remount,size=1g /srv/hello").returncode == 0
+        ok("apply", *INVENTORY, "--yes", cwd=app)
+        fleet_serves("2", "2")
+        assert "No changes" in ok("plan", *INVENTORY, cwd=app).stdout
+    finally:
+        on_host(
+            full, "rm -f /srv/hello/supervisor/*.conf; supervisorctl update; umount -l /srv/hello"
+        )
