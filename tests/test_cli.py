@@ -5,6 +5,8 @@ import pytest
 from conftest import EXAMPLE, make_app, shipstate
 
 COMMANDS = [
+    "bootstrap",
+    "history",
     "init",
     "plan",
     "apply",
@@ -55,3 +57,19 @@ def test_bad_release_name_is_refused_before_connecting(tmp_path):
     result = shipstate("set-active", "../../etc", "-i", "unreachable.py", "--yes", cwd=app)
     assert result.code == 1 and "is not a release" in result.stderr
     assert "connecting" not in result.stderr
+
+
+def test_saved_plan_errors_before_connecting(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "shipstate.toml").write_text('name = "shop"\nwsgi = "shop.wsgi"\n')
+    (app / "inv.py").write_text(
+        'web = [("ghost", {"ssh_hostname": "127.0.0.254", "ssh_port": 9})]\n'
+    )
+    (app / "junk.plan").write_text("[]")
+    for plan_file, message in (("junk.plan", "not a plan saved by"), ("none.plan", "cannot read")):
+        result = shipstate("apply", "-i", "inv.py", plan_file, cwd=app)
+        assert result.code == 1 and message in result.stderr, result.output
+        assert "connecting" not in result.stderr and "Traceback" not in result.output
+    mixed = shipstate("apply", "-i", "inv.py", "junk.plan", "--ref", "v1", cwd=app)
+    assert mixed.code == 1 and "already names its commit" in mixed.stderr

@@ -111,6 +111,8 @@ def test_inventory_groups_data_and_limit(tmp_path):
         ('web = [("a b", {})]\n', "not valid"),
         ('web = [("a", {"ssh_port": "22; x"})]\n', "ssh_port"),
         ('web = [("a", {"ssh_port": 1}), ("a", {"ssh_port": 2})]\n', "listed twice"),
+        ('web = [("a", {"http_port": 0})]\n', "http_port"),
+        ('web = [("a", {"listen_addr": "0.0.0.0:80; x"})]\n', "not an IP address"),
         ("raise SystemExit(3)\n", "failed to load"),
         ("x = 1\n", "lists no hosts"),
     ],
