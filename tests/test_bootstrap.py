@@ -32,8 +32,9 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
         assert "deploy user deploy" in planned.stdout and "visudo" in planned.stdout
         assert "no such user" in on_host(addresses[0], "id deploy").stderr, "--plan changed it"
 
-        first = ok("bootstrap", *INVENTORY, cwd=app)
+        first = ok("-q", "bootstrap", *INVENTORY, cwd=app)
         assert first.stdout.count("changed") == 2, first.output
+        assert first.stderr == "", "-q: results only"
         again = ok("bootstrap", *INVENTORY, cwd=app)
         assert again.stdout.count("already set up, nothing to do") == 2, again.output
         assert "would change" not in ok("bootstrap", *INVENTORY, "--plan", cwd=app).stdout

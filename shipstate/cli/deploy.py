@@ -1,6 +1,7 @@
 """plan, apply, set-active, rollback, releases: thin shells over engine.Session."""
 
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -71,9 +72,10 @@ def _confirm_and_apply(session: Session, lock, plan: Plan, yes: bool) -> None:
             err.print("nothing changed")
             raise typer.Exit(1)
     lock.annotate(", ".join(sorted({str(h.active_after) for h in plan.hosts})))
+    started = time.monotonic()
     with working("applying"):
         session.apply(plan)
-    out.print("[green]Applied.[/]")
+    out.print(f"[green]Applied.[/] [dim]({time.monotonic() - started:.1f}s)[/]")
 
 
 def plan(
