@@ -5,7 +5,15 @@ import tomllib
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from shipstate.errors import ShipstateError
 
@@ -32,18 +40,20 @@ def relative_path(value: str) -> str:
     return value
 
 
+def single_line(value: str) -> str:
+    if "\n" in value or "\x00" in value:
+        raise ValueError("must be a single line")
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(single_line)]
+
+
 class Hook(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    command: Annotated[str, Field(min_length=1, max_length=2000)]
+    command: Annotated[OneLine, Field(min_length=1, max_length=2000)]
     run: Literal["every-host", "once"] = "every-host"
-
-    @field_validator("command")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        if "\n" in value or "\x00" in value:
-            raise ValueError("must be a single line")
-        return value
 
 
 class Secrets(BaseModel):
@@ -51,15 +61,8 @@ class Secrets(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    file: Annotated[str, Field(min_length=1, max_length=500)]
+    file: Annotated[OneLine, Field(min_length=1, max_length=500)]
     path: str = ".env"
-
-    @field_validator("file")
-    @classmethod
-    def _local_file(cls, value: str) -> str:
-        if "\n" in value or "\x00" in value:
-            raise ValueError("must be a single line")
-        return value
 
     @field_validator("path")
     @classmethod
@@ -86,7 +89,7 @@ class Config(BaseModel):
     static_url: Annotated[str, Field(pattern=URL_PATH_PATTERN)] = "/static/"
     static_root: Annotated[str, Field(pattern=DIR_PATTERN)] = "staticfiles"
     shared: tuple[str, ...] = ()
-    env: dict[Annotated[str, Field(pattern=ENV_NAME_PATTERN)], str] = {}
+    env: dict[Annotated[str, Field(pattern=ENV_NAME_PATTERN)], OneLine] = {}
     hooks: tuple[Hook, ...] = ()
     secrets: Secrets | None = None
 
@@ -104,14 +107,6 @@ class Config(BaseModel):
         if len(set(names)) != len(names):
             raise ValueError("lists the same path twice")
         return values
-
-    @field_validator("env")
-    @classmethod
-    def _env_values(cls, env: dict[str, str]) -> dict[str, str]:
-        for key, value in env.items():
-            if "\n" in value or "\x00" in value:
-                raise ValueError(f"{key}: values must be a single line")
-        return env
 
     @field_validator("root")
     @classmethod

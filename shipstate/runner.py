@@ -3,7 +3,7 @@
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import gevent
@@ -12,6 +12,7 @@ from pyinfra.api.connect import connect_all, disconnect_all
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.api.facts import get_facts
 from pyinfra.api.host import Host
+from pyinfra.api.operation import OperationMeta
 from pyinfra.api.operations import run_ops
 from pyinfra.api.state import BaseStateCallback, StateStage
 from pyinfra.connectors import util as pyinfra_connector_util
@@ -162,15 +163,18 @@ class Fleet:
         return self._changes(lambda meta: meta.is_complete() and meta.did_change())
 
     def _changes(self, changes: Callable) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {}
-        for host in self.hosts:
-            found[host.name] = []
-            for op_hash in self.state.get_op_order():
-                op_data = self.state.ops[host].get(op_hash)
-                if op_data is not None and changes(op_data.operation_meta):
-                    names = sorted(self.state.get_op_meta(op_hash).names)
-                    found[host.name].append(", ".join(names))
-        return found
+        return {
+            host.name: [name for name, meta in self._operations(host) if changes(meta)]
+            for host in self.hosts
+        }
+
+    def _operations(self, host: Host) -> Iterator[tuple[str, OperationMeta]]:
+        """The host's operations in order: name and outcome."""
+        for op_hash in self.state.get_op_order():
+            op_data = self.state.ops[host].get(op_hash)
+            if op_data is not None:
+                names = sorted(self.state.get_op_meta(op_hash).names)
+                yield ", ".join(names), op_data.operation_meta
 
     def run(self, add_ops: Callable[[State], None]) -> list[Failure]:
         """Prepare operations with `add_ops`, execute them; return what failed, per host."""
@@ -196,12 +200,9 @@ class Fleet:
     def _failures(self) -> list[Failure]:
         failures = []
         for host in self.hosts:
-            for op_hash in self.state.get_op_order():
-                op_data = self.state.ops[host].get(op_hash)
-                meta = op_data.operation_meta if op_data else None
-                if meta is None or not meta.is_complete() or meta.did_succeed(False):
+            for name, meta in self._operations(host):
+                if not meta.is_complete() or meta.did_succeed(False):
                     continue
-                (name,) = self.state.get_op_meta(op_hash).names
                 lines = (meta.stderr or meta.stdout).strip().splitlines()
                 if len(lines) > 20:
                     lines = [*lines[:6], "...", *lines[-12:]]
