@@ -47,40 +47,67 @@ def _ids(plan: HostPlan, kind: str) -> list[int]:
 
 
 def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> dict[str, str]:
-    """Add the operations; returns each operation's name -> its phase."""
+    """Add the operations, each named by its step; returns each step -> its phase."""
     layout = Layout(config.root, config.name)
     phases: dict[str, str] = {}
 
-    def each(phase, op, arguments):
-        phases[f"releases.{op.__name__}"] = phase
+    def each(phase, step, op, arguments):
+        phases[step] = phase
         for pyinfra_host, item in work.items():
-            add_op(state, op, host=pyinfra_host, **arguments(item.plan, item))
+            add_op(state, op, name=step, host=pyinfra_host, **arguments(item.plan, item))
 
     each(
         PREPARE,
+        "remove leftovers",
         releases.leftovers_absent,
         lambda p, w: {"layout": layout, "leftovers": p.targets("remove_leftover")},
     )
     each(
         PREPARE,
-        releases.release_present,
+        "upload",
+        releases.release_uploaded,
         lambda p, w: {
             "layout": layout,
             "release": p.new_release,
-            "build_env": p.has("create_environment"),
             "archive": w.archive,
-            "python": config.python,
-            "requirements": config.requirements,
             "shared_dirs": config.shared_dirs,
             "shared_files": config.shared_files,
-            "hooks": w.hooks,
-            "env": config.env,
             "secrets_path": config.secrets.path if config.secrets else None,
             "secrets": w.secrets if p.has("upload_secrets") else None,
         },
     )
     each(
         PREPARE,
+        "environment",
+        releases.environment_present,
+        lambda p, w: {
+            "layout": layout,
+            "release": p.new_release,
+            "build": p.has("create_environment"),
+            "python": config.python,
+            "requirements": config.requirements,
+        },
+    )
+    each(
+        PREPARE,
+        "hooks",
+        releases.release_hooks_run,
+        lambda p, w: {
+            "layout": layout,
+            "release": p.new_release,
+            "hooks": w.hooks,
+            "env": config.env,
+        },
+    )
+    each(
+        PREPARE,
+        "release ready",
+        releases.release_present,
+        lambda p, w: {"layout": layout, "release": p.new_release},
+    )
+    each(
+        PREPARE,
+        "start app server",
         releases.app_server_running,
         lambda p, w: {
             "layout": layout,
@@ -93,12 +120,19 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
     )
     each(
         SWITCH,
+        "switch",
         releases.active_release,
         lambda p, w: {"layout": layout, "release_id": p.active_after, "current": p.active_before},
     )
-    each(SWITCH, releases.nginx_config, lambda p, w: {"layout": layout, "site_sha": _reload_to(p)})
     each(
         SWITCH,
+        "reload nginx",
+        releases.nginx_config,
+        lambda p, w: {"layout": layout, "site_sha": _reload_to(p)},
+    )
+    each(
+        SWITCH,
+        "check site",
         releases.site_answers,
         lambda p, w: {
             "python": layout.python(layout.release(p.active_after)),
@@ -110,21 +144,25 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
     )
     each(
         FINISH,
+        "stop old app servers",
         releases.app_servers_stopped,
         lambda p, w: {"layout": layout, "release_ids": _ids(p, "stop_app_server")},
     )
     each(
         FINISH,
+        "purge releases",
         releases.releases_absent,
         lambda p, w: {"layout": layout, "release_ids": _ids(p, "purge_release")},
     )
     each(
         FINISH,
+        "purge environments",
         releases.environments_absent,
         lambda p, w: {"layout": layout, "keys": p.targets("purge_environment")},
     )
     each(
         FINISH,
+        "purge secrets",
         releases.secrets_absent,
         lambda p, w: {"layout": layout, "digests": p.targets("purge_secrets")},
     )

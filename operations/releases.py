@@ -110,23 +110,17 @@ def _environment(layout: Layout, key: str, python: str, requirements: str):
 
 
 @operation()
-def release_present(
+def release_uploaded(
     layout: Layout,
     release: NewRelease | None,
-    build_env: bool,
     archive: bytes,
-    python: str,
-    requirements: str,
     shared_dirs: Sequence[str],
     shared_files: Sequence[str],
-    hooks: Sequence[str],
-    env: dict[str, str],
     secrets_path: str | None,
     secrets: bytes | None,
 ):
-    """The release directory exists, complete: code, environment, configs, shared links, hooks.
-
-    It is built under a temporary name and renamed into place only when complete."""
+    """The release's code and configs are unpacked under its temporary name, its venv, shared
+    paths and secrets linked in."""
     if release is None:
         host.noop("release already present")
         return
@@ -150,8 +144,6 @@ def release_present(
     )
     for name, content in sorted(release.configs.items()):
         yield _upload(content, f"{meta}/{name}")
-    if build_env:
-        yield from _environment(layout, release.env, python, f"{build}/{requirements}")
     yield argv("ln", "-s", layout.env(release.env), f"{build}/venv")
     for path in shared_dirs:
         target, link = f"{layout.shared}/{path}", f"{build}/{path}"
@@ -171,6 +163,29 @@ def release_present(
         yield from _secrets_file(layout, release.secrets, secrets)
     if secrets_path:
         yield _link(layout.secret(release.secrets), f"{build}/{secrets_path}")
+
+
+@operation()
+def environment_present(
+    layout: Layout, release: NewRelease | None, build: bool, python: str, requirements: str
+):
+    """The environment the new release links to is built (once per requirements and Python)."""
+    if release is None or not build:
+        host.noop("environment already built")
+        return
+    requirements_file = f"{layout.building(release.id)}/{requirements}"
+    yield from _environment(layout, release.env, python, requirements_file)
+
+
+@operation()
+def release_hooks_run(
+    layout: Layout, release: NewRelease | None, hooks: Sequence[str], env: dict[str, str]
+):
+    """The hooks ran in the new release's directory, with its environment on PATH."""
+    if release is None or not hooks:
+        host.noop("no hooks to run")
+        return
+    build = layout.building(release.id)
     variables = [
         f"PATH={build}/venv/bin:{PATH}",
         f"SHIPSTATE_RELEASE={release.id}",
@@ -178,7 +193,17 @@ def release_present(
     ]
     for hook in hooks:
         yield chain(argv("cd", build), argv("env", *variables, "sh", "-c", hook))
-    yield _upload(json.dumps(release.manifest(), sort_keys=True), f"{meta}/manifest.json")
+
+
+@operation()
+def release_present(layout: Layout, release: NewRelease | None):
+    """The release directory exists, complete: its manifest written, renamed into place."""
+    if release is None:
+        host.noop("release already present")
+        return
+    build = layout.building(release.id)
+    manifest = json.dumps(release.manifest(), sort_keys=True)
+    yield _upload(manifest, f"{build}/.shipstate/manifest.json")
     yield argv("mv", "-T", build, layout.release(release.id))
 
 

@@ -80,7 +80,7 @@ class _Progress(BaseStateCallback):
     def _line(self, state, host, op_hash, outcome: str) -> str:
         names = ", ".join(sorted(state.get_op_meta(op_hash).names))
         elapsed = time.monotonic() - self.started.get((host.name, op_hash), time.monotonic())
-        return f"{host.name}: {names.removeprefix('releases.')} {outcome} ({elapsed:.1f}s)"
+        return f"{host.name}: {names} {outcome} ({elapsed:.1f}s)"
 
     def operation_host_success(self, state, host, op_hash, retry_count=0):
         if state.get_op_data_for_host(host, op_hash).operation_meta.will_change:
@@ -97,8 +97,7 @@ class Failure:
     output: str
 
     def describe(self) -> str:
-        step = self.operation.removeprefix("releases.")
-        return f"{self.host}: {step}:\n    " + self.output.replace("\n", "\n    ")
+        return f"{self.host}: {self.operation}:\n    " + self.output.replace("\n", "\n    ")
 
 
 class Fleet:

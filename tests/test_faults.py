@@ -53,7 +53,7 @@ def test_failing_requirement(deployed):
     set_version(app, "2")
     result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
     assert_failed_cleanly(
-        app, result, "failed while preparing; no host was switched", "release_present"
+        app, result, "failed while preparing; no host was switched", "environment:"
     )
     requirements.write_text(good)
     set_version(app, "3")
@@ -89,7 +89,7 @@ def test_health_check_failing_on_the_new_release(deployed):
     edit_config(app, 'health_path = "/healthz"', 'health_path = "/no-such-page"')
     set_version(app, "2")
     result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(app, result, "app_server_running", "HTTP 404")
+    assert_failed_cleanly(app, result, "start app server:", "HTTP 404")
     edit_config(app, 'health_path = "/no-such-page"', 'health_path = "/healthz"')
     set_version(app, "3")
     converges(app)
@@ -105,8 +105,8 @@ def test_one_host_of_three_failing_while_preparing(deployed):
     )
     set_version(app, "2")
     result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(app, result, "sandbox-3: release_present")
-    assert "sandbox-1: release_present:" not in result.stderr
+    assert_failed_cleanly(app, result, "sandbox-3: hooks:")
+    assert "sandbox-1: hooks:" not in result.stderr
     assert "recovery itself failed" not in result.stderr
     edit_config(app, '\n\n[[hooks]]\ncommand = "test $(hostname) != sandbox-3"', "")
     set_version(app, "3")
@@ -130,7 +130,7 @@ def test_nginx_config_failing_on_one_host_after_the_others_switched(deployed):
         app,
         result,
         "switched back to its previous release",
-        "sandbox-3: nginx_config",
+        "sandbox-3: reload nginx:",
         "no_such_directive",
     )
     for address in host_addresses():
