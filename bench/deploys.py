@@ -50,6 +50,24 @@ def cli(app: Path, *args: str) -> None:
     )
 
 
+def served_during(app: Path, args: tuple[str, ...], url: str, text: str) -> float:
+    """Seconds from starting the command until `url` shows `text` (the command must succeed)."""
+    start = time.perf_counter()
+    command = subprocess.Popen(
+        [sys.executable, "-m", "shipstate", *args],
+        cwd=app,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    wait_for(url, text)
+    seconds = time.perf_counter() - start
+    _, stderr = command.communicate(timeout=300)
+    if command.returncode != 0:
+        raise RuntimeError(f"shipstate {' '.join(args)} failed: {stderr.decode()}")
+    return seconds
+
+
 def ssh(host: sandbox.SandboxHost, command: str, user: str = "deploy", stdin: bytes = b"") -> str:
     done = subprocess.run(
         sandbox.ssh_command(host, user, [command]), input=stdin, capture_output=True, check=True
@@ -156,11 +174,11 @@ def run_once(run: int, app: Path, one, fleet, version, record) -> None:
     record(
         "set-active previous",
         "shipstate",
-        timed(
-            lambda: (
-                cli(app, "set-active", "previous", "-i", "inventories/one.py", "--yes"),
-                wait_for(f"http://{one[0].address}/", f"hello version {v - 1}"),
-            )
+        served_during(
+            app,
+            ("set-active", "previous", "-i", "inventories/one.py", "--yes"),
+            f"http://{one[0].address}/",
+            f"hello version {v - 1}",
         ),
     )
     cli(app, "set-active", "latest", "-i", "inventories/one.py", "--yes")

@@ -101,9 +101,20 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
     )
     each(
         PREPARE,
-        "release ready",
+        "release in place",
         releases.release_present,
         lambda p, w: {"layout": layout, "release": p.new_release},
+    )
+    each(
+        PREPARE,
+        "check nginx config",
+        releases.site_config_checked,
+        lambda p, w: {
+            "layout": layout,
+            "release_id": p.active_after,
+            "live": p.active_before,
+            "check": p.has("reload_nginx"),
+        },
     )
     each(
         PREPARE,
@@ -119,6 +130,12 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
         },
     )
     each(
+        PREPARE,
+        "release ready",
+        releases.release_ready,
+        lambda p, w: {"layout": layout, "release": p.new_release},
+    )
+    each(
         SWITCH,
         "switch",
         releases.active_release,
@@ -128,7 +145,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
         SWITCH,
         "reload nginx",
         releases.nginx_config,
-        lambda p, w: {"layout": layout, "site_sha": _reload_to(p)},
+        lambda p, w: {"layout": layout, "release_id": p.active_after, "site_sha": _reload_to(p)},
     )
     each(
         SWITCH,
@@ -146,7 +163,11 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
         FINISH,
         "stop old app servers",
         releases.app_servers_stopped,
-        lambda p, w: {"layout": layout, "release_ids": _ids(p, "stop_app_server")},
+        lambda p, w: {
+            "layout": layout,
+            "release_ids": _ids(p, "stop_app_server"),
+            "drain": p.active_before in _ids(p, "stop_app_server"),
+        },
     )
     each(
         FINISH,

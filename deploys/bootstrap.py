@@ -63,7 +63,7 @@ class ServerSetup:
     def nginx_include(self) -> str:
         return (
             "# Managed by shipstate bootstrap: the active release's site config.\n"
-            f"include {self.layout.current}/.shipstate/nginx*.conf;\n"
+            f"include {self.layout.nginx}/*.conf;\n"
         )
 
 

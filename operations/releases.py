@@ -13,6 +13,7 @@ from pyinfra.api import FileUploadCommand, StringCommand, operation
 from shipstate.commands import (
     argv,
     chain,
+    check_site_config,
     health_check,
     reload_nginx,
     stop_programs,
@@ -195,16 +196,29 @@ def release_hooks_run(
         yield chain(argv("cd", build), argv("env", *variables, "sh", "-c", hook))
 
 
+def _manifest(release: NewRelease, state: str) -> str:
+    return json.dumps(release.manifest(state), sort_keys=True)
+
+
 @operation()
 def release_present(layout: Layout, release: NewRelease | None):
-    """The release directory exists, complete: its manifest written, renamed into place."""
+    """The release directory exists, complete, renamed into place; still `building`."""
     if release is None:
         host.noop("release already present")
         return
     build = layout.building(release.id)
-    manifest = json.dumps(release.manifest(), sort_keys=True)
-    yield _upload(manifest, f"{build}/.shipstate/manifest.json")
+    yield _upload(_manifest(release, "building"), f"{build}/.shipstate/manifest.json")
     yield argv("mv", "-T", build, layout.release(release.id))
+
+
+@operation()
+def release_ready(layout: Layout, release: NewRelease | None):
+    """The new release is marked ready: its app server answered the health check."""
+    if release is None:
+        host.noop("no new release")
+        return
+    manifest = f"{layout.release(release.id)}/.shipstate/manifest.json"
+    yield from _upload_atomically(_manifest(release, "ready"), manifest)
 
 
 def _secrets_file(layout: Layout, digest: str, content: bytes):
@@ -278,14 +292,24 @@ def active_release(layout: Layout, release_id: int, current: int | None):
 
 
 @operation()
-def nginx_config(layout: Layout, site_sha: str | None):
+def site_config_checked(layout: Layout, release_id: int, live: int | None, check: bool):
+    """nginx accepts the release's site config (`nginx -t`), tried before anything switches;
+    the live release's config is put back whatever the outcome."""
+    if not check:
+        host.noop("nginx keeps its site config")
+        return
+    yield check_site_config(layout, release_id, live)
+
+
+@operation()
+def nginx_config(layout: Layout, release_id: int, site_sha: str | None):
     """nginx runs with the active release's site config (checked, then reloaded gracefully).
 
     `site_sha` is that config's hash, recorded once nginx has loaded it; None: already loaded."""
     if site_sha is None:
         host.noop("nginx already runs the active site config")
         return
-    yield reload_nginx(layout, site_sha)
+    yield reload_nginx(layout, release_id, site_sha)
 
 
 @operation()
@@ -298,12 +322,14 @@ def site_answers(python: str, address: str, health_host: str, health_path: str, 
 
 
 @operation()
-def app_servers_stopped(layout: Layout, release_ids: Sequence[int]):
-    """Only the active release's app server runs; others are stopped after draining."""
+def app_servers_stopped(layout: Layout, release_ids: Sequence[int], drain: bool):
+    """Only the active release's app server runs (and the replaced one's, kept warm); others
+    are stopped gracefully, after draining when one of them was serving until this switch."""
     if not release_ids:
         host.noop("no other app server running")
         return
-    yield argv("sleep", DRAIN_SECONDS)  # connections nginx queued at the old socket get served
+    if drain:
+        yield argv("sleep", DRAIN_SECONDS)  # connections nginx queued at its socket get served
     yield stop_programs(layout, release_ids)
 
 

@@ -68,19 +68,68 @@ def switch_current(layout: Layout, release_id: int) -> StringCommand:
     )
 
 
+def site_config_of(layout: Layout, release_id: int | None) -> StringCommand:
+    """Put the release's site config where nginx includes it (a copy renamed into place), or
+    none when there is no release. nginx reads it at its next reload, not before."""
+    if release_id is None:
+        return argv("rm", "-f", layout.nginx_site)
+    temp = f"{layout.nginx}/.site.tmp"
+    return chain(
+        argv("mkdir", "-p", layout.nginx),
+        argv("cp", "-f", layout.site_config(release_id), temp),
+        argv("mv", "-f", temp, layout.nginx_site),
+    )
+
+
+def check_site_config(layout: Layout, release_id: int, live: int | None) -> StringCommand:
+    """`nginx -t` with the release's site config in place, then the live release's put back."""
+    return StringCommand(
+        chain(site_config_of(layout, release_id), sudo("/usr/sbin/nginx", "-t")),
+        "; status=$?;",
+        site_config_of(layout, live),
+        "; exit $status",
+    )
+
+
 def write_line(text: str, path: str, append: bool = False) -> StringCommand:
     """Write `text` and a newline to the remote file (or append to it)."""
     return StringCommand(argv("printf", "%s\\n", text), ">>" if append else ">", QuoteString(path))
 
 
-def reload_nginx(layout: Layout, site_sha: str | None) -> StringCommand:
-    """Check nginx's config, reload it gracefully, and record which site config it loaded."""
+# `nginx -s reload` returns before nginx serves the new config: wait until every worker that
+# accepted connections under the old one has been told to quit (old workers keep serving
+# for a moment after the signal).
+RELOAD_NGINX = """\
+workers() { pgrep -d ' ' -x -f 'nginx: worker process'; }
+old=" $(workers) "
+sudo -n /usr/sbin/nginx -s reload || exit 1
+for attempt in $(seq 200); do
+  waiting=0
+  for pid in $(workers); do
+    case "$old" in *" $pid "*) waiting=1 ;; esac
+  done
+  [ "$waiting" = 0 ] && exit 0
+  sleep 0.05
+done
+echo "nginx still served its old config 10 s after the reload" >&2
+exit 1
+"""
+
+
+def reload_nginx(layout: Layout, release_id: int | None, site_sha: str | None) -> StringCommand:
+    """Put the release's site config in place, check nginx's config, reload it gracefully, and
+    record which site config it loaded."""
     record = (
         write_line(site_sha, layout.nginx_loaded)
         if site_sha
         else argv("rm", "-f", layout.nginx_loaded)
     )
-    return chain(sudo("/usr/sbin/nginx", "-t"), sudo("/usr/sbin/nginx", "-s", "reload"), record)
+    return chain(
+        site_config_of(layout, release_id),
+        sudo("/usr/sbin/nginx", "-t"),
+        argv("sh", "-c", RELOAD_NGINX),
+        record,
+    )
 
 
 def stop_programs(layout: Layout, release_ids) -> StringCommand:

@@ -80,6 +80,7 @@ class Config(BaseModel):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     root: str = ""
     keep_releases: Annotated[int, Field(ge=2, le=100)] = 4
+    warm_previous: bool = True
     wsgi: Annotated[str, Field(pattern=WSGI_PATTERN)]
     requirements: str = "requirements.txt"
     python: Annotated[str, Field(pattern=COMMAND_WORD_PATTERN)] = "python3"

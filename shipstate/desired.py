@@ -36,8 +36,10 @@ class ReleaseDraft(BaseModel):
 class NewRelease(ReleaseDraft):
     id: int
 
-    def manifest(self) -> dict:
-        return {"id": self.id, "state": "ready", **self.model_dump(include=set(MANIFEST_FIELDS))}
+    def manifest(self, state: str) -> dict:
+        """`building` until its app server answered its health check, then `ready`: only ready
+        releases count as releases (kept, chosen by set-active); others are leftovers."""
+        return {"id": self.id, "state": state, **self.model_dump(include=set(MANIFEST_FIELDS))}
 
 
 class DesiredHost(BaseModel):
@@ -46,6 +48,7 @@ class DesiredHost(BaseModel):
     host: str
     active: int
     keep: tuple[int, ...]
+    warm: int | None = None
     new_release: NewRelease | None = None
     envs: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()
@@ -72,8 +75,19 @@ def releases_to_keep(
     return tuple(sorted(keep))
 
 
+def warm_release(seen: ObservedHost, active: int, keep: tuple[int, ...]) -> int | None:
+    """The release whose app server keeps running beside the active one, so that switching
+    back to it is a rename: the one being replaced, else the one already kept running."""
+    if seen.current is not None and seen.current != active and seen.current in keep:
+        return seen.current
+    return max(set(seen.running) & set(keep) - {active}, default=None)
+
+
 def desired_for_apply(
-    observed: dict[str, ObservedHost], drafts: dict[str, ReleaseDraft], keep_releases: int
+    observed: dict[str, ObservedHost],
+    drafts: dict[str, ReleaseDraft],
+    keep_releases: int,
+    warm_previous: bool = True,
 ) -> dict[str, DesiredHost]:
     """Make each host's active release the one with the draft's content, building it if absent.
 
@@ -111,6 +125,7 @@ def desired_for_apply(
             host=host,
             active=active,
             keep=keep,
+            warm=warm_release(seen, active, keep) if warm_previous else None,
             new_release=new_release,
             envs=tuple(sorted(envs)),
             secrets=tuple(sorted(secrets - {""})),
@@ -174,9 +189,16 @@ class AlreadyOldest(ShipstateError):
 
 
 def desired_for_set_active(
-    observed: dict[str, ObservedHost], release: int
+    observed: dict[str, ObservedHost], release: int, warm_previous: bool = True
 ) -> dict[str, DesiredHost]:
     return {
-        host: DesiredHost(host=host, active=release, keep=o.ids, envs=o.envs, secrets=o.secrets)
+        host: DesiredHost(
+            host=host,
+            active=release,
+            keep=o.ids,
+            warm=warm_release(o, release, o.ids) if warm_previous else None,
+            envs=o.envs,
+            secrets=o.secrets,
+        )
         for host, o in observed.items()
     }

@@ -65,7 +65,7 @@ def recovery_commands(layout: Layout, plan: HostPlan, switched: bool) -> list[St
             commands.append(switch_current(layout, before))
     reload = next((a for a in plan.actions if a.kind == "reload_nginx"), None)
     if switched and reload is not None:
-        commands.append(reload_nginx(layout, reload.before))
+        commands.append(reload_nginx(layout, before, reload.before))
     if plan.has("start_app_server") and after != before:
         started = argv("test", "-e", layout.program_file(after))
         commands.append(
@@ -163,7 +163,9 @@ class Session:
     def observe(self) -> dict[str, ObservedHost]:
         from shipstate.facts import HostState
 
-        lines = self.fleet().facts(HostState, root=self.config.root, app=self.config.name)
+        lines = self.fleet().facts(
+            HostState, root=self.config.root, app=self.config.name, python=self.config.python
+        )
         self.observed = {
             name: HostState.observe(name, value, self.config.name) for name, value in lines.items()
         }
@@ -186,18 +188,38 @@ class Session:
             },
         )
 
-    def draft(self, spec: HostSpec, source: Source, secrets: str, created_at: str) -> ReleaseDraft:
+    def render_release(self, spec: HostSpec) -> dict[str, str]:
+        """The release's configs for the host (a template mistake fails here, before connecting)."""
         context = host_context(self.config, spec)
-        configs = {
+        self.render_program(spec, 0)
+        return {
             name: self.templates.render(template, context)
             for name, template in RELEASE_TEMPLATES.items()
         }
-        self.render_program(spec, 0)
+
+    def draft(
+        self,
+        spec: HostSpec,
+        source: Source,
+        configs: dict[str, str],
+        secrets: str,
+        created_at: str,
+        python_version: str,
+    ) -> ReleaseDraft:
+        """The release for the host; its environment is keyed by the requirements and the
+        host's Python version."""
+        context = host_context(self.config, spec)
+        env = hashlib.sha256(
+            json.dumps(
+                [self.config.python, python_version, source.requirements_sha, "gunicorn"]
+            ).encode()
+        ).hexdigest()[:16]
         key = hashlib.sha256(
             json.dumps(
                 {
                     "tree": source.tree,
                     "requirements": source.requirements_sha,
+                    "env": env,
                     "secrets": secrets,
                     "config": self.config.model_dump(mode="json"),
                     "templates": self.templates.source_digest(),
@@ -207,9 +229,6 @@ class Session:
                 default=str,
             ).encode()
         ).hexdigest()
-        env = hashlib.sha256(
-            json.dumps([self.config.python, source.requirements_sha, "gunicorn"]).encode()
-        ).hexdigest()[:16]
         return ReleaseDraft(
             env=env,
             secrets=secrets,
@@ -227,10 +246,17 @@ class Session:
         source = read_source(self.app_dir, ref, self.config.requirements, allow_dirty)
         digest = self._secrets.digest if self._secrets else ""
         created_at = utc_now()
-        drafts = {spec.name: self.draft(spec, source, digest, created_at) for spec in self.hosts}
-
+        configs = {spec.name: self.render_release(spec) for spec in self.hosts}
         observed = self.observe()
-        desired = desired_for_apply(observed, drafts, self.config.keep_releases)
+        drafts = {
+            spec.name: self.draft(
+                spec, source, configs[spec.name], digest, created_at, observed[spec.name].python
+            )
+            for spec in self.hosts
+        }
+        desired = desired_for_apply(
+            observed, drafts, self.config.keep_releases, self.config.warm_previous
+        )
         return compute_plan("apply", desired, observed)
 
     @staticmethod
@@ -241,7 +267,8 @@ class Session:
         wanted = parse_release_name(name)
         observed = self.observe()
         release = resolve_release(observed, wanted)
-        return compute_plan("set-active", desired_for_set_active(observed, release), observed)
+        desired = desired_for_set_active(observed, release, self.config.warm_previous)
+        return compute_plan("set-active", desired, observed)
 
     # -- saved plans ---------------------------------------------------------------------------
 

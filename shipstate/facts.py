@@ -16,11 +16,13 @@ LOCK_LINE = (
 )
 
 _SCRIPT = """\
+printf 'python %s\\n' "$({python} -V 2>&1)"
 cd {root} 2>/dev/null || {{ echo 'root 0'; exit 0; }}
 echo 'root 1'
 {lock_line}
 printf 'current %s\\n' "$(readlink current 2>/dev/null)"
 printf 'nginx %s\\n' "$(cat .nginx-loaded 2>/dev/null)"
+printf 'site %s\\n' "$(sha256sum < nginx/site.conf 2>/dev/null | cut -c1-64)"
 for d in releases/*/; do
   [ -d "$d" ] || continue
   n=${{d#releases/}}; n=${{n%/}}
@@ -44,9 +46,14 @@ true
 class HostState(FactBase):
     """Releases with their manifests and configs, `current`, leftovers, app server programs."""
 
-    def command(self, root: str, app: str) -> str:
+    def command(self, root: str, app: str, python: str) -> str:
         configs = " ".join(shlex.quote(name) for name in RELEASE_TEMPLATES)
-        return _SCRIPT.format(root=shlex.quote(root), configs=configs, lock_line=LOCK_LINE)
+        return _SCRIPT.format(
+            root=shlex.quote(root),
+            python=shlex.quote(python),
+            configs=configs,
+            lock_line=LOCK_LINE,
+        )
 
     def process(self, output: list[str]) -> list[str]:
         return output

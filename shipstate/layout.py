@@ -49,6 +49,18 @@ class Layout:
         return f"{self.root}/supervisor"
 
     @property
+    def nginx(self) -> str:
+        return f"{self.root}/nginx"
+
+    @property
+    def nginx_site(self) -> str:
+        """The site config nginx includes: a copy of the active release's, replaced atomically."""
+        return f"{self.nginx}/site.conf"
+
+    def site_config(self, release_id: int) -> str:
+        return f"{self.release(release_id)}/.shipstate/nginx.conf"
+
+    @property
     def nginx_loaded(self) -> str:
         """Holds the sha256 of the site config nginx last reloaded with."""
         return f"{self.root}/.nginx-loaded"

@@ -87,6 +87,8 @@ class ObservedHost(BaseModel):
     programs: tuple[int, ...] = ()
     running: tuple[int, ...] = ()
     nginx_loaded: str = ""
+    nginx_site: str = ""
+    python: str = ""
     lock: LockInfo | None = None
 
     def release(self, release_id: int | None) -> ObservedRelease | None:
@@ -118,7 +120,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
     """Parse the tagged lines written by facts.HostState."""
     root_exists = False
     current: int | None = None
-    nginx_loaded = ""
+    nginx_loaded = nginx_site = python = ""
     lock = None
     manifests: dict[int, dict] = {}
     configs: dict[int, dict[str, str]] = {}
@@ -132,12 +134,17 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         tag, _, rest = line.partition(" ")
         if tag == "root":
             root_exists = rest == "1"
+        elif tag == "python":
+            version = re.match(r"Python (\d+\.\d+)", rest)
+            python = version.group(1) if version else ""
         elif tag == "current":
             current = _release_id(rest.removeprefix("releases/"))
         elif tag == "lock":
             lock = parse_lock_line(rest)
         elif tag == "nginx":
             nginx_loaded = rest.strip()
+        elif tag == "site":
+            nginx_site = rest.strip()
         elif tag == "release":
             name, _, manifest = rest.partition(" ")
             number = _release_id(name)
@@ -203,5 +210,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         programs=tuple(sorted(set(programs))),
         running=tuple(sorted(set(running))),
         nginx_loaded=nginx_loaded,
+        nginx_site=nginx_site,
+        python=python,
         lock=lock,
     )

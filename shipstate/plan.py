@@ -170,23 +170,27 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
                 )
             )
     site = sha256(wanted_configs.get(NGINX_CONFIG, ""))
-    if site != observed.nginx_loaded:
+    if site != observed.nginx_loaded or site != observed.nginx_site:
         actions.append(
             Action(
                 kind="reload_nginx",
                 target="nginx",
                 before=observed.nginx_loaded or None,
                 after=site,
-                reason="nginx must load the active release's site config",
+                reason="nginx must load the active release's site config"
+                if site != observed.nginx_loaded
+                else "the site config nginx includes is not the active release's",
             )
         )
     for number in sorted(set(observed.programs) | set(observed.running)):
-        if number != active:
+        if number not in (active, desired.warm):
             actions.append(
                 Action(
                     kind="stop_app_server",
                     target=str(number),
-                    reason="only the active release serves",
+                    reason="only the active release and the one it replaced keep running"
+                    if desired.warm
+                    else "only the active release keeps running",
                 )
             )
     for number in observed.ids:
@@ -247,10 +251,14 @@ def desired_after(plan: Plan, observed: dict[str, ObservedHost]) -> dict[str, De
         }
         envs = {*seen.envs, *host.targets("create_environment")}
         secrets = {*seen.secrets, *host.targets("upload_secrets")}
+        running = {*seen.running, *seen.programs} - {
+            int(t) for t in host.targets("stop_app_server")
+        }
         desired[host.host] = DesiredHost(
             host=host.host,
             active=host.active_after,
             keep=tuple(sorted(ids)),
+            warm=max(running - {host.active_after}, default=None),
             envs=tuple(sorted(envs - set(host.targets("purge_environment")))),
             secrets=tuple(sorted(secrets - set(host.targets("purge_secrets")))),
         )

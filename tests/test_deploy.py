@@ -56,13 +56,15 @@ def test_deploy_rollback_rollforward_and_noop(app):
     as_json = json.loads(ok("plan", *INVENTORY, "--json", cwd=app).stdout)
     assert as_json["version"] == 1
     kinds = {a["kind"] for h in as_json["hosts"] for a in h["actions"]}
-    assert {"create_release", "switch_active", "change_config", "stop_app_server"} <= kinds
+    assert {"create_release", "switch_active", "change_config"} <= kinds
+    assert "stop_app_server" not in kinds, "release 1, replaced, is kept warm"
 
     ok("apply", *INVENTORY, "--yes", cwd=app)
     fleet_serves("2", "2")
     assert {site_config_header(a) for a in host_addresses()} == {"v2"}
 
-    ok("set-active", "previous", *INVENTORY, "--yes", cwd=app)
+    back = ok("set-active", "previous", *INVENTORY, "--yes", cwd=app)
+    assert "start app server" not in back.stderr, "release 1's app server was still running"
     fleet_serves("1", "1")
     assert {site_config_header(a) for a in host_addresses()} == {None}, "v1's own config"
 
@@ -120,7 +122,8 @@ def test_keep_releases_never_purges_active_or_previous(app):
         assert [r["id"] for r in host["releases"]] == [3, 5, 6], "3 was replaced: kept"
     for address in host_addresses():
         programs = on_host(address, "supervisorctl status").stdout
-        assert re.findall(r"^hello-(\d+)\s+RUNNING", programs, re.M) == ["6"], programs
+        running = re.findall(r"^hello-(\d+)\s+RUNNING", programs, re.M)
+        assert running == ["3", "6"], ("6 and 3, the one it replaced, kept warm", programs)
 
 
 def test_bad_release_names_fail_clearly_and_change_nothing(app):

@@ -113,30 +113,61 @@ def test_one_host_of_three_failing_while_preparing(deployed):
     converges(app)
 
 
-def test_nginx_config_failing_on_one_host_after_the_others_switched(deployed):
-    app = deployed
+def template_for_sandbox_3(app, line: str) -> None:
+    """Our nginx template plus a header, and `line` in sandbox-3's site only."""
     override_nginx_template(app, "v2")
     template = app / "deploy_templates" / "nginx.conf.j2"
     template.write_text(
         template.read_text().replace(
             "    location / {",
-            '    {% if host.name == "sandbox-3" %}no_such_directive on;{% endif %}\n'
-            "    location / {",
+            f'    {{% if host.name == "sandbox-3" %}}{line}{{% endif %}}\n    location / {{',
         )
     )
+
+
+def v1_site_config_is_live() -> None:
+    for address in host_addresses():
+        status, _, headers = urllib_get(address)
+        assert status == 200 and "X-Site-Config" not in headers, "v1's site config is live"
+
+
+def test_nginx_rejecting_the_new_site_config_on_one_host_before_any_switch(deployed):
+    app = deployed
+    template_for_sandbox_3(app, "no_such_directive on;")
+    set_version(app, "2")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert_failed_cleanly(
+        app,
+        result,
+        "failed while preparing; no host was switched",
+        "sandbox-3: check nginx config:",
+        "no_such_directive",
+    )
+    v1_site_config_is_live()
+    for address in host_addresses():
+        check = on_host(address, "nginx -t && grep -c X-Site-Config /srv/hello/nginx/site.conf")
+        assert check.returncode == 1 and check.stdout.strip() == "0", "v1's config put back"
+    (app / "deploy_templates" / "nginx.conf.j2").unlink()
+    set_version(app, "3")
+    converges(app)
+
+
+def test_one_host_failing_after_the_others_switched(deployed):
+    """sandbox-3's new site answers 503 through nginx: seen only after every host switched."""
+    app = deployed
+    template_for_sandbox_3(app, "location = /healthz { return 503; }")
     set_version(app, "2")
     result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
     assert_failed_cleanly(
         app,
         result,
         "switched back to its previous release",
-        "sandbox-3: reload nginx:",
-        "no_such_directive",
+        "sandbox-3: check site:",
+        "HTTP 503",
     )
-    for address in host_addresses():
-        status, _, headers = urllib_get(address)
-        assert status == 200 and "X-Site-Config" not in headers, "v1's site config is back"
-    template.unlink()
+    assert "sandbox-1: switch done" in result.stderr, "the others had switched"
+    v1_site_config_is_live()
+    (app / "deploy_templates" / "nginx.conf.j2").unlink()
     set_version(app, "3")
     converges(app)
 
@@ -155,6 +186,57 @@ def test_sigkill_at_any_moment_leaves_old_or_new_and_apply_converges(deployed, d
     victim.communicate()
     for address in host_addresses():
         assert served(address)[0] in ("1", "2"), "every host serves a whole release"
+    ok("lock", "release", *INVENTORY, "--force", "--yes", cwd=app)
+    set_version(app, "3")
+    converges(app)
+
+
+def test_killed_before_the_new_release_was_ready(deployed):
+    """Killed once release 2 is in place, before its app server answered: 2 is no release
+    (never chosen by set-active, shown as interrupted) and the next apply removes it."""
+    app = deployed
+    set_version(app, "2")
+    victim = start("apply", *INVENTORY, "--yes", cwd=app)
+    seen = []
+    for line in victim.stderr:
+        seen.append(line)
+        if "release in place done" in line:
+            break
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate()
+    assert "release in place done" in "".join(seen), seen
+    fleet_serves("1", "1")
+    ok("lock", "release", *INVENTORY, "--force", "--yes", cwd=app)
+    listed = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)
+    for host in listed["hosts"].values():
+        assert [r["id"] for r in host["releases"]] == [1], host
+        assert any("2" in name for name in host["interrupted"]), host
+    assert "interrupted" in ok("releases", *INVENTORY, cwd=app).stdout
+    assert "leftover" in ok("plan", *INVENTORY, cwd=app).stdout
+    latest = ok("set-active", "latest", *INVENTORY, "--yes", cwd=app)
+    assert "leftover" in latest.stdout, "set-active removes what the interrupted apply left"
+    fleet_serves("1", "1")
+    set_version(app, "3")
+    converges(app)
+    assert release_ids(app) == {(1, 2)}, "the new release 2 is version 3: the old 2 is gone"
+
+
+def test_ssh_connection_dropped_while_preparing(deployed):
+    """sandbox-2's sshd sessions are killed mid-apply: no host is switched, the others are
+    cleaned up, and once the lock left on sandbox-2 is released, apply converges."""
+    app = deployed
+    set_version(app, "2")
+    victim = start("apply", *INVENTORY, "--yes", cwd=app)
+    for line in victim.stderr:
+        if "sandbox-2: upload done" in line:
+            break
+    dropped = on_host(host_addresses()[1], "pkill -f '^sshd: deploy'")
+    assert dropped.returncode == 0, dropped.stderr
+    _, stderr = victim.communicate(timeout=300)
+    assert victim.returncode == 1, stderr
+    assert "Traceback" not in stderr and "sandbox-2" in stderr, stderr
+    assert "no host was switched" in stderr, stderr
+    fleet_serves("1", "1")
     ok("lock", "release", *INVENTORY, "--force", "--yes", cwd=app)
     set_version(app, "3")
     converges(app)

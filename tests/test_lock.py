@@ -7,6 +7,7 @@ import time
 from test_deploy import INVENTORY, fleet_serves, served
 
 from conftest import (
+    commit,
     finish,
     host_addresses,
     ok,
@@ -40,6 +41,13 @@ def wait_until_locked(app, timeout: float = 60) -> dict:
     raise AssertionError(f"the fleet was not locked in time: {held}")
 
 
+def slow_builds(app) -> None:
+    """A hook that sleeps: the deploy holds the lock long enough for another command."""
+    config = app / "shipstate.toml"
+    config.write_text(config.read_text() + '\n[[hooks]]\ncommand = "sleep 6"\n')
+    commit(app, "slow builds")
+
+
 def no_leftovers() -> None:
     for address in host_addresses():
         listing = on_host(address, "ls -a /srv/hello/releases /srv/hello").stdout
@@ -48,6 +56,7 @@ def no_leftovers() -> None:
 
 def test_two_applies_at_once_exactly_one_wins(app):
     ok("apply", *INVENTORY, "--yes", cwd=app)
+    slow_builds(app)
     set_version(app, "2")
     first = start("apply", *INVENTORY, "--yes", cwd=app)
     second = start("apply", *INVENTORY, "--yes", cwd=app)
@@ -63,6 +72,7 @@ def test_two_applies_at_once_exactly_one_wins(app):
 
 def test_apply_against_set_active_and_lock_wait(app):
     ok("apply", *INVENTORY, "--yes", cwd=app)
+    slow_builds(app)
     set_version(app, "2")
     deploying = start("apply", *INVENTORY, "--yes", cwd=app)
     wait_until_locked(app)
@@ -79,6 +89,7 @@ def test_apply_against_set_active_and_lock_wait(app):
 
 def test_sigkill_leaves_a_stale_lock_that_only_steal_stale_takes(app):
     ok("apply", *INVENTORY, "--yes", cwd=app)
+    slow_builds(app)
     set_version(app, "2")
     victim = start("apply", *INVENTORY, "--yes", cwd=app, env=TTL)
     wait_until_locked(app)
@@ -104,6 +115,7 @@ def test_sigkill_leaves_a_stale_lock_that_only_steal_stale_takes(app):
 
 def test_sigterm_releases_the_lock(app):
     ok("apply", *INVENTORY, "--yes", cwd=app)
+    slow_builds(app)
     set_version(app, "2")
     stopped = start("apply", *INVENTORY, "--yes", cwd=app)
     wait_until_locked(app)

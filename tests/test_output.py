@@ -11,7 +11,16 @@ from test_deploy import INVENTORY, fleet_serves
 from conftest import cli_env, ok
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"  # rich's "dots"
-STEPS = ("upload", "environment", "hooks", "release ready", "start app server", "switch")
+STEPS = (
+    "upload",
+    "environment",
+    "hooks",
+    "release in place",
+    "check nginx config",
+    "start app server",
+    "release ready",
+    "switch",
+)
 
 
 def on_terminal(*args: str, cwd, timeout: float = 600) -> tuple[int, str]:

@@ -61,6 +61,7 @@ def host(ids=(1,), current=1, running=None, name="web1", nginx=NGINX_SHA) -> Obs
         running=tuple(running),
         envs=("e" * 16,) if ids else (),
         nginx_loaded=nginx if ids else "",
+        nginx_site=nginx if ids else "",
     )
 
 
@@ -112,7 +113,20 @@ def test_code_only_change_reuses_the_environment():
     plan = compute_plan("apply", desired_for_apply(observed, {"web1": draft("k9")}, 4), observed)
     assert "create_environment" not in kinds(plan)
     assert "reused" in plan.hosts[0].actions[0].reason
+    assert kinds(plan) == ["create_release", "start_app_server", "switch_active"], "1 kept warm"
+    cold = desired_for_apply(observed, {"web1": draft("k9")}, 4, warm_previous=False)
+    assert kinds(compute_plan("apply", cold, observed))[-1] == "stop_app_server"
+
+
+def test_the_replaced_release_is_kept_warm_and_the_one_before_it_stopped():
+    warm = {"web1": host(ids=(1, 2), current=2, running=(1, 2))}
+    back = compute_plan("set-active", desired_for_set_active(warm, 1), warm)
+    assert kinds(back) == ["switch_active"], "switching back to a warm release is a rename"
+    plan = compute_plan("apply", desired_for_apply(warm, {"web1": draft("k9")}, 4), warm)
     assert kinds(plan) == ["create_release", "start_app_server", "switch_active", "stop_app_server"]
+    assert plan.hosts[0].targets("stop_app_server") == ["1"]
+    noop = compute_plan("apply", desired_for_apply(warm, {"web1": draft("k2")}, 4), warm)
+    assert noop.empty, "the warm release stays warm"
 
 
 def test_set_active_previous_and_latest():
@@ -120,7 +134,7 @@ def test_set_active_previous_and_latest():
     assert resolve_release(observed, "previous") == 2
     assert resolve_release(observed, "latest") == 3
     plan = compute_plan("set-active", desired_for_set_active(observed, 2), observed)
-    assert kinds(plan) == ["start_app_server", "switch_active", "stop_app_server"]
+    assert kinds(plan) == ["start_app_server", "switch_active"]
     oldest = {"web1": host(ids=(1, 2), current=1)}
     with pytest.raises(AlreadyOldest):
         resolve_release(oldest, "previous")
@@ -142,6 +156,14 @@ def test_nginx_not_yet_loaded_is_a_change():
     observed = {"web1": host(ids=(1,), current=1, nginx="")}
     plan = compute_plan("apply", desired_for_apply(observed, {"web1": draft("k1")}, 4), observed)
     assert kinds(plan) == ["reload_nginx"]
+
+
+def test_site_config_on_disk_not_the_active_ones_is_a_change():
+    """e.g. left behind by a shipstate killed during its `nginx -t` of a new site config."""
+    observed = {"web1": host(ids=(1,), current=1).model_copy(update={"nginx_site": "other"})}
+    plan = compute_plan("apply", desired_for_apply(observed, {"web1": draft("k1")}, 4), observed)
+    assert kinds(plan) == ["reload_nginx"]
+    assert "not the active release's" in plan.hosts[0].actions[0].reason
 
 
 SECRETS_A, SECRETS_B = "a" * 16, "b" * 16
@@ -208,6 +230,7 @@ def test_apply_never_purges_active_or_replaced_and_keeps_at_most_n(ids, data, li
         running=(desired.active,),
         envs=("e" * 16,),
         nginx_loaded=NGINX_SHA,
+        nginx_site=NGINX_SHA,
     )
     redesired = desired_for_apply({"web1": after}, {"web1": draft(key, secrets=wanted)}, limit)
     assert compute_plan("apply", redesired, {"web1": after}).empty
@@ -223,13 +246,16 @@ def test_releases_to_keep(ids, limit):
 
 def test_fact_output_parser():
     lines = [
+        "python Python 3.11.2",
         "root 1",
         "current releases/2",
         "nginx abc",
         'release 1 {"state": "ready", "key": "k1", "commit": "c1", "env": "0123456789abcdef"}',
         'release 2 {"state": "ready", "key": "k2", "commit": "c2", "env": "0123456789abcdef"}',
         "release 3 {not json",
+        'release 5 {"state": "building", "key": "k5", "commit": "c5", "env": "0123456789abcdef"}',
         "config 2 nginx.conf c2VydmVyIHt9Cg==",
+        "site def",
         "building .building-4",
         "env 0123456789abcdef",
         "env .building-fedcba9876543210",
@@ -242,15 +268,17 @@ def test_fact_output_parser():
     ]
     seen = parse_host_state("web1", lines, "hello")
     assert seen.current == 2 and seen.ids == (1, 2) and seen.nginx_loaded == "abc"
+    assert seen.nginx_site == "def" and seen.python == "3.11"
     assert seen.release(2).configs == {"nginx.conf": "server {}\n"}
     assert set(seen.leftovers) == {
         "releases/3",
+        "releases/5",
         "releases/.building-4",
         "envs/.building-fedcba9876543210",
         "shared/.secrets/.tmp-0123456789abcdef",
     }
     assert seen.secrets == ("0123456789abcdef",)
-    assert seen.highest_id == 4
+    assert seen.highest_id == 5, "an interrupted release's number is never reused"
     assert seen.programs == (2,) and seen.running == (2,)
     assert seen.envs == ("0123456789abcdef",)
     assert parse_host_state("web1", ["root 0"], "hello").root_exists is False

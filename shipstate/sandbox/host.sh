@@ -59,7 +59,7 @@ CONF
   chmod 440 /etc/sudoers.d/shipstate
   visudo -cq
   cat > /etc/nginx/conf.d/shipstate-$SANDBOX_APP.conf <<CONF
-include /srv/$SANDBOX_APP/current/.shipstate/nginx*.conf;
+include /srv/$SANDBOX_APP/nginx/*.conf;
 CONF
   cat > /etc/supervisor/supervisord.conf <<CONF
 [unix_http_server]
