@@ -17,7 +17,7 @@ from shipstate.facts import LOCK_LINE
 from shipstate.identity import operator, utc_now
 from shipstate.layout import Layout
 from shipstate.observed import LockInfo, parse_lock_line
-from shipstate.runner import Fleet, Reporter
+from shipstate.runner import Fleet, Reporter, run_command
 
 
 def lock_ttl() -> int:
@@ -77,7 +77,7 @@ class FleetLock:
         return argv("grep", "-qF", self.token, f"{self._dir}/info.json")
 
     def _run(self, host: Host, command: StringCommand):
-        return host.run_shell_command(command)
+        return run_command(host, command)
 
     def _try_host(self, host: Host) -> LockInfo | None:
         take = chain(
@@ -172,7 +172,12 @@ class FleetLock:
 
     def _release_taken(self) -> None:
         for host in self.taken:
-            self._run(host, chain(self._mine(), argv("rm", "-rf", self._dir)))
+            ok, output = self._run(host, chain(self._mine(), argv("rm", "-rf", self._dir)))
+            if not ok and "connection lost" in output.stderr:
+                self.report(
+                    f"{host.name}: could not release the deploy lock ({output.stderr.strip()}); "
+                    "once the host is back: shipstate lock release -i INVENTORY --force --yes"
+                )
         self.taken = []
 
     def release(self) -> None:
@@ -193,11 +198,12 @@ def force_release(fleet: Fleet, layout: Layout) -> list[str]:
     """Remove the lock on every host, whoever holds it. Returns the hosts that had one."""
     freed = []
     for host in fleet.hosts:
-        ok, _ = host.run_shell_command(
+        ok, _ = run_command(
+            host,
             chain(
                 argv("test", "-d", f"{layout.root}/.lock"),
                 argv("rm", "-rf", f"{layout.root}/.lock"),
-            )
+            ),
         )
         if ok:
             freed.append(host.name)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import gevent
+from paramiko.ssh_exception import SSHException
 from pyinfra.api import Config, Inventory, State, StringCommand
 from pyinfra.api.connect import connect_all, disconnect_all
 from pyinfra.api.exceptions import PyinfraError
@@ -16,6 +17,7 @@ from pyinfra.api.operation import OperationMeta
 from pyinfra.api.operations import run_ops
 from pyinfra.api.state import BaseStateCallback, StateStage
 from pyinfra.connectors import util as pyinfra_connector_util
+from pyinfra.connectors.util import CommandOutput, OutputLine
 
 from shipstate.errors import ShipstateError
 from shipstate.inventory import HostSpec
@@ -88,6 +90,21 @@ class _Progress(BaseStateCallback):
 
     def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):
         self.report(self._line(state, host, op_hash, "FAILED"))
+
+
+def _connection_lost(host: Host) -> bool:
+    client = getattr(host.connector, "client", None)
+    transport = client.get_transport() if client is not None else None
+    return transport is not None and not transport.is_active()
+
+
+def run_command(host: Host, command: StringCommand) -> tuple[bool, CommandOutput]:
+    """Run one command on the host; a lost connection is a failed command, not an exception."""
+    try:
+        return host.run_shell_command(command)
+    except (PyinfraError, OSError, EOFError, SSHException) as exc:
+        lost = f"connection lost: {exc or type(exc).__name__}"
+        return False, CommandOutput([OutputLine("stderr", lost)])
 
 
 @dataclass(frozen=True)
@@ -205,6 +222,8 @@ class Fleet:
                 lines = (meta.stderr or meta.stdout).strip().splitlines()
                 if len(lines) > 20:
                     lines = [*lines[:6], "...", *lines[-12:]]
+                if _connection_lost(host):
+                    lines = ["connection lost while this ran; its last output:", *lines]
                 failures.append(Failure(host.name, name, "\n".join(lines) or "(no output)"))
                 break
         return failures
@@ -216,9 +235,11 @@ class Fleet:
         def run(host: Host) -> list[str]:
             problems = []
             for command in commands(host.name):
-                ok, output = host.run_shell_command(command)
+                ok, output = run_command(host, command)
                 if not ok:
                     problems.append(f"{host.name}: {output.stderr.strip() or command}")
+                if _connection_lost(host):
+                    break
             return problems
 
         greenlets = [gevent.spawn(run, host) for host in self.hosts]
