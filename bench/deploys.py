@@ -13,6 +13,7 @@ apply, which verifies through nginx).
 
 import argparse
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -151,6 +152,14 @@ def timed(function) -> float:
     return time.perf_counter() - start
 
 
+def cpu_of(function) -> float:
+    """CPU seconds (user + system) spent by the commands `function` ran (not by the hosts)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    function()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def run_once(run: int, app: Path, one, fleet, version, record) -> None:
     """One measurement of every case, shipstate then the fabfile's way."""
 
@@ -162,6 +171,9 @@ def run_once(run: int, app: Path, one, fleet, version, record) -> None:
     v = next(version)
     set_version(app, str(v))
     record("code-only redeploy", "shipstate", timed(apply("one.py")))
+    v = next(version)
+    set_version(app, str(v))
+    record("client CPU, 1 host", "shipstate", cpu_of(apply("one.py")))
     requirements = app / "requirements.txt"
     original = requirements.read_text()
     requirements.write_text(original + f"six==1.1{6 + run % 2}.0\n")
@@ -186,6 +198,10 @@ def run_once(run: int, app: Path, one, fleet, version, record) -> None:
     v = next(version)
     set_version(app, str(v))
     record(f"code-only, {len(fleet)} hosts", "shipstate", timed(apply("sandbox.py")))
+    v = next(version)
+    set_version(app, str(v))
+    record(f"client CPU, {len(fleet)} hosts", "shipstate", cpu_of(apply("sandbox.py")))
+    record(f"no-op apply, {len(fleet)} hosts", "shipstate", timed(apply("sandbox.py")))
     requirements.write_text(original)
     commit(app, "requirements back")
 
@@ -249,11 +265,10 @@ def main() -> None:
         ours, theirs = tools.get("shipstate", []), tools.get("fabfile", [])
         ratio = statistics.median(theirs) / statistics.median(ours) if ours and theirs else None
         summary[case] = {"shipstate": ours, "fabfile": theirs, "ratio_median": ratio}
-        print(
-            f"{case:<24}{min(ours):>10.2f} / {statistics.median(ours):<9.2f}"
-            f"{min(theirs):>10.2f} / {statistics.median(theirs):<9.2f}"
-            f"{ratio:>7.1f}x"
-        )
+        line = f"{case:<24}{min(ours):>10.2f} / {statistics.median(ours):<9.2f}"
+        if theirs:
+            line += f"{min(theirs):>10.2f} / {statistics.median(theirs):<9.2f}{ratio:>7.1f}x"
+        print(line)
     scaling = statistics.median(
         results[f"code-only, {len(fleet)} hosts"]["shipstate"]
     ) / statistics.median(results["code-only redeploy"]["shipstate"])

@@ -38,8 +38,24 @@ for f in shared/.secrets/* shared/.secrets/.tmp-*; do
   [ -f "$f" ] && printf 'secret %s\\n' "${{f##*/}}"
 done
 for f in supervisor/*.conf; do [ -f "$f" ] && printf 'program %s\\n' "${{f#supervisor/}}"; done
-supervisorctl status 2>/dev/null | sed 's/^/status /'
+{python} -S -c {answering} 2>/dev/null
 true
+"""
+
+# `running <n>` for each release whose app server accepts connections on its socket (cheaper
+# than asking supervisorctl, a Python program, by ~0.2 s per observation)
+ANSWERING = """\
+import glob, socket
+for path in glob.glob("releases/*/.shipstate/gunicorn.sock"):
+    probe = socket.socket(socket.AF_UNIX)
+    probe.settimeout(2)
+    try:
+        probe.connect(path)
+        print("running", path.split("/")[1])
+    except OSError:
+        pass
+    finally:
+        probe.close()
 """
 
 
@@ -51,6 +67,7 @@ class HostState(FactBase):
         return _SCRIPT.format(
             root=shlex.quote(root),
             python=shlex.quote(python),
+            answering=shlex.quote(ANSWERING),
             configs=configs,
             lock_line=LOCK_LINE,
         )

@@ -180,11 +180,10 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
             match = program_name.match(rest)
             if match:
                 programs.append(int(match.group(1)))
-        elif tag == "status":
-            fields = rest.split()
-            match = program_name.match(fields[0]) if fields else None
-            if match and len(fields) > 1 and fields[1] in ("RUNNING", "STARTING"):
-                running.append(int(match.group(1)))
+        elif tag == "running":
+            number = _release_id(rest)
+            if number is not None:
+                running.append(number)
     releases = []
     for number, data in sorted(manifests.items()):
         try:

@@ -263,8 +263,8 @@ def test_fact_output_parser():
         "secret .tmp-0123456789abcdef",
         "program hello-2.conf",
         "program other-9.conf",
-        "status hello-2                          RUNNING   pid 10, uptime 0:00:05",
-        "status hello-1                          STOPPED   Nov 26 12:00 PM",
+        "running 2",
+        "running ../x",
     ]
     seen = parse_host_state("web1", lines, "hello")
     assert seen.current == 2 and seen.ids == (1, 2) and seen.nginx_loaded == "abc"
