@@ -367,6 +367,7 @@ class Session:
         failures = self.fleet().run(
             lambda state: phases.update(add_plan_ops(state, self.config, work))
         )
+        self._report_phases(phases)
         try:
             if failures:
                 self._recover(plan, failures, phases)
@@ -375,6 +376,17 @@ class Session:
             self._journal(plan, f"failed: {exc.message.splitlines()[0]}")
             raise
         self._journal(plan, "applied")
+
+    def _report_phases(self, phases: dict[str, str]) -> None:
+        """One line: how long each phase took across the fleet."""
+        spans: dict[str, tuple[float, float]] = {}
+        for step, (start, end) in self.fleet().step_spans().items():
+            phase = phases.get(step, step)
+            first, last = spans.get(phase, (start, end))
+            spans[phase] = (min(first, start), max(last, end))
+        if spans:
+            took = ", ".join(f"{phase} {end - start:.1f}s" for phase, (start, end) in spans.items())
+            self.report(f"phases: {took}")
 
     def _journal(self, plan: Plan, outcome: str) -> None:
         """Append what happened to each host's history (never secrets: no config, no env)."""

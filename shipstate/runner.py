@@ -75,6 +75,7 @@ class _Progress(BaseStateCallback):
     def __init__(self, report: Reporter):
         self.report = report
         self.started: dict[tuple[str, str], float] = {}
+        self.spans: dict[str, tuple[float, float]] = {}  # step -> first start, last end
 
     def operation_host_start(self, state, host, op_hash):
         self.started[host.name, op_hash] = time.monotonic()
@@ -87,6 +88,10 @@ class _Progress(BaseStateCallback):
     def operation_host_success(self, state, host, op_hash, retry_count=0):
         if state.get_op_data_for_host(host, op_hash).operation_meta.will_change:
             self.report(self._line(state, host, op_hash, "done"))
+            step = ", ".join(sorted(state.get_op_meta(op_hash).names))
+            start = self.started.get((host.name, op_hash), time.monotonic())
+            first, _ = self.spans.get(step, (start, 0.0))
+            self.spans[step] = (min(first, start), time.monotonic())
 
     def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):
         self.report(self._line(state, host, op_hash, "FAILED"))
@@ -136,7 +141,8 @@ class Fleet:
         names = [(h.name, {**defaults, **h.data}) for h in hosts]
         inventory = Inventory((names, {}))
         self.state = State(inventory=inventory, config=Config(FAIL_PERCENT=0, CONNECT_TIMEOUT=10))
-        self.state.add_callback_handler(_Progress(report))
+        self.progress = _Progress(report)
+        self.state.add_callback_handler(self.progress)
 
     def __enter__(self) -> "Fleet":
         _quiet_pyinfra(self.report if self.verbose else None)
@@ -173,6 +179,10 @@ class Fleet:
         self.state.set_stage(StateStage.Prepare)
         add_ops(self.state)
         return self._changes(lambda meta: meta.will_change)
+
+    def step_spans(self) -> dict[str, tuple[float, float]]:
+        """After `run`: each step that did something, from its first start to its last end."""
+        return dict(self.progress.spans)
 
     def changed(self) -> dict[str, list[str]]:
         """After `run`: per host, the operations that changed it."""

@@ -1,6 +1,7 @@
 """What an operator sees during apply: a step per host with its time, a spinner on a terminal."""
 
 import os
+import re
 import select
 import subprocess
 import sys
@@ -55,6 +56,7 @@ def test_apply_reports_each_step_per_host_with_its_time(app):
     for host in ("sandbox-1", "sandbox-2", "sandbox-3"):
         for step in STEPS:
             assert f"{host}: {step} done (" in result.stderr, (host, step, result.stderr)
+    assert re.search(r"phases: prepare \d+\.\ds, switch \d+\.\ds", result.stderr), result.stderr
     assert "Applied. (" in result.stdout
     assert not set(SPINNER) & set(result.output), "no spinner when not on a terminal"
 
