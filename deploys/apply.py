@@ -42,10 +42,6 @@ def _reload_to(plan: HostPlan) -> str | None:
     return next((a.after for a in plan.actions if a.kind == "reload_nginx"), None)
 
 
-def _ids(plan: HostPlan, kind: str) -> list[int]:
-    return [int(t) for t in plan.targets(kind)]
-
-
 def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> dict[str, str]:
     """Add the operations, each named by its step; returns each step -> its phase."""
     layout = Layout(config.root, config.name)
@@ -165,15 +161,15 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
         releases.app_servers_stopped,
         lambda p, w: {
             "layout": layout,
-            "release_ids": _ids(p, "stop_app_server"),
-            "drain": p.active_before in _ids(p, "stop_app_server"),
+            "release_ids": p.release_ids("stop_app_server"),
+            "drain": p.active_before in p.release_ids("stop_app_server"),
         },
     )
     each(
         FINISH,
         "purge releases",
         releases.releases_absent,
-        lambda p, w: {"layout": layout, "release_ids": _ids(p, "purge_release")},
+        lambda p, w: {"layout": layout, "release_ids": p.release_ids("purge_release")},
     )
     each(
         FINISH,

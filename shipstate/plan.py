@@ -77,6 +77,10 @@ class HostPlan(BaseModel):
     def targets(self, kind: str) -> list[str]:
         return [a.target for a in self.actions if a.kind == kind]
 
+    def release_ids(self, kind: str) -> list[int]:
+        """The targets of `kind` when they are releases (stop_app_server, purge_release)."""
+        return [int(t) for t in self.targets(kind)]
+
 
 class Plan(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -246,14 +250,10 @@ def desired_after(plan: Plan, observed: dict[str, ObservedHost]) -> dict[str, De
     for host in plan.hosts:
         seen = observed[host.host]
         new = host.new_release
-        ids = {*seen.ids, *([new.id] if new else [])} - {
-            int(t) for t in host.targets("purge_release")
-        }
+        ids = {*seen.ids, *([new.id] if new else [])} - set(host.release_ids("purge_release"))
         envs = {*seen.envs, *host.targets("create_environment")}
         secrets = {*seen.secrets, *host.targets("upload_secrets")}
-        running = {*seen.running, *seen.programs} - {
-            int(t) for t in host.targets("stop_app_server")
-        }
+        running = {*seen.running, *seen.programs} - set(host.release_ids("stop_app_server"))
         desired[host.host] = DesiredHost(
             host=host.host,
             active=host.active_after,
