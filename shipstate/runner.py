@@ -69,6 +69,11 @@ def _quiet_pyinfra(verbose: Reporter | None) -> None:
     gevent.get_hub().exception_stream = None
 
 
+def _step(state: State, op_hash: str) -> str:
+    """An operation's name as shipstate reports it (the step it was added under)."""
+    return ", ".join(sorted(state.get_op_meta(op_hash).names))
+
+
 class _Progress(BaseStateCallback):
     """One line per host and operation that did something, with its duration."""
 
@@ -80,21 +85,21 @@ class _Progress(BaseStateCallback):
     def operation_host_start(self, state, host, op_hash):
         self.started[host.name, op_hash] = time.monotonic()
 
-    def _line(self, state, host, op_hash, outcome: str) -> str:
-        names = ", ".join(sorted(state.get_op_meta(op_hash).names))
-        elapsed = time.monotonic() - self.started.get((host.name, op_hash), time.monotonic())
-        return f"{host.name}: {names} {outcome} ({elapsed:.1f}s)"
+    def _finished(self, state, host, op_hash, outcome: str) -> tuple[str, float]:
+        """Report the step's outcome on the host; returns the step and when it started."""
+        step, now = _step(state, op_hash), time.monotonic()
+        start = self.started.get((host.name, op_hash), now)
+        self.report(f"{host.name}: {step} {outcome} ({now - start:.1f}s)")
+        return step, start
 
     def operation_host_success(self, state, host, op_hash, retry_count=0):
         if state.get_op_data_for_host(host, op_hash).operation_meta.will_change:
-            self.report(self._line(state, host, op_hash, "done"))
-            step = ", ".join(sorted(state.get_op_meta(op_hash).names))
-            start = self.started.get((host.name, op_hash), time.monotonic())
+            step, start = self._finished(state, host, op_hash, "done")
             first, _ = self.spans.get(step, (start, 0.0))
             self.spans[step] = (min(first, start), time.monotonic())
 
     def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):
-        self.report(self._line(state, host, op_hash, "FAILED"))
+        self._finished(state, host, op_hash, "FAILED")
 
 
 def _connection_lost(host: Host) -> bool:
@@ -199,8 +204,7 @@ class Fleet:
         for op_hash in self.state.get_op_order():
             op_data = self.state.ops[host].get(op_hash)
             if op_data is not None:
-                names = sorted(self.state.get_op_meta(op_hash).names)
-                yield ", ".join(names), op_data.operation_meta
+                yield _step(self.state, op_hash), op_data.operation_meta
 
     def run(self, add_ops: Callable[[State], None]) -> list[Failure]:
         """Prepare operations with `add_ops`, execute them; return what failed, per host."""
