@@ -135,7 +135,13 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
         SWITCH,
         "switch",
         releases.active_release,
-        lambda p, w: {"layout": layout, "release_id": p.active_after, "current": p.active_before},
+        lambda p, w: {
+            "layout": layout,
+            "release_id": p.active_after,
+            "current": p.active_before,
+            "python": config.python,
+            "states": p.states_after(),
+        },
     )
     each(
         SWITCH,

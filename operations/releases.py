@@ -15,12 +15,14 @@ from shipstate.commands import (
     chain,
     check_site_config,
     health_check,
+    record_states,
     reload_nginx,
     stop_programs,
     switch_current,
 )
 from shipstate.desired import NewRelease
 from shipstate.layout import Layout
+from shipstate.observed import BUILDING, READY
 
 PATH = "/usr/local/bin:/usr/bin:/bin"
 UV = "uv==0.13.9"
@@ -207,7 +209,7 @@ def release_present(layout: Layout, release: NewRelease | None):
         host.noop("release already present")
         return
     build = layout.building(release.id)
-    yield _upload(_manifest(release, "building"), f"{build}/.shipstate/manifest.json")
+    yield _upload(_manifest(release, BUILDING), layout.manifest(build))
     yield argv("mv", "-T", build, layout.release(release.id))
 
 
@@ -217,8 +219,8 @@ def release_ready(layout: Layout, release: NewRelease | None):
     if release is None:
         host.noop("no new release")
         return
-    manifest = f"{layout.release(release.id)}/.shipstate/manifest.json"
-    yield from _upload_atomically(_manifest(release, "ready"), manifest)
+    manifest = layout.manifest(layout.release(release.id))
+    yield from _upload_atomically(_manifest(release, READY), manifest)
 
 
 def _secrets_file(layout: Layout, digest: str, content: bytes):
@@ -283,12 +285,16 @@ def app_server_running(
 
 
 @operation()
-def active_release(layout: Layout, release_id: int, current: int | None):
-    """`current` points at the release."""
-    if current == release_id:
+def active_release(
+    layout: Layout, release_id: int, current: int | None, python: str, states: dict[int, str]
+):
+    """`current` points at the release, and each release's manifest says what it is
+    (`states`: those to write, e.g. the new one `active`, the one it replaced `retired`)."""
+    if current == release_id and not states:
         host.noop(f"release {release_id} already active")
         return
-    yield switch_current(layout, release_id)
+    record = record_states(layout, python, states)
+    yield record if current == release_id else chain(switch_current(layout, release_id), record)
 
 
 @operation()

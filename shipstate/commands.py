@@ -68,6 +68,32 @@ def switch_current(layout: Layout, release_id: int) -> StringCommand:
     )
 
 
+RECORD_STATES = """\
+import json, os, sys
+for path, state in zip(sys.argv[1::2], sys.argv[2::2]):
+    try:
+        with open(path) as f:
+            manifest = json.load(f)
+    except FileNotFoundError:
+        continue
+    manifest["state"] = state
+    with open(path + ".tmp", "w") as f:
+        json.dump(manifest, f, sort_keys=True)
+    os.replace(path + ".tmp", path)
+"""
+
+
+def record_states(layout: Layout, python: str, states: dict[int, str]) -> StringCommand:
+    """Write each release's state into its manifest (a new file renamed over the old one);
+    a release that is gone is skipped."""
+    pairs = [
+        value
+        for number, state in sorted(states.items())
+        for value in (layout.manifest(layout.release(number)), state)
+    ]
+    return argv(python, "-S", "-c", RECORD_STATES, *pairs)
+
+
 def site_config_of(layout: Layout, release_id: int | None) -> StringCommand:
     """Put the release's site config where nginx includes it (a copy renamed into place), or
     none when there is no release. nginx reads it at its next reload, not before."""

@@ -37,8 +37,9 @@ class NewRelease(ReleaseDraft):
     id: int
 
     def manifest(self, state: str) -> dict:
-        """`building` until its app server answered its health check, then `ready`: only ready
-        releases count as releases (kept, chosen by set-active); others are leftovers."""
+        """`building` until its app server answered its health check, then `ready`; `active`
+        once switched to, `retired` once replaced, `failed` when it failed after a switch.
+        Only ready, active and retired releases count (kept, chosen by set-active)."""
         return {"id": self.id, "state": state, **self.model_dump(include=set(MANIFEST_FIELDS))}
 
 
@@ -169,6 +170,12 @@ def resolve_release(observed: dict[str, ObservedHost], wanted: int | str) -> int
         if not older:
             raise AlreadyOldest(current)
         return max(older)
+    failed = sorted(h for h, o in observed.items() if wanted in o.failed)
+    if failed:
+        raise ShipstateError(
+            f"release {wanted} failed its checks on {', '.join(failed)} and is no longer a choice",
+            hint="pick another release (`shipstate releases`), or deploy a fix",
+        )
     missing = sorted(h for h, o in observed.items() if o.release(wanted) is None)
     if missing:
         raise ShipstateError(

@@ -7,7 +7,14 @@ from pathlib import Path
 
 from pyinfra.api import StringCommand
 
-from shipstate.commands import argv, reload_nginx, stop_programs, switch_current, write_line
+from shipstate.commands import (
+    argv,
+    record_states,
+    reload_nginx,
+    stop_programs,
+    switch_current,
+    write_line,
+)
 from shipstate.config import Config, load_config
 from shipstate.desired import (
     ReleaseDraft,
@@ -20,7 +27,7 @@ from shipstate.errors import RemoteError, ShipstateError
 from shipstate.identity import operator, utc_now
 from shipstate.inventory import HostSpec, load_inventory, select_hosts
 from shipstate.layout import Layout
-from shipstate.observed import ObservedHost
+from shipstate.observed import ACTIVE, FAILED, ObservedHost
 from shipstate.plan import (
     HostPlan,
     Plan,
@@ -54,8 +61,11 @@ def site_address(spec: HostSpec) -> str:
     return f"{spec.data.get('listen_addr') or '127.0.0.1'}:{spec.data.get('http_port', 80)}"
 
 
-def recovery_commands(layout: Layout, plan: HostPlan, switched: bool) -> list[StringCommand]:
-    """Undo what a failed apply did on one host (see Session._recover)."""
+def recovery_commands(
+    layout: Layout, plan: HostPlan, switched: bool, python: str
+) -> list[StringCommand]:
+    """Undo what a failed apply did on one host (see Session._recover). A release that failed
+    after a switch is kept, marked `failed`, until the next apply removes it."""
     commands = []
     before, after = plan.active_before, plan.active_after
     if switched and before != after:
@@ -63,6 +73,8 @@ def recovery_commands(layout: Layout, plan: HostPlan, switched: bool) -> list[St
             commands.append(argv("rm", "-f", layout.current))
         else:
             commands.append(switch_current(layout, before))
+        states = {after: FAILED} if before is None else {after: FAILED, before: ACTIVE}
+        commands.append(record_states(layout, python, states))
     reload = next((a for a in plan.actions if a.kind == "reload_nginx"), None)
     if switched and reload is not None:
         commands.append(reload_nginx(layout, before, reload.before))
@@ -74,15 +86,10 @@ def recovery_commands(layout: Layout, plan: HostPlan, switched: bool) -> list[St
     if uploaded := plan.targets("upload_secrets"):
         commands.append(argv("rm", "-f", *(layout.secret(digest) for digest in uploaded)))
     if new := plan.new_release:
-        commands.append(
-            argv(
-                "rm",
-                "-rf",
-                layout.building(new.id),
-                layout.release(new.id),
-                layout.building_env(new.env),
-            )
-        )
+        unfinished = [layout.building(new.id), layout.building_env(new.env)]
+        if not switched:
+            unfinished.append(layout.release(new.id))
+        commands.append(argv("rm", "-rf", *unfinished))
     return commands
 
 
@@ -429,13 +436,18 @@ class Session:
         problems = []
         if failed_in & {PREPARE, SWITCH}:
             problems = self.fleet().each_host(
-                lambda name: recovery_commands(self.layout, by_host[name], switched)
+                lambda name: recovery_commands(
+                    self.layout, by_host[name], switched, self.config.python
+                )
             )
         what = "\n  ".join(f.describe() for f in failures)
         if PREPARE in failed_in:
             outcome = "failed while preparing; no host was switched"
         elif switched:
-            outcome = "failed after switching; every host was switched back to its previous release"
+            outcome = (
+                "failed after switching; every host was switched back to its previous release"
+                " (the release it switched to is kept, marked failed, until the next apply)"
+            )
         else:
             outcome = "the new release is live, but cleaning up after it failed"
         if problems:

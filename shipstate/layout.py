@@ -99,5 +99,8 @@ class Layout:
     def socket(self, release_id: int) -> str:
         return f"{self.release(release_id)}/.shipstate/gunicorn.sock"
 
+    def manifest(self, release_dir: str) -> str:
+        return f"{release_dir}/.shipstate/manifest.json"
+
     def python(self, release_dir: str) -> str:
         return f"{release_dir}/venv/bin/python"

@@ -8,12 +8,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 RELEASE_ID = re.compile(r"^[1-9][0-9]{0,8}$")
 ENV_KEY = re.compile(r"^[0-9a-f]{16}$")
+# manifest states of a release that counts: built and checked, then live, then replaced
+BUILDING, READY, ACTIVE, RETIRED, FAILED = "building", "ready", "active", "retired", "failed"
+USABLE_STATES = (READY, ACTIVE, RETIRED)
 
 
 class ObservedRelease(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: int
+    state: str = READY
     key: str
     commit: str
     dirty: bool = False
@@ -81,6 +85,7 @@ class ObservedHost(BaseModel):
     root_exists: bool
     current: int | None = None
     releases: tuple[ObservedRelease, ...] = ()
+    failed: tuple[int, ...] = ()
     leftovers: tuple[str, ...] = ()
     envs: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()
@@ -102,6 +107,7 @@ class ObservedHost(BaseModel):
     def highest_id(self) -> int:
         numbers = [
             *self.ids,
+            *self.failed,
             *(_leftover_id(name) for name in self.leftovers if name.startswith("releases/")),
         ]
         return max(numbers, default=0)
@@ -152,7 +158,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
                 data = json.loads(manifest)
             except ValueError:
                 data = None
-            if number is not None and isinstance(data, dict) and data.get("state") == "ready":
+            if number is not None and isinstance(data, dict):
                 manifests[number] = data
             else:
                 leftovers.append(f"releases/{name}")
@@ -185,7 +191,15 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
             if number is not None:
                 running.append(number)
     releases = []
+    failed = []
     for number, data in sorted(manifests.items()):
+        state = data.get("state")
+        if state == FAILED and number != current:
+            failed.append(number)
+            continue
+        if state not in USABLE_STATES and number != current:
+            leftovers.append(f"releases/{number}")
+            continue
         try:
             releases.append(
                 ObservedRelease.model_validate(
@@ -203,6 +217,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         root_exists=root_exists,
         current=current,
         releases=tuple(releases),
+        failed=tuple(failed),
         leftovers=tuple(leftovers),
         envs=tuple(sorted(envs)),
         secrets=tuple(sorted(secrets)),

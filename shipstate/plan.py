@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shipstate.desired import DesiredHost, NewRelease
 from shipstate.errors import ShipstateError
-from shipstate.observed import ObservedHost
+from shipstate.observed import ACTIVE, RETIRED, ObservedHost, ObservedRelease
 
 PLAN_VERSION = 1
 NGINX_CONFIG = "nginx.conf"
@@ -25,6 +25,7 @@ Kind = Literal[
     "create_release",
     "start_app_server",
     "switch_active",
+    "record_state",
     "change_config",
     "reload_nginx",
     "stop_app_server",
@@ -39,6 +40,7 @@ SYMBOLS: dict[str, str] = {
     "create_release": "+",
     "start_app_server": "+",
     "switch_active": "~",
+    "record_state": "~",
     "change_config": "~",
     "reload_nginx": "~",
     "stop_app_server": "-",
@@ -81,6 +83,16 @@ class HostPlan(BaseModel):
         """The targets of `kind` when they are releases (stop_app_server, purge_release)."""
         return [int(t) for t in self.targets(kind)]
 
+    def states_after(self) -> dict[int, str]:
+        """The manifest states to write at the switch: those a switch implies (the new active
+        release `active`, the one it replaced `retired`) and those found wrong."""
+        states = {int(a.target): a.after for a in self.actions if a.kind == "record_state"}
+        if self.has("switch_active"):
+            if self.active_before is not None:
+                states[self.active_before] = RETIRED
+            states[self.active_after] = ACTIVE
+        return states
+
 
 class Plan(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -94,6 +106,15 @@ class Plan(BaseModel):
         return not any(h.actions for h in self.hosts)
 
 
+def recorded_state(release: ObservedRelease, active: int, current: int | None) -> str:
+    """What the release's manifest should say once `active` is live."""
+    if release.id == active:
+        return ACTIVE
+    if release.id == current or release.state == ACTIVE:
+        return RETIRED
+    return release.state
+
+
 def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
     actions: list[Action] = []
     active = desired.active
@@ -103,6 +124,14 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
                 kind="remove_leftover",
                 target=name,
                 reason="left by an interrupted or failed deploy",
+            )
+        )
+    for number in observed.failed:
+        actions.append(
+            Action(
+                kind="remove_leftover",
+                target=f"releases/{number}",
+                reason="a release that failed its checks after a switch (kept until now)",
             )
         )
     if new := desired.new_release:
@@ -158,6 +187,20 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
                 else "a different release is wanted",
             )
         )
+    switching = observed.current != active
+    for release in observed.releases:
+        wanted = recorded_state(release, active, observed.current)
+        implied = switching and release.id in (active, observed.current)
+        if wanted != release.state and not implied and release.id in desired.keep:
+            actions.append(
+                Action(
+                    kind="record_state",
+                    target=str(release.id),
+                    before=release.state,
+                    after=wanted,
+                    reason="its manifest does not say what the release is",
+                )
+            )
     current = observed.release(observed.current)
     before_configs = current.configs if current else {}
     wanted_configs = desired.active_configs(observed)

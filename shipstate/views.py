@@ -17,6 +17,7 @@ LABELS = {
     "create_release": "release",
     "start_app_server": "app server",
     "switch_active": "active release",
+    "record_state": "state of release",
     "change_config": "config",
     "reload_nginx": "reload",
     "stop_app_server": "app server",
@@ -32,6 +33,8 @@ def _action_line(action: Action) -> str:
     label = f"{LABELS[action.kind]} {action.target}"
     if action.kind == "switch_active":
         label = f"active release {action.before or '(none)'} -> {action.after}"
+    if action.kind == "record_state":
+        label = f"state of release {action.target}: {action.before} -> {action.after}"
     return f"  [{color}]{action.symbol} {escape(label)}[/]  [dim]{escape(action.reason)}[/]"
 
 
@@ -79,12 +82,16 @@ def render_releases(observed: dict[str, ObservedHost], console: Console) -> None
         if not host.releases:
             console.print("  no releases")
         for release in sorted(host.releases, key=lambda r: r.id, reverse=True):
-            marker = "[green]* active[/]" if release.id == host.current else "        "
+            marker = "[green]* active [/]" if release.id == host.current else f"{release.state:<8}"
             dirty = " (dirty)" if release.dirty else ""
             console.print(
                 f"  {marker} {release.id:>4}  {release.commit[:12]}{dirty}  "
                 f"{release.created_at}  {escape(release.created_by)}  "
                 f"{escape(release.subject)}"
+            )
+        for number in host.failed:
+            console.print(
+                f"  [red]failed[/]   {number:>4}  switched back from; removed by the next apply"
             )
         for leftover in host.leftovers:
             console.print(f"  [red]interrupted[/] {escape(leftover)}")
@@ -100,6 +107,7 @@ def releases_json(observed: dict[str, ObservedHost]) -> str:
                     "releases": [
                         r.model_dump(mode="json", exclude={"configs"}) for r in host.releases
                     ],
+                    "failed": list(host.failed),
                     "interrupted": list(host.leftovers),
                 }
                 for name, host in sorted(observed.items())

@@ -83,7 +83,7 @@ def test_deploy_rollback_rollforward_and_noop(app):
     listing = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)
     for host in listing["hosts"].values():
         assert host["active"] == 2
-        assert [r["id"] for r in host["releases"]] == [1, 2]
+        assert [(r["id"], r["state"]) for r in host["releases"]] == [(1, "retired"), (2, "active")]
         assert all(r["commit"] and r["created_by"] and r["created_at"] for r in host["releases"])
     text = ok("releases", *INVENTORY, cwd=app).stdout
     assert re.search(r"\* active\s+2", text)

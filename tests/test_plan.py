@@ -35,10 +35,15 @@ def draft(key: str = "k2", env: str = "e" * 16, secrets: str = "") -> ReleaseDra
 
 
 def release(
-    number: int, key: str | None = None, env: str = "e" * 16, secrets: str = ""
+    number: int,
+    key: str | None = None,
+    env: str = "e" * 16,
+    secrets: str = "",
+    state: str = "retired",
 ) -> ObservedRelease:
     return ObservedRelease(
         id=number,
+        state=state,
         key=key or f"k{number}",
         commit="c" * 40,
         env=env,
@@ -56,7 +61,7 @@ def host(ids=(1,), current=1, running=None, name="web1", nginx=NGINX_SHA) -> Obs
         host=name,
         root_exists=True,
         current=current,
-        releases=tuple(release(n) for n in ids),
+        releases=tuple(release(n, state="active" if n == current else "retired") for n in ids),
         programs=tuple(running),
         running=tuple(running),
         envs=("e" * 16,) if ids else (),
@@ -217,12 +222,22 @@ def test_apply_never_purges_active_or_replaced_and_keeps_at_most_n(ids, data, li
     uploaded = (set(digests.values()) | set(plan.hosts[0].targets("upload_secrets"))) - {""}
     assert used <= uploaded - set(plan.hosts[0].targets("purge_secrets"))
     # applying the plan yields the desired state: the next plan is empty
+    before = observed["web1"]
+    states = {
+        n: plan.hosts[0].states_after().get(n, r.state if (r := before.release(n)) else "ready")
+        for n in remaining
+    }
     after = ObservedHost(
         host="web1",
         root_exists=True,
         current=desired.active,
         releases=tuple(
-            release(n, key=key if n == desired.active else None, secrets=digests.get(n, wanted))
+            release(
+                n,
+                key=key if n == desired.active else None,
+                secrets=digests.get(n, wanted),
+                state=states[n],
+            )
             for n in remaining
         ),
         secrets=tuple(sorted(used)),
@@ -282,3 +297,52 @@ def test_fact_output_parser():
     assert seen.programs == (2,) and seen.running == (2,)
     assert seen.envs == ("0123456789abcdef",)
     assert parse_host_state("web1", ["root 0"], "hello").root_exists is False
+
+
+def test_manifest_states_are_parsed_and_only_counting_releases_are_releases():
+    def manifest(number: int, state: str) -> str:
+        return f'release {number} {{"state": "{state}", "key": "k", "commit": "c", "env": ""}}'
+
+    lines = [
+        "root 1",
+        "current releases/4",
+        manifest(1, "retired"),
+        manifest(2, "failed"),
+        manifest(3, "ready"),
+        manifest(4, "building"),
+        manifest(5, "failed"),
+    ]
+    seen = parse_host_state("web1", lines, "hello")
+    assert seen.ids == (1, 3, 4), "the live release counts whatever its manifest says"
+    assert seen.release(4).state == "building" and seen.release(1).state == "retired"
+    assert seen.failed == (2, 5) and seen.highest_id == 5
+
+
+def test_a_switch_records_active_and_retired_in_the_manifests():
+    observed = {"web1": host(ids=(1, 2), current=2)}
+    plan = compute_plan("set-active", desired_for_set_active(observed, 1), observed).hosts[0]
+    assert plan.states_after() == {1: "active", 2: "retired"}
+    assert not plan.has("record_state"), "a switch implies its states"
+
+
+def test_manifest_states_found_wrong_are_planned_and_written():
+    seen = host(ids=(1, 2, 3), current=3)
+    wrong = (release(1, state="active"), release(2, state="ready"), release(3, state="ready"))
+    observed = {"web1": seen.model_copy(update={"releases": wrong})}
+    plan = compute_plan("set-active", desired_for_set_active(observed, 3), observed).hosts[0]
+    assert [(a.kind, a.target, a.after) for a in plan.actions] == [
+        ("record_state", "1", "retired"),
+        ("record_state", "3", "active"),
+    ]
+    assert plan.states_after() == {1: "retired", 3: "active"}
+
+
+def test_failed_releases_are_never_chosen_and_are_removed_by_the_next_apply():
+    seen = host(ids=(1, 2), current=1).model_copy(update={"failed": (3,)})
+    observed = {"web1": seen}
+    assert resolve_release(observed, "latest") == 2
+    with pytest.raises(ShipstateError, match="release 3 failed its checks on web1"):
+        resolve_release(observed, 3)
+    plan = compute_plan("apply", desired_for_apply(observed, {"web1": draft("k9")}, 5), observed)
+    assert plan.hosts[0].targets("remove_leftover") == ["releases/3"]
+    assert plan.hosts[0].new_release.id == 4, "a failed release's number is not reused"
