@@ -4,6 +4,7 @@ import json
 import signal
 import time
 
+import pytest
 from test_deploy import INVENTORY, fleet_serves, served
 
 from conftest import (
@@ -113,13 +114,14 @@ def test_sigkill_leaves_a_stale_lock_that_only_steal_stale_takes(app):
     no_leftovers()
 
 
-def test_sigterm_releases_the_lock(app):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_stopping_apply_releases_the_lock(app, stop):
     ok("apply", *INVENTORY, "--yes", cwd=app)
     slow_builds(app)
     set_version(app, "2")
     stopped = start("apply", *INVENTORY, "--yes", cwd=app)
     wait_until_locked(app)
-    stopped.send_signal(signal.SIGTERM)
+    stopped.send_signal(stop)
     result = finish(stopped)
     assert result.code == 130, result.output
     assert not any(locks(app).values())
