@@ -260,9 +260,7 @@ def app_server_running(
         return
     name = layout.program(release_id)
     yield from _upload_atomically(program_conf, layout.program_file(release_id))
-    yield chain(
-        argv("supervisorctl", "reread"), argv("supervisorctl", "update", name), operator=";"
-    )
+    yield argv("supervisorctl", "update", name)  # rereads the config, starts what it added
     check = health_check(
         layout.python(layout.release(release_id)),
         layout.socket(release_id),
