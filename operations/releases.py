@@ -50,10 +50,11 @@ def leftovers_absent(layout: Layout, leftovers: Sequence[str]):
 
 
 def _environment(layout: Layout, key: str, python: str, requirements: str):
-    """Build the environment `key` under a temporary name with uv (pip when uv cannot be had),
-    then rename it into place: an environment is complete or absent, and never changed."""
+    """Build the environment `key` under a temporary name with uv (pip when uv cannot be had;
+    a uv.lock needs uv), then rename it into place: complete or absent, and never changed."""
     building, tools_tmp = layout.building_env(key), f"{layout.tools}.tmp"
-    wants = ("-r", requirements, "gunicorn")
+    locked = requirements.endswith("/uv.lock")
+    wants = ("gunicorn",) if locked else ("-r", requirements, "gunicorn")
     get_uv = chain(
         argv("rm", "-rf", tools_tmp),
         argv(python, "-m", "venv", tools_tmp),
@@ -82,19 +83,43 @@ def _environment(layout: Layout, key: str, python: str, requirements: str):
         "--compile-bytecode",
         *wants,
     )
+    uv_sync = (
+        "env",
+        f"UV_PROJECT_ENVIRONMENT={building}",
+        layout.uv,
+        "sync",
+        "--quiet",
+        "--frozen",
+        "--no-dev",
+        "--no-install-project",
+        "--no-python-downloads",
+        "--system-certs",
+        "--python",
+        python,
+        "--project",
+        requirements.rsplit("/", 1)[0],
+        "--cache-dir",
+        layout.uv_cache,
+        "--compile-bytecode",
+    )
     with_uv = chain(
         argv(layout.uv, "venv", "--quiet", "--relocatable", "--python", python, building),
+        *([chain(argv(*uv_sync, "--offline"), argv(*uv_sync), operator="||")] if locked else []),
         chain(argv(*uv_install, "--offline"), argv(*uv_install), operator="||"),
     )
     pip = (f"{building}/bin/python", "-m", "pip", "--disable-pip-version-check", "--quiet")
     offline = argv(*pip, "install", "--no-index", "--find-links", layout.wheels, *wants)
-    with_pip = chain(
-        argv(python, "-m", "venv", building),
-        chain(
-            offline,
-            chain(argv(*pip, "wheel", "--wheel-dir", layout.wheels, *wants), offline),
-            operator="||",
-        ),
+    with_pip = (
+        StringCommand(argv("echo", "shipstate: installing from uv.lock needs uv"), ">&2;", "false")
+        if locked
+        else chain(
+            argv(python, "-m", "venv", building),
+            chain(
+                offline,
+                chain(argv(*pip, "wheel", "--wheel-dir", layout.wheels, *wants), offline),
+                operator="||",
+            ),
+        )
     )
     yield argv("rm", "-rf", building)
     yield StringCommand(

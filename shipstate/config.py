@@ -99,6 +99,22 @@ class Config(BaseModel):
     def _relative(cls, value: str) -> str:
         return relative_path(value)
 
+    @field_validator("requirements")
+    @classmethod
+    def _installable(cls, value: str) -> str:
+        name = PurePosixPath(value).name
+        if name in ("poetry.lock", "Pipfile.lock", "pdm.lock"):
+            raise ValueError(
+                f"{name} cannot be installed by shipstate: export it to a requirements file "
+                "(e.g. `poetry export -o requirements.txt`) or use uv.lock"
+            )
+        return value
+
+    @property
+    def uv_lock(self) -> bool:
+        """The app's dependencies are a uv lock file (installed exactly with `uv sync`)."""
+        return PurePosixPath(self.requirements).name == "uv.lock"
+
     @field_validator("shared")
     @classmethod
     def _shared(cls, values: tuple[str, ...]) -> tuple[str, ...]:

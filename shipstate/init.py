@@ -12,6 +12,7 @@ from shipstate.errors import ShipstateError
 from shipstate.templates import ALL_TEMPLATES
 
 REQUIREMENTS = (
+    "uv.lock",
     "requirements.txt",
     "requirements/production.txt",
     "requirements/prod.txt",
@@ -86,7 +87,7 @@ def detect(app_dir: Path) -> Detected:
     if requirements is None:
         raise ShipstateError(
             "no requirements file found",
-            hint="create requirements.txt listing Django (and gunicorn), "
+            hint="create requirements.txt (or uv.lock) listing Django and gunicorn, "
             "commit it, and run init again",
         )
     urls = " ".join(p.read_text() for p in app_dir.glob("**/urls.py") if ".venv" not in p.parts)

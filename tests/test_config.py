@@ -33,6 +33,7 @@ def test_example_config_loads_with_defaults():
         ({"shared": ["../escape"]}, "shared"),
         ({"shared": ["/etc/passwd"]}, "shared"),
         ({"requirements": "../x.txt"}, "requirements"),
+        ({"requirements": "poetry.lock"}, "requirements"),
         ({"wsgi": "x; rm -rf /"}, "wsgi"),
         ({"python": "python3 -c evil"}, "python"),
         ({"health_path": "healthz"}, "health_path"),

@@ -2,6 +2,9 @@
 
 import json
 import re
+import shlex
+import shutil
+from pathlib import Path
 
 from conftest import commit, host_addresses, http_get, ok, on_host, set_version, shipstate
 
@@ -190,3 +193,37 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(app):
     assert garbage.code == 1 and "not a plan saved by" in garbage.stderr
     assert "connecting" not in other_hosts.output + garbage.output
     assert "Traceback" not in stale.output + other_hosts.output + garbage.output
+
+
+def test_dependencies_from_a_uv_lock(app):
+    """`requirements = "uv.lock"`: the environment holds exactly what the lock says (uv sync
+    --frozen), keyed by the lock: a code-only release reuses it, a changed lock builds anew."""
+    fixtures = Path(__file__).parent / "fixtures" / "uv"
+    (app / "requirements.txt").unlink()
+    shutil.copy(fixtures / "pyproject.toml", app / "pyproject.toml")
+    shutil.copy(fixtures / "uv.lock", app / "uv.lock")
+    config = app / "shipstate.toml"
+    config.write_text(config.read_text().replace("requirements.txt", "uv.lock"))
+    commit(app, "dependencies locked by uv")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("1", "1")
+    versions = "import django, gunicorn; print(django.__version__, gunicorn.__version__)"
+    for address in host_addresses():
+        found = on_host(address, f"/srv/hello/current/venv/bin/python -c {shlex.quote(versions)}")
+        assert found.stdout.split() == ["5.2.19", "23.0.0"], found.stderr
+
+    set_version(app, "2")
+    assert "reused" in ok("plan", *INVENTORY, cwd=app).stdout
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+
+    shutil.copy(fixtures / "pyproject-six.toml", app / "pyproject.toml")
+    shutil.copy(fixtures / "uv-six.lock", app / "uv.lock")
+    commit(app, "six added to the lock")
+    assert "built" in ok("plan", *INVENTORY, cwd=app).stdout
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("2", "3")
+    for address in host_addresses():
+        six = on_host(address, "/srv/hello/current/venv/bin/python -c 'import six'")
+        assert six.returncode == 0, six.stderr
+        old = on_host(address, "/srv/hello/releases/2/venv/bin/python -c 'import six'")
+        assert old.returncode == 1, "release 2's environment is not changed"

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 from conftest import commit, git, host_addresses, http_get, ok, reset_app_on_hosts, shipstate
+from shipstate.init import detect
 
 
 def startproject(path):
@@ -41,3 +42,10 @@ def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
 def test_init_refuses_what_is_not_a_django_project(tmp_path):
     result = shipstate("init", cwd=tmp_path)
     assert result.code == 1 and "no manage.py" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_init_prefers_a_uv_lock_to_a_requirements_file(tmp_path):
+    project = startproject(tmp_path / "locked")
+    assert detect(project).requirements == "requirements.txt"
+    (project / "uv.lock").write_text("version = 1\n")
+    assert detect(project).requirements == "uv.lock"
