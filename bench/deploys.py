@@ -13,6 +13,7 @@ apply, which verifies through nginx).
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -160,6 +161,21 @@ def cpu_of(function) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def machine_cpu_of(function) -> float:
+    """CPU seconds the whole machine spent while `function` ran (client, sshd, the hosts' hooks
+    and app servers): divided by the cores, the least time the work could take here."""
+
+    def busy() -> float:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+        idle = fields[3] + fields[4]  # idle, iowait
+        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+    before = busy()
+    function()
+    return busy() - before
+
+
 def run_once(run: int, app: Path, one, fleet, version, record) -> None:
     """One measurement of every case, shipstate then the fabfile's way."""
 
@@ -201,6 +217,9 @@ def run_once(run: int, app: Path, one, fleet, version, record) -> None:
     v = next(version)
     set_version(app, str(v))
     record(f"client CPU, {len(fleet)} hosts", "shipstate", cpu_of(apply("sandbox.py")))
+    v = next(version)
+    set_version(app, str(v))
+    record(f"machine CPU, {len(fleet)} hosts", "shipstate", machine_cpu_of(apply("sandbox.py")))
     record(f"no-op apply, {len(fleet)} hosts", "shipstate", timed(apply("sandbox.py")))
     requirements.write_text(original)
     commit(app, "requirements back")
@@ -274,6 +293,13 @@ def main() -> None:
     ) / statistics.median(results["code-only redeploy"]["shipstate"])
     print(f"shipstate {len(fleet)} hosts / 1 host, code-only redeploy: {scaling:.2f}x")
     summary["fleet_scaling"] = scaling
+    cores = os.cpu_count() or 1
+    busy = statistics.median(results[f"machine CPU, {len(fleet)} hosts"]["shipstate"])
+    print(
+        f"a code-only redeploy to {len(fleet)} hosts keeps this machine busy {busy:.1f} CPU-s: "
+        f"on {cores} cores it cannot take less than {busy / cores:.1f} s"
+    )
+    summary["cores"] = cores
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "deploys.json").write_text(json.dumps(summary, indent=2))

@@ -119,6 +119,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
         lambda p, w: {
             "layout": layout,
             "release_id": p.active_after,
+            "python": config.python,
             "program_conf": w.program_conf,
             "start": p.has("start_app_server"),
             "health_host": health_host(config),
@@ -167,6 +168,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
         releases.app_servers_stopped,
         lambda p, w: {
             "layout": layout,
+            "python": config.python,
             "release_ids": p.release_ids("stop_app_server"),
             "drain": p.active_before in p.release_ids("stop_app_server"),
         },

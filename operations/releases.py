@@ -17,6 +17,7 @@ from shipstate.commands import (
     health_check,
     record_states,
     reload_nginx,
+    start_program,
     stop_programs,
     switch_current,
 )
@@ -274,6 +275,7 @@ def _link(target: str, link: str) -> StringCommand:
 def app_server_running(
     layout: Layout,
     release_id: int,
+    python: str,
     program_conf: str,
     start: bool,
     health_host: str,
@@ -285,7 +287,7 @@ def app_server_running(
         return
     name = layout.program(release_id)
     yield from _upload_atomically(program_conf, layout.program_file(release_id))
-    yield argv("supervisorctl", "update", name)  # rereads the config, starts what it added
+    yield start_program(layout, python, release_id)
     check = health_check(
         layout.python(layout.release(release_id)),
         layout.socket(release_id),
@@ -351,7 +353,7 @@ def site_answers(python: str, address: str, health_host: str, health_path: str, 
 
 
 @operation()
-def app_servers_stopped(layout: Layout, release_ids: Sequence[int], drain: bool):
+def app_servers_stopped(layout: Layout, python: str, release_ids: Sequence[int], drain: bool):
     """Only the active release's app server runs (and the replaced one's, kept warm); others
     are stopped gracefully, after draining when one of them was serving until this switch."""
     if not release_ids:
@@ -359,7 +361,7 @@ def app_servers_stopped(layout: Layout, release_ids: Sequence[int], drain: bool)
         return
     if drain:
         yield argv("sleep", DRAIN_SECONDS)  # connections nginx queued at its socket get served
-    yield stop_programs(layout, release_ids)
+    yield stop_programs(layout, python, release_ids)
 
 
 @operation()

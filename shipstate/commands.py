@@ -158,16 +158,81 @@ def reload_nginx(layout: Layout, release_id: int | None, site_sha: str | None) -
     )
 
 
-def stop_programs(layout: Layout, release_ids) -> StringCommand:
-    """Stop the releases' app servers (gracefully), then remove their supervisor programs.
-    `stop` returns as soon as they exited; stopping by removal alone (`update`) waits for
-    supervisord's next 1 s tick. `update` rereads the config itself."""
-    names = [layout.program(n) for n in release_ids]
-    return chain(
-        argv("supervisorctl", "stop", *names),
-        chain(
-            argv("rm", "-f", *(layout.program_file(n) for n in release_ids)),
-            argv("supervisorctl", "update", *names),
-        ),
-        operator=";",
-    )
+# supervisorctl's own work over supervisord's XML-RPC, without its ~0.2 s of start-up
+# (supervisor imports pkg_resources): `update NAME...` loads the programs' config (starting
+# what was added, restarting what changed, starting what had stopped or crashed);
+# `remove NAME=CONF...` stops each program's
+# processes (gracefully, returning once they exited), deletes its config and unloads it.
+SUPERVISOR = """\
+import configparser, http.client, os, socket, sys, xmlrpc.client
+from urllib.parse import quote
+paths = ["/etc/supervisor/supervisord.conf", "/etc/supervisord.conf"]
+found = next((p for p in paths if os.path.exists(p)), None)
+if found is None:
+    sys.exit("supervisord's config is in none of " + ", ".join(paths))
+config = configparser.RawConfigParser(strict=False, inline_comment_prefixes=(";", "#"))
+config.read(found)
+def option(name, default=""):
+    value = config.get("supervisorctl", name, fallback=default)
+    return value.replace("%(here)s", os.path.dirname(found))
+url, user = option("serverurl", "http://localhost:9001"), option("username")
+auth = quote(user, safe="") + ":" + quote(option("password"), safe="") + "@" if user else ""
+class Unix(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(url[len("unix://"):])
+class UnixTransport(xmlrpc.client.Transport):
+    def make_connection(self, host):
+        self._extra_headers = self.get_host_info(host)[1]
+        return Unix("localhost")
+if url.startswith("unix://"):
+    proxy = xmlrpc.client.ServerProxy("http://" + auth + "localhost/RPC2", UnixTransport())
+else:
+    scheme, _, rest = url.partition("://")
+    proxy = xmlrpc.client.ServerProxy(scheme + "://" + auth + rest.rstrip("/") + "/RPC2")
+rpc = proxy.supervisor
+def stop(group):
+    for info in rpc.getAllProcessInfo():
+        if info["group"] == group:
+            try:
+                rpc.stopProcess(group + ":" + info["name"], True)
+            except xmlrpc.client.Fault as fault:
+                if fault.faultCode != 70:  # NOT_RUNNING
+                    raise
+def unload(group):
+    stop(group)
+    rpc.removeProcessGroup(group)
+try:
+    action, targets = sys.argv[1], sys.argv[2:]
+    if action == "remove":
+        for target in targets:
+            group, conf = target.split("=", 1)
+            stop(group)
+            if os.path.exists(conf):
+                os.remove(conf)
+    added, changed, removed = rpc.reloadConfig()[0]
+    loaded = {info["group"] for info in rpc.getAllProcessInfo()}
+    for group in (t.split("=", 1)[0] for t in targets):
+        if group in changed or group in removed:
+            unload(group)
+        if group in added or group in changed:
+            rpc.addProcessGroup(group)
+        elif action == "update" and group not in loaded:
+            sys.exit("supervisord has no program " + group)
+        for info in rpc.getAllProcessInfo() if action == "update" else ():
+            if info["group"] == group and info["statename"] in ("STOPPED", "EXITED", "FATAL"):
+                rpc.startProcess(group + ":" + info["name"], False)
+except (OSError, xmlrpc.client.Error) as error:
+    sys.exit("supervisord at %s (see %s): %s" % (url, found, error))
+"""
+
+
+def start_program(layout: Layout, python: str, release_id: int) -> StringCommand:
+    """supervisord loads the release's program from its config, and starts it."""
+    return argv(python, "-S", "-c", SUPERVISOR, "update", layout.program(release_id))
+
+
+def stop_programs(layout: Layout, python: str, release_ids) -> StringCommand:
+    """The releases' app servers are stopped gracefully, and their programs removed."""
+    targets = [f"{layout.program(n)}={layout.program_file(n)}" for n in release_ids]
+    return argv(python, "-S", "-c", SUPERVISOR, "remove", *targets)

@@ -81,7 +81,9 @@ def recovery_commands(
     if plan.has("start_app_server") and after != before:
         started = argv("test", "-e", layout.program_file(after))
         commands.append(
-            StringCommand("if", started, ";", "then", stop_programs(layout, [after]), ";", "fi")
+            StringCommand(
+                "if", started, ";", "then", stop_programs(layout, python, [after]), ";", "fi"
+            )
         )
     if uploaded := plan.targets("upload_secrets"):
         commands.append(argv("rm", "-f", *(layout.secret(digest) for digest in uploaded)))

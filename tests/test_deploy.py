@@ -227,3 +227,14 @@ def test_dependencies_from_a_uv_lock(app):
         assert six.returncode == 0, six.stderr
         old = on_host(address, "/srv/hello/releases/2/venv/bin/python -c 'import six'")
         assert old.returncode == 1, "release 2's environment is not changed"
+
+
+def test_an_app_server_that_stopped_is_started_again(app):
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    first = host_addresses()[0]
+    on_host(first, "supervisorctl stop hello-1")
+    assert http_get(f"http://{first}/")[0] == 502, "nginx has no app server to pass to"
+    planned = ok("plan", *INVENTORY, cwd=app).stdout
+    assert "+ app server 1" in planned and "Plan: 1 to add, 0 to change, 0 to remove" in planned
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("1", "1")
