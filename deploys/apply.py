@@ -130,7 +130,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
         PREPARE,
         "release ready",
         releases.release_ready,
-        lambda p, w: {"layout": layout, "release": p.new_release},
+        lambda p, w: {"layout": layout, "release": p.new_release, "python": config.python},
     )
     each(
         SWITCH,

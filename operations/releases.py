@@ -35,12 +35,6 @@ def _upload(content: str | bytes, dest: str):
     return FileUploadCommand(io.BytesIO(data), dest)
 
 
-def _upload_atomically(content: str, dest: str):
-    temp = f"{dest}.tmp"
-    yield _upload(content, temp)
-    yield argv("mv", "-f", temp, dest)
-
-
 @operation()
 def leftovers_absent(layout: Layout, leftovers: Sequence[str]):
     """Directories left by interrupted or failed builds are removed."""
@@ -155,43 +149,50 @@ def release_uploaded(
         return
     build = layout.building(release.id)
     meta = f"{build}/.shipstate"
-    yield argv(
-        "mkdir",
-        "-p",
-        layout.releases,
-        layout.shared,
-        layout.programs,
-        layout.logs,
-        layout.envs,
-        layout.wheels,
+    yield chain(
+        argv(
+            "mkdir",
+            "-p",
+            layout.releases,
+            layout.shared,
+            layout.programs,
+            layout.logs,
+            layout.envs,
+            layout.wheels,
+        ),
+        argv("rm", "-rf", build),
+        argv("mkdir", "-p", meta),
     )
-    yield chain(argv("rm", "-rf", build), argv("mkdir", "-p", meta))
     yield _upload(archive, f"{meta}/source.tar.gz")
+    for name, content in sorted(release.configs.items()):
+        yield _upload(content, f"{meta}/{name}")
+    yield _upload(_manifest(release, BUILDING), layout.manifest(build))
+    if secrets is not None:
+        yield from _secrets_file(layout, release.secrets, secrets)
+    links = [argv("ln", "-s", layout.env(release.env), f"{build}/venv")]
+    for path in shared_dirs:
+        target, link = f"{layout.shared}/{path}", f"{build}/{path}"
+        links.append(chain(argv("mkdir", "-p", target), _link(target, link)))
+    for path in shared_files:
+        target, link = f"{layout.shared}/{path}", f"{build}/{path}"
+        links.append(
+            chain(
+                argv("mkdir", "-p", target.rsplit("/", 1)[0]),
+                chain(
+                    argv("test", "-e", target),
+                    argv("install", "-m", "600", "/dev/null", target),
+                    operator="||",
+                ),
+                _link(target, link),
+            )
+        )
+    if secrets_path:
+        links.append(_link(layout.secret(release.secrets), f"{build}/{secrets_path}"))
     yield chain(
         argv("tar", "-xzf", f"{meta}/source.tar.gz", "-C", build),
         argv("rm", "-f", f"{meta}/source.tar.gz"),
+        *links,
     )
-    for name, content in sorted(release.configs.items()):
-        yield _upload(content, f"{meta}/{name}")
-    yield argv("ln", "-s", layout.env(release.env), f"{build}/venv")
-    for path in shared_dirs:
-        target, link = f"{layout.shared}/{path}", f"{build}/{path}"
-        yield chain(argv("mkdir", "-p", target), _link(target, link))
-    for path in shared_files:
-        target, link = f"{layout.shared}/{path}", f"{build}/{path}"
-        yield chain(
-            argv("mkdir", "-p", target.rsplit("/", 1)[0]),
-            chain(
-                argv("test", "-e", target),
-                argv("install", "-m", "600", "/dev/null", target),
-                operator="||",
-            ),
-            _link(target, link),
-        )
-    if secrets is not None:
-        yield from _secrets_file(layout, release.secrets, secrets)
-    if secrets_path:
-        yield _link(layout.secret(release.secrets), f"{build}/{secrets_path}")
 
 
 @operation()
@@ -230,23 +231,21 @@ def _manifest(release: NewRelease, state: str) -> str:
 
 @operation()
 def release_present(layout: Layout, release: NewRelease | None):
-    """The release directory exists, complete, renamed into place; still `building`."""
+    """The release directory exists, complete, renamed into place (its manifest, uploaded
+    with it, says `building`)."""
     if release is None:
         host.noop("release already present")
         return
-    build = layout.building(release.id)
-    yield _upload(_manifest(release, BUILDING), layout.manifest(build))
-    yield argv("mv", "-T", build, layout.release(release.id))
+    yield argv("mv", "-T", layout.building(release.id), layout.release(release.id))
 
 
 @operation()
-def release_ready(layout: Layout, release: NewRelease | None):
+def release_ready(layout: Layout, release: NewRelease | None, python: str):
     """The new release is marked ready: its app server answered the health check."""
     if release is None:
         host.noop("no new release")
         return
-    manifest = layout.manifest(layout.release(release.id))
-    yield from _upload_atomically(_manifest(release, READY), manifest)
+    yield record_states(layout, python, {release.id: READY})
 
 
 def _secrets_file(layout: Layout, digest: str, content: bytes):
@@ -285,9 +284,8 @@ def app_server_running(
     if not start:
         host.noop(f"app server of release {release_id} already running")
         return
-    name = layout.program(release_id)
-    yield from _upload_atomically(program_conf, layout.program_file(release_id))
-    yield start_program(layout, python, release_id)
+    name, conf = layout.program(release_id), layout.program_file(release_id)
+    yield _upload(program_conf, f"{conf}.tmp")
     check = health_check(
         layout.python(layout.release(release_id)),
         layout.socket(release_id),
@@ -295,7 +293,8 @@ def app_server_running(
         health_path,
     )
     log = argv("tail", "-n", "8", f"{layout.logs}/{name}.log")
-    yield StringCommand(
+    answers = StringCommand(
+        "{",
         check,
         "||",
         "{",
@@ -305,7 +304,11 @@ def app_server_running(
         ">&2;",
         "exit",
         "1;",
+        "};",
         "}",
+    )
+    yield chain(
+        argv("mv", "-f", f"{conf}.tmp", conf), start_program(layout, python, release_id), answers
     )
 
 
