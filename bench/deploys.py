@@ -297,7 +297,7 @@ def main() -> None:
     busy = statistics.median(results[f"machine CPU, {len(fleet)} hosts"]["shipstate"])
     print(
         f"a code-only redeploy to {len(fleet)} hosts keeps this machine busy {busy:.1f} CPU-s: "
-        f"on {cores} cores it cannot take less than {busy / cores:.1f} s"
+        f"about {busy / cores:.1f} s of all its {cores} cores"
     )
     summary["cores"] = cores
     out = REPO / "bench" / "results"
