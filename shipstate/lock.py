@@ -76,9 +76,6 @@ class FleetLock:
     def _mine(self) -> StringCommand:
         return argv("grep", "-qF", self.token, f"{self._dir}/info.json")
 
-    def _run(self, host: Host, command: StringCommand):
-        return run_command(host, command)
-
     def _try_host(self, host: Host) -> LockInfo | None:
         take = chain(
             argv("mkdir", "-p", self.layout.root),
@@ -99,7 +96,7 @@ class FleetLock:
             "1;",
             "}",
         )
-        ok, output = self._run(host, held)
+        ok, output = run_command(host, held)
         if ok:
             return None
         line = next((x for x in output.stdout_lines if x.startswith("lock ")), None)
@@ -130,7 +127,7 @@ class FleetLock:
             "=",
             QuoteString(lock.raw),
         )
-        self._run(
+        run_command(
             host, chain(same, argv("mv", "-T", self._dir, graveyard), argv("rm", "-rf", graveyard))
         )
         self.report(f"{host.name}: took over the stale lock of {lock.holder}")
@@ -158,13 +155,13 @@ class FleetLock:
     def annotate(self, release: str) -> None:
         self.info["release"] = release
         for host in self.taken:
-            self._run(host, chain(self._mine(), self._write_info()))
+            run_command(host, chain(self._mine(), self._write_info()))
 
     def _beat(self) -> None:
         while True:
             gevent.sleep(self.ttl / 4)
             for host in list(self.taken):
-                ok, _ = self._run(
+                ok, _ = run_command(
                     host, chain(self._mine(), argv("touch", f"{self._dir}/heartbeat"))
                 )
                 if not ok:
@@ -172,7 +169,7 @@ class FleetLock:
 
     def _release_taken(self) -> None:
         for host in self.taken:
-            ok, output = self._run(host, chain(self._mine(), argv("rm", "-rf", self._dir)))
+            ok, output = run_command(host, chain(self._mine(), argv("rm", "-rf", self._dir)))
             if not ok and "connection lost" in output.stderr:
                 self.report(
                     f"{host.name}: could not release the deploy lock ({output.stderr.strip()}); "
