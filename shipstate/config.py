@@ -110,11 +110,6 @@ class Config(BaseModel):
             )
         return value
 
-    @property
-    def uv_lock(self) -> bool:
-        """The app's dependencies are a uv lock file (installed exactly with `uv sync`)."""
-        return PurePosixPath(self.requirements).name == "uv.lock"
-
     @field_validator("shared")
     @classmethod
     def _shared(cls, values: tuple[str, ...]) -> tuple[str, ...]:
