@@ -17,7 +17,7 @@ from shipstate.facts import LOCK_LINE
 from shipstate.identity import operator, utc_now
 from shipstate.layout import Layout
 from shipstate.observed import LockInfo, parse_lock_line
-from shipstate.runner import Fleet, Reporter, run_command
+from shipstate.runner import Fleet, Reporter, on_each, run_command
 
 
 def lock_ttl() -> int:
@@ -98,6 +98,7 @@ class FleetLock:
         )
         ok, output = run_command(host, held)
         if ok:
+            self.taken.append(host)
             return None
         line = next((x for x in output.stdout_lines if x.startswith("lock ")), None)
         if line is None:
@@ -109,12 +110,15 @@ class FleetLock:
         return parse_lock_line(line.removeprefix("lock "))
 
     def _try_all(self) -> list[tuple[Host, LockInfo]]:
-        for host in sorted(self.fleet.hosts, key=lambda h: h.name):
-            held = self._try_host(host)
-            if held is not None:
+        """The first host in name order alone (of two deploys to the same fleet, one gets
+        past it), then the others at once."""
+        first, *others = sorted(self.fleet.hosts, key=lambda h: h.name)
+        for hosts in ([first], others):
+            held = on_each(hosts, self._try_host)
+            blocked = [(h, lock) for h, lock in zip(hosts, held, strict=True) if lock is not None]
+            if blocked:
                 self._release_taken()
-                return [(host, held)]
-            self.taken.append(host)
+                return blocked
         return []
 
     def _steal(self, host: Host, lock: LockInfo) -> None:
@@ -135,7 +139,11 @@ class FleetLock:
     def acquire(self) -> None:
         deadline = time.monotonic() + self.wait_seconds
         while True:
-            blocked = self._try_all()
+            try:
+                blocked = self._try_all()
+            except BaseException:
+                self._release_taken()
+                raise
             if not blocked:
                 self._heartbeat = gevent.spawn(self._beat)
                 return
@@ -154,28 +162,29 @@ class FleetLock:
 
     def annotate(self, release: str) -> None:
         self.info["release"] = release
-        for host in self.taken:
-            run_command(host, chain(self._mine(), self._write_info()))
+        on_each(self.taken, lambda host: run_command(host, chain(self._mine(), self._write_info())))
 
     def _beat(self) -> None:
         while True:
             gevent.sleep(self.ttl / 4)
-            for host in list(self.taken):
-                ok, _ = run_command(
-                    host, chain(self._mine(), argv("touch", f"{self._dir}/heartbeat"))
-                )
-                if not ok:
-                    self.report(f"{host.name}: the deploy lock is no longer ours")
+            on_each(list(self.taken), self._refresh)
+
+    def _refresh(self, host: Host) -> None:
+        ok, _ = run_command(host, chain(self._mine(), argv("touch", f"{self._dir}/heartbeat")))
+        if not ok:
+            self.report(f"{host.name}: the deploy lock is no longer ours")
 
     def _release_taken(self) -> None:
-        for host in self.taken:
-            ok, output = run_command(host, chain(self._mine(), argv("rm", "-rf", self._dir)))
-            if not ok and "connection lost" in output.stderr:
-                self.report(
-                    f"{host.name}: could not release the deploy lock ({output.stderr.strip()}); "
-                    "once the host is back: shipstate lock release -i INVENTORY --force --yes"
-                )
-        self.taken = []
+        taken, self.taken = self.taken, []
+        on_each(taken, self._release)
+
+    def _release(self, host: Host) -> None:
+        ok, output = run_command(host, chain(self._mine(), argv("rm", "-rf", self._dir)))
+        if not ok and "connection lost" in output.stderr:
+            self.report(
+                f"{host.name}: could not release the deploy lock ({output.stderr.strip()}); "
+                "once the host is back: shipstate lock release -i INVENTORY --force --yes"
+            )
 
     def release(self) -> None:
         if self._heartbeat is not None:

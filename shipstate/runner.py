@@ -5,6 +5,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import gevent
 from paramiko.ssh_exception import SSHException
@@ -29,6 +30,7 @@ SSH_DEFAULTS = {
 }
 
 Reporter = Callable[[str], None]
+T = TypeVar("T")
 
 
 def _refuse_prompt(prompt: str = "") -> str:
@@ -256,10 +258,12 @@ class Fleet:
                     break
             return problems
 
-        greenlets = [gevent.spawn(run, host) for host in self.hosts]
-        gevent.joinall(greenlets)
-        return [
-            line
-            for host, g in zip(self.hosts, greenlets, strict=True)
-            for line in (g.value if g.successful() else [f"{host.name}: {g.exception!r}"])
-        ]
+        return [line for lines in on_each(self.hosts, run) for line in lines]
+
+
+def on_each(hosts: list[Host], function: Callable[[Host], T]) -> list[T]:
+    """`function(host)` on every host at once, results in the hosts' order; once all are done,
+    the first exception raised is raised again."""
+    greenlets = [gevent.spawn(function, host) for host in hosts]
+    gevent.joinall(greenlets)
+    return [g.get() for g in greenlets]

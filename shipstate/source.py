@@ -37,7 +37,7 @@ def _git(app_dir: Path, *args: str, binary: bool = False) -> str | bytes:
             f"git {' '.join(args)}: {stderr}",
             hint="shipstate deploys a commit of your app's git repository",
         ) from None
-    return done.stdout if binary else done.stdout.decode().strip()
+    return done.stdout if binary else done.stdout.decode().rstrip()  # porcelain: " M path"
 
 
 def read_source(app_dir: Path, ref: str, requirements: str, allow_dirty: bool) -> Source:

@@ -156,6 +156,7 @@ def test_dirty_tree_is_refused_unless_allowed(app):
     (app / "hello" / "version.py").write_text('VERSION = "dirty"\n')
     refused = shipstate("apply", *INVENTORY, "--yes", cwd=app)
     assert refused.code == 1 and "--allow-dirty" in refused.stderr
+    assert "changes to tracked files: hello/version.py" in refused.stderr
     ok("apply", *INVENTORY, "--yes", "--allow-dirty", cwd=app)
     fleet_serves("dirty", "1")
     listing = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)

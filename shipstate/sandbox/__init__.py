@@ -243,8 +243,19 @@ def down() -> int:
 
 
 def _remove_state() -> None:
-    if BASE.exists():
-        shutil.rmtree(BASE)
+    """Remove the hosts' files; a tree still changing as its processes die is tried again."""
+    for attempt in range(3):
+        try:
+            if BASE.exists():
+                shutil.rmtree(BASE)
+            return
+        except OSError as exc:
+            if attempt == 2:
+                raise ShipstateError(
+                    f"cannot remove {BASE}: {exc.strerror}: {exc.filename}",
+                    hint="run `shipstate sandbox down` again",
+                ) from None
+            time.sleep(0.5)
 
 
 def status() -> list[dict]:
