@@ -44,11 +44,10 @@ def leftovers_absent(layout: Layout, leftovers: Sequence[str]):
     yield argv("rm", "-rf", *(f"{layout.root}/{name}" for name in leftovers))
 
 
-def _environment(layout: Layout, key: str, python: str, requirements: str):
+def _environment(layout: Layout, key: str, python: str, requirements: str, locked: bool):
     """Build the environment `key` under a temporary name with uv (pip when uv cannot be had;
-    a uv.lock needs uv), then rename it into place: complete or absent, and never changed."""
+    a `locked` uv.lock needs uv), then rename it into place: complete or absent, never changed."""
     building, tools_tmp = layout.building_env(key), f"{layout.tools}.tmp"
-    locked = requirements.endswith("/uv.lock")
     wants = ("gunicorn",) if locked else ("-r", requirements, "gunicorn")
     get_uv = chain(
         argv("rm", "-rf", tools_tmp),
@@ -197,14 +196,19 @@ def release_uploaded(
 
 @operation()
 def environment_present(
-    layout: Layout, release: NewRelease | None, build: bool, python: str, requirements: str
+    layout: Layout,
+    release: NewRelease | None,
+    build: bool,
+    python: str,
+    requirements: str,
+    locked: bool,
 ):
     """The environment the new release links to is built (once per requirements and Python)."""
     if release is None or not build:
         host.noop("environment already built")
         return
     requirements_file = f"{layout.building(release.id)}/{requirements}"
-    yield from _environment(layout, release.env, python, requirements_file)
+    yield from _environment(layout, release.env, python, requirements_file, locked)
 
 
 @operation()

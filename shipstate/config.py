@@ -94,6 +94,11 @@ class Config(BaseModel):
     hooks: tuple[Hook, ...] = ()
     secrets: Secrets | None = None
 
+    @property
+    def locked(self) -> bool:
+        """The requirements are a uv.lock (with its pyproject.toml), installed exactly."""
+        return PurePosixPath(self.requirements).name == "uv.lock"
+
     @field_validator("requirements", "static_root")
     @classmethod
     def _relative(cls, value: str) -> str:

@@ -20,6 +20,12 @@ def test_example_config_loads_with_defaults():
     assert config.shared_dirs == ("var", "media") and config.shared_files == (".env",)
     assert [h.run for h in config.hooks] == ["every-host", "every-host"]
     assert parse_config(MINIMAL, "t").keep_releases == 4
+    assert not config.locked
+
+
+def test_a_uv_lock_is_installed_as_locked():
+    assert parse_config({**MINIMAL, "requirements": "deps/uv.lock"}, "t").locked
+    assert not parse_config({**MINIMAL, "requirements": "uv.lock.txt"}, "t").locked
 
 
 @pytest.mark.parametrize(
