@@ -65,6 +65,7 @@ class FleetLock:
         }
         self.taken: list[Host] = []
         self._heartbeat: gevent.Greenlet | None = None
+        self._annotating: gevent.Greenlet | None = None
 
     @property
     def _dir(self) -> str:
@@ -161,8 +162,12 @@ class FleetLock:
             gevent.sleep(min(2.0, max(0.1, deadline - time.monotonic())))
 
     def annotate(self, release: str) -> None:
+        """Record the release being deployed, in the background (done before the release)."""
         self.info["release"] = release
-        on_each(self.taken, lambda host: run_command(host, chain(self._mine(), self._write_info())))
+        self._annotating = gevent.spawn(on_each, list(self.taken), self._write_annotation)
+
+    def _write_annotation(self, host: Host) -> None:
+        run_command(host, chain(self._mine(), self._write_info()))
 
     def _beat(self) -> None:
         while True:
@@ -187,6 +192,8 @@ class FleetLock:
             )
 
     def release(self) -> None:
+        if self._annotating is not None:
+            self._annotating.join()
         if self._heartbeat is not None:
             self._heartbeat.kill()
             self._heartbeat = None
