@@ -256,6 +256,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--fleet", type=int, default=10)
     args = parser.parse_args()
+    # shipstate's bytecode, as a wheel install has it: the checkout's may be missing or stale
+    packages = [str(REPO / name) for name in ("shipstate", "operations", "deploys")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], check=True)
     sandbox.down()
     work = Path(tempfile.mkdtemp(prefix="shipstate-bench-"))
     app = make_app(work / "app")
