@@ -40,8 +40,8 @@ def describe(host: str, lock: LockInfo, ttl: int) -> str:
 
 
 class FleetLock:
-    """Taken on every host in a fixed order; if any host is held by someone else, the locks
-    already taken are released and nothing is changed."""
+    """Taken on every host (the first by name alone, then the others at once); if any host is
+    held by someone else, the locks already taken are released and nothing is changed."""
 
     def __init__(
         self,
