@@ -9,6 +9,11 @@ The baseline does what the fabfile did, over plain ssh: upload the code, a fresh
 `pip install -r requirements.txt` with pip's cache, `ln -sfn` the new release to current, and
 `supervisorctl reload`; it then waits until gunicorn serves the new version (so does shipstate's
 apply, which verifies through nginx).
+
+With `--ansible` it also measures the peer users would pick: the playbooks in bench/ansible/
+(community.general.deploy_helper, a pip-built virtualenv per release, migrate and collectstatic,
+supervisor), run by ansible-playbook from a venv of the bench's own (bench/.ansible, installed
+from PyPI on first use), with pipelining and one fork per host.
 """
 
 import argparse
@@ -31,6 +36,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from conftest import commit, make_app, set_version  # noqa: E402
 from shipstate import sandbox  # noqa: E402
 
+ANSIBLE = "ansible==12.3.0"
+ANSIBLE_VENV = REPO / "bench" / ".ansible"
 FAB_ROOT = "/srv/hello/fab"
 FAB_PROGRAM = """[program:fabhello]
 command={root}/current/venv/bin/python -m gunicorn --chdir {root}/current -b {addr}:8000 -w 2 \
@@ -147,6 +154,62 @@ def fab_rollback(hosts, version: str) -> None:
     on_all(hosts, rollback)
 
 
+def ansible_playbook() -> Path:
+    binary = ANSIBLE_VENV / "bin" / "ansible-playbook"
+    if not binary.exists():
+        print(f"installing {ANSIBLE} into {ANSIBLE_VENV}", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(ANSIBLE_VENV)], check=True)
+        pip = [str(ANSIBLE_VENV / "bin" / "pip"), "install", "--quiet"]
+        subprocess.run([*pip, "--disable-pip-version-check", ANSIBLE], check=True)
+    return binary
+
+
+class Ansible:
+    """The bench/ansible playbooks on the sandbox hosts; each call returns once every host
+    serves `version` (gunicorn on port 8001, like the fabfile's on 8000)."""
+
+    def __init__(self, work: Path, app: Path):
+        self.work, self.app, self.binary = work, app, ansible_playbook()
+        self.archive = work / "app.tar.gz"
+
+    def _play(self, hosts, playbook: str, *extra: str) -> None:
+        inventory = self.work / "ansible.ini"
+        inventory.write_text(
+            "[web]\n"
+            + "".join(f"{h.name} ansible_host={h.address}\n" for h in hosts)
+            + "[web:vars]\nansible_user=deploy\nansible_python_interpreter=/usr/bin/python3\n"
+            f"ansible_ssh_private_key_file={sandbox.key_path()}\n"
+            f"ansible_ssh_common_args='-o UserKnownHostsFile={sandbox.known_hosts_path()} "
+            "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes'\n"
+        )
+        playbook_path = REPO / "bench" / "ansible" / playbook
+        command = [str(self.binary), "-i", str(inventory), "--forks", str(len(hosts))]
+        done = subprocess.run(
+            [*command, str(playbook_path), *extra],
+            cwd=self.work,
+            env={**os.environ, "ANSIBLE_PIPELINING": "1", "ANSIBLE_NOCOLOR": "1"},
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"ansible-playbook {playbook} failed:\n{done.stdout[-3000:]}")
+
+    def deploy(self, hosts, version: str) -> None:
+        archive = ["git", "-C", str(self.app), "archive", "--format=tar.gz", "HEAD"]
+        self.archive.write_bytes(subprocess.run(archive, capture_output=True, check=True).stdout)
+        self._play(hosts, "deploy.yml", "-e", f"archive={self.archive}")
+        self._served(hosts, version)
+
+    def rollback(self, hosts, version: str) -> None:
+        self._play(hosts, "rollback.yml")
+        self._served(hosts, version)
+
+    @staticmethod
+    def _served(hosts, version: str) -> None:
+        expected = f'"version": "{version}"'
+        on_all(hosts, lambda h: wait_for(f"http://{h.address}:8001/healthz", expected))
+
+
 def timed(function) -> float:
     start = time.perf_counter()
     function()
@@ -176,8 +239,8 @@ def machine_cpu_of(function) -> float:
     return busy() - before
 
 
-def run_once(run: int, app: Path, one, fleet, version, record) -> None:
-    """One measurement of every case, shipstate then the fabfile's way."""
+def run_once(run: int, app: Path, one, fleet, version, record, ansible) -> None:
+    """One measurement of every case: shipstate, the fabfile's way, then Ansible if asked."""
 
     def apply(inventory: str):
         return lambda: cli(app, "apply", "-i", f"inventories/{inventory}", "--yes")
@@ -249,12 +312,39 @@ def run_once(run: int, app: Path, one, fleet, version, record) -> None:
     )
     requirements.write_text(original)
     commit(app, "requirements back")
+    if ansible is None:
+        return
+
+    reset(fleet)
+    v = next(version)
+    set_version(app, str(v))
+    record("first deploy", "ansible", timed(lambda: ansible.deploy(one, str(v))))
+    v = next(version)
+    set_version(app, str(v))
+    record("code-only redeploy", "ansible", timed(lambda: ansible.deploy(one, str(v))))
+    requirements.write_text(original + f"six==1.1{6 + run % 2}.0\n")
+    commit(app, "one requirement changed")
+    record("requirement changed", "ansible", timed(lambda: ansible.deploy(one, str(v))))
+    record("no-op apply", "ansible", timed(lambda: ansible.deploy(one, str(v))))
+    previous = v
+    v = next(version)
+    set_version(app, str(v))
+    ansible.deploy(one, str(v))
+    record("set-active previous", "ansible", timed(lambda: ansible.rollback(one, str(previous))))
+    v = next(version)
+    set_version(app, str(v))
+    record(
+        f"code-only, {len(fleet)} hosts", "ansible", timed(lambda: ansible.deploy(fleet, str(v)))
+    )
+    requirements.write_text(original)
+    commit(app, "requirements back")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--fleet", type=int, default=10)
+    parser.add_argument("--ansible", action="store_true", help="also measure the Ansible playbooks")
     args = parser.parse_args()
     # shipstate's bytecode, as a wheel install has it: the checkout's may be missing or stale
     packages = [str(REPO / name) for name in ("shipstate", "operations", "deploys")]
@@ -266,6 +356,7 @@ def main() -> None:
     sandbox.write_inventory(app, hosts)
     (app / "inventories" / "one.py").write_text(sandbox.inventory_text(hosts[:1]))
     one, fleet = hosts[:1], hosts
+    ansible = Ansible(work, app) if args.ansible else None
     results: dict[str, dict[str, list[float]]] = {}
     version = iter(range(2, 10_000))
 
@@ -276,19 +367,25 @@ def main() -> None:
     try:
         for run in range(args.runs):
             print(f"run {run + 1}/{args.runs}", flush=True)
-            run_once(run, app, one, fleet, version, record)
+            run_once(run, app, one, fleet, version, record, ansible)
     finally:
         sandbox.down()
         shutil.rmtree(work, ignore_errors=True)
 
     summary = {}
-    print(f"\n{'case':<24}{'shipstate min/median':>22}{'fabfile min/median':>22}{'ratio':>8}")
+    peers = ["fabfile", *(["ansible"] if args.ansible else [])]
+    print(f"\n{'case':<24}{'shipstate min/median':>22}", end="")
+    print("".join(f"{peer + ' min/median':>22}{'ratio':>8}" for peer in peers))
     for case, tools in results.items():
-        ours, theirs = tools.get("shipstate", []), tools.get("fabfile", [])
-        ratio = statistics.median(theirs) / statistics.median(ours) if ours and theirs else None
-        summary[case] = {"shipstate": ours, "fabfile": theirs, "ratio_median": ratio}
+        ours = tools["shipstate"]
+        summary[case] = {"shipstate": ours}
         line = f"{case:<24}{min(ours):>10.2f} / {statistics.median(ours):<9.2f}"
-        if theirs:
+        for peer in peers:
+            theirs = tools.get(peer, [])
+            if not theirs:
+                continue
+            ratio = statistics.median(theirs) / statistics.median(ours)
+            summary[case] |= {peer: theirs, f"ratio_median_{peer}": ratio}
             line += f"{min(theirs):>10.2f} / {statistics.median(theirs):<9.2f}{ratio:>7.1f}x"
         print(line)
     scaling = statistics.median(
