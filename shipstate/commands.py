@@ -166,8 +166,8 @@ def reload_nginx(layout: Layout, release_id: int | None, site_sha: str | None) -
 # supervisorctl's own work over supervisord's XML-RPC, without its ~0.2 s of start-up
 # (supervisor imports pkg_resources): `update NAME...` loads the programs' config (starting
 # what was added, restarting what changed, starting what had stopped or crashed);
-# `remove NAME=CONF...` stops the programs' processes
-# (gracefully, all at once, returning once they exited), deletes their configs, unloads them.
+# `remove NAME=CONF...` stops the programs' processes (gracefully, all at once, returning once
+# they exited), deletes their configs and unloads them.
 SUPERVISOR = """\
 import configparser, http.client, os, socket, sys, time, xmlrpc.client
 from urllib.parse import quote
