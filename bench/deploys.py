@@ -116,12 +116,14 @@ def wait_for(url: str, text: str, limit: float = 120) -> None:
     raise RuntimeError(f"{url} never showed {text!r}")
 
 
+def app_archive(app: Path) -> bytes:
+    """The app's committed code, as the peers upload it."""
+    command = ["git", "-C", str(app), "archive", "--format=tar.gz", "HEAD"]
+    return subprocess.run(command, capture_output=True, check=True).stdout
+
+
 def fab_deploy(app: Path, hosts, version: str) -> None:
-    archive = subprocess.run(
-        ["git", "-C", str(app), "archive", "--format=tar.gz", "HEAD"],
-        capture_output=True,
-        check=True,
-    ).stdout
+    archive = app_archive(app)
     stamp = str(time.time_ns())
 
     def deploy(host):
@@ -195,8 +197,7 @@ class Ansible:
             raise RuntimeError(f"ansible-playbook {playbook} failed:\n{done.stdout[-3000:]}")
 
     def deploy(self, hosts, version: str) -> None:
-        archive = ["git", "-C", str(self.app), "archive", "--format=tar.gz", "HEAD"]
-        self.archive.write_bytes(subprocess.run(archive, capture_output=True, check=True).stdout)
+        self.archive.write_bytes(app_archive(self.app))
         self._play(hosts, "deploy.yml", "-e", f"archive={self.archive}")
         self._served(hosts, version)
 
