@@ -250,12 +250,15 @@ class Fleet:
 
         def run(host: Host) -> list[str]:
             problems = []
-            for command in commands(host.name):
-                ok, output = run_command(host, command)
-                if not ok:
-                    problems.append(f"{host.name}: {output.stderr.strip() or command}")
-                if _connection_lost(host):
-                    break
+            try:
+                for command in commands(host.name):
+                    ok, output = run_command(host, command)
+                    if not ok:
+                        problems.append(f"{host.name}: {output.stderr.strip() or command}")
+                    if _connection_lost(host):
+                        break
+            except Exception as exc:  # one host's error must not stop the others' report
+                problems.append(f"{host.name}: {exc!r}")
             return problems
 
         return [line for lines in on_each(self.hosts, run) for line in lines]
