@@ -87,17 +87,6 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
     )
     each(
         PREPARE,
-        "hooks",
-        releases.release_hooks_run,
-        lambda p, w: {
-            "layout": layout,
-            "release": p.new_release,
-            "hooks": w.hooks,
-            "env": config.env,
-        },
-    )
-    each(
-        PREPARE,
         "release in place",
         releases.release_present,
         lambda p, w: {"layout": layout, "release": p.new_release},
@@ -113,16 +102,43 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "check": p.has("reload_nginx"),
         },
     )
-    each(
+
+    start_app_server = (
         PREPARE,
         "start app server",
-        releases.app_server_running,
+        releases.app_server_started,
         lambda p, w: {
             "layout": layout,
             "release_id": p.active_after,
             "python": config.python,
             "program_conf": w.program_conf,
             "start": p.has("start_app_server"),
+        },
+    )
+    hooks = (
+        PREPARE,
+        "hooks",
+        releases.release_hooks_run,
+        lambda p, w: {
+            "layout": layout,
+            "release": p.new_release,
+            "hooks": w.hooks,
+            "env": config.env,
+        },
+    )
+    # the new app server imports the app while the hooks run; it is asked nothing before
+    for step in (
+        (start_app_server, hooks) if config.start_during_hooks else (hooks, start_app_server)
+    ):
+        each(*step)
+    each(
+        PREPARE,
+        "check app server",
+        releases.app_server_answers,
+        lambda p, w: {
+            "layout": layout,
+            "release_id": p.active_after,
+            "check": p.has("start_app_server"),
             "health_host": health_host(config),
             "health_path": config.health_path,
         },

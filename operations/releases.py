@@ -219,14 +219,14 @@ def release_hooks_run(
     if release is None or not hooks:
         host.noop("no hooks to run")
         return
-    build = layout.building(release.id)
+    directory = layout.release(release.id)
     variables = [
-        f"PATH={build}/venv/bin:{PATH}",
+        f"PATH={directory}/venv/bin:{PATH}",
         f"SHIPSTATE_RELEASE={release.id}",
         *(f"{k}={v}" for k, v in env.items()),
     ]
     for hook in hooks:
-        yield chain(argv("cd", build), argv("env", *variables, "sh", "-c", hook))
+        yield chain(argv("cd", directory), argv("env", *variables, "sh", "-c", hook))
 
 
 def _manifest(release: NewRelease, state: str) -> str:
@@ -235,8 +235,8 @@ def _manifest(release: NewRelease, state: str) -> str:
 
 @operation()
 def release_present(layout: Layout, release: NewRelease | None):
-    """The release directory exists, complete, renamed into place (its manifest, uploaded
-    with it, says `building`)."""
+    """The release directory is renamed into place, before its hooks run: its manifest says
+    `building` until its app server answered, so an unfinished one is a leftover."""
     if release is None:
         host.noop("release already present")
         return
@@ -275,31 +275,35 @@ def _link(target: str, link: str) -> StringCommand:
 
 
 @operation()
-def app_server_running(
-    layout: Layout,
-    release_id: int,
-    python: str,
-    program_conf: str,
-    start: bool,
-    health_host: str,
-    health_path: str,
+def app_server_started(
+    layout: Layout, release_id: int, python: str, program_conf: str, start: bool
 ):
-    """The release's own gunicorn runs under supervisor and answers its health check."""
+    """The release's own gunicorn is started under supervisor (its health check comes later)."""
     if not start:
         host.noop(f"app server of release {release_id} already running")
         return
-    name, conf = layout.program(release_id), layout.program_file(release_id)
+    conf = layout.program_file(release_id)
     yield _upload(program_conf, f"{conf}.tmp")
-    check = health_check(
+    yield chain(argv("mv", "-f", f"{conf}.tmp", conf), start_program(layout, python, release_id))
+
+
+@operation()
+def app_server_answers(
+    layout: Layout, release_id: int, check: bool, health_host: str, health_path: str
+):
+    """The release's app server answers its health check on its own socket (else: its log)."""
+    if not check:
+        host.noop(f"app server of release {release_id} was already running")
+        return
+    answers = health_check(
         layout.python(layout.release(release_id)),
         layout.socket(release_id),
         health_host,
         health_path,
     )
-    log = argv("tail", "-n", "8", f"{layout.logs}/{name}.log")
-    answers = StringCommand(
-        "{",
-        check,
+    log = argv("tail", "-n", "8", f"{layout.logs}/{layout.program(release_id)}.log")
+    yield StringCommand(
+        answers,
         "||",
         "{",
         argv("echo", "last lines of its log:"),
@@ -308,11 +312,7 @@ def app_server_running(
         ">&2;",
         "exit",
         "1;",
-        "};",
         "}",
-    )
-    yield chain(
-        argv("mv", "-f", f"{conf}.tmp", conf), start_program(layout, python, release_id), answers
     )
 
 

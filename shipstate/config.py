@@ -81,6 +81,7 @@ class Config(BaseModel):
     root: str = ""
     keep_releases: Annotated[int, Field(ge=2, le=100)] = 4
     warm_previous: bool = True
+    start_during_hooks: bool = True
     wsgi: Annotated[str, Field(pattern=WSGI_PATTERN)]
     requirements: str = "requirements.txt"
     python: Annotated[str, Field(pattern=COMMAND_WORD_PATTERN)] = "python3"

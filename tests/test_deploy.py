@@ -239,3 +239,53 @@ def test_an_app_server_that_stopped_is_started_again(app):
     assert "+ app server 1" in planned and "Plan: 1 to add, 0 to change, 0 to remove" in planned
     ok("apply", *INVENTORY, "--yes", cwd=app)
     fleet_serves("1", "1")
+
+
+def log_seconds(stamp: str) -> int:
+    """`2026-11-27 04:43:43 +0000` (gunicorn's log) or `27/Nov/2026:04:43:44 +0000` (access)."""
+    from datetime import datetime
+
+    for layout in ("%Y-%m-%d %H:%M:%S %z", "%d/%b/%Y:%H:%M:%S %z"):
+        try:
+            return int(datetime.strptime(stamp, layout).timestamp())
+        except ValueError:
+            continue
+    raise AssertionError(f"not a log time: {stamp}")
+
+
+def app_server_timeline(address: str, release: int) -> tuple[int, int, int, str]:
+    """When the release's gunicorn started, when it was first asked /healthz, when its slow
+    hook finished (seconds), and the directory the hook ran in."""
+    log = on_host(address, f"cat /srv/hello/logs/hello-{release}.log").stdout
+    started = re.search(r"^\[([^\]]+)\] \[\d+\] \[INFO\] Starting gunicorn", log, re.M)
+    asked = re.search(r"\[([^\]]+)\] \"GET /healthz", log)
+    hook = on_host(address, "cat /srv/hello/shared/var/hook-done /srv/hello/shared/var/hook-dir")
+    done, directory = hook.stdout.split()
+    return log_seconds(started.group(1)), log_seconds(asked.group(1)), int(done), directory
+
+
+def test_app_server_starts_while_hooks_run_and_is_asked_after_them(app):
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    config = app / "shipstate.toml"
+    config.write_text(
+        config.read_text()
+        + '\n[[hooks]]\ncommand = "sleep 4 && pwd -P > var/hook-dir && date +%s > var/hook-done"\n'
+    )
+    set_version(app, "2")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("2", "2")
+    for address in host_addresses():
+        started, asked, hook_done, directory = app_server_timeline(address, 2)
+        assert started <= hook_done - 2, "the app server started while the hook ran"
+        assert asked >= hook_done, "its health check came after the hooks"
+        assert directory == "/srv/hello/releases/2", "hooks run in the release's own directory"
+
+    config.write_text(
+        config.read_text().replace('name = "hello"', 'name = "hello"\nstart_during_hooks = false')
+    )
+    set_version(app, "3")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("3", "3")
+    for address in host_addresses():
+        started, asked, hook_done, _ = app_server_timeline(address, 3)
+        assert started >= hook_done, "start_during_hooks = false: the app server starts after"

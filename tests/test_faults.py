@@ -89,7 +89,7 @@ def test_health_check_failing_on_the_new_release(deployed):
     edit_config(app, 'health_path = "/healthz"', 'health_path = "/no-such-page"')
     set_version(app, "2")
     result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(app, result, "start app server:", "HTTP 404")
+    assert_failed_cleanly(app, result, "check app server:", "HTTP 404")
     edit_config(app, 'health_path = "/no-such-page"', 'health_path = "/healthz"')
     set_version(app, "3")
     converges(app)

@@ -19,6 +19,7 @@ STEPS = (
     "release in place",
     "check nginx config",
     "start app server",
+    "check app server",
     "release ready",
     "switch",
 )
