@@ -165,9 +165,11 @@ def reload_nginx(layout: Layout, release_id: int | None, site_sha: str | None) -
 
 # supervisorctl's own work over supervisord's XML-RPC, without its ~0.2 s of start-up
 # (supervisor imports pkg_resources): `update NAME...` loads the programs' config (starting
-# what was added, restarting what changed, starting what had stopped or crashed);
-# `remove NAME=CONF...` stops the programs' processes (gracefully, all at once, returning once
-# they exited), deletes their configs and unloads them.
+# what was added, restarting what changed, starting what had stopped or crashed, once it has);
+# `remove NAME=CONF=SOCKET...` tells the programs' processes to stop (gracefully, all at once),
+# deletes their configs and returns once no socket takes connections: the processes finish in
+# the background (a gunicorn takes ~0.3 s to exit) and stay loaded, stopped, until the next
+# run unloads them. Both unload every program whose config is gone once it has stopped.
 SUPERVISOR = """\
 import configparser, http.client, os, socket, sys, time, xmlrpc.client
 from urllib.parse import quote
@@ -197,36 +199,52 @@ else:
     proxy = xmlrpc.client.ServerProxy(scheme + "://" + auth + rest.rstrip("/") + "/RPC2")
 rpc = proxy.supervisor
 LIVE = ("STARTING", "RUNNING", "BACKOFF", "STOPPING")
-def stop(groups):
-    if not groups:
-        return
+def wait_until(done, what):
+    deadline = time.monotonic() + 300
+    while not done():
+        if time.monotonic() > deadline:
+            sys.exit(what + " after 300 s")
+        time.sleep(0.01)
+def in_state(groups, states):
+    infos = rpc.getAllProcessInfo()
+    return {i["group"] for i in infos if i["group"] in groups and i["statename"] in states}
+def signal_stop(groups):
     for group in groups:
         try:
             rpc.stopProcessGroup(group, False)
         except xmlrpc.client.Fault as fault:
             if fault.faultCode != 10:  # BAD_NAME: not loaded
                 raise
-    deadline = time.monotonic() + 300
-    while any(i["group"] in groups and i["statename"] in LIVE for i in rpc.getAllProcessInfo()):
-        if time.monotonic() > deadline:
-            sys.exit("the app servers of %s did not stop" % ", ".join(groups))
-        time.sleep(0.05)
+def listening(path):
+    probe = socket.socket(socket.AF_UNIX)
+    try:
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
 try:
-    action, targets = sys.argv[1], [t.split("=", 1) for t in sys.argv[2:]]
+    action, targets = sys.argv[1], [t.split("=") for t in sys.argv[2:]]
     groups = [target[0] for target in targets]
     if action == "remove":
-        stop(groups)
-        for _, conf in targets:
+        signal_stop(groups)
+        for _, conf, _ in targets:
             if os.path.exists(conf):
                 os.remove(conf)
+        sockets = [target[2] for target in targets]
+        wait_until(lambda: not any(listening(s) for s in sockets), "app servers still listen")
     added, changed, removed = rpc.reloadConfig()[0]
-    stop([g for g in groups if g in changed or g in removed])
+    restart = [g for g in groups if g in changed]
+    signal_stop(restart)
+    wait_until(lambda: not in_state(restart, LIVE), "app servers did not stop")
+    for group in [*(set(removed) - in_state(removed, LIVE)), *restart]:
+        rpc.removeProcessGroup(group)
     for group in groups:
-        if group in changed or group in removed:
-            rpc.removeProcessGroup(group)
         if group in added or group in changed:
             rpc.addProcessGroup(group)
     if action == "update":
+        wait_until(lambda: not in_state(groups, ("STOPPING",)), "app servers did not stop")
         infos = rpc.getAllProcessInfo()
         missing = set(groups) - {info["group"] for info in infos}
         if missing:
@@ -245,6 +263,9 @@ def start_program(layout: Layout, python: str, release_id: int) -> StringCommand
 
 
 def stop_programs(layout: Layout, python: str, release_ids) -> StringCommand:
-    """The releases' app servers are stopped gracefully, and their programs removed."""
-    targets = [f"{layout.program(n)}={layout.program_file(n)}" for n in release_ids]
+    """The releases' app servers are told to stop gracefully, and no longer take connections;
+    their programs are removed."""
+    targets = [
+        f"{layout.program(n)}={layout.program_file(n)}={layout.socket(n)}" for n in release_ids
+    ]
     return python_script(python, SUPERVISOR, "remove", *targets)
