@@ -41,6 +41,7 @@ class Detected:
     static_root: str | None
     sqlite_file: str | None
     health_path: str
+    notes: tuple[str, ...] = ()
 
 
 def _settings_module(app_dir: Path) -> str:
@@ -60,6 +61,23 @@ def _settings_module(app_dir: Path) -> str:
 
 
 STATIC_ROOT = r"^STATIC_ROOT\s*=\s*(.+)$"
+NOT_FOR_PRODUCTION = (
+    (
+        r"^DEBUG\s*=\s*True\b",
+        "DEBUG = True in the settings: visitors would see tracebacks; read it from the "
+        'environment, e.g. DEBUG = os.environ.get("DEBUG") == "1"',
+    ),
+    (
+        r"^ALLOWED_HOSTS\s*=\s*\[\s*\]",
+        "ALLOWED_HOSTS = [] in the settings: Django answers 400 to any Host but localhost "
+        "(and to every request once DEBUG is off); list your domains, as in server_name",
+    ),
+    (
+        r"^SECRET_KEY\s*=\s*['\"]",
+        "SECRET_KEY is written in the settings, so in git: read it from the environment and "
+        "keep it in a secrets file (README: Secrets)",
+    ),
+)
 SQLITE_NAME = r"['\"]NAME['\"]\s*:\s*(.+)$"
 
 
@@ -108,6 +126,9 @@ def detect(app_dir: Path) -> Detected:
         static_root=_relative_to_base(settings, STATIC_ROOT),
         sqlite_file=_relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None,
         health_path=health,
+        notes=tuple(
+            note for pattern, note in NOT_FOR_PRODUCTION if re.search(pattern, settings, re.M)
+        ),
     )
 
 
@@ -151,8 +172,9 @@ def render_config(found: Detected) -> str:
     return "\n".join(lines) + "\n"
 
 
-def init(app_dir: Path, force: bool, copy_templates: bool) -> list[Path]:
-    """Write the files; returns those written. Nothing is overwritten without `force`."""
+def init(app_dir: Path, force: bool, copy_templates: bool) -> tuple[list[Path], tuple[str, ...]]:
+    """Write the files; returns those written and what in the settings is not ready for
+    production. Nothing is overwritten without `force`."""
     found = detect(app_dir)
     text = render_config(found)
     parse_config(tomllib.loads(text), CONFIG_FILE)
@@ -175,4 +197,4 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> list[Path]:
             shutil.copyfile(content, path)
         else:
             path.write_text(content)
-    return list(wanted)
+    return list(wanted), found.notes

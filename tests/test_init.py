@@ -1,5 +1,6 @@
 """`shipstate init` on a Django project it has never seen, then a real deploy."""
 
+import re
 import subprocess
 import sys
 
@@ -49,3 +50,17 @@ def test_init_prefers_a_uv_lock_to_a_requirements_file(tmp_path):
     assert detect(project).requirements == "requirements.txt"
     (project / "uv.lock").write_text("version = 1\n")
     assert detect(project).requirements == "uv.lock"
+
+
+def test_init_names_settings_not_ready_for_production(tmp_path):
+    project = startproject(tmp_path / "fresh")
+    result = ok("init", cwd=project)
+    for setting in ("DEBUG = True", "ALLOWED_HOSTS = []", "SECRET_KEY"):
+        assert f"note: {setting}" in result.stderr, (setting, result.stderr)
+    settings = project / "mysite" / "settings.py"
+    text = settings.read_text()
+    text = text.replace("DEBUG = True", 'DEBUG = os.environ.get("DEBUG") == "1"')
+    text = text.replace("ALLOWED_HOSTS = []", 'ALLOWED_HOSTS = ["example.com"]')
+    text = re.sub(r"^SECRET_KEY = .*$", 'SECRET_KEY = os.environ["SECRET_KEY"]', text, flags=re.M)
+    settings.write_text("import os\n" + text)
+    assert detect(project).notes == ()

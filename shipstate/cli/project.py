@@ -4,8 +4,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from shipstate.cli.output import out
+from shipstate.cli.output import err, out
 from shipstate.init import init as write_init_files
 
 
@@ -26,8 +27,11 @@ def init(
     Example: cd mysite && shipstate init --templates
     """
     app_dir = Path.cwd()
-    for path in write_init_files(app_dir, force, templates):
+    written, notes = write_init_files(app_dir, force, templates)
+    for path in written:
         out.print(f"wrote {path.relative_to(app_dir)}")
+    for note in notes:
+        err.print(f"note: {escape(note)}")
     out.print(
         "\nNext: review shipstate.toml, add your hosts to inventories/production.py, commit, "
         "then\n  shipstate plan -i inventories/production.py --accept-new-host-keys"
