@@ -124,6 +124,8 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "release": p.new_release,
             "hooks": w.hooks,
             "env": config.env,
+            "python": config.python,
+            "secrets_env_file": config.secrets_env_file,
         },
     )
     # the new app server imports the app while the hooks run; it is asked nothing before

@@ -20,6 +20,7 @@ from shipstate.commands import (
     start_program,
     stop_programs,
     switch_current,
+    with_env_file,
 )
 from shipstate.desired import NewRelease
 from shipstate.layout import Layout
@@ -213,9 +214,15 @@ def environment_present(
 
 @operation()
 def release_hooks_run(
-    layout: Layout, release: NewRelease | None, hooks: Sequence[str], env: dict[str, str]
+    layout: Layout,
+    release: NewRelease | None,
+    hooks: Sequence[str],
+    env: dict[str, str],
+    python: str,
+    secrets_env_file: str | None,
 ):
-    """The hooks ran in the new release's directory, with its environment on PATH."""
+    """The hooks ran in the new release's directory, with its environment on PATH (and the
+    secrets file's variables, if they are asked for)."""
     if release is None or not hooks:
         host.noop("no hooks to run")
         return
@@ -225,8 +232,9 @@ def release_hooks_run(
         f"SHIPSTATE_RELEASE={release.id}",
         *(f"{k}={v}" for k, v in env.items()),
     ]
+    secrets = with_env_file(python, secrets_env_file) if secrets_env_file else ()
     for hook in hooks:
-        yield chain(argv("cd", directory), argv("env", *variables, "sh", "-c", hook))
+        yield chain(argv("cd", directory), argv("env", *variables, *secrets, "sh", "-c", hook))
 
 
 def _manifest(release: NewRelease, state: str) -> str:

@@ -56,6 +56,23 @@ def python_script(python: str, script: str, *args: object) -> StringCommand:
     return argv(python, "-S", "-c", script, *args)
 
 
+# Runs a command with the KEY=VALUE lines of a file added to its environment (variables already
+# set win; `#` comments, `export ` and quotes around a value are understood); the values are
+# never on a command line. One line without ` ;` or ` #`: it starts supervisor's program command.
+ENV_FILE = (
+    "import os,sys;"
+    "[os.environ.setdefault(k.strip().removeprefix('export ').strip(),v.strip().strip('\"\\''))"
+    " for k,s,v in (line.partition('=') for line in open(sys.argv[1]))"
+    " if s and k.strip() and not k.lstrip().startswith('#')];"
+    "os.execvp(sys.argv[2],sys.argv[2:])"
+)
+
+
+def with_env_file(python: str, path: str) -> tuple[str, ...]:
+    """The start of a command line that runs the rest with `path`'s variables."""
+    return (python, "-S", "-c", ENV_FILE, path)
+
+
 def health_check(
     python: str, target: str, host_header: str, path: str, limit_seconds: int = 60
 ) -> StringCommand:

@@ -63,6 +63,7 @@ class Secrets(BaseModel):
 
     file: Annotated[OneLine, Field(min_length=1, max_length=500)]
     path: str = ".env"
+    environment: bool = True
 
     @field_validator("path")
     @classmethod
@@ -149,6 +150,11 @@ class Config(BaseModel):
         if not self.root:
             object.__setattr__(self, "root", f"/srv/{self.name}")
         return self
+
+    @property
+    def secrets_env_file(self) -> str | None:
+        """The secrets file whose variables the app server and hooks get, if they do."""
+        return self.secrets.path if self.secrets and self.secrets.environment else None
 
     @property
     def shared_dirs(self) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 import getpass
 import hashlib
 import json
+import shlex
 from pathlib import Path
 
 from pyinfra.api import StringCommand
@@ -13,6 +14,7 @@ from shipstate.commands import (
     reload_nginx,
     stop_programs,
     switch_current,
+    with_env_file,
     write_line,
 )
 from shipstate.config import Config, load_config
@@ -185,6 +187,10 @@ class Session:
     def render_program(self, spec: HostSpec, release_id: int) -> str:
         user = ssh_user(spec)
         release_dir = self.layout.release(release_id)
+        secrets = self.config.secrets_env_file
+        load_secrets = (
+            shlex.join(with_env_file(self.config.python, secrets)) + " " if secrets else ""
+        )
         return self.templates.render(
             PROGRAM_TEMPLATE,
             {
@@ -192,6 +198,7 @@ class Session:
                 "program": self.layout.program(release_id),
                 "release": release_id,
                 "release_dir": release_dir,
+                "load_secrets": load_secrets,
                 "user": user,
                 "home": "/root" if user == "root" else f"/home/{user}",
             },

@@ -68,6 +68,30 @@ def test_secrets_are_private_redacted_and_never_on_a_command_line(app):
     assert token not in tracked.output
 
 
+def app_server_environment(address: str, release: int) -> list[str]:
+    """The environment gunicorn's master was started with (as the kernel has it)."""
+    pid = on_host(address, f"supervisorctl pid hello-{release}").stdout.strip()
+    return on_host(address, f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout.splitlines()
+
+
+def test_secrets_reach_the_app_server_and_hooks_as_environment_variables(app):
+    use_secrets(app, '# for the app\nGREETING=from-the-file\nexport QUOTED="two words"\n')
+    config = app / "shipstate.toml"
+    hook = '\n[[hooks]]\ncommand = "test \\"$QUOTED\\" = \\"two words\\""\n'
+    config.write_text(config.read_text().replace("\n[secrets]", hook + "\n[secrets]"))
+    commit(app, "a hook that needs a secret")
+    ok("apply", *ONE_HOST, "--yes", cwd=app)
+    address = host_addresses()[0]
+    environment = app_server_environment(address, 1)
+    assert "GREETING=from-the-file" in environment and "QUOTED=two words" in environment
+
+    config.write_text(config.read_text().replace(hook, "") + "environment = false\n")
+    commit(app, "the app reads its .env itself")
+    ok("apply", *ONE_HOST, "--yes", cwd=app)
+    assert not [v for v in app_server_environment(address, 2) if v.startswith("GREETING=")]
+    assert health(address)["greeting"] == "from-the-file", "the file is still linked as .env"
+
+
 HOSTILE = "$(touch /tmp/PWNED-1); `touch /tmp/PWNED-2` 'q' \"dq\" %(ENV_HOME)s \\ ; & | > <"
 
 
