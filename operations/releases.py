@@ -11,6 +11,7 @@ from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 
 from shipstate.commands import (
+    app_server_health_check,
     argv,
     chain,
     check_site_config,
@@ -303,11 +304,8 @@ def app_server_answers(
     if not check:
         host.noop(f"app server of release {release_id} was already running")
         return
-    answers = health_check(
-        layout.python(layout.release(release_id)),
-        layout.socket(release_id),
-        health_host,
-        health_path,
+    answers = app_server_health_check(
+        layout, layout.python(layout.release(release_id)), release_id, health_host, health_path
     )
     log = argv("tail", "-n", "8", f"{layout.logs}/{layout.program(release_id)}.log")
     yield StringCommand(

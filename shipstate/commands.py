@@ -25,7 +25,7 @@ def sudo(*args: object) -> StringCommand:
 
 HEALTH_CHECK = """\
 import http.client, socket, sys, time
-target, host, url, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+target, host, page, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 class Conn(http.client.HTTPConnection):
     def connect(self):
         if not target.startswith("/"):
@@ -38,7 +38,7 @@ deadline, last = time.monotonic() + limit, "no answer"
 while time.monotonic() < deadline:
     try:
         conn = Conn(host)
-        conn.request("GET", url, headers={"Host": host})
+        conn.request("GET", page, headers={"Host": host})
         answer = conn.getresponse()
         if answer.status == 200:
             sys.exit(0)
@@ -46,8 +46,11 @@ while time.monotonic() < deadline:
         deadline = min(deadline, time.monotonic() + 5)  # it answers, but not healthy
     except OSError as exc:
         last = str(exc)
+        ended = gave_up()
+        if ended:
+            sys.exit("health check of %s (Host: %s) failed: %s" % (page, host, ended))
     time.sleep(0.05)
-sys.exit("health check of %s (Host: %s) failed: %s" % (url, host, last))
+sys.exit("health check of %s (Host: %s) failed: %s" % (page, host, last))
 """
 
 
@@ -77,7 +80,8 @@ def health_check(
     python: str, target: str, host_header: str, path: str, limit_seconds: int = 60
 ) -> StringCommand:
     """GET `path` until it answers 200; `target` is a unix socket path or `address:port`."""
-    return python_script(python, HEALTH_CHECK, target, host_header, path, limit_seconds)
+    script = "def gave_up():\n    return None\n" + HEALTH_CHECK
+    return python_script(python, script, target, host_header, path, limit_seconds)
 
 
 def switch_current(layout: Layout, release_id: int) -> StringCommand:
@@ -187,7 +191,7 @@ def reload_nginx(layout: Layout, release_id: int | None, site_sha: str | None) -
 # deletes their configs and returns once no socket takes connections: the processes finish in
 # the background (a gunicorn takes ~0.3 s to exit) and stay loaded, stopped, until the next
 # run unloads them. Both unload every program whose config is gone once it has stopped.
-SUPERVISOR = """\
+SUPERVISOR_CLIENT = """\
 import configparser, http.client, os, socket, sys, time, xmlrpc.client
 from urllib.parse import quote
 paths = ["/etc/supervisor/supervisord.conf", "/etc/supervisord.conf"]
@@ -215,6 +219,10 @@ else:
     scheme, _, rest = url.partition("://")
     proxy = xmlrpc.client.ServerProxy(scheme + "://" + auth + rest.rstrip("/") + "/RPC2")
 rpc = proxy.supervisor
+"""
+SUPERVISOR = (
+    SUPERVISOR_CLIENT
+    + """\
 LIVE = ("STARTING", "RUNNING", "BACKOFF", "STOPPING")
 def wait_until(done, what):
     deadline = time.monotonic() + 300
@@ -272,6 +280,7 @@ try:
 except (OSError, xmlrpc.client.Error) as error:
     sys.exit("supervisord at %s (see %s): %s" % (url, found, error))
 """
+)
 
 
 def start_program(layout: Layout, python: str, release_id: int) -> StringCommand:
@@ -286,3 +295,26 @@ def stop_programs(layout: Layout, python: str, release_ids) -> StringCommand:
         f"{layout.program(n)}={layout.program_file(n)}={layout.socket(n)}" for n in release_ids
     ]
     return python_script(python, SUPERVISOR, "remove", *targets)
+
+
+# the health check of an app server also ends as soon as supervisord saw its process exit
+APP_SERVER_EXITED = """\
+def gave_up():
+    name = sys.argv[5] + ":" + sys.argv[5]
+    try:
+        state = rpc.getProcessInfo(name)["statename"]
+    except (OSError, xmlrpc.client.Error):
+        return None
+    if state in ("BACKOFF", "EXITED", "FATAL"):
+        return "its process exited while starting (supervisord: %s)" % state
+"""
+
+
+def app_server_health_check(
+    layout: Layout, python: str, release_id: int, host_header: str, path: str
+) -> StringCommand:
+    """GET `path` on the release's socket until it answers 200, or its process exits."""
+    script = SUPERVISOR_CLIENT + APP_SERVER_EXITED + HEALTH_CHECK
+    return python_script(
+        python, script, layout.socket(release_id), host_header, path, 60, layout.program(release_id)
+    )

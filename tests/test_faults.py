@@ -95,6 +95,25 @@ def test_health_check_failing_on_the_new_release(deployed):
     converges(app)
 
 
+def test_app_that_cannot_start_fails_the_deploy_at_once_with_its_log(deployed):
+    app = deployed
+    wsgi = app / "hello" / "wsgi.py"
+    good = wsgi.read_text()
+    wsgi.write_text(good + 'import os\nos.environ["SETTING_MISSING_ON_PURPOSE"]\n')
+    set_version(app, "2")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert_failed_cleanly(
+        app,
+        result,
+        "check app server:",
+        "its process exited while starting (supervisord: ",
+        "KeyError: 'SETTING_MISSING_ON_PURPOSE'",
+    )
+    wsgi.write_text(good)
+    set_version(app, "3")
+    converges(app)
+
+
 def test_one_host_of_three_failing_while_preparing(deployed):
     app = deployed
     edit_config(
