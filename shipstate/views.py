@@ -156,11 +156,10 @@ def render_history(found: dict[str, list[dict]], console: Console) -> None:
         if not entries:
             console.print("  no history")
         for e in entries:
-            console.print(
-                f"  {e.get('at', '?')}  {escape(str(e.get('by', '?')))}  "
-                f"{escape(str(e.get('command', '?')))}  {e.get('from')} -> {e.get('to')}  "
-                f"{escape(str(e.get('outcome', '?')))}"
-            )
+            fields = [e.get("at", "?"), e.get("by", "?"), e.get("command", "?")]
+            moves = ["none" if e.get(end) is None else e[end] for end in ("from", "to")]
+            fields += [" -> ".join(str(m) for m in moves), e.get("outcome", "?")]
+            console.print("  " + "  ".join(escape(str(f)) for f in fields))
 
 
 def history_json(found: dict[str, list[dict]]) -> str:

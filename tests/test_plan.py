@@ -346,3 +346,17 @@ def test_failed_releases_are_never_chosen_and_are_removed_by_the_next_apply():
     plan = compute_plan("apply", desired_for_apply(observed, {"web1": draft("k9")}, 5), observed)
     assert plan.hosts[0].targets("remove_leftover") == ["releases/3"]
     assert plan.hosts[0].new_release.id == 4, "a failed release's number is not reused"
+
+
+def test_history_shows_a_first_deploy_as_from_none_and_escapes_what_the_host_wrote():
+    from rich.console import Console
+
+    from shipstate.views import render_history
+
+    console = Console(record=True, width=200)
+    entry = {"at": "2026-11-27T05:27:28Z", "by": "[red]me", "command": "apply", "outcome": "ok"}
+    render_history({"web1": [{**entry, "from": None, "to": 1}]}, console)
+    assert console.export_text().splitlines() == [
+        "web1",
+        "  2026-11-27T05:27:28Z  [red]me  apply  none -> 1  ok",
+    ]
