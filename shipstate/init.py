@@ -61,24 +61,81 @@ def _settings_module(app_dir: Path) -> str:
 
 
 STATIC_ROOT = r"^STATIC_ROOT\s*=\s*(.+)$"
+SQLITE_NAME = r"['\"]NAME['\"]\s*:\s*(.+)$"
+# (setting, what its last value looks like when it is not ready for production, note)
 NOT_FOR_PRODUCTION = (
     (
-        r"^DEBUG\s*=\s*True\b",
+        "DEBUG",
+        r"True\b",
         "DEBUG = True in the settings: visitors would see tracebacks; read it from the "
         'environment, e.g. DEBUG = os.environ.get("DEBUG") == "1"',
     ),
     (
-        r"^ALLOWED_HOSTS\s*=\s*\[\s*\]",
+        "ALLOWED_HOSTS",
+        r"\[\s*\]",
         "ALLOWED_HOSTS = [] in the settings: Django answers 400 to any Host but localhost "
         "(and to every request once DEBUG is off); list your domains, as in server_name",
     ),
     (
-        r"^SECRET_KEY\s*=\s*['\"]",
+        "SECRET_KEY",
+        r"['\"]",
         "SECRET_KEY is written in the settings, so in git: read it from the environment and "
         "keep it in a secrets file (README: Secrets)",
     ),
 )
-SQLITE_NAME = r"['\"]NAME['\"]\s*:\s*(.+)$"
+DEVELOPMENT_SETTINGS = ("local", "dev", "development")
+PRODUCTION_SETTINGS = ("production", "prod")
+
+
+def _module_file(app_dir: Path, module: str) -> Path | None:
+    base = app_dir / module.replace(".", "/")
+    return next((f for f in (base.with_suffix(".py"), base / "__init__.py") if f.is_file()), None)
+
+
+def _production_settings(app_dir: Path, module: str) -> str:
+    """A sibling production module (config.settings.production) when manage.py names the
+    development one (config.settings.local)."""
+    package, _, leaf = module.rpartition(".")
+    if package and leaf in DEVELOPMENT_SETTINGS:
+        for name in PRODUCTION_SETTINGS:
+            if _module_file(app_dir, f"{package}.{name}"):
+                return f"{package}.{name}"
+    return module
+
+
+def _settings_text(app_dir: Path, module: str) -> str:
+    """The settings' source, after that of the sibling modules it star-imports."""
+    found = _module_file(app_dir, module)
+    if found is None:
+        return ""
+    text = found.read_text()
+    for sibling in re.findall(r"^from \.(\w+) import \*", text, re.M):
+        imported = found.parent / f"{sibling}.py"
+        if imported.is_file():
+            text = imported.read_text() + "\n" + text
+    return text
+
+
+def _wsgi_module(app_dir: Path, settings_module: str) -> str:
+    """wsgi.py in the settings' package or the nearest package above it."""
+    parts = settings_module.split(".")[:-1]
+    while parts:
+        if (app_dir.joinpath(*parts) / "wsgi.py").is_file():
+            return ".".join(parts) + ".wsgi"
+        parts.pop()
+    raise ShipstateError(
+        f"no wsgi.py in {settings_module.rsplit('.', 1)[0]} or a package above it",
+        hint="set `wsgi` in shipstate.toml by hand",
+    )
+
+
+def _not_for_production(settings: str) -> tuple[str, ...]:
+    notes = []
+    for name, bad, note in NOT_FOR_PRODUCTION:
+        values = re.findall(rf"^{name}\s*=\s*(.+)$", settings, re.M)
+        if values and re.match(bad, values[-1]):
+            notes.append(note)
+    return tuple(notes)
 
 
 def _relative_to_base(settings: str, pattern: str) -> str | None:
@@ -91,16 +148,10 @@ def _relative_to_base(settings: str, pattern: str) -> str | None:
 
 
 def detect(app_dir: Path) -> Detected:
-    settings_module = _settings_module(app_dir)
-    package = settings_module.rsplit(".", 1)[0]
-    settings_file = app_dir / (settings_module.replace(".", "/") + ".py")
-    settings = settings_file.read_text() if settings_file.is_file() else ""
-    wsgi_file = app_dir / package.replace(".", "/") / "wsgi.py"
-    if not wsgi_file.is_file():
-        raise ShipstateError(
-            f"no {wsgi_file.relative_to(app_dir)} next to the settings",
-            hint="set `wsgi` in shipstate.toml by hand",
-        )
+    used_by_manage = _settings_module(app_dir)
+    settings_module = _production_settings(app_dir, used_by_manage)
+    settings = _settings_text(app_dir, settings_module)
+    wsgi = _wsgi_module(app_dir, settings_module)
     requirements = next((r for r in REQUIREMENTS if (app_dir / r).is_file()), None)
     if requirements is None:
         raise ShipstateError(
@@ -115,19 +166,27 @@ def detect(app_dir: Path) -> Detected:
         health = "/admin/login/"
     else:
         health = "/"
-    name = re.sub(r"[^a-z0-9_-]", "-", app_dir.resolve().name.lower()).strip("-_") or package
+    name = (
+        re.sub(r"[^a-z0-9_-]", "-", app_dir.resolve().name.lower()).strip("-_")
+        or wsgi.split(".")[0]
+    )
     if not name[0].isalpha():
         name = f"app-{name}"
     return Detected(
         name=name[:40],
         settings=settings_module,
-        wsgi=f"{package}.wsgi:application",
+        wsgi=f"{wsgi}:application",
         requirements=requirements,
         static_root=_relative_to_base(settings, STATIC_ROOT),
         sqlite_file=_relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None,
         health_path=health,
-        notes=tuple(
-            note for pattern, note in NOT_FOR_PRODUCTION if re.search(pattern, settings, re.M)
+        notes=(
+            *(
+                [f"manage.py uses {used_by_manage}; the servers get {settings_module}"]
+                if settings_module != used_by_manage
+                else []
+            ),
+            *_not_for_production(settings),
         ),
     )
 

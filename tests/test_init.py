@@ -64,3 +64,33 @@ def test_init_names_settings_not_ready_for_production(tmp_path):
     text = re.sub(r"^SECRET_KEY = .*$", 'SECRET_KEY = os.environ["SECRET_KEY"]', text, flags=re.M)
     settings.write_text("import os\n" + text)
     assert detect(project).notes == ()
+
+
+def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_path):
+    """The cookiecutter-django layout: manage.py names config.settings.local, wsgi.py is in
+    config/, production.py star-imports base.py."""
+    project = tmp_path / "shop"
+    settings = project / "config" / "settings"
+    settings.mkdir(parents=True)
+    (project / "manage.py").write_text(
+        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")\n'
+    )
+    (project / "config" / "__init__.py").write_text("")
+    (project / "config" / "wsgi.py").write_text("application = get_wsgi_application()\n")
+    (settings / "__init__.py").write_text("")
+    (settings / "base.py").write_text(
+        'DEBUG = True\nSTATIC_ROOT = str(BASE_DIR / "staticfiles")\n'
+        "INSTALLED_APPS = ['django.contrib.admin']\n"
+    )
+    (settings / "local.py").write_text('from .base import *\nSECRET_KEY = "dev"\n')
+    (settings / "production.py").write_text(
+        'from .base import *  # noqa\nDEBUG = False\nSECRET_KEY = env("DJANGO_SECRET_KEY")\n'
+    )
+    (project / "requirements.txt").write_text("Django\n")
+    found = detect(project)
+    assert found.settings == "config.settings.production"
+    assert found.wsgi == "config.wsgi:application"
+    assert found.static_root == "staticfiles"
+    assert found.notes == (
+        "manage.py uses config.settings.local; the servers get config.settings.production",
+    )
