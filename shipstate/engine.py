@@ -154,6 +154,7 @@ class Session:
         self.verbose = verbose
         self._fleet: Fleet | None = None
         self._secrets: LocalSecrets | None = None
+        self._observed_while_locking: dict[str, list[str]] = {}
         self.observed: dict[str, ObservedHost] = {}
 
     def __enter__(self) -> "Session":
@@ -171,12 +172,16 @@ class Session:
             ).__enter__()
         return self._fleet
 
+    def _observation(self) -> dict[str, object]:
+        return {"root": self.config.root, "app": self.config.name, "python": self.config.python}
+
     def observe(self) -> dict[str, ObservedHost]:
+        """Each host's state: read by the lock's round trip if it was just taken, else now."""
         from shipstate.facts import HostState
 
-        lines = self.fleet().facts(
-            HostState, root=self.config.root, app=self.config.name, python=self.config.python
-        )
+        lines, self._observed_while_locking = self._observed_while_locking, {}
+        if set(lines) != {host.name for host in self.fleet().hosts}:
+            lines = self.fleet().facts(HostState, **self._observation())
         self.observed = {
             name: HostState.observe(name, value, self.config.name) for name, value in lines.items()
         }
@@ -522,9 +527,19 @@ class Session:
 
     def locked(self, wait_seconds: float, steal_stale: bool):
         """The deploy lock on every target host, for the duration of a `with` block."""
+        from shipstate.facts import HostState
         from shipstate.lock import FleetLock
 
-        return FleetLock(self.fleet(), self.layout, self.report, wait_seconds, steal_stale)
+        lock = FleetLock(
+            self.fleet(),
+            self.layout,
+            self.report,
+            wait_seconds,
+            steal_stale,
+            then=HostState().command(**self._observation()),
+        )
+        self._observed_while_locking = lock.outputs
+        return lock
 
     def release_locks(self) -> list[str]:
         from shipstate.lock import force_release

@@ -41,7 +41,10 @@ def describe(host: str, lock: LockInfo, ttl: int) -> str:
 
 class FleetLock:
     """Taken on every host (the first by name alone, then the others at once); if any host is
-    held by someone else, the locks already taken are released and nothing is changed."""
+    held by someone else, the locks already taken are released and nothing is changed.
+
+    `then`, a command run right after taking a host's lock, in the same round trip: its
+    output lines are in `outputs` by host name."""
 
     def __init__(
         self,
@@ -50,6 +53,7 @@ class FleetLock:
         report: Reporter,
         wait_seconds: float = 0,
         steal_stale: bool = False,
+        then: str = "true",
     ):
         self.fleet, self.layout, self.report = fleet, layout, report
         self.wait_seconds, self.steal_stale = wait_seconds, steal_stale
@@ -63,6 +67,8 @@ class FleetLock:
             "started_at": utc_now(),
             "token": self.token,
         }
+        self.then = then
+        self.outputs: dict[str, list[str]] = {}
         self.taken: list[Host] = []
         self._heartbeat: gevent.Greenlet | None = None
         self._annotating: gevent.Greenlet | None = None
@@ -87,6 +93,10 @@ class FleetLock:
         held = StringCommand(
             take,
             "2>/dev/null",
+            "&&",
+            "{",
+            self.then,
+            "\n}",
             "||",
             "{",
             argv("cd", self.layout.root),
@@ -100,6 +110,7 @@ class FleetLock:
         ok, output = run_command(host, held)
         if ok:
             self.taken.append(host)
+            self.outputs[host.name] = output.stdout_lines
             return None
         line = next((x for x in output.stdout_lines if x.startswith("lock ")), None)
         if line is None:
