@@ -91,21 +91,20 @@ class FleetLock:
             argv("touch", f"{self._dir}/heartbeat"),
         )
         held = StringCommand(
+            "if",
             take,
-            "2>/dev/null",
-            "&&",
-            "{",
+            "2>/dev/null;",
+            "then",
             self.then,
-            "\n}",
-            "||",
-            "{",
+            "\ntrue;",  # the lock is ours, whatever `then` said
+            "else",
             argv("cd", self.layout.root),
             "&&",
             LOCK_LINE,
             ";",
             "exit",
             "1;",
-            "}",
+            "fi",
         )
         ok, output = run_command(host, held)
         if ok:
