@@ -82,7 +82,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "build": p.has("create_environment"),
             "python": config.python,
             "requirements": config.requirements,
-            "locked": config.locked,
+            "kind": config.requirements_kind,
         },
     )
     each(

@@ -46,10 +46,12 @@ def leftovers_absent(layout: Layout, leftovers: Sequence[str]):
     yield argv("rm", "-rf", *(f"{layout.root}/{name}" for name in leftovers))
 
 
-def _environment(layout: Layout, key: str, python: str, requirements: str, locked: bool):
-    """Build the environment `key` under a temporary name with uv (pip when uv cannot be had;
-    a `locked` uv.lock needs uv), then rename it into place: complete or absent, never changed."""
+def _environment(layout: Layout, key: str, python: str, requirements: str, kind: str):
+    """Build the environment `key` under a temporary name with uv (pip when uv cannot be had,
+    for a requirements file only), then rename it into place: complete or absent, never
+    changed."""
     building, tools_tmp = layout.building_env(key), f"{layout.tools}.tmp"
+    locked = kind == "uv.lock"
     wants = ("gunicorn",) if locked else ("-r", requirements, "gunicorn")
     get_uv = chain(
         argv("rm", "-rf", tools_tmp),
@@ -106,8 +108,12 @@ def _environment(layout: Layout, key: str, python: str, requirements: str, locke
     pip = (f"{building}/bin/python", "-m", "pip", "--disable-pip-version-check", "--quiet")
     offline = argv(*pip, "install", "--no-index", "--find-links", layout.wheels, *wants)
     with_pip = (
-        StringCommand(argv("echo", "shipstate: installing from uv.lock needs uv"), ">&2;", "false")
-        if locked
+        StringCommand(
+            argv("echo", f"shipstate: installing from {kind} needs uv, which could not be had"),
+            ">&2;",
+            "false",
+        )
+        if kind != "requirements"
         else chain(
             argv(python, "-m", "venv", building),
             chain(
@@ -203,14 +209,14 @@ def environment_present(
     build: bool,
     python: str,
     requirements: str,
-    locked: bool,
+    kind: str,
 ):
     """The environment the new release links to is built (once per requirements and Python)."""
     if release is None or not build:
         host.noop("environment already built")
         return
     requirements_file = f"{layout.building(release.id)}/{requirements}"
-    yield from _environment(layout, release.env, python, requirements_file, locked)
+    yield from _environment(layout, release.env, python, requirements_file, kind)
 
 
 @operation()

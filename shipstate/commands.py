@@ -231,6 +231,8 @@ def wait_until(done, what):
             sys.exit(what + " after 300 s")
         time.sleep(0.01)
 def in_state(groups, states):
+    if not groups:
+        return set()
     infos = rpc.getAllProcessInfo()
     return {i["group"] for i in infos if i["group"] in groups and i["statename"] in states}
 def signal_stop(groups):

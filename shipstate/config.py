@@ -97,9 +97,13 @@ class Config(BaseModel):
     secrets: Secrets | None = None
 
     @property
-    def locked(self) -> bool:
-        """The requirements are a uv.lock (with its pyproject.toml), installed exactly."""
-        return PurePosixPath(self.requirements).name == "uv.lock"
+    def requirements_kind(self) -> Literal["requirements", "pyproject", "uv.lock"]:
+        """A requirements file (uv or pip), a pyproject.toml's [project] dependencies (uv), or
+        a uv.lock with its pyproject.toml, installed exactly (uv)."""
+        name = PurePosixPath(self.requirements).name
+        if name == "pyproject.toml":
+            return "pyproject"
+        return "uv.lock" if name == "uv.lock" else "requirements"
 
     @field_validator("requirements", "static_root")
     @classmethod

@@ -17,6 +17,7 @@ REQUIREMENTS = (
     "requirements/production.txt",
     "requirements/prod.txt",
     "requirements/base.txt",
+    "pyproject.toml",
 )
 INVENTORY_EXAMPLE = '''"""pyinfra inventory for {env} (written by `shipstate init`; edit the hosts).
 
@@ -139,12 +140,24 @@ def _not_for_production(settings: str) -> tuple[str, ...]:
 
 
 def _relative_to_base(settings: str, pattern: str) -> str | None:
-    """`BASE_DIR / "x" / "y"` or os.path.join(BASE_DIR, "x", "y") -> "x/y"."""
-    found = re.search(pattern, settings, re.M)
-    if not found or "BASE_DIR" not in found.group(1):
+    """The last `BASE_DIR / "x" / "y"` or os.path.join(BASE_DIR, "x", "y") -> "x/y"."""
+    values = re.findall(pattern, settings, re.M)
+    if not values or "BASE_DIR" not in values[-1]:
         return None
-    parts = re.findall(r"['\"]([^'\"]+)['\"]", found.group(1))
+    parts = re.findall(r"['\"]([^'\"]+)['\"]", values[-1])
     return "/".join(parts) or None
+
+
+def _lists_dependencies(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    if path.name != "pyproject.toml":
+        return True
+    try:
+        project = tomllib.loads(path.read_text()).get("project", {})
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(project.get("dependencies"), list)
 
 
 def detect(app_dir: Path) -> Detected:
@@ -152,12 +165,12 @@ def detect(app_dir: Path) -> Detected:
     settings_module = _production_settings(app_dir, used_by_manage)
     settings = _settings_text(app_dir, settings_module)
     wsgi = _wsgi_module(app_dir, settings_module)
-    requirements = next((r for r in REQUIREMENTS if (app_dir / r).is_file()), None)
+    requirements = next((r for r in REQUIREMENTS if _lists_dependencies(app_dir / r)), None)
     if requirements is None:
         raise ShipstateError(
             "no requirements file found",
-            hint="create requirements.txt (or uv.lock) listing Django and gunicorn, "
-            "commit it, and run init again",
+            hint="create requirements.txt (or uv.lock, or [project] dependencies in "
+            "pyproject.toml) listing Django, commit it, and run init again",
         )
     urls = " ".join(p.read_text() for p in app_dir.glob("**/urls.py") if ".venv" not in p.parts)
     if "healthz" in urls:

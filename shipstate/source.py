@@ -2,6 +2,7 @@
 
 import hashlib
 import subprocess
+import tomllib
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -68,6 +69,8 @@ def read_source(app_dir: Path, ref: str, requirements: str, allow_dirty: bool) -
             f"{requirements} is not in commit {commit[:12]}",
             hint="set `requirements` in shipstate.toml to your requirements file, and commit it",
         ) from None
+    if requirements.rsplit("/", 1)[-1] == "pyproject.toml":
+        _check_dependencies(reqs, requirements)
     return Source(
         ref=ref,
         commit=commit,
@@ -77,6 +80,22 @@ def read_source(app_dir: Path, ref: str, requirements: str, allow_dirty: bool) -
         prefix=prefix,
         requirements=reqs,
     )
+
+
+def _check_dependencies(pyproject: bytes, path: str) -> None:
+    """A pyproject.toml installed as requirements must list its [project] dependencies."""
+    try:
+        project = tomllib.loads(pyproject.decode()).get("project", {})
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ShipstateError(f"{path}: {exc}", hint="fix the TOML syntax") from None
+    if "dependencies" in project.get("dynamic", ()) or not isinstance(
+        project.get("dependencies"), list
+    ):
+        raise ShipstateError(
+            f"{path} has no [project] dependencies list to install",
+            hint="list them under [project] dependencies = [...], or point `requirements` at "
+            "a requirements file (`poetry export -o requirements.txt` for Poetry)",
+        )
 
 
 def archive(app_dir: Path, commit: str) -> bytes:

@@ -20,12 +20,21 @@ def test_example_config_loads_with_defaults():
     assert config.shared_dirs == ("var", "media") and config.shared_files == (".env",)
     assert [h.run for h in config.hooks] == ["every-host", "every-host"]
     assert parse_config(MINIMAL, "t").keep_releases == 4
-    assert not config.locked
+    assert config.requirements_kind == "requirements"
 
 
-def test_a_uv_lock_is_installed_as_locked():
-    assert parse_config({**MINIMAL, "requirements": "deps/uv.lock"}, "t").locked
-    assert not parse_config({**MINIMAL, "requirements": "uv.lock.txt"}, "t").locked
+@pytest.mark.parametrize(
+    ("requirements", "kind"),
+    [
+        ("deps/uv.lock", "uv.lock"),
+        ("uv.lock.txt", "requirements"),
+        ("pyproject.toml", "pyproject"),
+        ("api/pyproject.toml", "pyproject"),
+        ("requirements/prod.txt", "requirements"),
+    ],
+)
+def test_the_requirements_kind_is_read_from_the_file_name(requirements, kind):
+    assert parse_config({**MINIMAL, "requirements": requirements}, "t").requirements_kind == kind
 
 
 @pytest.mark.parametrize(

@@ -230,6 +230,29 @@ def test_dependencies_from_a_uv_lock(app):
         assert old.returncode == 1, "release 2's environment is not changed"
 
 
+def test_dependencies_from_a_pyproject(app):
+    """`requirements = "pyproject.toml"`: its [project] dependencies are installed (uv); one
+    without such a list is refused before anything connects."""
+    fixtures = Path(__file__).parent / "fixtures" / "uv"
+    (app / "requirements.txt").unlink()
+    pyproject = app / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "hello"\nversion = "1"\ndynamic = ["dependencies"]\n')
+    config = app / "shipstate.toml"
+    config.write_text(config.read_text().replace("requirements.txt", "pyproject.toml"))
+    commit(app, "dependencies from the build backend")
+    refused = shipstate("plan", *INVENTORY, cwd=app)
+    assert refused.code == 1 and "no [project] dependencies list" in refused.stderr
+    assert "connecting" not in refused.output and "Traceback" not in refused.output
+
+    shutil.copy(fixtures / "pyproject-six.toml", pyproject)
+    commit(app, "dependencies in pyproject.toml")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("1", "1")
+    for address in host_addresses():
+        six = on_host(address, "/srv/hello/current/venv/bin/python -c 'import six'")
+        assert six.returncode == 0, six.stderr
+
+
 def test_an_app_server_that_stopped_is_started_again(app):
     ok("apply", *INVENTORY, "--yes", cwd=app)
     first = host_addresses()[0]

@@ -52,6 +52,20 @@ def test_init_prefers_a_uv_lock_to_a_requirements_file(tmp_path):
     assert detect(project).requirements == "uv.lock"
 
 
+def test_init_takes_a_pyproject_listing_dependencies_when_there_is_no_requirements_file(
+    tmp_path,
+):
+    project = startproject(tmp_path / "modern")
+    (project / "requirements.txt").unlink()
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text('[tool.poetry.dependencies]\ndjango = "^5.2"\n')
+    refused = shipstate("init", cwd=project)
+    assert refused.code == 1 and "no requirements file found" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    pyproject.write_text('[project]\nname = "mysite"\ndependencies = ["Django==5.2.19"]\n')
+    assert detect(project).requirements == "pyproject.toml"
+
+
 def test_init_names_settings_not_ready_for_production(tmp_path):
     project = startproject(tmp_path / "fresh")
     result = ok("init", cwd=project)
@@ -89,6 +103,10 @@ def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_pa
     (project / "requirements.txt").write_text("Django\n")
     found = detect(project)
     assert found.settings == "config.settings.production"
+    production = settings / "production.py"
+    production.write_text(production.read_text() + 'STATIC_ROOT = BASE_DIR / "public" / "static"\n')
+    assert detect(project).static_root == "public/static", "the override wins"
+    production.write_text(production.read_text().replace("STATIC_ROOT = BASE_DIR /", "#"))
     assert found.wsgi == "config.wsgi:application"
     assert found.static_root == "staticfiles"
     assert found.notes == (
