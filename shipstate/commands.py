@@ -43,6 +43,10 @@ while time.monotonic() < deadline:
         if answer.status == 200:
             sys.exit(0)
         last = "HTTP %d: %r" % (answer.status, answer.read(300))
+        moved = answer.getheader("Location") or ""
+        if moved.startswith("https:"):
+            last = "HTTP %d to %s: the app redirects to HTTPS (Django: SECURE_SSL_REDIRECT)" % (
+                answer.status, moved)
         deadline = min(deadline, time.monotonic() + 5)  # it answers, but not healthy
     except OSError as exc:
         last = str(exc)

@@ -42,6 +42,7 @@ class Detected:
     static_root: str | None
     sqlite_file: str | None
     health_path: str
+    environment: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
 
@@ -62,9 +63,9 @@ def _settings_module(app_dir: Path) -> str:
 
 
 STATIC_ROOT = r"^STATIC_ROOT\s*=\s*(.+)$"
-SQLITE_NAME = r"['\"]NAME['\"]\s*:\s*(.+)$"
-# (setting, what its last value looks like when it is not ready for production, note)
-NOT_FOR_PRODUCTION = (
+SQLITE_NAME = r"['\"]NAME['\"]\s*:\s*(.*BASE_DIR.*)$"
+# (setting, what its last value looks like when it needs a word, note)
+SETTING_NOTES = (
     (
         "DEBUG",
         r"True\b",
@@ -83,6 +84,17 @@ NOT_FOR_PRODUCTION = (
         "SECRET_KEY is written in the settings, so in git: read it from the environment and "
         "keep it in a secrets file (README: Secrets)",
     ),
+    (
+        "SECURE_SSL_REDIRECT",
+        r"(?!False\b)",
+        "SECURE_SSL_REDIRECT may be on: the app then redirects plain HTTP to HTTPS, while "
+        "shipstate's nginx site serves plain HTTP and its health checks want a 200; turn it "
+        "off (e.g. from the environment) where no TLS proxy is in front of nginx",
+    ),
+)
+# os.environ["X"], os.environ.get("X"), os.getenv("X"), env("X"), env.bool("X"), config("X")
+ENVIRONMENT_READ = (
+    r"(?:environ\.get\(|environ\[|getenv\(|\benv(?:\.\w+)?\(|\bconfig\()\s*['\"](\w+)['\"]"
 )
 DEVELOPMENT_SETTINGS = ("local", "dev", "development")
 PRODUCTION_SETTINGS = ("production", "prod")
@@ -130,13 +142,19 @@ def _wsgi_module(app_dir: Path, settings_module: str) -> str:
     )
 
 
-def _not_for_production(settings: str) -> tuple[str, ...]:
+def _setting_notes(settings: str) -> tuple[str, ...]:
     notes = []
-    for name, bad, note in NOT_FOR_PRODUCTION:
+    for name, bad, note in SETTING_NOTES:
         values = re.findall(rf"^{name}\s*=\s*(.+)$", settings, re.M)
         if values and re.match(bad, values[-1]):
             notes.append(note)
     return tuple(notes)
+
+
+def _environment_read(settings: str) -> tuple[str, ...]:
+    names = dict.fromkeys(re.findall(ENVIRONMENT_READ, settings))
+    names.pop("DJANGO_SETTINGS_MODULE", None)
+    return tuple(names)
 
 
 def _relative_to_base(settings: str, pattern: str) -> str | None:
@@ -185,6 +203,7 @@ def detect(app_dir: Path) -> Detected:
     )
     if not name[0].isalpha():
         name = f"app-{name}"
+    environment = _environment_read(settings)
     return Detected(
         name=name[:40],
         settings=settings_module,
@@ -193,13 +212,22 @@ def detect(app_dir: Path) -> Detected:
         static_root=_relative_to_base(settings, STATIC_ROOT),
         sqlite_file=_relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None,
         health_path=health,
+        environment=environment,
         notes=(
             *(
                 [f"manage.py uses {used_by_manage}; the servers get {settings_module}"]
                 if settings_module != used_by_manage
                 else []
             ),
-            *_not_for_production(settings),
+            *_setting_notes(settings),
+            *(
+                [
+                    f"the settings read {', '.join(environment)} from the environment: put "
+                    "them in a secrets file per inventory, see [secrets] in shipstate.toml"
+                ]
+                if environment
+                else []
+            ),
         ),
     )
 
@@ -223,6 +251,16 @@ def render_config(found: Detected) -> str:
     if found.static_root:
         lines.append(f'static_root = "{found.static_root}"')
     lines += [
+        "",
+        *(
+            [f"# The settings read from the environment: {', '.join(found.environment)}."]
+            if found.environment
+            else []
+        ),
+        "# Secrets go in a local file per inventory (e.g. secrets/production.env, KEY=VALUE",
+        "# lines, never committed; README: Secrets). Uncomment to give its variables to the app:",
+        "# [secrets]",
+        '# file = "secrets/{inventory}.env"',
         "",
         "[env]",
         f'DJANGO_SETTINGS_MODULE = "{found.settings}"',

@@ -1,8 +1,13 @@
 """Remote commands are data: exact strings, with every user value quoted."""
 
+import http.server
+import subprocess
+import sys
+import threading
+
 from pyinfra.api import StringCommand
 
-from shipstate.commands import argv, chain, sudo
+from shipstate.commands import argv, chain, health_check, sudo
 from shipstate.layout import Layout
 
 HOSTILE = ["a b", "it's", "$(reboot)", "`id`", "x; rm -rf /", "a\nb", "*", "--help"]
@@ -36,3 +41,30 @@ def test_layout_paths():
     assert layout.program_file(7) == "/srv/shop/supervisor/shop-7.conf"
     assert layout.socket(7) == "/srv/shop/releases/7/.shipstate/gunicorn.sock"
     assert layout.env("0123456789abcdef") == "/srv/shop/envs/0123456789abcdef"
+
+
+def test_health_check_names_a_redirect_to_https():
+    """Run for real against a loopback server that answers as Django's SECURE_SSL_REDIRECT."""
+
+    class RedirectToHttps(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(301)
+            self.send_header("Location", f"https://example.com{self.path}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RedirectToHttps)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        target = f"127.0.0.1:{server.server_address[1]}"
+        command = health_check(sys.executable, target, "example.com", "/healthz", 1)
+        done = subprocess.run(
+            ["sh", "-c", command.get_raw_value()], capture_output=True, text=True, timeout=30
+        )
+    finally:
+        server.shutdown()
+    assert done.returncode == 1
+    assert "HTTP 301 to https://example.com/healthz: the app redirects to HTTPS" in done.stderr

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from conftest import commit, git, host_addresses, http_get, ok, reset_app_on_hosts, shipstate
-from shipstate.init import detect
+from shipstate.init import SETTING_NOTES, detect, render_config
 
 
 def startproject(path):
@@ -48,6 +48,7 @@ def test_init_refuses_what_is_not_a_django_project(tmp_path):
 def test_init_prefers_a_uv_lock_to_a_requirements_file(tmp_path):
     project = startproject(tmp_path / "locked")
     assert detect(project).requirements == "requirements.txt"
+    assert detect(project).sqlite_file == "db.sqlite3"
     (project / "uv.lock").write_text("version = 1\n")
     assert detect(project).requirements == "uv.lock"
 
@@ -76,8 +77,17 @@ def test_init_names_settings_not_ready_for_production(tmp_path):
     text = text.replace("DEBUG = True", 'DEBUG = os.environ.get("DEBUG") == "1"')
     text = text.replace("ALLOWED_HOSTS = []", 'ALLOWED_HOSTS = ["example.com"]')
     text = re.sub(r"^SECRET_KEY = .*$", 'SECRET_KEY = os.environ["SECRET_KEY"]', text, flags=re.M)
-    settings.write_text("import os\n" + text)
-    assert detect(project).notes == ()
+    settings.write_text("import os\n" + text + "SECURE_SSL_REDIRECT = True\n")
+    found = detect(project)
+    assert found.environment == ("SECRET_KEY", "DEBUG")
+    assert found.notes == (
+        SETTING_NOTES[3][2],
+        "the settings read SECRET_KEY, DEBUG from the environment: put them in a secrets file "
+        "per inventory, see [secrets] in shipstate.toml",
+    )
+    assert "# The settings read from the environment: SECRET_KEY, DEBUG." in render_config(found)
+    settings.write_text(settings.read_text().replace("SSL_REDIRECT = True", "SSL_REDIRECT = False"))
+    assert detect(project).notes[0].startswith("the settings read SECRET_KEY")
 
 
 def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_path):
@@ -111,4 +121,6 @@ def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_pa
     assert found.static_root == "staticfiles"
     assert found.notes == (
         "manage.py uses config.settings.local; the servers get config.settings.production",
+        "the settings read DJANGO_SECRET_KEY from the environment: put them in a secrets file "
+        "per inventory, see [secrets] in shipstate.toml",
     )
