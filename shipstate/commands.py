@@ -43,10 +43,11 @@ while time.monotonic() < deadline:
         if answer.status == 200:
             sys.exit(0)
         last = "HTTP %d: %r" % (answer.status, answer.read(300))
-        moved = answer.getheader("Location") or ""
-        if moved.startswith("https:"):
-            last = "HTTP %d to %s: the app redirects to HTTPS (Django: SECURE_SSL_REDIRECT)" % (
-                answer.status, moved)
+        moved = answer.getheader("Location")
+        if moved:
+            last = "HTTP %d to %s" % (answer.status, moved)
+        if moved and moved.startswith("https:"):
+            last += ": the app redirects to HTTPS (Django: SECURE_SSL_REDIRECT)"
         deadline = min(deadline, time.monotonic() + 5)  # it answers, but not healthy
     except OSError as exc:
         last = str(exc)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from pyinfra.api import StringCommand
 
 from shipstate.commands import argv, chain, health_check, sudo
@@ -43,20 +44,31 @@ def test_layout_paths():
     assert layout.env("0123456789abcdef") == "/srv/shop/envs/0123456789abcdef"
 
 
-def test_health_check_names_a_redirect_to_https():
-    """Run for real against a loopback server that answers as Django's SECURE_SSL_REDIRECT."""
+@pytest.mark.parametrize(
+    ("location", "said"),
+    [
+        (
+            "https://example.com/healthz",
+            "HTTP 301 to https://example.com/healthz: the app redirects to HTTPS",
+        ),
+        ("/healthz/", "HTTP 301 to /healthz/\n"),
+    ],
+)
+def test_health_check_names_where_it_was_redirected(location, said):
+    """Run for real against a loopback server that answers as Django's SECURE_SSL_REDIRECT
+    or APPEND_SLASH would."""
 
-    class RedirectToHttps(http.server.BaseHTTPRequestHandler):
+    class Redirect(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             self.send_response(301)
-            self.send_header("Location", f"https://example.com{self.path}")
+            self.send_header("Location", location)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RedirectToHttps)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         target = f"127.0.0.1:{server.server_address[1]}"
@@ -67,4 +79,4 @@ def test_health_check_names_a_redirect_to_https():
     finally:
         server.shutdown()
     assert done.returncode == 1
-    assert "HTTP 301 to https://example.com/healthz: the app redirects to HTTPS" in done.stderr
+    assert said in done.stderr
