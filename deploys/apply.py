@@ -143,6 +143,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "check": p.has("start_app_server"),
             "health_host": health_host(config),
             "health_path": config.health_path,
+            "scheme": config.scheme,
         },
     )
     each(
@@ -178,6 +179,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "address": w.site_address,
             "health_host": health_host(config),
             "health_path": config.health_path,
+            "scheme": config.scheme,
             "check": p.has("switch_active") or p.has("reload_nginx"),
         },
     )

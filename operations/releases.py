@@ -304,14 +304,19 @@ def app_server_started(
 
 @operation()
 def app_server_answers(
-    layout: Layout, release_id: int, check: bool, health_host: str, health_path: str
+    layout: Layout, release_id: int, check: bool, health_host: str, health_path: str, scheme: str
 ):
     """The release's app server answers its health check on its own socket (else: its log)."""
     if not check:
         host.noop(f"app server of release {release_id} was already running")
         return
     answers = app_server_health_check(
-        layout, layout.python(layout.release(release_id)), release_id, health_host, health_path
+        layout,
+        layout.python(layout.release(release_id)),
+        release_id,
+        health_host,
+        health_path,
+        scheme,
     )
     log = argv("tail", "-n", "8", f"{layout.logs}/{layout.program(release_id)}.log")
     yield StringCommand(
@@ -363,12 +368,14 @@ def nginx_config(layout: Layout, release_id: int, site_sha: str | None):
 
 
 @operation()
-def site_answers(python: str, address: str, health_host: str, health_path: str, check: bool):
+def site_answers(
+    python: str, address: str, health_host: str, health_path: str, scheme: str, check: bool
+):
     """The site answers its health check through nginx, on the host's own address."""
     if not check:
         host.noop("nothing was switched")
         return
-    yield health_check(python, address, health_host, health_path, limit_seconds=15)
+    yield health_check(python, address, health_host, health_path, scheme, limit_seconds=15)
 
 
 @operation()

@@ -25,20 +25,24 @@ def sudo(*args: object) -> StringCommand:
 
 HEALTH_CHECK = """\
 import http.client, socket, sys, time
-target, host, page, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+target, host, page, limit, scheme = sys.argv[1:4] + [float(sys.argv[4]), sys.argv[5]]
 class Conn(http.client.HTTPConnection):
     def connect(self):
-        if not target.startswith("/"):
-            self.sock = socket.create_connection(target.rsplit(":", 1), timeout=10)
+        if target.startswith("/"):
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.settimeout(10)
+            self.sock.connect(target)
             return
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(10)
-        self.sock.connect(target)
+        self.sock = socket.create_connection(target.rsplit(":", 1), timeout=10)
+        if scheme == "https":  # the site as served, whatever its certificate
+            import ssl
+            tls = ssl._create_unverified_context()
+            self.sock = tls.wrap_socket(self.sock, server_hostname=host)
 deadline, last = time.monotonic() + limit, "no answer"
 while time.monotonic() < deadline:
     try:
         conn = Conn(host)
-        conn.request("GET", page, headers={"Host": host})
+        conn.request("GET", page, headers={"Host": host, "X-Forwarded-Proto": scheme})
         answer = conn.getresponse()
         if answer.status == 200:
             sys.exit(0)
@@ -82,11 +86,12 @@ def with_env_file(python: str, path: str) -> tuple[str, ...]:
 
 
 def health_check(
-    python: str, target: str, host_header: str, path: str, limit_seconds: int = 60
+    python: str, target: str, host_header: str, path: str, scheme: str, limit_seconds: int = 60
 ) -> StringCommand:
-    """GET `path` until it answers 200; `target` is a unix socket path or `address:port`."""
+    """GET `path` until it answers 200; `target` is a unix socket path or `address:port`,
+    spoken to in `scheme` (http or https, which the request also says as nginx would)."""
     script = "def gave_up():\n    return None\n" + HEALTH_CHECK
-    return python_script(python, script, target, host_header, path, limit_seconds)
+    return python_script(python, script, target, host_header, path, limit_seconds, scheme)
 
 
 def switch_current(layout: Layout, release_id: int) -> StringCommand:
@@ -307,7 +312,7 @@ def stop_programs(layout: Layout, python: str, release_ids) -> StringCommand:
 # the health check of an app server also ends as soon as supervisord saw its process exit
 APP_SERVER_EXITED = """\
 def gave_up():
-    name = sys.argv[5] + ":" + sys.argv[5]
+    name = sys.argv[6] + ":" + sys.argv[6]
     try:
         state = rpc.getProcessInfo(name)["statename"]
     except (OSError, xmlrpc.client.Error):
@@ -318,10 +323,11 @@ def gave_up():
 
 
 def app_server_health_check(
-    layout: Layout, python: str, release_id: int, host_header: str, path: str
+    layout: Layout, python: str, release_id: int, host_header: str, path: str, scheme: str
 ) -> StringCommand:
     """GET `path` on the release's socket until it answers 200, or its process exits."""
     script = SUPERVISOR_CLIENT + APP_SERVER_EXITED + HEALTH_CHECK
+    socket = layout.socket(release_id)
     return python_script(
-        python, script, layout.socket(release_id), host_header, path, 60, layout.program(release_id)
+        python, script, socket, host_header, path, 60, scheme, layout.program(release_id)
     )

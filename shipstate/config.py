@@ -75,6 +75,28 @@ class Secrets(BaseModel):
         return app_dir / self.file.replace("{inventory}", inventory)
 
 
+def server_path(value: str) -> str:
+    """An absolute path on the servers, of plain characters."""
+    path = PurePosixPath(value)
+    if not path.is_absolute() or ".." in path.parts or len(path.parts) < 2:
+        raise ValueError("must be an absolute path below / without '..'")
+    if not all(re.fullmatch(r"[A-Za-z0-9._@+-]+", part) for part in path.parts[1:]):
+        raise ValueError("may only use letters, digits, '-', '_', '.', '@' and '+'")
+    return str(path)
+
+
+ServerPath = Annotated[str, AfterValidator(server_path)]
+
+
+class Tls(BaseModel):
+    """HTTPS served by nginx with a certificate already on the servers (e.g. certbot's)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    certificate: ServerPath
+    key: ServerPath
+
+
 class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -95,6 +117,7 @@ class Config(BaseModel):
     env: dict[Annotated[str, Field(pattern=ENV_NAME_PATTERN)], OneLine] = {}
     hooks: tuple[Hook, ...] = ()
     secrets: Secrets | None = None
+    tls: Tls | None = None
 
     @property
     def requirements_kind(self) -> Literal["requirements", "pyproject", "uv.lock"]:
@@ -136,12 +159,9 @@ class Config(BaseModel):
     def _root(cls, root: str) -> str:
         if not root:
             return root
-        path = PurePosixPath(root)
-        if not path.is_absolute() or ".." in path.parts or len(path.parts) < 2:
-            raise ValueError("must be an absolute path below / without '..'")
-        if not all(re.fullmatch(r"[A-Za-z0-9._-]+", part) for part in path.parts[1:]):
+        if not re.fullmatch(r"[A-Za-z0-9._/-]+", root):
             raise ValueError("may only use letters, digits, '-', '_' and '.'")
-        return str(path)
+        return server_path(root)
 
     @model_validator(mode="after")
     def _secrets_not_shared(self) -> "Config":
@@ -154,6 +174,11 @@ class Config(BaseModel):
         if not self.root:
             object.__setattr__(self, "root", f"/srv/{self.name}")
         return self
+
+    @property
+    def scheme(self) -> str:
+        """What nginx serves the site as, and so what the app is told it is served as."""
+        return "https" if self.tls else "http"
 
     @property
     def secrets_env_file(self) -> str | None:

@@ -54,13 +54,15 @@ def host_context(config: Config, spec: HostSpec) -> dict:
             "groups": spec.groups,
             "listen_addr": spec.data.get("listen_addr", ""),
             "http_port": spec.data.get("http_port", 80),
+            "https_port": spec.data.get("https_port", 443),
         },
     }
 
 
-def site_address(spec: HostSpec) -> str:
-    """Where the host's nginx answers, seen from the host itself."""
-    return f"{spec.data.get('listen_addr') or '127.0.0.1'}:{spec.data.get('http_port', 80)}"
+def site_address(spec: HostSpec, scheme: str) -> str:
+    """Where the host's nginx serves the site, seen from the host itself."""
+    port = spec.data.get("https_port", 443) if scheme == "https" else spec.data.get("http_port", 80)
+    return f"{spec.data.get('listen_addr') or '127.0.0.1'}:{port}"
 
 
 def recovery_commands(
@@ -379,7 +381,7 @@ class Session:
                 program_conf=self.render_program(specs[pyinfra_host.name], host_plan.active_after),
                 archive=source_archive if host_plan.new_release else b"",
                 hooks=hooks,
-                site_address=site_address(specs[pyinfra_host.name]),
+                site_address=site_address(specs[pyinfra_host.name], self.config.scheme),
                 secrets=self._secrets.content if self._secrets else None,
             )
         before = dict(self.observed)

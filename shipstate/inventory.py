@@ -51,7 +51,7 @@ def _check_host(name: str, data: dict, path: Path) -> None:
         raise ShipstateError(
             f"{path}: host name {name!r} is not valid", hint="use letters, digits, '.', '-', '_'"
         )
-    for key, default in (("ssh_port", 22), ("http_port", 80)):
+    for key, default in (("ssh_port", 22), ("http_port", 80), ("https_port", 443)):
         port = data.get(key, default)
         if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
             raise ShipstateError(

@@ -72,7 +72,7 @@ def test_health_check_names_where_it_was_redirected(location, said):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         target = f"127.0.0.1:{server.server_address[1]}"
-        command = health_check(sys.executable, target, "example.com", "/healthz", 1)
+        command = health_check(sys.executable, target, "example.com", "/healthz", "http", 1)
         done = subprocess.run(
             ["sh", "-c", command.get_raw_value()], capture_output=True, text=True, timeout=30
         )

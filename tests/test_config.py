@@ -60,6 +60,11 @@ def test_the_requirements_kind_is_read_from_the_file_name(requirements, kind):
         ({"secrets": {"file": ".env.prod", "path": "../.env"}}, "secrets.path"),
         ({"secrets": {"file": ".env.prod", "typo": 1}}, "secrets.typo"),
         ({"secrets": {"file": ".env.prod"}, "shared": [".env"]}, "(top level)"),
+        ({"tls": {"certificate": "cert.pem", "key": "/k"}}, "tls.certificate"),
+        ({"tls": {"certificate": "/c.pem", "key": "/k; } server {"}}, "tls.key"),
+        ({"tls": {"certificate": "/etc/../c.pem", "key": "/k"}}, "tls.certificate"),
+        ({"tls": {"certificate": "/c.pem"}}, "tls.key"),
+        ({"root": "/srv/a@b"}, "root"),
         ({"typo_key": 1}, "typo_key"),
     ],
 )
@@ -68,6 +73,14 @@ def test_bad_config_names_the_key(override, where):
         parse_config({**MINIMAL, **override}, "shipstate.toml")
     assert f"shipstate.toml: {where}" in caught.value.message
     assert caught.value.hint
+
+
+def test_tls_takes_certbot_paths_and_makes_the_site_https():
+    live = "/etc/letsencrypt/live/www.example.com"
+    tls = {"certificate": f"{live}/fullchain.pem", "key": f"{live}/privkey.pem"}
+    config = parse_config({**MINIMAL, "tls": tls}, "t")
+    assert config.tls.key == f"{live}/privkey.pem" and config.scheme == "https"
+    assert parse_config(MINIMAL, "t").scheme == "http"
 
 
 def test_missing_and_broken_files(tmp_path):
@@ -128,6 +141,7 @@ def test_inventory_groups_data_and_limit(tmp_path):
         ('web = [("a", {"ssh_port": "22; x"})]\n', "ssh_port"),
         ('web = [("a", {"ssh_port": 1}), ("a", {"ssh_port": 2})]\n', "listed twice"),
         ('web = [("a", {"http_port": 0})]\n', "http_port"),
+        ('web = [("a", {"https_port": "443"})]\n', "https_port"),
         ('web = [("a", {"listen_addr": "0.0.0.0:80; x"})]\n', "not an IP address"),
         ("raise SystemExit(3)\n", "failed to load"),
         ("x = 1\n", "lists no hosts"),

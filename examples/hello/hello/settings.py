@@ -26,7 +26,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "pages",
 ]
-MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+# nginx says whether a request came over HTTPS (shipstate.toml [tls])
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SECURE_SSL_REDIRECT") == "1"
 ROOT_URLCONF = "hello.urls"
 WSGI_APPLICATION = "hello.wsgi.application"
 TEMPLATES = [
