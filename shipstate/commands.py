@@ -51,7 +51,7 @@ while time.monotonic() < deadline:
         if moved:
             last = "HTTP %d to %s" % (answer.status, moved)
         if moved and moved.startswith("https:"):
-            last += ": the app redirects to HTTPS (Django: SECURE_SSL_REDIRECT)"
+            last += ": the app wants HTTPS (Django: SECURE_SSL_REDIRECT); set [tls]"
         deadline = min(deadline, time.monotonic() + 5)  # it answers, but not healthy
     except OSError as exc:
         last = str(exc)

@@ -87,9 +87,9 @@ SETTING_NOTES = (
     (
         "SECURE_SSL_REDIRECT",
         r"(?!False\b)",
-        "SECURE_SSL_REDIRECT may be on: the app then redirects plain HTTP to HTTPS, while "
-        "shipstate's nginx site serves plain HTTP and its health checks want a 200; turn it "
-        "off (e.g. from the environment) where no TLS proxy is in front of nginx",
+        "SECURE_SSL_REDIRECT may be on: the app then redirects plain HTTP to HTTPS; give nginx "
+        "a certificate with [tls] in shipstate.toml (README: HTTPS) and set "
+        'SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https"), or turn it off',
     ),
 )
 # os.environ["X"], os.environ.get("X"), os.getenv("X"), env("X"), env.bool("X"), config("X")

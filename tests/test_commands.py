@@ -49,7 +49,7 @@ def test_layout_paths():
     [
         (
             "https://example.com/healthz",
-            "HTTP 301 to https://example.com/healthz: the app redirects to HTTPS",
+            "HTTP 301 to https://example.com/healthz: the app wants HTTPS",
         ),
         ("/healthz/", "HTTP 301 to /healthz/\n"),
     ],
