@@ -16,18 +16,17 @@ from shipstate.commands import (
     chain,
     check_site_config,
     health_check,
+    in_release,
     record_states,
     reload_nginx,
     start_program,
     stop_programs,
     switch_current,
-    with_env_file,
 )
 from shipstate.desired import NewRelease
 from shipstate.layout import Layout
 from shipstate.observed import BUILDING, READY
 
-PATH = "/usr/local/bin:/usr/bin:/bin"
 UV = "uv==0.13.9"
 DRAIN_SECONDS = 2
 
@@ -234,14 +233,8 @@ def release_hooks_run(
         host.noop("no hooks to run")
         return
     directory = layout.release(release.id)
-    variables = [
-        f"PATH={directory}/venv/bin:{PATH}",
-        f"SHIPSTATE_RELEASE={release.id}",
-        *(f"{k}={v}" for k, v in env.items()),
-    ]
-    secrets = with_env_file(python, secrets_env_file) if secrets_env_file else ()
     for hook in hooks:
-        yield chain(argv("cd", directory), argv("env", *variables, *secrets, "sh", "-c", hook))
+        yield in_release(directory, release.id, env, python, secrets_env_file, "sh", "-c", hook)
 
 
 def _manifest(release: NewRelease, state: str) -> str:

@@ -9,6 +9,9 @@ def argv(*args: object) -> StringCommand:
     return StringCommand(*(QuoteString(str(a)) for a in args))
 
 
+PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
 def chain(*commands: StringCommand, operator: str = "&&") -> StringCommand:
     bits: list[object] = []
     for command in commands:
@@ -83,6 +86,25 @@ ENV_FILE = (
 def with_env_file(python: str, path: str) -> tuple[str, ...]:
     """The start of a command line that runs the rest with `path`'s variables."""
     return (python, "-S", "-c", ENV_FILE, path)
+
+
+def in_release(
+    directory: str,
+    release_id: int,
+    env: dict[str, str],
+    python: str,
+    secrets_env_file: str | None,
+    *command: str,
+) -> StringCommand:
+    """`command` run in a release's directory as its hooks and app server see it: its venv on
+    PATH, the app's [env], and the secrets file's variables if they are asked for."""
+    variables = [
+        f"PATH={directory}/venv/bin:{PATH}",
+        f"SHIPSTATE_RELEASE={release_id}",
+        *(f"{k}={v}" for k, v in env.items()),
+    ]
+    secrets = with_env_file(python, secrets_env_file) if secrets_env_file else ()
+    return chain(argv("cd", directory), argv("env", *variables, *secrets, *command))
 
 
 def health_check(

@@ -10,6 +10,7 @@ from pyinfra.api import StringCommand
 
 from shipstate.commands import (
     argv,
+    in_release,
     record_states,
     reload_nginx,
     stop_programs,
@@ -40,7 +41,7 @@ from shipstate.plan import (
     read_saved_plan,
     sha256,
 )
-from shipstate.runner import Failure, Fleet, Reporter
+from shipstate.runner import Failure, Fleet, Ran, Reporter, on_each, run_command
 from shipstate.source import LocalSecrets, Source, archive, read_secrets, read_source
 from shipstate.templates import PROGRAM_TEMPLATE, RELEASE_TEMPLATES, Templates
 
@@ -434,6 +435,35 @@ class Session:
 
         for problem in self.fleet().each_host(entry):
             self.report(f"could not write the history: {problem}")
+
+    def run(self, command: tuple[str, ...], every_host: bool) -> list[Ran]:
+        """`command` run in the active release of the first host (or of every host, at once),
+        as its hooks are."""
+        hosts = self.fleet().hosts if every_host else self.fleet().hosts[:1]
+        observed = self.observe()
+        idle = [h.name for h in hosts if observed[h.name].current is None]
+        if idle:
+            raise ShipstateError(
+                f"no active release on {', '.join(idle)}",
+                hint="`shipstate apply` deploys one; `shipstate releases` shows each host's",
+            )
+
+        def run(host) -> Ran:
+            release_id = observed[host.name].current
+            ok, output = run_command(
+                host,
+                in_release(
+                    self.layout.release(release_id),
+                    release_id,
+                    self.config.env,
+                    self.config.python,
+                    self.config.secrets_env_file,
+                    *command,
+                ),
+            )
+            return Ran(host.name, ok, tuple(output.stdout_lines), tuple(output.stderr_lines))
+
+        return on_each(hosts, run)
 
     def history(self, entries: int) -> dict[str, list[dict]]:
         from shipstate.facts import HostHistory

@@ -120,6 +120,16 @@ def run_command(host: Host, command: StringCommand) -> tuple[bool, CommandOutput
 
 
 @dataclass(frozen=True)
+class Ran:
+    """What a command run on one host did."""
+
+    host: str
+    ok: bool
+    stdout: tuple[str, ...]
+    stderr: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Failure:
     host: str
     operation: str

@@ -8,6 +8,7 @@ from rich.markup import escape
 
 from shipstate.observed import ObservedHost
 from shipstate.plan import Action, Plan
+from shipstate.runner import Ran
 
 COLORS = {"+": "green", "~": "yellow", "-": "red"}
 LABELS = {
@@ -178,3 +179,13 @@ def render_setup(changes: dict[str, list[str]], planned: bool, console: Console)
         console.print(f"[bold]{escape(name)}[/]: {verb} {len(steps)}")
         for step in steps:
             console.print(f"  [yellow]~ {escape(step)}[/]")
+
+
+def render_ran(ran: list[Ran], out: Console, err: Console, prefixed: bool) -> None:
+    """A command's output as it wrote it (stdout, then stderr), each line after its host's
+    name when it ran on several."""
+    for result in ran:
+        prefix = f"{result.host}: " if prefixed else ""
+        for console, lines in ((out, result.stdout), (err, result.stderr)):
+            for line in lines:
+                console.out(prefix + line, highlight=False)

@@ -312,3 +312,25 @@ def test_app_server_starts_while_hooks_run_and_is_asked_after_them(app):
     for address in host_addresses():
         started, asked, hook_done, _ = app_server_timeline(address, 3)
         assert started >= hook_done, "start_during_hooks = false: the app server starts after"
+
+
+def test_run_a_command_in_the_active_release(app):
+    idle = shipstate("run", *INVENTORY, "--", "true", cwd=app)
+    assert idle.code == 1 and "no active release on sandbox-1" in idle.stderr
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    show = "import os; from hello.version import VERSION; print(VERSION, os.getcwd(), os.environ"
+    show += "['SHIPSTATE_RELEASE'], os.environ['ALLOWED_HOSTS'], os.environ['PATH'].split(':')[0])"
+    once = ok(
+        "run", *INVENTORY, "--", "python", "manage.py", "shell", "-v", "0", "-c", show, cwd=app
+    )
+    assert once.stdout.splitlines() == [
+        "1 /srv/hello/releases/1 1 * /srv/hello/releases/1/venv/bin"
+    ]
+    quoted = ("sh", "-c", 'echo "$(id -un)" "$1"', "-", "$(id)")
+    every = ok("run", *INVENTORY, "--all", "--", *quoted, cwd=app)
+    lines = sorted(every.stdout.splitlines())
+    assert lines == [f"sandbox-{n}: deploy $(id)" for n in (1, 2, 3)], lines
+    failed = shipstate("run", *INVENTORY, "--", "python", "manage.py", "no_such_command", cwd=app)
+    assert failed.code == 1 and "Unknown command: 'no_such_command'" in failed.stderr
+    assert "python manage.py no_such_command failed on sandbox-1" in failed.stderr
+    assert "Traceback" not in failed.stderr

@@ -84,6 +84,8 @@ def test_secrets_reach_the_app_server_and_hooks_as_environment_variables(app):
     address = host_addresses()[0]
     environment = app_server_environment(address, 1)
     assert "GREETING=from-the-file" in environment and "QUOTED=two words" in environment
+    ran = ok("run", *ONE_HOST, "--", "sh", "-c", 'echo "$GREETING/$QUOTED"', cwd=app)
+    assert ran.stdout == "from-the-file/two words\n", "`shipstate run` gets them too"
 
     config.write_text(config.read_text().replace(hook, "") + "environment = false\n")
     commit(app, "the app reads its .env itself")

@@ -1,5 +1,6 @@
 """plan, apply, set-active, rollback, releases: thin shells over engine.Session."""
 
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ import typer
 from shipstate import views
 from shipstate.cli.output import Settings, err, out, progress, working
 from shipstate.engine import Session
-from shipstate.errors import EXIT_CHANGES, ShipstateError
+from shipstate.errors import EXIT_CHANGES, RemoteError, ShipstateError
 from shipstate.lock import lock_ttl
 from shipstate.plan import Plan
 
@@ -243,6 +244,34 @@ def history(
         views.render_history(found, out)
 
 
+def run(
+    command: Annotated[
+        list[str],
+        typer.Argument(help="The command and its arguments, after --.", metavar="COMMAND"),
+    ],
+    inventory: Inventory,
+    limit: Limit = None,
+    every_host: Annotated[
+        bool, typer.Option("--all", help="Run on every host at once (default: the first).")
+    ] = False,
+    accept_new_host_keys: AcceptKeys = False,
+) -> None:
+    """Run a command in the active release as its hooks run: in its directory, as the deploy
+    user, with its venv on PATH, the app's env and secrets. It gets no terminal: give answers
+    as options (createsuperuser --noinput, with DJANGO_SUPERUSER_PASSWORD in the secrets).
+
+    Example: shipstate run -i inventories/production.py -- python manage.py showmigrations
+    """
+    with _session(inventory, limit, accept_new_host_keys) as session, working("running"):
+        ran = session.run(tuple(command), every_host)
+    views.render_ran(ran, out, err, prefixed=every_host)
+    failed = [r.host for r in ran if not r.ok]
+    if failed:
+        raise RemoteError(
+            f"{shlex.join(command)} failed on {', '.join(failed)}", hint="its output is above"
+        )
+
+
 def bootstrap(
     inventory: Inventory,
     limit: Limit = None,
@@ -350,3 +379,4 @@ def register(app: typer.Typer) -> None:
     app.command()(rollback)
     app.command()(releases)
     app.command()(history)
+    app.command()(run)
