@@ -311,7 +311,7 @@ def app_server_answers(
         health_path,
         scheme,
     )
-    log = argv("tail", "-n", "8", f"{layout.logs}/{layout.program(release_id)}.log")
+    log = argv("tail", "-n", "8", layout.log(release_id))
     yield StringCommand(
         answers,
         "||",

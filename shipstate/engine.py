@@ -4,6 +4,7 @@ import getpass
 import hashlib
 import json
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 
 from pyinfra.api import StringCommand
@@ -439,6 +440,25 @@ class Session:
     def run(self, command: tuple[str, ...], every_host: bool) -> list[Ran]:
         """`command` run in the active release of the first host (or of every host, at once),
         as its hooks are."""
+        return self._on_active(
+            every_host,
+            lambda release_id: in_release(
+                self.layout.release(release_id),
+                release_id,
+                self.config.env,
+                self.config.python,
+                self.config.secrets_env_file,
+                *command,
+            ),
+        )
+
+    def logs(self, lines: int) -> list[Ran]:
+        """The last lines of each host's active app server log."""
+        return self._on_active(
+            True, lambda release_id: argv("tail", "-n", str(lines), self.layout.log(release_id))
+        )
+
+    def _on_active(self, every_host: bool, command: Callable[[int], StringCommand]) -> list[Ran]:
         hosts = self.fleet().hosts if every_host else self.fleet().hosts[:1]
         observed = self.observe()
         idle = [h.name for h in hosts if observed[h.name].current is None]
@@ -449,18 +469,7 @@ class Session:
             )
 
         def run(host) -> Ran:
-            release_id = observed[host.name].current
-            ok, output = run_command(
-                host,
-                in_release(
-                    self.layout.release(release_id),
-                    release_id,
-                    self.config.env,
-                    self.config.python,
-                    self.config.secrets_env_file,
-                    *command,
-                ),
-            )
+            ok, output = run_command(host, command(observed[host.name].current))
             return Ran(host.name, ok, tuple(output.stdout_lines), tuple(output.stderr_lines))
 
         return on_each(hosts, run)

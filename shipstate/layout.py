@@ -74,6 +74,10 @@ class Layout:
     def logs(self) -> str:
         return f"{self.root}/logs"
 
+    def log(self, release_id: int) -> str:
+        """The release's app server log, as our supervisor template writes it."""
+        return f"{self.logs}/{self.program(release_id)}.log"
+
     @property
     def envs(self) -> str:
         return f"{self.root}/envs"

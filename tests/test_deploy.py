@@ -314,10 +314,15 @@ def test_app_server_starts_while_hooks_run_and_is_asked_after_them(app):
         assert started >= hook_done, "start_during_hooks = false: the app server starts after"
 
 
-def test_run_a_command_in_the_active_release(app):
+def test_run_a_command_and_read_the_logs_of_the_active_release(app):
     idle = shipstate("run", *INVENTORY, "--", "true", cwd=app)
     assert idle.code == 1 and "no active release on sandbox-1" in idle.stderr
+    idle = shipstate("logs", *INVENTORY, cwd=app)
+    assert idle.code == 1 and "no active release on sandbox-1, sandbox-2, sandbox-3" in idle.stderr
     ok("apply", *INVENTORY, "--yes", cwd=app)
+    logs = ok("logs", *INVENTORY, "-n", "5", cwd=app).stdout.splitlines()
+    for n in (1, 2, 3):
+        assert [line for line in logs if re.match(f"sandbox-{n}: .*GET /healthz", line)], logs
     show = "import os; from hello.version import VERSION; print(VERSION, os.getcwd(), os.environ"
     show += "['SHIPSTATE_RELEASE'], os.environ['ALLOWED_HOSTS'], os.environ['PATH'].split(':')[0])"
     once = ok(

@@ -14,6 +14,7 @@ from shipstate.engine import Session
 from shipstate.errors import EXIT_CHANGES, RemoteError, ShipstateError
 from shipstate.lock import lock_ttl
 from shipstate.plan import Plan
+from shipstate.runner import Ran
 
 Inventory = Annotated[
     Path,
@@ -264,12 +265,30 @@ def run(
     """
     with _session(inventory, limit, accept_new_host_keys) as session, working("running"):
         ran = session.run(tuple(command), every_host)
-    views.render_ran(ran, out, err, prefixed=every_host)
+    _report(ran, shlex.join(command), prefixed=every_host)
+
+
+def logs(
+    inventory: Inventory,
+    limit: Limit = None,
+    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.", min=1)] = 50,
+    accept_new_host_keys: AcceptKeys = False,
+) -> None:
+    """The last lines of the active release's app server log on each host (gunicorn's
+    access log, errors and tracebacks), each after its host's name.
+
+    Example: shipstate logs -i inventories/production.py --limit web1 -n 200
+    """
+    with _session(inventory, limit, accept_new_host_keys) as session, working("reading logs"):
+        ran = session.logs(lines)
+    _report(ran, "tail", prefixed=True)
+
+
+def _report(ran: list[Ran], what: str, prefixed: bool) -> None:
+    views.render_ran(ran, out, err, prefixed)
     failed = [r.host for r in ran if not r.ok]
     if failed:
-        raise RemoteError(
-            f"{shlex.join(command)} failed on {', '.join(failed)}", hint="its output is above"
-        )
+        raise RemoteError(f"{what} failed on {', '.join(failed)}", hint="its output is above")
 
 
 def bootstrap(
@@ -380,3 +399,4 @@ def register(app: typer.Typer) -> None:
     app.command()(releases)
     app.command()(history)
     app.command()(run)
+    app.command()(logs)
