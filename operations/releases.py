@@ -6,6 +6,7 @@ when the resource already is as asked."""
 import io
 import json
 from collections.abc import Sequence
+from pathlib import PurePosixPath
 
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, operation
@@ -108,7 +109,7 @@ def _environment(layout: Layout, key: str, python: str, requirements: str, kind:
     offline = argv(*pip, "install", "--no-index", "--find-links", layout.wheels, *wants)
     with_pip = (
         StringCommand(
-            argv("echo", f"shipstate: installing from {kind} needs uv, which could not be had"),
+            argv("echo", f"shipstate: installing from {PurePosixPath(requirements).name} needs uv"),
             ">&2;",
             "false",
         )
@@ -385,11 +386,16 @@ def app_servers_stopped(layout: Layout, python: str, release_ids: Sequence[int],
 
 @operation()
 def releases_absent(layout: Layout, release_ids: Sequence[int]):
-    """Releases beyond keep_releases are deleted."""
+    """Releases beyond keep_releases are deleted, with their app servers' logs."""
     if not release_ids:
         host.noop("nothing to purge")
         return
     yield argv("rm", "-rf", *(layout.release(n) for n in release_ids))
+    logs: list[str] = []
+    for log in map(layout.log, release_ids):
+        logs += ["-o", "-path", log, "-o", "-path", f"{log}.*"]  # and its rotated copies
+    find = argv("find", layout.logs, "-maxdepth", "1", "(", *logs[1:], ")", "-delete")
+    yield chain(argv("test", "!", "-d", layout.logs), find, operator="||")
 
 
 @operation()

@@ -127,6 +127,8 @@ def test_keep_releases_never_purges_active_or_previous(app):
         programs = on_host(address, "supervisorctl status").stdout
         running = re.findall(r"^hello-(\d+)\s+RUNNING", programs, re.M)
         assert running == ["3", "6"], ("6 and 3, the one it replaced, kept warm", programs)
+        logs = on_host(address, "ls /srv/hello/logs").stdout.split()
+        assert logs == ["hello-3.log", "hello-5.log", "hello-6.log"], "purged with its release"
 
 
 def test_bad_release_names_fail_clearly_and_change_nothing(app):
