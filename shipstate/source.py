@@ -1,14 +1,19 @@
 """The release's source: a git commit of the app (or its work tree with --allow-dirty)."""
 
 import hashlib
+import posixpath
+import re
 import subprocess
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipstate.config import Secrets
 from shipstate.errors import ShipstateError
+
+# -r / --requirement / -c / --constraint FILE in a requirements file
+INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+)(\S+)", re.M)
 
 
 class Source(BaseModel):
@@ -20,7 +25,7 @@ class Source(BaseModel):
     dirty: bool
     subject: str
     prefix: str
-    requirements: bytes
+    requirements: bytes  # the file, then each it includes: what the environment is keyed by
 
     @property
     def requirements_sha(self) -> str:
@@ -62,15 +67,12 @@ def read_source(app_dir: Path, ref: str, requirements: str, allow_dirty: bool) -
         commit = _git(app_dir, "stash", "create")
     tree = _git(app_dir, "rev-parse", f"{commit}:{prefix}")
     subject = _git(app_dir, "log", "-1", "--format=%s", commit)
-    try:
-        reqs = _git(app_dir, "show", f"{commit}:{prefix}{requirements}", binary=True)
-    except ShipstateError:
-        raise ShipstateError(
-            f"{requirements} is not in commit {commit[:12]}",
-            hint="set `requirements` in shipstate.toml to your requirements file, and commit it",
-        ) from None
-    if requirements.rsplit("/", 1)[-1] == "pyproject.toml":
+    name = PurePosixPath(requirements).name
+    reqs = _committed(app_dir, commit, prefix, requirements, None)
+    if name == "pyproject.toml":
         _check_dependencies(reqs, requirements)
+    elif name != "uv.lock":
+        reqs += _included(app_dir, commit, prefix, requirements, reqs)
     return Source(
         ref=ref,
         commit=commit,
@@ -80,6 +82,40 @@ def read_source(app_dir: Path, ref: str, requirements: str, allow_dirty: bool) -
         prefix=prefix,
         requirements=reqs,
     )
+
+
+def _committed(app_dir: Path, commit: str, prefix: str, path: str, by: str | None) -> bytes:
+    try:
+        return _git(app_dir, "show", f"{commit}:{prefix}{path}", binary=True)
+    except ShipstateError:
+        raise ShipstateError(
+            f"{path}{f', which {by} includes,' if by else ''} is not in commit {commit[:12]}",
+            hint="set `requirements` in shipstate.toml to your requirements file; commit it and "
+            "the files it includes",
+        ) from None
+
+
+def _included(app_dir: Path, commit: str, prefix: str, path: str, content: bytes) -> bytes:
+    """The files a requirements file includes (-r, -c), recursively, each after its path: they
+    are part of what the environment is keyed by."""
+    found: dict[str, bytes] = {}
+
+    def follow(path: str, content: bytes) -> None:
+        for name in INCLUDE.findall(content.decode(errors="replace")):
+            if "://" in name:
+                continue  # a URL: pip's to fetch, not ours to read
+            included = posixpath.normpath(posixpath.join(posixpath.dirname(path), name))
+            if included.startswith("../") or included.startswith("/"):
+                raise ShipstateError(
+                    f"{path} includes {name}, outside the app",
+                    hint="only the app's directory is deployed: keep what it includes inside it",
+                )
+            if included not in found:
+                found[included] = _committed(app_dir, commit, prefix, included, path)
+                follow(included, found[included])
+
+    follow(path, content)
+    return b"".join(b"\0" + name.encode() + b"\0" + text for name, text in found.items())
 
 
 def _check_dependencies(pyproject: bytes, path: str) -> None:
