@@ -442,13 +442,16 @@ class Session:
         as its hooks are."""
         return self._on_active(
             every_host,
-            lambda release_id: in_release(
-                self.layout.release(release_id),
-                release_id,
-                self.config.env,
-                self.config.python,
-                self.config.secrets_env_file,
-                *command,
+            lambda release_id: StringCommand(
+                in_release(
+                    self.layout.release(release_id),
+                    release_id,
+                    self.config.env,
+                    self.config.python,
+                    self.config.secrets_env_file,
+                    *command,
+                ),
+                "</dev/null",  # nothing to read: a command that reads stdin ends, never waits
             ),
         )
 

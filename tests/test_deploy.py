@@ -337,6 +337,7 @@ def test_run_a_command_and_read_the_logs_of_the_active_release(app):
     every = ok("run", *INVENTORY, "--all", "--", *quoted, cwd=app)
     lines = sorted(every.stdout.splitlines())
     assert lines == [f"sandbox-{n}: deploy $(id)" for n in (1, 2, 3)], lines
+    assert ok("run", *INVENTORY, "--", "cat", cwd=app).stdout == "", "stdin is empty, not open"
     failed = shipstate("run", *INVENTORY, "--", "python", "manage.py", "no_such_command", cwd=app)
     assert failed.code == 1 and "Unknown command: 'no_such_command'" in failed.stderr
     assert "python manage.py no_such_command failed on sandbox-1" in failed.stderr
