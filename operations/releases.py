@@ -46,6 +46,11 @@ def leftovers_absent(layout: Layout, leftovers: Sequence[str]):
     yield argv("rm", "-rf", *(f"{layout.root}/{name}" for name in leftovers))
 
 
+def _quietly(command: StringCommand) -> StringCommand:
+    """A first try whose errors would only confuse: the try after it says what went wrong."""
+    return StringCommand(command, "2>/dev/null")
+
+
 def _environment(layout: Layout, key: str, python: str, requirements: str, kind: str):
     """Build the environment `key` under a temporary name with uv (pip when uv cannot be had,
     for a requirements file only), then rename it into place: complete or absent, never
@@ -100,10 +105,14 @@ def _environment(layout: Layout, key: str, python: str, requirements: str, kind:
         layout.uv_cache,
         "--compile-bytecode",
     )
+    sync, install = (
+        chain(_quietly(argv(*uv, "--offline")), argv(*uv), operator="||")
+        for uv in (uv_sync, uv_install)
+    )
     with_uv = chain(
         argv(layout.uv, "venv", "--quiet", "--relocatable", "--python", python, building),
-        *([chain(argv(*uv_sync, "--offline"), argv(*uv_sync), operator="||")] if locked else []),
-        chain(argv(*uv_install, "--offline"), argv(*uv_install), operator="||"),
+        *([sync] if locked else []),
+        install,
     )
     pip = (f"{building}/bin/python", "-m", "pip", "--disable-pip-version-check", "--quiet")
     offline = argv(*pip, "install", "--no-index", "--find-links", layout.wheels, *wants)
@@ -117,7 +126,7 @@ def _environment(layout: Layout, key: str, python: str, requirements: str, kind:
         else chain(
             argv(python, "-m", "venv", building),
             chain(
-                offline,
+                _quietly(offline),
                 chain(argv(*pip, "wheel", "--wheel-dir", layout.wheels, *wants), offline),
                 operator="||",
             ),

@@ -55,6 +55,8 @@ def test_failing_requirement(deployed):
     assert_failed_cleanly(
         app, result, "failed while preparing; no host was switched", "environment:"
     )
+    assert "shipstate-no-such-package-anywhere" in result.stderr
+    assert "network was disabled" not in result.stderr, "the offline first try stays quiet"
     requirements.write_text(good)
     set_version(app, "3")
     converges(app)
