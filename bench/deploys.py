@@ -9,6 +9,8 @@ The baseline does what the fabfile did, over plain ssh: upload the code, a fresh
 `pip install -r requirements.txt` with pip's cache, `ln -sfn` the new release to current, and
 `supervisorctl reload`; it then waits until gunicorn serves the new version (so does shipstate's
 apply, which verifies through nginx).
+"code-only, no hooks" is shipstate deploying the same app without its migrate and collectstatic
+hooks, which is the work the fabfile's way does (its figure there is its code-only redeploy's).
 
 With `--ansible` it also measures the peer users would pick: the playbooks in bench/ansible/
 (community.general.deploy_helper, a pip-built virtualenv per release, migrate and collectstatic,
@@ -251,6 +253,13 @@ def run_once(run: int, app: Path, one, fleet, version, record, ansible) -> None:
     v = next(version)
     set_version(app, str(v))
     record("code-only redeploy", "shipstate", timed(apply("one.py")))
+    config = app / "shipstate.toml"
+    with_hooks = config.read_text()
+    config.write_text(with_hooks[: with_hooks.index("\n[[hooks]]")] + "\n")
+    v = next(version)
+    set_version(app, str(v))
+    record("code-only, no hooks", "shipstate", timed(apply("one.py")))
+    config.write_text(with_hooks)
     v = next(version)
     set_version(app, str(v))
     record("client CPU, 1 host", "shipstate", cpu_of(apply("one.py")))
@@ -294,7 +303,9 @@ def run_once(run: int, app: Path, one, fleet, version, record, ansible) -> None:
     record("first deploy", "fabfile", timed(lambda: fab_deploy(app, one, str(v))))
     v = next(version)
     set_version(app, str(v))
-    record("code-only redeploy", "fabfile", timed(lambda: fab_deploy(app, one, str(v))))
+    seconds = timed(lambda: fab_deploy(app, one, str(v)))
+    record("code-only redeploy", "fabfile", seconds)
+    record("code-only, no hooks", "fabfile", seconds)  # the same: the fabfile's way has none
     requirements.write_text(original + f"six==1.1{6 + run % 2}.0\n")
     commit(app, "one requirement changed")
     record("requirement changed", "fabfile", timed(lambda: fab_deploy(app, one, str(v))))
