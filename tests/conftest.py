@@ -134,10 +134,15 @@ def make_app(path: Path) -> Path:
     shutil.copytree(
         EXAMPLE, path, ignore=shutil.ignore_patterns("inventories", "__pycache__", "var")
     )
+    return commit_all(path, "v1")
+
+
+def commit_all(path: Path, message: str) -> Path:
+    """Make `path` a git repository of its files, in one commit."""
     git(path, "init", "-q", "-b", "main")
     git(path, "config", "user.email", "tests@shipstate.invalid")
     git(path, "config", "user.name", "shipstate tests")
-    commit(path, "v1")
+    commit(path, message)
     return path
 
 

@@ -4,7 +4,7 @@ import re
 import subprocess
 import sys
 
-from conftest import commit, git, host_addresses, http_get, ok, reset_app_on_hosts, shipstate
+from conftest import commit, commit_all, host_addresses, http_get, ok, reset_app_on_hosts, shipstate
 from shipstate.init import SETTING_NOTES, detect, render_config
 
 
@@ -14,11 +14,7 @@ def startproject(path):
         [sys.executable, "-m", "django", "startproject", "mysite", str(path)], check=True
     )
     (path / "requirements.txt").write_text("Django==5.2.19\ngunicorn==23.0.0\n")
-    git(path, "init", "-q", "-b", "main")
-    git(path, "config", "user.email", "tests@shipstate.invalid")
-    git(path, "config", "user.name", "shipstate tests")
-    commit(path, "django-admin startproject")
-    return path
+    return commit_all(path, "django-admin startproject")
 
 
 def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):

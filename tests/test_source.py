@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from conftest import commit, git
+from conftest import commit, commit_all
 from shipstate.errors import ShipstateError
 from shipstate.source import read_source
 
@@ -17,11 +17,7 @@ def repo(tmp_path):
     production = "-r base.txt\n--requirement=https://example.com/r.txt\ngunicorn==23.0.0\n"
     (tmp_path / "requirements" / "production.txt").write_text(production)
     (tmp_path / "requirements.txt").write_text("Django==5.2.19\n")
-    git(tmp_path, "init", "-q", "-b", "main")
-    git(tmp_path, "config", "user.email", "tests@shipstate.invalid")
-    git(tmp_path, "config", "user.name", "shipstate tests")
-    commit(tmp_path, "layered requirements")
-    return tmp_path
+    return commit_all(tmp_path, "layered requirements")
 
 
 def sha(repo, requirements="requirements/production.txt") -> str:
