@@ -9,6 +9,7 @@ from pathlib import Path
 
 from shipstate.config import CONFIG_FILE, parse_config
 from shipstate.errors import ShipstateError
+from shipstate.source import lists_dependencies
 from shipstate.templates import ALL_TEMPLATES
 
 REQUIREMENTS = (
@@ -166,16 +167,15 @@ def _relative_to_base(settings: str, pattern: str) -> str | None:
     return "/".join(parts) or None
 
 
-def _lists_dependencies(path: Path) -> bool:
+def _installable(path: Path) -> bool:
     if not path.is_file():
         return False
     if path.name != "pyproject.toml":
         return True
     try:
-        project = tomllib.loads(path.read_text()).get("project", {})
+        return lists_dependencies(path.read_bytes())
     except (UnicodeDecodeError, tomllib.TOMLDecodeError):
         return False
-    return isinstance(project.get("dependencies"), list)
 
 
 def detect(app_dir: Path) -> Detected:
@@ -183,7 +183,7 @@ def detect(app_dir: Path) -> Detected:
     settings_module = _production_settings(app_dir, used_by_manage)
     settings = _settings_text(app_dir, settings_module)
     wsgi = _wsgi_module(app_dir, settings_module)
-    requirements = next((r for r in REQUIREMENTS if _lists_dependencies(app_dir / r)), None)
+    requirements = next((r for r in REQUIREMENTS if _installable(app_dir / r)), None)
     if requirements is None:
         raise ShipstateError(
             "no requirements file found",

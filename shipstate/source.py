@@ -118,15 +118,20 @@ def _included(app_dir: Path, commit: str, prefix: str, path: str, content: bytes
     return b"".join(b"\0" + name.encode() + b"\0" + text for name, text in found.items())
 
 
+def lists_dependencies(pyproject: bytes) -> bool:
+    """A pyproject.toml lists its [project] dependencies (statically: uv installs them).
+    Raises UnicodeDecodeError or TOMLDecodeError on a file that is not TOML."""
+    project = tomllib.loads(pyproject.decode()).get("project", {})
+    static = "dependencies" not in project.get("dynamic", ())
+    return static and isinstance(project.get("dependencies"), list)
+
+
 def _check_dependencies(pyproject: bytes, path: str) -> None:
-    """A pyproject.toml installed as requirements must list its [project] dependencies."""
     try:
-        project = tomllib.loads(pyproject.decode()).get("project", {})
+        listed = lists_dependencies(pyproject)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ShipstateError(f"{path}: {exc}", hint="fix the TOML syntax") from None
-    if "dependencies" in project.get("dynamic", ()) or not isinstance(
-        project.get("dependencies"), list
-    ):
+    if not listed:
         raise ShipstateError(
             f"{path} has no [project] dependencies list to install",
             hint="list them under [project] dependencies = [...], or point `requirements` at "

@@ -55,10 +55,15 @@ def test_init_takes_a_pyproject_listing_dependencies_when_there_is_no_requiremen
     project = startproject(tmp_path / "modern")
     (project / "requirements.txt").unlink()
     pyproject = project / "pyproject.toml"
-    pyproject.write_text('[tool.poetry.dependencies]\ndjango = "^5.2"\n')
-    refused = shipstate("init", cwd=project)
-    assert refused.code == 1 and "no requirements file found" in refused.stderr
-    assert "Traceback" not in refused.stderr
+    for unusable in (
+        '[tool.poetry.dependencies]\ndjango = "^5.2"\n',
+        '[project]\nname = "mysite"\ndynamic = ["dependencies"]\ndependencies = []\n',
+        "[project\n",
+    ):
+        pyproject.write_text(unusable)
+        refused = shipstate("init", cwd=project)
+        assert refused.code == 1 and "no requirements file found" in refused.stderr
+        assert "Traceback" not in refused.stderr
     pyproject.write_text('[project]\nname = "mysite"\ndependencies = ["Django==5.2.19"]\n')
     assert detect(project).requirements == "pyproject.toml"
 
