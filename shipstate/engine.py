@@ -268,7 +268,9 @@ class Session:
 
     def plan_apply(self, ref: str, allow_dirty: bool) -> Plan:
         self._secrets = read_secrets(self.app_dir, self.config.secrets, self.inventory_name)
-        source = read_source(self.app_dir, ref, self.config.requirements, allow_dirty)
+        source = read_source(
+            self.app_dir, ref, self.config.requirements, self.config.requirements_kind, allow_dirty
+        )
         digest = self._secrets.digest if self._secrets else ""
         created_at = utc_now()
         configs = {spec.name: self.render_release(spec) for spec in self.hosts}

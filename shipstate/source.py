@@ -5,7 +5,7 @@ import posixpath
 import re
 import subprocess
 import tomllib
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,7 +46,8 @@ def _git(app_dir: Path, *args: str, binary: bool = False) -> str | bytes:
     return done.stdout if binary else done.stdout.decode().rstrip()  # porcelain: " M path"
 
 
-def read_source(app_dir: Path, ref: str, requirements: str, allow_dirty: bool) -> Source:
+def read_source(app_dir: Path, ref: str, requirements: str, kind: str, allow_dirty: bool) -> Source:
+    """`kind`: the config's requirements_kind."""
     if _git(app_dir, "rev-parse", "--is-inside-work-tree") != "true":
         raise ShipstateError(
             f"{app_dir} is not in a git work tree",
@@ -67,11 +68,10 @@ def read_source(app_dir: Path, ref: str, requirements: str, allow_dirty: bool) -
         commit = _git(app_dir, "stash", "create")
     tree = _git(app_dir, "rev-parse", f"{commit}:{prefix}")
     subject = _git(app_dir, "log", "-1", "--format=%s", commit)
-    name = PurePosixPath(requirements).name
     reqs = _committed(app_dir, commit, prefix, requirements, None)
-    if name == "pyproject.toml":
+    if kind == "pyproject":
         _check_dependencies(reqs, requirements)
-    elif name != "uv.lock":
+    elif kind == "requirements":
         reqs += _included(app_dir, commit, prefix, requirements, reqs)
     return Source(
         ref=ref,

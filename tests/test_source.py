@@ -21,7 +21,8 @@ def repo(tmp_path):
 
 
 def sha(repo, requirements="requirements/production.txt") -> str:
-    return read_source(repo, "HEAD", requirements, allow_dirty=False).requirements_sha
+    kind = "requirements"
+    return read_source(repo, "HEAD", requirements, kind, allow_dirty=False).requirements_sha
 
 
 def test_a_plain_requirements_file_is_the_key_by_itself(repo):
