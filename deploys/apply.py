@@ -12,6 +12,7 @@ from pyinfra.api.host import Host
 from pyinfra.api.operation import add_op
 
 from shipstate.config import Config
+from shipstate.desired import HookStep
 from shipstate.layout import Layout
 from shipstate.operations import releases
 from shipstate.plan import HostPlan
@@ -28,7 +29,7 @@ class HostWork:
     plan: HostPlan
     program_conf: str
     archive: bytes
-    hooks: tuple[str, ...]
+    hooks: tuple[HookStep, ...]
     site_address: str
     secrets: bytes | None
 

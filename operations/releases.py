@@ -16,6 +16,7 @@ from shipstate.commands import (
     argv,
     chain,
     check_site_config,
+    copied,
     health_check,
     in_release,
     record_states,
@@ -24,7 +25,7 @@ from shipstate.commands import (
     stop_programs,
     switch_current,
 )
-from shipstate.desired import NewRelease
+from shipstate.desired import HookStep, NewRelease
 from shipstate.layout import Layout
 from shipstate.observed import BUILDING, READY
 
@@ -232,19 +233,25 @@ def environment_present(
 def release_hooks_run(
     layout: Layout,
     release: NewRelease | None,
-    hooks: Sequence[str],
+    hooks: Sequence[HookStep],
     env: dict[str, str],
     python: str,
     secrets_env_file: str | None,
 ):
     """The hooks ran in the new release's directory, with its environment on PATH (and the
-    secrets file's variables, if they are asked for)."""
+    secrets file's variables, if they are asked for); a skipped hook's outputs are copied."""
     if release is None or not hooks:
         host.noop("no hooks to run")
         return
     directory = layout.release(release.id)
     for hook in hooks:
-        yield in_release(directory, release.id, env, python, secrets_env_file, "sh", "-c", hook)
+        if hook.reuse_from is None:
+            yield in_release(
+                directory, release.id, env, python, secrets_env_file, "sh", "-c", hook.command
+            )
+            continue
+        for output in hook.outputs:
+            yield copied(f"{layout.release(hook.reuse_from)}/{output}", f"{directory}/{output}")
 
 
 def _manifest(release: NewRelease, state: str) -> str:

@@ -21,6 +21,22 @@ def chain(*commands: StringCommand, operator: str = "&&") -> StringCommand:
     return StringCommand(*bits)
 
 
+def copied(source: str, target: str) -> StringCommand:
+    """`target` replaced by a copy of `source`, if there is one."""
+    parent = target.rsplit("/", 1)[0]
+    return StringCommand(
+        "if",
+        argv("test", "-e", source),
+        ";",
+        "then",
+        chain(
+            argv("rm", "-rf", target), argv("mkdir", "-p", parent), argv("cp", "-a", source, target)
+        ),
+        ";",
+        "fi",
+    )
+
+
 def sudo(*args: object) -> StringCommand:
     """`sudo -n` of a literal command, which command-restricted sudoers rules accept."""
     return argv("sudo", "-n", *args)

@@ -49,11 +49,42 @@ def single_line(value: str) -> str:
 OneLine = Annotated[str, AfterValidator(single_line)]
 
 
+def input_pattern(value: str) -> str:
+    """A pattern of paths from the app's root (`*` within a directory, `**` across them, a
+    directory stands for what it holds); a leading `!` excludes what it matches."""
+    path = value.removeprefix("!")
+    if not path or "\n" in path or "\x00" in path:
+        raise ValueError("must be a non-empty pattern on one line")
+    if path.startswith("/") or ".." in path.split("/"):
+        raise ValueError("must be relative to the app and must not contain '..'")
+    return value
+
+
 class Hook(BaseModel):
+    """A command run in each new release before it goes live. With `inputs`, it is skipped
+    when they, its command, the environment, [env] and secrets are as in the active release;
+    its `outputs` are then copied from that release."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     command: Annotated[OneLine, Field(min_length=1, max_length=2000)]
     run: Literal["every-host", "once"] = "every-host"
+    inputs: tuple[Annotated[str, AfterValidator(input_pattern)], ...] = ()
+    outputs: tuple[Annotated[str, AfterValidator(relative_path)], ...] = ()
+
+    @model_validator(mode="after")
+    def _skippable(self) -> "Hook":
+        if self.inputs and all(p.startswith("!") for p in self.inputs):
+            raise ValueError("inputs need a pattern that is not an exclusion ('!...')")
+        if self.outputs and not self.inputs:
+            raise ValueError(
+                "outputs are copied when the hook is skipped for unchanged inputs: set inputs"
+            )
+        if self.outputs and self.run == "once":
+            raise ValueError(
+                'a hook run once leaves its outputs on one host: outputs need run = "every-host"'
+            )
+        return self
 
 
 class Secrets(BaseModel):

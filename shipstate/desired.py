@@ -2,6 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict
 
+from shipstate.config import Hook
 from shipstate.errors import ShipstateError
 from shipstate.observed import RELEASE_ID, ObservedHost
 
@@ -15,6 +16,16 @@ MANIFEST_FIELDS = (
     "env",
     "secrets",
 )
+
+
+class HookStamp(BaseModel):
+    """A hook of the release; `inputs` fingerprints all that decides its effect, when it
+    declares inputs (else it always runs)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command: str
+    inputs: str = ""
 
 
 class ReleaseDraft(BaseModel):
@@ -31,16 +42,23 @@ class ReleaseDraft(BaseModel):
     env: str
     secrets: str = ""
     configs: dict[str, str]
+    hooks: tuple[HookStamp, ...] = ()
 
 
 class NewRelease(ReleaseDraft):
     id: int
+    skipped_hooks: tuple[int, ...] = ()  # positions in `hooks`: inputs as in the active release
 
     def manifest(self, state: str) -> dict:
         """`building` until its app server answered its health check, then `ready`; `active`
         once switched to, `retired` once replaced, `failed` when it failed after a switch.
         Only ready, active and retired releases count (kept, chosen by set-active)."""
-        return {"id": self.id, "state": state, **self.model_dump(include=set(MANIFEST_FIELDS))}
+        return {
+            "id": self.id,
+            "state": state,
+            **self.model_dump(include=set(MANIFEST_FIELDS)),
+            "hooks": [hook.inputs for hook in self.hooks if hook.inputs],
+        }
 
 
 class DesiredHost(BaseModel):
@@ -84,6 +102,41 @@ def warm_release(seen: ObservedHost, active: int, keep: tuple[int, ...]) -> int 
     return max(set(seen.running) & set(keep) - {active}, default=None)
 
 
+def skipped_hooks(seen: ObservedHost, draft: ReleaseDraft) -> tuple[int, ...]:
+    """The hooks whose inputs are as in the active release: it ran them (or skipped them) with
+    the same effect, and its outputs are copied instead."""
+    active = seen.release(seen.current)
+    done = set(active.hooks) if active else set()
+    return tuple(i for i, hook in enumerate(draft.hooks) if hook.inputs and hook.inputs in done)
+
+
+class HookStep(BaseModel):
+    """What a hook does on a host: run `command`, or, skipped, have its outputs copied from
+    release `reuse_from`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command: str
+    reuse_from: int | None = None
+    outputs: tuple[str, ...] = ()
+
+
+def hook_steps(
+    hooks: tuple[Hook, ...], release: NewRelease | None, active: int | None, runs_once: bool
+) -> tuple[HookStep, ...]:
+    """The new release's hook steps on a host (`runs_once`: the host that runs `once` hooks);
+    skipped hooks copy their outputs from the `active` release."""
+    steps = []
+    for i, hook in enumerate(hooks if release else ()):
+        if hook.run == "once" and not runs_once:
+            continue
+        if i not in release.skipped_hooks:
+            steps.append(HookStep(command=hook.command))
+        elif hook.outputs:
+            steps.append(HookStep(command=hook.command, reuse_from=active, outputs=hook.outputs))
+    return tuple(steps)
+
+
 def desired_for_apply(
     observed: dict[str, ObservedHost],
     drafts: dict[str, ReleaseDraft],
@@ -112,7 +165,13 @@ def desired_for_apply(
     desired = {}
     for host, draft in drafts.items():
         seen = observed[host]
-        new_release = None if reuse[host] else NewRelease(id=number, **draft.model_dump())
+        new_release = (
+            None
+            if reuse[host]
+            else NewRelease(
+                id=number, skipped_hooks=skipped_hooks(seen, draft), **draft.model_dump()
+            )
+        )
         active = reuse[host] or number
         ids = [*seen.ids, active] if new_release else list(seen.ids)
         keep = releases_to_keep(ids, active, seen.current, keep_releases)

@@ -21,9 +21,11 @@ from shipstate.commands import (
 )
 from shipstate.config import Config, load_config
 from shipstate.desired import (
+    HookStamp,
     ReleaseDraft,
     desired_for_apply,
     desired_for_set_active,
+    hook_steps,
     parse_release_name,
     resolve_release,
 )
@@ -43,7 +45,14 @@ from shipstate.plan import (
     sha256,
 )
 from shipstate.runner import Failure, Fleet, Ran, Reporter, on_each, run_command
-from shipstate.source import LocalSecrets, Source, archive, read_secrets, read_source
+from shipstate.source import (
+    LocalSecrets,
+    Source,
+    archive,
+    hook_inputs,
+    read_secrets,
+    read_source,
+)
 from shipstate.templates import PROGRAM_TEMPLATE, RELEASE_TEMPLATES, Templates
 
 
@@ -226,19 +235,33 @@ class Session:
         self,
         spec: HostSpec,
         source: Source,
+        inputs: tuple[str, ...],
         configs: dict[str, str],
         secrets: str,
         created_at: str,
         python_version: str,
     ) -> ReleaseDraft:
         """The release for the host; its environment is keyed by the requirements and the
-        host's Python version."""
+        host's Python version. `inputs`: the digest of each hook's inputs in the source."""
         context = host_context(self.config, spec)
         env = hashlib.sha256(
             json.dumps(
                 [self.config.python, python_version, source.requirements_sha, "gunicorn"]
             ).encode()
         ).hexdigest()[:16]
+        hooks = tuple(
+            HookStamp(
+                command=hook.command,
+                inputs=sha256(
+                    json.dumps(
+                        [hook.model_dump(mode="json"), digest, env, self.config.env, secrets]
+                    )
+                )[:16]
+                if digest
+                else "",
+            )
+            for hook, digest in zip(self.config.hooks, inputs, strict=True)
+        )
         key = hashlib.sha256(
             json.dumps(
                 {
@@ -264,6 +287,7 @@ class Session:
             created_at=created_at,
             created_by=operator(),
             configs=configs,
+            hooks=hooks,
         )
 
     def plan_apply(self, ref: str, allow_dirty: bool) -> Plan:
@@ -271,13 +295,20 @@ class Session:
         source = read_source(
             self.app_dir, ref, self.config.requirements, self.config.requirements_kind, allow_dirty
         )
+        inputs = hook_inputs(self.app_dir, source, self.config.hooks)
         digest = self._secrets.digest if self._secrets else ""
         created_at = utc_now()
         configs = {spec.name: self.render_release(spec) for spec in self.hosts}
         observed = self.observe()
         drafts = {
             spec.name: self.draft(
-                spec, source, configs[spec.name], digest, created_at, observed[spec.name].python
+                spec,
+                source,
+                inputs,
+                configs[spec.name],
+                digest,
+                created_at,
+                observed[spec.name].python,
             )
             for spec in self.hosts
         }
@@ -375,10 +406,11 @@ class Session:
         work = {}
         for pyinfra_host in self.fleet().hosts:
             host_plan = next(h for h in plan.hosts if h.host == pyinfra_host.name)
-            hooks = tuple(
-                h.command
-                for h in self.config.hooks
-                if h.run == "every-host" or pyinfra_host.name == runs_once_hooks
+            hooks = hook_steps(
+                self.config.hooks,
+                host_plan.new_release,
+                host_plan.active_before,
+                pyinfra_host.name == runs_once_hooks,
             )
             work[pyinfra_host] = HostWork(
                 plan=host_plan,

@@ -38,6 +38,7 @@ web = [
 class Detected:
     name: str
     settings: str
+    settings_path: str  # the settings' file, or their package when they span modules
     wsgi: str
     requirements: str
     static_root: str | None
@@ -130,6 +131,14 @@ def _settings_text(app_dir: Path, module: str) -> str:
     return text
 
 
+def _settings_path(app_dir: Path, module: str) -> str:
+    found = _module_file(app_dir, module)
+    if found is None:
+        return module.replace(".", "/") + ".py"
+    package = found.name == "__init__.py" or found.parent.name == "settings"
+    return (found.parent if package else found).relative_to(app_dir).as_posix()
+
+
 def _wsgi_module(app_dir: Path, settings_module: str) -> str:
     """wsgi.py in the settings' package or the nearest package above it."""
     parts = settings_module.split(".")[:-1]
@@ -207,6 +216,7 @@ def detect(app_dir: Path) -> Detected:
     return Detected(
         name=name[:40],
         settings=settings_module,
+        settings_path=_settings_path(app_dir, settings_module),
         wsgi=f"{wsgi}:application",
         requirements=requirements,
         static_root=_relative_to_base(settings, STATIC_ROOT),
@@ -265,13 +275,22 @@ def render_config(found: Detected) -> str:
         "[env]",
         f'DJANGO_SETTINGS_MODULE = "{found.settings}"',
         "",
+        "# A hook with inputs is skipped while they (paths in the app), the requirements, [env]",
+        "# and the secrets are as in the live release; its outputs are then copied from it.",
         "[[hooks]]",
         'command = "python manage.py migrate --noinput"',
         'run = "{}"'.format("every-host" if found.sqlite_file else "once")
         + "   # every-host: SQLite on each host; once: a shared database",
+        f'inputs = ["**/migrations/*.py", "{found.settings_path}"]',
     ]
     if found.static_root:
-        lines += ["", "[[hooks]]", 'command = "python manage.py collectstatic --noinput"']
+        lines += [
+            "",
+            "[[hooks]]",
+            'command = "python manage.py collectstatic --noinput"',
+            f'inputs = ["**", "!**/*.py", "{found.settings_path}"]   # all but Python code',
+            f'outputs = ["{found.static_root}"]',
+        ]
     else:
         lines += [
             "",

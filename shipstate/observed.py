@@ -27,6 +27,7 @@ class ObservedRelease(BaseModel):
     env: str = ""
     secrets: str = ""
     configs: dict[str, str] = {}
+    hooks: tuple[str, ...] = ()  # the inputs fingerprints of its hooks (desired.HookStamp)
 
 
 class LockInfo(BaseModel):

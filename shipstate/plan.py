@@ -157,6 +157,10 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
                     )
                 )
         dirty = " (dirty)" if new.dirty else ""
+        skipped = ", ".join(f"`{new.hooks[i].command}`" for i in new.skipped_hooks)
+        hooks = (
+            f"; inputs as in release {observed.current}, so skipped: {skipped}" if skipped else ""
+        )
         actions.append(
             Action(
                 kind="create_release",
@@ -164,7 +168,8 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
                 after=new.commit,
                 reason=f"commit {new.commit[:12]}{dirty}; environment {new.env} "
                 + ("reused" if built else "built")
-                + secrets,
+                + secrets
+                + hooks,
             )
         )
     if active not in observed.running or active not in observed.programs:

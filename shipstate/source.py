@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shipstate.config import Secrets
+from shipstate.config import Hook, Secrets
 from shipstate.errors import ShipstateError
 
 # -r / --requirement / -c / --constraint FILE in a requirements file
@@ -137,6 +137,48 @@ def _check_dependencies(pyproject: bytes, path: str) -> None:
             hint="list them under [project] dependencies = [...], or point `requirements` at "
             "a requirements file (`poetry export -o requirements.txt` for Poetry)",
         )
+
+
+def _pattern(pattern: str) -> re.Pattern:
+    """config.input_pattern's syntax as a regular expression over paths from the app's root."""
+    parts, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            parts.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            parts.append(".*")
+            i += 2
+        else:
+            parts.append({"*": "[^/]*", "?": "[^/]"}.get(pattern[i], re.escape(pattern[i])))
+            i += 1
+    return re.compile("".join(parts).rstrip("/") + "(?:/.*)?")
+
+
+def inputs_digest(files: dict[str, str], patterns: tuple[str, ...]) -> str:
+    """What a hook's inputs are: each matching path and its content's id (`files`)."""
+    included = [_pattern(p) for p in patterns if not p.startswith("!")]
+    excluded = [_pattern(p[1:]) for p in patterns if p.startswith("!")]
+    matched = [
+        f"{blob} {path}"
+        for path, blob in sorted(files.items())
+        if any(r.fullmatch(path) for r in included) and not any(r.fullmatch(path) for r in excluded)
+    ]
+    return hashlib.sha256("\n".join(matched).encode(errors="surrogateescape")).hexdigest()
+
+
+def hook_inputs(app_dir: Path, source: Source, hooks: tuple[Hook, ...]) -> tuple[str, ...]:
+    """Per hook, the digest of its inputs in the source ("" when it declares none)."""
+    if not any(hook.inputs for hook in hooks):
+        return tuple("" for _ in hooks)
+    tree = f"{source.commit}:{source.prefix}"
+    listing = _git(app_dir, "ls-tree", "-r", "-z", "--full-tree", tree, binary=True)
+    files = {}
+    for entry in listing.decode(errors="surrogateescape").split("\0"):
+        meta, _, path = entry.partition("\t")
+        if path:
+            files[path] = meta.split()[-1]
+    return tuple(inputs_digest(files, hook.inputs) if hook.inputs else "" for hook in hooks)
 
 
 def archive(app_dir: Path, commit: str) -> bytes:

@@ -342,3 +342,54 @@ def test_run_a_command_and_read_the_logs_of_the_active_release(app):
     assert failed.code == 1 and "Unknown command: 'no_such_command'" in failed.stderr
     assert "python manage.py no_such_command failed on sandbox-1" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_a_hook_is_skipped_while_its_inputs_are_as_in_the_active_release(app):
+    config = app / "shipstate.toml"
+    config.write_text(
+        config.read_text()
+        + '\n[[hooks]]\ncommand = "echo ran >> var/built.log && mkdir -p out && cp -r pages/static'
+        ' out/"\ninputs = ["pages/static"]\noutputs = ["out"]\n'
+    )
+    commit(app, "a hook with inputs and outputs")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    style = app / "pages" / "static" / "pages" / "style.css"
+
+    def built(release: int) -> list[tuple[str, str]]:
+        return [
+            tuple(
+                on_host(
+                    address,
+                    f"cat /srv/hello/shared/var/built.log | wc -l; "
+                    f"cat /srv/hello/releases/{release}/out/static/pages/style.css",
+                ).stdout.split("\n", 1)
+            )
+            for address in host_addresses()
+        ]
+
+    set_version(app, "2")
+    planned = ok("plan", *INVENTORY, cwd=app).stdout
+    assert "inputs as in release 1, so skipped: `python manage.py migrate --noinput`, " in planned
+    assert "`echo ran >> var/built.log" in planned
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("2", "2")
+    assert built(2) == [("1", style.read_text())] * 3, "skipped; its outputs copied from 1"
+    for address in host_addresses():
+        status, _, _ = http_get(f"http://{address}/static/pages/style.css")
+        assert status == 200, "collectstatic's output was copied too"
+
+    style.write_text(style.read_text() + "/* changed */\n")
+    commit(app, "a static file changed")
+    planned = ok("plan", *INVENTORY, cwd=app).stdout
+    assert "skipped: `python manage.py migrate --noinput`\n" in planned, "only migrate"
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    assert built(3) == [("2", style.read_text())] * 3, "an input changed: it ran"
+    for address in host_addresses():
+        _, body, _ = http_get(f"http://{address}/static/pages/style.css")
+        assert "/* changed */" in body
+
+    config.write_text(
+        config.read_text().replace('ALLOWED_HOSTS = "*"', 'ALLOWED_HOSTS = "*"\nX = "1"')
+    )
+    commit(app, "[env] changed")
+    assert "skipped" not in ok("plan", *INVENTORY, cwd=app).stdout, "[env] is an input of all"

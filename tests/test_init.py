@@ -26,6 +26,7 @@ def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
     assert 'wsgi = "mysite.wsgi:application"' in config
     assert 'shared = ["db.sqlite3", "media/"]' in config
     assert 'health_path = "/admin/login/"' in config
+    assert 'inputs = ["**/migrations/*.py", "mysite/settings.py"]' in config
     again = shipstate("init", cwd=project)
     assert again.code == 1 and "--force" in again.stderr
     commit(project, "shipstate init")
@@ -34,6 +35,12 @@ def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
     for address in host_addresses():
         status, body, _ = http_get(f"http://{address}/admin/login/", host="localhost")
         assert status == 200 and "Django" in body
+    (project / "mysite" / "urls.py").write_text(
+        (project / "mysite" / "urls.py").read_text() + "# a code-only change\n"
+    )
+    commit(project, "code only")
+    again = ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project).stdout
+    assert "so skipped: `python manage.py migrate --noinput`" in again
 
 
 def test_init_refuses_what_is_not_a_django_project(tmp_path):
@@ -114,6 +121,7 @@ def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_pa
     (project / "requirements.txt").write_text("Django\n")
     found = detect(project)
     assert found.settings == "config.settings.production"
+    assert found.settings_path == "config/settings", "base.py, production.py: the package"
     production = settings / "production.py"
     production.write_text(production.read_text() + 'STATIC_ROOT = BASE_DIR / "public" / "static"\n')
     assert detect(project).static_root == "public/static", "the override wins"

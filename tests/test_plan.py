@@ -4,11 +4,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shipstate.config import Hook
 from shipstate.desired import (
     AlreadyOldest,
+    HookStamp,
+    HookStep,
+    NewRelease,
     ReleaseDraft,
     desired_for_apply,
     desired_for_set_active,
+    hook_steps,
     parse_release_name,
     releases_to_keep,
     resolve_release,
@@ -360,3 +365,45 @@ def test_history_shows_a_first_deploy_as_from_none_and_escapes_what_the_host_wro
         "web1",
         "  2026-11-27T05:27:28Z  [red]me  apply  none -> 1  ok",
     ]
+
+
+def test_hooks_whose_inputs_are_as_in_the_active_release_are_skipped():
+    hooks = (
+        HookStamp(command="migrate", inputs="m1"),
+        HookStamp(command="collectstatic", inputs="s2"),
+        HookStamp(command="notify"),
+    )
+    new = draft(key="k3").model_copy(update={"hooks": hooks})
+    seen = host(ids=(1, 2), current=2)
+    active = seen.release(2).model_copy(update={"hooks": ("m1", "s1")})
+    retired = seen.release(1).model_copy(update={"hooks": ("m1", "s2")})
+    seen = seen.model_copy(update={"releases": (retired, active)})
+    plan = compute_plan(
+        "apply", desired_for_apply({"web1": seen}, {"web1": new}, 4), {"web1": seen}
+    )
+    (created,) = [a for a in plan.hosts[0].actions if a.kind == "create_release"]
+    assert plan.hosts[0].new_release.skipped_hooks == (0,), "only the active release counts"
+    assert created.reason.endswith("inputs as in release 2, so skipped: `migrate`")
+    assert plan.hosts[0].new_release.manifest("building")["hooks"] == ["m1", "s2"]
+
+    first = compute_plan(
+        "apply", desired_for_apply({"web1": host(ids=())}, {"web1": new}, 4), {"web1": host(ids=())}
+    )
+    assert first.hosts[0].new_release.skipped_hooks == (), "nothing to compare with: all run"
+
+
+def test_hook_steps_run_or_copy_outputs_and_once_hooks_run_on_one_host():
+    hooks = (
+        Hook(command="migrate", run="once", inputs=("**/migrations/*.py",)),
+        Hook(command="collectstatic", inputs=("**",), outputs=("static",)),
+        Hook(command="compress", inputs=("**",)),
+        Hook(command="notify"),
+    )
+    new = NewRelease(id=3, skipped_hooks=(1, 2), **draft().model_dump())
+    assert hook_steps(hooks, new, 2, runs_once=True) == (
+        HookStep(command="migrate"),
+        HookStep(command="collectstatic", reuse_from=2, outputs=("static",)),
+        HookStep(command="notify"),
+    )
+    assert hook_steps(hooks, new, 2, runs_once=False)[0].command == "collectstatic"
+    assert hook_steps(hooks, None, 2, runs_once=True) == ()

@@ -4,9 +4,10 @@ import hashlib
 
 import pytest
 
-from conftest import commit, commit_all
+from conftest import commit, commit_all, git
+from shipstate.config import Hook
 from shipstate.errors import ShipstateError
-from shipstate.source import read_source
+from shipstate.source import hook_inputs, inputs_digest, read_source
 
 
 @pytest.fixture
@@ -50,3 +51,61 @@ def test_an_include_missing_or_outside_the_app_is_refused(repo):
     commit(repo, "include from outside")
     with pytest.raises(ShipstateError, match="includes ../../elsewhere.txt, outside the app"):
         sha(repo)
+
+
+def test_a_hooks_inputs_are_the_paths_its_patterns_match_in_the_commit(tmp_path):
+    app = tmp_path / "repo" / "app"  # the app in a subdirectory of its repository
+    (app / "pages" / "migrations").mkdir(parents=True)
+    (app / "pages" / "migrations" / "0001_initial.py").write_text("# 1\n")
+    (app / "pages" / "static").mkdir()
+    (app / "pages" / "static" / "site.css").write_text("body {}\n")
+    (app / "pages" / "views.py").write_text("# views\n")
+    (app / "requirements.txt").write_text("Django\n")
+    commit_all(tmp_path / "repo", "app")
+    hooks = (
+        Hook(command="migrate", inputs=("**/migrations/*.py",)),
+        Hook(command="collectstatic", inputs=("**", "!**/*.py")),
+        Hook(command="notify"),
+    )
+
+    def digests() -> tuple[str, ...]:
+        source = read_source(app, "HEAD", "requirements.txt", "requirements", allow_dirty=False)
+        return hook_inputs(app, source, hooks)
+
+    first = digests()
+    assert first[2] == "" and first[0] != first[1]
+    assert first[0] == inputs_digest(
+        {"pages/migrations/0001_initial.py": blob(app, "pages/migrations/0001_initial.py")},
+        ("**/migrations/*.py",),
+    )
+    (app / "pages" / "views.py").write_text("# views changed\n")
+    commit(tmp_path / "repo", "code only")
+    assert digests() == first, "neither hook's inputs changed"
+    (app / "pages" / "static" / "site.css").write_text("body { margin: 0 }\n")
+    commit(tmp_path / "repo", "a static file")
+    second = digests()
+    assert second[0] == first[0] and second[1] != first[1]
+
+
+def blob(app, path: str) -> str:
+    return git(app, "rev-parse", f"HEAD:./{path}").strip()
+
+
+@pytest.mark.parametrize(
+    ("patterns", "matched"),
+    [
+        (("**/migrations/*.py",), ["a/migrations/0001.py"]),
+        (("*.py",), ["manage.py"]),
+        (("a",), ["a/migrations/0001.py", "a/static/x.css", "a/views.py"]),
+        (("**", "!**/*.py"), ["a/static/x.css"]),
+        (("a/static/",), ["a/static/x.css"]),
+        (("a/v?ews.py",), ["a/views.py"]),
+    ],
+)
+def test_input_patterns(patterns, matched):
+    files = ["a/migrations/0001.py", "a/static/x.css", "a/views.py", "manage.py"]
+
+    def digest(paths) -> str:
+        return inputs_digest({p: "b" for p in paths}, ("**",))
+
+    assert inputs_digest({p: "b" for p in files}, patterns) == digest(matched)
