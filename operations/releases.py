@@ -19,6 +19,7 @@ from shipstate.commands import (
     copied,
     health_check,
     in_release,
+    missing_fails,
     record_states,
     reload_nginx,
     start_program,
@@ -245,13 +246,18 @@ def release_hooks_run(
         return
     directory = layout.release(release.id)
     for hook in hooks:
-        if hook.reuse_from is None:
-            yield in_release(
-                directory, release.id, env, python, secrets_env_file, "sh", "-c", hook.command
-            )
+        if hook.reuse_from is not None:
+            for output in hook.outputs:
+                yield copied(f"{layout.release(hook.reuse_from)}/{output}", f"{directory}/{output}")
             continue
+        yield in_release(
+            directory, release.id, env, python, secrets_env_file, "sh", "-c", hook.command
+        )
         for output in hook.outputs:
-            yield copied(f"{layout.release(hook.reuse_from)}/{output}", f"{directory}/{output}")
+            yield missing_fails(
+                f"{directory}/{output}",
+                f"`{hook.command}` did not make it, and its `outputs` say it does",
+            )
 
 
 def _manifest(release: NewRelease, state: str) -> str:

@@ -22,18 +22,32 @@ def chain(*commands: StringCommand, operator: str = "&&") -> StringCommand:
 
 
 def copied(source: str, target: str) -> StringCommand:
-    """`target` replaced by a copy of `source`, if there is one."""
+    """`target` replaced by a copy of `source` (a skipped hook's output, from the live release)."""
     parent = target.rsplit("/", 1)[0]
     return StringCommand(
-        "if",
-        argv("test", "-e", source),
-        ";",
-        "then",
+        missing_fails(source, "the live release has no such output to copy"),
+        "&&",
         chain(
             argv("rm", "-rf", target), argv("mkdir", "-p", parent), argv("cp", "-a", source, target)
         ),
+    )
+
+
+def missing_fails(path: str, why: str) -> StringCommand:
+    """Succeeds if `path` exists, else says so on stderr and fails."""
+    return StringCommand(
+        "{",
+        argv("test", "-e", path),
+        "||",
+        "{",
+        argv("echo", f"{path}: {why}"),
+        ">&2",
         ";",
-        "fi",
+        "false",
+        ";",
+        "}",
+        ";",
+        "}",
     )
 
 

@@ -111,8 +111,8 @@ def skipped_hooks(seen: ObservedHost, draft: ReleaseDraft) -> tuple[int, ...]:
 
 
 class HookStep(BaseModel):
-    """What a hook does on a host: run `command`, or, skipped, have its outputs copied from
-    release `reuse_from`."""
+    """What a hook does on a host: run `command` (which must make its `outputs`), or, skipped,
+    have its outputs copied from release `reuse_from`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -131,7 +131,7 @@ def hook_steps(
         if hook.run == "once" and not runs_once:
             continue
         if i not in release.skipped_hooks:
-            steps.append(HookStep(command=hook.command))
+            steps.append(HookStep(command=hook.command, outputs=hook.outputs))
         elif hook.outputs:
             steps.append(HookStep(command=hook.command, reuse_from=active, outputs=hook.outputs))
     return tuple(steps)

@@ -393,3 +393,15 @@ def test_a_hook_is_skipped_while_its_inputs_are_as_in_the_active_release(app):
     )
     commit(app, "[env] changed")
     assert "skipped" not in ok("plan", *INVENTORY, cwd=app).stdout, "[env] is an input of all"
+
+    config.write_text(
+        config.read_text()
+        + '\n[[hooks]]\ncommand = "true"\ninputs = ["pages"]\noutputs = ["made"]\n'
+    )
+    commit(app, "a hook that does not make its outputs")
+    failed = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert failed.code == 1, failed.output
+    assert "/srv/hello/releases/4/made: `true` did not make it, and its `outputs` say it" in (
+        failed.stderr
+    )
+    fleet_serves("2", "3")
