@@ -126,8 +126,10 @@ def hook_steps(
 ) -> tuple[HookStep, ...]:
     """The new release's hook steps on a host (`runs_once`: the host that runs `once` hooks);
     skipped hooks copy their outputs from the `active` release."""
+    if release is None:
+        return ()
     steps = []
-    for i, hook in enumerate(hooks if release else ()):
+    for i, hook in enumerate(hooks):
         if hook.run == "once" and not runs_once:
             continue
         if i not in release.skipped_hooks:
