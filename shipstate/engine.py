@@ -615,6 +615,7 @@ class Session:
             wait_seconds,
             steal_stale,
             then=HostState().command(**self._observation()),
+            python=self.config.python,
         )
         self._observed_while_locking = lock.outputs
         return lock

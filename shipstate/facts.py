@@ -3,55 +3,77 @@
 import json
 import shlex
 
-from pyinfra.api import FactBase
+from pyinfra.api import FactBase, StringCommand
 
+from shipstate.commands import python_script
 from shipstate.observed import ObservedHost, parse_host_state
 from shipstate.templates import RELEASE_TEMPLATES
 
-# `lock <seconds since heartbeat> <info.json>`, when a deploy lock is held (run in the app root)
-LOCK_LINE = (
-    "if [ -d .lock ]; then printf 'lock %s %s\\n' "
-    '"$(( $(date +%s) - $(stat -c %Y .lock/heartbeat .lock 2>/dev/null | head -n 1) ))" '
-    "\"$(tr -d '\\n' < .lock/info.json 2>/dev/null)\"; fi"
-)
-
-_SCRIPT = """\
-printf 'python %s\\n' "$({python} -V 2>&1)"
-cd {root} 2>/dev/null || {{ echo 'root 0'; exit 0; }}
-echo 'root 1'
-{lock_line}
-printf 'current %s\\n' "$(readlink current 2>/dev/null)"
-printf 'nginx %s\\n' "$(cat .nginx-loaded 2>/dev/null)"
-printf 'site %s\\n' "$(sha256sum < nginx/site.conf 2>/dev/null | cut -c1-64)"
-for d in releases/*/; do
-  [ -d "$d" ] || continue
-  n=${{d#releases/}}; n=${{n%/}}
-  printf 'release %s ' "$n"; tr -d '\\n' < "$d.shipstate/manifest.json" 2>/dev/null; echo
-  for f in {configs}; do
-    c="$d.shipstate/$f"
-    [ -f "$c" ] && printf 'config %s %s %s\\n' "$n" "$f" "$(base64 -w0 "$c")"
-  done
-done
-for d in releases/.building-*; do [ -e "$d" ] && printf 'building %s\\n' "${{d#releases/}}"; done
-for d in envs/*/ envs/.building-*/; do [ -d "$d" ] && printf 'env %s\\n' "$(basename "$d")"; done
-for f in shared/.secrets/* shared/.secrets/.tmp-*; do
-  [ -f "$f" ] && printf 'secret %s\\n' "${{f##*/}}"
-done
-for f in supervisor/*.conf; do [ -f "$f" ] && printf 'program %s\\n' "${{f#supervisor/}}"; done
-{python} -S -c {answering} 2>/dev/null
-true
-"""
-
-# `running <n>` for each release whose app server accepts connections on its socket (cheaper
-# than asking supervisorctl, a Python program, by ~0.2 s per observation)
-ANSWERING = """\
-import glob, socket
+# Tagged lines, one round trip, one process (a shell loop forked ~2 processes per release):
+# `python <version>`, `root 0|1`, then in the app root: `lock <seconds since heartbeat>
+# <info.json>` when a deploy lock is held, `current`, `nginx` (the site config nginx loaded),
+# `site` (sha256 of the site config in place), `release <n> <manifest>`, `config <n> <file>
+# <base64>`, `building`, `env`, `secret`, `program` and `running <n>` for each release whose app
+# server accepts connections on its socket (cheaper than asking supervisord). Arguments: the app
+# root, then the names of the configs each release keeps. `-` as root: the lock line only.
+OBSERVE = """\
+import base64, glob, hashlib, os, socket, sys, time
+out = sys.stdout.buffer
+def say(tag, *values):
+    words = [v if isinstance(v, bytes) else str(v).encode() for v in (tag, *values)]
+    out.write(b" ".join(words) + b"\\n")
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+def mtime(path):
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+def names(want, *patterns):
+    return sorted(p.rstrip("/") for pattern in patterns for p in glob.glob(pattern) if want(p))
+root, configs = sys.argv[1], sys.argv[2:]
+if root != "-":
+    say("python", "Python " + sys.version.split()[0])
+    try:
+        os.chdir(root)
+    except OSError:
+        say("root", 0)
+        sys.exit(0)
+    say("root", 1)
+if os.path.isdir(".lock"):
+    beat = mtime(".lock/heartbeat") or mtime(".lock") or time.time()
+    say("lock", int(time.time()) - int(beat), (read(".lock/info.json") or b"").replace(b"\\n", b""))
+if root == "-":
+    sys.exit(0)
+say("current", os.readlink("current") if os.path.islink("current") else "")
+say("nginx", (read(".nginx-loaded") or b"").strip())
+site = read("nginx/site.conf")
+say("site", hashlib.sha256(site).hexdigest() if site is not None else "")
+for path in names(os.path.isdir, "releases/*/"):
+    n = path.split("/")[1]
+    say("release", n, (read(path + "/.shipstate/manifest.json") or b"").replace(b"\\n", b""))
+    for name in configs:
+        config = read(path + "/.shipstate/" + name)
+        if config is not None:
+            say("config", n, name, base64.b64encode(config))
+for path in names(os.path.lexists, "releases/.building-*"):
+    say("building", path.split("/")[1])
+for path in names(os.path.isdir, "envs/*/", "envs/.building-*/"):
+    say("env", path.split("/")[1])
+for path in names(os.path.isfile, "shared/.secrets/*", "shared/.secrets/.tmp-*"):
+    say("secret", path.split("/")[-1])
+for path in names(os.path.isfile, "supervisor/*.conf"):
+    say("program", path.split("/")[1])
 for path in glob.glob("releases/*/.shipstate/gunicorn.sock"):
     probe = socket.socket(socket.AF_UNIX)
     probe.settimeout(2)
     try:
         probe.connect(path)
-        print("running", path.split("/")[1])
+        say("running", path.split("/")[1])
     except OSError:
         pass
     finally:
@@ -59,18 +81,28 @@ for path in glob.glob("releases/*/.shipstate/gunicorn.sock"):
 """
 
 
+def observe_command(python: str, root: str) -> StringCommand:
+    """The host's state as tagged lines (OBSERVE); `unobserved <status>` if `python` cannot
+    run it."""
+    return StringCommand(
+        python_script(python, OBSERVE, root, *RELEASE_TEMPLATES),
+        "||",
+        "printf",
+        "'unobserved %s\\n'",
+        '"$?"',
+    )
+
+
+def lock_command(python: str) -> StringCommand:
+    """In the app root: the lock line, if a deploy lock is held."""
+    return python_script(python, OBSERVE, "-")
+
+
 class HostState(FactBase):
     """Releases with their manifests and configs, `current`, leftovers, app server programs."""
 
-    def command(self, root: str, app: str, python: str) -> str:
-        configs = " ".join(shlex.quote(name) for name in RELEASE_TEMPLATES)
-        return _SCRIPT.format(
-            root=shlex.quote(root),
-            python=shlex.quote(python),
-            answering=shlex.quote(ANSWERING),
-            configs=configs,
-            lock_line=LOCK_LINE,
-        )
+    def command(self, root: str, app: str, python: str) -> StringCommand:
+        return observe_command(python, root)
 
     def process(self, output: list[str]) -> list[str]:
         return output

@@ -13,7 +13,7 @@ from pyinfra.api.host import Host
 
 from shipstate.commands import argv, chain, write_line
 from shipstate.errors import EXIT_LOCKED, ShipstateError
-from shipstate.facts import LOCK_LINE
+from shipstate.facts import lock_command
 from shipstate.identity import operator, utc_now
 from shipstate.layout import Layout
 from shipstate.observed import LockInfo, parse_lock_line
@@ -53,9 +53,11 @@ class FleetLock:
         report: Reporter,
         wait_seconds: float = 0,
         steal_stale: bool = False,
-        then: str = "true",
+        then: StringCommand | str = "true",
+        python: str = "python3",
     ):
         self.fleet, self.layout, self.report = fleet, layout, report
+        self.python = python
         self.wait_seconds, self.steal_stale = wait_seconds, steal_stale
         self.ttl = lock_ttl()
         self.token = uuid.uuid4().hex
@@ -100,7 +102,7 @@ class FleetLock:
             "else",
             argv("cd", self.layout.root),
             "&&",
-            LOCK_LINE,
+            lock_command(self.python),
             ";",
             "exit",
             "1;",

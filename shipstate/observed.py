@@ -6,6 +6,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shipstate.errors import ShipstateError
+
 RELEASE_ID = re.compile(r"^[1-9][0-9]{0,8}$")
 ENV_KEY = re.compile(r"^[0-9a-f]{16}$")
 # manifest states of a release that counts: built and checked, then live, then replaced
@@ -60,7 +62,7 @@ class LockInfo(BaseModel):
 
 
 def parse_lock_line(rest: str) -> LockInfo:
-    """`<age> <info.json>` as printed by facts.LOCK_LINE."""
+    """`<age> <info.json>` as printed by facts.OBSERVE."""
     age, _, raw = rest.partition(" ")
     try:
         data = json.loads(raw)
@@ -187,6 +189,13 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
             match = program_name.match(rest)
             if match:
                 programs.append(int(match.group(1)))
+        elif tag == "unobserved":
+            found = "was not found" if rest == "127" else f"failed (exit status {rest})"
+            raise ShipstateError(
+                f"{host}: cannot read the host's state: its Python {found}",
+                hint="shipstate runs Python 3 on each host: install python3 there, or set "
+                "`python` in shipstate.toml to one that runs there",
+            )
         elif tag == "running":
             number = _release_id(rest)
             if number is not None:

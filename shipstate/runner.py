@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -104,9 +105,21 @@ class _Progress(BaseStateCallback):
         self._finished(state, host, op_hash, "FAILED")
 
 
-def _connection_lost(host: Host) -> bool:
+def _transport(host: Host):
     client = getattr(host.connector, "client", None)
-    transport = client.get_transport() if client is not None else None
+    return client.get_transport() if client is not None else None
+
+
+def _send_at_once(host: Host) -> None:
+    """Turn Nagle's algorithm off on the host's TCP connection, which paramiko leaves on: with
+    it, each command's small packets wait for a delayed ACK (~40 ms per command; 4 ms without)."""
+    sock = getattr(_transport(host), "sock", None)  # a channel or command when proxied
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _connection_lost(host: Host) -> bool:
+    transport = _transport(host)
     return transport is not None and not transport.is_active()
 
 
@@ -174,6 +187,8 @@ class Fleet:
                 hint="check the host is up, the ssh user/key in the inventory, and that its host "
                 "key is in known_hosts (or pass --accept-new-host-keys once)",
             )
+        for host in self.state.activated_hosts:
+            _send_at_once(host)
         return self
 
     def __exit__(self, *exc) -> None:

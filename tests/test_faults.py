@@ -10,7 +10,7 @@ import pytest
 from test_deploy import INVENTORY, fleet_serves, override_nginx_template, served
 from test_lock import no_leftovers, release_ids
 
-from conftest import host_addresses, http_get, ok, on_host, set_version, shipstate, start
+from conftest import commit, host_addresses, http_get, ok, on_host, set_version, shipstate, start
 
 
 def edit_config(app, old: str, new: str) -> None:
@@ -339,3 +339,17 @@ def test_full_disk_on_one_host_while_building(app):
         on_host(
             full, "rm -f /srv/hello/supervisor/*.conf; supervisorctl update; umount -l /srv/hello"
         )
+
+
+def test_a_host_without_the_configured_python_is_named_before_anything_changes(deployed):
+    app = deployed
+    edit_config(app, "workers = 2\n", 'workers = 2\npython = "python3.99"\n')
+    commit(app, "a python the hosts lack")
+    for command in (("plan",), ("apply", "--yes")):
+        result = shipstate(*command, *INVENTORY, cwd=app)
+        assert result.code == 1, result.output
+        assert "Traceback" not in result.output
+        assert "cannot read the host's state: its Python was not found" in result.stderr
+        assert "`python` in shipstate.toml" in result.stderr
+    fleet_serves("1", "1")
+    no_leftovers()

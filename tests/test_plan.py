@@ -302,6 +302,8 @@ def test_fact_output_parser():
     assert seen.programs == (2,) and seen.running == (2,)
     assert seen.envs == ("0123456789abcdef",)
     assert parse_host_state("web1", ["root 0"], "hello").root_exists is False
+    with pytest.raises(ShipstateError, match="web1: cannot read the host's state: its Python was"):
+        parse_host_state("web1", ["unobserved 127"], "hello")
 
 
 def test_manifest_states_are_parsed_and_only_counting_releases_are_releases():
