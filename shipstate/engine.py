@@ -5,6 +5,8 @@ import hashlib
 import json
 import shlex
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyinfra.api import StringCommand
@@ -54,6 +56,17 @@ from shipstate.source import (
     read_source,
 )
 from shipstate.templates import PROGRAM_TEMPLATE, RELEASE_TEMPLATES, Templates
+
+
+@dataclass(frozen=True)
+class AppRead:
+    """What a plan needs from the app's checkout, read before the hosts are observed."""
+
+    secrets: LocalSecrets | None
+    source: Source
+    inputs: tuple[str, ...]  # each hook's inputs digest
+    configs: dict[str, dict[str, str]]  # each host's rendered release configs
+    archive: bytes | None
 
 
 def host_context(config: Config, spec: HostSpec) -> dict:
@@ -167,6 +180,7 @@ class Session:
         self.verbose = verbose
         self._fleet: Fleet | None = None
         self._secrets: LocalSecrets | None = None
+        self._archives: dict[str, bytes] = {}
         self._observed_while_locking: dict[str, list[str]] = {}
         self.observed: dict[str, ObservedHost] = {}
 
@@ -290,22 +304,37 @@ class Session:
             hooks=hooks,
         )
 
-    def plan_apply(self, ref: str, allow_dirty: bool) -> Plan:
-        self._secrets = read_secrets(self.app_dir, self.config.secrets, self.inventory_name)
+    def read_app(self, ref: str, allow_dirty: bool, with_archive: bool) -> Future[AppRead]:
+        """Start reading the app's checkout (and its archive, for an apply) in a thread: it
+        takes as long as connecting to the fleet and taking the lock, which it overlaps."""
+        return ThreadPoolExecutor(1).submit(self._read_app, ref, allow_dirty, with_archive)
+
+    def _read_app(self, ref: str, allow_dirty: bool, with_archive: bool) -> AppRead:
         source = read_source(
             self.app_dir, ref, self.config.requirements, self.config.requirements_kind, allow_dirty
         )
-        inputs = hook_inputs(self.app_dir, source, self.config.hooks)
+        return AppRead(
+            secrets=read_secrets(self.app_dir, self.config.secrets, self.inventory_name),
+            source=source,
+            inputs=hook_inputs(self.app_dir, source, self.config.hooks),
+            configs={spec.name: self.render_release(spec) for spec in self.hosts},
+            archive=archive(self.app_dir, source.commit) if with_archive else None,
+        )
+
+    def plan_apply(self, reading: Future[AppRead]) -> Plan:
+        read = reading.result()
+        self._secrets = read.secrets
+        if read.archive is not None:
+            self._archives[read.source.commit] = read.archive
         digest = self._secrets.digest if self._secrets else ""
         created_at = utc_now()
-        configs = {spec.name: self.render_release(spec) for spec in self.hosts}
         observed = self.observe()
         drafts = {
             spec.name: self.draft(
                 spec,
-                source,
-                inputs,
-                configs[spec.name],
+                read.source,
+                read.inputs,
+                read.configs[spec.name],
                 digest,
                 created_at,
                 observed[spec.name].python,
@@ -395,13 +424,18 @@ class Session:
 
     # -- effects -----------------------------------------------------------------------------
 
+    def _archive(self, commit: str) -> bytes:
+        if commit not in self._archives:
+            self._archives[commit] = archive(self.app_dir, commit)
+        return self._archives[commit]
+
     def apply(self, plan: Plan) -> None:
         from shipstate.deploys.apply import HostWork, add_plan_ops
 
         specs = {spec.name: spec for spec in self.hosts}
         builders = sorted(h.host for h in plan.hosts if h.new_release)
         commits = {h.new_release.commit for h in plan.hosts if h.new_release}
-        source_archive = archive(self.app_dir, commits.pop()) if commits else b""
+        source_archive = self._archive(commits.pop()) if commits else b""
         runs_once_hooks = builders[0] if builders else None
         work = {}
         for pyinfra_host in self.fleet().hosts:

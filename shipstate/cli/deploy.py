@@ -109,8 +109,9 @@ def plan(
     Example: shipstate plan -i inventories/production.py --out release.plan
     """
     with _session(inventory, limit, accept_new_host_keys) as session:
+        reading = session.read_app(ref, allow_dirty, with_archive=False)
         with working("planning"):
-            result = session.plan_apply(ref, allow_dirty)
+            result = session.plan_apply(reading)
         if out_file is not None:
             session.save_plan(result, out_file)
             progress(
@@ -158,12 +159,13 @@ def apply(
         )
     with _session(inventory, limit, accept_new_host_keys) as session:
         saved = session.load_plan(plan_file) if plan_file is not None else None
+        reading = session.read_app(ref, allow_dirty, with_archive=True) if saved is None else None
         with session.locked(lock_wait, steal_stale) as lock:
             with working("planning"):
-                if saved is not None:
+                if reading is None:
                     planned = session.fresh_plan(saved, plan_file)
                 else:
-                    planned = session.plan_apply(ref, allow_dirty)
+                    planned = session.plan_apply(reading)
             _confirm_and_apply(session, lock, planned, yes or saved is not None)
 
 
