@@ -1,6 +1,7 @@
 """Remote commands are data: exact strings, with every user value quoted."""
 
 import http.server
+import socketserver
 import subprocess
 import sys
 import threading
@@ -80,3 +81,41 @@ def test_health_check_names_where_it_was_redirected(location, said):
         server.shutdown()
     assert done.returncode == 1
     assert said in done.stderr
+
+
+def test_health_check_passes_a_large_page_and_names_an_answer_that_is_not_http():
+    """Against loopback servers: a healthy page of 1 MB passes; a server speaking something
+    else than HTTP fails the check with what it said."""
+
+    class Big(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            assert self.headers["X-Forwarded-Proto"] == "http"
+            assert self.headers["Host"] == "example.com"
+            self.send_response(200)
+            self.send_header("Content-Length", str(1 << 20))
+            self.end_headers()
+            self.wfile.write(b"x" * (1 << 20))
+
+        def log_message(self, *args):
+            pass
+
+    class Banner(socketserver.BaseRequestHandler):
+        def handle(self):
+            self.request.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+
+    def check(server) -> subprocess.CompletedProcess:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            target = f"127.0.0.1:{server.server_address[1]}"
+            command = health_check(sys.executable, target, "example.com", "/healthz", "http", 1)
+            return subprocess.run(
+                ["sh", "-c", command.get_raw_value()], capture_output=True, text=True, timeout=30
+            )
+        finally:
+            server.shutdown()
+
+    healthy = check(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Big))
+    assert healthy.returncode == 0, healthy.stderr
+    other = check(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Banner))
+    assert other.returncode == 1
+    assert "not an HTTP answer: b'SSH-2.0-OpenSSH_9.2" in other.stderr

@@ -257,12 +257,15 @@ def test_ssh_connection_dropped_while_preparing(deployed):
     """sandbox-2's sshd sessions are killed mid-apply: no host is switched, the others are
     cleaned up, and once the lock left on sandbox-2 is released, apply converges."""
     app = deployed
+    config = app / "shipstate.toml"
+    before = config.read_text()
+    config.write_text(before + '\n[[hooks]]\ncommand = "sleep 10"\nrun = "every-host"\n')
     set_version(app, "2")
     victim = start("apply", *INVENTORY, "--yes", cwd=app)
     for line in victim.stderr:
         if "sandbox-2: upload done" in line:
             break
-    dropped = on_host(host_addresses()[1], "pkill -f '^sshd: deploy'")
+    dropped = on_host(host_addresses()[1], "pkill -f '^sshd: deploy'")  # while the hook sleeps
     assert dropped.returncode == 0, dropped.stderr
     _, stderr = victim.communicate(timeout=300)
     assert victim.returncode == 1, stderr
@@ -270,6 +273,7 @@ def test_ssh_connection_dropped_while_preparing(deployed):
     assert "no host was switched" in stderr, stderr
     fleet_serves("1", "1")
     ok("lock", "release", *INVENTORY, "--force", "--yes", cwd=app)
+    config.write_text(before)
     set_version(app, "3")
     converges(app)
 
