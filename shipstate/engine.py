@@ -305,9 +305,13 @@ class Session:
         )
 
     def read_app(self, ref: str, allow_dirty: bool, with_archive: bool) -> Future[AppRead]:
-        """Start reading the app's checkout (and its archive, for an apply) in a thread: it
-        takes as long as connecting to the fleet and taking the lock, which it overlaps."""
-        return ThreadPoolExecutor(1).submit(self._read_app, ref, allow_dirty, with_archive)
+        """Start reading the app's checkout (and its archive, for an apply) in a thread (a
+        greenlet under the CLI's gevent): it overlaps connecting to the fleet and the lock."""
+        pool = ThreadPoolExecutor(1)
+        try:
+            return pool.submit(self._read_app, ref, allow_dirty, with_archive)
+        finally:
+            pool.shutdown(wait=False)
 
     def _read_app(self, ref: str, allow_dirty: bool, with_archive: bool) -> AppRead:
         source = read_source(
