@@ -66,7 +66,7 @@ class AppRead:
     source: Source
     inputs: tuple[str, ...]  # each hook's inputs digest
     configs: dict[str, dict[str, str]]  # each host's rendered release configs
-    archive: bytes | None
+    archive: Future[bytes] | None
 
 
 def host_context(config: Config, spec: HostSpec) -> dict:
@@ -180,7 +180,7 @@ class Session:
         self.verbose = verbose
         self._fleet: Fleet | None = None
         self._secrets: LocalSecrets | None = None
-        self._archives: dict[str, bytes] = {}
+        self._archives: dict[str, Future[bytes]] = {}
         self._observed_while_locking: dict[str, list[str]] = {}
         self.observed: dict[str, ObservedHost] = {}
 
@@ -305,25 +305,34 @@ class Session:
         )
 
     def read_app(self, ref: str, allow_dirty: bool, with_archive: bool) -> Future[AppRead]:
-        """Start reading the app's checkout (and its archive, for an apply) in a thread (a
-        greenlet under the CLI's gevent): it overlaps connecting to the fleet and the lock."""
-        pool = ThreadPoolExecutor(1)
-        try:
-            return pool.submit(self._read_app, ref, allow_dirty, with_archive)
-        finally:
-            pool.shutdown(wait=False)
+        """Start reading the app's checkout in a thread (a greenlet under the CLI's gevent),
+        and for an apply archiving its commit in another: both overlap connecting to the fleet
+        and the lock, and the plan waits only for the read."""
+        pool = ThreadPoolExecutor(2)
 
-    def _read_app(self, ref: str, allow_dirty: bool, with_archive: bool) -> AppRead:
-        source = read_source(
-            self.app_dir, ref, self.config.requirements, self.config.requirements_kind, allow_dirty
-        )
-        return AppRead(
-            secrets=read_secrets(self.app_dir, self.config.secrets, self.inventory_name),
-            source=source,
-            inputs=hook_inputs(self.app_dir, source, self.config.hooks),
-            configs={spec.name: self.render_release(spec) for spec in self.hosts},
-            archive=archive(self.app_dir, source.commit) if with_archive else None,
-        )
+        def read() -> AppRead:
+            try:
+                source = read_source(
+                    self.app_dir,
+                    ref,
+                    self.config.requirements,
+                    self.config.requirements_kind,
+                    allow_dirty,
+                )
+                archived = (
+                    pool.submit(archive, self.app_dir, source.commit) if with_archive else None
+                )
+            finally:
+                pool.shutdown(wait=False)
+            return AppRead(
+                secrets=read_secrets(self.app_dir, self.config.secrets, self.inventory_name),
+                source=source,
+                inputs=hook_inputs(self.app_dir, source, self.config.hooks),
+                configs={spec.name: self.render_release(spec) for spec in self.hosts},
+                archive=archived,
+            )
+
+        return pool.submit(read)
 
     def plan_apply(self, reading: Future[AppRead]) -> Plan:
         read = reading.result()
@@ -429,9 +438,8 @@ class Session:
     # -- effects -----------------------------------------------------------------------------
 
     def _archive(self, commit: str) -> bytes:
-        if commit not in self._archives:
-            self._archives[commit] = archive(self.app_dir, commit)
-        return self._archives[commit]
+        archived = self._archives.get(commit)
+        return archived.result() if archived is not None else archive(self.app_dir, commit)
 
     def apply(self, plan: Plan) -> None:
         from shipstate.deploys.apply import HostWork, add_plan_ops
