@@ -312,6 +312,7 @@ class Session:
 
         def read() -> AppRead:
             try:
+                secrets = read_secrets(self.app_dir, self.config.secrets, self.inventory_name)
                 source = read_source(
                     self.app_dir,
                     ref,
@@ -325,7 +326,7 @@ class Session:
             finally:
                 pool.shutdown(wait=False)
             return AppRead(
-                secrets=read_secrets(self.app_dir, self.config.secrets, self.inventory_name),
+                secrets=secrets,
                 source=source,
                 inputs=hook_inputs(self.app_dir, source, self.config.hooks),
                 configs={spec.name: self.render_release(spec) for spec in self.hosts},
