@@ -1,7 +1,6 @@
 """One shipstate run: load the project and fleet, observe, plan, apply, verify."""
 
 import getpass
-import hashlib
 import json
 import shlex
 from collections.abc import Callable
@@ -258,11 +257,9 @@ class Session:
         """The release for the host; its environment is keyed by the requirements and the
         host's Python version. `inputs`: the digest of each hook's inputs in the source."""
         context = host_context(self.config, spec)
-        env = hashlib.sha256(
-            json.dumps(
-                [self.config.python, python_version, source.requirements_sha, "gunicorn"]
-            ).encode()
-        ).hexdigest()[:16]
+        env = sha256(
+            json.dumps([self.config.python, python_version, source.requirements_sha, "gunicorn"])
+        )[:16]
         hooks = tuple(
             HookStamp(
                 command=hook.command,
@@ -276,7 +273,7 @@ class Session:
             )
             for hook, digest in zip(self.config.hooks, inputs, strict=True)
         )
-        key = hashlib.sha256(
+        key = sha256(
             json.dumps(
                 {
                     "tree": source.tree,
@@ -289,8 +286,8 @@ class Session:
                 },
                 sort_keys=True,
                 default=str,
-            ).encode()
-        ).hexdigest()
+            )
+        )
         return ReleaseDraft(
             env=env,
             secrets=secrets,
