@@ -151,7 +151,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
         PREPARE,
         "release ready",
         releases.release_ready,
-        lambda p, w: {"layout": layout, "release": p.new_release, "python": config.python},
+        lambda p, w: {"layout": layout, "release": p.new_release},
     )
     each(
         SWITCH,
@@ -161,7 +161,6 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "layout": layout,
             "release_id": p.active_after,
             "current": p.active_before,
-            "python": config.python,
             "states": p.states_after(),
         },
     )

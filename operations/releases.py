@@ -275,12 +275,12 @@ def release_present(layout: Layout, release: NewRelease | None):
 
 
 @operation()
-def release_ready(layout: Layout, release: NewRelease | None, python: str):
+def release_ready(layout: Layout, release: NewRelease | None):
     """The new release is marked ready: its app server answered the health check."""
     if release is None:
         host.noop("no new release")
         return
-    yield record_states(layout, python, {release.id: READY})
+    yield record_states(layout, {release.id: READY})
 
 
 def _secrets_file(layout: Layout, digest: str, content: bytes):
@@ -350,15 +350,13 @@ def app_server_answers(
 
 
 @operation()
-def active_release(
-    layout: Layout, release_id: int, current: int | None, python: str, states: dict[int, str]
-):
-    """`current` points at the release, and each release's manifest says what it is
+def active_release(layout: Layout, release_id: int, current: int | None, states: dict[int, str]):
+    """`current` points at the release, and each release's state file says what it is
     (`states`: those to write, e.g. the new one `active`, the one it replaced `retired`)."""
     if current == release_id and not states:
         host.noop(f"release {release_id} already active")
         return
-    record = record_states(layout, python, states)
+    record = record_states(layout, states)
     yield record if current == release_id else chain(switch_current(layout, release_id), record)
 
 

@@ -58,21 +58,36 @@ def sudo(*args: object) -> StringCommand:
 
 # HTTP/1.0 over a unix socket or to address:port (TLS if `tls_host`), in a few lines: Python's
 # http.client alone takes ~40 ms to import, and these scripts run several times per deploy.
+# The scripts run on hosts import only modules built into Python (socket and re take ~8 ms each).
 HTTP_CLIENT = """\
-import socket, sys, time
+import _socket, sys, time
+def connected(target):
+    \"\"\"A socket connected to a unix socket's path or to address:port.\"\"\"
+    if target.startswith("/"):
+        places = [(_socket.AF_UNIX, target)]
+    else:
+        address, _, port = target.rpartition(":")
+        found = _socket.getaddrinfo(address.strip("[]"), int(port), 0, _socket.SOCK_STREAM)
+        places = [(family, place) for family, _, _, _, place in found]
+    for family, place in places:
+        sock = _socket.socket(family, _socket.SOCK_STREAM)
+        sock.settimeout(10)
+        try:
+            sock.connect(place)
+            return sock
+        except OSError as error:
+            sock.close()
+            failure = error
+    raise failure
 def http(target, request, tls_host=None, limit=1 << 24):
     \"\"\"Send `request`; returns the answer's status, headers (lowercase) and body (its first
     `limit` bytes). An answer that is not HTTP is an OSError.\"\"\"
-    if target.startswith("/"):
-        sock = socket.socket(socket.AF_UNIX)
-        sock.settimeout(10)
-        sock.connect(target)
-    else:
-        address, _, port = target.rpartition(":")
-        sock = socket.create_connection((address.strip("[]"), int(port)), timeout=10)
+    sock = connected(target)
     try:
         if tls_host is not None:  # the site as served, whatever its certificate
-            import ssl
+            import socket, ssl
+            sock = socket.socket(fileno=sock.detach())
+            sock.settimeout(10)
             sock = ssl._create_unverified_context().wrap_socket(sock, server_hostname=tls_host)
         sock.sendall(request)
         data, status, headers = b"", None, {}
@@ -107,7 +122,7 @@ target, host, page, limit, scheme = sys.argv[1:4] + [float(sys.argv[4]), sys.arg
 request = "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n" % (page, host)
 request += "X-Forwarded-Proto: %s\\r\\n\\r\\n" % scheme
 tls_host = host if scheme == "https" and not target.startswith("/") else None
-deadline, last = time.monotonic() + limit, "no answer"
+deadline, last, ask_at = time.monotonic() + limit, "no answer", 0
 while time.monotonic() < deadline:
     try:
         status, headers, body = http(target, request.encode(), tls_host, 300)
@@ -122,9 +137,10 @@ while time.monotonic() < deadline:
         deadline = min(deadline, time.monotonic() + 5)  # it answers, but not healthy
     except OSError as exc:
         last = str(exc)
-        ended = gave_up()
-        if ended:
-            sys.exit("health check of %s (Host: %s) failed: %s" % (page, host, ended))
+        if time.monotonic() >= ask_at:  # a few times a second, not at every try
+            ended, ask_at = gave_up(), time.monotonic() + 0.25
+            if ended:
+                sys.exit("health check of %s (Host: %s) failed: %s" % (page, host, ended))
     time.sleep(0.02)
 sys.exit("health check of %s (Host: %s) failed: %s" % (page, host, last))
 """
@@ -190,30 +206,23 @@ def switch_current(layout: Layout, release_id: int) -> StringCommand:
     )
 
 
-RECORD_STATES = """\
-import json, os, sys
-for path, state in zip(sys.argv[1::2], sys.argv[2::2]):
-    try:
-        with open(path) as f:
-            manifest = json.load(f)
-    except FileNotFoundError:
-        continue
-    manifest["state"] = state
-    with open(path + ".tmp", "w") as f:
-        json.dump(manifest, f, sort_keys=True)
-    os.replace(path + ".tmp", path)
-"""
-
-
-def record_states(layout: Layout, python: str, states: dict[int, str]) -> StringCommand:
-    """Write each release's state into its manifest (a new file renamed over the old one);
+def record_states(layout: Layout, states: dict[int, str]) -> StringCommand:
+    """Write each release's state into its state file (a new file renamed over the old one);
     a release that is gone is skipped."""
-    pairs = [
-        value
-        for number, state in sorted(states.items())
-        for value in (layout.manifest(layout.release(number)), state)
-    ]
-    return python_script(python, RECORD_STATES, *pairs)
+    steps = []
+    for number, state in sorted(states.items()):
+        path = layout.state(layout.release(number))
+        steps.append(
+            StringCommand(
+                "{",
+                argv("test", "!", "-d", path.rsplit("/", 1)[0]),
+                "||",
+                chain(write_line(state, f"{path}.tmp"), argv("mv", "-f", f"{path}.tmp", path)),
+                ";",
+                "}",
+            )
+        )
+    return chain(*steps)
 
 
 def site_config_of(layout: Layout, release_id: int | None) -> StringCommand:
@@ -280,6 +289,40 @@ def reload_nginx(layout: Layout, release_id: int | None, site_sha: str | None) -
     )
 
 
+# whether a unix socket takes connections (an app server's, before it answers HTTP)
+LISTENING = """\
+def listening(path):
+    probe = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    probe.settimeout(2)
+    try:
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+"""
+
+SUPERVISORCTL_OPTIONS = """\
+def supervisorctl_options(path):
+    \"\"\"The [supervisorctl] section of a supervisord config, read as its configparser does:
+    `key = value` or `key: value`, comments at a line's start or after a space.\"\"\"
+    options, section = {}, None
+    with open(path) as f:
+        for line in f:
+            for i, char in enumerate(line):
+                if char in ";#" and (i == 0 or line[i - 1].isspace()):
+                    line = line[:i]
+                    break
+            text = line.strip()
+            if text.startswith("[") and "]" in text:
+                section = text[1 : text.index("]")]
+            elif section == "supervisorctl" and text and not line[0].isspace():
+                cut = min(i for i in (text.find("="), text.find(":"), len(text)) if i >= 0)
+                options[text[:cut].strip().lower()] = text[cut + 1 :].strip()
+    return options
+"""
+
 # supervisorctl's own work over supervisord's XML-RPC, without its ~0.2 s of start-up
 # (supervisor imports pkg_resources): `update NAME...` loads the programs' config (starting
 # what was added, restarting what changed, starting what had stopped or crashed, once it has);
@@ -290,20 +333,22 @@ def reload_nginx(layout: Layout, release_id: int | None, site_sha: str | None) -
 SUPERVISOR_CLIENT = (
     HTTP_CLIENT
     + """\
-import base64, configparser, os
+import binascii, os
 from xml.parsers import expat
+"""
+    + SUPERVISORCTL_OPTIONS
+    + """\
 paths = ["/etc/supervisor/supervisord.conf", "/etc/supervisord.conf"]
 found = next((p for p in paths if os.path.exists(p)), None)
 if found is None:
     sys.exit("supervisord's config is in none of " + ", ".join(paths))
-config = configparser.RawConfigParser(strict=False, inline_comment_prefixes=(";", "#"))
-config.read(found)
+options = supervisorctl_options(found)
 def option(name, default=""):
-    value = config.get("supervisorctl", name, fallback=default)
-    return value.replace("%(here)s", os.path.dirname(found))
+    return options.get(name, default).replace("%(here)s", os.path.dirname(found))
 url, user = option("serverurl", "http://localhost:9001"), option("username")
 server = url[len("unix://"):] if url.startswith("unix://") else url.partition("://")[2].split("/")[0]
-credentials = base64.b64encode((user + ":" + option("password")).encode()).decode()
+credentials = binascii.b2a_base64((user + ":" + option("password")).encode(), newline=False)
+credentials = credentials.decode()
 auth = "Authorization: Basic %s\\r\\n" % credentials if user else ""
 class RPCError(Exception):
     pass
@@ -388,15 +433,9 @@ def signal_stop(groups):
         except Fault as fault:
             if fault.faultCode != 10:  # BAD_NAME: not loaded
                 raise
-def listening(path):
-    probe = socket.socket(socket.AF_UNIX)
-    try:
-        probe.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
+"""
+    + LISTENING
+    + """\
 try:
     action, targets = sys.argv[1], [t.split("=") for t in sys.argv[2:]]
     groups = [target[0] for target in targets]

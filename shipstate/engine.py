@@ -101,7 +101,7 @@ def recovery_commands(
         else:
             commands.append(switch_current(layout, before))
         states = {after: FAILED} if before is None else {after: FAILED, before: ACTIVE}
-        commands.append(record_states(layout, python, states))
+        commands.append(record_states(layout, states))
     reload = next((a for a in plan.actions if a.kind == "reload_nginx"), None)
     if switched and reload is not None:
         commands.append(reload_nginx(layout, before, reload.before))

@@ -106,5 +106,9 @@ class Layout:
     def manifest(self, release_dir: str) -> str:
         return f"{release_dir}/.shipstate/manifest.json"
 
+    def state(self, release_dir: str) -> str:
+        """What the release is now (a word); its manifest holds what it was when uploaded."""
+        return f"{release_dir}/.shipstate/state"
+
     def python(self, release_dir: str) -> str:
         return f"{release_dir}/venv/bin/python"

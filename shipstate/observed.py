@@ -1,6 +1,7 @@
 """What a host holds, as read by the `HostState` fact: models and the parser. Pure."""
 
 import base64
+import hashlib
 import json
 import re
 
@@ -10,7 +11,8 @@ from shipstate.errors import ShipstateError
 
 RELEASE_ID = re.compile(r"^[1-9][0-9]{0,8}$")
 ENV_KEY = re.compile(r"^[0-9a-f]{16}$")
-# manifest states of a release that counts: built and checked, then live, then replaced
+# a release's state (its state file's, else its manifest's); one that counts is built and
+# checked, then live, then replaced
 BUILDING, READY, ACTIVE, RETIRED, FAILED = "building", "ready", "active", "retired", "failed"
 USABLE_STATES = (READY, ACTIVE, RETIRED)
 
@@ -133,6 +135,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
     lock = None
     manifests: dict[int, dict] = {}
     configs: dict[int, dict[str, str]] = {}
+    states: dict[int, str] = {}
     leftovers: list[str] = []
     envs: list[str] = []
     secrets: list[str] = []
@@ -153,7 +156,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         elif tag == "nginx":
             nginx_loaded = rest.strip()
         elif tag == "site":
-            nginx_site = rest.strip()
+            nginx_site = hashlib.sha256(base64.b64decode(rest)).hexdigest()
         elif tag == "release":
             name, _, manifest = rest.partition(" ")
             number = _release_id(name)
@@ -165,6 +168,11 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
                 manifests[number] = data
             else:
                 leftovers.append(f"releases/{name}")
+        elif tag == "state":
+            name, _, state = rest.partition(" ")
+            number = _release_id(name)
+            if number is not None:
+                states[number] = state
         elif tag == "config":
             name, _, rest = rest.partition(" ")
             filename, _, encoded = rest.partition(" ")
@@ -203,7 +211,8 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
     releases = []
     failed = []
     for number, data in sorted(manifests.items()):
-        state = data.get("state")
+        data = {**data, "state": states.get(number, data.get("state"))}
+        state = data["state"]
         if state == FAILED and number != current:
             failed.append(number)
             continue

@@ -84,7 +84,7 @@ class HostPlan(BaseModel):
         return [int(t) for t in self.targets(kind)]
 
     def states_after(self) -> dict[int, str]:
-        """The manifest states to write at the switch: those a switch implies (the new active
+        """The release states to write at the switch: those a switch implies (the new active
         release `active`, the one it replaced `retired`) and those found wrong."""
         states = {int(a.target): a.after for a in self.actions if a.kind == "record_state"}
         if self.has("switch_active"):
@@ -107,7 +107,7 @@ class Plan(BaseModel):
 
 
 def recorded_state(release: ObservedRelease, active: int, current: int | None) -> str:
-    """What the release's manifest should say once `active` is live."""
+    """What the release's state should be once `active` is live."""
     if release.id == active:
         return ACTIVE
     if release.id == current or release.state == ACTIVE:

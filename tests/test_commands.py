@@ -1,5 +1,6 @@
 """Remote commands are data: exact strings, with every user value quoted."""
 
+import configparser
 import http.server
 import socketserver
 import subprocess
@@ -9,7 +10,7 @@ import threading
 import pytest
 from pyinfra.api import StringCommand
 
-from shipstate.commands import argv, chain, health_check, sudo
+from shipstate.commands import SUPERVISORCTL_OPTIONS, argv, chain, health_check, sudo
 from shipstate.layout import Layout
 
 HOSTILE = ["a b", "it's", "$(reboot)", "`id`", "x; rm -rf /", "a\nb", "*", "--help"]
@@ -119,3 +120,26 @@ def test_health_check_passes_a_large_page_and_names_an_answer_that_is_not_http()
     other = check(socketserver.ThreadingTCPServer(("127.0.0.1", 0), Banner))
     assert other.returncode == 1
     assert "not an HTTP answer: b'SSH-2.0-OpenSSH_9.2" in other.stderr
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[unix_http_server]\nfile=/run/a.sock\n[supervisorctl]\nserverurl=unix:///run/a.sock\n",
+        "[supervisorctl]\nserverurl = http://127.0.0.1:9001 ; the TCP one\n"
+        "username: ann\nPassword = p#1 # a comment\n\n; serverurl=unix:///nope\n[other]\nusername=bob\n",
+        "# Debian's\n[supervisord]\nlogfile=/var/log/s.log\n[supervisorctl]\n"
+        "serverurl=unix://%(here)s/s.sock\t;here\n[include]\nfiles = conf.d/*.conf\n",
+        "[program:x]\ncommand=sleep 1\n",
+    ],
+)
+def test_supervisorctl_options_are_read_as_configparser_reads_them(tmp_path, text):
+    """The host scripts read supervisord's config without configparser (~9 ms to import)."""
+    path = tmp_path / "supervisord.conf"
+    path.write_text(text)
+    scope: dict = {}
+    exec(SUPERVISORCTL_OPTIONS, scope)
+    expected = configparser.RawConfigParser(strict=False, inline_comment_prefixes=(";", "#"))
+    expected.read(path)
+    wanted = dict(expected["supervisorctl"]) if expected.has_section("supervisorctl") else {}
+    assert scope["supervisorctl_options"](str(path)) == wanted

@@ -32,3 +32,19 @@ def test_effects_packages_do_not_import_the_cli():
         for path in (REPO / folder).glob("*.py"):
             text = path.read_text()
             assert "shipstate.cli" not in text and "import typer" not in text, path
+
+
+def test_invoke_loads_only_when_an_ssh_config_match_exec_runs(tmp_path):
+    config = tmp_path / "ssh_config"
+    config.write_text('Match exec "true"\n    User matched\n')
+    script = f"""
+import sys
+import shipstate.runner
+import paramiko
+assert "invoke.collection" not in sys.modules, "invoke was loaded at import"
+found = paramiko.SSHConfig.from_path({str(config)!r}).lookup("web")
+assert found["user"] == "matched", found
+assert "invoke.collection" in sys.modules
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -1,5 +1,9 @@
 """The pure core: desired state and plan, without hosts."""
 
+import socket
+import subprocess
+import sys
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,6 +23,7 @@ from shipstate.desired import (
     resolve_release,
 )
 from shipstate.errors import ShipstateError
+from shipstate.facts import observe_command
 from shipstate.observed import ObservedHost, ObservedRelease, parse_host_state
 from shipstate.plan import compute_plan, sha256
 
@@ -275,7 +280,7 @@ def test_fact_output_parser():
         "release 3 {not json",
         'release 5 {"state": "building", "key": "k5", "commit": "c5", "env": "0123456789abcdef"}',
         "config 2 nginx.conf c2VydmVyIHt9Cg==",
-        "site def",
+        "site c2VydmVyIHt9Cg==",
         "building .building-4",
         "env 0123456789abcdef",
         "env .building-fedcba9876543210",
@@ -288,7 +293,8 @@ def test_fact_output_parser():
     ]
     seen = parse_host_state("web1", lines, "hello")
     assert seen.current == 2 and seen.ids == (1, 2) and seen.nginx_loaded == "abc"
-    assert seen.nginx_site == "def" and seen.python == "3.11"
+    assert seen.nginx_site == sha256("server {}\n")
+    assert seen.python == "3.11"
     assert seen.release(2).configs == {"nginx.conf": "server {}\n"}
     assert set(seen.leftovers) == {
         "releases/3",
@@ -304,6 +310,70 @@ def test_fact_output_parser():
     assert parse_host_state("web1", ["root 0"], "hello").root_exists is False
     with pytest.raises(ShipstateError, match="web1: cannot read the host's state: its Python was"):
         parse_host_state("web1", ["unobserved 127"], "hello")
+
+
+def test_observe_reads_an_app_root_as_the_parser_expects(tmp_path):
+    """OBSERVE run for real on a tree holding what a host can hold, hidden leftovers too."""
+    root = tmp_path / "hello"
+    manifest = '{"state": "active", "key": "k2", "commit": "c2", "env": "0123456789abcdef"}'
+    for path, text in {
+        "releases/2/.shipstate/manifest.json": manifest + "\n",
+        "releases/2/.shipstate/nginx.conf": "server {}\n",
+        "releases/3/.shipstate/manifest.json": manifest.replace("active", "ready"),
+        "releases/3/.shipstate/state": "retired\n",  # written since, by a switch
+        "releases/.building-4/x": "",
+        "envs/0123456789abcdef/bin/python": "",
+        "envs/.building-fedcba9876543210/x": "",
+        "shared/.secrets/0123456789abcdef": "S=1\n",
+        "shared/.secrets/.tmp-fedcba9876543210": "",
+        "supervisor/hello-2.conf": "",
+        "supervisor/.hidden.conf": "",
+        "supervisor/notes.txt": "",
+        "nginx/site.conf": "server { listen 80; }\n",
+        ".nginx-loaded": "abc\n",
+        ".lock/info.json": '{"holder": "ann@laptop", "pid": 7}\n',
+    }.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    (root / "current").symlink_to("releases/2")
+    listening = socket.socket(socket.AF_UNIX)
+    listening.bind(str(root / "releases/2/.shipstate/gunicorn.sock"))
+    listening.listen()
+    (root / "releases/3/.shipstate/gunicorn.sock").touch()  # left by a stopped server
+    try:
+        command = observe_command(sys.executable, str(root))
+        done = subprocess.run(["sh", "-c", command.get_raw_value()], capture_output=True)
+    finally:
+        listening.close()
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.decode().splitlines()
+    assert [line for line in lines if line.startswith(("building", "env", "secret", "prog"))] == [
+        "building .building-4",
+        "env .building-fedcba9876543210",
+        "env 0123456789abcdef",
+        "secret .tmp-fedcba9876543210",
+        "secret 0123456789abcdef",
+        "program hello-2.conf",
+    ]
+    seen = parse_host_state("web1", lines, "hello")
+    assert seen.root_exists and seen.current == 2 and seen.ids == (2, 3)
+    assert seen.release(2).configs == {"nginx.conf": "server {}\n"}
+    assert seen.release(2).state == "active" and seen.release(3).state == "retired"
+    assert seen.nginx_loaded == "abc" and seen.nginx_site == sha256("server { listen 80; }\n")
+    assert seen.envs == ("0123456789abcdef",) and seen.secrets == ("0123456789abcdef",)
+    assert set(seen.leftovers) == {
+        "releases/.building-4",
+        "envs/.building-fedcba9876543210",
+        "shared/.secrets/.tmp-fedcba9876543210",
+    }
+    assert seen.programs == (2,) and seen.running == (2,)
+    assert seen.lock is not None and seen.lock.holder == "ann@laptop"
+    missing = subprocess.run(
+        ["sh", "-c", observe_command(sys.executable, str(tmp_path / "none")).get_raw_value()],
+        capture_output=True,
+        text=True,
+    )
+    assert parse_host_state("web1", missing.stdout.splitlines(), "hello").root_exists is False
 
 
 def test_manifest_states_are_parsed_and_only_counting_releases_are_releases():
