@@ -656,10 +656,9 @@ class Session:
             self.fleet(),
             self.layout,
             self.report,
+            HostState().command(**self._observation()),
             wait_seconds,
             steal_stale,
-            then=HostState().command(**self._observation()),
-            python=self.config.python,
         )
         self._observed_while_locking = lock.outputs
         return lock

@@ -16,7 +16,7 @@ from shipstate.templates import RELEASE_TEMPLATES
 # (what the release is now, when it changed since its upload), `config <n> <file> <base64>`,
 # `building`, `env`, `secret`, `program` and `running <n>` for each release whose app server
 # accepts connections on its socket (cheaper than asking supervisord). Arguments: the app root,
-# then the names of the configs each release keeps. `-` as root: the lock line only.
+# then the names of the configs each release keeps.
 # Only modules built into Python are imported: glob, base64, hashlib and socket took ~17 ms.
 OBSERVE = (
     """\
@@ -57,19 +57,16 @@ def names(want, directory, prefixes=("",), suffix=""):
 def encoded(data):
     return binascii.b2a_base64(data, newline=False)
 root, configs = sys.argv[1], sys.argv[2:]
-if root != "-":
-    say("python", "Python " + sys.version.split()[0])
-    try:
-        os.chdir(root)
-    except OSError:
-        say("root", 0)
-        sys.exit(0)
-    say("root", 1)
+say("python", "Python " + sys.version.split()[0])
+try:
+    os.chdir(root)
+except OSError:
+    say("root", 0)
+    sys.exit(0)
+say("root", 1)
 if os.path.isdir(".lock"):
     beat = mtime(".lock/heartbeat") or mtime(".lock") or time.time()
     say("lock", int(time.time()) - int(beat), (read(".lock/info.json") or b"").replace(b"\\n", b""))
-if root == "-":
-    sys.exit(0)
 say("current", os.readlink("current") if os.path.islink("current") else "")
 say("nginx", (read(".nginx-loaded") or b"").strip())
 site = read("nginx/site.conf")
@@ -111,11 +108,6 @@ def observe_command(python: str, root: str) -> StringCommand:
         "'unobserved %s\\n'",
         '"$?"',
     )
-
-
-def lock_command(python: str) -> StringCommand:
-    """In the app root: the lock line, if a deploy lock is held."""
-    return python_script(python, OBSERVE, "-")
 
 
 class HostState(FactBase):

@@ -13,7 +13,6 @@ from pyinfra.api.host import Host
 
 from shipstate.commands import argv, chain, write_line
 from shipstate.errors import EXIT_LOCKED, ShipstateError
-from shipstate.facts import lock_command
 from shipstate.identity import operator, utc_now
 from shipstate.layout import Layout
 from shipstate.observed import LockInfo, parse_lock_line
@@ -43,21 +42,20 @@ class FleetLock:
     """Taken on every host (the first by name alone, then the others at once); if any host is
     held by someone else, the locks already taken are released and nothing is changed.
 
-    `then`, a command run right after taking a host's lock, in the same round trip: its
-    output lines are in `outputs` by host name."""
+    `observe`, the host's observation (facts.OBSERVE), runs right after the lock is tried, in
+    the same round trip: its lines are in `outputs` by host name once the lock is taken; when
+    another deploy holds it, its `lock` line says who."""
 
     def __init__(
         self,
         fleet: Fleet,
         layout: Layout,
         report: Reporter,
+        observe: StringCommand,
         wait_seconds: float = 0,
         steal_stale: bool = False,
-        then: StringCommand | str = "true",
-        python: str = "python3",
     ):
         self.fleet, self.layout, self.report = fleet, layout, report
-        self.python = python
         self.wait_seconds, self.steal_stale = wait_seconds, steal_stale
         self.ttl = lock_ttl()
         self.token = uuid.uuid4().hex
@@ -69,7 +67,7 @@ class FleetLock:
             "started_at": utc_now(),
             "token": self.token,
         }
-        self.then = then
+        self.observe = observe
         self.outputs: dict[str, list[str]] = {}
         self.taken: list[Host] = []
         self._heartbeat: gevent.Greenlet | None = None
@@ -92,23 +90,8 @@ class FleetLock:
             self._write_info(),
             argv("touch", f"{self._dir}/heartbeat"),
         )
-        held = StringCommand(
-            "if",
-            take,
-            "2>/dev/null;",
-            "then",
-            self.then,
-            "\ntrue;",  # the lock is ours, whatever `then` said
-            "else",
-            argv("cd", self.layout.root),
-            "&&",
-            lock_command(self.python),
-            ";",
-            "exit",
-            "1;",
-            "fi",
-        )
-        ok, output = run_command(host, held)
+        attempt = StringCommand("{", take, ";", "};", "taken=$?;", self.observe)
+        ok, output = run_command(host, StringCommand(attempt, '\nexit "$taken"'))
         if ok:
             self.taken.append(host)
             self.outputs[host.name] = output.stdout_lines

@@ -203,7 +203,7 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
                     target=str(release.id),
                     before=release.state,
                     after=wanted,
-                    reason="its manifest does not say what the release is",
+                    reason="its recorded state is not what the release is",
                 )
             )
     current = observed.release(observed.current)

@@ -395,14 +395,14 @@ def test_manifest_states_are_parsed_and_only_counting_releases_are_releases():
     assert seen.failed == (2, 5) and seen.highest_id == 5
 
 
-def test_a_switch_records_active_and_retired_in_the_manifests():
+def test_a_switch_records_active_and_retired_as_release_states():
     observed = {"web1": host(ids=(1, 2), current=2)}
     plan = compute_plan("set-active", desired_for_set_active(observed, 1), observed).hosts[0]
     assert plan.states_after() == {1: "active", 2: "retired"}
     assert not plan.has("record_state"), "a switch implies its states"
 
 
-def test_manifest_states_found_wrong_are_planned_and_written():
+def test_release_states_found_wrong_are_planned_and_written():
     seen = host(ids=(1, 2, 3), current=3)
     wrong = (release(1, state="active"), release(2, state="ready"), release(3, state="ready"))
     observed = {"web1": seen.model_copy(update={"releases": wrong})}
