@@ -23,6 +23,8 @@ NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 WSGI_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$"
 SERVER_NAME_PATTERN = r"^[A-Za-z0-9_.*~^$\\-]+( [A-Za-z0-9_.*~^$\\-]+)*$"
 URL_PATH_PATTERN = r"^/[A-Za-z0-9_./~-]*$"
+# a location nginx serves a directory at: an alias of a prefix without its slash reaches "../"
+URL_DIR_PATTERN = r"^/(?:[A-Za-z0-9_~-][A-Za-z0-9_.~-]*/)+$"
 DIR_PATTERN = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
 COMMAND_WORD_PATTERN = r"^[A-Za-z0-9_./+-]+$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -142,8 +144,10 @@ class Config(BaseModel):
     health_path: Annotated[str, Field(pattern=URL_PATH_PATTERN)] = "/healthz"
     server_name: Annotated[str, Field(pattern=SERVER_NAME_PATTERN)] = "_"
     workers: Annotated[int, Field(ge=1, le=64)] = 2
-    static_url: Annotated[str, Field(pattern=URL_PATH_PATTERN)] = "/static/"
+    static_url: Annotated[str, Field(pattern=URL_DIR_PATTERN)] = "/static/"
     static_root: Annotated[str, Field(pattern=DIR_PATTERN)] = "staticfiles"
+    media_url: Annotated[str, Field(pattern=URL_DIR_PATTERN)] = "/media/"
+    media_root: Annotated[str | None, Field(pattern=DIR_PATTERN)] = None
     shared: tuple[str, ...] = ()
     env: dict[Annotated[str, Field(pattern=ENV_NAME_PATTERN)], OneLine] = {}
     hooks: tuple[Hook, ...] = ()
@@ -159,10 +163,10 @@ class Config(BaseModel):
             return "pyproject"
         return "uv.lock" if name == "uv.lock" else "requirements"
 
-    @field_validator("requirements", "static_root")
+    @field_validator("requirements", "static_root", "media_root")
     @classmethod
-    def _relative(cls, value: str) -> str:
-        return relative_path(value)
+    def _relative(cls, value: str | None) -> str | None:
+        return value if value is None else relative_path(value)
 
     @field_validator("requirements")
     @classmethod
@@ -198,6 +202,19 @@ class Config(BaseModel):
     def _secrets_not_shared(self) -> "Config":
         if self.secrets and self.secrets.path.rstrip("/") in (p.rstrip("/") for p in self.shared):
             raise ValueError(f"secrets.path {self.secrets.path!r} is also listed in shared")
+        return self
+
+    @model_validator(mode="after")
+    def _media_shared(self) -> "Config":
+        if self.media_root is None:
+            return self
+        if self.media_root not in self.shared_dirs:
+            raise ValueError(
+                f"media_root {self.media_root!r} must be a shared dir: add "
+                f'"{self.media_root}/" to shared, or uploads are lost at the next release'
+            )
+        if self.media_url == self.static_url:
+            raise ValueError("media_url and static_url must differ")
         return self
 
     @model_validator(mode="after")

@@ -43,6 +43,8 @@ class Detected:
     requirements: str
     static_root: str | None
     sqlite_file: str | None
+    media_root: str | None
+    media_url: str
     health_path: str
     environment: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -65,6 +67,7 @@ def _settings_module(app_dir: Path) -> str:
 
 
 STATIC_ROOT = r"^STATIC_ROOT\s*=\s*(.+)$"
+MEDIA_ROOT = r"^MEDIA_ROOT\s*=\s*(.+)$"
 SQLITE_NAME = r"['\"]NAME['\"]\s*:\s*(.*BASE_DIR.*)$"
 # (setting, what its last value looks like when it needs a word, note)
 SETTING_NOTES = (
@@ -176,6 +179,13 @@ def _relative_to_base(settings: str, pattern: str) -> str | None:
     return "/".join(parts) or None
 
 
+def _media_url(settings: str) -> str:
+    """MEDIA_URL as nginx's location: "media/" and "/media" -> "/media/"."""
+    values = re.findall(r"^MEDIA_URL\s*=\s*['\"]([A-Za-z0-9_./~-]*)['\"]\s*$", settings, re.M)
+    path = values[-1].strip("/") if values else "media"
+    return f"/{path}/" if path else "/media/"
+
+
 def _installable(path: Path) -> bool:
     if not path.is_file():
         return False
@@ -221,6 +231,8 @@ def detect(app_dir: Path) -> Detected:
         requirements=requirements,
         static_root=_relative_to_base(settings, STATIC_ROOT),
         sqlite_file=_relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None,
+        media_root=_relative_to_base(settings, MEDIA_ROOT),
+        media_url=_media_url(settings),
         health_path=health,
         environment=environment,
         notes=(
@@ -243,7 +255,7 @@ def detect(app_dir: Path) -> Detected:
 
 
 def render_config(found: Detected) -> str:
-    shared = ["media/"]
+    shared = [f"{found.media_root or 'media'}/"]
     if found.sqlite_file:
         shared.insert(0, found.sqlite_file)
     lines = [
@@ -260,6 +272,10 @@ def render_config(found: Detected) -> str:
     ]
     if found.static_root:
         lines.append(f'static_root = "{found.static_root}"')
+    if found.media_root:
+        lines.append(f'media_root = "{found.media_root}"   # MEDIA_ROOT: uploads, served by nginx')
+        if found.media_url != "/media/":
+            lines.append(f'media_url = "{found.media_url}"')
     lines += [
         "",
         *(

@@ -83,16 +83,17 @@ def render_releases(observed: dict[str, ObservedHost], console: Console) -> None
         if not host.releases:
             console.print("  no releases")
         for release in sorted(host.releases, key=lambda r: r.id, reverse=True):
-            marker = "[green]* active [/]" if release.id == host.current else f"{release.state:<8}"
+            active = release.id == host.current
+            marker = "[green]* active   [/]" if active else f"  {release.state:<9}"
             dirty = " (dirty)" if release.dirty else ""
             console.print(
-                f"  {marker} {release.id:>4}  {release.commit[:12]}{dirty}  "
+                f"{marker} {release.id:>4}  {release.commit[:12]}{dirty}  "
                 f"{release.created_at}  {escape(release.created_by)}  "
                 f"{escape(release.subject)}"
             )
         for number in host.failed:
             console.print(
-                f"  [red]failed[/]   {number:>4}  switched back from; removed by the next apply"
+                f"  [red]failed[/]    {number:>4}  switched back from; removed by the next apply"
             )
         for leftover in host.leftovers:
             console.print(f"  [red]interrupted[/] {escape(leftover)}")

@@ -1,10 +1,14 @@
 """`shipstate init` on a Django project it has never seen, then a real deploy."""
 
 import re
+import shlex
 import subprocess
 import sys
+import tomllib
+from unittest.mock import ANY
 
 from conftest import commit, commit_all, host_addresses, http_get, ok, reset_app_on_hosts, shipstate
+from shipstate.config import parse_config
 from shipstate.init import SETTING_NOTES, detect, render_config
 
 
@@ -20,11 +24,17 @@ def startproject(path):
 def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
     reset_app_on_hosts()
     project = startproject(tmp_path / "hello")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text() + 'MEDIA_ROOT = BASE_DIR / "uploads"\nMEDIA_URL = "files/"\n'
+    )
+    commit(project, "uploads")
     written = ok("init", "--templates", cwd=project).stdout
     assert "wrote shipstate.toml" in written and "deploy_templates/nginx.conf.j2" in written
     config = (project / "shipstate.toml").read_text()
     assert 'wsgi = "mysite.wsgi:application"' in config
-    assert 'shared = ["db.sqlite3", "media/"]' in config
+    assert 'shared = ["db.sqlite3", "uploads/"]' in config
+    assert 'media_root = "uploads"' in config and 'media_url = "/files/"' in config
     assert 'health_path = "/admin/login/"' in config
     assert 'inputs = ["**/migrations/*.py", "mysite/settings.py"]' in config
     again = shipstate("init", cwd=project)
@@ -35,12 +45,23 @@ def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
     for address in host_addresses():
         status, body, _ = http_get(f"http://{address}/admin/login/", host="localhost")
         assert status == 200 and "Django" in body
+    # an upload saved as the app server saves it (its umask: 0o007), on every host
+    save = (
+        "from django.core.files.base import ContentFile; "
+        "from django.core.files.storage import default_storage as storage; "
+        "print(storage.save('notes/hello.txt', ContentFile(b'uploaded')))"
+    )
+    upload = f"umask 007 && python manage.py shell -c {shlex.quote(save)}"
+    ok("run", "-i", "inventories/sandbox.py", "--all", "--", "sh", "-c", upload, cwd=project)
     (project / "mysite" / "urls.py").write_text(
         (project / "mysite" / "urls.py").read_text() + "# a code-only change\n"
     )
     commit(project, "code only")
     again = ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project).stdout
     assert "so skipped: `python manage.py migrate --noinput`" in again
+    for address in host_addresses():
+        assert http_get(f"http://{address}/files/notes/hello.txt") == (200, "uploaded", ANY)
+        assert http_get(f"http://{address}/files../db.sqlite3")[0] != 200
 
 
 def test_init_refuses_what_is_not_a_django_project(tmp_path):
@@ -73,6 +94,25 @@ def test_init_takes_a_pyproject_listing_dependencies_when_there_is_no_requiremen
         assert "Traceback" not in refused.stderr
     pyproject.write_text('[project]\nname = "mysite"\ndependencies = ["Django==5.2.19"]\n')
     assert detect(project).requirements == "pyproject.toml"
+
+
+def test_init_shares_and_serves_the_media_root_the_settings_name(tmp_path):
+    project = startproject(tmp_path / "media")
+    assert detect(project).media_root is None
+    assert 'shared = ["db.sqlite3", "media/"]' in render_config(detect(project))
+    settings = project / "mysite" / "settings.py"
+    original = settings.read_text()
+    for lines, root, url in (
+        ('MEDIA_ROOT = BASE_DIR / "public" / "media"\n', "public/media", "/media/"),
+        ("MEDIA_ROOT = os.path.join(BASE_DIR, 'up')\nMEDIA_URL = '/up'\n", "up", "/up/"),
+        ('MEDIA_ROOT = "/var/www/media"\n', None, "/media/"),
+    ):
+        settings.write_text(original + lines)
+        found = detect(project)
+        assert (found.media_root, found.media_url) == (root, url)
+        config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+        assert config.media_root == root and config.media_url == url
+        assert f"{root or 'media'}/" in config.shared
 
 
 def test_init_names_settings_not_ready_for_production(tmp_path):

@@ -439,6 +439,26 @@ def test_history_shows_a_first_deploy_as_from_none_and_escapes_what_the_host_wro
     ]
 
 
+def test_releases_line_up_in_columns_whatever_their_state():
+    from rich.console import Console
+
+    from shipstate.views import render_releases
+
+    console = Console(record=True, width=200)
+    seen = host(ids=(1, 2, 3), current=2).model_copy(update={"failed": (4,)})
+    ready = seen.release(3).model_copy(update={"state": "ready"})
+    seen = seen.model_copy(update={"releases": (*seen.releases[:2], ready)})
+    render_releases({"web1": seen}, console)
+    lines = console.export_text().splitlines()
+    assert [line[:16] for line in lines] == [
+        "web1",
+        "  ready        3",
+        "* active       2",
+        "  retired      1",
+        "  failed       4",
+    ]
+
+
 def test_hooks_whose_inputs_are_as_in_the_active_release_are_skipped():
     hooks = (
         HookStamp(command="migrate", inputs="m1"),
