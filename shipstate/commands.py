@@ -129,6 +129,9 @@ while time.monotonic() < deadline:
         if status == 200:
             sys.exit(0)
         last = "HTTP %d: %r" % (status, body)
+        if status == 400:
+            last = "HTTP 400, Django's answer to a Host that ALLOWED_HOSTS lacks: allow %s " \\
+                "there, or set server_name in shipstate.toml to a name it allows: %r" % (host, body)
         moved = headers.get("location")
         if moved:
             last = "HTTP %d to %s" % (status, moved)

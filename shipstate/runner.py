@@ -88,18 +88,17 @@ class _Progress(BaseStateCallback):
     def operation_host_start(self, state, host, op_hash):
         self.started[host.name, op_hash] = time.monotonic()
 
-    def _finished(self, state, host, op_hash, outcome: str) -> tuple[str, float]:
-        """Report the step's outcome on the host; returns the step and when it started."""
+    def _finished(self, state, host, op_hash, outcome: str) -> None:
+        """Report the step's outcome on the host, and count its time in the step's span."""
         step, now = _step(state, op_hash), time.monotonic()
         start = self.started.get((host.name, op_hash), now)
         self.report(f"{host.name}: {step} {outcome} ({now - start:.1f}s)")
-        return step, start
+        first, _ = self.spans.get(step, (start, 0.0))
+        self.spans[step] = (min(first, start), now)
 
     def operation_host_success(self, state, host, op_hash, retry_count=0):
         if state.get_op_data_for_host(host, op_hash).operation_meta.will_change:
-            step, start = self._finished(state, host, op_hash, "done")
-            first, _ = self.spans.get(step, (start, 0.0))
-            self.spans[step] = (min(first, start), time.monotonic())
+            self._finished(state, host, op_hash, "done")
 
     def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):
         self._finished(state, host, op_hash, "FAILED")

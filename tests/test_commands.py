@@ -47,23 +47,26 @@ def test_layout_paths():
 
 
 @pytest.mark.parametrize(
-    ("location", "said"),
+    ("status", "location", "said"),
     [
         (
+            301,
             "https://example.com/healthz",
             "HTTP 301 to https://example.com/healthz: the app wants HTTPS",
         ),
-        ("/healthz/", "HTTP 301 to /healthz/\n"),
+        (301, "/healthz/", "HTTP 301 to /healthz/\n"),
+        (400, None, "ALLOWED_HOSTS lacks: allow example.com there, or set server_name"),
     ],
 )
-def test_health_check_names_where_it_was_redirected(location, said):
-    """Run for real against a loopback server that answers as Django's SECURE_SSL_REDIRECT
-    or APPEND_SLASH would."""
+def test_health_check_names_what_the_answer_means(status, location, said):
+    """Run for real against a loopback server that answers as Django's SECURE_SSL_REDIRECT,
+    APPEND_SLASH or ALLOWED_HOSTS would."""
 
     class Redirect(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            self.send_response(301)
-            self.send_header("Location", location)
+            self.send_response(status)
+            if location:
+                self.send_header("Location", location)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
