@@ -171,12 +171,22 @@ def _environment_read(settings: str) -> tuple[str, ...]:
 
 
 def _relative_to_base(settings: str, pattern: str) -> str | None:
-    """The last `BASE_DIR / "x" / "y"` or os.path.join(BASE_DIR, "x", "y") -> "x/y"."""
+    """The last `BASE_DIR / "x" / "y"` or os.path.join(BASE_DIR, "x", "y") -> "x/y"; also
+    below a name set so (APPS_DIR = BASE_DIR / "app"; APPS_DIR / "media" -> "app/media")."""
     values = re.findall(pattern, settings, re.M)
-    if not values or "BASE_DIR" not in values[-1]:
+    return _below_base(settings, values[-1], 3) if values else None
+
+
+def _below_base(settings: str, expression: str, depth: int) -> str | None:
+    anchor = re.search(r"\b[A-Z][A-Z0-9_]*\b", expression)
+    if anchor is None or depth == 0:
         return None
-    parts = re.findall(r"['\"]([^'\"]+)['\"]", values[-1])
-    return "/".join(parts) or None
+    parts = re.findall(r"['\"]([^'\"]+)['\"]", expression[anchor.end() :])
+    if anchor[0] == "BASE_DIR":
+        return "/".join(parts) or None
+    assigned = re.findall(rf"^{anchor[0]}\s*=\s*(.+)$", settings, re.M)
+    above = _below_base(settings, assigned[-1], depth - 1) if assigned else None
+    return "/".join([above, *parts]) if above else None
 
 
 def _media_url(settings: str) -> str:

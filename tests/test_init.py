@@ -106,6 +106,12 @@ def test_init_shares_and_serves_the_media_root_the_settings_name(tmp_path):
         ('MEDIA_ROOT = BASE_DIR / "public" / "media"\n', "public/media", "/media/"),
         ("MEDIA_ROOT = os.path.join(BASE_DIR, 'up')\nMEDIA_URL = '/up'\n", "up", "/up/"),
         ('MEDIA_ROOT = "/var/www/media"\n', None, "/media/"),
+        (
+            'APPS_DIR = BASE_DIR / "shop"\nMEDIA_ROOT = str(APPS_DIR / "media")\n',
+            "shop/media",
+            "/media/",
+        ),
+        ('MEDIA_ROOT = env("MEDIA_ROOT", default="media")\n', None, "/media/"),
     ):
         settings.write_text(original + lines)
         found = detect(project)
