@@ -32,6 +32,21 @@ def test_every_command_help_has_an_example(command):
     assert result.code == 0 and "Example:" in result.stdout
 
 
+def test_each_command_is_summed_up_in_one_line_of_the_command_list():
+    import typer.main
+
+    from shipstate.cli.main import app
+
+    def commands(group, prefix=""):
+        for name, command in group.commands.items():
+            yield f"{prefix}{name}", command
+            yield from commands(command, f"{prefix}{name} ") if hasattr(command, "commands") else ()
+
+    for name, command in commands(typer.main.get_command(app)):
+        summary = (command.help or "").strip().split("\n\n")[0]
+        assert summary and "\n" not in summary, f"{name}: {summary!r}"
+
+
 def test_missing_config_is_a_clean_error(tmp_path):
     result = shipstate("plan", "-i", "inventories/x.py", cwd=tmp_path)
     assert result.code == 1

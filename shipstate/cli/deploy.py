@@ -259,9 +259,11 @@ def run(
     ] = False,
     accept_new_host_keys: AcceptKeys = False,
 ) -> None:
-    """Run a command in the active release as its hooks run: in its directory, as the deploy
-    user, with its venv on PATH, the app's env and secrets. It gets no terminal: give answers
-    as options (createsuperuser --noinput, with DJANGO_SUPERUSER_PASSWORD in the secrets).
+    """Run a command in the active release, as its hooks run.
+
+    In the release's directory, as the deploy user, with its venv on PATH, the app's env and
+    secrets. It gets no terminal: give answers as options (createsuperuser --noinput, with
+    DJANGO_SUPERUSER_PASSWORD in the secrets).
 
     Example: shipstate run -i inventories/production.py -- python manage.py showmigrations
     """
@@ -276,8 +278,9 @@ def logs(
     lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.", min=1)] = 50,
     accept_new_host_keys: AcceptKeys = False,
 ) -> None:
-    """The last lines of the active release's app server log on each host (gunicorn's
-    access log, errors and tracebacks), each after its host's name.
+    """The last lines of the active release's app server log on each host.
+
+    gunicorn's access log, errors and tracebacks, each line after its host's name.
 
     Example: shipstate logs -i inventories/production.py --limit web1 -n 200
     """
