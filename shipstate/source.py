@@ -1,9 +1,11 @@
 """The release's source: a git commit of the app (or its work tree with --allow-dirty)."""
 
 import hashlib
+import io
 import posixpath
 import re
 import subprocess
+import tarfile
 import tomllib
 from pathlib import Path
 
@@ -182,10 +184,49 @@ def hook_inputs(app_dir: Path, source: Source, hooks: tuple[Hook, ...]) -> tuple
 
 
 def archive(app_dir: Path, commit: str) -> bytes:
-    """A tar.gz of the app's directory at `commit`."""
+    """A tar.gz of the app's directory at `commit`, with its git submodules at the commits
+    it records (git archive leaves them out)."""
     top = Path(_git(app_dir, "rev-parse", "--show-toplevel"))
-    prefix = _git(app_dir, "rev-parse", "--show-prefix")
-    return _git(top, "archive", "--format=tar.gz", f"{commit}:{prefix}", binary=True)
+    tree = f"{commit}:{_git(app_dir, 'rev-parse', '--show-prefix')}"
+    if not _submodules(top, tree):
+        return _git(top, "archive", "--format=tar.gz", tree, binary=True)
+    merged = io.BytesIO()
+    with tarfile.open(fileobj=merged, mode="w:gz", compresslevel=6) as out:
+        for part in _tars(top, tree, ""):
+            with tarfile.open(fileobj=io.BytesIO(part)) as tar:
+                for member in tar:
+                    out.addfile(member, tar.extractfile(member) if member.isfile() else None)
+    return merged.getvalue()
+
+
+def _submodules(repo: Path, tree: str) -> list[tuple[str, str]]:
+    """The submodules in `tree`: each one's path in it and the commit it records."""
+    listing = _git(repo, "ls-tree", "-r", "-z", "--full-tree", tree, binary=True).decode()
+    found = []
+    for entry in listing.split("\0"):
+        meta, _, path = entry.partition("\t")
+        if meta.startswith("160000 commit "):
+            found.append((path, meta.split()[2]))
+    return found
+
+
+def _tars(repo: Path, tree: str, prefix: str) -> list[bytes]:
+    """Uncompressed tars of `tree` of `repo` under `prefix`, then of its submodules'."""
+    parts = [_git(repo, "archive", "--format=tar", f"--prefix={prefix}", tree, binary=True)]
+    directory = repo / tree.split(":", 1)[1]
+    for path, commit in _submodules(repo, tree):
+        checkout = directory / path
+        found = subprocess.run(
+            ["git", "-C", str(checkout), "cat-file", "-e", f"{commit}^{{commit}}"],
+            capture_output=True,
+        )
+        if not (checkout / ".git").exists() or found.returncode != 0:
+            raise ShipstateError(
+                f"submodule {prefix}{path} is not checked out with commit {commit[:12]}",
+                hint="git submodule update --init --recursive",
+            )
+        parts += _tars(checkout, f"{commit}:", f"{prefix}{path}/")
+    return parts
 
 
 SECRETS_LIMIT = 1 << 20

@@ -1,13 +1,15 @@
 """The release's source read from git: the requirements and what they include."""
 
 import hashlib
+import io
+import tarfile
 
 import pytest
 
 from conftest import commit, commit_all, git
 from shipstate.config import Hook
 from shipstate.errors import ShipstateError
-from shipstate.source import hook_inputs, inputs_digest, read_source
+from shipstate.source import archive, hook_inputs, inputs_digest, read_source
 
 
 @pytest.fixture
@@ -109,3 +111,29 @@ def test_input_patterns(patterns, matched):
         return inputs_digest({p: "b" for p in paths}, ("**",))
 
     assert inputs_digest({p: "b" for p in files}, patterns) == digest(matched)
+
+
+def test_the_archive_holds_submodules_at_the_commits_the_app_records(tmp_path):
+    (tmp_path / "theme").mkdir()
+    (tmp_path / "theme" / "style.css").write_text("v1\n")
+    theme = commit_all(tmp_path / "theme", "theme v1")
+    app = tmp_path / "repo" / "app"  # the app in a subdirectory of its repository
+    app.mkdir(parents=True)
+    (app / "manage.py").write_text("# manage\n")
+    commit_all(tmp_path / "repo", "app")
+    git(app, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(theme), "theme")
+    commit(tmp_path / "repo", "theme as a submodule")
+    (theme / "style.css").write_text("v2, not recorded by the app\n")
+    commit(theme, "theme v2")
+
+    def unpacked() -> dict[str, bytes]:
+        with tarfile.open(fileobj=io.BytesIO(archive(app, "HEAD"))) as tar:
+            return {m.name: tar.extractfile(m).read() for m in tar if m.isfile()}
+
+    files = unpacked()
+    assert files["manage.py"] == b"# manage\n" and files["theme/style.css"] == b"v1\n"
+    assert ".gitmodules" not in files, "the app is below the repository's root"
+    git(tmp_path / "repo", "submodule", "deinit", "-q", "--all")
+    with pytest.raises(ShipstateError, match="submodule theme is not checked out") as caught:
+        archive(app, "HEAD")
+    assert caught.value.hint == "git submodule update --init --recursive"
