@@ -25,6 +25,7 @@ from shipstate.commands import (
     start_program,
     stop_programs,
     switch_current,
+    where_directory,
 )
 from shipstate.desired import HookStep, NewRelease
 from shipstate.layout import Layout
@@ -410,12 +411,14 @@ def releases_absent(layout: Layout, release_ids: Sequence[int]):
     if not release_ids:
         host.noop("nothing to purge")
         return
-    yield argv("rm", "-rf", *(layout.release(n) for n in release_ids))
     logs: list[str] = []
     for log in map(layout.log, release_ids):
         logs += ["-o", "-path", log, "-o", "-path", f"{log}.*"]  # and its rotated copies
     find = argv("find", layout.logs, "-maxdepth", "1", "(", *logs[1:], ")", "-delete")
-    yield chain(argv("test", "!", "-d", layout.logs), find, operator="||")
+    yield chain(
+        argv("rm", "-rf", *(layout.release(n) for n in release_ids)),
+        where_directory(layout.logs, find),
+    )
 
 
 @operation()

@@ -215,17 +215,14 @@ def record_states(layout: Layout, states: dict[int, str]) -> StringCommand:
     steps = []
     for number, state in sorted(states.items()):
         path = layout.state(layout.release(number))
-        steps.append(
-            StringCommand(
-                "{",
-                argv("test", "!", "-d", path.rsplit("/", 1)[0]),
-                "||",
-                chain(write_line(state, f"{path}.tmp"), argv("mv", "-f", f"{path}.tmp", path)),
-                ";",
-                "}",
-            )
-        )
+        written = chain(write_line(state, f"{path}.tmp"), argv("mv", "-f", f"{path}.tmp", path))
+        steps.append(where_directory(path.rsplit("/", 1)[0], written))
     return chain(*steps)
+
+
+def where_directory(directory: str, command: StringCommand) -> StringCommand:
+    """`command` if `directory` exists; else nothing, and success."""
+    return StringCommand("{", argv("test", "!", "-d", directory), "||", command, ";", "}")
 
 
 def site_config_of(layout: Layout, release_id: int | None) -> StringCommand:
