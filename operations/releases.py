@@ -12,6 +12,7 @@ from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 
 from shipstate.commands import (
+    INLINE_LIMIT,
     app_server_health_check,
     argv,
     chain,
@@ -19,6 +20,7 @@ from shipstate.commands import (
     copied,
     health_check,
     in_release,
+    inline_cost,
     missing_fails,
     record_states,
     reload_nginx,
@@ -26,6 +28,7 @@ from shipstate.commands import (
     stop_programs,
     switch_current,
     where_directory,
+    write_text,
 )
 from shipstate.desired import HookStep, NewRelease
 from shipstate.layout import Layout
@@ -183,9 +186,16 @@ def release_uploaded(
         argv("mkdir", "-p", meta),
     )
     yield _upload(archive, f"{meta}/source.tar.gz")
-    for name, content in sorted(release.configs.items()):
-        yield _upload(content, f"{meta}/{name}")
-    yield _upload(_manifest(release, BUILDING), layout.manifest(build))
+    files = {f"{meta}/{name}": content for name, content in sorted(release.configs.items())}
+    files[layout.manifest(build)] = _manifest(release, BUILDING)
+    written, budget = [], INLINE_LIMIT  # no secret in them: the command that unpacks writes them
+    for path, content in files.items():
+        cost = inline_cost(content)
+        if cost < budget:
+            written.append(write_text(content, path))
+            budget -= cost
+        else:
+            yield _upload(content, path)
     if secrets is not None:
         yield from _secrets_file(layout, release.secrets, secrets)
     links = [argv("ln", "-s", layout.env(release.env), f"{build}/venv")]
@@ -210,6 +220,7 @@ def release_uploaded(
     yield chain(
         argv("tar", "-xzf", f"{meta}/source.tar.gz", "-C", build),
         argv("rm", "-f", f"{meta}/source.tar.gz"),
+        *written,
         *links,
     )
 
@@ -315,8 +326,11 @@ def app_server_started(
         host.noop(f"app server of release {release_id} already running")
         return
     conf = layout.program_file(release_id)
-    yield _upload(program_conf, f"{conf}.tmp")
-    yield chain(argv("mv", "-f", f"{conf}.tmp", conf), start_program(layout, python, release_id))
+    yield chain(
+        write_text(program_conf, f"{conf}.tmp"),  # no secret in it: no upload
+        argv("mv", "-f", f"{conf}.tmp", conf),
+        start_program(layout, python, release_id),
+    )
 
 
 @operation()

@@ -1,5 +1,7 @@
 """Remote commands as data: every user value is quoted, pieces are joined by shell operators."""
 
+import shlex
+
 from pyinfra.api import QuoteString, StringCommand
 
 from shipstate.layout import Layout
@@ -250,7 +252,22 @@ def check_site_config(layout: Layout, release_id: int, live: int | None) -> Stri
 
 def write_line(text: str, path: str, append: bool = False) -> StringCommand:
     """Write `text` and a newline to the remote file (or append to it)."""
-    return StringCommand(argv("printf", "%s\\n", text), ">>" if append else ">", QuoteString(path))
+    return write_text(f"{text}\n", path, append)
+
+
+def write_text(text: str, path: str, append: bool = False) -> StringCommand:
+    """Write `text`, as it is, to the remote file (or append it): for text that is no secret
+    and fits in a command (see inline_cost)."""
+    return StringCommand(argv("printf", "%s", text), ">>" if append else ">", QuoteString(path))
+
+
+# Linux takes a command (one argument of `sh -c`) of up to 128 KiB
+INLINE_LIMIT = 64 << 10
+
+
+def inline_cost(text: str) -> int:
+    """The bytes `text` takes in a command run as `sh -c` over SSH (quoted twice)."""
+    return len(shlex.quote(shlex.quote(text)).encode())
 
 
 # `nginx -s reload` returns before nginx serves the new config: wait until every worker that

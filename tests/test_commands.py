@@ -2,6 +2,7 @@
 
 import configparser
 import http.server
+import shlex
 import socketserver
 import subprocess
 import sys
@@ -10,7 +11,15 @@ import threading
 import pytest
 from pyinfra.api import StringCommand
 
-from shipstate.commands import SUPERVISORCTL_OPTIONS, argv, chain, health_check, sudo
+from shipstate.commands import (
+    SUPERVISORCTL_OPTIONS,
+    argv,
+    chain,
+    health_check,
+    inline_cost,
+    sudo,
+    write_text,
+)
 from shipstate.layout import Layout
 
 HOSTILE = ["a b", "it's", "$(reboot)", "`id`", "x; rm -rf /", "a\nb", "*", "--help"]
@@ -27,6 +36,17 @@ def test_hostile_values_stay_inert():
     for value in HOSTILE:
         raw = argv("echo", value).get_raw_value()
         assert shlex.split(raw) == ["echo", value]
+
+
+def test_text_written_by_a_command_arrives_as_it_is(tmp_path):
+    """As pyinfra runs it over SSH: `sh -c '<command>'`, run by the login shell."""
+    text = "'" * 50 + "".join(HOSTILE) + "100% \\n \\\\ %s %b '\"'\"' \u00e9t\u00e9\n\n  trailing  \n"
+    target = tmp_path / "it's a file"
+    command = write_text(text, str(target)).get_raw_value()
+    sent = f"sh -c {shlex.quote(command)}"
+    subprocess.run(["sh", "-c", sent], check=True)
+    assert target.read_bytes() == text.encode()
+    assert len(sent.encode()) < inline_cost(text) + 2 * len(str(target)) + 50, "what it costs"
 
 
 def test_chain_and_sudo():

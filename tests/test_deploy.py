@@ -29,14 +29,16 @@ def site_config_header(address: str) -> str | None:
     return http_get(f"http://{address}/")[2].get("X-Site-Config")
 
 
-def override_nginx_template(app, marker: str) -> None:
-    """Give the app its own nginx template: ours plus a header naming `marker`."""
+def override_nginx_template(app, marker: str, comment_lines: int = 0) -> None:
+    """Give the app its own nginx template: ours plus a header naming `marker` (and as many
+    comment lines of 100 bytes)."""
     from importlib import resources
 
     ours = (resources.files("shipstate.deploy_templates") / "nginx.conf.j2").read_text()
     (app / "deploy_templates").mkdir(exist_ok=True)
     (app / "deploy_templates" / "nginx.conf.j2").write_text(
         ours.replace("client_max_body_size 20m;", f"add_header X-Site-Config {marker} always;")
+        + f"# {'x' * 97}\n" * comment_lines
     )
 
 
@@ -48,7 +50,7 @@ def test_deploy_rollback_rollforward_and_noop(app):
         assert status == 200, "static files are served by nginx from the release"
 
     set_version(app, "2")
-    override_nginx_template(app, "v2")
+    override_nginx_template(app, "v2", comment_lines=1000)  # too large to go in a command
     commit(app, "v2 with its own nginx config")
     planned = shipstate("plan", *INVENTORY, "--detailed-exitcode", cwd=app)
     assert planned.code == 2, planned.output
@@ -65,6 +67,9 @@ def test_deploy_rollback_rollforward_and_noop(app):
     ok("apply", *INVENTORY, "--yes", cwd=app)
     fleet_serves("2", "2")
     assert {site_config_header(a) for a in host_addresses()} == {"v2"}
+    for address in host_addresses():
+        size = on_host(address, "wc -c < /srv/hello/releases/2/.shipstate/nginx.conf").stdout
+        assert int(size) > 100_000
 
     back = ok("set-active", "previous", *INVENTORY, "--yes", cwd=app)
     assert "start app server" not in back.stderr, "release 1's app server was still running"
