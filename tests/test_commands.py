@@ -40,7 +40,9 @@ def test_hostile_values_stay_inert():
 
 def test_text_written_by_a_command_arrives_as_it_is(tmp_path):
     """As pyinfra runs it over SSH: `sh -c '<command>'`, run by the login shell."""
-    text = "'" * 50 + "".join(HOSTILE) + "100% \\n \\\\ %s %b '\"'\"' \u00e9t\u00e9\n\n  trailing  \n"
+    text = (
+        "'" * 50 + "".join(HOSTILE) + "100% \\n \\\\ %s %b '\"'\"' \u00e9t\u00e9\n\n  trailing  \n"
+    )
     target = tmp_path / "it's a file"
     command = write_text(text, str(target)).get_raw_value()
     sent = f"sh -c {shlex.quote(command)}"

@@ -10,6 +10,7 @@ from conftest import EXAMPLE
 from shipstate.config import load_config, parse_config
 from shipstate.errors import ShipstateError
 from shipstate.inventory import load_inventory, select_hosts
+from shipstate.templates import Templates
 
 MINIMAL = {"name": "shop", "wsgi": "shop.wsgi:application"}
 
@@ -165,3 +166,13 @@ def test_inventory_groups_data_and_limit(tmp_path):
 def test_bad_inventories(tmp_path, text, message):
     with pytest.raises(ShipstateError, match=message):
         load_inventory(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("media", [{}, {"media_root": "up/files", "shared": ["up/files/"]}])
+def test_the_site_serves_uploads_from_the_shared_dir_only_when_media_root_is_set(tmp_path, media):
+    config = parse_config({**MINIMAL, **media}, "shipstate.toml")
+    host = {"name": "web1", "listen_addr": "", "http_port": 80, "https_port": 443}
+    site = Templates(tmp_path).render("nginx.conf.j2", {"app": config, "host": host})
+    served = "    location /media/ {\n        alias /srv/shop/shared/up/files/;\n    }\n"
+    assert (served in site) == bool(media)
+    assert "\n\n\n" not in site and "location /static/ {" in site
