@@ -57,7 +57,9 @@ def _settings_module(app_dir: Path) -> str:
             f"no manage.py in {app_dir}",
             hint="run `shipstate init` in the root of a Django project",
         )
-    found = re.search(r"DJANGO_SETTINGS_MODULE['\"]\s*,\s*['\"]([\w.]+)['\"]", manage.read_text())
+    found = re.search(  # setdefault("...", "x") or environ["..."] = "x"
+        r"DJANGO_SETTINGS_MODULE['\"]\s*(?:,|\]\s*=)\s*['\"]([\w.]+)['\"]", manage.read_text()
+    )
     if not found:
         raise ShipstateError(
             "manage.py does not name DJANGO_SETTINGS_MODULE",

@@ -7,6 +7,8 @@ import sys
 import tomllib
 from unittest.mock import ANY
 
+import pytest
+
 from conftest import commit, commit_all, host_addresses, http_get, ok, reset_app_on_hosts, shipstate
 from shipstate.config import parse_config
 from shipstate.init import SETTING_NOTES, detect, render_config
@@ -62,6 +64,21 @@ def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
     for address in host_addresses():
         assert http_get(f"http://{address}/files/notes/hello.txt") == (200, "uploaded", ANY)
         assert http_get(f"http://{address}/files../db.sqlite3")[0] != 200
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.settings")',
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'mysite.settings'",
+    ],
+)
+def test_init_reads_the_settings_manage_py_sets_either_way(tmp_path, line):
+    project = startproject(tmp_path / "set")
+    manage = project / "manage.py"
+    manage.write_text(re.sub(r"os\.environ\.setdefault\([^)]*\)", line, manage.read_text()))
+    assert line in manage.read_text()
+    assert detect(project).settings == "mysite.settings"
 
 
 def test_init_refuses_what_is_not_a_django_project(tmp_path):
