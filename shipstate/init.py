@@ -198,6 +198,30 @@ def _media_url(settings: str) -> str:
     return f"/{path}/" if path else "/media/"
 
 
+# a route of the root URLconf, as written: path("healthz/", ...) is /healthz/, not /healthz
+HEALTH_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?((?:healthz?|health-?check|ping)/?)\$?['"]"""
+ADMIN_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/-]*)['"]\s*,\s*admin\.site\.urls"""
+
+
+def _root_urls(app_dir: Path, settings: str) -> str:
+    """The text of the URLconf ROOT_URLCONF names ("" when it cannot be read)."""
+    named = re.findall(r"^ROOT_URLCONF\s*=\s*['\"]([\w.]+)['\"]", settings, re.M)
+    path = app_dir / (named[-1].replace(".", "/") + ".py") if named else None
+    return path.read_text(errors="replace") if path and path.is_file() else ""
+
+
+def _health_path(urls: str, settings: str) -> str:
+    """A health route of the root URLconf, else the admin's login page, else the home page."""
+    health = re.search(HEALTH_ROUTE, urls)
+    if health:
+        return f"/{health[1]}"
+    admin = re.search(ADMIN_ROUTE, urls)
+    if "django.contrib.admin" in settings and (admin or not urls):
+        prefix = admin[1].strip("/") if admin else "admin"
+        return f"/{prefix}/login/" if prefix else "/login/"
+    return "/"
+
+
 def _installable(path: Path) -> bool:
     if not path.is_file():
         return False
@@ -221,13 +245,7 @@ def detect(app_dir: Path) -> Detected:
             hint="create requirements.txt (or uv.lock, or [project] dependencies in "
             "pyproject.toml) listing Django, commit it, and run init again",
         )
-    urls = " ".join(p.read_text() for p in app_dir.glob("**/urls.py") if ".venv" not in p.parts)
-    if "healthz" in urls:
-        health = "/healthz"
-    elif "django.contrib.admin" in settings:
-        health = "/admin/login/"
-    else:
-        health = "/"
+    health = _health_path(_root_urls(app_dir, settings), settings)
     name = (
         re.sub(r"[^a-z0-9_-]", "-", app_dir.resolve().name.lower()).strip("-_")
         or wsgi.split(".")[0]

@@ -81,6 +81,24 @@ def test_init_reads_the_settings_manage_py_sets_either_way(tmp_path, line):
     assert detect(project).settings == "mysite.settings"
 
 
+@pytest.mark.parametrize(
+    ("routes", "health"),
+    [
+        ('path("admin/", admin.site.urls),', "/admin/login/"),
+        ('path("healthz/", views.up),\n    path("admin/", admin.site.urls),', "/healthz/"),
+        ("re_path(r'^health-check$', views.up),", "/health-check"),
+        ('path("backstage/", admin.site.urls),', "/backstage/login/"),
+        ("path(settings.ADMIN_URL, admin.site.urls),", "/"),
+    ],
+)
+def test_init_checks_health_at_a_route_the_root_urlconf_has_as_written(tmp_path, routes, health):
+    project = startproject(tmp_path / "routes")
+    urls = project / "mysite" / "urls.py"
+    urls.write_text(urls.read_text().replace("path('admin/', admin.site.urls),", routes))
+    assert routes in urls.read_text()
+    assert detect(project).health_path == health
+
+
 def test_init_refuses_what_is_not_a_django_project(tmp_path):
     result = shipstate("init", cwd=tmp_path)
     assert result.code == 1 and "no manage.py" in result.stderr and "Traceback" not in result.stderr
