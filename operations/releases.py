@@ -43,6 +43,20 @@ def _upload(content: str | bytes, dest: str):
     return FileUploadCommand(io.BytesIO(data), dest)
 
 
+def _written(files: dict[str, str]):
+    """Files of text that is no secret: uploads those that would not fit in one command (what
+    fits, INLINE_LIMIT, is shared by them all); returns commands writing the others."""
+    written, budget = [], INLINE_LIMIT
+    for path, content in files.items():
+        cost = inline_cost(content)
+        if cost < budget:
+            written.append(write_text(content, path))
+            budget -= cost
+        else:
+            yield _upload(content, path)
+    return written
+
+
 @operation()
 def leftovers_absent(layout: Layout, leftovers: Sequence[str]):
     """Directories left by interrupted or failed builds are removed."""
@@ -188,14 +202,7 @@ def release_uploaded(
     yield _upload(archive, f"{meta}/source.tar.gz")
     files = {f"{meta}/{name}": content for name, content in sorted(release.configs.items())}
     files[layout.manifest(build)] = _manifest(release, BUILDING)
-    written, budget = [], INLINE_LIMIT  # no secret in them: the command that unpacks writes them
-    for path, content in files.items():
-        cost = inline_cost(content)
-        if cost < budget:
-            written.append(write_text(content, path))
-            budget -= cost
-        else:
-            yield _upload(content, path)
+    written = yield from _written(files)  # by the command that unpacks
     if secrets is not None:
         yield from _secrets_file(layout, release.secrets, secrets)
     links = [argv("ln", "-s", layout.env(release.env), f"{build}/venv")]
@@ -326,10 +333,9 @@ def app_server_started(
         host.noop(f"app server of release {release_id} already running")
         return
     conf = layout.program_file(release_id)
+    written = yield from _written({f"{conf}.tmp": program_conf})
     yield chain(
-        write_text(program_conf, f"{conf}.tmp"),  # no secret in it: no upload
-        argv("mv", "-f", f"{conf}.tmp", conf),
-        start_program(layout, python, release_id),
+        *written, argv("mv", "-f", f"{conf}.tmp", conf), start_program(layout, python, release_id)
     )
 
 
