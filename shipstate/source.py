@@ -173,14 +173,21 @@ def hook_inputs(app_dir: Path, source: Source, hooks: tuple[Hook, ...]) -> tuple
     """Per hook, the digest of its inputs in the source ("" when it declares none)."""
     if not any(hook.inputs for hook in hooks):
         return tuple("" for _ in hooks)
-    tree = f"{source.commit}:{source.prefix}"
-    listing = _git(app_dir, "ls-tree", "-r", "-z", "--full-tree", tree, binary=True)
-    files = {}
+    entries = _tree_entries(app_dir, f"{source.commit}:{source.prefix}")
+    files = {path: object_id for _, object_id, path in entries}
+    return tuple(inputs_digest(files, hook.inputs) if hook.inputs else "" for hook in hooks)
+
+
+def _tree_entries(repo: Path, tree: str) -> list[tuple[str, str, str]]:
+    """Everything in `tree` (git ls-tree -r): each entry's mode, object id and path in it."""
+    listing = _git(repo, "ls-tree", "-r", "-z", "--full-tree", tree, binary=True)
+    entries = []
     for entry in listing.decode(errors="surrogateescape").split("\0"):
         meta, _, path = entry.partition("\t")
         if path:
-            files[path] = meta.split()[-1]
-    return tuple(inputs_digest(files, hook.inputs) if hook.inputs else "" for hook in hooks)
+            mode, _, object_id = meta.split()
+            entries.append((mode, object_id, path))
+    return entries
 
 
 def archive(app_dir: Path, commit: str) -> bytes:
@@ -201,13 +208,7 @@ def archive(app_dir: Path, commit: str) -> bytes:
 
 def _submodules(repo: Path, tree: str) -> list[tuple[str, str]]:
     """The submodules in `tree`: each one's path in it and the commit it records."""
-    listing = _git(repo, "ls-tree", "-r", "-z", "--full-tree", tree, binary=True).decode()
-    found = []
-    for entry in listing.split("\0"):
-        meta, _, path = entry.partition("\t")
-        if meta.startswith("160000 commit "):
-            found.append((path, meta.split()[2]))
-    return found
+    return [(path, commit) for mode, commit, path in _tree_entries(repo, tree) if mode == "160000"]
 
 
 def _tars(repo: Path, tree: str, prefix: str) -> list[bytes]:
