@@ -195,11 +195,12 @@ def archive(app_dir: Path, commit: str) -> bytes:
     it records (git archive leaves them out)."""
     top = Path(_git(app_dir, "rev-parse", "--show-toplevel"))
     tree = f"{commit}:{_git(app_dir, 'rev-parse', '--show-prefix')}"
-    if not _submodules(top, tree):
+    submodules = _submodules(top, tree)
+    if not submodules:
         return _git(top, "archive", "--format=tar.gz", tree, binary=True)
     merged = io.BytesIO()
     with tarfile.open(fileobj=merged, mode="w:gz", compresslevel=6) as out:
-        for part in _tars(top, tree, ""):
+        for part in _tars(top, tree, "", submodules):
             with tarfile.open(fileobj=io.BytesIO(part)) as tar:
                 for member in tar:
                     out.addfile(member, tar.extractfile(member) if member.isfile() else None)
@@ -211,11 +212,11 @@ def _submodules(repo: Path, tree: str) -> list[tuple[str, str]]:
     return [(path, commit) for mode, commit, path in _tree_entries(repo, tree) if mode == "160000"]
 
 
-def _tars(repo: Path, tree: str, prefix: str) -> list[bytes]:
-    """Uncompressed tars of `tree` of `repo` under `prefix`, then of its submodules'."""
+def _tars(repo: Path, tree: str, prefix: str, submodules: list[tuple[str, str]]) -> list[bytes]:
+    """Uncompressed tars of `tree` of `repo` under `prefix`, then of its `submodules`'."""
     parts = [_git(repo, "archive", "--format=tar", f"--prefix={prefix}", tree, binary=True)]
     directory = repo / tree.split(":", 1)[1]
-    for path, commit in _submodules(repo, tree):
+    for path, commit in submodules:
         checkout = directory / path
         found = subprocess.run(
             ["git", "-C", str(checkout), "cat-file", "-e", f"{commit}^{{commit}}"],
@@ -226,7 +227,8 @@ def _tars(repo: Path, tree: str, prefix: str) -> list[bytes]:
                 f"submodule {prefix}{path} is not checked out with commit {commit[:12]}",
                 hint="git submodule update --init --recursive",
             )
-        parts += _tars(checkout, f"{commit}:", f"{prefix}{path}/")
+        inner = f"{commit}:"
+        parts += _tars(checkout, inner, f"{prefix}{path}/", _submodules(checkout, inner))
     return parts
 
 
