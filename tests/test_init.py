@@ -9,7 +9,16 @@ from unittest.mock import ANY
 
 import pytest
 
-from conftest import commit, commit_all, host_addresses, http_get, ok, reset_app_on_hosts, shipstate
+from conftest import (
+    commit,
+    commit_all,
+    host_addresses,
+    http_get,
+    ok,
+    on_host,
+    reset_app_on_hosts,
+    shipstate,
+)
 from shipstate.config import parse_config
 from shipstate.init import SETTING_NOTES, detect, render_config
 
@@ -19,7 +28,7 @@ def startproject(path):
     subprocess.run(
         [sys.executable, "-m", "django", "startproject", "mysite", str(path)], check=True
     )
-    (path / "requirements.txt").write_text("Django==5.2.19\ngunicorn==23.0.0\n")
+    (path / "requirements.txt").write_text("Django==5.2.19\ngunicorn==27.0.1\n")  # newest
     return commit_all(path, "django-admin startproject")
 
 
@@ -64,6 +73,13 @@ def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
     for address in host_addresses():
         assert http_get(f"http://{address}/files/notes/hello.txt") == (200, "uploaded", ANY)
         assert http_get(f"http://{address}/files../db.sqlite3")[0] != 200
+        # gunicorn 25.1+ control sockets: each running release's own, not one in $HOME
+        controls = [f"/srv/hello/releases/{n}/.shipstate/gunicorn.ctl" for n in (1, 2)]
+        connect = (
+            "import socket, sys\nfor p in sys.argv[1:]: socket.socket(socket.AF_UNIX).connect(p)"
+        )
+        answered = on_host(address, shlex.join(["python3", "-c", connect, *controls]), "deploy")
+        assert answered.returncode == 0, answered.stderr
 
 
 @pytest.mark.parametrize(
