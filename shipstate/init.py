@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from shipstate.config import CONFIG_FILE, parse_config
+from shipstate.config import CONFIG_FILE, Config, parse_config
 from shipstate.errors import ShipstateError
 from shipstate.source import lists_dependencies
 from shipstate.templates import ALL_TEMPLATES
@@ -69,6 +69,7 @@ def _settings_module(app_dir: Path) -> str:
 
 
 STATIC_ROOT = r"^STATIC_ROOT\s*=\s*(.+)$"
+DEFAULT_STATIC_ROOT = Config.model_fields["static_root"].default
 MEDIA_ROOT = r"^MEDIA_ROOT\s*=\s*(.+)$"
 SQLITE_NAME = r"['\"]NAME['\"]\s*:\s*(.*BASE_DIR.*)$"
 # (setting, what its last value looks like when it needs a word, note)
@@ -166,6 +167,21 @@ def _setting_notes(settings: str) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def _static_notes(settings: str, static_root: str | None) -> list[str]:
+    if static_root or "django.contrib.staticfiles" not in settings:
+        return []
+    if not re.search(STATIC_ROOT, settings, re.M):
+        return [
+            "STATIC_ROOT is not set: nginx would serve no static files (the admin's CSS "
+            f'neither); add STATIC_ROOT = BASE_DIR / "{DEFAULT_STATIC_ROOT}" to the settings '
+            "and run `shipstate init --force`"
+        ]
+    return [
+        "STATIC_ROOT is not a path below BASE_DIR: set static_root in shipstate.toml to where "
+        "collectstatic puts the files in a release, and uncomment the collectstatic hook"
+    ]
+
+
 def _environment_read(settings: str) -> tuple[str, ...]:
     names = dict.fromkeys(re.findall(ENVIRONMENT_READ, settings))
     names.pop("DJANGO_SETTINGS_MODULE", None)
@@ -253,13 +269,14 @@ def detect(app_dir: Path) -> Detected:
     if not name[0].isalpha():
         name = f"app-{name}"
     environment = _environment_read(settings)
+    static_root = _relative_to_base(settings, STATIC_ROOT)
     return Detected(
         name=name[:40],
         settings=settings_module,
         settings_path=_settings_path(app_dir, settings_module),
         wsgi=f"{wsgi}:application",
         requirements=requirements,
-        static_root=_relative_to_base(settings, STATIC_ROOT),
+        static_root=static_root,
         sqlite_file=_relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None,
         media_root=_relative_to_base(settings, MEDIA_ROOT),
         media_url=_media_url(settings),
@@ -272,6 +289,7 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_setting_notes(settings),
+            *_static_notes(settings, static_root),
             *(
                 [
                     f"the settings read {', '.join(environment)} from the environment: put "
@@ -329,20 +347,20 @@ def render_config(found: Detected) -> str:
         + "   # every-host: SQLite on each host; once: a shared database",
         f'inputs = ["**/migrations/*.py", "{found.settings_path}"]',
     ]
+    collectstatic = [
+        "[[hooks]]",
+        'command = "python manage.py collectstatic --noinput"',
+        f'inputs = ["**", "!**/*.py", "{found.settings_path}"]   # all but Python code',
+        f'outputs = ["{found.static_root or DEFAULT_STATIC_ROOT}"]',
+    ]
     if found.static_root:
-        lines += [
-            "",
-            "[[hooks]]",
-            'command = "python manage.py collectstatic --noinput"',
-            f'inputs = ["**", "!**/*.py", "{found.settings_path}"]   # all but Python code',
-            f'outputs = ["{found.static_root}"]',
-        ]
+        lines += ["", *collectstatic]
     else:
         lines += [
             "",
-            "# Set STATIC_ROOT in your settings to have nginx serve static files, then:",
-            "# [[hooks]]",
-            '# command = "python manage.py collectstatic --noinput"',
+            f'# Set STATIC_ROOT = BASE_DIR / "{DEFAULT_STATIC_ROOT}" in your settings to have',
+            "# nginx serve static files, then uncomment:",
+            *(f"# {line}" for line in collectstatic),
         ]
     return "\n".join(lines) + "\n"
 

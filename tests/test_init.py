@@ -182,7 +182,8 @@ def test_init_names_settings_not_ready_for_production(tmp_path):
     text = text.replace("DEBUG = True", 'DEBUG = os.environ.get("DEBUG") == "1"')
     text = text.replace("ALLOWED_HOSTS = []", 'ALLOWED_HOSTS = ["example.com"]')
     text = re.sub(r"^SECRET_KEY = .*$", 'SECRET_KEY = os.environ["SECRET_KEY"]', text, flags=re.M)
-    settings.write_text("import os\n" + text + "SECURE_SSL_REDIRECT = True\n")
+    text += 'STATIC_ROOT = BASE_DIR / "staticfiles"\nSECURE_SSL_REDIRECT = True\n'
+    settings.write_text("import os\n" + text)
     found = detect(project)
     assert found.environment == ("SECRET_KEY", "DEBUG")
     assert found.notes == (
@@ -193,6 +194,24 @@ def test_init_names_settings_not_ready_for_production(tmp_path):
     assert "# The settings read from the environment: SECRET_KEY, DEBUG." in render_config(found)
     settings.write_text(settings.read_text().replace("SSL_REDIRECT = True", "SSL_REDIRECT = False"))
     assert detect(project).notes[0].startswith("the settings read SECRET_KEY")
+
+
+def test_init_says_how_to_have_static_files_served(tmp_path):
+    project = startproject(tmp_path / "static")
+    assert "note: STATIC_ROOT is not set" in ok("init", cwd=project).stderr
+    written = (project / "shipstate.toml").read_text()
+    hook = r"^# (?=\[\[hooks\]\]$|command |inputs |outputs )"
+    uncommented = tomllib.loads(re.sub(hook, "", written, flags=re.M))
+    settings = project / "mysite" / "settings.py"
+    original = settings.read_text()
+    settings.write_text(original + 'STATIC_ROOT = BASE_DIR / "staticfiles"\n')
+    found = detect(project)
+    assert found.static_root == "staticfiles" and not any("STATIC" in n for n in found.notes)
+    rendered = tomllib.loads(render_config(found))
+    assert uncommented["hooks"] == rendered["hooks"], "uncommented, the hook is as detected"
+    assert rendered["hooks"][1]["outputs"] == ["staticfiles"]
+    settings.write_text(original + 'STATIC_ROOT = os.environ["STATIC_ROOT"]\n')
+    assert "STATIC_ROOT is not a path below BASE_DIR" in detect(project).notes[-2]
 
 
 def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_path):
