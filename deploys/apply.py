@@ -124,6 +124,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "layout": layout,
             "release": p.new_release,
             "hooks": w.hooks,
+            "workdir": config.workdir,
             "env": config.env,
             "python": config.python,
             "secrets_env_file": config.secrets_env_file,

@@ -254,6 +254,7 @@ def release_hooks_run(
     layout: Layout,
     release: NewRelease | None,
     hooks: Sequence[HookStep],
+    workdir: str | None,
     env: dict[str, str],
     python: str,
     secrets_env_file: str | None,
@@ -270,7 +271,7 @@ def release_hooks_run(
                 yield copied(f"{layout.release(hook.reuse_from)}/{output}", f"{directory}/{output}")
             continue
         yield in_release(
-            directory, release.id, env, python, secrets_env_file, "sh", "-c", hook.command
+            directory, workdir, release.id, env, python, secrets_env_file, "sh", "-c", hook.command
         )
         for output in hook.outputs:
             yield missing_fails(

@@ -175,21 +175,24 @@ def with_env_file(python: str, path: str) -> tuple[str, ...]:
 
 def in_release(
     directory: str,
+    workdir: str | None,
     release_id: int,
     env: dict[str, str],
     python: str,
     secrets_env_file: str | None,
     *command: str,
 ) -> StringCommand:
-    """`command` run in a release's directory as its hooks and app server see it: its venv on
-    PATH, the app's [env], and the secrets file's variables if they are asked for."""
+    """`command` run in a release's directory (its `workdir` in it, if the app has one) as its
+    hooks and app server see it: its venv on PATH, the app's [env], and the secrets file's
+    variables if they are asked for."""
     variables = [
         f"PATH={directory}/venv/bin:{PATH}",
         f"SHIPSTATE_RELEASE={release_id}",
         *(f"{k}={v}" for k, v in env.items()),
     ]
-    secrets = with_env_file(python, secrets_env_file) if secrets_env_file else ()
-    return chain(argv("cd", directory), argv("env", *variables, *secrets, *command))
+    secrets = with_env_file(python, f"{directory}/{secrets_env_file}") if secrets_env_file else ()
+    where = f"{directory}/{workdir}" if workdir else directory
+    return chain(argv("cd", where), argv("env", *variables, *secrets, *command))
 
 
 def health_check(

@@ -139,6 +139,7 @@ class Config(BaseModel):
     warm_previous: bool = True
     start_during_hooks: bool = True
     wsgi: Annotated[str, Field(pattern=WSGI_PATTERN)]
+    workdir: Annotated[str | None, Field(pattern=DIR_PATTERN)] = None
     requirements: str = "requirements.txt"
     python: Annotated[str, Field(pattern=COMMAND_WORD_PATTERN)] = "python3"
     health_path: Annotated[str, Field(pattern=URL_PATH_PATTERN)] = "/healthz"
@@ -163,7 +164,7 @@ class Config(BaseModel):
             return "pyproject"
         return "uv.lock" if name == "uv.lock" else "requirements"
 
-    @field_validator("requirements", "static_root", "media_root")
+    @field_validator("requirements", "static_root", "media_root", "workdir")
     @classmethod
     def _relative(cls, value: str | None) -> str | None:
         return value if value is None else relative_path(value)

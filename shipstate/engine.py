@@ -50,6 +50,7 @@ from shipstate.source import (
     LocalSecrets,
     Source,
     archive,
+    check_workdir,
     hook_inputs,
     read_secrets,
     read_source,
@@ -317,6 +318,8 @@ class Session:
                     self.config.requirements_kind,
                     allow_dirty,
                 )
+                if self.config.workdir:
+                    check_workdir(self.app_dir, source, self.config.workdir)
                 archived = (
                     pool.submit(archive, self.app_dir, source.commit) if with_archive else None
                 )
@@ -523,6 +526,7 @@ class Session:
             lambda release_id: StringCommand(
                 in_release(
                     self.layout.release(release_id),
+                    self.config.workdir,
                     release_id,
                     self.config.env,
                     self.config.python,

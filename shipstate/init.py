@@ -37,6 +37,7 @@ web = [
 @dataclass(frozen=True)
 class Detected:
     name: str
+    workdir: str | None  # where manage.py is, when it is not the app's root
     settings: str
     settings_path: str  # the settings' file, or their package when they span modules
     wsgi: str
@@ -50,13 +51,27 @@ class Detected:
     notes: tuple[str, ...] = ()
 
 
+def _workdir(app_dir: Path) -> str | None:
+    """Where manage.py is: the app's root, or the one directory below it that has one."""
+    if (app_dir / "manage.py").is_file():
+        return None
+    below = sorted(p.parent.name for p in app_dir.glob("*/manage.py") if p.is_file())
+    if len(below) != 1:
+        raise ShipstateError(
+            f"no manage.py in {app_dir}"
+            + (f" but one in each of {', '.join(below)}" if below else " or a directory in it"),
+            hint="run `shipstate init` in the root of a Django project (or the directory above "
+            "the one holding manage.py)",
+        )
+    return below[0]
+
+
+def _in_workdir(workdir: str | None, path: str) -> str:
+    return f"{workdir}/{path}" if workdir else path
+
+
 def _settings_module(app_dir: Path) -> str:
     manage = app_dir / "manage.py"
-    if not manage.is_file():
-        raise ShipstateError(
-            f"no manage.py in {app_dir}",
-            hint="run `shipstate init` in the root of a Django project",
-        )
     found = re.search(  # setdefault("...", "x") or environ["..."] = "x"
         r"DJANGO_SETTINGS_MODULE['\"]\s*(?:,|\]\s*=)\s*['\"]([\w.]+)['\"]", manage.read_text()
     )
@@ -250,11 +265,20 @@ def _installable(path: Path) -> bool:
 
 
 def detect(app_dir: Path) -> Detected:
-    used_by_manage = _settings_module(app_dir)
-    settings_module = _production_settings(app_dir, used_by_manage)
-    settings = _settings_text(app_dir, settings_module)
-    wsgi = _wsgi_module(app_dir, settings_module)
-    requirements = next((r for r in REQUIREMENTS if _installable(app_dir / r)), None)
+    """What the project's files say; paths are relative to `app_dir`, which is the project's
+    root or the directory above it (then the project's is the workdir)."""
+    workdir = _workdir(app_dir)
+    project = app_dir / workdir if workdir else app_dir
+
+    def in_app(path: str) -> str:
+        return _in_workdir(workdir, path)
+
+    used_by_manage = _settings_module(project)
+    settings_module = _production_settings(project, used_by_manage)
+    settings = _settings_text(project, settings_module)
+    wsgi = _wsgi_module(project, settings_module)
+    places = [*REQUIREMENTS, *(in_app(r) for r in REQUIREMENTS if workdir)]
+    requirements = next((r for r in places if _installable(app_dir / r)), None)
     if requirements is None:
         raise ShipstateError(
             "no requirements file found",
@@ -270,15 +294,18 @@ def detect(app_dir: Path) -> Detected:
         name = f"app-{name}"
     environment = _environment_read(settings)
     static_root = _relative_to_base(settings, STATIC_ROOT)
+    sqlite_file = _relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None
+    media_root = _relative_to_base(settings, MEDIA_ROOT)
     return Detected(
         name=name[:40],
+        workdir=workdir,
         settings=settings_module,
-        settings_path=_settings_path(app_dir, settings_module),
+        settings_path=in_app(_settings_path(project, settings_module)),
         wsgi=f"{wsgi}:application",
         requirements=requirements,
-        static_root=static_root,
-        sqlite_file=_relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None,
-        media_root=_relative_to_base(settings, MEDIA_ROOT),
+        static_root=static_root and in_app(static_root),
+        sqlite_file=sqlite_file and in_app(sqlite_file),
+        media_root=media_root and in_app(media_root),
         media_url=_media_url(settings),
         health_path=health,
         environment=environment,
@@ -303,7 +330,8 @@ def detect(app_dir: Path) -> Detected:
 
 
 def render_config(found: Detected) -> str:
-    shared = [f"{found.media_root or 'media'}/"]
+    static_root = found.static_root or _in_workdir(found.workdir, DEFAULT_STATIC_ROOT)
+    shared = [f"{found.media_root or _in_workdir(found.workdir, 'media')}/"]
     if found.sqlite_file:
         shared.insert(0, found.sqlite_file)
     lines = [
@@ -311,6 +339,11 @@ def render_config(found: Detected) -> str:
         "# Every key: see the README's configuration reference.",
         f'name = "{found.name}"',
         f'wsgi = "{found.wsgi}"',
+        *(
+            [f'workdir = "{found.workdir}"   # holds manage.py: hooks and the app server run there']
+            if found.workdir
+            else []
+        ),
         f'requirements = "{found.requirements}"',
         "keep_releases = 4",
         f'health_path = "{found.health_path}"   # must answer 200 before a release goes live',
@@ -318,8 +351,8 @@ def render_config(found: Detected) -> str:
         "workers = 2",
         f"shared = [{', '.join(repr(s).replace(chr(39), chr(34)) for s in shared)}]",
     ]
-    if found.static_root:
-        lines.append(f'static_root = "{found.static_root}"')
+    if found.static_root or found.workdir:
+        lines.append(f'static_root = "{static_root}"')
     if found.media_root:
         lines.append(f'media_root = "{found.media_root}"   # MEDIA_ROOT: uploads, served by nginx')
         if found.media_url != "/media/":
@@ -351,7 +384,7 @@ def render_config(found: Detected) -> str:
         "[[hooks]]",
         'command = "python manage.py collectstatic --noinput"',
         f'inputs = ["**", "!**/*.py", "{found.settings_path}"]   # all but Python code',
-        f'outputs = ["{found.static_root or DEFAULT_STATIC_ROOT}"]',
+        f'outputs = ["{static_root}"]',
     ]
     if found.static_root:
         lines += ["", *collectstatic]

@@ -86,6 +86,19 @@ def read_source(app_dir: Path, ref: str, requirements: str, kind: str, allow_dir
     )
 
 
+def check_workdir(app_dir: Path, source: Source, workdir: str) -> None:
+    try:
+        kind = _git(app_dir, "cat-file", "-t", f"{source.commit}:{source.prefix}{workdir}")
+    except ShipstateError:
+        kind = None
+    if kind != "tree":
+        raise ShipstateError(
+            f"workdir {workdir!r} is not a directory in commit {source.commit[:12]}",
+            hint="set `workdir` in shipstate.toml to the directory that holds manage.py, "
+            "relative to the app, and commit it",
+        )
+
+
 def _committed(app_dir: Path, commit: str, prefix: str, path: str, by: str | None) -> bytes:
     try:
         return _git(app_dir, "show", f"{commit}:{prefix}{path}", binary=True)

@@ -81,6 +81,9 @@ def test_the_requirements_kind_is_read_from_the_file_name(requirements, kind):
         ({"tls": {"certificate": "/etc/../c.pem", "key": "/k"}}, "tls.certificate"),
         ({"tls": {"certificate": "/c.pem"}}, "tls.key"),
         ({"root": "/srv/a@b"}, "root"),
+        ({"workdir": "../src"}, "workdir"),
+        ({"workdir": "/src"}, "workdir"),
+        ({"workdir": "src; ls"}, "workdir"),
         ({"typo_key": 1}, "typo_key"),
     ],
 )

@@ -23,13 +23,17 @@ from shipstate.config import parse_config
 from shipstate.init import SETTING_NOTES, detect, render_config
 
 
-def startproject(path):
-    path.mkdir()
+def django_project(path):
+    path.mkdir(parents=True)
     subprocess.run(
         [sys.executable, "-m", "django", "startproject", "mysite", str(path)], check=True
     )
     (path / "requirements.txt").write_text("Django==5.2.19\ngunicorn==27.0.1\n")  # newest
-    return commit_all(path, "django-admin startproject")
+    return path
+
+
+def startproject(path):
+    return commit_all(django_project(path), "django-admin startproject")
 
 
 def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
@@ -80,6 +84,63 @@ def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
         )
         answered = on_host(address, shlex.join(["python3", "-c", connect, *controls]), "deploy")
         assert answered.returncode == 0, answered.stderr
+
+
+def test_init_then_deploy_a_project_kept_in_src(tmp_path, fleet):
+    """The repository holds requirements.txt; the Django project is in src/."""
+    reset_app_on_hosts()
+    app = tmp_path / "hello"
+    project = django_project(app / "src")
+    (project / "requirements.txt").rename(app / "requirements.txt")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + 'STATIC_ROOT = BASE_DIR / "staticfiles"\n')
+    commit_all(app, "src layout")
+    ok("init", cwd=app)
+    config = (app / "shipstate.toml").read_text()
+    assert 'workdir = "src"' in config and 'requirements = "requirements.txt"' in config
+    assert 'shared = ["src/db.sqlite3", "src/media/"]' in config
+    assert 'static_root = "src/staticfiles"' in config
+    commit(app, "shipstate init")
+    (app / "inventories" / "sandbox.py").write_text(fleet.read_text())
+    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app)
+    for address in host_addresses():
+        status, body, _ = http_get(f"http://{address}/admin/login/", host="localhost")
+        assert status == 200 and "Django" in body
+        assert http_get(f"http://{address}/static/admin/css/base.css")[0] == 200
+    ran = ok(
+        "run",
+        "-i",
+        "inventories/sandbox.py",
+        "--",
+        "sh",
+        "-c",
+        "pwd && ls -l db.sqlite3 && python manage.py showmigrations auth",
+        cwd=app,
+    ).stdout
+    assert "/srv/hello/releases/1/src\n" in ran and "/srv/hello/shared/src/db.sqlite3" in ran
+    assert "[X] 0001_initial" in ran, "migrate ran in src/, on the shared database"
+    settings.write_text(settings.read_text() + "# a code-only change\n")
+    commit(app, "code only")
+    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app)
+    (app / "shipstate.toml").write_text(config.replace('workdir = "src"', 'workdir = "app"'))
+    commit(app, "a workdir the app does not have")
+    refused = shipstate("plan", "-i", "inventories/sandbox.py", cwd=app)
+    assert refused.code == 1 and "workdir 'app' is not a directory in commit" in refused.stderr
+
+
+def test_init_finds_the_project_in_a_directory_of_the_app(tmp_path):
+    app = tmp_path / "repo"
+    django_project(app / "backend")
+    found = detect(app)
+    assert (found.workdir, found.requirements) == ("backend", "backend/requirements.txt")
+    assert found.settings_path == "backend/mysite/settings.py"
+    assert found.sqlite_file == "backend/db.sqlite3"
+    assert detect(app / "backend").workdir is None, "in the project itself: no workdir"
+    (app / "requirements.txt").write_text("Django\n")
+    assert detect(app).requirements == "requirements.txt", "the app's own first"
+    django_project(app / "other")
+    refused = shipstate("init", cwd=app)
+    assert refused.code == 1 and "one in each of backend, other" in refused.stderr
 
 
 @pytest.mark.parametrize(
