@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pyinfra.api import StringCommand
 
+from shipstate.causes import hint_for
 from shipstate.commands import (
     argv,
     in_release,
@@ -593,8 +594,7 @@ class Session:
         if problems:
             outcome += "\n  and the recovery itself failed on:\n  " + "\n  ".join(problems)
         raise RemoteError(
-            f"apply {outcome}:\n  {what}",
-            hint="fix the cause and apply again; `shipstate plan` shows what is left",
+            f"apply {outcome}:\n  {what}", hint=hint_for([f.output for f in failures])
         )
 
     def verify(self, plan: Plan, before: dict[str, ObservedHost]) -> None:

@@ -12,6 +12,7 @@ from test_deploy import INVENTORY, fleet_serves, override_nginx_template, served
 from test_lock import no_leftovers, release_ids
 
 from conftest import commit, host_addresses, http_get, ok, on_host, set_version, shipstate, start
+from shipstate.causes import DEFAULT_HINT, hint_for
 
 
 def edit_config(app, old: str, new: str) -> None:
@@ -58,9 +59,31 @@ def test_failing_requirement(deployed):
     )
     assert "shipstate-no-such-package-anywhere" in result.stderr
     assert "network was disabled" not in result.stderr, "the offline first try stays quiet"
+    assert "hint: fix the cause and apply again" in result.stderr
+    # Django 6 needs Python 3.12; the sandbox hosts have Debian 12's 3.11
+    requirements.write_text(good.replace("Django==5.2.19", "Django==6.0"))
+    commit(app, "django 6")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert_failed_cleanly(app, result, "current Python version (3.11")
+    assert "hint: the requirements need a newer Python than the servers'" in result.stderr
     requirements.write_text(good)
     set_version(app, "3")
     converges(app)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "error: No solution found when resolving dependencies\n  cause: Because the current "
+        "Python version (3.11.2) does not satisfy Python>=3.12 and django>=6.0 depends on",
+        "ERROR: Ignored the following versions that require a different python version: 6.0 "
+        "Requires-Python >=3.12\nERROR: Could not find a version that satisfies the requirement",
+    ],
+)
+def test_a_python_too_old_for_the_requirements_is_named_as_the_cause(output):
+    """What uv and pip (the fallback) say."""
+    assert hint_for(["other host's output", output]).startswith("the requirements need a newer")
+    assert hint_for(["No matching distribution found"]) == DEFAULT_HINT
 
 
 def test_failing_hook(deployed):

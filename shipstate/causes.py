@@ -1,0 +1,24 @@
+"""Hints for failures whose cause the hosts' output names. Pure."""
+
+import re
+
+# (what a failure's output says, what to do about it)
+KNOWN_CAUSES = (
+    (
+        # uv: "the current Python version (3.11.2) does not satisfy Python>=3.12";
+        # pip: "Ignored the following versions that require a different python version"
+        r"current Python version \([\d.]+\) does not satisfy|require a different python version",
+        "the requirements need a newer Python than the servers' (the output names both): "
+        "install one on the servers and name it with `python` in shipstate.toml (e.g. "
+        '`python = "python3.12"`), or pin versions that support the servers\' Python',
+    ),
+)
+DEFAULT_HINT = "fix the cause and apply again; `shipstate plan` shows what is left"
+
+
+def hint_for(outputs: list[str]) -> str:
+    """The hint for the first known cause in the failures' outputs, else the general one."""
+    for pattern, hint in KNOWN_CAUSES:
+        if any(re.search(pattern, output) for output in outputs):
+            return f"{hint}; then apply again"
+    return DEFAULT_HINT
