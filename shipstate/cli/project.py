@@ -21,8 +21,11 @@ def init(
 ) -> None:
     """Write shipstate.toml and example inventories for the Django project here.
 
-    Detects the settings and WSGI module, the requirements file, STATIC_ROOT and a SQLite
-    database. Never overwrites a file without --force.
+    Detects the settings and WSGI module, the requirements, STATIC_ROOT, MEDIA_ROOT, a SQLite
+    database and a page for the health check, and names what in the settings is not ready
+    for production. Run it where manage.py is, or in the directory above (a repository with
+    the project in src/: the config then says workdir = "src"). Never overwrites a file
+    without --force.
 
     Example: cd mysite && shipstate init --templates
     """
