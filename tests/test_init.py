@@ -36,6 +36,16 @@ def startproject(path):
     return commit_all(django_project(path), "django-admin startproject")
 
 
+def deploy_serving_the_admin(app, fleet):
+    """Commit what init wrote, apply it to the sandbox: every host serves Django's admin."""
+    commit(app, "shipstate init")
+    (app / "inventories" / "sandbox.py").write_text(fleet.read_text())
+    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app)
+    for address in host_addresses():
+        status, body, _ = http_get(f"http://{address}/admin/login/", host="localhost")
+        assert status == 200 and "Django" in body
+
+
 def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
     reset_app_on_hosts()
     project = startproject(tmp_path / "hello")
@@ -54,12 +64,7 @@ def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
     assert 'inputs = ["**/migrations/*.py", "mysite/settings.py"]' in config
     again = shipstate("init", cwd=project)
     assert again.code == 1 and "--force" in again.stderr
-    commit(project, "shipstate init")
-    (project / "inventories" / "sandbox.py").write_text(fleet.read_text())
-    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project)
-    for address in host_addresses():
-        status, body, _ = http_get(f"http://{address}/admin/login/", host="localhost")
-        assert status == 200 and "Django" in body
+    deploy_serving_the_admin(project, fleet)
     # an upload saved as the app server saves it (its umask: 0o007), on every host
     save = (
         "from django.core.files.base import ContentFile; "
@@ -100,12 +105,8 @@ def test_init_then_deploy_a_project_kept_in_src(tmp_path, fleet):
     assert 'workdir = "src"' in config and 'requirements = "requirements.txt"' in config
     assert 'shared = ["src/db.sqlite3", "src/media/"]' in config
     assert 'static_root = "src/staticfiles"' in config
-    commit(app, "shipstate init")
-    (app / "inventories" / "sandbox.py").write_text(fleet.read_text())
-    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app)
+    deploy_serving_the_admin(app, fleet)
     for address in host_addresses():
-        status, body, _ = http_get(f"http://{address}/admin/login/", host="localhost")
-        assert status == 200 and "Django" in body
         assert http_get(f"http://{address}/static/admin/css/base.css")[0] == 200
     ran = ok(
         "run",
