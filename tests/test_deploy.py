@@ -330,6 +330,12 @@ def test_run_a_command_and_read_the_logs_of_the_active_release(app):
     logs = ok("logs", *INVENTORY, "-n", "5", cwd=app).stdout.splitlines()
     for n in (1, 2, 3):
         assert [line for line in logs if re.match(f"sandbox-{n}: .*GET /healthz", line)], logs
+    for address in host_addresses():
+        assert http_get(f"http://{address}/hello-from-a-client")[0] == 404
+    logs = ok("logs", *INVENTORY, "-n", "1", cwd=app).stdout.splitlines()
+    for n in (1, 2, 3):  # with the client's address, which gunicorn itself does not see
+        client = rf'sandbox-{n}: 127\.[\d.]+ - - \[.*\] "GET /hello-from-a-client HTTP/1\.0" 404'
+        assert [line for line in logs if re.match(client, line)], logs
     show = "import os; from hello.version import VERSION; print(VERSION, os.getcwd(), os.environ"
     show += "['SHIPSTATE_RELEASE'], os.environ['ALLOWED_HOSTS'], os.environ['PATH'].split(':')[0])"
     once = ok(
