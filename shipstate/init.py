@@ -188,8 +188,8 @@ def _static_notes(settings: str, static_root: str | None) -> list[str]:
     if not re.search(STATIC_ROOT, settings, re.M):
         return [
             "STATIC_ROOT is not set: nginx would serve no static files (the admin's CSS "
-            f'neither); add STATIC_ROOT = BASE_DIR / "{DEFAULT_STATIC_ROOT}" to the settings '
-            "and run `shipstate init --force`"
+            f'neither); add STATIC_ROOT = BASE_DIR / "{DEFAULT_STATIC_ROOT}" to the settings, '
+            "then uncomment the collectstatic hook in shipstate.toml"
         ]
     return [
         "STATIC_ROOT is not a path below BASE_DIR: set static_root in shipstate.toml to where "
@@ -398,15 +398,24 @@ def render_config(found: Detected) -> str:
     return "\n".join(lines) + "\n"
 
 
-def init(app_dir: Path, force: bool, copy_templates: bool) -> tuple[list[Path], tuple[str, ...]]:
-    """Write the files; returns those written and what in the settings is not ready for
-    production. Nothing is overwritten without `force`."""
+@dataclass(frozen=True)
+class Written:
+    written: list[Path]
+    kept: list[Path]  # inventories that exist: they list the user's hosts
+    notes: tuple[str, ...]  # what in the settings is not ready for production
+
+
+def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
+    """Write the files. Nothing is overwritten without `force`, and an inventory never."""
     found = detect(app_dir)
     text = render_config(found)
     parse_config(tomllib.loads(text), CONFIG_FILE)
     wanted: dict[Path, str | Path] = {app_dir / CONFIG_FILE: text}
-    for env in ("staging", "production"):
-        wanted[app_dir / "inventories" / f"{env}.py"] = INVENTORY_EXAMPLE.format(env=env)
+    inventories = [app_dir / "inventories" / f"{env}.py" for env in ("staging", "production")]
+    kept = [path for path in inventories if path.exists()]
+    for path in inventories:
+        if path not in kept:
+            wanted[path] = INVENTORY_EXAMPLE.format(env=path.stem)
     if copy_templates:
         ours = resources.files("shipstate.deploy_templates")
         for template in ALL_TEMPLATES:
@@ -423,4 +432,4 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> tuple[list[Path], 
             shutil.copyfile(content, path)
         else:
             path.write_text(content)
-    return list(wanted), found.notes
+    return Written(list(wanted), kept, found.notes)

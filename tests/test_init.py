@@ -64,6 +64,11 @@ def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
     assert 'inputs = ["**/migrations/*.py", "mysite/settings.py"]' in config
     again = shipstate("init", cwd=project)
     assert again.code == 1 and "--force" in again.stderr
+    production = project / "inventories" / "production.py"
+    production.write_text('web = ["app1.example.com"]\n')
+    forced = ok("init", "--force", cwd=project).stdout
+    assert "wrote shipstate.toml" in forced and "kept inventories/production.py" in forced
+    assert production.read_text() == 'web = ["app1.example.com"]\n', "the user's hosts stay"
     deploy_serving_the_admin(project, fleet)
     # an upload saved as the app server saves it (its umask: 0o007), on every host
     save = (

@@ -11,7 +11,13 @@ from shipstate.init import init as write_init_files
 
 
 def init(
-    force: Annotated[bool, typer.Option("--force", help="Overwrite files that exist.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Overwrite shipstate.toml (and templates) if they exist; inventories are kept.",
+        ),
+    ] = False,
     templates: Annotated[
         bool,
         typer.Option(
@@ -25,15 +31,17 @@ def init(
     database and a page for the health check, and names what in the settings is not ready
     for production. Run it where manage.py is, or in the directory above (a repository with
     the project in src/: the config then says workdir = "src"). Never overwrites a file
-    without --force.
+    without --force, and an inventory never.
 
     Example: cd mysite && shipstate init --templates
     """
     app_dir = Path.cwd()
-    written, notes = write_init_files(app_dir, force, templates)
-    for path in written:
+    done = write_init_files(app_dir, force, templates)
+    for path in done.written:
         out.print(f"wrote {path.relative_to(app_dir)}")
-    for note in notes:
+    for path in done.kept:
+        out.print(f"kept {path.relative_to(app_dir)} (it exists)")
+    for note in done.notes:
         err.print(f"note: {escape(note)}")
     out.print(
         "\nNext: review shipstate.toml, add your hosts to inventories/production.py, commit, "
