@@ -4,6 +4,7 @@ import re
 import shutil
 import tomllib
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -269,10 +270,7 @@ def detect(app_dir: Path) -> Detected:
     root or the directory above it (then the project's is the workdir)."""
     workdir = _workdir(app_dir)
     project = app_dir / workdir if workdir else app_dir
-
-    def in_app(path: str) -> str:
-        return _in_workdir(workdir, path)
-
+    in_app = partial(_in_workdir, workdir)
     used_by_manage = _settings_module(project)
     settings_module = _production_settings(project, used_by_manage)
     settings = _settings_text(project, settings_module)
