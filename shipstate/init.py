@@ -223,6 +223,23 @@ def _below_base(settings: str, expression: str, depth: int) -> str | None:
     return "/".join([above, *parts]) if above else None
 
 
+def _sqlite_url_default(settings: str) -> str | None:
+    """The SQLite file a database URL's default names (dj-database-url, django-environ):
+    f"sqlite:///{BASE_DIR / 'x'}", "sqlite:///" + str(BASE_DIR / "x"), or "sqlite:///x"
+    (relative to the working directory, which is the project's)."""
+    for rest in re.findall(r"sqlite:///(.*)$", settings, re.M):
+        if rest.startswith("{"):
+            found = _below_base(settings, rest[1:].partition("}")[0], 3)
+        elif rest[:1] in ("'", '"'):
+            found = _below_base(settings, rest[1:], 3)
+        else:
+            literal = re.match(r"([\w.-][\w./-]*)['\"]", rest)
+            found = literal[1] if literal else None
+        if found:
+            return found
+    return None
+
+
 def _media_url(settings: str) -> str:
     """MEDIA_URL as nginx's location: "media/" and "/media" -> "/media/"."""
     values = re.findall(r"^MEDIA_URL\s*=\s*['\"]([A-Za-z0-9_./~-]*)['\"]\s*$", settings, re.M)
@@ -292,7 +309,9 @@ def detect(app_dir: Path) -> Detected:
         name = f"app-{name}"
     environment = _environment_read(settings)
     static_root = _relative_to_base(settings, STATIC_ROOT)
-    sqlite_file = _relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None
+    sqlite_named = _relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None
+    sqlite_by_default = None if sqlite_named else _sqlite_url_default(settings)
+    sqlite_file = sqlite_named or sqlite_by_default
     media_root = _relative_to_base(settings, MEDIA_ROOT)
     return Detected(
         name=name[:40],
@@ -315,6 +334,16 @@ def detect(app_dir: Path) -> Detected:
             ),
             *_setting_notes(settings),
             *_static_notes(settings, static_root),
+            *(
+                [
+                    f"the database is SQLite ({in_app(sqlite_by_default)}, shared by the "
+                    "releases of each host) when the environment gives no database URL: for one "
+                    "database for every host, put its URL in the secrets file and set the "
+                    'migrate hook\'s run = "once"'
+                ]
+                if sqlite_by_default
+                else []
+            ),
             *(
                 [
                     f"the settings read {', '.join(environment)} from the environment: put "

@@ -195,6 +195,34 @@ def test_init_prefers_a_uv_lock_to_a_requirements_file(tmp_path):
     assert detect(project).requirements == "uv.lock"
 
 
+@pytest.mark.parametrize(
+    ("databases", "shared"),
+    [
+        ("dj_database_url.config(default=f\"sqlite:///{BASE_DIR / 'db.sqlite3'}\")", "db.sqlite3"),
+        ('dj_database_url.parse("sqlite:///" + str(BASE_DIR / "data" / "app.db"))', "data/app.db"),
+        ("env.db('DATABASE_URL', default='sqlite:///db.sqlite3')", "db.sqlite3"),
+        ('dj_database_url.config(default="sqlite:////var/lib/app/db.sqlite3")', None),
+        ('env.db("DATABASE_URL")', None),
+    ],
+)
+def test_init_shares_the_sqlite_file_a_database_url_defaults_to(tmp_path, databases, shared):
+    """Else each release would start with a database of its own, losing the last one's data."""
+    project = startproject(tmp_path / "url")
+    settings = project / "mysite" / "settings.py"
+    text = re.sub(r"^DATABASES = \{.*?^\}$", "", settings.read_text(), flags=re.M | re.S)
+    settings.write_text(text + f'DATABASES = {{"default": {databases}}}\n')
+    found = detect(project)
+    assert found.sqlite_file == shared
+    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    assert (shared in config.shared) if shared else not config.shared_files
+    assert config.hooks[0].run == ("every-host" if shared else "once")
+    said = [note for note in found.notes if note.startswith("the database is SQLite")]
+    assert said == ([f"the database is SQLite ({shared}, shared by the releases of each host)"
+                     " when the environment gives no database URL: for one database for every "
+                     "host, put its URL in the secrets file and set the migrate hook's run = "
+                     '"once"'] if shared else [])  # fmt: skip
+
+
 def test_init_takes_a_pyproject_listing_dependencies_when_there_is_no_requirements_file(
     tmp_path,
 ):
