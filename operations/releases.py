@@ -13,6 +13,7 @@ from pyinfra.api import FileUploadCommand, StringCommand, operation
 
 from shipstate.commands import (
     INLINE_LIMIT,
+    NOTE,
     app_server_health_check,
     argv,
     chain,
@@ -90,7 +91,7 @@ def _environment(layout: Layout, key: str, python: str, requirements: str, kind:
         "||",
         get_uv,
         "||",
-        argv("echo", "shipstate: uv could not be installed; using pip"),
+        argv("echo", f"{NOTE}uv could not be installed, so pip built the environment"),
         ">&2",
     )
     uv_install = (
@@ -138,7 +139,7 @@ def _environment(layout: Layout, key: str, python: str, requirements: str, kind:
     offline = argv(*pip, "install", "--no-index", "--find-links", layout.wheels, *wants)
     with_pip = (
         StringCommand(
-            argv("echo", f"shipstate: installing from {PurePosixPath(requirements).name} needs uv"),
+            argv("echo", f"{NOTE}installing from {PurePosixPath(requirements).name} needs uv"),
             ">&2;",
             "false",
         )

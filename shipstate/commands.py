@@ -6,6 +6,8 @@ from pyinfra.api import QuoteString, StringCommand
 
 from shipstate.layout import Layout
 
+NOTE = "shipstate: "  # starts a line a command writes to stderr for the operator
+
 
 def argv(*args: object) -> StringCommand:
     return StringCommand(*(QuoteString(str(a)) for a in args))

@@ -21,6 +21,7 @@ from pyinfra.api.state import BaseStateCallback, StateStage
 from pyinfra.connectors import util as pyinfra_connector_util
 from pyinfra.connectors.util import CommandOutput, OutputLine
 
+from shipstate.commands import NOTE
 from shipstate.errors import ShipstateError
 from shipstate.inventory import HostSpec
 
@@ -251,7 +252,18 @@ class Fleet:
                 f"internal error while applying: {type(exc).__name__}: {exc}",
                 hint="rerun with --debug for the traceback, and please report it",
             ) from exc
+        self._report_notes()
         return self._failures()
+
+    def _report_notes(self) -> None:
+        """What the hosts' commands told the operator on stderr (`shipstate: ...` lines), as
+        the pip fallback does, even when they succeeded."""
+        for host in self.hosts:
+            for name, meta in self._operations(host):
+                if meta.is_complete():
+                    for line in meta.stderr_lines:
+                        if line.startswith(NOTE):
+                            self.report(f"{host.name}: {name}: {line.removeprefix(NOTE)}")
 
     def _failures(self) -> list[Failure]:
         failures = []

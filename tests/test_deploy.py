@@ -260,6 +260,30 @@ def test_dependencies_from_a_pyproject(app):
         assert six.returncode == 0, six.stderr
 
 
+def test_without_uv_pip_builds_the_environment_and_says_so(app):
+    """uv cannot be installed (here: a leftover of root's that its install cannot remove)."""
+    blocked = "rm -rf /srv/hello/.tools && mkdir -p /srv/hello/.tools.tmp/x && touch {}/x/y"
+    try:
+        for address in host_addresses():
+            on_host(address, blocked.format("/srv/hello/.tools.tmp"))
+        applied = ok("apply", *INVENTORY, "--yes", cwd=app)
+        fleet_serves("1", "1")
+        for n, address in enumerate(host_addresses(), start=1):
+            said = (
+                f"sandbox-{n}: environment: uv could not be installed, so pip built the environment"
+            )
+            assert said in applied.stderr, applied.stderr
+            built = on_host(
+                address, "cat /srv/hello/current/venv/pyvenv.cfg; ls /srv/hello/.cache/wheels"
+            )
+            assert (
+                " -m venv " in built.stdout and "gunicorn-23.0.0-py3-none-any.whl" in built.stdout
+            )
+    finally:
+        for address in host_addresses():
+            on_host(address, "rm -rf /srv/hello/.tools.tmp")
+
+
 def test_an_app_server_that_stopped_is_started_again(app):
     ok("apply", *INVENTORY, "--yes", cwd=app)
     first = host_addresses()[0]
