@@ -12,6 +12,12 @@ KNOWN_CAUSES = (
         "install one on the servers and name it with `python` in shipstate.toml (e.g. "
         '`python = "python3.12"`), or pin versions that support the servers\' Python',
     ),
+    (
+        r"ModuleNotFoundError: No module named '([\w.]+)'",
+        "the app imports {0}, which neither its environment nor the release has: add its "
+        "package to the requirements, or, if {0} is the app's own, set `workdir` to the "
+        "directory holding manage.py (and check `wsgi`)",
+    ),
 )
 DEFAULT_HINT = "fix the cause and apply again; `shipstate plan` shows what is left"
 
@@ -19,6 +25,8 @@ DEFAULT_HINT = "fix the cause and apply again; `shipstate plan` shows what is le
 def hint_for(outputs: list[str]) -> str:
     """The hint for the first known cause in the failures' outputs, else the general one."""
     for pattern, hint in KNOWN_CAUSES:
-        if any(re.search(pattern, output) for output in outputs):
-            return f"{hint}; then apply again"
+        for output in outputs:
+            found = re.search(pattern, output)
+            if found:
+                return f"{hint.format(*found.groups())}; then apply again"
     return DEFAULT_HINT

@@ -86,6 +86,12 @@ def test_a_python_too_old_for_the_requirements_is_named_as_the_cause(output):
     assert hint_for(["No matching distribution found"]) == DEFAULT_HINT
 
 
+def test_a_module_the_app_cannot_import_is_named_with_where_it_could_come_from():
+    said = hint_for(["ModuleNotFoundError: No module named 'mysite.settings'"])
+    assert said.startswith("the app imports mysite.settings, which neither its environment")
+    assert "if mysite.settings is the app's own, set `workdir`" in said
+
+
 def test_failing_hook(deployed):
     app = deployed
     edit_config(
@@ -137,6 +143,12 @@ def test_app_that_cannot_start_fails_the_deploy_at_once_with_its_log(deployed):
         "its process exited while starting (supervisord: ",
         "KeyError: 'SETTING_MISSING_ON_PURPOSE'",
     )
+    assert "hint: fix the cause and apply again" in result.stderr
+    wsgi.write_text(good + "import shipstate_module_nowhere\n")
+    set_version(app, "2")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert_failed_cleanly(app, result, "No module named 'shipstate_module_nowhere'")
+    assert "hint: the app imports shipstate_module_nowhere, which neither its" in result.stderr
     wsgi.write_text(good)
     set_version(app, "3")
     converges(app)
