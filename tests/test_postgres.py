@@ -35,7 +35,8 @@ def as_postgres(*argv: str) -> None:
 def postgres():
     """A PostgreSQL server of the machine's (scripts/setup installs it) on 127.0.0.1 only,
     with a database `hello` owned by a role `hello`; yields its port."""
-    binaries = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1])
+    installed = glob.glob("/usr/lib/postgresql/*/bin")  # Debian's: one directory per version
+    binaries = Path(max(installed, key=lambda p: [int(n) for n in p.split("/")[-2].split(".")]))
     data = Path(tempfile.mkdtemp(prefix="shipstate-pg-"))
     shutil.chown(data, "postgres", "postgres")
     with socket.socket() as probe:
