@@ -13,6 +13,20 @@ KNOWN_CAUSES = (
         '`python = "python3.12"`), or pin versions that support the servers\' Python',
     ),
     (
+        # django-environ's env("X"); os.environ["X"] (os's __getitem__ raising KeyError)
+        r"ImproperlyConfigured: Set the (\w+) environment variable"
+        r"|os(?:\.py)?>?\", line \d+, in __getitem__\n(?:[ \t]+.*\n){0,3}KeyError: '(\w+)'",
+        "the app reads {0} from the environment, which the servers do not set: add "
+        "`{0}=...` to the secrets file (`[secrets] file` in shipstate.toml; README: Secrets) or, "
+        "if it is no secret, to `[env]`",
+    ),
+    (
+        r"The (SECRET_KEY) setting must not be empty",
+        "the settings leave {0} empty on the servers: if they read it from an environment "
+        "variable, add that to the secrets file (`[secrets] file` in shipstate.toml; README: "
+        "Secrets)",
+    ),
+    (
         r"ModuleNotFoundError: No module named '([\w.]+)'",
         "the app imports {0}, which neither its environment nor the release has: add its "
         "package to the requirements, or, if {0} is the app's own, set `workdir` to the "
@@ -28,5 +42,6 @@ def hint_for(outputs: list[str]) -> str:
         for output in outputs:
             found = re.search(pattern, output)
             if found:
-                return f"{hint.format(*found.groups())}; then apply again"
+                named = [group for group in found.groups() if group]
+                return f"{hint.format(*named)}; then apply again"
     return DEFAULT_HINT

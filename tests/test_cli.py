@@ -66,6 +66,36 @@ def test_debug_shows_the_traceback(tmp_path):
     assert result.code == 1 and "Traceback" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "given, parsed",
+    [
+        ("apply -i inv.py --yes -q", "-q apply -i inv.py --yes"),
+        ("lock release -i inv.py --force --debug -v", "--debug -v lock release -i inv.py --force"),
+        ("plan -C app -i -q", "-C app plan -i -q"),  # -q is the value of -i
+        ("logs -n 5 --quiet", "--quiet logs -n 5"),
+        (
+            "run -i inv.py -v -- python manage.py check -v 2",
+            "-v run -i inv.py -- python manage.py check -v 2",
+        ),
+        ("run -i inv.py python manage.py check -v 2", "run -i inv.py python manage.py check -v 2"),
+        ("sandbox ssh sandbox-1 -q", "sandbox ssh sandbox-1 -q"),
+    ],
+)
+def test_shipstate_options_may_follow_the_command(given, parsed):
+    """Up to `--` or the command's free arguments, which are the command's own."""
+    import typer.main
+
+    from shipstate.cli.main import app, with_common_options_first
+
+    command = typer.main.get_command(app)
+    assert with_common_options_first(given.split(), command) == parsed.split()
+
+
+def test_common_options_after_the_command_work(tmp_path):
+    result = shipstate("plan", "-i", "x.py", "--debug", "-C", str(tmp_path / "nope"))
+    assert result.code == 1 and "error: -C" in result.stderr and "Traceback" in result.stderr
+
+
 def test_bad_release_name_is_refused_before_connecting(tmp_path):
     app = make_app(tmp_path / "app")
     (app / "unreachable.py").write_text('web = [("ghost", {"ssh_hostname": "127.0.0.254"})]\n')

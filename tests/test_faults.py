@@ -92,6 +92,28 @@ def test_a_module_the_app_cannot_import_is_named_with_where_it_could_come_from()
     assert "if mysite.settings is the app's own, set `workdir`" in said
 
 
+@pytest.mark.parametrize(
+    "output",
+    [
+        "File \"<frozen os>\", line 679, in __getitem__\nKeyError: 'SECRET_KEY'",
+        'File "/usr/lib/python3.10/os.py", line 680, in __getitem__\n'
+        "    raise KeyError(key) from None\nKeyError: 'SECRET_KEY'",
+        "django.core.exceptions.ImproperlyConfigured: Set the SECRET_KEY environment variable",
+    ],
+)
+def test_a_variable_the_settings_need_from_the_environment_is_named(output):
+    """os.environ["X"] (Python's own os module, frozen or not) and django-environ's env("X")."""
+    said = hint_for([f"Traceback (most recent call last):\n  {output}\n"])
+    assert said.startswith("the app reads SECRET_KEY from the environment, which the")
+    assert "add `SECRET_KEY=...` to the secrets file" in said
+
+
+def test_an_empty_secret_key_and_other_key_errors():
+    said = hint_for(["ImproperlyConfigured: The SECRET_KEY setting must not be empty."])
+    assert said.startswith("the settings leave SECRET_KEY empty on the servers")
+    assert hint_for(["File \"/app/views.py\", line 3, in f\nKeyError: 'x'"]) == DEFAULT_HINT
+
+
 def test_failing_hook(deployed):
     app = deployed
     edit_config(
@@ -143,7 +165,7 @@ def test_app_that_cannot_start_fails_the_deploy_at_once_with_its_log(deployed):
         "its process exited while starting (supervisord: ",
         "KeyError: 'SETTING_MISSING_ON_PURPOSE'",
     )
-    assert "hint: fix the cause and apply again" in result.stderr
+    assert "hint: the app reads SETTING_MISSING_ON_PURPOSE from the environment" in result.stderr
     wsgi.write_text(good + "import shipstate_module_nowhere\n")
     set_version(app, "2")
     result = shipstate("apply", *INVENTORY, "--yes", cwd=app)

@@ -78,12 +78,42 @@ def _interrupt_on_sigterm() -> None:
     gevent.signal_handler(signal.SIGTERM, lambda: main_greenlet.throw(KeyboardInterrupt()))
 
 
+def _options(command) -> dict:
+    return {name: param for param in command.params for name in param.opts if name[0] == "-"}
+
+
+def with_common_options_first(args: list[str], root_command) -> list[str]:
+    """`shipstate apply -i INV -q` as `shipstate -q apply -i INV`: shipstate's own options may
+    follow the command too, up to `--` or the command's free arguments (`run`'s COMMAND)."""
+    common, first, kept, command = _options(root_command), [], [], root_command
+    tokens = iter(args)
+    for token in tokens:
+        option = _options(command).get(token) or common.get(token)
+        if option is not None:
+            taken = [token] if option.is_flag else [token, next(tokens, "")]
+            (kept if token in _options(command) else first).extend(taken)
+            continue
+        kept.append(token)
+        subcommands = getattr(command, "commands", {})
+        if token in subcommands:
+            command = subcommands[token]
+        elif token == "--" or (
+            not token.startswith("-") and any(param.nargs == -1 for param in command.params)
+        ):
+            kept.extend(tokens)
+    return first + kept
+
+
 def run(args: list[str]) -> int:
     """Run the command; returns its exit code."""
     _interrupt_on_sigterm()
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=args, prog_name="shipstate", standalone_mode=False)
+        code = command.main(
+            args=with_common_options_first(args, command),
+            prog_name="shipstate",
+            standalone_mode=False,
+        )
     except ShipstateError as exc:
         if "--debug" in args:
             traceback.print_exc()
