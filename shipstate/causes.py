@@ -2,6 +2,8 @@
 
 import re
 
+_FROM_SOURCE = "builds from source (no wheel for the servers' Python and platform), which needs"
+
 # (what a failure's output says, what to do about it)
 KNOWN_CAUSES = (
     (
@@ -31,6 +33,23 @@ KNOWN_CAUSES = (
         "the app imports {0}, which neither its environment nor the release has: add its "
         "package to the requirements, or, if {0} is the app's own, set `workdir` to the "
         "directory holding manage.py (and check `wsgi`)",
+    ),
+    (
+        r"pg_config executable not found",
+        f"psycopg2 {_FROM_SOURCE} PostgreSQL's client headers and a compiler on the servers: "
+        "require `psycopg2-binary` (or `psycopg[binary]`) instead, or install libpq-dev, "
+        "python3-dev and build-essential on the servers",
+    ),
+    (
+        r"mysql_config not found|Can not find valid pkg-config name",
+        f"mysqlclient {_FROM_SOURCE} MySQL's client headers and a compiler on the servers: "
+        "install default-libmysqlclient-dev, pkg-config, python3-dev and build-essential there",
+    ),
+    (
+        r"command '[\w./-]*(?:gcc|cc)' failed|Python\.h: No such file or directory",
+        f"a requirement {_FROM_SOURCE} a compiler and Python's headers on the servers: install "
+        "build-essential and python3-dev there (and the -dev package of any library it wraps), "
+        "or pin a version that has a wheel",
     ),
 )
 DEFAULT_HINT = "fix the cause and apply again; `shipstate plan` shows what is left"

@@ -480,7 +480,8 @@ class Session:
                 self._recover(plan, failures, phases)
             self.verify(plan, before)
         except ShipstateError as exc:
-            self._journal(plan, f"failed: {exc.message.splitlines()[0]}")
+            said, *where = (line.strip().rstrip(":") for line in exc.message.splitlines())
+            self._journal(plan, f"failed: {said}{f' ({where[0]})' if where else ''}")
             raise
         self._journal(plan, "applied")
 

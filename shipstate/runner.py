@@ -149,7 +149,12 @@ class Failure:
     output: str
 
     def describe(self) -> str:
-        return f"{self.host}: {self.operation}:\n    " + self.output.replace("\n", "\n    ")
+        """Its host, step and output, whose middle is left out when long (the full output is
+        for hints: what names a cause is often there, as a build's error in pip's output)."""
+        lines = self.output.splitlines()
+        if len(lines) > 20:
+            lines = [*lines[:6], "...", *lines[-12:]]
+        return f"{self.host}: {self.operation}:\n    " + "\n    ".join(lines)
 
 
 class Fleet:
@@ -272,8 +277,6 @@ class Fleet:
                 if not meta.is_complete() or meta.did_succeed(False):
                     continue
                 lines = (meta.stderr or meta.stdout).strip().splitlines()
-                if len(lines) > 20:
-                    lines = [*lines[:6], "...", *lines[-12:]]
                 if _connection_lost(host):
                     lines = ["connection lost while this ran; its last output:", *lines]
                 failures.append(Failure(host.name, name, "\n".join(lines) or "(no output)"))

@@ -13,6 +13,7 @@ from test_lock import no_leftovers, release_ids
 
 from conftest import commit, host_addresses, http_get, ok, on_host, set_version, shipstate, start
 from shipstate.causes import DEFAULT_HINT, hint_for
+from shipstate.runner import Failure
 
 
 def edit_config(app, old: str, new: str) -> None:
@@ -66,6 +67,22 @@ def test_failing_requirement(deployed):
     result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
     assert_failed_cleanly(app, result, "current Python version (3.11")
     assert "hint: the requirements need a newer Python than the servers'" in result.stderr
+    # psycopg2 has no wheels: on a server without PostgreSQL's client headers it cannot build
+    hide_pg_config = "test ! -e /usr/bin/pg_config || mv /usr/bin/pg_config /usr/bin/pg_config.x"
+    for address in host_addresses():
+        assert on_host(address, hide_pg_config).returncode == 0
+    try:
+        requirements.write_text(good + "psycopg2==2.9.10\n")
+        commit(app, "psycopg2")
+        result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    finally:
+        for address in host_addresses():
+            on_host(
+                address,
+                "test ! -e /usr/bin/pg_config.x || mv /usr/bin/pg_config.x /usr/bin/pg_config",
+            )
+    assert_failed_cleanly(app, result, "environment:")
+    assert "hint: psycopg2 builds from source (no wheel for the servers' Python" in result.stderr
     requirements.write_text(good)
     set_version(app, "3")
     converges(app)
@@ -108,6 +125,26 @@ def test_a_variable_the_settings_need_from_the_environment_is_named(output):
     assert "add `SECRET_KEY=...` to the secrets file" in said
 
 
+@pytest.mark.parametrize(
+    "output, said",
+    [
+        ("Error: pg_config executable not found.", "psycopg2 builds from source"),
+        ("Exception: Can not find valid pkg-config name.", "mysqlclient builds from source"),
+        ("/bin/sh: 1: mysql_config: not found\nOSError: mysql_config not found", "mysqlclient"),
+        ("error: command 'x86_64-linux-gnu-gcc' failed: No such file", "a requirement builds"),
+        ("src/x.c:1:10: fatal error: Python.h: No such file or directory", "a requirement builds"),
+    ],
+)
+def test_a_requirement_that_cannot_be_built_on_the_servers_is_named(output, said):
+    """What setuptools and the packages say: the hint is found in the whole output, not only in
+    the lines shown (uv's ends with ~15 lines after the error)."""
+    long_output = "\n".join(
+        ["  cause: Failed to build `x`", *["  build"] * 9, output, *["  x"] * 15]
+    )
+    assert hint_for([long_output]).startswith(said)
+    assert output not in Failure("h", "environment", long_output).describe()
+
+
 def test_an_empty_secret_key_and_other_key_errors():
     said = hint_for(["ImproperlyConfigured: The SECRET_KEY setting must not be empty."])
     assert said.startswith("the settings leave SECRET_KEY empty on the servers")
@@ -126,9 +163,12 @@ def test_failing_hook(deployed):
     assert_failed_cleanly(app, result, "no_such_command", "no host was switched")
     history = json.loads(ok("history", *INVENTORY, "--json", cwd=app).stdout)["hosts"]
     assert all(
-        h[-1]["outcome"].startswith("failed: apply failed while preparing")
+        re.fullmatch(
+            r"failed: apply failed while preparing; no host was switched \(sandbox-\d: hooks\)",
+            h[-1]["outcome"],
+        )
         for h in history.values()
-    )
+    ), history
     edit_config(
         app,
         'command = "python manage.py no_such_command"',
