@@ -35,6 +35,16 @@ KNOWN_CAUSES = (
         "directory holding manage.py (and check `wsgi`)",
     ),
     (
+        r"health check of (\S+) \(Host: [^)]*\) failed: HTTP 404",
+        "the app answers 404 at {0}: set `health_path` in shipstate.toml to a page it serves "
+        'with 200 to anyone (or add one, e.g. a view answering "ok" at /healthz)',
+    ),
+    (
+        r"health check of (\S+) \(Host: [^)]*\) failed: HTTP (?:401|403|30\d to (?!https:)(\S+))",
+        "{0} is not a page the app serves to anyone (it asks for a login, or redirects to "
+        "another page): set `health_path` in shipstate.toml to one that answers 200 itself",
+    ),
+    (
         r"pg_config executable not found",
         f"psycopg2 {_FROM_SOURCE} PostgreSQL's client headers and a compiler on the servers: "
         "require `psycopg2-binary` (or `psycopg[binary]`) instead, or install libpq-dev, "

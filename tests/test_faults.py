@@ -145,6 +145,21 @@ def test_a_requirement_that_cannot_be_built_on_the_servers_is_named(output, said
     assert output not in Failure("h", "environment", long_output).describe()
 
 
+@pytest.mark.parametrize(
+    "ended, said",
+    [
+        ("HTTP 404: b'Not Found'", "the app answers 404 at /h/: set `health_path`"),
+        ("HTTP 302 to /accounts/login/?next=/h/", "/h/ is not a page the app serves to anyone"),
+        ("HTTP 301 to /h", "/h/ is not a page the app serves to anyone"),
+        ("HTTP 403: b'Forbidden'", "/h/ is not a page the app serves to anyone"),
+        ("HTTP 301 to https://a/h/: the app wants HTTPS", "fix the cause"),  # said by the check
+    ],
+)
+def test_a_health_page_the_app_does_not_serve_to_anyone_is_named(ended, said):
+    output = f"health check of /h/ (Host: 127.0.0.11) failed: {ended}"
+    assert hint_for([output]).startswith(said)
+
+
 def test_an_empty_secret_key_and_other_key_errors():
     said = hint_for(["ImproperlyConfigured: The SECRET_KEY setting must not be empty."])
     assert said.startswith("the settings leave SECRET_KEY empty on the servers")
@@ -184,6 +199,7 @@ def test_health_check_failing_on_the_new_release(deployed):
     set_version(app, "2")
     result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
     assert_failed_cleanly(app, result, "check app server:", "HTTP 404")
+    assert "hint: the app answers 404 at /no-such-page: set `health_path`" in result.stderr
     # the check gives an app answering 404 5 s more: the phase's time counts the failed step
     assert float(re.search(r"phases: prepare ([\d.]+)s", result.stderr)[1]) >= 4.5
     edit_config(app, 'health_path = "/no-such-page"', 'health_path = "/healthz"')
