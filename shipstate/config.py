@@ -62,6 +62,15 @@ def input_pattern(value: str) -> str:
     return value
 
 
+# what other tools keep dependencies in, and how they export them to a requirements file
+EXPORTS = {
+    "poetry.lock": "poetry export -o requirements.txt",
+    "Pipfile.lock": "pipenv requirements > requirements.txt",
+    "Pipfile": "pipenv requirements > requirements.txt",
+    "pdm.lock": "pdm export -o requirements.txt",
+}
+
+
 class Hook(BaseModel):
     """A command run in each new release before it goes live. With `inputs`, it is skipped
     when they, its command, the environment, [env] and secrets are as in the active release;
@@ -173,10 +182,10 @@ class Config(BaseModel):
     @classmethod
     def _installable(cls, value: str) -> str:
         name = PurePosixPath(value).name
-        if name in ("poetry.lock", "Pipfile.lock", "pdm.lock"):
+        if name in EXPORTS:
             raise ValueError(
                 f"{name} cannot be installed by shipstate: export it to a requirements file "
-                "(e.g. `poetry export -o requirements.txt`) or use uv.lock"
+                f"(`{EXPORTS[name]}`) or use uv.lock"
             )
         return value
 

@@ -8,7 +8,7 @@ from functools import partial
 from importlib import resources
 from pathlib import Path
 
-from shipstate.config import CONFIG_FILE, Config, parse_config
+from shipstate.config import CONFIG_FILE, EXPORTS, Config, parse_config
 from shipstate.errors import ShipstateError
 from shipstate.source import lists_dependencies
 from shipstate.templates import ALL_TEMPLATES
@@ -295,6 +295,15 @@ def detect(app_dir: Path) -> Detected:
     places = [*REQUIREMENTS, *(in_app(r) for r in REQUIREMENTS if workdir)]
     requirements = next((r for r in places if _installable(app_dir / r)), None)
     if requirements is None:
+        kept_in = next(
+            (n for n in EXPORTS if (app_dir / n).is_file() or (project / n).is_file()), None
+        )
+        if kept_in:
+            raise ShipstateError(
+                f"no requirements file found, only {kept_in}",
+                hint=f"export the dependencies to one (`{EXPORTS[kept_in]}`), commit it, "
+                "and run init again",
+            )
         raise ShipstateError(
             "no requirements file found",
             hint="create requirements.txt (or uv.lock, or [project] dependencies in "

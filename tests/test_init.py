@@ -238,6 +238,15 @@ def test_init_takes_a_pyproject_listing_dependencies_when_there_is_no_requiremen
         refused = shipstate("init", cwd=project)
         assert refused.code == 1 and "no requirements file found" in refused.stderr
         assert "Traceback" not in refused.stderr
+    for kept_in, export in (
+        ("poetry.lock", "`poetry export -o requirements.txt`"),
+        ("Pipfile", "`pipenv requirements > requirements.txt`"),
+    ):
+        (project / kept_in).write_text("")
+        refused = shipstate("init", cwd=project)
+        assert f"error: no requirements file found, only {kept_in}\n" in refused.stderr
+        assert f"hint: export the dependencies to one ({export}), commit it" in refused.stderr
+        (project / kept_in).unlink()
     pyproject.write_text('[project]\nname = "mysite"\ndependencies = ["Django==5.2.19"]\n')
     assert detect(project).requirements == "pyproject.toml"
 
