@@ -34,29 +34,50 @@ class Source(BaseModel):
         return hashlib.sha256(self.requirements).hexdigest()
 
 
-def _git(app_dir: Path, *args: str, binary: bool = False) -> str | bytes:
+def _run_git(app_dir: Path, *args: str) -> subprocess.CompletedProcess:
     try:
-        done = subprocess.run(["git", "-C", str(app_dir), *args], capture_output=True, check=True)
+        return subprocess.run(["git", "-C", str(app_dir), *args], capture_output=True)
     except FileNotFoundError:
         raise ShipstateError("git is not installed", hint="apt-get install git") from None
-    except subprocess.CalledProcessError as exc:
-        stderr = exc.stderr.decode(errors="replace").strip()
+
+
+def _git(app_dir: Path, *args: str, binary: bool = False) -> str | bytes:
+    done = _run_git(app_dir, *args)
+    if done.returncode != 0:
         raise ShipstateError(
-            f"git {' '.join(args)}: {stderr}",
+            f"git {' '.join(args)}: {done.stderr.decode(errors='replace').strip()}",
             hint="shipstate deploys a commit of your app's git repository",
-        ) from None
+        )
     return done.stdout if binary else done.stdout.decode().rstrip()  # porcelain: " M path"
+
+
+def _commit(app_dir: Path, ref: str) -> str:
+    """The commit `ref` names, or an error saying why there is none."""
+    if _run_git(app_dir, "rev-parse", "--is-inside-work-tree").stdout.strip() != b"true":
+        raise ShipstateError(
+            f"{app_dir} is not in a git repository",
+            hint="shipstate deploys commits: `git init`, then `git add -A && git commit -m "
+            "first` (with a .gitignore for databases, venvs and secrets files)",
+        )
+    named = _run_git(app_dir, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if named.returncode == 0:
+        return named.stdout.decode().strip()
+    if ref == "HEAD":
+        raise ShipstateError(
+            "the repository has no commit yet",
+            hint="shipstate deploys commits: `git add -A && git commit -m first` (with a "
+            ".gitignore for databases, venvs and secrets files)",
+        )
+    raise ShipstateError(
+        f"--ref {ref} names no commit of this repository",
+        hint="give a branch, tag or commit (`git log --oneline` lists commits)",
+    )
 
 
 def read_source(app_dir: Path, ref: str, requirements: str, kind: str, allow_dirty: bool) -> Source:
     """`kind`: the config's requirements_kind."""
-    if _git(app_dir, "rev-parse", "--is-inside-work-tree") != "true":
-        raise ShipstateError(
-            f"{app_dir} is not in a git work tree",
-            hint="commit your app to git first: shipstate deploys commits",
-        )
+    commit = _commit(app_dir, ref)
     prefix = _git(app_dir, "rev-parse", "--show-prefix")
-    commit = _git(app_dir, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     changes = _git(app_dir, "status", "--porcelain", "--untracked-files=no", "--", ".")
     dirty = bool(changes)
     if dirty and not allow_dirty:
@@ -231,10 +252,7 @@ def _tars(repo: Path, tree: str, prefix: str, submodules: list[tuple[str, str]])
     directory = repo / tree.split(":", 1)[1]
     for path, commit in submodules:
         checkout = directory / path
-        found = subprocess.run(
-            ["git", "-C", str(checkout), "cat-file", "-e", f"{commit}^{{commit}}"],
-            capture_output=True,
-        )
+        found = _run_git(checkout, "cat-file", "-e", f"{commit}^{{commit}}")
         if not (checkout / ".git").exists() or found.returncode != 0:
             raise ShipstateError(
                 f"submodule {prefix}{path} is not checked out with commit {commit[:12]}",
@@ -270,10 +288,7 @@ def read_secrets(app_dir: Path, secrets: Secrets | None, inventory: str) -> Loca
         ) from None
     if len(content) > SECRETS_LIMIT:
         raise ShipstateError(f"secrets file {path} is over 1 MiB", hint="keep only secrets in it")
-    tracked = subprocess.run(
-        ["git", "-C", str(path.parent), "ls-files", "--error-unmatch", path.name],
-        capture_output=True,
-    )
+    tracked = _run_git(path.parent, "ls-files", "--error-unmatch", path.name)
     if tracked.returncode == 0:
         raise ShipstateError(
             f"secrets file {path} is tracked by git: its secrets are in your repository",

@@ -44,6 +44,20 @@ def test_an_included_file_changed_is_a_new_environment(repo):
     assert len({before, after_base, sha(repo)}) == 3
 
 
+def test_an_app_without_a_commit_to_deploy_is_told_how_to_make_one(tmp_path):
+    def refused(ref="HEAD") -> str:
+        with pytest.raises(ShipstateError) as error:
+            read_source(tmp_path, ref, "requirements.txt", "requirements", allow_dirty=False)
+        return f"{error.value.message} / {error.value.hint}"
+
+    (tmp_path / "requirements.txt").write_text("Django==5.2.19\n")
+    assert refused().startswith(f"{tmp_path} is not in a git repository / shipstate deploys")
+    git(tmp_path, "init", "-q")
+    assert refused().startswith("the repository has no commit yet / shipstate deploys commits")
+    commit_all(tmp_path, "first")
+    assert refused("v9").startswith("--ref v9 names no commit of this repository / give a branch")
+
+
 def test_an_include_missing_or_outside_the_app_is_refused(repo):
     (repo / "requirements" / "production.txt").write_text("-r missing.txt\n")
     commit(repo, "broken include")
