@@ -116,6 +116,18 @@ SETTING_NOTES = (
         'SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https"), or turn it off',
     ),
 )
+# (setting the servers' settings module must set, what happens without it)
+UNSET_SETTINGS = (
+    (
+        "SECRET_KEY",
+        'Django will not start without one; add SECRET_KEY = os.environ["SECRET_KEY"] and put '
+        "the key in a secrets file (README: Secrets)",
+    ),
+    (
+        "ALLOWED_HOSTS",
+        "Django answers 400 to every request with DEBUG off; list your domains, as in server_name",
+    ),
+)
 # os.environ["X"], os.environ.get("X"), os.getenv("X"), env("X"), env.bool("X"), config("X")
 ENVIRONMENT_READ = (
     r"(?:environ\.get\(|environ\[|getenv\(|\benv(?:\.\w+)?\(|\bconfig\()\s*['\"](\w+)['\"]"
@@ -174,12 +186,15 @@ def _wsgi_module(app_dir: Path, settings_module: str) -> str:
     )
 
 
-def _setting_notes(settings: str) -> tuple[str, ...]:
+def _setting_notes(settings: str, module: str) -> tuple[str, ...]:
     notes = []
     for name, bad, note in SETTING_NOTES:
         values = re.findall(rf"^{name}\s*=\s*(.+)$", settings, re.M)
         if values and re.match(bad, values[-1]):
             notes.append(note)
+    for name, without in UNSET_SETTINGS if settings else ():
+        if not re.search(rf"^{name}\s*=", settings, re.M):
+            notes.append(f"{module} (with what it star-imports) sets no {name}: {without}")
     return tuple(notes)
 
 
@@ -341,7 +356,7 @@ def detect(app_dir: Path) -> Detected:
                 if settings_module != used_by_manage
                 else []
             ),
-            *_setting_notes(settings),
+            *_setting_notes(settings, settings_module),
             *_static_notes(settings, static_root),
             *(
                 [

@@ -337,6 +337,7 @@ def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_pa
     (settings / "local.py").write_text('from .base import *\nSECRET_KEY = "dev"\n')
     (settings / "production.py").write_text(
         'from .base import *  # noqa\nDEBUG = False\nSECRET_KEY = env("DJANGO_SECRET_KEY")\n'
+        'ALLOWED_HOSTS = ["shop.example.com"]\n'
     )
     (project / "requirements.txt").write_text("Django\n")
     found = detect(project)
@@ -353,3 +354,33 @@ def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_pa
         "the settings read DJANGO_SECRET_KEY from the environment: put them in a secrets file "
         "per inventory, see [secrets] in shipstate.toml",
     )
+
+
+def test_init_names_what_the_servers_settings_do_not_set(tmp_path):
+    """Wagtail's project template: SECRET_KEY and ALLOWED_HOSTS only in dev.py, which manage.py
+    and wsgi.py name; production.py star-imports base.py."""
+    project = tmp_path / "cms"
+    settings = project / "cms" / "settings"
+    settings.mkdir(parents=True)
+    (project / "manage.py").write_text(
+        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.dev")\n'
+    )
+    (project / "cms" / "wsgi.py").write_text("application = get_wsgi_application()\n")
+    (settings / "base.py").write_text("INSTALLED_APPS = []\n")
+    (settings / "dev.py").write_text(
+        'from .base import *\nDEBUG = True\nSECRET_KEY = "x"\nALLOWED_HOSTS = ["*"]\n'
+    )
+    production = settings / "production.py"
+    production.write_text("from .base import *\n\nDEBUG = False\n")
+    (project / "requirements.txt").write_text("Django\nwagtail\n")
+    notes = detect(project).notes
+    assert notes[1:] == (
+        "cms.settings.production (with what it star-imports) sets no SECRET_KEY: Django will not "
+        'start without one; add SECRET_KEY = os.environ["SECRET_KEY"] and put the key in a '
+        "secrets file (README: Secrets)",
+        "cms.settings.production (with what it star-imports) sets no ALLOWED_HOSTS: Django "
+        "answers 400 to every request with DEBUG off; list your domains, as in server_name",
+    )
+    (settings / "base.py").write_text('INSTALLED_APPS = []\nALLOWED_HOSTS = ["example.com"]\n')
+    production.write_text(production.read_text() + 'SECRET_KEY = os.environ["SECRET_KEY"]\n')
+    assert not any("sets no" in note for note in detect(project).notes)

@@ -41,10 +41,15 @@ def test_nginx_answers_on_each_hosts_own_address_only(fleet):
         assert probe.connect_ex(("127.0.0.1", 80)) != 0, "nothing listens on 127.0.0.1:80"
 
 
-def test_up_refuses_while_up(fleet):
-    result = shipstate("sandbox", "up", "--hosts", "1", "--app", "hello")
-    assert result.code == 1
-    assert "already up" in result.stderr and "Traceback" not in result.output
+def test_up_while_up_writes_the_inventory_or_refuses_another_app_or_size(fleet, tmp_path):
+    again = shipstate("sandbox", "up", "--hosts", str(FLEET_SIZE), "--app", "hello", cwd=tmp_path)
+    assert again.code == 0 and "the sandbox is already up, 3 host(s) for app hello" in again.stderr
+    assert (tmp_path / "inventories" / "sandbox.py").read_text() == fleet.read_text()
+    for other in (["--hosts", "1", "--app", "hello"], ["--hosts", "3", "--app", "blog"]):
+        result = shipstate("sandbox", "up", *other)
+        assert result.code == 1 and "Traceback" not in result.output
+        assert "error: the sandbox is already up: 3 host(s) for app hello" in result.stderr
+        assert "hint: a sandbox serves one app: `shipstate sandbox down`, then" in result.stderr
 
 
 def _sandbox_traces() -> list[str]:

@@ -46,6 +46,8 @@ def init(
     out.print(
         "\nNext: review shipstate.toml, add your hosts to inventories/production.py, commit, "
         "then\n  shipstate plan -i inventories/production.py --accept-new-host-keys"
+        "\nOr first try it on local sandbox hosts (Linux, root; README: The sandbox):"
+        "\n  shipstate sandbox up --hosts 2 && shipstate apply -i inventories/sandbox.py"
     )
 
 

@@ -50,11 +50,17 @@ def up(
 ) -> None:
     """Start the sandbox and write inventories/sandbox.py here.
 
+    Already up for this app with as many hosts: only writes the inventory.
+
     Example: shipstate sandbox up --hosts 3
     """
     name = _app_name(app_name)
-    progress(f"starting {hosts} sandbox host(s) for app {name}")
-    started = sandbox.up(hosts, name, bare)
+    started = sandbox.running(hosts, name, bare)
+    if started:
+        progress(f"the sandbox is already up, {hosts} host(s) for app {name}")
+    else:
+        progress(f"starting {hosts} sandbox host(s) for app {name}")
+        started = sandbox.up(hosts, name, bare)
     path = sandbox.write_inventory(Path.cwd(), started)
     for host in started:
         out.print(f"{host.name}  {host.address}  ssh deploy@{host.address}  http://{host.address}/")

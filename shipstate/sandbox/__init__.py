@@ -125,15 +125,29 @@ def _port_free_to_connect(addr: str, port: int) -> bool:
     return False
 
 
+def running(count: int, app: str, bare: bool = False) -> list[SandboxHost]:
+    """The sandbox's hosts if it is up as asked, [] if it is down; an error if it is up with
+    other hosts or for another app."""
+    alive = [h for h in hosts() if _alive(h.pid)]
+    if not alive:
+        return []
+    state = json.loads(_state_file().read_text())
+    if (state["app"], state["bare"], len(alive)) != (app, bare, count):
+        raise ShipstateError(
+            f"the sandbox is already up: {len(alive)}{' bare' if state['bare'] else ''} "
+            f"host(s) for app {state['app']}",
+            hint="a sandbox serves one app: `shipstate sandbox down`, then `shipstate sandbox "
+            "up` again",
+        )
+    return alive
+
+
 def up(count: int, app: str, bare: bool = False) -> list[SandboxHost]:
     _preflight()
     if not 1 <= count <= MAX_HOSTS:
         raise ShipstateError(f"--hosts must be from 1 to {MAX_HOSTS}", hint="e.g. --hosts 3")
-    if any(_alive(h.pid) for h in hosts()):
-        raise ShipstateError(
-            "the sandbox is already up",
-            hint="`shipstate sandbox status` shows it; `shipstate sandbox down` stops it",
-        )
+    if running(count, app, bare):
+        raise ShipstateError("the sandbox is already up", hint="`shipstate sandbox status`")
     names = [(f"sandbox-{i}", address(i)) for i in range(1, count + 1)]
     taken = [f"{a}:{p}" for _, a in names for p in (22, 80) if _port_taken(a, p)]
     if taken:
