@@ -124,10 +124,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "layout": layout,
             "release": p.new_release,
             "hooks": w.hooks,
-            "workdir": config.workdir,
-            "env": config.env,
-            "python": config.python,
-            "secrets_env_file": config.secrets_env_file,
+            "app": config,
         },
     )
     # the new app server imports the app while the hooks run; it is asked nothing before
@@ -143,9 +140,8 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "layout": layout,
             "release_id": p.active_after,
             "check": p.has("start_app_server"),
+            "app": config,
             "health_host": health_host(config),
-            "health_path": config.health_path,
-            "scheme": config.scheme,
         },
     )
     each(

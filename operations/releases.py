@@ -14,11 +14,13 @@ from pyinfra.api import FileUploadCommand, StringCommand, operation
 from shipstate.commands import (
     INLINE_LIMIT,
     NOTE,
+    SERVER_ERROR,
     app_server_health_check,
     argv,
     chain,
     check_site_config,
     copied,
+    django_request,
     health_check,
     in_release,
     inline_cost,
@@ -31,6 +33,7 @@ from shipstate.commands import (
     where_directory,
     write_text,
 )
+from shipstate.config import Config
 from shipstate.desired import HookStep, NewRelease
 from shipstate.layout import Layout
 from shipstate.observed import BUILDING, READY
@@ -252,13 +255,7 @@ def environment_present(
 
 @operation()
 def release_hooks_run(
-    layout: Layout,
-    release: NewRelease | None,
-    hooks: Sequence[HookStep],
-    workdir: str | None,
-    env: dict[str, str],
-    python: str,
-    secrets_env_file: str | None,
+    layout: Layout, release: NewRelease | None, hooks: Sequence[HookStep], app: Config
 ):
     """The hooks ran in the new release's directory, with its environment on PATH (and the
     secrets file's variables, if they are asked for); a skipped hook's outputs are copied."""
@@ -271,9 +268,7 @@ def release_hooks_run(
             for output in hook.outputs:
                 yield copied(f"{layout.release(hook.reuse_from)}/{output}", f"{directory}/{output}")
             continue
-        yield in_release(
-            directory, workdir, release.id, env, python, secrets_env_file, "sh", "-c", hook.command
-        )
+        yield in_release(app, directory, release.id, "sh", "-c", hook.command)
         for output in hook.outputs:
             yield missing_fails(
                 f"{directory}/{output}",
@@ -342,34 +337,24 @@ def app_server_started(
 
 
 @operation()
-def app_server_answers(
-    layout: Layout, release_id: int, check: bool, health_host: str, health_path: str, scheme: str
-):
-    """The release's app server answers its health check on its own socket (else: its log)."""
+def app_server_answers(layout: Layout, release_id: int, check: bool, app: Config, health_host: str):
+    """The release's app server answers its health check on its own socket (else: its log,
+    and for a server error, what the same request raises in a new process of the app)."""
     if not check:
         host.noop(f"app server of release {release_id} was already running")
         return
+    directory = layout.release(release_id)
     answers = app_server_health_check(
-        layout,
-        layout.python(layout.release(release_id)),
-        release_id,
-        health_host,
-        health_path,
-        scheme,
+        layout, layout.python(directory), release_id, health_host, app.health_path, app.scheme
     )
     log = argv("tail", "-n", "8", layout.log(release_id))
+    ask_again = django_request(app, directory, release_id, health_host)
     yield StringCommand(
-        answers,
-        "||",
-        "{",
-        argv("echo", "last lines of its log:"),
-        ">&2;",
-        log,
-        ">&2;",
-        "exit",
-        "1;",
-        "}",
-    )
+        answers, "||", "{", "failed=$?;",
+        argv("echo", "last lines of its log:"), ">&2;", log, ">&2;",
+        "if", "test", "$failed", "=", str(SERVER_ERROR), ";", "then", ask_again, ">&2;", "fi;",
+        "exit", "1;", "}",
+    )  # fmt: skip
 
 
 @operation()

@@ -35,6 +35,23 @@ KNOWN_CAUSES = (
         "directory holding manage.py (and check `wsgi`)",
     ),
     (
+        r"(?:OperationalError|ProgrammingError): (?:no such table: |relation \")(\w+)",
+        "the database has no table {0}: its migrations have not run there; check the migrate "
+        "hook in shipstate.toml (there, and its `run` and `inputs` right?)",
+    ),
+    (
+        r"Missing staticfiles manifest entry for '([^']+)'",
+        "the static files' manifest lacks {0}: collectstatic has not run for this release; "
+        "check the collectstatic hook in shipstate.toml (there, uncommented, its `inputs` "
+        "and `outputs` right?)",
+    ),
+    (
+        r"the same request in a new process of the app answered HTTP 200",
+        "the app server failed where a new process of the app succeeds: it read something "
+        "as it started that was missing or different then (made by a hook? then keep "
+        "`start_during_hooks = false`, the default)",
+    ),
+    (
         r"health check of (\S+) \(Host: [^)]*\) failed: HTTP 404",
         "the app answers 404 at {0}: set `health_path` in shipstate.toml to a page it serves "
         'with 200 to anyone (or add one, e.g. a view answering "ok" at /healthz)',

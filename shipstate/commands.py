@@ -4,6 +4,7 @@ import shlex
 
 from pyinfra.api import QuoteString, StringCommand
 
+from shipstate.config import Config
 from shipstate.layout import Layout
 
 NOTE = "shipstate: "  # starts a line a command writes to stderr for the operator
@@ -121,7 +122,11 @@ def http(target, request, tls_host=None, limit=1 << 24):
     return status, headers, body[:limit]
 """
 
-HEALTH_CHECK = """\
+# exit status of a health check whose last answer was a server error (HTTP 5xx)
+SERVER_ERROR = 3
+HEALTH_CHECK = (
+    f"SERVER_ERROR, server_error = {SERVER_ERROR}, False\n"
+    + """\
 target, host, page, limit, scheme = sys.argv[1:4] + [float(sys.argv[4]), sys.argv[5]]
 request = "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n" % (page, host)
 request += "X-Forwarded-Proto: %s\\r\\n\\r\\n" % scheme
@@ -132,6 +137,7 @@ while time.monotonic() < deadline:
         status, headers, body = http(target, request.encode(), tls_host, 300)
         if status == 200:
             sys.exit(0)
+        server_error = status >= 500
         last = "HTTP %d: %r" % (status, body)
         if status == 400:
             last = "HTTP 400, Django's answer to a Host that ALLOWED_HOSTS lacks: allow %s " \\
@@ -143,13 +149,37 @@ while time.monotonic() < deadline:
             last += ": the app wants HTTPS (Django: SECURE_SSL_REDIRECT); set [tls]"
         deadline = min(deadline, time.monotonic() + 5)  # it answers, but not healthy
     except OSError as exc:
-        last = str(exc)
+        last, server_error = str(exc), False
         if time.monotonic() >= ask_at:  # a few times a second, not at every try
             ended, ask_at = gave_up(), time.monotonic() + 0.25
             if ended:
                 sys.exit("health check of %s (Host: %s) failed: %s" % (page, host, ended))
     time.sleep(0.02)
-sys.exit("health check of %s (Host: %s) failed: %s" % (page, host, last))
+sys.stderr.write("health check of %s (Host: %s) failed: %s\\n" % (page, host, last))
+sys.exit(SERVER_ERROR if server_error else 1)
+"""
+)
+
+
+# The health check's request made again in a new process of the app, to show what a server
+# error was (Django logs none with DEBUG off); run in the release by `in_release`.
+DJANGO_REQUEST = """\
+import importlib, sys, traceback
+module, page, host, scheme = sys.argv[1:5]
+said = "the same request in a new process of the app"
+try:
+    importlib.import_module(module)
+    if "django" not in sys.modules:
+        sys.exit(0)
+    from django.test import Client
+    answer = Client(raise_request_exception=True).get(
+        page, HTTP_HOST=host, HTTP_X_FORWARDED_PROTO=scheme
+    )
+except Exception:
+    traceback.print_exc(limit=-4, file=sys.stdout)
+    print("(what %s raised)" % said)
+else:
+    print("%s answered HTTP %d" % (said, answer.status_code))
 """
 
 
@@ -175,26 +205,28 @@ def with_env_file(python: str, path: str) -> tuple[str, ...]:
     return (python, "-S", "-c", ENV_FILE, path)
 
 
-def in_release(
-    directory: str,
-    workdir: str | None,
-    release_id: int,
-    env: dict[str, str],
-    python: str,
-    secrets_env_file: str | None,
-    *command: str,
-) -> StringCommand:
+def in_release(app: Config, directory: str, release_id: int, *command: str) -> StringCommand:
     """`command` run in a release's directory (its `workdir` in it, if the app has one) as its
     hooks and app server see it: its venv on PATH, the app's [env], and the secrets file's
     variables if they are asked for."""
     variables = [
         f"PATH={directory}/venv/bin:{PATH}",
         f"SHIPSTATE_RELEASE={release_id}",
-        *(f"{k}={v}" for k, v in env.items()),
+        *(f"{k}={v}" for k, v in app.env.items()),
     ]
-    secrets = with_env_file(python, f"{directory}/{secrets_env_file}") if secrets_env_file else ()
-    where = f"{directory}/{workdir}" if workdir else directory
+    secrets_file = app.secrets_env_file
+    secrets = with_env_file(app.python, f"{directory}/{secrets_file}") if secrets_file else ()
+    where = f"{directory}/{app.workdir}" if app.workdir else directory
     return chain(argv("cd", where), argv("env", *variables, *secrets, *command))
+
+
+def django_request(app: Config, directory: str, release_id: int, host: str) -> StringCommand:
+    """The health check's request, made in a new process of the app (at most 30 s)."""
+    module = app.wsgi.split(":")[0]
+    return in_release(
+        app, directory, release_id, "timeout", "30", "python", "-c", DJANGO_REQUEST,
+        module, app.health_path, host, app.scheme,
+    )  # fmt: skip
 
 
 def health_check(

@@ -146,7 +146,7 @@ class Config(BaseModel):
     root: str = ""
     keep_releases: Annotated[int, Field(ge=2, le=100)] = 4
     warm_previous: bool = True
-    start_during_hooks: bool = True
+    start_during_hooks: bool = False
     wsgi: Annotated[str, Field(pattern=WSGI_PATTERN)]
     workdir: Annotated[str | None, Field(pattern=DIR_PATTERN)] = None
     requirements: str = "requirements.txt"

@@ -526,15 +526,7 @@ class Session:
         return self._on_active(
             every_host,
             lambda release_id: StringCommand(
-                in_release(
-                    self.layout.release(release_id),
-                    self.config.workdir,
-                    release_id,
-                    self.config.env,
-                    self.config.python,
-                    self.config.secrets_env_file,
-                    *command,
-                ),
+                in_release(self.config, self.layout.release(release_id), release_id, *command),
                 "</dev/null",  # nothing to read: a command that reads stdin ends, never waits
             ),
         )

@@ -318,7 +318,7 @@ def app_server_timeline(address: str, release: int) -> tuple[int, int, int, str]
     return log_seconds(started.group(1)), log_seconds(asked.group(1)), int(done), directory
 
 
-def test_app_server_starts_while_hooks_run_and_is_asked_after_them(app):
+def test_app_server_starts_after_the_hooks_or_while_they_run_and_is_asked_after_them(app):
     ok("apply", *INVENTORY, "--yes", cwd=app)
     config = app / "shipstate.toml"
     config.write_text(
@@ -330,19 +330,19 @@ def test_app_server_starts_while_hooks_run_and_is_asked_after_them(app):
     fleet_serves("2", "2")
     for address in host_addresses():
         started, asked, hook_done, directory = app_server_timeline(address, 2)
-        assert started <= hook_done - 2, "the app server started while the hook ran"
-        assert asked >= hook_done, "its health check came after the hooks"
+        assert started >= hook_done, "by default, the app server starts after the hooks"
         assert directory == "/srv/hello/releases/2", "hooks run in the release's own directory"
 
     config.write_text(
-        config.read_text().replace('name = "hello"', 'name = "hello"\nstart_during_hooks = false')
+        config.read_text().replace('name = "hello"', 'name = "hello"\nstart_during_hooks = true')
     )
     set_version(app, "3")
     ok("apply", *INVENTORY, "--yes", cwd=app)
     fleet_serves("3", "3")
     for address in host_addresses():
         started, asked, hook_done, _ = app_server_timeline(address, 3)
-        assert started >= hook_done, "start_during_hooks = false: the app server starts after"
+        assert started <= hook_done - 2, "start_during_hooks = true: it started while they ran"
+        assert asked >= hook_done, "its health check came after the hooks"
 
 
 def test_run_a_command_and_read_the_logs_of_the_active_release(app):

@@ -160,6 +160,28 @@ def test_a_health_page_the_app_does_not_serve_to_anyone_is_named(ended, said):
     assert hint_for([output]).startswith(said)
 
 
+@pytest.mark.parametrize(
+    "output, said",
+    [
+        (
+            "django.db.utils.OperationalError: no such table: pages_visit",
+            "the database has no table pages_visit: its migrations have not run there",
+        ),
+        (
+            'django.db.utils.ProgrammingError: relation "pages_visit" does not exist',
+            "the database has no table pages_visit",
+        ),
+        (
+            "ValueError: Missing staticfiles manifest entry for 'css/site.css'",
+            "the static files' manifest lacks css/site.css: collectstatic has not run",
+        ),
+    ],
+)
+def test_what_a_server_error_raised_is_named(output, said):
+    asked = f"Traceback ...\n{output}\n(what the same request in a new process of the app raised)"
+    assert hint_for([asked]).startswith(said)
+
+
 def test_an_empty_secret_key_and_other_key_errors():
     said = hint_for(["ImproperlyConfigured: The SECRET_KEY setting must not be empty."])
     assert said.startswith("the settings leave SECRET_KEY empty on the servers")
@@ -228,6 +250,40 @@ def test_app_that_cannot_start_fails_the_deploy_at_once_with_its_log(deployed):
     assert_failed_cleanly(app, result, "No module named 'shipstate_module_nowhere'")
     assert "hint: the app imports shipstate_module_nowhere, which neither its" in result.stderr
     wsgi.write_text(good)
+    set_version(app, "3")
+    converges(app)
+
+
+def test_a_server_error_of_the_new_release_is_shown_as_a_new_process_of_the_app_sees_it(
+    deployed,
+):
+    """With DEBUG off Django logs no traceback: the request is made again to show one."""
+    app = deployed
+    views = app / "pages" / "views.py"
+    good = views.read_text()
+    views.write_text(good + "\n\ndef healthz(request):\n    raise RuntimeError('on purpose')\n")
+    set_version(app, "2")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert_failed_cleanly(
+        app,
+        result,
+        "check app server:",
+        "health check of /healthz (Host: localhost) failed: HTTP 500",
+        "RuntimeError: on purpose\n    (what the same request in a new process of the app raised)",
+    )
+    assert "hint: fix the cause and apply again" in result.stderr
+    fails_in_gunicorn = good.replace(
+        "def healthz(request):\n",
+        "def healthz(request):\n    if 'gunicorn' in sys.argv[0]:\n        raise RuntimeError()\n",
+    )
+    views.write_text("import sys\n" + fails_in_gunicorn)
+    set_version(app, "2")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert_failed_cleanly(
+        app, result, "the same request in a new process of the app answered HTTP 200"
+    )
+    assert "hint: the app server failed where a new process of the app succeeds" in result.stderr
+    views.write_text(good)
     set_version(app, "3")
     converges(app)
 
