@@ -350,7 +350,16 @@ def test_run_a_command_and_read_the_logs_of_the_active_release(app):
     assert idle.code == 1 and "no active release on sandbox-1" in idle.stderr
     idle = shipstate("logs", *INVENTORY, cwd=app)
     assert idle.code == 1 and "no active release on sandbox-1, sandbox-2, sandbox-3" in idle.stderr
+    views = app / "pages" / "views.py"
+    fails = '    if "fail" in request.GET:\n        raise RuntimeError("on purpose")\n'
+    healthz = "def healthz(request):\n"
+    views.write_text(views.read_text().replace(healthz, healthz + fails))
+    commit(app, "a page that fails when asked to")
     ok("apply", *INVENTORY, "--yes", cwd=app)
+    assert http_get(f"http://{host_addresses()[0]}/healthz?fail")[0] == 500
+    logs = ok("logs", *INVENTORY, "-n", "30", cwd=app).stdout
+    assert "sandbox-1: RuntimeError: on purpose" in logs, "Django with DEBUG off and no LOGGING"
+    assert "[ERROR] Internal Server Error: /healthz" in logs
     logs = ok("logs", *INVENTORY, "-n", "5", cwd=app).stdout.splitlines()
     for n in (1, 2, 3):
         assert [line for line in logs if re.match(f"sandbox-{n}: .*GET /healthz", line)], logs
