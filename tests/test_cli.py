@@ -30,6 +30,7 @@ def test_version_and_help():
 def test_every_command_help_has_an_example(command):
     result = shipstate(*command.split(), "--help")
     assert result.code == 0 and "Example:" in result.stdout
+    assert "Also: -q (quiet), -v (every remote command), --debug, -C DIR" in result.stdout
 
 
 def test_each_command_is_summed_up_in_one_line_of_the_command_list():

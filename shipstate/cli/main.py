@@ -104,10 +104,21 @@ def with_common_options_first(args: list[str], root_command) -> list[str]:
     return first + kept
 
 
+COMMON_OPTIONS = "Also: -q (quiet), -v (every remote command), --debug, -C DIR; see shipstate -h."
+
+
+def _note_common_options(group) -> None:
+    """Each command's help ends by naming shipstate's own options, which it also takes."""
+    for command in getattr(group, "commands", {}).values():
+        command.epilog = command.epilog or COMMON_OPTIONS
+        _note_common_options(command)
+
+
 def run(args: list[str]) -> int:
     """Run the command; returns its exit code."""
     _interrupt_on_sigterm()
     command = typer.main.get_command(app)
+    _note_common_options(command)
     try:
         code = command.main(
             args=with_common_options_first(args, command),
