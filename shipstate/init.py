@@ -48,6 +48,8 @@ class Detected:
     media_root: str | None
     media_url: str
     health_path: str
+    python: str | None = None  # the servers' command for the version a file of the app names
+    python_named_by: str | None = None
     environment: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
@@ -65,6 +67,24 @@ def _workdir(app_dir: Path) -> str | None:
             "the one holding manage.py)",
         )
     return below[0]
+
+
+# the files that pin the app's Python version, and how each writes it
+PYTHON_VERSION_FILES = (
+    (".python-version", r"(\d+)\.(\d+)"),
+    ("runtime.txt", r"python-(\d+)\.(\d+)"),
+)
+
+
+def _python(places: list[Path]) -> tuple[str, str] | tuple[None, None]:
+    """The servers' command for the Python version a file of the app pins (python3.12)."""
+    for directory in places:
+        for name, written in PYTHON_VERSION_FILES:
+            path = directory / name
+            found = re.match(written, path.read_text().strip()) if path.is_file() else None
+            if found:
+                return f"python{found[1]}.{found[2]}", path.name
+    return None, None
 
 
 def _in_workdir(workdir: str | None, path: str) -> str:
@@ -337,6 +357,7 @@ def detect(app_dir: Path) -> Detected:
     sqlite_by_default = None if sqlite_named else _sqlite_url_default(settings)
     sqlite_file = sqlite_named or sqlite_by_default
     media_root = _relative_to_base(settings, MEDIA_ROOT)
+    python, python_named_by = _python([app_dir, project])
     return Detected(
         name=name[:40],
         workdir=workdir,
@@ -349,6 +370,8 @@ def detect(app_dir: Path) -> Detected:
         media_root=media_root and in_app(media_root),
         media_url=_media_url(settings),
         health_path=health,
+        python=python,
+        python_named_by=python_named_by,
         environment=environment,
         notes=(
             *(
@@ -396,6 +419,11 @@ def render_config(found: Detected) -> str:
             else []
         ),
         f'requirements = "{found.requirements}"',
+        *(
+            [f'python = "{found.python}"   # as {found.python_named_by} says: the servers need it']
+            if found.python
+            else []
+        ),
         "keep_releases = 4",
         f'health_path = "{found.health_path}"   # must answer 200 before a release goes live',
         'server_name = "_"                 # your domain(s), e.g. "example.com www.example.com"',

@@ -384,3 +384,20 @@ def test_init_names_what_the_servers_settings_do_not_set(tmp_path):
     (settings / "base.py").write_text('INSTALLED_APPS = []\nALLOWED_HOSTS = ["example.com"]\n')
     production.write_text(production.read_text() + 'SECRET_KEY = os.environ["SECRET_KEY"]\n')
     assert not any("sets no" in note for note in detect(project).notes)
+
+
+@pytest.mark.parametrize(
+    "name, written, python",
+    [
+        (".python-version", "3.12.4\n", "python3.12"),
+        (".python-version", "3.13\n", "python3.13"),
+        ("runtime.txt", "python-3.12.1\n", "python3.12"),
+        (".python-version", "system\n", None),
+    ],
+)
+def test_init_names_the_python_the_app_pins_for_the_servers(tmp_path, name, written, python):
+    project = startproject(tmp_path / "pinned")
+    (project / name).write_text(written)
+    found = detect(project)
+    assert found.python == python
+    assert tomllib.loads(render_config(found)).get("python") == python
