@@ -276,9 +276,12 @@ def load_config(app_dir: Path) -> Config:
         section = _read_toml(pyproject).get("tool", {}).get("shipstate")
         if section is not None:
             return parse_config(section, "pyproject.toml [tool.shipstate]")
+    above = next((d for d in app_dir.resolve().parents if (d / CONFIG_FILE).is_file()), None)
     raise ShipstateError(
         f"no {CONFIG_FILE} in {app_dir}",
-        hint="run shipstate from your app's root (or pass -C DIR); `shipstate init` creates one",
+        hint=f"there is one in {above}: run shipstate there, or pass -C {above}"
+        if above
+        else "run shipstate from your app's root (or pass -C DIR); `shipstate init` creates one",
     )
 
 

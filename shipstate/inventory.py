@@ -71,9 +71,14 @@ def _check_host(name: str, data: dict, path: Path) -> None:
 
 def load_inventory(path: Path) -> list[HostSpec]:
     if not path.is_file():
+        places = (path, path.parent, Path("inventories"))
+        near = next((d for d in places if d.is_dir() and d != Path(".")), None)
+        found = sorted(f.as_posix() for f in near.glob("*.py") if f.name[0] != "_") if near else []
         raise ShipstateError(
-            f"inventory {path} does not exist",
-            hint="pass -i inventories/<env>.py; `shipstate sandbox up` writes "
+            f"inventory {path} {'is a directory' if path.is_dir() else 'does not exist'}",
+            hint=f"pass -i with one of: {', '.join(found)}"
+            if found
+            else "pass -i inventories/<env>.py; `shipstate sandbox up` writes "
             "inventories/sandbox.py",
         )
     try:

@@ -62,6 +62,19 @@ def test_missing_inventory_and_bad_dir(tmp_path):
     assert result.code == 1 and "error: -C" in result.stderr
 
 
+def test_a_missing_inventory_or_config_is_met_with_where_they_are(tmp_path):
+    app = make_app(tmp_path / "app")
+    (app / "inventories").mkdir()
+    for name in ("staging.py", "production.py", "_shared.py"):
+        (app / "inventories" / name).write_text("web = []\n")
+    listed = "hint: pass -i with one of: inventories/production.py, inventories/staging.py\n"
+    for given in ("inventories/prod.py", "inventories", "inventory/prod.py"):
+        result = shipstate("plan", "-i", given, cwd=app)
+        assert result.code == 1 and result.stderr.endswith(listed), result.stderr
+    below = shipstate("plan", "-i", "inventories/staging.py", cwd=app / "hello")
+    assert f"hint: there is one in {app}: run shipstate there, or pass -C {app}" in below.stderr
+
+
 def test_debug_shows_the_traceback(tmp_path):
     result = shipstate("--debug", "plan", "-i", "x.py", cwd=tmp_path)
     assert result.code == 1 and "Traceback" in result.stderr
