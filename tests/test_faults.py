@@ -33,6 +33,14 @@ def assert_failed_cleanly(app, result, *expected: str) -> None:
     assert release_ids(app) == {(1,)}
 
 
+def fails_to_deploy(app, *expected: str) -> str:
+    """A new commit of `app` fails to deploy, cleanly; its stderr."""
+    set_version(app, "2")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert_failed_cleanly(app, result, *expected)
+    return result.stderr
+
+
 def converges(app) -> None:
     ok("apply", *INVENTORY, "--yes", cwd=app)
     newest = str(max(max(ids) for ids in release_ids(app)))
@@ -53,14 +61,10 @@ def test_failing_requirement(deployed):
     requirements = app / "requirements.txt"
     good = requirements.read_text()
     requirements.write_text(good + "shipstate-no-such-package-anywhere==1.0\n")
-    set_version(app, "2")
-    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(
-        app, result, "failed while preparing; no host was switched", "environment:"
-    )
-    assert "shipstate-no-such-package-anywhere" in result.stderr
-    assert "network was disabled" not in result.stderr, "the offline first try stays quiet"
-    assert "hint: fix the cause and apply again" in result.stderr
+    said = fails_to_deploy(app, "failed while preparing; no host was switched", "environment:")
+    assert "shipstate-no-such-package-anywhere" in said
+    assert "network was disabled" not in said, "the offline first try stays quiet"
+    assert "hint: fix the cause and apply again" in said
     # Django 6 needs Python 3.12; the sandbox hosts have Debian 12's 3.11
     requirements.write_text(good.replace("Django==5.2.19", "Django==6.0"))
     commit(app, "django 6")
@@ -195,9 +199,7 @@ def test_failing_hook(deployed):
         'command = "python manage.py migrate --noinput"',
         'command = "python manage.py no_such_command"',
     )
-    set_version(app, "2")
-    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(app, result, "no_such_command", "no host was switched")
+    fails_to_deploy(app, "no_such_command", "no host was switched")
     history = json.loads(ok("history", *INVENTORY, "--json", cwd=app).stdout)["hosts"]
     assert all(
         re.fullmatch(
@@ -218,12 +220,10 @@ def test_failing_hook(deployed):
 def test_health_check_failing_on_the_new_release(deployed):
     app = deployed
     edit_config(app, 'health_path = "/healthz"', 'health_path = "/no-such-page"')
-    set_version(app, "2")
-    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(app, result, "check app server:", "HTTP 404")
-    assert "hint: the app answers 404 at /no-such-page: set `health_path`" in result.stderr
+    said = fails_to_deploy(app, "check app server:", "HTTP 404")
+    assert "hint: the app answers 404 at /no-such-page: set `health_path`" in said
     # the check gives an app answering 404 5 s more: the phase's time counts the failed step
-    assert float(re.search(r"phases: prepare ([\d.]+)s", result.stderr)[1]) >= 4.5
+    assert float(re.search(r"phases: prepare ([\d.]+)s", said)[1]) >= 4.5
     edit_config(app, 'health_path = "/no-such-page"', 'health_path = "/healthz"')
     set_version(app, "3")
     converges(app)
@@ -234,21 +234,16 @@ def test_app_that_cannot_start_fails_the_deploy_at_once_with_its_log(deployed):
     wsgi = app / "hello" / "wsgi.py"
     good = wsgi.read_text()
     wsgi.write_text(good + 'import os\nos.environ["SETTING_MISSING_ON_PURPOSE"]\n')
-    set_version(app, "2")
-    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(
+    said = fails_to_deploy(
         app,
-        result,
         "check app server:",
         "its process exited while starting (supervisord: ",
         "KeyError: 'SETTING_MISSING_ON_PURPOSE'",
     )
-    assert "hint: the app reads SETTING_MISSING_ON_PURPOSE from the environment" in result.stderr
+    assert "hint: the app reads SETTING_MISSING_ON_PURPOSE from the environment" in said
     wsgi.write_text(good + "import shipstate_module_nowhere\n")
-    set_version(app, "2")
-    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(app, result, "No module named 'shipstate_module_nowhere'")
-    assert "hint: the app imports shipstate_module_nowhere, which neither its" in result.stderr
+    said = fails_to_deploy(app, "No module named 'shipstate_module_nowhere'")
+    assert "hint: the app imports shipstate_module_nowhere, which neither its" in said
     wsgi.write_text(good)
     set_version(app, "3")
     converges(app)
@@ -262,27 +257,20 @@ def test_a_server_error_of_the_new_release_is_shown_as_a_new_process_of_the_app_
     views = app / "pages" / "views.py"
     good = views.read_text()
     views.write_text(good + "\n\ndef healthz(request):\n    raise RuntimeError('on purpose')\n")
-    set_version(app, "2")
-    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(
+    said = fails_to_deploy(
         app,
-        result,
         "check app server:",
         "health check of /healthz (Host: localhost) failed: HTTP 500",
         "RuntimeError: on purpose\n    (what the same request in a new process of the app raised)",
     )
-    assert "hint: fix the cause and apply again" in result.stderr
+    assert "hint: fix the cause and apply again" in said
     fails_in_gunicorn = good.replace(
         "def healthz(request):\n",
         "def healthz(request):\n    if 'gunicorn' in sys.argv[0]:\n        raise RuntimeError()\n",
     )
     views.write_text("import sys\n" + fails_in_gunicorn)
-    set_version(app, "2")
-    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(
-        app, result, "the same request in a new process of the app answered HTTP 200"
-    )
-    assert "hint: the app server failed where a new process of the app succeeds" in result.stderr
+    said = fails_to_deploy(app, "the same request in a new process of the app answered HTTP 200")
+    assert "hint: the app server failed where a new process of the app succeeds" in said
     views.write_text(good)
     set_version(app, "3")
     converges(app)
@@ -296,11 +284,9 @@ def test_one_host_of_three_failing_while_preparing(deployed):
         '[[hooks]]\ncommand = "python manage.py collectstatic --noinput"\n\n'
         '[[hooks]]\ncommand = "test $(hostname) != sandbox-3"',
     )
-    set_version(app, "2")
-    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(app, result, "sandbox-3: hooks:")
-    assert "sandbox-1: hooks:" not in result.stderr
-    assert "recovery itself failed" not in result.stderr
+    said = fails_to_deploy(app, "sandbox-3: hooks:")
+    assert "sandbox-1: hooks:" not in said
+    assert "recovery itself failed" not in said
     edit_config(app, '\n\n[[hooks]]\ncommand = "test $(hostname) != sandbox-3"', "")
     set_version(app, "3")
     converges(app)
@@ -327,11 +313,8 @@ def v1_site_config_is_live() -> None:
 def test_nginx_rejecting_the_new_site_config_on_one_host_before_any_switch(deployed):
     app = deployed
     template_for_sandbox_3(app, "no_such_directive on;")
-    set_version(app, "2")
-    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(
+    fails_to_deploy(
         app,
-        result,
         "failed while preparing; no host was switched",
         "sandbox-3: check nginx config:",
         "no_such_directive",
@@ -349,16 +332,10 @@ def test_one_host_failing_after_the_others_switched(deployed):
     """sandbox-3's new site answers 503 through nginx: seen only after every host switched."""
     app = deployed
     template_for_sandbox_3(app, "location = /healthz { return 503; }")
-    set_version(app, "2")
-    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
-    assert_failed_cleanly(
-        app,
-        result,
-        "switched back to its previous release",
-        "sandbox-3: check site:",
-        "HTTP 503",
+    said = fails_to_deploy(
+        app, "switched back to its previous release", "sandbox-3: check site:", "HTTP 503"
     )
-    assert "sandbox-1: switch done" in result.stderr, "the others had switched"
+    assert "sandbox-1: switch done" in said, "the others had switched"
     v1_site_config_is_live()
     hosts = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)["hosts"]
     assert [h["failed"] for h in hosts.values()] == [[2]] * 3, "kept, marked failed"

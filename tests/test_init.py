@@ -318,28 +318,37 @@ def test_init_says_how_to_have_static_files_served(tmp_path):
     assert "STATIC_ROOT is not a path below BASE_DIR" in detect(project).notes[-2]
 
 
+def settings_package(project, used_by_manage: str, **modules: str):
+    """A project whose settings are a package of `modules` (module name: source), with
+    wsgi.py in the package above it; returns the settings' directory."""
+    package, _, _ = used_by_manage.rpartition(".")
+    settings = project.joinpath(*package.split("."))
+    settings.mkdir(parents=True)
+    (project / "manage.py").write_text(
+        f'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{used_by_manage}")\n'
+    )
+    (settings.parent / "__init__.py").write_text("")
+    (settings.parent / "wsgi.py").write_text("application = get_wsgi_application()\n")
+    (settings / "__init__.py").write_text("")
+    for name, source in modules.items():
+        (settings / f"{name}.py").write_text(source)
+    (project / "requirements.txt").write_text("Django\n")
+    return settings
+
+
 def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_path):
     """The cookiecutter-django layout: manage.py names config.settings.local, wsgi.py is in
     config/, production.py star-imports base.py."""
     project = tmp_path / "shop"
-    settings = project / "config" / "settings"
-    settings.mkdir(parents=True)
-    (project / "manage.py").write_text(
-        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")\n'
+    settings = settings_package(
+        project,
+        "config.settings.local",
+        base='DEBUG = True\nSTATIC_ROOT = str(BASE_DIR / "staticfiles")\n'
+        "INSTALLED_APPS = ['django.contrib.admin']\n",
+        local='from .base import *\nSECRET_KEY = "dev"\n',
+        production="from .base import *  # noqa\nDEBUG = False\n"
+        'SECRET_KEY = env("DJANGO_SECRET_KEY")\nALLOWED_HOSTS = ["shop.example.com"]\n',
     )
-    (project / "config" / "__init__.py").write_text("")
-    (project / "config" / "wsgi.py").write_text("application = get_wsgi_application()\n")
-    (settings / "__init__.py").write_text("")
-    (settings / "base.py").write_text(
-        'DEBUG = True\nSTATIC_ROOT = str(BASE_DIR / "staticfiles")\n'
-        "INSTALLED_APPS = ['django.contrib.admin']\n"
-    )
-    (settings / "local.py").write_text('from .base import *\nSECRET_KEY = "dev"\n')
-    (settings / "production.py").write_text(
-        'from .base import *  # noqa\nDEBUG = False\nSECRET_KEY = env("DJANGO_SECRET_KEY")\n'
-        'ALLOWED_HOSTS = ["shop.example.com"]\n'
-    )
-    (project / "requirements.txt").write_text("Django\n")
     found = detect(project)
     assert found.settings == "config.settings.production"
     assert found.settings_path == "config/settings", "base.py, production.py: the package"
@@ -360,19 +369,14 @@ def test_init_names_what_the_servers_settings_do_not_set(tmp_path):
     """Wagtail's project template: SECRET_KEY and ALLOWED_HOSTS only in dev.py, which manage.py
     and wsgi.py name; production.py star-imports base.py."""
     project = tmp_path / "cms"
-    settings = project / "cms" / "settings"
-    settings.mkdir(parents=True)
-    (project / "manage.py").write_text(
-        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.dev")\n'
-    )
-    (project / "cms" / "wsgi.py").write_text("application = get_wsgi_application()\n")
-    (settings / "base.py").write_text("INSTALLED_APPS = []\n")
-    (settings / "dev.py").write_text(
-        'from .base import *\nDEBUG = True\nSECRET_KEY = "x"\nALLOWED_HOSTS = ["*"]\n'
+    settings = settings_package(
+        project,
+        "cms.settings.dev",
+        base="INSTALLED_APPS = []\n",
+        dev='from .base import *\nDEBUG = True\nSECRET_KEY = "x"\nALLOWED_HOSTS = ["*"]\n',
+        production="from .base import *\n\nDEBUG = False\n",
     )
     production = settings / "production.py"
-    production.write_text("from .base import *\n\nDEBUG = False\n")
-    (project / "requirements.txt").write_text("Django\nwagtail\n")
     notes = detect(project).notes
     assert notes[1:] == (
         "cms.settings.production (with what it star-imports) sets no SECRET_KEY: Django will not "
