@@ -10,7 +10,7 @@ from pathlib import Path
 
 from shipstate.config import CONFIG_FILE, EXPORTS, Config, parse_config
 from shipstate.errors import ShipstateError
-from shipstate.source import lists_dependencies
+from shipstate.source import MAKE_A_COMMIT, in_git_work_tree, lists_dependencies
 from shipstate.templates import ALL_TEMPLATES
 
 REQUIREMENTS = (
@@ -511,4 +511,7 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
             shutil.copyfile(content, path)
         else:
             path.write_text(content)
-    return Written(list(wanted), kept, found.notes)
+    outside_git = (
+        () if in_git_work_tree(app_dir) else (f"not in a git repository: {MAKE_A_COMMIT}",)
+    )
+    return Written(list(wanted), kept, (*found.notes, *outside_git))

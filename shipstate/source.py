@@ -51,14 +51,20 @@ def _git(app_dir: Path, *args: str, binary: bool = False) -> str | bytes:
     return done.stdout if binary else done.stdout.decode().rstrip()  # porcelain: " M path"
 
 
+MAKE_A_COMMIT = (
+    "shipstate deploys commits: `git init`, then `git add -A && git commit -m first` (with a "
+    ".gitignore for databases, venvs and secrets files)"
+)
+
+
+def in_git_work_tree(app_dir: Path) -> bool:
+    return _run_git(app_dir, "rev-parse", "--is-inside-work-tree").stdout.strip() == b"true"
+
+
 def _commit(app_dir: Path, ref: str) -> str:
     """The commit `ref` names, or an error saying why there is none."""
-    if _run_git(app_dir, "rev-parse", "--is-inside-work-tree").stdout.strip() != b"true":
-        raise ShipstateError(
-            f"{app_dir} is not in a git repository",
-            hint="shipstate deploys commits: `git init`, then `git add -A && git commit -m "
-            "first` (with a .gitignore for databases, venvs and secrets files)",
-        )
+    if not in_git_work_tree(app_dir):
+        raise ShipstateError(f"{app_dir} is not in a git repository", hint=MAKE_A_COMMIT)
     named = _run_git(app_dir, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if named.returncode == 0:
         return named.stdout.decode().strip()

@@ -405,3 +405,9 @@ def test_init_names_the_python_the_app_pins_for_the_servers(tmp_path, name, writ
     found = detect(project)
     assert found.python == python
     assert tomllib.loads(render_config(found)).get("python") == python
+
+
+def test_init_outside_git_says_shipstate_deploys_commits(tmp_path):
+    outside = ok("init", cwd=django_project(tmp_path / "loose")).stderr
+    assert "note: not in a git repository: shipstate deploys commits: `git init`" in outside
+    assert "not in a git repository" not in ok("init", cwd=startproject(tmp_path / "kept")).stderr
