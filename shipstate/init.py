@@ -380,6 +380,15 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_setting_notes(settings, settings_module),
+            *(
+                [
+                    'no health route (healthz, health, ping) nor admin found: health_path = "/" '
+                    "must answer 200 to anyone with DEBUG off; if it does not, add a view that "
+                    "does (e.g. at /healthz) and set health_path to it"
+                ]
+                if health == "/"
+                else []
+            ),
             *_static_notes(settings, static_root),
             *(
                 [

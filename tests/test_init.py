@@ -179,7 +179,9 @@ def test_init_checks_health_at_a_route_the_root_urlconf_has_as_written(tmp_path,
     urls = project / "mysite" / "urls.py"
     urls.write_text(urls.read_text().replace("path('admin/', admin.site.urls),", routes))
     assert routes in urls.read_text()
-    assert detect(project).health_path == health
+    found = detect(project)
+    assert found.health_path == health
+    assert any(n.startswith("no health route") for n in found.notes) == (health == "/")
 
 
 def test_init_refuses_what_is_not_a_django_project(tmp_path):
@@ -378,7 +380,7 @@ def test_init_names_what_the_servers_settings_do_not_set(tmp_path):
     )
     production = settings / "production.py"
     notes = detect(project).notes
-    assert notes[1:] == (
+    assert notes[1:3] == (
         "cms.settings.production (with what it star-imports) sets no SECRET_KEY: Django will not "
         'start without one; add SECRET_KEY = os.environ["SECRET_KEY"] and put the key in a '
         "secrets file (README: Secrets)",
