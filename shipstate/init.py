@@ -81,7 +81,8 @@ def _python(places: list[Path]) -> tuple[str, str] | tuple[None, None]:
     for directory in places:
         for name, written in PYTHON_VERSION_FILES:
             path = directory / name
-            found = re.match(written, path.read_text().strip()) if path.is_file() else None
+            text = path.read_text(errors="replace").strip() if path.is_file() else ""
+            found = re.match(written, text)
             if found:
                 return f"python{found[1]}.{found[2]}", path.name
     return None, None
