@@ -127,6 +127,13 @@ SERVER_ERROR = 3
 HEALTH_CHECK = (
     f"SERVER_ERROR, server_error = {SERVER_ERROR}, False\n"
     + """\
+def text_of(body):
+    \"\"\"An answer's body as one line of words (an HTML page's, without its head and tags).\"\"\"
+    import re
+    text = body.decode("utf-8", "replace")
+    text = re.sub(r"(?is)<(head|script|style)\\b.*?</\\1>|<[^>]*>", " ", text)
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:300] + "..."
 target, host, page, limit, scheme = sys.argv[1:4] + [float(sys.argv[4]), sys.argv[5]]
 request = "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n" % (page, host)
 request += "X-Forwarded-Proto: %s\\r\\n\\r\\n" % scheme
@@ -138,15 +145,18 @@ while time.monotonic() < deadline:
         if status == 200:
             sys.exit(0)
         server_error = status >= 500
-        last = "HTTP %d: %r" % (status, body)
+        said = text_of(body)
+        last = "HTTP %d: %s" % (status, said)
         if status == 400:
             last = "HTTP 400, Django's answer to a Host that ALLOWED_HOSTS lacks: allow %s " \\
-                "there, or set server_name in shipstate.toml to a name it allows: %r" % (host, body)
+                "there, or set server_name in shipstate.toml to a name it allows: %s" % (host, said)
         moved = headers.get("location")
         if moved:
             last = "HTTP %d to %s" % (status, moved)
         if moved and moved.startswith("https:"):
             last += ": the app wants HTTPS (Django: SECURE_SSL_REDIRECT); set [tls]"
+        if status < 500 and answers_are_final:
+            break
         deadline = min(deadline, time.monotonic() + 5)  # it answers, but not healthy
     except OSError as exc:
         last, server_error = str(exc), False
@@ -234,7 +244,7 @@ def health_check(
 ) -> StringCommand:
     """GET `path` until it answers 200; `target` is a unix socket path or `address:port`,
     spoken to in `scheme` (http or https, which the request also says as nginx would)."""
-    script = HTTP_CLIENT + "def gave_up():\n    return None\n" + HEALTH_CHECK
+    script = HTTP_CLIENT + NGINX_MAY_STILL_LOAD_THE_SITE + HEALTH_CHECK
     return python_script(python, script, target, host_header, path, limit_seconds, scheme)
 
 
@@ -538,8 +548,18 @@ def stop_programs(layout: Layout, python: str, release_ids) -> StringCommand:
     return python_script(python, SUPERVISOR, "remove", *targets)
 
 
-# the health check of an app server also ends as soon as supervisord saw its process exit
+# through nginx, an answer other than a server error may be the old config's (a reload is
+# graceful): it is retried for 5 s
+NGINX_MAY_STILL_LOAD_THE_SITE = """\
+answers_are_final = False
+def gave_up():
+    return None
+"""
+
+# the health check of an app server: the app's answer is final unless a server error (an app
+# may answer 503 while it warms up); it also ends as soon as supervisord saw its process exit
 APP_SERVER_EXITED = """\
+answers_are_final = True
 def gave_up():
     name = sys.argv[6] + ":" + sys.argv[6]
     try:

@@ -68,6 +68,19 @@ def test_layout_paths():
     assert layout.env("0123456789abcdef") == "/srv/shop/envs/0123456789abcdef"
 
 
+DJANGO_NOT_FOUND = b"""
+<!doctype html>
+<html lang="en">
+<head>
+  <title>Not Found</title>
+</head>
+<body>
+  <h1>Not Found</h1><p>The requested resource was not found on this server.</p>
+</body>
+</html>
+"""
+
+
 @pytest.mark.parametrize(
     ("status", "location", "said"),
     [
@@ -78,6 +91,7 @@ def test_layout_paths():
         ),
         (301, "/healthz/", "HTTP 301 to /healthz/\n"),
         (400, None, "ALLOWED_HOSTS lacks: allow example.com there, or set server_name"),
+        (404, None, "HTTP 404: Not Found The requested resource was not found on this server.\n"),
     ],
 )
 def test_health_check_names_what_the_answer_means(status, location, said):
@@ -89,8 +103,9 @@ def test_health_check_names_what_the_answer_means(status, location, said):
             self.send_response(status)
             if location:
                 self.send_header("Location", location)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(DJANGO_NOT_FOUND)))
             self.end_headers()
+            self.wfile.write(DJANGO_NOT_FOUND)
 
         def log_message(self, *args):
             pass
