@@ -17,6 +17,16 @@ from shipstate.errors import ShipstateError
 # -r / --requirement / -c / --constraint FILE in a requirements file
 INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+)(\S+)", re.M)
 
+# a requirement that is a path on disk: -e ., ./pkg, /abs/pkg, file:..., name @ file:...
+LOCAL_PATH = re.compile(
+    r"""^[ \t]*(?:
+        (?:-e|--editable)(?:[ \t]*=[ \t]*|[ \t]+)(?:(?!\S*://)\S+|file:\S+)
+      | (?:\.\.?|~)(?:/\S*)?(?=\s|$) | /\S+ | file:\S+
+      | [^\s#@]+[ \t]*@[ \t]*file:\S+
+    )""",
+    re.M | re.X,
+)
+
 
 class Source(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -143,7 +153,19 @@ def _included(app_dir: Path, commit: str, prefix: str, path: str, content: bytes
     found: dict[str, bytes] = {}
 
     def follow(path: str, content: bytes) -> None:
-        for name in INCLUDE.findall(content.decode(errors="replace")):
+        text = content.decode(errors="replace")
+        local = LOCAL_PATH.search(text)
+        if local:
+            line = text[: local.start()].count("\n") + 1
+            raise ShipstateError(
+                f"{path} line {line}: `{local[0].strip()}` installs a path on disk: an "
+                "environment is built once for all the releases with the same requirements, so "
+                "it cannot hold files of one release",
+                hint="remove the line: the app server, hooks and `run` import the app from the "
+                "release's directory (set `workdir` when manage.py is in a subdirectory); "
+                "require a local package by its name from an index or a URL",
+            )
+        for name in INCLUDE.findall(text):
             if "://" in name:
                 continue  # a URL: pip's to fetch, not ours to read
             included = posixpath.normpath(posixpath.join(posixpath.dirname(path), name))

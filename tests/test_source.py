@@ -69,6 +69,35 @@ def test_an_include_missing_or_outside_the_app_is_refused(repo):
         sha(repo)
 
 
+@pytest.mark.parametrize(
+    "line, refused",
+    [
+        ("-e .", True),
+        ("  --editable=./libs/shop  # ours", True),
+        ("./wheels/shop-1.0-py3-none-any.whl", True),
+        ("shop @ file:///home/ann/shop", True),
+        ("-e git+https://example.com/shop.git#egg=shop", False),
+        ("shop @ https://example.com/shop-1.0-py3-none-any.whl", False),
+        ("# -e .", False),
+    ],
+)
+def test_a_requirement_that_is_a_path_on_disk_is_refused(repo, line, refused):
+    """An environment is shared by every release with the same requirements: it cannot hold
+    the files of the release that built it (uv: "`/home/deploy` does not appear to be a Python
+    project")."""
+    (repo / "requirements" / "base.txt").write_text(f"Django==5.2.19\n{line}\n")
+    commit(repo, "a line")
+    if not refused:
+        sha(repo)
+        return
+    with pytest.raises(ShipstateError) as error:
+        sha(repo)
+    assert error.value.message.startswith(
+        f"requirements/base.txt line 2: `{line.split('#')[0].strip()}` installs a path on disk"
+    )
+    assert "import the app from the release's directory" in error.value.hint
+
+
 def test_a_hooks_inputs_are_the_paths_its_patterns_match_in_the_commit(tmp_path):
     app = tmp_path / "repo" / "app"  # the app in a subdirectory of its repository
     (app / "pages" / "migrations").mkdir(parents=True)
