@@ -513,7 +513,8 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
     if existing and not force:
         raise ShipstateError(
             "would overwrite " + ", ".join(str(p.relative_to(app_dir)) for p in existing),
-            hint="pass --force to overwrite them",
+            hint=f"pass --force to overwrite {'it' if len(existing) == 1 else 'them'} "
+            "(inventories that exist are kept)",
         )
     for path, content in wanted.items():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -63,7 +63,8 @@ def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
     assert 'health_path = "/admin/login/"' in config
     assert 'inputs = ["**/migrations/*.py", "mysite/settings.py"]' in config
     again = shipstate("init", cwd=project)
-    assert again.code == 1 and "--force" in again.stderr
+    assert again.code == 1 and "error: would overwrite shipstate.toml\n" in again.stderr
+    assert "hint: pass --force to overwrite it (inventories that exist are kept)" in again.stderr
     production = project / "inventories" / "production.py"
     production.write_text('web = ["app1.example.com"]\n')
     forced = ok("init", "--force", cwd=project).stdout
