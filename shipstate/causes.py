@@ -40,6 +40,36 @@ KNOWN_CAUSES = (
         "hook in shipstate.toml (there, and its `run` and `inputs` right?)",
     ),
     (
+        # PostgreSQL's and MySQL's servers, as psycopg, psycopg2, mysqlclient and PyMySQL say
+        r'password authentication failed for user "([^"]+)"|Access denied for user (\S+)',
+        "the database server refused the user {0}: check the user and password the settings "
+        "get on the servers (DATABASE_URL or the like, in the secrets file)",
+    ),
+    (
+        r'database "([^"]+)" does not exist|Unknown database \'([^\']+)\'',
+        "the database server has no database {0}: create it there (PostgreSQL: `createdb "
+        "{0}`), or correct the name the settings get on the servers",
+    ),
+    (
+        r'could not translate host name "([^"]+)" to address',
+        "the database host {0} is no name the servers can resolve (a docker compose service's "
+        "name?): give the settings on the servers the address of a database they reach "
+        "(DATABASE_URL or the like, in the secrets file)",
+    ),
+    (
+        r'connection to server (?:at|on socket) ("[^"]+"[^\n]*?) failed: (?!FATAL)'
+        r"|Can't connect to (?:local )?MySQL server (?:on|through socket) '([^']+)'",
+        "the app cannot reach its database at {0}: the database the settings name on the "
+        "servers must run and accept their connections (DATABASE_URL or the like, in the "
+        "secrets file; a database on each host: install and start it there)",
+    ),
+    (
+        r"OperationalError: unable to open database file",
+        "SQLite cannot open its database file on the servers: its directory must exist there "
+        "and be writable by the deploy user; list the file (or its directory, with a final /) "
+        "in `shared` in shipstate.toml, inside the app's directory",
+    ),
+    (
         r"Missing staticfiles manifest entry for '([^']+)'",
         "the static files' manifest lacks {0}: collectstatic has not run for this release; "
         "check the collectstatic hook in shipstate.toml (there, uncommented, its `inputs` "

@@ -182,6 +182,52 @@ def test_a_health_page_the_app_does_not_serve_to_anyone_is_named(ended, said):
             "ValueError: Missing staticfiles manifest entry for 'css/site.css'",
             "the static files' manifest lacks css/site.css: collectstatic has not run",
         ),
+        # what psycopg 3, psycopg2 and PyMySQL raised here against a closed port, a missing
+        # socket and a PostgreSQL 15 server; MySQL's server's own words for the last two
+        (
+            'psycopg.OperationalError: connection failed: connection to server at "127.0.0.1", '
+            "port 5999 failed: Connection refused\n\tIs the server running on that host and "
+            "accepting TCP/IP connections?",
+            'the app cannot reach its database at "127.0.0.1", port 5999: the database',
+        ),
+        (
+            'django.db.utils.OperationalError: connection to server on socket "/var/run/postgres'
+            'ql/.s.PGSQL.5432" failed: No such file or directory\n\tIs the server running locally',
+            'the app cannot reach its database at "/var/run/postgresql/.s.PGSQL.5432": the',
+        ),
+        (
+            "django.db.utils.OperationalError: (2003, \"Can't connect to MySQL server on "
+            "'127.0.0.1' ([Errno 111] Connection refused)\")",
+            "the app cannot reach its database at 127.0.0.1: the database the settings name",
+        ),
+        (
+            'django.db.utils.OperationalError: could not translate host name "db" to address: '
+            "Name or service not known",
+            "the database host db is no name the servers can resolve (a docker compose",
+        ),
+        (
+            'psycopg.OperationalError: connection failed: connection to server at "127.0.0.1", '
+            'port 5998 failed: FATAL:  password authentication failed for user "shop"',
+            "the database server refused the user shop: check the user and password",
+        ),
+        (
+            'django.db.utils.OperationalError: connection to server at "127.0.0.1", port 5998 '
+            'failed: FATAL:  database "shop" does not exist',
+            "the database server has no database shop: create it there (PostgreSQL: `createdb",
+        ),
+        (
+            "django.db.utils.OperationalError: (1045, \"Access denied for user 'shop'@'localho"
+            "st' (using password: YES)\")",
+            "the database server refused the user 'shop'@'localhost': check the user",
+        ),
+        (
+            "django.db.utils.OperationalError: (1049, \"Unknown database 'shop'\")",
+            "the database server has no database shop: create it there",
+        ),
+        (
+            "django.db.utils.OperationalError: unable to open database file",
+            "SQLite cannot open its database file on the servers: its directory must exist",
+        ),
     ],
 )
 def test_what_a_server_error_raised_is_named(output, said):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_deploy import INVENTORY, fleet_serves
 
-from conftest import commit, host_addresses, http_get, ok, on_host, set_version
+from conftest import commit, host_addresses, http_get, ok, on_host, set_version, shipstate
 
 PASSWORD = "s3cret 'quoted' $(id)"
 SETTINGS = """
@@ -77,11 +77,16 @@ def test_a_shared_database_is_migrated_once_and_served_by_every_host(app, postgr
     text = text.replace("[env]\n", f'{secrets}[env]\nDATABASE_PORT = "{postgres}"\n')
     config.write_text(text)
     (app / "secrets").mkdir()
-    (app / "secrets" / "sandbox.env").write_text(f'DATABASE_PASSWORD="{PASSWORD}"\n')
+    (app / "secrets" / "sandbox.env").write_text("DATABASE_PASSWORD=wrong\n")
     with open(app / ".gitignore", "a") as ignored:
         ignored.write("secrets/\n")
     commit(app, "one PostgreSQL database for every host")
 
+    refused = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert refused.code == 1 and "no host was switched" in refused.stderr, refused.output
+    assert 'password authentication failed for user "hello"' in refused.stderr
+    assert "hint: the database server refused the user hello: check the user" in refused.stderr
+    (app / "secrets" / "sandbox.env").write_text(f'DATABASE_PASSWORD="{PASSWORD}"\n')
     planned = ok("plan", *INVENTORY, cwd=app).stdout
     ok("apply", *INVENTORY, "--yes", cwd=app)
     migrated = [
