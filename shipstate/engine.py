@@ -46,7 +46,7 @@ from shipstate.plan import (
     read_saved_plan,
     sha256,
 )
-from shipstate.runner import Failure, Fleet, Ran, Reporter, on_each, run_command
+from shipstate.runner import Failure, Fleet, Ran, Reporter, on_each, openssh_command, run_command
 from shipstate.source import (
     LocalSecrets,
     Source,
@@ -537,8 +537,17 @@ class Session:
             True, lambda release_id: argv("tail", "-n", str(lines), self.layout.log(release_id))
         )
 
-    def _on_active(self, every_host: bool, command: Callable[[int], StringCommand]) -> list[Ran]:
-        hosts = self.fleet().hosts if every_host else self.fleet().hosts[:1]
+    def terminal(self, command: tuple[str, ...]) -> list[str]:
+        """The `ssh` command running `command` in the active release of the first host as `run`
+        does, with a terminal (for a shell, createsuperuser); the caller runs it."""
+        spec = self.hosts[0]
+        current = self._active_releases(self.fleet().hosts[:1])[spec.name]
+        remote = in_release(self.config, self.layout.release(current), current, *command)
+        return openssh_command(
+            spec, self.accept_new_host_keys, shlex.join(["sh", "-c", remote.get_raw_value()])
+        )
+
+    def _active_releases(self, hosts: list) -> dict[str, int]:
         observed = self.observe()
         idle = [h.name for h in hosts if observed[h.name].current is None]
         if idle:
@@ -546,9 +555,14 @@ class Session:
                 f"no active release on {', '.join(idle)}",
                 hint="`shipstate apply` deploys one; `shipstate releases` shows each host's",
             )
+        return {h.name: observed[h.name].current for h in hosts}
+
+    def _on_active(self, every_host: bool, command: Callable[[int], StringCommand]) -> list[Ran]:
+        hosts = self.fleet().hosts if every_host else self.fleet().hosts[:1]
+        active = self._active_releases(hosts)
 
         def run(host) -> Ran:
-            ok, output = run_command(host, command(observed[host.name].current))
+            ok, output = run_command(host, command(active[host.name]))
             return Ran(host.name, ok, tuple(output.stdout_lines), tuple(output.stderr_lines))
 
         return on_each(hosts, run)

@@ -31,6 +31,27 @@ SSH_DEFAULTS = {
     "ssh_look_for_keys": True,
 }
 
+
+def openssh_command(spec: HostSpec, accept_new_host_keys: bool, command: str) -> list[str]:
+    """OpenSSH's `ssh` running `command` on the host with a terminal, connecting as pyinfra
+    does with the inventory's data (paramiko gives no interactive terminal)."""
+    data = {**SSH_DEFAULTS, **spec.data}
+    checking = "accept-new" if accept_new_host_keys else data["ssh_strict_host_key_checking"]
+    options = {"StrictHostKeyChecking": checking, "Port": data.get("ssh_port", 22)}
+    if data.get("ssh_user"):
+        options["User"] = data["ssh_user"]
+    if data.get("ssh_key"):
+        options["IdentityFile"] = data["ssh_key"]
+        options["IdentitiesOnly"] = "yes" if not data["ssh_look_for_keys"] else "no"
+    if data.get("ssh_known_hosts_file"):
+        options["UserKnownHostsFile"] = data["ssh_known_hosts_file"]
+    if not data["ssh_allow_agent"]:
+        options["IdentityAgent"] = "none"
+    config = ["-F", str(data["ssh_config_file"])] if data.get("ssh_config_file") else []
+    given = [f"-o{name}={value}" for name, value in options.items()]
+    return ["ssh", "-t", "-oLogLevel=ERROR", *config, *given, "--", spec.address, command]
+
+
 Reporter = Callable[[str], None]
 T = TypeVar("T")
 

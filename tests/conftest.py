@@ -1,9 +1,12 @@
 """Fixtures for end-to-end tests: a real sandbox fleet and a git copy of examples/hello."""
 
 import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +62,43 @@ def start(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
         text=True,
         env=cli_env(env),
     )
+
+
+def in_terminal(*args: str, cwd: Path, dialogue: list[tuple[bytes, bytes]]) -> tuple[int, str]:
+    """Run the CLI in a pseudo-terminal, as a user at a terminal would: for each (prompt,
+    answer), wait for the prompt, then type the answer. Its exit code and everything shown."""
+    main, child = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shipstate", *args],
+        cwd=cwd,
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env=cli_env(),
+    )
+    os.close(child)
+    shown = b""
+
+    def read_until(prompt: bytes) -> None:
+        nonlocal shown
+        deadline = time.monotonic() + 60
+        while prompt not in shown and time.monotonic() < deadline:
+            if select.select([main], [], [], 0.5)[0]:
+                try:
+                    shown += os.read(main, 4096)
+                except OSError:  # the terminal's other end closed: the command ended
+                    return
+
+    try:
+        for prompt, answer in dialogue:
+            read_until(prompt)
+            os.write(main, answer)
+        code = process.wait(timeout=60)
+        read_until(b"\0")  # the rest, up to the end
+    finally:
+        process.kill()
+        os.close(main)
+    return code, shown.decode(errors="replace")
 
 
 def finish(process: subprocess.Popen, timeout: int = 600) -> Result:

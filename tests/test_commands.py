@@ -20,7 +20,9 @@ from shipstate.commands import (
     sudo,
     write_text,
 )
+from shipstate.inventory import HostSpec
 from shipstate.layout import Layout
+from shipstate.runner import openssh_command
 
 HOSTILE = ["a b", "it's", "$(reboot)", "`id`", "x; rm -rf /", "a\nb", "*", "--help"]
 
@@ -183,3 +185,29 @@ def test_supervisorctl_options_are_read_as_configparser_reads_them(tmp_path, tex
     expected.read(path)
     wanted = dict(expected["supervisorctl"]) if expected.has_section("supervisorctl") else {}
     assert scope["supervisorctl_options"](str(path)) == wanted
+
+
+def test_a_terminal_connects_as_pyinfra_does_with_the_inventorys_data():
+    sandbox_like = HostSpec(
+        name="web-1",
+        data={
+            "ssh_hostname": "127.0.0.11",
+            "ssh_port": 2222,
+            "ssh_user": "deploy",
+            "ssh_key": "/k/id",
+            "ssh_known_hosts_file": "/k/known",
+            "ssh_allow_agent": False,
+            "ssh_look_for_keys": False,
+        },
+        groups=(),
+    )
+    assert openssh_command(sandbox_like, False, "sh -c 'x'") == [
+        "ssh", "-t", "-oLogLevel=ERROR", "-oStrictHostKeyChecking=yes", "-oPort=2222",
+        "-oUser=deploy", "-oIdentityFile=/k/id", "-oIdentitiesOnly=yes",
+        "-oUserKnownHostsFile=/k/known", "-oIdentityAgent=none", "--", "127.0.0.11", "sh -c 'x'",
+    ]  # fmt: skip
+    plain = HostSpec(name="-web", data={"ssh_config_file": "/k/config"}, groups=())
+    assert openssh_command(plain, True, "true") == [
+        "ssh", "-t", "-oLogLevel=ERROR", "-F", "/k/config", "-oStrictHostKeyChecking=accept-new",
+        "-oPort=22", "--", "-web", "true",
+    ]  # fmt: skip

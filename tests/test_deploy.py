@@ -6,7 +6,16 @@ import shlex
 import shutil
 from pathlib import Path
 
-from conftest import commit, host_addresses, http_get, ok, on_host, set_version, shipstate
+from conftest import (
+    commit,
+    host_addresses,
+    http_get,
+    in_terminal,
+    ok,
+    on_host,
+    set_version,
+    shipstate,
+)
 
 INVENTORY = ("-i", "inventories/sandbox.py")
 CONFIG_MARKER = """{% extends "nginx.conf.j2" %}"""
@@ -386,6 +395,21 @@ def test_run_a_command_and_read_the_logs_of_the_active_release(app):
     assert failed.code == 1 and "Unknown command: 'no_such_command'" in failed.stderr
     assert "python manage.py no_such_command failed on sandbox-1" in failed.stderr
     assert "Traceback" not in failed.stderr
+    run_with_a_terminal(app)
+
+
+def run_with_a_terminal(app):
+    """`run --tty`: the command reads what is typed at this terminal, and has one itself."""
+    typed = b"import os; print(6 * 7, os.environ['SHIPSTATE_RELEASE'], os.isatty(0))\r"
+    dialogue = [(b">>> ", typed), (b"42 ", b"exit(3)\r")]
+    shell = ("run", *INVENTORY, "-t", "--", "python", "manage.py", "shell", "-i", "python")
+    code, shown = in_terminal(*shell, cwd=app, dialogue=dialogue)
+    assert code == 3, shown
+    assert "42 1 True" in shown and "Traceback" not in shown
+    without = shipstate(*shell, cwd=app)
+    assert without.code == 1 and "error: --tty needs a terminal: stdin is not one" in without.stderr
+    every = shipstate("run", *INVENTORY, "--all", "-t", "--", "true", cwd=app)
+    assert every.code == 1 and "error: --tty runs on one host, not --all" in every.stderr
 
 
 def test_a_hook_is_skipped_while_its_inputs_are_as_in_the_active_release(app):

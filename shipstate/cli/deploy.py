@@ -1,5 +1,6 @@
 """plan, apply, set-active, rollback, releases: thin shells over engine.Session."""
 
+import os
 import shlex
 import sys
 import time
@@ -257,19 +258,50 @@ def run(
     every_host: Annotated[
         bool, typer.Option("--all", help="Run on every host at once (default: the first).")
     ] = False,
+    tty: Annotated[
+        bool,
+        typer.Option(
+            "--tty", "-t", help="Give the command this terminal (a shell, createsuperuser)."
+        ),
+    ] = False,
     accept_new_host_keys: AcceptKeys = False,
 ) -> None:
     """Run a command in the active release, as its hooks run.
 
     In the release's directory, as the deploy user, with its venv on PATH, the app's env and
-    secrets. It gets no terminal: give answers as options (createsuperuser --noinput, with
-    DJANGO_SUPERUSER_PASSWORD in the secrets).
+    secrets. Without --tty it reads no input: give answers as options (createsuperuser
+    --noinput, with DJANGO_SUPERUSER_PASSWORD in the secrets); with --tty it runs on the first
+    host through OpenSSH's ssh, interactive.
 
     Example: shipstate run -i inventories/production.py -- python manage.py showmigrations
+
+    Example: shipstate run -i inventories/production.py -t -- python manage.py shell
     """
+    if tty:
+        _run_in_terminal(inventory, limit, tuple(command), every_host, accept_new_host_keys)
     with _session(inventory, limit, accept_new_host_keys) as session, working("running"):
         ran = session.run(tuple(command), every_host)
     _report(ran, shlex.join(command), prefixed=every_host)
+
+
+def _run_in_terminal(inventory, limit, command, every_host: bool, accept_new_host_keys: bool):
+    if every_host:
+        raise ShipstateError(
+            "--tty runs on one host, not --all", hint="choose the host with --limit HOST"
+        )
+    if not sys.stdin.isatty():
+        raise ShipstateError("--tty needs a terminal: stdin is not one", hint="drop --tty")
+    with _session(inventory, limit, accept_new_host_keys) as session:
+        ssh = session.terminal(command)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvp(ssh[0], ssh)
+    except FileNotFoundError:
+        raise ShipstateError(
+            "--tty needs OpenSSH's client (ssh), which is not installed",
+            hint="apt-get install openssh-client",
+        ) from None
 
 
 def logs(
