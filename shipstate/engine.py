@@ -540,12 +540,17 @@ class Session:
     def terminal(self, command: tuple[str, ...]) -> list[str]:
         """The `ssh` command running `command` in the active release of the first host as `run`
         does, with a terminal (for a shell, createsuperuser); the caller runs it."""
+        self._only_the_first_host()
         spec = self.hosts[0]
-        current = self._active_releases(self.fleet().hosts[:1])[spec.name]
+        current = self._active_releases(self.fleet().hosts)[spec.name]
         remote = in_release(self.config, self.layout.release(current), current, *command)
         return openssh_command(
             spec, self.accept_new_host_keys, shlex.join(["sh", "-c", remote.get_raw_value()])
         )
+
+    def _only_the_first_host(self) -> None:
+        """Connect to the first host only: another one down does not matter."""
+        self.hosts = self.hosts[:1]
 
     def _active_releases(self, hosts: list) -> dict[str, int]:
         observed = self.observe()
@@ -558,7 +563,9 @@ class Session:
         return {h.name: observed[h.name].current for h in hosts}
 
     def _on_active(self, every_host: bool, command: Callable[[int], StringCommand]) -> list[Ran]:
-        hosts = self.fleet().hosts if every_host else self.fleet().hosts[:1]
+        if not every_host:
+            self._only_the_first_host()
+        hosts = self.fleet().hosts
         active = self._active_releases(hosts)
 
         def run(host) -> Ran:

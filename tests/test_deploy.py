@@ -395,6 +395,11 @@ def test_run_a_command_and_read_the_logs_of_the_active_release(app):
     assert failed.code == 1 and "Unknown command: 'no_such_command'" in failed.stderr
     assert "python manage.py no_such_command failed on sandbox-1" in failed.stderr
     assert "Traceback" not in failed.stderr
+    inventory = (app / "inventories" / "sandbox.py").read_text()
+    down = inventory + 'web.append(("down", {**_ssh, "ssh_hostname": "127.0.0.99"}))\n'
+    (app / "inventories" / "one-down.py").write_text(down)
+    first = ok("run", "-i", "inventories/one-down.py", "--", "echo", "ok", cwd=app)
+    assert first.stdout == "ok\n", "run connects to the first host only: another down is no matter"
     run_with_a_terminal(app)
 
 
