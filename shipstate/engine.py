@@ -46,7 +46,16 @@ from shipstate.plan import (
     read_saved_plan,
     sha256,
 )
-from shipstate.runner import Failure, Fleet, Ran, Reporter, on_each, openssh_command, run_command
+from shipstate.runner import (
+    Failure,
+    Fleet,
+    Ran,
+    Reporter,
+    follow,
+    on_each,
+    openssh_command,
+    run_command,
+)
 from shipstate.source import (
     LocalSecrets,
     Source,
@@ -546,6 +555,27 @@ class Session:
         remote = in_release(self.config, self.layout.release(current), current, *command)
         return openssh_command(
             spec, self.accept_new_host_keys, shlex.join(["sh", "-c", remote.get_raw_value()])
+        )
+
+    def follow_logs(self, lines: int, emit: Callable[[str, str], None]) -> list[str]:
+        """The last lines of each host's active app server log, then each new one as it is
+        written (through OpenSSH), until interrupted; returns the hosts whose connection
+        failed."""
+        active = self._active_releases(self.fleet().hosts)
+        self._fleet.close()
+        self._fleet = None
+        tail = {
+            spec.name: argv("tail", "-n", str(lines), "-F", self.layout.log(active[spec.name]))
+            for spec in self.hosts
+        }
+        return follow(
+            {
+                spec.name: openssh_command(
+                    spec, self.accept_new_host_keys, tail[spec.name].get_raw_value(), False
+                )
+                for spec in self.hosts
+            },
+            emit,
         )
 
     def _only_the_first_host(self) -> None:

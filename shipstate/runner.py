@@ -3,6 +3,7 @@
 import contextlib
 import logging
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,9 +33,12 @@ SSH_DEFAULTS = {
 }
 
 
-def openssh_command(spec: HostSpec, accept_new_host_keys: bool, command: str) -> list[str]:
-    """OpenSSH's `ssh` running `command` on the host with a terminal, connecting as pyinfra
-    does with the inventory's data (paramiko gives no interactive terminal)."""
+def openssh_command(
+    spec: HostSpec, accept_new_host_keys: bool, command: str, terminal: bool = True
+) -> list[str]:
+    """OpenSSH's `ssh` running `command` on the host, connecting as pyinfra does with the
+    inventory's data: with a terminal (paramiko gives no interactive one), or without one
+    and never asking for a password (one of several at once)."""
     data = {**SSH_DEFAULTS, **spec.data}
     checking = "accept-new" if accept_new_host_keys else data["ssh_strict_host_key_checking"]
     options = {"StrictHostKeyChecking": checking, "Port": data.get("ssh_port", 22)}
@@ -49,7 +53,8 @@ def openssh_command(spec: HostSpec, accept_new_host_keys: bool, command: str) ->
         options["IdentityAgent"] = "none"
     config = ["-F", str(data["ssh_config_file"])] if data.get("ssh_config_file") else []
     given = [f"-o{name}={value}" for name, value in options.items()]
-    return ["ssh", "-t", "-oLogLevel=ERROR", *config, *given, "--", spec.address, command]
+    mode = ["-t"] if terminal else ["-T", "-oBatchMode=yes"]
+    return ["ssh", *mode, "-oLogLevel=ERROR", *config, *given, "--", spec.address, command]
 
 
 Reporter = Callable[[str], None]
@@ -322,6 +327,31 @@ class Fleet:
             return problems
 
         return [line for lines in on_each(self.hosts, run) for line in lines]
+
+
+def follow(commands: dict[str, list[str]], emit: Callable[[str, str], None]) -> list[str]:
+    """Run each host's command (argv) at once, emitting (host, line) for each line it prints,
+    until every one ended; returns the hosts whose command failed."""
+    processes = {
+        name: subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        for name, argv in commands.items()
+    }
+
+    def read(name: str) -> int:
+        for line in processes[name].stdout:
+            emit(name, line.decode(errors="replace").rstrip("\n"))
+        return processes[name].wait()
+
+    try:
+        codes = on_each(list(processes), read)
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+                process.wait()
+    return [name for name, code in zip(processes, codes, strict=True) if code != 0]
 
 
 def on_each(hosts: list[Host], function: Callable[[Host], T]) -> list[T]:

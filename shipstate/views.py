@@ -2,6 +2,7 @@
 
 import difflib
 import json
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.markup import escape
@@ -180,6 +181,11 @@ def render_setup(changes: dict[str, list[str]], planned: bool, console: Console)
         console.print(f"[bold]{escape(name)}[/]: {verb} {len(steps)}")
         for step in steps:
             console.print(f"  [yellow]~ {escape(step)}[/]")
+
+
+def print_host_line(out: Console) -> Callable[[str, str], None]:
+    """Print a line some host wrote, after its name, as it comes."""
+    return lambda host, line: out.out(f"{host}: {line}", highlight=False)
 
 
 def render_ran(ran: list[Ran], out: Console, err: Console, prefixed: bool) -> None:

@@ -4,10 +4,14 @@ import json
 import re
 import shlex
 import shutil
+import signal
+import threading
+import time
 from pathlib import Path
 
 from conftest import (
     commit,
+    finish,
     host_addresses,
     http_get,
     in_terminal,
@@ -15,6 +19,7 @@ from conftest import (
     on_host,
     set_version,
     shipstate,
+    start,
 )
 
 INVENTORY = ("-i", "inventories/sandbox.py")
@@ -401,6 +406,32 @@ def test_run_a_command_and_read_the_logs_of_the_active_release(app):
     first = ok("run", "-i", "inventories/one-down.py", "--", "echo", "ok", cwd=app)
     assert first.stdout == "ok\n", "run connects to the first host only: another down is no matter"
     run_with_a_terminal(app)
+    follow_the_logs(app)
+
+
+def follow_the_logs(app):
+    """`logs -f` prints each host's new lines as they are written, until Ctrl-C."""
+    following = start("logs", *INVENTORY, "-n", "1", "-f", cwd=app)
+    shown: list[str] = []
+    reader = threading.Thread(target=lambda: shown.extend(following.stdout), daemon=True)
+    reader.start()
+
+    def seen(pattern: str) -> bool:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if any(re.match(pattern, line) for line in list(shown)):
+                return True
+            time.sleep(0.1)
+        return False
+
+    assert seen(r"sandbox-3: "), shown  # the last line, then the new ones
+    for n, address in enumerate(host_addresses(), 1):
+        http_get(f"http://{address}/followed-{n}")
+        assert seen(rf'sandbox-{n}: 127\.[\d.]+ - - .*"GET /followed-{n} HTTP'), shown
+    following.send_signal(signal.SIGINT)
+    assert finish(following, timeout=30).code == 0
+    for address in host_addresses():
+        assert on_host(address, "pgrep -f '[t]ail -n 1 -F'").stdout == "", "no tail left behind"
 
 
 def run_with_a_terminal(app):

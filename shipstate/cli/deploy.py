@@ -308,14 +308,34 @@ def logs(
     inventory: Inventory,
     limit: Limit = None,
     lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.", min=1)] = 50,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow", "-f", help="Then print new lines as they are written, until Ctrl-C."
+        ),
+    ] = False,
     accept_new_host_keys: AcceptKeys = False,
 ) -> None:
     """The last lines of the active release's app server log on each host.
 
-    gunicorn's access log, errors and tracebacks, each line after its host's name.
+    gunicorn's access log, errors and tracebacks, each line after its host's name. With
+    --follow, through OpenSSH's ssh, the log of the release active when it started.
 
     Example: shipstate logs -i inventories/production.py --limit web1 -n 200
+
+    Example: shipstate logs -i inventories/production.py -f
     """
+    if follow:
+        with _session(inventory, limit, accept_new_host_keys) as session:
+            try:
+                failed = session.follow_logs(lines, views.print_host_line(out))
+            except KeyboardInterrupt:
+                return
+        if failed:
+            raise RemoteError(
+                f"following the log failed on {', '.join(failed)}", hint="its output is above"
+            )
+        return
     with _session(inventory, limit, accept_new_host_keys) as session, working("reading logs"):
         ran = session.logs(lines)
     _report(ran, "tail", prefixed=True)
