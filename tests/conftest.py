@@ -64,9 +64,16 @@ def start(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
     )
 
 
-def in_terminal(*args: str, cwd: Path, dialogue: list[tuple[bytes, bytes]]) -> tuple[int, str]:
-    """Run the CLI in a pseudo-terminal, as a user at a terminal would: for each (prompt,
-    answer), wait for the prompt, then type the answer. Its exit code and everything shown."""
+def in_terminal(
+    *args: str,
+    cwd: Path,
+    dialogue: tuple[tuple[bytes, bytes], ...] = (),
+    timeout: float = 600,
+    env: dict | None = None,
+) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as its stdin, stdout and stderr, as a user at a
+    terminal would: for each (prompt, answer), once it shows the prompt, type the answer.
+    Its exit code and everything it showed."""
     main, child = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "shipstate", *args],
@@ -74,31 +81,29 @@ def in_terminal(*args: str, cwd: Path, dialogue: list[tuple[bytes, bytes]]) -> t
         stdin=child,
         stdout=child,
         stderr=child,
-        env=cli_env(),
+        env=cli_env(env),
     )
     os.close(child)
-    shown = b""
-
-    def read_until(prompt: bytes) -> None:
-        nonlocal shown
-        deadline = time.monotonic() + 60
-        while prompt not in shown and time.monotonic() < deadline:
-            if select.select([main], [], [], 0.5)[0]:
-                try:
-                    shown += os.read(main, 4096)
-                except OSError:  # the terminal's other end closed: the command ended
-                    return
-
+    shown, answered, waiting = b"", 0, list(dialogue)
+    deadline = time.monotonic() + timeout
     try:
-        for prompt, answer in dialogue:
-            read_until(prompt)
-            os.write(main, answer)
-        code = process.wait(timeout=60)
-        read_until(b"\0")  # the rest, up to the end
+        while time.monotonic() < deadline:
+            if waiting and waiting[0][0] in shown[answered:]:
+                os.write(main, waiting.pop(0)[1])
+                answered = len(shown)
+            if not select.select([main], [], [], 0.5)[0]:
+                continue
+            try:
+                data = os.read(main, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            shown += data
+        return process.wait(timeout=60), shown.decode(errors="replace")
     finally:
         process.kill()
         os.close(main)
-    return code, shown.decode(errors="replace")
 
 
 def finish(process: subprocess.Popen, timeout: int = 600) -> Result:

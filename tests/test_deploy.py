@@ -437,7 +437,7 @@ def follow_the_logs(app):
 def run_with_a_terminal(app):
     """`run --tty`: the command reads what is typed at this terminal, and has one itself."""
     typed = b"import os; print(6 * 7, os.environ['SHIPSTATE_RELEASE'], os.isatty(0))\r"
-    dialogue = [(b">>> ", typed), (b"42 ", b"exit(3)\r")]
+    dialogue = ((b">>> ", typed), (b"42 ", b"exit(3)\r"))
     shell = ("run", *INVENTORY, "-t", "--", "python", "manage.py", "shell", "-i", "python")
     code, shown = in_terminal(*shell, cwd=app, dialogue=dialogue)
     assert code == 3, shown
