@@ -256,26 +256,64 @@ def _location(error: dict) -> str:
     return ".".join(str(part) for part in error["loc"]) or "(top level)"
 
 
-def parse_config(data: dict, source: str) -> Config:
+ENVIRONMENTS = "environments"
+
+
+def for_environment(data: dict, environment: str | None) -> dict:
+    """The configuration's keys, with those of `[environments.<environment>]` over them (a
+    table, as [env], merged key by key)."""
+    base = {key: value for key, value in data.items() if key != ENVIRONMENTS}
+    over = data.get(ENVIRONMENTS, {}).get(environment, {}) if environment else {}
+    merged = {
+        key: {**base[key], **value}
+        if isinstance(value, dict) and isinstance(base.get(key), dict)
+        else value
+        for key, value in over.items()
+    }
+    return {**base, **merged}
+
+
+def _validated(data: dict, source: str, where: str) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{source}: {_location(e)}: {e['msg']}" for e in exc.errors()]
+        lines = [f"{source}: {where}{_location(e)}: {e['msg']}" for e in exc.errors()]
         raise ShipstateError(
             "invalid configuration\n  " + "\n  ".join(lines),
             hint="fix the keys named above; `shipstate init` writes a commented example",
         ) from None
 
 
-def load_config(app_dir: Path) -> Config:
+def parse_config(data: dict, source: str, environment: str | None = None) -> Config:
+    """The configuration for `environment` (an inventory's name). Every environment's keys are
+    checked, not only those of the one asked for."""
+    environments = data.get(ENVIRONMENTS, {})
+    if not isinstance(environments, dict) or not all(
+        isinstance(keys, dict) for keys in environments.values()
+    ):
+        raise ShipstateError(
+            f"{source}: {ENVIRONMENTS}: not a table of tables",
+            hint="give each inventory's own keys as [environments.NAME], e.g. "
+            '[environments.staging] then server_name = "staging.example.com"',
+        )
+    config = _validated(for_environment(data, None), source, "")
+    for name in environments:
+        checked = _validated(for_environment(data, name), source, f"{ENVIRONMENTS}.{name}.")
+        if name == environment:
+            config = checked
+    return config
+
+
+def load_config(app_dir: Path, environment: str | None = None) -> Config:
+    """shipstate.toml (or [tool.shipstate] in pyproject.toml) for `environment`."""
     toml_path = app_dir / CONFIG_FILE
     pyproject = app_dir / "pyproject.toml"
     if toml_path.is_file():
-        return parse_config(_read_toml(toml_path), CONFIG_FILE)
+        return parse_config(_read_toml(toml_path), CONFIG_FILE, environment)
     if pyproject.is_file():
         section = _read_toml(pyproject).get("tool", {}).get("shipstate")
         if section is not None:
-            return parse_config(section, "pyproject.toml [tool.shipstate]")
+            return parse_config(section, "pyproject.toml [tool.shipstate]", environment)
     above = next((d for d in app_dir.resolve().parents if (d / CONFIG_FILE).is_file()), None)
     raise ShipstateError(
         f"no {CONFIG_FILE} in {app_dir}",

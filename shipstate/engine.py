@@ -180,7 +180,7 @@ class Session:
         verbose: bool = False,
     ):
         self.app_dir = app_dir
-        self.config = load_config(app_dir)
+        self.config = load_config(app_dir, inventory.stem)
         self.templates = Templates(app_dir)
         self.hosts = select_hosts(load_inventory(inventory), limit)
         self.inventory_name = inventory.stem

@@ -24,6 +24,38 @@ def test_example_config_loads_with_defaults():
     assert config.requirements_kind == "requirements"
 
 
+def test_an_environment_has_its_own_keys_over_the_others():
+    data = {
+        **MINIMAL,
+        "server_name": "_",
+        "env": {"ALLOWED_HOSTS": "*", "MODE": "live"},
+        "environments": {
+            "staging": {"server_name": "staging.example.com", "env": {"MODE": "try"}},
+            "production": {"workers": 8},
+        },
+    }
+    staging = parse_config(data, "t", "staging")
+    assert staging.server_name == "staging.example.com" and staging.workers == 2
+    assert staging.env == {"ALLOWED_HOSTS": "*", "MODE": "try"}, "[env] merged key by key"
+    production = parse_config(data, "t", "production")
+    assert production.server_name == "_" and production.workers == 8
+    assert (
+        parse_config(data, "t", "sandbox")
+        == parse_config(data, "t")
+        == parse_config({key: value for key, value in data.items() if key != "environments"}, "t")
+    )
+
+
+def test_every_environments_keys_are_checked_whichever_is_used():
+    data = {**MINIMAL, "environments": {"staging": {"workers": 0, "sever_name": "x"}}}
+    with pytest.raises(ShipstateError) as error:
+        parse_config(data, "shipstate.toml", "production")
+    assert "shipstate.toml: environments.staging.workers: Input should be" in error.value.message
+    assert "shipstate.toml: environments.staging.sever_name: Extra inputs" in error.value.message
+    with pytest.raises(ShipstateError, match="environments: not a table of tables"):
+        parse_config({**MINIMAL, "environments": {"staging": "x"}}, "shipstate.toml")
+
+
 @pytest.mark.parametrize(
     ("requirements", "kind"),
     [

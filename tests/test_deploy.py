@@ -121,6 +121,24 @@ def test_deploy_rollback_rollforward_and_noop(app):
         assert all(e["by"] and e["at"] for e in entries)
 
 
+def test_an_inventory_deploys_with_its_environments_keys(app):
+    """[environments.sandbox] is for inventories/sandbox.py: its server_name, and its [env]
+    merged over the app's (ALLOWED_HOSTS "*" becomes only that name)."""
+    with open(app / "shipstate.toml", "a") as config:
+        config.write(
+            '\n[environments.sandbox]\nserver_name = "sandbox.example.com"\n'
+            'env = { ALLOWED_HOSTS = "sandbox.example.com" }\n'
+            '\n[environments.production]\nserver_name = "example.com"\n'
+        )
+    commit(app, "a name per environment")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    for address in host_addresses():
+        assert http_get(f"http://{address}/", host="sandbox.example.com")[0] == 200
+        assert http_get(f"http://{address}/")[0] == 400, "Django allows sandbox.example.com only"
+    shown = ok("run", *INVENTORY, "--", "sh", "-c", "echo $ALLOWED_HOSTS", cwd=app).stdout
+    assert shown == "sandbox.example.com\n"
+
+
 def test_keep_releases_never_purges_active_or_previous(app):
     config = app / "shipstate.toml"
     config.write_text(config.read_text().replace("keep_releases = 4", "keep_releases = 3"))

@@ -23,7 +23,7 @@ def _app_name(app_name: str | None) -> str:
     if app_name:
         return app_name
     try:
-        return load_config(Path.cwd()).name
+        return load_config(Path.cwd(), sandbox.INVENTORY_FILE.stem).name
     except ShipstateError as exc:
         raise ShipstateError(
             f"{exc.message}; the sandbox needs the app's name",
