@@ -484,6 +484,13 @@ def render_config(found: Detected) -> str:
             "# nginx serve static files, then uncomment:",
             *(f"# {line}" for line in collectstatic),
         ]
+    lines += [
+        "",
+        "# Keys that differ for one inventory (inventories/staging.py...), over those above:",
+        "# [environments.staging]",
+        '# server_name = "staging.example.com"',
+        '# env = { SOME_SETTING = "value for staging" }',
+    ]
     return "\n".join(lines) + "\n"
 
 
