@@ -11,7 +11,6 @@ from pathlib import Path
 
 from conftest import (
     commit,
-    finish,
     host_addresses,
     http_get,
     in_terminal,
@@ -447,7 +446,8 @@ def follow_the_logs(app):
         http_get(f"http://{address}/followed-{n}")
         assert seen(rf'sandbox-{n}: 127\.[\d.]+ - - .*"GET /followed-{n} HTTP'), shown
     following.send_signal(signal.SIGINT)
-    assert finish(following, timeout=30).code == 0
+    assert following.wait(timeout=30) == 0, shown + following.stderr.readlines()
+    reader.join(timeout=30)
     for address in host_addresses():
         assert on_host(address, "pgrep -f '[t]ail -n 1 -F'").stdout == "", "no tail left behind"
 
