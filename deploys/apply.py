@@ -181,6 +181,18 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
         },
     )
     each(
+        SWITCH,
+        "restart processes",
+        releases.processes_running,
+        lambda p, w: {
+            "layout": layout,
+            "python": config.python,
+            "release_id": p.active_after,
+            "restart": p.has("restart_processes"),
+            "wanted": any(a.after for a in p.actions if a.kind == "restart_processes"),
+        },
+    )
+    each(
         FINISH,
         "stop old app servers",
         releases.app_servers_stopped,

@@ -25,6 +25,7 @@ from shipstate.commands import (
     in_release,
     inline_cost,
     missing_fails,
+    processes_from,
     record_states,
     reload_nginx,
     start_program,
@@ -398,6 +399,16 @@ def site_answers(
         host.noop("nothing was switched")
         return
     yield health_check(python, address, health_host, health_path, scheme, limit_seconds=15)
+
+
+@operation()
+def processes_running(layout: Layout, python: str, release_id: int, restart: bool, wanted: bool):
+    """The app's processes run from the active release (restarted), or none runs when it has
+    none; each must stay up (supervisord's RUNNING) or the switch is undone."""
+    if not restart:
+        host.noop("the processes run from the active release")
+        return
+    yield processes_from(layout, python, release_id if wanted else None)
 
 
 @operation()

@@ -215,19 +215,30 @@ def with_env_file(python: str, path: str) -> tuple[str, ...]:
     return (python, "-S", "-c", ENV_FILE, path)
 
 
-def in_release(app: Config, directory: str, release_id: int, *command: str) -> StringCommand:
-    """`command` run in a release's directory (its `workdir` in it, if the app has one) as its
-    hooks and app server see it: its venv on PATH, the app's [env], and the secrets file's
-    variables if they are asked for."""
-    variables = [
-        f"PATH={directory}/venv/bin:{PATH}",
-        f"SHIPSTATE_RELEASE={release_id}",
-        *(f"{k}={v}" for k, v in app.env.items()),
-    ]
+def as_in_release(app: Config, directory: str, *command: str) -> tuple[str, ...]:
+    """`command` as a release's hooks and app server run: its venv on PATH, the app's [env],
+    and the secrets file's variables if they are asked for (`directory`: the release's)."""
+    variables = [f"PATH={directory}/venv/bin:{PATH}", *(f"{k}={v}" for k, v in app.env.items())]
     secrets_file = app.secrets_env_file
     secrets = with_env_file(app.python, f"{directory}/{secrets_file}") if secrets_file else ()
+    return ("env", *variables, *secrets, *command)
+
+
+def in_release(app: Config, directory: str, release_id: int, *command: str) -> StringCommand:
+    """`command` run in a release's directory (its `workdir` in it, if the app has one) as
+    `as_in_release` says, with SHIPSTATE_RELEASE set to its number."""
     where = f"{directory}/{app.workdir}" if app.workdir else directory
-    return chain(argv("cd", where), argv("env", *variables, *secrets, *command))
+    released = as_in_release(app, directory, *command)
+    numbered = (released[0], f"SHIPSTATE_RELEASE={release_id}", *released[1:])
+    return chain(argv("cd", where), argv(*numbered))
+
+
+def process_command_line(app: Config, current: str, command: str) -> str:
+    """A process's command line for supervisord (which splits it as a shell would, and reads
+    %(...)s in it): run from `current`, in its workdir, as hooks run."""
+    where = f"{current}/{app.workdir}" if app.workdir else current
+    words = as_in_release(app, current, *shlex.split(command))
+    return shlex.join([words[0], "-C", where, *words[1:]]).replace("%", "%%")
 
 
 def django_request(app: Config, directory: str, release_id: int, host: str) -> StringCommand:
@@ -500,9 +511,47 @@ def signal_stop(groups):
 """
     + LISTENING
     + """\
+def processes(conf, prefix):
+    \"\"\"supervisord runs the programs of `conf` (each restarted) and no other process of the
+    app (a program `prefix` + a letter...); waits until each is RUNNING.\"\"\"
+    wanted = []
+    if os.path.exists(conf):
+        with open(conf) as f:
+            wanted = [line.strip()[9:-1] for line in f if line.startswith("[program:")]
+    added, changed, removed = rpc.reloadConfig()[0]
+    gone = [g for g in removed if g.startswith(prefix) and g[len(prefix):][:1].isalpha()]
+    stop = gone + [g for g in wanted if g not in added]
+    signal_stop(stop)
+    wait_until(lambda: not in_state(stop, LIVE), "processes did not stop")
+    for group in [*gone, *(g for g in wanted if g in changed)]:
+        rpc.removeProcessGroup(group)
+    for group in wanted:
+        if group in added or group in changed:
+            rpc.addProcessGroup(group)
+    for info in rpc.getAllProcessInfo():
+        if info["group"] in wanted and info["statename"] in ("STOPPED", "EXITED", "FATAL"):
+            rpc.startProcess(info["group"] + ":" + info["name"], False)
+    def running():
+        infos = [i for i in rpc.getAllProcessInfo() if i["group"] in wanted]
+        for info in infos:
+            if info["statename"] in ("BACKOFF", "EXITED", "FATAL"):
+                try:
+                    with open(info["stdout_logfile"], "rb") as f:
+                        f.seek(max(0, os.fstat(f.fileno()).st_size - 4000))
+                        last = f.read().decode(errors="replace").splitlines()[-8:]
+                except OSError:
+                    last = []
+                sys.exit("process %s exited while starting (supervisord: %s); the last lines of "
+                         "%s:\\n%s" % (info["group"], info["statename"], info["stdout_logfile"],
+                                      "\\n".join(last)))
+        return all(i["statename"] == "RUNNING" for i in infos)
+    wait_until(running, "processes did not start")
 try:
     action, targets = sys.argv[1], [t.split("=") for t in sys.argv[2:]]
     groups = [target[0] for target in targets]
+    if action == "processes":
+        processes(*sys.argv[2:4])
+        sys.exit(0)
     if action == "remove":
         signal_stop(groups)
         for _, conf, _ in targets:
@@ -537,6 +586,34 @@ except (OSError, RPCError) as error:
 def start_program(layout: Layout, python: str, release_id: int) -> StringCommand:
     """supervisord loads the release's program from its config, and starts it."""
     return python_script(python, SUPERVISOR, "update", layout.program(release_id))
+
+
+def processes_from(layout: Layout, python: str, release_id: int | None) -> StringCommand:
+    """supervisord runs the processes of the release (none if None, or if it has none),
+    each restarted, and records that they run from it."""
+    conf = layout.release_processes(release_id) if release_id else ""
+    temp = f"{layout.processes_file}.tmp"
+    put = StringCommand(
+        "if",
+        argv("test", "-f", conf) if conf else "false",
+        ";",
+        "then",
+        chain(argv("cp", conf, temp), argv("mv", "-f", temp, layout.processes_file)),
+        ";",
+        "else",
+        argv("rm", "-f", layout.processes_file),
+        ";",
+        "fi",
+    )
+    restart = python_script(
+        python, SUPERVISOR, "processes", layout.processes_file, layout.process_program("")
+    )
+    record = (
+        write_line(str(release_id), layout.processes_release)
+        if release_id
+        else argv("rm", "-f", layout.processes_release)
+    )
+    return chain(put, restart, record)
 
 
 def stop_programs(layout: Layout, python: str, release_ids) -> StringCommand:

@@ -1,6 +1,7 @@
 """shipstate.toml (or [tool.shipstate] in pyproject.toml): load and validate. Pure."""
 
 import re
+import shlex
 import tomllib
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
@@ -98,6 +99,28 @@ class Hook(BaseModel):
         return self
 
 
+class Process(BaseModel):
+    """A program run beside the app server from the active release only, e.g. a task queue's
+    worker or scheduler: (re)started after each switch, from `current`, as hooks run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
+    command: Annotated[OneLine, Field(min_length=1, max_length=2000)]
+    stop_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+
+    @field_validator("command")
+    @classmethod
+    def _words(cls, value: str) -> str:
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot be split into words as a shell would: {exc}") from None
+        if not words:
+            raise ValueError("names no program")
+        return value
+
+
 class Secrets(BaseModel):
     """A local file uploaded to each host (0600, content-addressed) and linked into releases."""
 
@@ -161,6 +184,7 @@ class Config(BaseModel):
     shared: tuple[str, ...] = ()
     env: dict[Annotated[str, Field(pattern=ENV_NAME_PATTERN)], OneLine] = {}
     hooks: tuple[Hook, ...] = ()
+    processes: tuple[Process, ...] = ()
     secrets: Secrets | None = None
     tls: Tls | None = None
 
@@ -197,6 +221,14 @@ class Config(BaseModel):
         names = [v.rstrip("/") for v in values]
         if len(set(names)) != len(names):
             raise ValueError("lists the same path twice")
+        return values
+
+    @field_validator("processes")
+    @classmethod
+    def _processes(cls, values: tuple[Process, ...]) -> tuple[Process, ...]:
+        names = [process.name for process in values]
+        if len(set(names)) != len(names):
+            raise ValueError("names the same process twice")
         return values
 
     @field_validator("root")

@@ -14,6 +14,8 @@ from shipstate.causes import hint_for
 from shipstate.commands import (
     argv,
     in_release,
+    process_command_line,
+    processes_from,
     record_states,
     reload_nginx,
     stop_programs,
@@ -34,7 +36,7 @@ from shipstate.desired import (
 from shipstate.errors import RemoteError, ShipstateError
 from shipstate.identity import operator, utc_now
 from shipstate.inventory import HostSpec, load_inventory, select_hosts
-from shipstate.layout import Layout
+from shipstate.layout import PROCESSES_CONFIG, Layout
 from shipstate.observed import ACTIVE, FAILED, ObservedHost
 from shipstate.plan import (
     HostPlan,
@@ -116,6 +118,8 @@ def recovery_commands(
     reload = next((a for a in plan.actions if a.kind == "reload_nginx"), None)
     if switched and reload is not None:
         commands.append(reload_nginx(layout, before, reload.before))
+    if switched and plan.has("restart_processes"):
+        commands.append(processes_from(layout, python, before))
     if plan.has("start_app_server") and after != before:
         started = argv("test", "-e", layout.program_file(after))
         commands.append(
@@ -165,6 +169,10 @@ def read_public_key(path: Path | None, spec: HostSpec) -> str:
 
 def ssh_user(spec: HostSpec) -> str:
     return str(spec.data.get("ssh_user") or getpass.getuser())
+
+
+def home_of(user: str) -> str:
+    return "/root" if user == "root" else f"/home/{user}"
 
 
 class Session:
@@ -242,17 +250,34 @@ class Session:
                 "release_dir": release_dir,
                 "load_secrets": load_secrets,
                 "user": user,
-                "home": "/root" if user == "root" else f"/home/{user}",
+                "home": home_of(user),
             },
         )
 
     def render_release(self, spec: HostSpec) -> dict[str, str]:
-        """The release's configs for the host (a template mistake fails here, before connecting)."""
-        context = host_context(self.config, spec)
+        """The release's configs for the host (a template mistake fails here, before connecting);
+        processes.conf only for an app with processes."""
+        user = ssh_user(spec)
+        current = self.layout.current
+        context = {
+            **host_context(self.config, spec),
+            "user": user,
+            "home": home_of(user),
+            "processes": [
+                {
+                    "program": self.layout.process_program(process.name),
+                    "command_line": process_command_line(self.config, current, process.command),
+                    "stop_seconds": process.stop_seconds,
+                    "log": self.layout.process_log(process.name),
+                }
+                for process in self.config.processes
+            ],
+        }
         self.render_program(spec, 0)
         return {
             name: self.templates.render(template, context)
             for name, template in RELEASE_TEMPLATES.items()
+            if name != PROCESSES_CONFIG or self.config.processes
         }
 
     def draft(
@@ -540,10 +565,25 @@ class Session:
             ),
         )
 
-    def logs(self, lines: int) -> list[Ran]:
-        """The last lines of each host's active app server log."""
+    def _log_of(self, process: str | None) -> Callable[[int], str]:
+        """The log, by the active release's number: its app server's, or a process's."""
+        if process is None:
+            return self.layout.log
+        names = [p.name for p in self.config.processes]
+        if process not in names:
+            raise ShipstateError(
+                f"shipstate.toml has no process {process!r}",
+                hint=f"its processes: {', '.join(names)}"
+                if names
+                else "[[processes]] in shipstate.toml declares them (README: Configuration)",
+            )
+        return lambda release_id: self.layout.process_log(process)
+
+    def logs(self, lines: int, process: str | None = None) -> list[Ran]:
+        """The last lines of each host's active app server log (or a process's)."""
+        log = self._log_of(process)
         return self._on_active(
-            True, lambda release_id: argv("tail", "-n", str(lines), self.layout.log(release_id))
+            True, lambda release_id: argv("tail", "-n", str(lines), log(release_id))
         )
 
     def terminal(self, command: tuple[str, ...]) -> list[str]:
@@ -557,15 +597,18 @@ class Session:
             spec, self.accept_new_host_keys, shlex.join(["sh", "-c", remote.get_raw_value()])
         )
 
-    def follow_logs(self, lines: int, emit: Callable[[str, str], None]) -> list[str]:
-        """The last lines of each host's active app server log, then each new one as it is
-        written (through OpenSSH), until interrupted; returns the hosts whose connection
-        failed."""
+    def follow_logs(
+        self, lines: int, emit: Callable[[str, str], None], process: str | None = None
+    ) -> list[str]:
+        """The last lines of each host's active app server log (or a process's), then each new
+        one as it is written (through OpenSSH), until interrupted; returns the hosts whose
+        connection failed."""
+        log = self._log_of(process)
         active = self._active_releases(self.fleet().hosts)
         self._fleet.close()
         self._fleet = None
         tail = {
-            spec.name: argv("tail", "-n", str(lines), "-F", self.layout.log(active[spec.name]))
+            spec.name: argv("tail", "-n", str(lines), "-F", log(active[spec.name]))
             for spec in self.hosts
         }
         return follow(

@@ -12,11 +12,12 @@ from shipstate.templates import RELEASE_TEMPLATES
 # Tagged lines, one round trip, one process (a shell loop forked ~2 processes per release):
 # `python <version>`, `root 0|1`, then in the app root: `lock <seconds since heartbeat>
 # <info.json>` when a deploy lock is held, `current`, `nginx` (the site config nginx loaded),
-# `site <base64>` (the site config in place), `release <n> <manifest>`, `state <n> <state>`
-# (what the release is now, when it changed since its upload), `config <n> <file> <base64>`,
-# `building`, `env`, `secret`, `program` and `running <n>` for each release whose app server
-# accepts connections on its socket (cheaper than asking supervisord). Arguments: the app root,
-# then the names of the configs each release keeps.
+# `site <base64>` (the site config in place), `processes <release> <base64>` (the processes'
+# config in place and the release they were started from), `release <n> <manifest>`,
+# `state <n> <state>` (what the release is now, when it changed since its upload),
+# `config <n> <file> <base64>`, `building`, `env`, `secret`, `program` and `running <n>` for
+# each release whose app server accepts connections on its socket (cheaper than asking
+# supervisord). Arguments: the app root, then the names of the configs each release keeps.
 # Only modules built into Python are imported: glob, base64, hashlib and socket took ~17 ms.
 OBSERVE = (
     """\
@@ -69,6 +70,9 @@ if os.path.isdir(".lock"):
     say("lock", int(time.time()) - int(beat), (read(".lock/info.json") or b"").replace(b"\\n", b""))
 say("current", os.readlink("current") if os.path.islink("current") else "")
 say("nginx", (read(".nginx-loaded") or b"").strip())
+processes = read("supervisor/processes.conf")
+if processes is not None:
+    say("processes", (read(".processes-release") or b"-").strip(), encoded(processes))
 site = read("nginx/site.conf")
 if site is not None:
     say("site", encoded(site))

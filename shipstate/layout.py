@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+PROCESSES_CONFIG = "processes.conf"  # in a release's .shipstate/, when the app has processes
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -78,6 +80,9 @@ class Layout:
         """The release's app server log, as our supervisor template writes it."""
         return f"{self.logs}/{self.program(release_id)}.log"
 
+    def process_log(self, name: str) -> str:
+        return f"{self.logs}/{self.process_program(name)}.log"
+
     @property
     def envs(self) -> str:
         return f"{self.root}/envs"
@@ -93,6 +98,24 @@ class Layout:
 
     def building(self, release_id: int) -> str:
         return f"{self.releases}/.building-{release_id}"
+
+    @property
+    def processes_file(self) -> str:
+        """The app's processes (config.Process) as supervisord loads them: a copy of the active
+        release's processes.conf."""
+        return f"{self.programs}/{PROCESSES_CONFIG}"
+
+    def release_processes(self, release_id: int) -> str:
+        return f"{self.release(release_id)}/.shipstate/{PROCESSES_CONFIG}"
+
+    @property
+    def processes_release(self) -> str:
+        """Holds the number of the release the processes were last started from."""
+        return f"{self.root}/.processes-release"
+
+    def process_program(self, name: str) -> str:
+        """A process's supervisord program: `<app>-<name>` (a release's is `<app>-<number>`)."""
+        return f"{self.app}-{name}"
 
     def program(self, release_id: int) -> str:
         return f"{self.app}-{release_id}"

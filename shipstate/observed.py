@@ -98,6 +98,8 @@ class ObservedHost(BaseModel):
     running: tuple[int, ...] = ()
     nginx_loaded: str = ""
     nginx_site: str = ""
+    processes: str = ""  # sha256 of the processes' config in place, "" if none
+    processes_release: int | None = None  # the release they were last started from
     python: str = ""
     lock: LockInfo | None = None
 
@@ -131,7 +133,8 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
     """Parse the tagged lines written by facts.HostState."""
     root_exists = False
     current: int | None = None
-    nginx_loaded = nginx_site = python = ""
+    nginx_loaded = nginx_site = processes = python = ""
+    processes_release: int | None = None
     lock = None
     manifests: dict[int, dict] = {}
     configs: dict[int, dict[str, str]] = {}
@@ -157,6 +160,10 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
             nginx_loaded = rest.strip()
         elif tag == "site":
             nginx_site = hashlib.sha256(base64.b64decode(rest)).hexdigest()
+        elif tag == "processes":
+            started_from, _, encoded = rest.partition(" ")
+            processes_release = _release_id(started_from)
+            processes = hashlib.sha256(base64.b64decode(encoded)).hexdigest()
         elif tag == "release":
             name, _, manifest = rest.partition(" ")
             number = _release_id(name)
@@ -244,6 +251,8 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         running=tuple(sorted(set(running))),
         nginx_loaded=nginx_loaded,
         nginx_site=nginx_site,
+        processes=processes,
+        processes_release=processes_release,
         python=python,
         lock=lock,
     )

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shipstate.desired import DesiredHost, NewRelease
 from shipstate.errors import ShipstateError
+from shipstate.layout import PROCESSES_CONFIG
 from shipstate.observed import ACTIVE, RETIRED, ObservedHost, ObservedRelease
 
 PLAN_VERSION = 1
@@ -28,6 +29,7 @@ Kind = Literal[
     "record_state",
     "change_config",
     "reload_nginx",
+    "restart_processes",
     "stop_app_server",
     "purge_release",
     "purge_environment",
@@ -43,6 +45,7 @@ SYMBOLS: dict[str, str] = {
     "record_state": "~",
     "change_config": "~",
     "reload_nginx": "~",
+    "restart_processes": "~",
     "stop_app_server": "-",
     "purge_release": "-",
     "purge_environment": "-",
@@ -232,6 +235,21 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
                 reason="nginx must load the active release's site config"
                 if site != observed.nginx_loaded
                 else "the site config nginx includes is not the active release's",
+            )
+        )
+    processes = wanted_configs.get(PROCESSES_CONFIG)
+    runs_from = None if processes is None else active
+    processes_sha = "" if processes is None else sha256(processes)
+    if processes_sha != observed.processes or observed.processes_release != runs_from:
+        actions.append(
+            Action(
+                kind="restart_processes",
+                target="processes",
+                before=str(observed.processes_release or "?") if observed.processes else None,
+                after=None if runs_from is None else str(runs_from),
+                reason="the processes must run from the active release"
+                if runs_from
+                else "the active release has no processes",
             )
         )
     for number in sorted(set(observed.programs) | set(observed.running)):

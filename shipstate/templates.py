@@ -7,8 +7,13 @@ from pathlib import Path
 import jinja2
 
 from shipstate.errors import ShipstateError
+from shipstate.layout import PROCESSES_CONFIG
 
-RELEASE_TEMPLATES = {"nginx.conf": "nginx.conf.j2", "gunicorn.conf.py": "gunicorn.conf.py.j2"}
+RELEASE_TEMPLATES = {
+    "nginx.conf": "nginx.conf.j2",
+    "gunicorn.conf.py": "gunicorn.conf.py.j2",
+    PROCESSES_CONFIG: "processes.conf.j2",
+}
 PROGRAM_TEMPLATE = "supervisor.conf.j2"
 ALL_TEMPLATES = (*RELEASE_TEMPLATES.values(), PROGRAM_TEMPLATE)
 

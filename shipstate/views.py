@@ -22,6 +22,7 @@ LABELS = {
     "record_state": "state of release",
     "change_config": "config",
     "reload_nginx": "reload",
+    "restart_processes": "restart",
     "stop_app_server": "app server",
     "purge_release": "release",
     "purge_environment": "environment",
@@ -35,6 +36,10 @@ def _action_line(action: Action) -> str:
     label = f"{LABELS[action.kind]} {action.target}"
     if action.kind == "switch_active":
         label = f"active release {action.before or '(none)'} -> {action.after}"
+    if action.kind == "restart_processes":
+        label = (
+            f"restart processes from release {action.after}" if action.after else "stop processes"
+        )
     if action.kind == "record_state":
         label = f"state of release {action.target}: {action.before} -> {action.after}"
     return f"  [{color}]{action.symbol} {escape(label)}[/]  [dim]{escape(action.reason)}[/]"

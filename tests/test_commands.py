@@ -12,14 +12,17 @@ import pytest
 from pyinfra.api import StringCommand
 
 from shipstate.commands import (
+    ENV_FILE,
     SUPERVISORCTL_OPTIONS,
     argv,
     chain,
     health_check,
     inline_cost,
+    process_command_line,
     sudo,
     write_text,
 )
+from shipstate.config import parse_config
 from shipstate.inventory import HostSpec
 from shipstate.layout import Layout
 from shipstate.runner import openssh_command
@@ -211,3 +214,24 @@ def test_a_terminal_connects_as_pyinfra_does_with_the_inventorys_data():
         "ssh", "-t", "-oLogLevel=ERROR", "-F", "/k/config", "-oStrictHostKeyChecking=accept-new",
         "-oPort=22", "--", "-web", "true",
     ]  # fmt: skip
+
+
+def test_a_process_runs_from_current_in_its_workdir_as_hooks_run():
+    app = parse_config(
+        {
+            "name": "shop",
+            "wsgi": "shop.wsgi:application",
+            "workdir": "src",
+            "env": {"GREETING": "100% sure"},
+            "secrets": {"file": "s.env"},
+        },
+        "t",
+    )
+    line = process_command_line(app, "/srv/shop/current", "celery -A shop worker -l 'info'")
+    assert shlex.split(line.replace("%%", "%")) == [
+        "env", "-C", "/srv/shop/current/src",
+        "PATH=/srv/shop/current/venv/bin:/usr/local/bin:/usr/bin:/bin", "GREETING=100% sure",
+        "python3", "-S", "-c", ENV_FILE, "/srv/shop/current/.env",
+        "celery", "-A", "shop", "worker", "-l", "info",
+    ]  # fmt: skip
+    assert "100%% sure" in line, "supervisord reads %(...)s in a command: % is doubled"

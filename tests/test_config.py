@@ -24,6 +24,21 @@ def test_example_config_loads_with_defaults():
     assert config.requirements_kind == "requirements"
 
 
+@pytest.mark.parametrize(
+    ("processes", "said"),
+    [
+        ([{"name": "Worker", "command": "celery"}], "processes.0.name: String should match"),
+        ([{"name": "w", "command": "celery -A 'x"}], "processes.0.command: Value error, cannot"),
+        ([{"name": "w", "command": "  "}], "processes.0.command: Value error, names no program"),
+        ([{"name": "w", "command": "a"}, {"name": "w", "command": "b"}], "the same process twice"),
+        ([{"name": "w", "command": "a", "stop_seconds": 0}], "processes.0.stop_seconds"),
+    ],
+)
+def test_a_process_needs_a_plain_name_and_a_command(processes, said):
+    with pytest.raises(ShipstateError, match=said):
+        parse_config({**MINIMAL, "processes": processes}, "shipstate.toml")
+
+
 def test_an_environment_has_its_own_keys_over_the_others():
     data = {
         **MINIMAL,

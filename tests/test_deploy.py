@@ -138,6 +138,60 @@ def test_an_inventory_deploys_with_its_environments_keys(app):
     assert shown == "sandbox.example.com\n"
 
 
+WORKER = (
+    '\n[[processes]]\nname = "worker"\ncommand = "python -u -c \'import os, time; '
+    'print(\\"worker\\", os.getcwd(), os.environ[\\"ALLOWED_HOSTS\\"], flush=True); '
+    "time.sleep(3600)'\"\nstop_seconds = 5\n"
+)
+
+
+def workers_run_from(app, release: str) -> None:
+    """One worker on each host, started from the release, the app's [env] given."""
+    shown = ok("logs", *INVENTORY, "--process", "worker", "-n", "1", cwd=app).stdout
+    for n, address in enumerate(host_addresses(), 1):
+        assert f"sandbox-{n}: worker /srv/hello/releases/{release} *" in shown, shown
+        count = on_host(address, "pgrep -fc '[i]mport os, time'").stdout.strip()
+        assert count == "1", f"{address}: {count} workers"
+
+
+def test_processes_run_from_the_active_release_only(app):
+    with open(app / "shipstate.toml", "a") as config:
+        config.write(WORKER)
+    commit(app, "a worker")
+    planned = ok("plan", *INVENTORY, cwd=app).stdout
+    assert "~ restart processes from release 1" in planned and "+[program:hello-worker]" in planned
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    workers_run_from(app, "1")
+    set_version(app, "2")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("2", "2")
+    workers_run_from(app, "2")
+    ok("set-active", "previous", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("1", "1")
+    workers_run_from(app, "1")
+    ok("set-active", "latest", *INVENTORY, "--yes", cwd=app)
+    workers_run_from(app, "2")
+
+    config = (app / "shipstate.toml").read_text()
+    (app / "shipstate.toml").write_text(
+        config.replace("time.sleep(3600)", 'raise SystemExit(\\"no broker here\\")')
+    )
+    set_version(app, "3")
+    failed = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert failed.code == 1 and "every host was switched back" in failed.stderr, failed.output
+    assert "process hello-worker exited while starting (supervisord: " in failed.stderr
+    assert "no broker here" in failed.stderr, "with the last lines of its log"
+    fleet_serves("2", "2")
+    workers_run_from(app, "2")
+
+    (app / "shipstate.toml").write_text(config.replace(WORKER, "\n"))
+    set_version(app, "4")
+    assert "~ stop processes" in ok("apply", *INVENTORY, "--yes", cwd=app).stdout
+    for address in host_addresses():
+        assert on_host(address, "pgrep -fc '[i]mport os, time'").stdout.strip() == "0"
+    assert "No changes" in ok("plan", *INVENTORY, cwd=app).stdout
+
+
 def test_keep_releases_never_purges_active_or_previous(app):
     config = app / "shipstate.toml"
     config.write_text(config.read_text().replace("keep_releases = 4", "keep_releases = 3"))

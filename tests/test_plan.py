@@ -144,6 +144,35 @@ def test_the_replaced_release_is_kept_warm_and_the_one_before_it_stopped():
     assert noop.empty, "the warm release stays warm"
 
 
+def test_the_processes_restart_from_each_new_active_release_and_stop_without_one():
+    with_processes = {**CONFIGS, "processes.conf": "[program:hello-worker]\n"}
+    wanted = sha256(with_processes["processes.conf"])
+    observed = {"web1": host(ids=(1,), current=1)}
+    new = draft("k9").model_copy(update={"configs": with_processes})
+    plan = compute_plan("apply", desired_for_apply(observed, {"web1": new}, 4), observed)
+    (restart,) = [a for a in plan.hosts[0].actions if a.kind == "restart_processes"]
+    assert (restart.before, restart.after) == (None, "2"), "none ran: from the new release"
+
+    def running(release_id: int | None, processes: str) -> dict[str, ObservedHost]:
+        seen = host(ids=(1, 2), current=2, running=(1, 2))
+        configs = {**CONFIGS, "processes.conf": with_processes["processes.conf"]}
+        releases = tuple(r.model_copy(update={"configs": configs}) for r in seen.releases)
+        update = {"releases": releases, "processes_release": release_id, "processes": processes}
+        return {"web1": seen.model_copy(update=update)}
+
+    settled = running(2, wanted)
+    assert compute_plan("set-active", desired_for_set_active(settled, 2), settled).empty
+    back = compute_plan("set-active", desired_for_set_active(settled, 1), settled)
+    assert kinds(back) == ["switch_active", "restart_processes"], "same config, other release"
+    stale = running(2, sha256("[program:hello-old]\n"))
+    assert kinds(compute_plan("set-active", desired_for_set_active(stale, 2), stale)) == [
+        "restart_processes"
+    ]
+    gone = compute_plan("apply", desired_for_apply(settled, {"web1": draft("k9")}, 4), settled)
+    (stop,) = [a for a in gone.hosts[0].actions if a.kind == "restart_processes"]
+    assert (stop.before, stop.after) == ("2", None), "a release without processes stops them"
+
+
 def test_set_active_previous_and_latest():
     observed = {"web1": host(ids=(1, 2, 3), current=3)}
     assert resolve_release(observed, "previous") == 2
@@ -290,8 +319,10 @@ def test_fact_output_parser():
         "program other-9.conf",
         "running 2",
         "running ../x",
+        "processes 2 W3Byb2dyYW06aGVsbG8td29ya2VyXQo=",
     ]
     seen = parse_host_state("web1", lines, "hello")
+    assert seen.processes == sha256("[program:hello-worker]\n") and seen.processes_release == 2
     assert seen.current == 2 and seen.ids == (1, 2) and seen.nginx_loaded == "abc"
     assert seen.nginx_site == sha256("server {}\n")
     assert seen.python == "3.11"

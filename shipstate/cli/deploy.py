@@ -314,12 +314,21 @@ def logs(
             "--follow", "-f", help="Then print new lines as they are written, until Ctrl-C."
         ),
     ] = False,
+    process: Annotated[
+        str | None,
+        typer.Option(
+            "--process",
+            help="The log of this process of the app (see [[processes]]).",
+            metavar="NAME",
+        ),
+    ] = None,
     accept_new_host_keys: AcceptKeys = False,
 ) -> None:
     """The last lines of the active release's app server log on each host.
 
     gunicorn's access log, errors and tracebacks, each line after its host's name. With
     --follow, through OpenSSH's ssh, the log of the release active when it started.
+    --process NAME: a process's log instead.
 
     Example: shipstate logs -i inventories/production.py --limit web1 -n 200
 
@@ -328,7 +337,7 @@ def logs(
     if follow:
         with _session(inventory, limit, accept_new_host_keys) as session:
             try:
-                failed = session.follow_logs(lines, views.print_host_line(out))
+                failed = session.follow_logs(lines, views.print_host_line(out), process)
             except KeyboardInterrupt:
                 return
         if failed:
@@ -337,7 +346,7 @@ def logs(
             )
         return
     with _session(inventory, limit, accept_new_host_keys) as session, working("reading logs"):
-        ran = session.logs(lines)
+        ran = session.logs(lines, process)
     _report(ran, "tail", prefixed=True)
 
 
