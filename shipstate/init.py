@@ -51,7 +51,30 @@ class Detected:
     python: str | None = None  # the servers' command for the version a file of the app names
     python_named_by: str | None = None
     environment: tuple[str, ...] = ()
+    processes: tuple[tuple[str, str], ...] = ()  # (name, command), written commented out
+    processes_found_in: str = ""
     notes: tuple[str, ...] = ()
+
+
+def _processes(app_dir: Path, project: Path, settings_module: str, settings: str):
+    """Programs to run beside the app server: a Procfile's (all but web and release), else a
+    Celery app's worker (and beat, if the settings schedule tasks). (processes, where found)"""
+    procfile = app_dir / "Procfile"
+    if procfile.is_file():
+        found = []
+        for line in procfile.read_text(errors="replace").splitlines():
+            name, colon, command = line.partition(":")
+            name = re.sub(r"[^a-z0-9_]", "_", name.strip().lower())
+            if colon and command.strip() and name not in ("web", "release") and name[:1].isalpha():
+                found.append((name[:31], command.strip()))
+        return tuple(found), "Procfile"
+    package = settings_module.split(".")[0]
+    if not (project / package / "celery.py").is_file():
+        return (), ""
+    worker = [("worker", f"celery -A {package} worker -l info")]
+    if "CELERY_BEAT" in settings or "django_celery_beat" in settings:
+        worker.append(("beat", f"celery -A {package} beat -l info"))
+    return tuple(worker), f"{package}/celery.py"
 
 
 def _workdir(app_dir: Path) -> str | None:
@@ -359,6 +382,7 @@ def detect(app_dir: Path) -> Detected:
     sqlite_file = sqlite_named or sqlite_by_default
     media_root = _relative_to_base(settings, MEDIA_ROOT)
     python, python_named_by = _python([app_dir, project])
+    processes, processes_found_in = _processes(app_dir, project, settings_module, settings)
     return Detected(
         name=name[:40],
         workdir=workdir,
@@ -374,6 +398,8 @@ def detect(app_dir: Path) -> Detected:
         python=python,
         python_named_by=python_named_by,
         environment=environment,
+        processes=processes,
+        processes_found_in=processes_found_in,
         notes=(
             *(
                 [f"manage.py uses {used_by_manage}; the servers get {settings_module}"]
@@ -391,6 +417,15 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_static_notes(settings, static_root),
+            *(
+                [
+                    f"{processes_found_in} names processes ({', '.join(n for n, _ in processes)}):"
+                    " they are written commented out in shipstate.toml ([[processes]]); "
+                    "uncomment them once what they need (a broker?) is reachable from the servers"
+                ]
+                if processes
+                else []
+            ),
             *(
                 [
                     f"the database is SQLite ({in_app(sqlite_by_default)}, shared by the "
@@ -484,6 +519,15 @@ def render_config(found: Detected) -> str:
             "# nginx serve static files, then uncomment:",
             *(f"# {line}" for line in collectstatic),
         ]
+    if found.processes:
+        lines += [
+            "",
+            f"# Processes found in {found.processes_found_in}, run beside the app server from the",
+            "# active release once uncommented (they need their broker reachable):",
+        ]
+        for name, command in found.processes:
+            quoted = command.replace("\\", "\\\\").replace('"', '\\"')
+            lines += ["# [[processes]]", f'# name = "{name}"', f'# command = "{quoted}"']
     lines += [
         "",
         "# Keys that differ for one inventory (inventories/staging.py...), over those above:",

@@ -414,3 +414,39 @@ def test_init_outside_git_says_shipstate_deploys_commits(tmp_path):
     outside = ok("init", cwd=django_project(tmp_path / "loose")).stderr
     assert "note: not in a git repository: shipstate deploys commits: `git init`" in outside
     assert "not in a git repository" not in ok("init", cwd=startproject(tmp_path / "kept")).stderr
+
+
+def uncommented_processes(config: str) -> list[dict]:
+    block = config[config.index("# [[processes]]") : config.index("# Keys that differ")]
+    live = "\n".join(line.removeprefix("# ") for line in block.splitlines())
+    return [p.model_dump() for p in parse_config(tomllib.loads(live) | MINIMAL, "t").processes]
+
+
+MINIMAL = {"name": "shop", "wsgi": "shop.wsgi:application"}
+
+
+def test_init_writes_the_processes_of_a_procfile_or_a_celery_app_commented_out(tmp_path):
+    project = startproject(tmp_path / "queued")
+    (project / "mysite" / "celery.py").write_text("from celery import Celery\n")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + "\nCELERY_BEAT_SCHEDULE = {}\n")
+    found = detect(project)
+    config = render_config(found)
+    assert "\n[[processes]]" not in config, "commented out: they need their broker"
+    assert uncommented_processes(config) == [
+        {"name": "worker", "command": "celery -A mysite worker -l info", "stop_seconds": 60},
+        {"name": "beat", "command": "celery -A mysite beat -l info", "stop_seconds": 60},
+    ]
+    assert any(n.startswith("mysite/celery.py names processes (worker, beat)") for n in found.notes)
+    (project / "Procfile").write_text(
+        "web: gunicorn mysite.wsgi --log-file -\nrelease: python manage.py migrate\n"
+        'worker: celery -A mysite worker -Q "high,low" --concurrency 2\n'
+    )
+    config = render_config(detect(project))
+    assert uncommented_processes(config) == [
+        {
+            "name": "worker",
+            "command": 'celery -A mysite worker -Q "high,low" --concurrency 2',
+            "stop_seconds": 60,
+        }
+    ], "the Procfile's, but not web or release"
