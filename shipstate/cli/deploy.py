@@ -268,10 +268,11 @@ def run(
 ) -> None:
     """Run a command in the active release, as its hooks run.
 
-    In the release's directory, as the deploy user, with its venv on PATH, the app's env and
-    secrets. Without --tty it reads no input: give answers as options (createsuperuser
-    --noinput, with DJANGO_SUPERUSER_PASSWORD in the secrets); with --tty it runs on the first
-    host through OpenSSH's ssh, interactive.
+    In the release's directory, as the deploy user, with its venv, the app's env and secrets.
+
+    It reads no input (createsuperuser --noinput: DJANGO_SUPERUSER_PASSWORD in the secrets)...
+
+    ...unless --tty: then it runs on the first host through OpenSSH's ssh, interactive.
 
     Example: shipstate run -i inventories/production.py -- python manage.py showmigrations
 
@@ -318,7 +319,7 @@ def logs(
         str | None,
         typer.Option(
             "--process",
-            help="The log of this process of the app (see [[processes]]).",
+            help="The log of this process of the app instead.",
             metavar="NAME",
         ),
     ] = None,
@@ -326,9 +327,11 @@ def logs(
 ) -> None:
     """The last lines of the active release's app server log on each host.
 
-    gunicorn's access log, errors and tracebacks, each line after its host's name. With
-    --follow, through OpenSSH's ssh, the log of the release active when it started.
-    --process NAME: a process's log instead.
+    gunicorn's access log, errors and tracebacks, each line after its host's name.
+
+    --follow: through OpenSSH's ssh, the log of the release active when it started.
+
+    --process NAME: the log of a process of the app (shipstate.toml's processes) instead.
 
     Example: shipstate logs -i inventories/production.py --limit web1 -n 200
 
@@ -382,10 +385,13 @@ def bootstrap(
 ) -> None:
     """Set up Debian/Ubuntu servers for shipstate. Idempotent: a second run changes nothing.
 
-    Installs nginx, supervisor, python3-venv and sudo; creates the inventory's ssh_user
-    (the deploy user) with your public key; creates the app root it owns; allows it exactly
-    `nginx -t` and `nginx -s reload` through sudo (checked with visudo); lets its group use
-    supervisor's socket; and includes the active release's nginx site.
+    Installs nginx, supervisor, python3-venv and sudo if missing.
+
+    Creates the inventory's ssh_user (the deploy user) with your public key, and the app root.
+
+    Allows it exactly `nginx -t` and `nginx -s reload` through sudo (checked with visudo).
+
+    Lets its group use supervisor's socket, and includes the active release's nginx site.
 
     Example: shipstate bootstrap -i inventories/production.py --user root --plan
     """

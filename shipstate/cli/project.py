@@ -27,11 +27,15 @@ def init(
 ) -> None:
     """Write shipstate.toml and example inventories for the Django project here.
 
-    Detects the settings and WSGI module, the requirements, STATIC_ROOT, MEDIA_ROOT, a SQLite
-    database and a page for the health check, and names what in the settings is not ready
-    for production. Run it where manage.py is, or in the directory above (a repository with
-    the project in src/: the config then says workdir = "src"). Never overwrites a file
-    without --force, and an inventory never.
+    Detects the settings, WSGI module, requirements, static and media roots, SQLite, a health page.
+
+    Also the processes to run beside the app server (a Procfile's, a Celery app's).
+
+    Names what in the settings is not ready for production.
+
+    Run it where manage.py is, or in the directory above it (then: workdir = "src").
+
+    Never overwrites a file without --force, and an inventory never.
 
     Example: cd mysite && shipstate init --templates
     """
