@@ -1,5 +1,6 @@
 """Remote commands as data: every user value is quoted, pieces are joined by shell operators."""
 
+import re
 import shlex
 
 from pyinfra.api import QuoteString, StringCommand
@@ -234,11 +235,16 @@ def in_release(app: Config, directory: str, release_id: int, *command: str) -> S
 
 
 def process_command_line(app: Config, current: str, command: str) -> str:
-    """A process's command line for supervisord (which splits it as a shell would, and reads
-    %(...)s in it): run from `current`, in its workdir, as hooks run."""
+    """A process's command line for supervisord, run from `current`, in its workdir, as hooks
+    run. supervisord reads %(...)s in it, ends it at a ';' or '#' after a space (a comment),
+    and splits the rest as a shell would: each word is quoted so that it arrives verbatim."""
     where = f"{current}/{app.workdir}" if app.workdir else current
     words = as_in_release(app, current, *shlex.split(command))
-    return shlex.join([words[0], "-C", where, *words[1:]]).replace("%", "%%")
+    quoted = (
+        "".join(shlex.quote(piece) for piece in re.split(r"(?<=\s)(?=[;#])", word))
+        for word in [words[0], "-C", where, *words[1:]]
+    )
+    return " ".join(quoted).replace("%", "%%")
 
 
 def django_request(app: Config, directory: str, release_id: int, host: str) -> StringCommand:

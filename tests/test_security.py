@@ -110,6 +110,8 @@ def test_hostile_values_stay_inert_in_every_user_field(app):
     data["shared"] = ["var/", shared_dir, shared_file]
     data["env"]["GREETING"] = HOSTILE
     data["secrets"] = {"file": "secrets/{inventory}.env", "path": secrets_path}
+    printed = 'sh -c \'printf "%s|\\n" "$GREETING"; exec sleep 3600\''
+    data["processes"] = [{"name": "greeter", "command": printed}]
     config.write_text(_toml(data))
     (app / ".gitignore").write_text((app / ".gitignore").read_text() + "secrets/\n")
     (app / "secrets").mkdir()
@@ -119,6 +121,8 @@ def test_hostile_values_stay_inert_in_every_user_field(app):
     ok("apply", *ONE_HOST, "--yes", cwd=app)
     address = host_addresses()[0]
     assert health(address)["greeting"] == HOSTILE, "the value reached the app verbatim"
+    greeted = ok("logs", *ONE_HOST, "--process", "greeter", "-n", "1", cwd=app).stdout
+    assert greeted == f"sandbox-1: {HOSTILE}|\n", "and a process, through supervisord's parser"
     release = "/srv/hello/current/"
     names = [shared_dir.rstrip("/"), shared_file, secrets_path, requirements]
     found = on_host(
