@@ -234,17 +234,23 @@ def in_release(app: Config, directory: str, release_id: int, *command: str) -> S
     return chain(argv("cd", where), argv(*numbered))
 
 
-def process_command_line(app: Config, current: str, command: str) -> str:
-    """A process's command line for supervisord, run from `current`, in its workdir, as hooks
-    run. supervisord reads %(...)s in it, ends it at a ';' or '#' after a space (a comment),
-    and splits the rest as a shell would: each word is quoted so that it arrives verbatim."""
-    where = f"{current}/{app.workdir}" if app.workdir else current
-    words = as_in_release(app, current, *shlex.split(command))
+def supervisor_command(*words: str) -> str:
+    """Words for a supervisord `command=`, which ends it at a ';' or '#' after a space (a
+    comment), replaces %(here)s in it as text, then expands %(...)s, and splits the rest as a
+    shell would: each word is quoted in pieces, so that it arrives verbatim."""
     quoted = (
-        "".join(shlex.quote(piece) for piece in re.split(r"(?<=\s)(?=[;#])", word))
-        for word in [words[0], "-C", where, *words[1:]]
+        "".join(shlex.quote(piece) for piece in re.split(r"(?<=\s)(?=[;#])|(?<=%)(?=\()", word))
+        for word in words
     )
     return " ".join(quoted).replace("%", "%%")
+
+
+def process_command_line(app: Config, current: str, command: str) -> str:
+    """A process's command line for supervisord: run from `current`, in its workdir, as hooks
+    run."""
+    where = f"{current}/{app.workdir}" if app.workdir else current
+    words = as_in_release(app, current, *shlex.split(command))
+    return supervisor_command(words[0], "-C", where, *words[1:])
 
 
 def django_request(app: Config, directory: str, release_id: int, host: str) -> StringCommand:

@@ -19,6 +19,7 @@ from shipstate.commands import (
     record_states,
     reload_nginx,
     stop_programs,
+    supervisor_command,
     switch_current,
     with_env_file,
     write_line,
@@ -239,7 +240,7 @@ class Session:
         release_dir = self.layout.release(release_id)
         secrets = self.config.secrets_env_file
         load_secrets = (
-            shlex.join(with_env_file(self.config.python, secrets)) + " " if secrets else ""
+            supervisor_command(*with_env_file(self.config.python, secrets)) + " " if secrets else ""
         )
         return self.templates.render(
             PROGRAM_TEMPLATE,

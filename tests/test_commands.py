@@ -222,21 +222,22 @@ def test_a_process_runs_from_current_in_its_workdir_as_hooks_run():
             "name": "shop",
             "wsgi": "shop.wsgi:application",
             "workdir": "src",
-            "env": {"GREETING": "100% sure ;not #a comment %(ENV_HOME)s"},
+            "env": {"GREETING": "100% sure ;not #a comment %(ENV_HOME)s %(here)s"},
             "secrets": {"file": "s.env"},
         },
         "t",
     )
     line = process_command_line(app, "/srv/shop/current", "celery -A shop worker -l 'info'")
     # read as supervisord reads its config: ';' and '#' after a space start a comment, then
-    # %(...)s is expanded and the rest split as a shell would
+    # %(here)s is replaced, %(...)s expanded and the rest split as a shell would
     config = configparser.RawConfigParser(inline_comment_prefixes=(";", "#"))
     config.read_string(f"[program:shop-worker]\ncommand={line}\n")
-    read = config.get("program:shop-worker", "command") % {"ENV_HOME": "/root"}
+    here = config.get("program:shop-worker", "command").replace("%(here)s", "/etc/supervisor")
+    read = here % {"ENV_HOME": "/root", "here": "/etc/supervisor"}
     assert shlex.split(read) == [
         "env", "-C", "/srv/shop/current/src",
         "PATH=/srv/shop/current/venv/bin:/usr/local/bin:/usr/bin:/bin",
-        "GREETING=100% sure ;not #a comment %(ENV_HOME)s",
+        "GREETING=100% sure ;not #a comment %(ENV_HOME)s %(here)s",
         "python3", "-S", "-c", ENV_FILE, "/srv/shop/current/.env",
         "celery", "-A", "shop", "worker", "-l", "info",
     ]  # fmt: skip

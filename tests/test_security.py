@@ -103,7 +103,7 @@ def test_hostile_values_stay_inert_in_every_user_field(app):
     (app / requirements).write_text((app / "requirements.txt").read_text())
     shared_dir = "data $(touch /tmp/PWNED-4); `touch /tmp/PWNED-5` 'x' \"y\"/"
     shared_file = 'conf/it\'s "z" $(touch /tmp/PWNED-6).txt'
-    secrets_path = "conf/.env $(touch /tmp/PWNED-7);'"
+    secrets_path = "conf/.env $(touch /tmp/PWNED-7) ;'#x%(here)s"
     config = app / "shipstate.toml"
     data = tomllib.loads(config.read_text())
     data["requirements"] = requirements
