@@ -6,7 +6,7 @@ import shlex
 from pyinfra.api import QuoteString, StringCommand
 
 from shipstate.config import Config
-from shipstate.layout import Layout
+from shipstate.layout import NGINX_CONFIG, PROCESSES_CONFIG, Layout
 
 NOTE = "shipstate: "  # starts a line a command writes to stderr for the operator
 
@@ -216,6 +216,11 @@ def with_env_file(python: str, path: str) -> tuple[str, ...]:
     return (python, "-S", "-c", ENV_FILE, path)
 
 
+def workdir_in(app: Config, directory: str) -> str:
+    """Where the app runs in a release's directory: its `workdir` there, if it has one."""
+    return f"{directory}/{app.workdir}" if app.workdir else directory
+
+
 def as_in_release(app: Config, directory: str, *command: str) -> tuple[str, ...]:
     """`command` as a release's hooks and app server run: its venv on PATH, the app's [env],
     and the secrets file's variables if they are asked for (`directory`: the release's)."""
@@ -228,10 +233,9 @@ def as_in_release(app: Config, directory: str, *command: str) -> tuple[str, ...]
 def in_release(app: Config, directory: str, release_id: int, *command: str) -> StringCommand:
     """`command` run in a release's directory (its `workdir` in it, if the app has one) as
     `as_in_release` says, with SHIPSTATE_RELEASE set to its number."""
-    where = f"{directory}/{app.workdir}" if app.workdir else directory
     released = as_in_release(app, directory, *command)
     numbered = (released[0], f"SHIPSTATE_RELEASE={release_id}", *released[1:])
-    return chain(argv("cd", where), argv(*numbered))
+    return chain(argv("cd", workdir_in(app, directory)), argv(*numbered))
 
 
 def supervisor_command(*words: str) -> str:
@@ -248,9 +252,8 @@ def supervisor_command(*words: str) -> str:
 def process_command_line(app: Config, current: str, command: str) -> str:
     """A process's command line for supervisord: run from `current`, in its workdir, as hooks
     run."""
-    where = f"{current}/{app.workdir}" if app.workdir else current
     words = as_in_release(app, current, *shlex.split(command))
-    return supervisor_command(words[0], "-C", where, *words[1:])
+    return supervisor_command(words[0], "-C", workdir_in(app, current), *words[1:])
 
 
 def django_request(app: Config, directory: str, release_id: int, host: str) -> StringCommand:
@@ -305,7 +308,7 @@ def site_config_of(layout: Layout, release_id: int | None) -> StringCommand:
     temp = f"{layout.nginx}/.site.tmp"
     return chain(
         argv("mkdir", "-p", layout.nginx),
-        argv("cp", "-f", layout.site_config(release_id), temp),
+        argv("cp", "-f", layout.release_config(release_id, NGINX_CONFIG), temp),
         argv("mv", "-f", temp, layout.nginx_site),
     )
 
@@ -520,6 +523,14 @@ def signal_stop(groups):
         except Fault as fault:
             if fault.faultCode != 10:  # BAD_NAME: not loaded
                 raise
+def add_loaded(groups, added, changed):
+    for group in groups:
+        if group in added or group in changed:
+            rpc.addProcessGroup(group)
+def start_stopped(groups, infos):
+    for info in infos:
+        if info["group"] in groups and info["statename"] in ("STOPPED", "EXITED", "FATAL"):
+            rpc.startProcess(info["group"] + ":" + info["name"], False)
 """
     + LISTENING
     + """\
@@ -537,12 +548,8 @@ def processes(conf, prefix):
     wait_until(lambda: not in_state(stop, LIVE), "processes did not stop")
     for group in [*gone, *(g for g in wanted if g in changed)]:
         rpc.removeProcessGroup(group)
-    for group in wanted:
-        if group in added or group in changed:
-            rpc.addProcessGroup(group)
-    for info in rpc.getAllProcessInfo():
-        if info["group"] in wanted and info["statename"] in ("STOPPED", "EXITED", "FATAL"):
-            rpc.startProcess(info["group"] + ":" + info["name"], False)
+    add_loaded(wanted, added, changed)
+    start_stopped(wanted, rpc.getAllProcessInfo())
     def running():
         infos = [i for i in rpc.getAllProcessInfo() if i["group"] in wanted]
         for info in infos:
@@ -577,18 +584,14 @@ try:
     wait_until(lambda: not in_state(restart, LIVE), "app servers did not stop")
     for group in [*(set(removed) - in_state(removed, LIVE)), *restart]:
         rpc.removeProcessGroup(group)
-    for group in groups:
-        if group in added or group in changed:
-            rpc.addProcessGroup(group)
+    add_loaded(groups, added, changed)
     if action == "update":
         wait_until(lambda: not in_state(groups, ("STOPPING",)), "app servers did not stop")
         infos = rpc.getAllProcessInfo()
         missing = set(groups) - {info["group"] for info in infos}
         if missing:
             sys.exit("supervisord has no program " + ", ".join(sorted(missing)))
-        for info in infos:
-            if info["group"] in groups and info["statename"] in ("STOPPED", "EXITED", "FATAL"):
-                rpc.startProcess(info["group"] + ":" + info["name"], False)
+        start_stopped(groups, infos)
 except (OSError, RPCError) as error:
     sys.exit("supervisord at %s (see %s): %s" % (url, found, error))
 """
@@ -603,7 +606,7 @@ def start_program(layout: Layout, python: str, release_id: int) -> StringCommand
 def processes_from(layout: Layout, python: str, release_id: int | None) -> StringCommand:
     """supervisord runs the processes of the release (none if None, or if it has none),
     each restarted, and records that they run from it."""
-    conf = layout.release_processes(release_id) if release_id else ""
+    conf = layout.release_config(release_id, PROCESSES_CONFIG) if release_id else ""
     temp = f"{layout.processes_file}.tmp"
     put = StringCommand(
         "if",

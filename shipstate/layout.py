@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-PROCESSES_CONFIG = "processes.conf"  # in a release's .shipstate/, when the app has processes
+# configs a release keeps in its .shipstate/ (processes.conf only when the app has processes)
+NGINX_CONFIG = "nginx.conf"
+PROCESSES_CONFIG = "processes.conf"
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,9 @@ class Layout:
         """The site config nginx includes: a copy of the active release's, replaced atomically."""
         return f"{self.nginx}/site.conf"
 
-    def site_config(self, release_id: int) -> str:
-        return f"{self.release(release_id)}/.shipstate/nginx.conf"
+    def release_config(self, release_id: int, name: str) -> str:
+        """A config the release keeps (NGINX_CONFIG, PROCESSES_CONFIG...)."""
+        return f"{self.release(release_id)}/.shipstate/{name}"
 
     @property
     def nginx_loaded(self) -> str:
@@ -104,9 +107,6 @@ class Layout:
         """The app's processes (config.Process) as supervisord loads them: a copy of the active
         release's processes.conf."""
         return f"{self.programs}/{PROCESSES_CONFIG}"
-
-    def release_processes(self, release_id: int) -> str:
-        return f"{self.release(release_id)}/.shipstate/{PROCESSES_CONFIG}"
 
     @property
     def processes_release(self) -> str:

@@ -8,11 +8,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shipstate.desired import DesiredHost, NewRelease
 from shipstate.errors import ShipstateError
-from shipstate.layout import PROCESSES_CONFIG
+from shipstate.layout import NGINX_CONFIG, PROCESSES_CONFIG
 from shipstate.observed import ACTIVE, RETIRED, ObservedHost, ObservedRelease
 
 PLAN_VERSION = 1
-NGINX_CONFIG = "nginx.conf"
 
 
 def sha256(text: str) -> str:

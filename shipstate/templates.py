@@ -7,10 +7,10 @@ from pathlib import Path
 import jinja2
 
 from shipstate.errors import ShipstateError
-from shipstate.layout import PROCESSES_CONFIG
+from shipstate.layout import NGINX_CONFIG, PROCESSES_CONFIG
 
 RELEASE_TEMPLATES = {
-    "nginx.conf": "nginx.conf.j2",
+    NGINX_CONFIG: "nginx.conf.j2",
     "gunicorn.conf.py": "gunicorn.conf.py.j2",
     PROCESSES_CONFIG: "processes.conf.j2",
 }
