@@ -32,6 +32,7 @@ class HostWork:
     hooks: tuple[HookStep, ...]
     site_address: str
     secrets: bytes | None
+    requirements: bytes | None  # made of a lock file, for a new environment
 
 
 def health_host(config: Config) -> str:
@@ -71,6 +72,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "shared_files": config.shared_files,
             "secrets_path": config.secrets.path if config.secrets else None,
             "secrets": w.secrets if p.has("upload_secrets") else None,
+            "requirements": w.requirements,
         },
     )
     each(

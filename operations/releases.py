@@ -37,6 +37,7 @@ from shipstate.commands import (
 from shipstate.config import Config
 from shipstate.desired import HookStep, NewRelease
 from shipstate.layout import Layout
+from shipstate.locks import CONVERTERS
 from shipstate.observed import BUILDING, READY
 
 UV = "uv==0.13.9"
@@ -76,10 +77,12 @@ def _quietly(command: StringCommand) -> StringCommand:
     return StringCommand(command, "2>/dev/null")
 
 
-def _environment(layout: Layout, key: str, python: str, requirements: str, kind: str):
+def _environment(
+    layout: Layout, key: str, python: str, requirements: str, kind: str, installs_from: str
+):
     """Build the environment `key` under a temporary name with uv (pip when uv cannot be had,
     for a requirements file only), then rename it into place: complete or absent, never
-    changed."""
+    changed. `requirements`: the file on the host; `installs_from`: the app's file."""
     building, tools_tmp = layout.building_env(key), f"{layout.tools}.tmp"
     locked = kind == "uv.lock"
     wants = ("gunicorn",) if locked else ("-r", requirements, "gunicorn")
@@ -143,7 +146,7 @@ def _environment(layout: Layout, key: str, python: str, requirements: str, kind:
     offline = argv(*pip, "install", "--no-index", "--find-links", layout.wheels, *wants)
     with_pip = (
         StringCommand(
-            argv("echo", f"{NOTE}installing from {PurePosixPath(requirements).name} needs uv"),
+            argv("echo", f"{NOTE}installing from {installs_from} needs uv"),
             ">&2;",
             "false",
         )
@@ -182,9 +185,10 @@ def release_uploaded(
     shared_files: Sequence[str],
     secrets_path: str | None,
     secrets: bytes | None,
+    requirements: bytes | None,
 ):
     """The release's code and configs are unpacked under its temporary name, its venv, shared
-    paths and secrets linked in."""
+    paths and secrets linked in; `requirements`: made of a lock file, for a new environment."""
     if release is None:
         host.noop("release already present")
         return
@@ -207,6 +211,8 @@ def release_uploaded(
     yield _upload(archive, f"{meta}/source.tar.gz")
     files = {f"{meta}/{name}": content for name, content in sorted(release.configs.items())}
     files[layout.manifest(build)] = _manifest(release, BUILDING)
+    if requirements is not None:
+        files[layout.made_requirements(build)] = requirements.decode()
     written = yield from _written(files)  # by the command that unpacks
     if secrets is not None:
         yield from _secrets_file(layout, release.secrets, secrets)
@@ -250,8 +256,12 @@ def environment_present(
     if release is None or not build:
         host.noop("environment already built")
         return
-    requirements_file = f"{layout.building(release.id)}/{requirements}"
-    yield from _environment(layout, release.env, python, requirements_file, kind)
+    build = layout.building(release.id)
+    made = kind in CONVERTERS
+    requirements_file = layout.made_requirements(build) if made else f"{build}/{requirements}"
+    yield from _environment(
+        layout, release.env, python, requirements_file, kind, PurePosixPath(requirements).name
+    )
 
 
 @operation()

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from shipstate.errors import ShipstateError
+from shipstate.locks import CONVERTERS
 
 CONFIG_FILE = "shipstate.toml"
 
@@ -63,12 +64,10 @@ def input_pattern(value: str) -> str:
     return value
 
 
-# what other tools keep dependencies in, and how they export them to a requirements file
+# what other tools keep dependencies in that shipstate cannot install, and what to do instead
 EXPORTS = {
-    "poetry.lock": "poetry export -o requirements.txt",
-    "Pipfile.lock": "pipenv requirements > requirements.txt",
-    "Pipfile": "pipenv requirements > requirements.txt",
-    "pdm.lock": "pdm export -o requirements.txt",
+    "Pipfile": "lock it (`pipenv lock`) and use Pipfile.lock",
+    "pdm.lock": "export it to a requirements file (`pdm export -o requirements.txt`)",
 }
 
 
@@ -189,13 +188,18 @@ class Config(BaseModel):
     tls: Tls | None = None
 
     @property
-    def requirements_kind(self) -> Literal["requirements", "pyproject", "uv.lock"]:
-        """A requirements file (uv or pip), a pyproject.toml's [project] dependencies (uv), or
-        a uv.lock with its pyproject.toml, installed exactly (uv)."""
+    def requirements_kind(
+        self,
+    ) -> Literal["requirements", "pyproject", "uv.lock", "poetry.lock", "Pipfile.lock"]:
+        """A requirements file (uv or pip), a pyproject.toml's [project] dependencies (uv), a
+        uv.lock with its pyproject.toml, installed exactly (uv), or a lock file of Poetry or
+        Pipenv, installed as the pinned requirements file made of it (uv)."""
         name = PurePosixPath(self.requirements).name
         if name == "pyproject.toml":
             return "pyproject"
-        return "uv.lock" if name == "uv.lock" else "requirements"
+        if name == "uv.lock" or name in CONVERTERS:
+            return name
+        return "requirements"
 
     @field_validator("requirements", "static_root", "media_root", "workdir")
     @classmethod
@@ -207,10 +211,7 @@ class Config(BaseModel):
     def _installable(cls, value: str) -> str:
         name = PurePosixPath(value).name
         if name in EXPORTS:
-            raise ValueError(
-                f"{name} cannot be installed by shipstate: export it to a requirements file "
-                f"(`{EXPORTS[name]}`) or use uv.lock"
-            )
+            raise ValueError(f"{name} cannot be installed by shipstate: {EXPORTS[name]}")
         return value
 
     @field_validator("shared")

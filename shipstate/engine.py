@@ -38,6 +38,7 @@ from shipstate.errors import RemoteError, ShipstateError
 from shipstate.identity import operator, utc_now
 from shipstate.inventory import HostSpec, load_inventory, select_hosts
 from shipstate.layout import PROCESSES_CONFIG, Layout
+from shipstate.locks import CONVERTERS
 from shipstate.observed import ACTIVE, FAILED, ObservedHost
 from shipstate.plan import (
     HostPlan,
@@ -67,6 +68,7 @@ from shipstate.source import (
     hook_inputs,
     read_secrets,
     read_source,
+    requirements_made,
 )
 from shipstate.templates import PROGRAM_TEMPLATE, RELEASE_TEMPLATES, Templates
 
@@ -200,6 +202,7 @@ class Session:
         self._fleet: Fleet | None = None
         self._secrets: LocalSecrets | None = None
         self._archives: dict[str, Future[bytes]] = {}
+        self._made_requirements: dict[str, bytes] = {}
         self._observed_while_locking: dict[str, list[str]] = {}
         self.observed: dict[str, ObservedHost] = {}
 
@@ -376,6 +379,8 @@ class Session:
         self._secrets = read.secrets
         if read.archive is not None:
             self._archives[read.source.commit] = read.archive
+        if self.config.requirements_kind in CONVERTERS:
+            self._made_requirements[read.source.commit] = read.source.requirements
         digest = self._secrets.digest if self._secrets else ""
         created_at = utc_now()
         observed = self.observe()
@@ -478,13 +483,25 @@ class Session:
         archived = self._archives.get(commit)
         return archived.result() if archived is not None else archive(self.app_dir, commit)
 
+    def _requirements_made(self, commit: str) -> bytes | None:
+        """The requirements file made of the app's lock file, for a new environment."""
+        if self.config.requirements_kind not in CONVERTERS:
+            return None
+        if commit not in self._made_requirements:
+            self._made_requirements[commit] = requirements_made(
+                self.app_dir, commit, self.config.requirements
+            )
+        return self._made_requirements[commit]
+
     def apply(self, plan: Plan) -> None:
         from shipstate.deploys.apply import HostWork, add_plan_ops
 
         specs = {spec.name: spec for spec in self.hosts}
         builders = sorted(h.host for h in plan.hosts if h.new_release)
         commits = {h.new_release.commit for h in plan.hosts if h.new_release}
-        source_archive = self._archive(commits.pop()) if commits else b""
+        commit = commits.pop() if commits else None
+        source_archive = self._archive(commit) if commit else b""
+        made = self._requirements_made(commit) if commit else None
         runs_once_hooks = builders[0] if builders else None
         work = {}
         for pyinfra_host in self.fleet().hosts:
@@ -502,6 +519,7 @@ class Session:
                 hooks=hooks,
                 site_address=site_address(specs[pyinfra_host.name], self.config.scheme),
                 secrets=self._secrets.content if self._secrets else None,
+                requirements=made if host_plan.has("create_environment") else None,
             )
         before = dict(self.observed)
         self.report("applying")

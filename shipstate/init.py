@@ -10,11 +10,13 @@ from pathlib import Path
 
 from shipstate.config import CONFIG_FILE, EXPORTS, Config, parse_config
 from shipstate.errors import ShipstateError
+from shipstate.locks import CONVERTERS
 from shipstate.source import MAKE_A_COMMIT, in_git_work_tree, lists_dependencies
 from shipstate.templates import ALL_TEMPLATES
 
 REQUIREMENTS = (
     "uv.lock",
+    *CONVERTERS,
     "requirements.txt",
     "requirements/production.txt",
     "requirements/prod.txt",
@@ -330,9 +332,17 @@ def _health_path(urls: str, settings: str) -> str:
     return "/"
 
 
-def _installable(path: Path) -> bool:
+def _installable(path: Path, unusable: list[ShipstateError]) -> bool:
+    """Adds to `unusable` why a lock file shipstate converts cannot be."""
     if not path.is_file():
         return False
+    if path.name in CONVERTERS:
+        try:
+            CONVERTERS[path.name](path.read_bytes(), path.name)
+        except ShipstateError as exc:
+            unusable.append(exc)
+            return False
+        return True
     if path.name != "pyproject.toml":
         return True
     try:
@@ -352,7 +362,10 @@ def detect(app_dir: Path) -> Detected:
     settings = _settings_text(project, settings_module)
     wsgi = _wsgi_module(project, settings_module)
     places = [*REQUIREMENTS, *(in_app(r) for r in REQUIREMENTS if workdir)]
-    requirements = next((r for r in places if _installable(app_dir / r)), None)
+    unusable: list[ShipstateError] = []
+    requirements = next((r for r in places if _installable(app_dir / r, unusable)), None)
+    if requirements is None and unusable:
+        raise unusable[0]
     if requirements is None:
         kept_in = next(
             (n for n in EXPORTS if (app_dir / n).is_file() or (project / n).is_file()), None
@@ -360,8 +373,7 @@ def detect(app_dir: Path) -> Detected:
         if kept_in:
             raise ShipstateError(
                 f"no requirements file found, only {kept_in}",
-                hint=f"export the dependencies to one (`{EXPORTS[kept_in]}`), commit it, "
-                "and run init again",
+                hint=f"{EXPORTS[kept_in]}, commit it, and run init again",
             )
         raise ShipstateError(
             "no requirements file found",

@@ -129,6 +129,10 @@ class Layout:
     def manifest(self, release_dir: str) -> str:
         return f"{release_dir}/.shipstate/manifest.json"
 
+    def made_requirements(self, release_dir: str) -> str:
+        """The requirements file made of the app's lock file (Poetry's, Pipenv's)."""
+        return f"{release_dir}/.shipstate/requirements.txt"
+
     def state(self, release_dir: str) -> str:
         """What the release is now (a word); its manifest holds what it was when uploaded."""
         return f"{release_dir}/.shipstate/state"

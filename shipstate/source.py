@@ -7,12 +7,13 @@ import re
 import subprocess
 import tarfile
 import tomllib
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shipstate.config import Hook, Secrets
 from shipstate.errors import ShipstateError
+from shipstate.locks import CONVERTERS, LOCAL_HINT, LOCAL_SOURCE
 
 # -r / --requirement / -c / --constraint FILE in a requirements file
 INCLUDE = re.compile(r"^\s*(?:-r|--requirement|-c|--constraint)(?:\s*=\s*|\s+)(\S+)", re.M)
@@ -37,7 +38,9 @@ class Source(BaseModel):
     dirty: bool
     subject: str
     prefix: str
-    requirements: bytes  # the file, then each it includes: what the environment is keyed by
+    # the file, then each it includes (a lock file: the requirements file made of it): what the
+    # environment is keyed by
+    requirements: bytes
 
     @property
     def requirements_sha(self) -> str:
@@ -110,6 +113,8 @@ def read_source(app_dir: Path, ref: str, requirements: str, kind: str, allow_dir
     reqs = _committed(app_dir, commit, prefix, requirements, None)
     if kind == "pyproject":
         _check_dependencies(reqs, requirements)
+    elif kind in CONVERTERS:
+        reqs = CONVERTERS[kind](reqs, requirements)
     elif kind == "requirements":
         reqs += _included(app_dir, commit, prefix, requirements, reqs)
     return Source(
@@ -121,6 +126,13 @@ def read_source(app_dir: Path, ref: str, requirements: str, kind: str, allow_dir
         prefix=prefix,
         requirements=reqs,
     )
+
+
+def requirements_made(app_dir: Path, commit: str, requirements: str) -> bytes:
+    """The requirements file shipstate makes of the lock file `requirements` at `commit`."""
+    prefix = _git(app_dir, "rev-parse", "--show-prefix")
+    lock = _committed(app_dir, commit, prefix, requirements, None)
+    return CONVERTERS[PurePosixPath(requirements).name](lock, requirements)
 
 
 def check_workdir(app_dir: Path, source: Source, workdir: str) -> None:
@@ -158,12 +170,8 @@ def _included(app_dir: Path, commit: str, prefix: str, path: str, content: bytes
         if local:
             line = text[: local.start()].count("\n") + 1
             raise ShipstateError(
-                f"{path} line {line}: `{local[0].strip()}` installs a path on disk: an "
-                "environment is built once for all the releases with the same requirements, so "
-                "it cannot hold files of one release",
-                hint="remove the line: the app server, hooks and `run` import the app from the "
-                "release's directory (set `workdir` when manage.py is in a subdirectory); "
-                "require a local package by its name from an index or a URL",
+                f"{path} line {line}: `{local[0].strip()}` installs a path on disk: {LOCAL_SOURCE}",
+                hint=f"remove the line: {LOCAL_HINT}",
             )
         for name in INCLUDE.findall(text):
             if "://" in name:

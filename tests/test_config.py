@@ -79,6 +79,8 @@ def test_every_environments_keys_are_checked_whichever_is_used():
         ("pyproject.toml", "pyproject"),
         ("api/pyproject.toml", "pyproject"),
         ("requirements/prod.txt", "requirements"),
+        ("poetry.lock", "poetry.lock"),
+        ("backend/Pipfile.lock", "Pipfile.lock"),
     ],
 )
 def test_the_requirements_kind_is_read_from_the_file_name(requirements, kind):
@@ -96,7 +98,8 @@ def test_the_requirements_kind_is_read_from_the_file_name(requirements, kind):
         ({"shared": ["../escape"]}, "shared"),
         ({"shared": ["/etc/passwd"]}, "shared"),
         ({"requirements": "../x.txt"}, "requirements"),
-        ({"requirements": "poetry.lock"}, "requirements"),
+        ({"requirements": "pdm.lock"}, "requirements"),
+        ({"requirements": "Pipfile"}, "requirements"),
         ({"wsgi": "x; rm -rf /"}, "wsgi"),
         ({"python": "python3 -c evil"}, "python"),
         ({"health_path": "healthz"}, "health_path"),

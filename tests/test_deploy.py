@@ -322,6 +322,59 @@ def test_dependencies_from_a_uv_lock(app):
         assert old.returncode == 1, "release 2's environment is not changed"
 
 
+def test_dependencies_from_a_poetry_or_pipenv_lock(app):
+    """`requirements = "poetry.lock"` (Poetry 2) or `"Pipfile.lock"`: the environment holds the
+    packages the lock pins for the app (Poetry's main group, Pipenv's [packages]), their hashes
+    checked, not those for development only nor another platform's (tzdata on Windows); it is
+    keyed by those alone, so a lock changed for development only reuses it."""
+    fixtures = Path(__file__).parent / "fixtures"
+    (app / "requirements.txt").unlink()
+    shutil.copy(fixtures / "poetry" / "pyproject.toml", app / "pyproject.toml")
+    shutil.copy(fixtures / "poetry" / "poetry.lock", app / "poetry.lock")
+    config = app / "shipstate.toml"
+    config.write_text(config.read_text().replace("requirements.txt", "poetry.lock"))
+    commit(app, "dependencies locked by Poetry")
+    ok("plan", *INVENTORY, "--out", "first.plan", cwd=app)
+    ok("apply", *INVENTORY, "first.plan", cwd=app)  # made of the commit's lock again
+    fleet_serves("1", "1")
+    probe = (
+        "import importlib.util, django, gunicorn; print(django.__version__, gunicorn.__version__,"
+        " *(bool(importlib.util.find_spec(m)) for m in ('pytest', 'tzdata')))"
+    )
+    for address in host_addresses():
+        found = on_host(address, f"/srv/hello/current/venv/bin/python -c {shlex.quote(probe)}")
+        assert found.stdout.split() == ["5.2.19", "23.0.0", "False", "False"], found.stderr
+
+    shutil.copy(fixtures / "poetry" / "pyproject-dev-bumped.toml", app / "pyproject.toml")
+    shutil.copy(fixtures / "poetry" / "poetry-dev-bumped.lock", app / "poetry.lock")
+    commit(app, "pytest for development changed")
+    assert re.search(r"environment \w+ reused", ok("plan", *INVENTORY, cwd=app).stdout)
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+
+    for name in ("pyproject.toml", "poetry.lock"):
+        (app / name).unlink()
+    lock = (fixtures / "pipenv" / "Pipfile.lock").read_text()
+    django_hashes = re.search(r'"django": \{\s*"hashes": \[([^]]*)\]', lock)[1]
+    wrong = re.sub(r"(?<=sha256:)\w+", lambda digest: digest[0][::-1], django_hashes)
+    (app / "Pipfile.lock").write_text(lock.replace(django_hashes, wrong))
+    config.write_text(config.read_text().replace("poetry.lock", "Pipfile.lock"))
+    commit(app, "dependencies locked by Pipenv, one hash wrong")
+    failed = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert failed.code == 1 and "Hash mismatch for `django==5.2.19`" in failed.stderr
+    fleet_serves("1", "2")
+
+    shutil.copy(fixtures / "pipenv" / "Pipfile.lock", app / "Pipfile.lock")
+    commit(app, "dependencies locked by Pipenv")
+    assert re.search(r"environment \w+ built", ok("plan", *INVENTORY, cwd=app).stdout)
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("1", "3")
+    for address in host_addresses():
+        six = on_host(address, "/srv/hello/current/venv/bin/python -c 'import six'")
+        assert six.returncode == 0, six.stderr
+        pytest_installed = on_host(address, "/srv/hello/current/venv/bin/python -c 'import pytest'")
+        assert pytest_installed.returncode == 1
+
+
 def test_dependencies_from_a_pyproject(app):
     """`requirements = "pyproject.toml"`: its [project] dependencies are installed (uv); one
     without such a list is refused before anything connects."""

@@ -2,9 +2,11 @@
 
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 from unittest.mock import ANY
 
 import pytest
@@ -198,6 +200,26 @@ def test_init_prefers_a_uv_lock_to_a_requirements_file(tmp_path):
     assert detect(project).requirements == "uv.lock"
 
 
+def test_init_takes_a_poetry_or_pipenv_lock_and_says_why_an_old_poetry_lock_is_not(tmp_path):
+    project = startproject(tmp_path / "poetry")
+    fixtures = Path(__file__).parent / "fixtures"
+    shutil.copy(fixtures / "pipenv" / "Pipfile.lock", project / "Pipfile.lock")
+    assert detect(project).requirements == "Pipfile.lock"
+    lock = (fixtures / "poetry" / "poetry.lock").read_text()
+    (project / "poetry.lock").write_text(lock)
+    assert detect(project).requirements == "poetry.lock"
+    (project / "poetry.lock").write_text(
+        lock.replace('lock-version = "2.1"', 'lock-version = "2.0"')
+    )
+    assert detect(project).requirements == "Pipfile.lock"
+    (project / "Pipfile.lock").unlink()
+    (project / "requirements.txt").unlink()
+    refused = shipstate("init", cwd=project)
+    assert refused.code == 1 and "Traceback" not in refused.stderr
+    assert "error: poetry.lock is lock-version 2.0, which does not say" in refused.stderr
+    assert "hint: run `poetry lock` with Poetry 2 (it keeps the locked" in refused.stderr
+
+
 @pytest.mark.parametrize(
     ("databases", "shared"),
     [
@@ -241,14 +263,14 @@ def test_init_takes_a_pyproject_listing_dependencies_when_there_is_no_requiremen
         refused = shipstate("init", cwd=project)
         assert refused.code == 1 and "no requirements file found" in refused.stderr
         assert "Traceback" not in refused.stderr
-    for kept_in, export in (
-        ("poetry.lock", "`poetry export -o requirements.txt`"),
-        ("Pipfile", "`pipenv requirements > requirements.txt`"),
+    for kept_in, instead in (
+        ("Pipfile", "lock it (`pipenv lock`) and use Pipfile.lock"),
+        ("pdm.lock", "export it to a requirements file (`pdm export -o requirements.txt`)"),
     ):
         (project / kept_in).write_text("")
         refused = shipstate("init", cwd=project)
         assert f"error: no requirements file found, only {kept_in}\n" in refused.stderr
-        assert f"hint: export the dependencies to one ({export}), commit it" in refused.stderr
+        assert f"hint: {instead}, commit it, and run init again" in refused.stderr
         (project / kept_in).unlink()
     pyproject.write_text('[project]\nname = "mysite"\ndependencies = ["Django==5.2.19"]\n')
     assert detect(project).requirements == "pyproject.toml"

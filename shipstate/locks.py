@@ -1,0 +1,118 @@
+"""Other tools' lock files as the pinned requirements file shipstate installs. Pure."""
+
+import json
+import tomllib
+from collections.abc import Iterable
+
+from shipstate.errors import ShipstateError
+
+PYPI = "https://pypi.org/simple"
+LOCAL_SOURCE = (
+    "an environment is built once for all the releases with the same requirements, so it "
+    "cannot hold files of one release"
+)
+LOCAL_HINT = (
+    "the app server, hooks and `run` import the app from the release's directory (set "
+    "`workdir` when manage.py is in a subdirectory); require a local package by its name from "
+    "an index or a URL"
+)
+
+
+def _line(requirement: str, marker: str | None, hashes: Iterable[str]) -> str:
+    pieces = [f"{requirement} ; {marker}" if marker else requirement]
+    pieces += [f"    --hash={h}" for h in hashes]
+    return " \\\n".join(pieces)
+
+
+def _file(indexes: Iterable[str], lines: Iterable[str], kept_in: str) -> bytes:
+    extra = sorted({u.rstrip("/") for u in indexes} - {PYPI})
+    header = [f"# the packages {kept_in} locks for the app, written by shipstate"]
+    return "\n".join([*header, *(f"--extra-index-url {u}" for u in extra), *lines, ""]).encode()
+
+
+def _refuse_local(path: str, name: str, where: str) -> ShipstateError:
+    return ShipstateError(
+        f"{path}: {name} is installed from {where} on disk: {LOCAL_SOURCE}", hint=LOCAL_HINT
+    )
+
+
+def _poetry_marker(package: dict) -> str | None:
+    markers = package.get("markers")
+    return markers.get("main") if isinstance(markers, dict) else markers
+
+
+def from_poetry_lock(content: bytes, path: str) -> bytes:
+    """The main group's packages of a Poetry 2 lock file (lock-version 2.1 records each
+    package's groups and markers), pinned, with their hashes; not the project itself, nor its
+    extras."""
+    try:
+        lock = tomllib.loads(content.decode())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ShipstateError(f"{path}: {exc}", hint="run `poetry lock` and commit it") from None
+    version = str(lock.get("metadata", {}).get("lock-version", "1.0"))
+    if tuple(int(p) for p in version.split(".") if p.isdigit()) < (2, 1):
+        raise ShipstateError(
+            f"{path} is lock-version {version}, which does not say which packages the app needs "
+            "(its main group) and which only its development does",
+            hint="run `poetry lock` with Poetry 2 (it keeps the locked versions and records "
+            "each package's groups) and commit it; or export a requirements file (`poetry "
+            "export -o requirements.txt`) and point `requirements` at it",
+        )
+    lines, indexes = [], []
+    for package in lock.get("package", ()):
+        if "main" not in package.get("groups", ()) or package.get("optional"):
+            continue
+        name, version = package["name"], package["version"]
+        source = package.get("source", {})
+        kind, url = source.get("type"), source.get("url", "")
+        hashes = [f["hash"] for f in package.get("files", ()) if "hash" in f]
+        if kind in ("directory", "file"):
+            raise _refuse_local(path, name, f"the {kind} {url}")
+        if kind == "git":
+            commit = source.get("resolved_reference") or source.get("reference")
+            subdirectory = source.get("subdirectory")
+            requirement = f"{name} @ git+{url}@{commit}"
+            if subdirectory:
+                requirement += f"#subdirectory={subdirectory}"
+            hashes = []
+        elif kind == "url":
+            requirement = f"{name} @ {url}"
+        else:
+            requirement = f"{name}=={version}"
+            if kind == "legacy":
+                indexes.append(url)
+        lines.append(_line(requirement, _poetry_marker(package), hashes))
+    return _file(indexes, lines, path)
+
+
+def from_pipfile_lock(content: bytes, path: str) -> bytes:
+    """Pipenv's [packages] (the lock's "default"), pinned, with their hashes."""
+    try:
+        lock = json.loads(content)
+        packages = lock["default"]
+        sources = lock.get("_meta", {}).get("sources", ())
+        indexes = [s["url"] for s in sources]
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise ShipstateError(
+            f"{path} is not a Pipfile.lock ({type(exc).__name__}: {exc})",
+            hint="run `pipenv lock` and commit it",
+        ) from None
+    lines = []
+    for name, spec in sorted(packages.items()):
+        extras = f"[{','.join(spec['extras'])}]" if spec.get("extras") else ""
+        if "path" in spec:
+            raise _refuse_local(path, name, f"the path {spec['path']}")
+        if "git" in spec:
+            subdirectory = spec.get("subdirectory")
+            requirement = f"{name}{extras} @ git+{spec['git']}@{spec.get('ref', 'HEAD')}"
+            if subdirectory:
+                requirement += f"#subdirectory={subdirectory}"
+        elif "file" in spec:
+            requirement = f"{name}{extras} @ {spec['file']}"
+        else:
+            requirement = f"{name}{extras}{spec.get('version', '')}"
+        lines.append(_line(requirement, spec.get("markers"), spec.get("hashes", ())))
+    return _file(indexes, lines, path)
+
+
+CONVERTERS = {"poetry.lock": from_poetry_lock, "Pipfile.lock": from_pipfile_lock}
