@@ -207,7 +207,7 @@ def _check_dependencies(pyproject: bytes, path: str) -> None:
         raise ShipstateError(
             f"{path} has no [project] dependencies list to install",
             hint="list them under [project] dependencies = [...], or point `requirements` at "
-            "a requirements file (`poetry export -o requirements.txt` for Poetry)",
+            "a requirements file, or at poetry.lock for Poetry",
         )
 
 
