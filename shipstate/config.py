@@ -100,13 +100,18 @@ class Hook(BaseModel):
 
 class Process(BaseModel):
     """A program run beside the app server from the active release only, e.g. a task queue's
-    worker or scheduler: (re)started after each switch, from `current`, as hooks run."""
+    worker or scheduler: (re)started after each switch, from `current`, as hooks run; on every
+    host, or (`run = "once"`, for a scheduler) on the inventory's first host by name."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
     command: Annotated[OneLine, Field(min_length=1, max_length=2000)]
     stop_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+    run: Literal["every-host", "once"] = "every-host"
+
+    def runs_on(self, host: str, first_host: str) -> bool:
+        return self.run == "every-host" or host == first_host
 
     @field_validator("command")
     @classmethod

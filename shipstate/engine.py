@@ -193,7 +193,9 @@ class Session:
         self.app_dir = app_dir
         self.config = load_config(app_dir, inventory.stem)
         self.templates = Templates(app_dir)
-        self.hosts = select_hosts(load_inventory(inventory), limit)
+        inventory_hosts = load_inventory(inventory)
+        self.first_host = min(spec.name for spec in inventory_hosts)  # runs processes run once
+        self.hosts = select_hosts(inventory_hosts, limit)
         self.inventory_name = inventory.stem
         self.layout = Layout(self.config.root, self.config.name)
         self.report = report
@@ -260,7 +262,7 @@ class Session:
 
     def render_release(self, spec: HostSpec) -> dict[str, str]:
         """The release's configs for the host (a template mistake fails here, before connecting);
-        processes.conf only for an app with processes."""
+        processes.conf only for a host running some of the app's processes."""
         user = ssh_user(spec)
         current = self.layout.current
         context = {
@@ -275,13 +277,14 @@ class Session:
                     "log": self.layout.process_log(process.name),
                 }
                 for process in self.config.processes
+                if process.runs_on(spec.name, self.first_host)
             ],
         }
         self.render_program(spec, 0)
         return {
             name: self.templates.render(template, context)
             for name, template in RELEASE_TEMPLATES.items()
-            if name != PROCESSES_CONFIG or self.config.processes
+            if name != PROCESSES_CONFIG or context["processes"]
         }
 
     def draft(
@@ -588,13 +591,19 @@ class Session:
         """The log, by the active release's number: its app server's, or a process's."""
         if process is None:
             return self.layout.log
-        names = [p.name for p in self.config.processes]
-        if process not in names:
+        named = {p.name: p for p in self.config.processes}
+        if process not in named:
             raise ShipstateError(
                 f"shipstate.toml has no process {process!r}",
-                hint=f"its processes: {', '.join(names)}"
-                if names
+                hint=f"its processes: {', '.join(named)}"
+                if named
                 else "[[processes]] in shipstate.toml declares them (README: Configuration)",
+            )
+        self.hosts = [h for h in self.hosts if named[process].runs_on(h.name, self.first_host)]
+        if not self.hosts:
+            raise ShipstateError(
+                f"process {process!r} runs once, on {self.first_host}, which --limit leaves out",
+                hint=f"--limit {self.first_host}, or leave --limit out",
             )
         return lambda release_id: self.layout.process_log(process)
 

@@ -58,6 +58,10 @@ class Detected:
     notes: tuple[str, ...] = ()
 
 
+# a process that schedules work, which must run on one host only (else each task runs on each)
+SCHEDULER = re.compile(r"\bbeat\b|clock|schedul|cron", re.I)
+
+
 def _processes(app_dir: Path, project: Path, settings_module: str, settings: str):
     """Programs to run beside the app server: a Procfile's (all but web and release), else a
     Celery app's worker (and beat, if the settings schedule tasks). (processes, where found)"""
@@ -540,6 +544,8 @@ def render_config(found: Detected) -> str:
         for name, command in found.processes:
             quoted = command.replace("\\", "\\\\").replace('"', '\\"')
             lines += ["# [[processes]]", f'# name = "{name}"', f'# command = "{quoted}"']
+            if SCHEDULER.search(f"{name} {command}"):
+                lines.append('# run = "once"               # a scheduler: on one host only')
     lines += [
         "",
         "# Keys that differ for one inventory (inventories/staging.py...), over those above:",

@@ -32,6 +32,7 @@ def test_example_config_loads_with_defaults():
         ([{"name": "w", "command": "  "}], "processes.0.command: Value error, names no program"),
         ([{"name": "w", "command": "a"}, {"name": "w", "command": "b"}], "the same process twice"),
         ([{"name": "w", "command": "a", "stop_seconds": 0}], "processes.0.stop_seconds"),
+        ([{"name": "w", "command": "a", "run": "first"}], "processes.0.run: Input should be"),
     ],
 )
 def test_a_process_needs_a_plain_name_and_a_command(processes, said):

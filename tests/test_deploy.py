@@ -143,6 +143,10 @@ WORKER = (
     'print(\\"worker\\", os.getcwd(), os.environ[\\"ALLOWED_HOSTS\\"], flush=True); '
     "time.sleep(3600)'\"\nstop_seconds = 5\n"
 )
+SCHEDULER = (
+    '\n[[processes]]\nname = "scheduler"\nrun = "once"\nstop_seconds = 5\n'
+    'command = "python -u -c \'import time; print(\\"ticks\\", flush=True); time.sleep(3600)\'"\n'
+)
 
 
 def workers_run_from(app, release: str) -> None:
@@ -154,14 +158,28 @@ def workers_run_from(app, release: str) -> None:
         assert count == "1", f"{address}: {count} workers"
 
 
+def schedulers() -> list[str]:
+    return [on_host(a, "pgrep -fc '[p]rint..ticks'").stdout.strip() for a in host_addresses()]
+
+
 def test_processes_run_from_the_active_release_only(app):
+    """A worker on every host; a scheduler (`run = "once"`) on the first host only."""
     with open(app / "shipstate.toml", "a") as config:
-        config.write(WORKER)
-    commit(app, "a worker")
+        config.write(WORKER + SCHEDULER)
+    commit(app, "a worker and a scheduler")
     planned = ok("plan", *INVENTORY, cwd=app).stdout
     assert "~ restart processes from release 1" in planned and "+[program:hello-worker]" in planned
+    assert planned.count("+[program:hello-scheduler]") == 1
     ok("apply", *INVENTORY, "--yes", cwd=app)
     workers_run_from(app, "1")
+    assert schedulers() == ["1", "0", "0"]
+    scheduler_logs = ("logs", *INVENTORY, "--process", "scheduler")
+    assert ok(*scheduler_logs, cwd=app).stdout.splitlines() == ["sandbox-1: ticks"]
+    elsewhere = shipstate(*scheduler_logs, "--limit", "sandbox-2", cwd=app)
+    assert elsewhere.code == 1 and (
+        "error: process 'scheduler' runs once, on sandbox-1, which --limit leaves out"
+        in elsewhere.stderr
+    )
     set_version(app, "2")
     ok("apply", *INVENTORY, "--yes", cwd=app)
     fleet_serves("2", "2")
@@ -184,11 +202,14 @@ def test_processes_run_from_the_active_release_only(app):
     fleet_serves("2", "2")
     workers_run_from(app, "2")
 
-    (app / "shipstate.toml").write_text(config.replace(WORKER, "\n"))
+    assert schedulers() == ["1", "0", "0"]
+
+    (app / "shipstate.toml").write_text(config.replace(WORKER + SCHEDULER, "\n"))
     set_version(app, "4")
     assert "~ stop processes" in ok("apply", *INVENTORY, "--yes", cwd=app).stdout
     for address in host_addresses():
         assert on_host(address, "pgrep -fc '[i]mport os, time'").stdout.strip() == "0"
+    assert schedulers() == ["0", "0", "0"]
     assert "No changes" in ok("plan", *INVENTORY, cwd=app).stdout
 
 

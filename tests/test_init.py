@@ -445,6 +445,8 @@ def uncommented_processes(config: str) -> list[dict]:
 
 
 MINIMAL = {"name": "shop", "wsgi": "shop.wsgi:application"}
+EVERY_HOST = {"stop_seconds": 60, "run": "every-host"}
+ONCE = {"stop_seconds": 60, "run": "once"}
 
 
 def test_init_writes_the_processes_of_a_procfile_or_a_celery_app_commented_out(tmp_path):
@@ -456,19 +458,21 @@ def test_init_writes_the_processes_of_a_procfile_or_a_celery_app_commented_out(t
     config = render_config(found)
     assert "\n[[processes]]" not in config, "commented out: they need their broker"
     assert uncommented_processes(config) == [
-        {"name": "worker", "command": "celery -A mysite worker -l info", "stop_seconds": 60},
-        {"name": "beat", "command": "celery -A mysite beat -l info", "stop_seconds": 60},
+        {"name": "worker", "command": "celery -A mysite worker -l info", **EVERY_HOST},
+        {"name": "beat", "command": "celery -A mysite beat -l info", **ONCE},
     ]
     assert any(n.startswith("mysite/celery.py names processes (worker, beat)") for n in found.notes)
     (project / "Procfile").write_text(
         "web: gunicorn mysite.wsgi --log-file -\nrelease: python manage.py migrate\n"
         'worker: celery -A mysite worker -Q "high,low" --concurrency 2\n'
+        "clock: python manage.py run_clock\n"
     )
     config = render_config(detect(project))
     assert uncommented_processes(config) == [
         {
             "name": "worker",
             "command": 'celery -A mysite worker -Q "high,low" --concurrency 2',
-            "stop_seconds": 60,
-        }
-    ], "the Procfile's, but not web or release"
+            **EVERY_HOST,
+        },
+        {"name": "clock", "command": "python manage.py run_clock", **ONCE},
+    ], "the Procfile's, but not web or release; a scheduler on one host only"
