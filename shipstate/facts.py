@@ -5,7 +5,7 @@ import shlex
 
 from pyinfra.api import FactBase, StringCommand
 
-from shipstate.commands import LISTENING, python_script
+from shipstate.commands import LISTENING, SUPERVISOR_CLIENT, python_script
 from shipstate.observed import ObservedHost, parse_host_state
 from shipstate.templates import RELEASE_TEMPLATES
 
@@ -13,11 +13,14 @@ from shipstate.templates import RELEASE_TEMPLATES
 # `python <version>`, `root 0|1`, then in the app root: `lock <seconds since heartbeat>
 # <info.json>` when a deploy lock is held, `current`, `nginx` (the site config nginx loaded),
 # `site <base64>` (the site config in place), `processes <release> <base64>` (the processes'
-# config in place and the release they were started from), `release <n> <manifest>`,
+# config in place and the release they were started from), `down <program> <state>` for each of
+# them supervisord does not run (DOWN; ABSENT: not loaded), `release <n> <manifest>`,
 # `state <n> <state>` (what the release is now, when it changed since its upload),
 # `config <n> <file> <base64>`, `building`, `env`, `secret`, `program` and `running <n>` for
 # each release whose app server accepts connections on its socket (cheaper than asking
 # supervisord). Arguments: the app root, then the names of the configs each release keeps.
+# states of a process supervisord will not change by itself (EXITED: autorestart restarts it)
+DOWN = ("STOPPED", "FATAL", "UNKNOWN", "ABSENT")
 # Only modules built into Python are imported: glob, base64, hashlib and socket took ~17 ms.
 OBSERVE = (
     """\
@@ -54,6 +57,8 @@ def names(want, directory, prefixes=("",), suffix=""):
     )
 """
     + LISTENING
+    + f"SUPERVISOR_CLIENT = {SUPERVISOR_CLIENT!r}\n"
+    + f"DOWN = {DOWN!r}\n"
     + """\
 def encoded(data):
     return binascii.b2a_base64(data, newline=False)
@@ -73,6 +78,16 @@ say("nginx", (read(".nginx-loaded") or b"").strip())
 processes = read("supervisor/processes.conf")
 if processes is not None:
     say("processes", (read(".processes-release") or b"-").strip(), encoded(processes))
+    try:
+        client = {}
+        exec(SUPERVISOR_CLIENT, client)
+        live = {info["group"]: info["statename"] for info in client["rpc"].getAllProcessInfo()}
+    except BaseException:  # supervisord unreachable: not known to be down
+        live = None
+    for line in processes.decode(errors="replace").splitlines():
+        program = line.strip()[9:-1] if line.startswith("[program:") else None
+        if program and live is not None and live.get(program, "ABSENT") in DOWN:
+            say("down", program, live.get(program, "ABSENT"))
 site = read("nginx/site.conf")
 if site is not None:
     say("site", encoded(site))

@@ -100,6 +100,7 @@ class ObservedHost(BaseModel):
     nginx_site: str = ""
     processes: str = ""  # sha256 of the processes' config in place, "" if none
     processes_release: int | None = None  # the release they were last started from
+    processes_down: dict[str, str] = {}  # each process supervisord does not run: its state
     python: str = ""
     lock: LockInfo | None = None
 
@@ -135,6 +136,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
     current: int | None = None
     nginx_loaded = nginx_site = processes = python = ""
     processes_release: int | None = None
+    processes_down: dict[str, str] = {}
     lock = None
     manifests: dict[int, dict] = {}
     configs: dict[int, dict[str, str]] = {}
@@ -164,6 +166,9 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
             started_from, _, encoded = rest.partition(" ")
             processes_release = _release_id(started_from)
             processes = hashlib.sha256(base64.b64decode(encoded)).hexdigest()
+        elif tag == "down":
+            program, _, state = rest.partition(" ")
+            processes_down[program] = state
         elif tag == "release":
             name, _, manifest = rest.partition(" ")
             number = _release_id(name)
@@ -253,6 +258,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         nginx_site=nginx_site,
         processes=processes,
         processes_release=processes_release,
+        processes_down=processes_down,
         python=python,
         lock=lock,
     )

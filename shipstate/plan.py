@@ -240,15 +240,24 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
     runs_from = None if processes is None else active
     processes_sha = "" if processes is None else sha256(processes)
     if processes_sha != observed.processes or observed.processes_release != runs_from:
+        reason = (
+            "the processes must run from the active release"
+            if runs_from
+            else "the active release has no processes"
+        )
+    elif observed.processes_down:
+        down = (f"{p} is {state}" for p, state in sorted(observed.processes_down.items()))
+        reason = f"{', '.join(down)} (supervisord does not run it)"
+    else:
+        reason = ""
+    if reason:
         actions.append(
             Action(
                 kind="restart_processes",
                 target="processes",
                 before=str(observed.processes_release or "?") if observed.processes else None,
                 after=None if runs_from is None else str(runs_from),
-                reason="the processes must run from the active release"
-                if runs_from
-                else "the active release has no processes",
+                reason=reason,
             )
         )
     for number in sorted(set(observed.programs) | set(observed.running)):

@@ -180,6 +180,15 @@ def test_processes_run_from_the_active_release_only(app):
         "error: process 'scheduler' runs once, on sandbox-1, which --limit leaves out"
         in elsewhere.stderr
     )
+    stopped = on_host(host_addresses()[1], "supervisorctl stop hello-worker")
+    assert stopped.returncode == 0, stopped.stderr
+    planned = shipstate("plan", *INVENTORY, "--detailed-exitcode", cwd=app)
+    assert planned.code == 2 and planned.stdout.count("~ restart processes") == 1
+    said = "~ restart processes from release 1  hello-worker is STOPPED (supervisord does not"
+    assert f"sandbox-2\n  {said} run it)" in planned.stdout
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    workers_run_from(app, "1")
+    assert "No changes" in ok("plan", *INVENTORY, cwd=app).stdout
     set_version(app, "2")
     ok("apply", *INVENTORY, "--yes", cwd=app)
     fleet_serves("2", "2")

@@ -164,6 +164,14 @@ def test_the_processes_restart_from_each_new_active_release_and_stop_without_one
     assert compute_plan("set-active", desired_for_set_active(settled, 2), settled).empty
     back = compute_plan("set-active", desired_for_set_active(settled, 1), settled)
     assert kinds(back) == ["switch_active", "restart_processes"], "same config, other release"
+    crashed = {
+        "web1": settled["web1"].model_copy(update={"processes_down": {"hello-worker": "FATAL"}})
+    }
+    (restart,) = (
+        compute_plan("set-active", desired_for_set_active(crashed, 2), crashed).hosts[0].actions
+    )
+    assert (restart.kind, restart.after) == ("restart_processes", "2")
+    assert restart.reason == "hello-worker is FATAL (supervisord does not run it)"
     stale = running(2, sha256("[program:hello-old]\n"))
     assert kinds(compute_plan("set-active", desired_for_set_active(stale, 2), stale)) == [
         "restart_processes"
@@ -320,9 +328,11 @@ def test_fact_output_parser():
         "running 2",
         "running ../x",
         "processes 2 W3Byb2dyYW06aGVsbG8td29ya2VyXQo=",
+        "down hello-worker FATAL",
     ]
     seen = parse_host_state("web1", lines, "hello")
     assert seen.processes == sha256("[program:hello-worker]\n") and seen.processes_release == 2
+    assert seen.processes_down == {"hello-worker": "FATAL"}
     assert seen.current == 2 and seen.ids == (1, 2) and seen.nginx_loaded == "abc"
     assert seen.nginx_site == sha256("server {}\n")
     assert seen.python == "3.11"
