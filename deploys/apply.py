@@ -83,9 +83,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "layout": layout,
             "release": p.new_release,
             "build": p.has("create_environment"),
-            "python": config.python,
-            "requirements": config.requirements,
-            "kind": config.requirements_kind,
+            "app": config,
         },
     )
     each(

@@ -77,15 +77,15 @@ def _quietly(command: StringCommand) -> StringCommand:
     return StringCommand(command, "2>/dev/null")
 
 
-def _environment(
-    layout: Layout, key: str, python: str, requirements: str, kind: str, installs_from: str
-):
+def _environment(layout: Layout, key: str, app: Config, requirements: str):
     """Build the environment `key` under a temporary name with uv (pip when uv cannot be had,
     for a requirements file only), then rename it into place: complete or absent, never
-    changed. `requirements`: the file on the host; `installs_from`: the app's file."""
+    changed. `requirements`: the app's requirements (or lock) file on the host."""
     building, tools_tmp = layout.building_env(key), f"{layout.tools}.tmp"
+    python, kind = app.python, app.requirements_kind
     locked = kind == "uv.lock"
-    wants = ("gunicorn",) if locked else ("-r", requirements, "gunicorn")
+    packages = app.server_packages
+    wants = (*packages,) if locked else ("-r", requirements, *packages)
     get_uv = chain(
         argv("rm", "-rf", tools_tmp),
         argv(python, "-m", "venv", tools_tmp),
@@ -146,7 +146,7 @@ def _environment(
     offline = argv(*pip, "install", "--no-index", "--find-links", layout.wheels, *wants)
     with_pip = (
         StringCommand(
-            argv("echo", f"{NOTE}installing from {installs_from} needs uv"),
+            argv("echo", f"{NOTE}installing from {PurePosixPath(app.requirements).name} needs uv"),
             ">&2;",
             "false",
         )
@@ -244,24 +244,18 @@ def release_uploaded(
 
 
 @operation()
-def environment_present(
-    layout: Layout,
-    release: NewRelease | None,
-    build: bool,
-    python: str,
-    requirements: str,
-    kind: str,
-):
+def environment_present(layout: Layout, release: NewRelease | None, build: bool, app: Config):
     """The environment the new release links to is built (once per requirements and Python)."""
     if release is None or not build:
         host.noop("environment already built")
         return
-    build = layout.building(release.id)
-    made = kind in CONVERTERS
-    requirements_file = layout.made_requirements(build) if made else f"{build}/{requirements}"
-    yield from _environment(
-        layout, release.env, python, requirements_file, kind, PurePosixPath(requirements).name
+    directory = layout.building(release.id)
+    requirements = (
+        layout.made_requirements(directory)
+        if app.requirements_kind in CONVERTERS
+        else f"{directory}/{app.requirements}"
     )
+    yield from _environment(layout, release.env, app, requirements)
 
 
 @operation()

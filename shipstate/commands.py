@@ -258,7 +258,7 @@ def process_command_line(app: Config, current: str, command: str) -> str:
 
 def django_request(app: Config, directory: str, release_id: int, host: str) -> StringCommand:
     """The health check's request, made in a new process of the app (at most 30 s)."""
-    module = app.wsgi.split(":")[0]
+    module = app.application.split(":")[0]
     return in_release(
         app, directory, release_id, "timeout", "30", "python", "-c", DJANGO_REQUEST,
         module, app.health_path, host, app.scheme,

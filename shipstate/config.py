@@ -174,7 +174,8 @@ class Config(BaseModel):
     keep_releases: Annotated[int, Field(ge=2, le=100)] = 4
     warm_previous: bool = True
     start_during_hooks: bool = False
-    wsgi: Annotated[str, Field(pattern=WSGI_PATTERN)]
+    wsgi: Annotated[str | None, Field(pattern=WSGI_PATTERN)] = None
+    asgi: Annotated[str | None, Field(pattern=WSGI_PATTERN)] = None
     workdir: Annotated[str | None, Field(pattern=DIR_PATTERN)] = None
     requirements: str = "requirements.txt"
     python: Annotated[str, Field(pattern=COMMAND_WORD_PATTERN)] = "python3"
@@ -266,10 +267,30 @@ class Config(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _one_app(self) -> "Config":
+        if (self.wsgi is None) == (self.asgi is None):
+            raise ValueError(
+                'set `wsgi` to the app\'s WSGI application (e.g. "mysite.wsgi:application"), '
+                "or `asgi` to its ASGI one for websockets (Channels), not both"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _default_root(self) -> "Config":
         if not self.root:
             object.__setattr__(self, "root", f"/srv/{self.name}")
         return self
+
+    @property
+    def application(self) -> str:
+        """What gunicorn serves: the WSGI app, or the ASGI one (through uvicorn's worker)."""
+        return self.asgi or self.wsgi or ""
+
+    @property
+    def server_packages(self) -> tuple[str, ...]:
+        """Installed in every environment, beside the requirements (an ASGI app: uvicorn's
+        gunicorn worker, and the websockets library it speaks websockets with)."""
+        return ("gunicorn", "uvicorn-worker", "websockets") if self.asgi else ("gunicorn",)
 
     @property
     def scheme(self) -> str:

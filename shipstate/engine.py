@@ -301,7 +301,14 @@ class Session:
         host's Python version. `inputs`: the digest of each hook's inputs in the source."""
         context = host_context(self.config, spec)
         env = sha256(
-            json.dumps([self.config.python, python_version, source.requirements_sha, "gunicorn"])
+            json.dumps(
+                [
+                    self.config.python,
+                    python_version,
+                    source.requirements_sha,
+                    *self.config.server_packages,
+                ]
+            )
         )[:16]
         hooks = tuple(
             HookStamp(

@@ -43,7 +43,7 @@ class Detected:
     workdir: str | None  # where manage.py is, when it is not the app's root
     settings: str
     settings_path: str  # the settings' file, or their package when they span modules
-    wsgi: str
+    wsgi: str | None
     requirements: str
     static_root: str | None
     sqlite_file: str | None
@@ -56,7 +56,11 @@ class Detected:
     processes: tuple[tuple[str, str], ...] = ()  # (name, command), written commented out
     processes_found_in: str = ""
     notes: tuple[str, ...] = ()
+    asgi: str | None = None  # the ASGI application the settings name (Channels)
 
+
+# ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
+ASGI_APPLICATION = re.compile(r"""^ASGI_APPLICATION\s*=\s*["']([\w.]+)\.(\w+)["']""", re.M)
 
 # a process that schedules work, which must run on one host only (else each task runs on each)
 SCHEDULER = re.compile(r"\bbeat\b|clock|schedul|cron", re.I)
@@ -364,7 +368,8 @@ def detect(app_dir: Path) -> Detected:
     used_by_manage = _settings_module(project)
     settings_module = _production_settings(project, used_by_manage)
     settings = _settings_text(project, settings_module)
-    wsgi = _wsgi_module(project, settings_module)
+    asgi = ASGI_APPLICATION.search(settings)
+    wsgi = None if asgi else f"{_wsgi_module(project, settings_module)}:application"
     places = [*REQUIREMENTS, *(in_app(r) for r in REQUIREMENTS if workdir)]
     unusable: list[ShipstateError] = []
     requirements = next((r for r in places if _installable(app_dir / r, unusable)), None)
@@ -387,7 +392,7 @@ def detect(app_dir: Path) -> Detected:
     health = _health_path(_root_urls(app_dir, settings), settings)
     name = (
         re.sub(r"[^a-z0-9_-]", "-", app_dir.resolve().name.lower()).strip("-_")
-        or wsgi.split(".")[0]
+        or settings_module.split(".")[0]
     )
     if not name[0].isalpha():
         name = f"app-{name}"
@@ -404,7 +409,8 @@ def detect(app_dir: Path) -> Detected:
         workdir=workdir,
         settings=settings_module,
         settings_path=in_app(_settings_path(project, settings_module)),
-        wsgi=f"{wsgi}:application",
+        wsgi=wsgi,
+        asgi=f"{asgi[1]}:{asgi[2]}" if asgi else None,
         requirements=requirements,
         static_root=static_root and in_app(static_root),
         sqlite_file=sqlite_file and in_app(sqlite_file),
@@ -473,7 +479,9 @@ def render_config(found: Detected) -> str:
         f"# shipstate configuration, written by `shipstate init` for {found.settings}.",
         "# Every key: see the README's configuration reference.",
         f'name = "{found.name}"',
-        f'wsgi = "{found.wsgi}"',
+        f'asgi = "{found.asgi}"   # ASGI_APPLICATION: served through uvicorn, websockets too'
+        if found.asgi
+        else f'wsgi = "{found.wsgi}"',
         *(
             [f'workdir = "{found.workdir}"   # holds manage.py: hooks and the app server run there']
             if found.workdir

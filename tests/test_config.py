@@ -62,6 +62,18 @@ def test_an_environment_has_its_own_keys_over_the_others():
     )
 
 
+def test_an_app_is_served_as_wsgi_or_as_asgi_through_uvicorn_s_worker():
+    wsgi = parse_config(MINIMAL, "t")
+    assert (wsgi.application, wsgi.server_packages) == ("shop.wsgi:application", ("gunicorn",))
+    asgi = parse_config({"name": "shop", "asgi": "shop.asgi:application"}, "t")
+    assert asgi.application == "shop.asgi:application"
+    assert asgi.server_packages == ("gunicorn", "uvicorn-worker", "websockets")
+    for both_or_neither in ({**MINIMAL, "asgi": "shop.asgi:application"}, {"name": "shop"}):
+        with pytest.raises(ShipstateError) as error:
+            parse_config(both_or_neither, "shipstate.toml")
+        assert "(top level): Value error, set `wsgi` to the app's WSGI" in error.value.message
+
+
 def test_every_environments_keys_are_checked_whichever_is_used():
     data = {**MINIMAL, "environments": {"staging": {"workers": 0, "sever_name": "x"}}}
     with pytest.raises(ShipstateError) as error:

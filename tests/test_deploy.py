@@ -1,10 +1,13 @@
 """The declarative core on real hosts: plan, apply, set-active, releases."""
 
+import base64
 import json
+import os
 import re
 import shlex
 import shutil
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -403,6 +406,83 @@ def test_dependencies_from_a_poetry_or_pipenv_lock(app):
         assert six.returncode == 0, six.stderr
         pytest_installed = on_host(address, "/srv/hello/current/venv/bin/python -c 'import pytest'")
         assert pytest_installed.returncode == 1
+
+
+ASGI_APP = """\
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hello.settings")
+django_app = get_asgi_application()
+
+
+async def application(scope, receive, send):
+    \"\"\"Django for HTTP; a websocket echoes each text it is sent, upper-cased.\"\"\"
+    if scope["type"] != "websocket":
+        return await django_app(scope, receive, send)
+    while True:
+        event = await receive()
+        if event["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif event["type"] == "websocket.receive":
+            await send({"type": "websocket.send", "text": event["text"].upper()})
+        else:
+            return
+"""
+
+
+def websocket_echo(address: str, text: str) -> tuple[str, str]:
+    """The answer's status line to a websocket's opening at /ws/ through nginx, and the text
+    sent back for `text` (one masked frame, as a client sends)."""
+    with socket.create_connection((address, 80), timeout=10) as sock:
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall(
+            f"GET /ws/ HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13"
+            "\r\n\r\n".encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1)
+        status = head.split(b"\r\n")[0].decode()
+        if " 101 " not in status:
+            return status, ""
+        payload, mask = text.encode(), os.urandom(4)
+        masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+        sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+        frame = b""
+        while len(frame) < 2 + len(payload):
+            frame += sock.recv(64)
+        return status, frame[2:].decode()
+
+
+def test_an_asgi_app_is_served_with_its_websockets(app):
+    """`asgi` instead of `wsgi`: gunicorn serves the app through uvicorn's worker (installed
+    beside gunicorn), nginx passes websockets on; releases switch as for WSGI."""
+    (app / "hello" / "asgi.py").write_text(ASGI_APP)
+    config = app / "shipstate.toml"
+    config.write_text(
+        config.read_text().replace(
+            'wsgi = "hello.wsgi:application"', 'asgi = "hello.asgi:application"'
+        )
+    )
+    commit(app, "served as ASGI")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("1", "1")
+    for address in host_addresses():
+        assert websocket_echo(address, "hello") == ("HTTP/1.1 101 Switching Protocols", "HELLO")
+        log = on_host(address, "cat /srv/hello/logs/hello-1.log").stdout
+        assert "Using worker: uvicorn_worker.UvicornWorker" in log, log
+    set_version(app, "2")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("2", "2")
+    assert websocket_echo(host_addresses()[0], "again") == (
+        "HTTP/1.1 101 Switching Protocols",
+        "AGAIN",
+    )
+    ok("set-active", "previous", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("1", "1")
 
 
 def test_dependencies_from_a_pyproject(app):

@@ -361,6 +361,18 @@ def settings_package(project, used_by_manage: str, **modules: str):
     return settings
 
 
+def test_init_serves_the_asgi_application_the_settings_name(tmp_path):
+    project = startproject(tmp_path / "channels")
+    assert (detect(project).wsgi, detect(project).asgi) == ("mysite.wsgi:application", None)
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + 'ASGI_APPLICATION = "mysite.asgi.application"\n')
+    (project / "mysite" / "wsgi.py").unlink()
+    found = detect(project)
+    assert (found.wsgi, found.asgi) == (None, "mysite.asgi:application")
+    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    assert (config.wsgi, config.asgi) == (None, "mysite.asgi:application")
+
+
 def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_path):
     """The cookiecutter-django layout: manage.py names config.settings.local, wsgi.py is in
     config/, production.py star-imports base.py."""
