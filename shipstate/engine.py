@@ -61,10 +61,12 @@ from shipstate.runner import (
     run_command,
 )
 from shipstate.source import (
+    CommitChange,
     LocalSecrets,
     Source,
     archive,
     check_workdir,
+    commits_between,
     hook_inputs,
     read_secrets,
     read_source,
@@ -421,6 +423,20 @@ class Session:
         release = resolve_release(observed, wanted)
         desired = desired_for_set_active(observed, release, self.config.warm_previous)
         return compute_plan("set-active", desired, observed)
+
+    def commit_changes(self, plan: Plan) -> list[CommitChange]:
+        """The commits each switch in `plan` makes live or undoes, by pair of commits."""
+        pairs: dict[tuple[str, str], list[str]] = {}
+        for host in plan.hosts:
+            observed = self.observed[host.host]
+            live = observed.release(observed.current)
+            target = host.new_release or observed.release(host.active_after)
+            if live and target and live.commit != target.commit:
+                pairs.setdefault((live.commit, target.commit), []).append(host.host)
+        return [
+            CommitChange(tuple(hosts), live, target, commits_between(self.app_dir, live, target))
+            for (live, target), hosts in pairs.items()
+        ]
 
     # -- saved plans ---------------------------------------------------------------------------
 

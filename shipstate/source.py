@@ -7,6 +7,7 @@ import re
 import subprocess
 import tarfile
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -133,6 +134,28 @@ def requirements_made(app_dir: Path, commit: str, requirements: str) -> bytes:
     prefix = _git(app_dir, "rev-parse", "--show-prefix")
     lock = _committed(app_dir, commit, prefix, requirements, None)
     return CONVERTERS[PurePosixPath(requirements).name](lock, requirements)
+
+
+@dataclass(frozen=True)
+class CommitChange:
+    """Hosts whose live commit a plan replaces by another, and the commits that makes live
+    (`added`) and undoes (`removed`); None when the repository lacks one of the two."""
+
+    hosts: tuple[str, ...]
+    live: str
+    target: str
+    changes: tuple[list[str], list[str]] | None
+
+
+def commits_between(app_dir: Path, live: str, target: str) -> tuple[list[str], list[str]] | None:
+    """The commits `target` has that `live` lacks, and those `live` has that `target` lacks
+    (`<short hash> <subject>`, newest first); None if the repository lacks either commit."""
+    done = _run_git(app_dir, "log", "--left-right", "--format=%m %h %s", f"{live}...{target}", "--")
+    if done.returncode != 0:
+        return None
+    lines = done.stdout.decode(errors="replace").splitlines()
+    added = [line[2:] for line in lines if line.startswith(">")]
+    return added, [line[2:] for line in lines if line.startswith("<")]
 
 
 def check_workdir(app_dir: Path, source: Source, workdir: str) -> None:

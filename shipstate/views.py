@@ -10,6 +10,7 @@ from rich.markup import escape
 from shipstate.observed import ObservedHost
 from shipstate.plan import Action, Plan
 from shipstate.runner import Ran
+from shipstate.source import CommitChange
 
 COLORS = {"+": "green", "~": "yellow", "-": "red"}
 LABELS = {
@@ -77,6 +78,32 @@ def render_plan(plan: Plan, console: Console) -> None:
     console.print(
         f"\nPlan: {counts['+']} to add, {counts['~']} to change, {counts['-']} to remove."
     )
+
+
+def render_commit_changes(changes: list[CommitChange], console: Console, shown: int = 10) -> None:
+    """The commits a plan makes live (+) or undoes (-), per pair of live and new commits."""
+    for change in changes:
+        console.print(
+            f"\n[bold]Commits[/] on {escape(', '.join(change.hosts))}: "
+            f"{change.live[:12]} -> {change.target[:12]}"
+        )
+        if change.changes is None:
+            console.print(
+                f"  [dim]this repository lacks {change.live[:12]} or {change.target[:12]}: "
+                "`git fetch` to see the commits between them[/]"
+            )
+            continue
+        added, removed = change.changes
+        for symbol, commits in (("+", added), ("-", removed)):
+            for line in commits[:shown]:
+                console.print(f"  [{COLORS[symbol]}]{symbol} {escape(line)}[/]")
+            if len(commits) > shown:
+                console.print(f"  [dim]{symbol} ... {len(commits) - shown} more[/]")
+        if removed:
+            console.print(
+                f"  [yellow]{len(removed)} commit(s) live now not in {change.target[:12]}: "
+                "undone by this change[/]"
+            )
 
 
 def plan_json(plan: Plan) -> str:

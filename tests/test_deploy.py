@@ -14,6 +14,7 @@ from pathlib import Path
 
 from conftest import (
     commit,
+    git,
     host_addresses,
     http_get,
     in_terminal,
@@ -223,6 +224,35 @@ def test_processes_run_from_the_active_release_only(app):
         assert on_host(address, "pgrep -fc '[i]mport os, time'").stdout.strip() == "0"
     assert schedulers() == ["0", "0", "0"]
     assert "No changes" in ok("plan", *INVENTORY, cwd=app).stdout
+
+
+def commit_lines(output: str, symbol: str) -> list[str]:
+    return re.findall(rf"^  {re.escape(symbol)} [0-9a-f]{{7,}} (.+)$", output, re.M)
+
+
+def test_the_plan_shows_the_commits_a_change_makes_live_and_those_it_undoes(app):
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    first = git(app, "rev-parse", "HEAD").strip()
+    set_version(app, "2")
+    set_version(app, "3")
+    head = git(app, "rev-parse", "HEAD").strip()
+    planned = ok("plan", *INVENTORY, cwd=app).stdout
+    assert f"Commits on sandbox-1, sandbox-2, sandbox-3: {first[:12]} -> {head[:12]}" in planned
+    assert commit_lines(planned, "+") == ["version 3", "version 2"]
+    assert commit_lines(planned, "-") == [] and "undone" not in planned
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+
+    older = ok("plan", *INVENTORY, "--ref", "HEAD~1", cwd=app).stdout
+    assert (commit_lines(older, "+"), commit_lines(older, "-")) == ([], ["version 3"])
+    assert f"1 commit(s) live now not in {git(app, 'rev-parse', 'HEAD~1')[:12]}: undone" in older
+    back = ok("set-active", "previous", *INVENTORY, "--yes", cwd=app).stdout
+    assert commit_lines(back, "-") == ["version 3", "version 2"]
+    assert "No changes" in ok("plan", *INVENTORY, "--ref", "HEAD~2", cwd=app).stdout
+    git(app, "commit", "--amend", "-q", "-m", "version 3, amended")
+    git(app, "reflog", "expire", "--expire=now", "--all")
+    git(app, "gc", "-q", "--prune=now")
+    forgotten = ok("set-active", "latest", *INVENTORY, "--yes", cwd=app).stdout
+    assert f"this repository lacks {first[:12]} or {head[:12]}: `git fetch`" in forgotten
 
 
 def test_keep_releases_never_purges_active_or_previous(app):
