@@ -52,6 +52,7 @@ class ServerSetup:
     deploy_user: str
     public_key: str
     layout: Layout
+    app_packages: tuple[str, ...]  # what the app needs besides shipstate's (`packages`)
 
     def sudoers(self) -> str:
         return (
@@ -80,7 +81,8 @@ def _setup_ops(each, setup: ServerSetup) -> None:
     """The same operations, in the same order, for every host (pyinfra matches them by order)."""
     user, layout = setup.deploy_user, setup.layout
 
-    each(packages_installed, packages=PACKAGES, name=f"packages {' '.join(PACKAGES)}")
+    packages = (*PACKAGES, *setup.app_packages)
+    each(packages_installed, packages=packages, name=f"packages {' '.join(packages)}")
     each(
         server.user,
         user=user,

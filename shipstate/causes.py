@@ -3,6 +3,7 @@
 import re
 
 _FROM_SOURCE = "builds from source (no wheel for the servers' Python and platform), which needs"
+_PACKAGES = "`packages` in shipstate.toml and run `shipstate bootstrap` (or install them there)"
 
 # (what a failure's output says, what to do about it)
 KNOWN_CAUSES = (
@@ -94,19 +95,20 @@ KNOWN_CAUSES = (
     (
         r"pg_config executable not found",
         f"psycopg2 {_FROM_SOURCE} PostgreSQL's client headers and a compiler on the servers: "
-        "require `psycopg2-binary` (or `psycopg[binary]`) instead, or install libpq-dev, "
-        "python3-dev and build-essential on the servers",
+        "require `psycopg2-binary` (or `psycopg[binary]`) instead, or add libpq-dev, "
+        f"python3-dev and build-essential to {_PACKAGES}",
     ),
     (
         r"mysql_config not found|Can not find valid pkg-config name",
         f"mysqlclient {_FROM_SOURCE} MySQL's client headers and a compiler on the servers: "
-        "install default-libmysqlclient-dev, pkg-config, python3-dev and build-essential there",
+        "add default-libmysqlclient-dev, pkg-config, python3-dev and build-essential to "
+        f"{_PACKAGES}",
     ),
     (
         r"command '[\w./-]*(?:gcc|cc)' failed|Python\.h: No such file or directory",
-        f"a requirement {_FROM_SOURCE} a compiler and Python's headers on the servers: install "
-        "build-essential and python3-dev there (and the -dev package of any library it wraps), "
-        "or pin a version that has a wheel",
+        f"a requirement {_FROM_SOURCE} a compiler and Python's headers on the servers: add "
+        f"build-essential and python3-dev (and the -dev package of any library it wraps) to "
+        f"{_PACKAGES}, or pin a version that has a wheel",
     ),
 )
 DEFAULT_HINT = "fix the cause and apply again; `shipstate plan` shows what is left"

@@ -179,6 +179,8 @@ class Config(BaseModel):
     workdir: Annotated[str | None, Field(pattern=DIR_PATTERN)] = None
     requirements: str = "requirements.txt"
     python: Annotated[str, Field(pattern=COMMAND_WORD_PATTERN)] = "python3"
+    # Debian packages the app needs on its servers, which `bootstrap` installs
+    packages: tuple[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9+.-]{0,99}$")], ...] = ()
     health_path: Annotated[str, Field(pattern=URL_PATH_PATTERN)] = "/healthz"
     server_name: Annotated[str, Field(pattern=SERVER_NAME_PATTERN)] = "_"
     workers: Annotated[int, Field(ge=1, le=64)] = 2

@@ -772,7 +772,9 @@ class Session:
         ]
         fleet = self.fleet()
         setups = {
-            target: ServerSetup(deploy_users[target.name], keys[target.name], self.layout)
+            target: ServerSetup(
+                deploy_users[target.name], keys[target.name], self.layout, self.config.packages
+            )
             for target in fleet.hosts
         }
         self.report(f"setting up as {connect_user}: " + ", ".join(sorted(deploy_as)))

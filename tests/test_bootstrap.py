@@ -38,6 +38,13 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
         again = ok("bootstrap", *INVENTORY, cwd=app)
         assert again.stdout.count("already set up, nothing to do") == 2, again.output
         assert "would change" not in ok("bootstrap", *INVENTORY, "--plan", cwd=app).stdout
+        config = app / "shipstate.toml"
+        config.write_text('packages = ["jq", "shipstate-not-installed"]\n' + config.read_text())
+        wanted = ok("bootstrap", *INVENTORY, "--plan", cwd=app).stdout
+        assert wanted.count("would change") == 2, wanted
+        assert "procps jq shipstate-not-installed" in wanted, "the app's packages after ours"
+        config.write_text(config.read_text().replace(', "shipstate-not-installed"', ""))
+        assert "would change" not in ok("bootstrap", *INVENTORY, "--plan", cwd=app).stdout
 
         ok("apply", *INVENTORY, "--yes", cwd=app)
         for address in addresses:

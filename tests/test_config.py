@@ -115,6 +115,7 @@ def test_the_requirements_kind_is_read_from_the_file_name(requirements, kind):
         ({"requirements": "Pipfile"}, "requirements"),
         ({"wsgi": "x; rm -rf /"}, "wsgi"),
         ({"python": "python3 -c evil"}, "python"),
+        ({"packages": ["libpq-dev; reboot"]}, "packages.0"),
         ({"health_path": "healthz"}, "health_path"),
         ({"hooks": [{"command": "a\nb"}]}, "hooks.0.command"),
         ({"hooks": [{"command": "x", "run": "sometimes"}]}, "hooks.0.run"),
