@@ -6,6 +6,7 @@ import shutil
 from conftest import (
     FLEET_SIZE,
     LEAST_PRIVILEGE,
+    commit,
     deploy_user_privileges,
     http_get,
     make_app,
@@ -44,6 +45,7 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
         assert wanted.count("would change") == 2, wanted
         assert "procps jq shipstate-not-installed" in wanted, "the app's packages after ours"
         config.write_text(config.read_text().replace(', "shipstate-not-installed"', ""))
+        commit(app, "the app's packages")
         assert "would change" not in ok("bootstrap", *INVENTORY, "--plan", cwd=app).stdout
 
         ok("apply", *INVENTORY, "--yes", cwd=app)
