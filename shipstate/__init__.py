@@ -33,7 +33,8 @@ class _OnFirstUse(types.ModuleType):
 # paramiko imports invoke (~50 ms, with asyncio and unittest.mock) only for ssh_config's
 # `Match exec`; pyinfra imports typeguard, which imports unittest.mock (~50 ms, with asyncio)
 # for isinstance(value, Mock) and its import hook's patch: shipstate checks no Mock, installs
-# no hook
-for _name, _placeholders in (("invoke", ()), ("unittest.mock", ("Mock", "patch"))):
-    if _name not in sys.modules and importlib.util.find_spec(_name) is not None:
-        sys.modules[_name] = _OnFirstUse(_name, _placeholders)
+# no hook (and unittest.mock, part of Python, is not looked for: that would import unittest)
+if "invoke" not in sys.modules and importlib.util.find_spec("invoke") is not None:
+    sys.modules["invoke"] = _OnFirstUse("invoke")
+if "unittest.mock" not in sys.modules:
+    sys.modules["unittest.mock"] = _OnFirstUse("unittest.mock", ("Mock", "patch"))
