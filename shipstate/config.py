@@ -125,6 +125,19 @@ class Process(BaseModel):
         return value
 
 
+class Build(BaseModel):
+    """A command run on this machine in a checkout of the commit before its release is
+    uploaded (e.g. a frontend's `npm ci && npm run build`): the `outputs` it makes are added to
+    the release, so the servers need none of its tools."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command: Annotated[OneLine, Field(min_length=1, max_length=2000)]
+    outputs: Annotated[
+        tuple[Annotated[str, AfterValidator(relative_path)], ...], Field(min_length=1)
+    ]
+
+
 class Secrets(BaseModel):
     """A local file uploaded to each host (0600, content-addressed) and linked into releases."""
 
@@ -192,6 +205,7 @@ class Config(BaseModel):
     env: dict[Annotated[str, Field(pattern=ENV_NAME_PATTERN)], OneLine] = {}
     hooks: tuple[Hook, ...] = ()
     processes: tuple[Process, ...] = ()
+    build: Build | None = None
     secrets: Secrets | None = None
     tls: Tls | None = None
 

@@ -64,12 +64,12 @@ from shipstate.source import (
     CommitChange,
     LocalSecrets,
     Source,
-    archive,
     check_workdir,
     commits_between,
     hook_inputs,
     read_secrets,
     read_source,
+    release_archive,
     requirements_made,
 )
 from shipstate.templates import PROGRAM_TEMPLATE, RELEASE_TEMPLATES, Templates
@@ -312,12 +312,15 @@ class Session:
                 ]
             )
         )[:16]
+        # what the build makes is no input of a hook's, but the build is, when the app has one
+        built = [self.config.build.model_dump(mode="json")] if self.config.build else []
         hooks = tuple(
             HookStamp(
                 command=hook.command,
                 inputs=sha256(
                     json.dumps(
                         [hook.model_dump(mode="json"), digest, env, self.config.env, secrets]
+                        + built
                     )
                 )[:16]
                 if digest
@@ -372,7 +375,15 @@ class Session:
                 if self.config.workdir:
                     check_workdir(self.app_dir, source, self.config.workdir)
                 archived = (
-                    pool.submit(archive, self.app_dir, source.commit) if with_archive else None
+                    pool.submit(
+                        release_archive,
+                        self.app_dir,
+                        source.commit,
+                        self.config.build,
+                        self.report,
+                    )
+                    if with_archive
+                    else None
                 )
             finally:
                 pool.shutdown(wait=False)
@@ -507,7 +518,9 @@ class Session:
 
     def _archive(self, commit: str) -> bytes:
         archived = self._archives.get(commit)
-        return archived.result() if archived is not None else archive(self.app_dir, commit)
+        if archived is not None:
+            return archived.result()
+        return release_archive(self.app_dir, commit, self.config.build, self.report)
 
     def _requirements_made(self, commit: str) -> bytes | None:
         """The requirements file made of the app's lock file, for a new environment."""

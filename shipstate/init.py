@@ -1,5 +1,6 @@
 """`shipstate init`: write shipstate.toml and example inventories for an existing Django project."""
 
+import json
 import re
 import shutil
 import tomllib
@@ -57,6 +58,7 @@ class Detected:
     processes_found_in: str = ""
     notes: tuple[str, ...] = ()
     asgi: str | None = None  # the ASGI application the settings name (Channels)
+    build: str | None = None  # the command building the frontend package.json describes
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -85,6 +87,26 @@ def _processes(app_dir: Path, project: Path, settings_module: str, settings: str
     if "CELERY_BEAT" in settings or "django_celery_beat" in settings:
         worker.append(("beat", f"celery -A {package} beat -l info"))
     return tuple(worker), f"{package}/celery.py"
+
+
+# each JavaScript package manager's lock file, and the build with it
+FRONTEND_BUILDS = (
+    ("pnpm-lock.yaml", "pnpm install --frozen-lockfile && pnpm run build"),
+    ("yarn.lock", "yarn install --frozen-lockfile && yarn build"),
+    ("package-lock.json", "npm ci && npm run build"),
+    ("package.json", "npm install && npm run build"),
+)
+
+
+def _frontend_build(app_dir: Path) -> str | None:
+    """The command building the frontend, when package.json has a build script."""
+    try:
+        scripts = json.loads((app_dir / "package.json").read_text()).get("scripts") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(scripts, dict) or "build" not in scripts:
+        return None
+    return next(command for lock, command in FRONTEND_BUILDS if (app_dir / lock).is_file())
 
 
 def _workdir(app_dir: Path) -> str | None:
@@ -404,6 +426,7 @@ def detect(app_dir: Path) -> Detected:
     media_root = _relative_to_base(settings, MEDIA_ROOT)
     python, python_named_by = _python([app_dir, project])
     processes, processes_found_in = _processes(app_dir, project, settings_module, settings)
+    build = _frontend_build(app_dir)
     return Detected(
         name=name[:40],
         workdir=workdir,
@@ -422,6 +445,7 @@ def detect(app_dir: Path) -> Detected:
         environment=environment,
         processes=processes,
         processes_found_in=processes_found_in,
+        build=build,
         notes=(
             *(
                 [f"manage.py uses {used_by_manage}; the servers get {settings_module}"]
@@ -439,6 +463,15 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_static_notes(settings, static_root),
+            *(
+                [
+                    "package.json has a build script: shipstate.toml has it commented out as "
+                    "[build], run on this machine before each upload; uncomment it and list what "
+                    "it makes in outputs (the servers then need no Node.js)"
+                ]
+                if build
+                else []
+            ),
             *(
                 [
                     f"{processes_found_in} names processes ({', '.join(n for n, _ in processes)}):"
@@ -554,6 +587,15 @@ def render_config(found: Detected) -> str:
             lines += ["# [[processes]]", f'# name = "{name}"', f'# command = "{quoted}"']
             if SCHEDULER.search(f"{name} {command}"):
                 lines.append('# run = "once"               # a scheduler: on one host only')
+    if found.build:
+        lines += [
+            "",
+            "# package.json builds the frontend: uncomment to run it on this machine, in a",
+            "# checkout of each commit, and add what it makes to the release (list it in outputs):",
+            "# [build]",
+            f'# command = "{found.build}"',
+            '# outputs = ["static/dist/"]',
+        ]
     lines += [
         "",
         "# Keys that differ for one inventory (inventories/staging.py...), over those above:",

@@ -2,17 +2,22 @@
 
 import hashlib
 import io
+import json
+import os
 import posixpath
 import re
 import subprocess
 import tarfile
+import tempfile
+import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shipstate.config import Hook, Secrets
+from shipstate.config import Build, Hook, Secrets
 from shipstate.errors import ShipstateError
 from shipstate.locks import CONVERTERS, LOCAL_HINT, LOCAL_SOURCE
 
@@ -291,13 +296,99 @@ def archive(app_dir: Path, commit: str) -> bytes:
     submodules = _submodules(top, tree)
     if not submodules:
         return _git(top, "archive", "--format=tar.gz", tree, binary=True)
+    return _merged(_tars(top, tree, "", submodules))
+
+
+def _merged(parts: list[bytes], replaced: tuple[str, ...] = ()) -> bytes:
+    """One tar.gz of the tars `parts` (compressed or not), in order, without the first part's
+    paths in or under `replaced` (those a later part brings)."""
     merged = io.BytesIO()
     with tarfile.open(fileobj=merged, mode="w:gz", compresslevel=6) as out:
-        for part in _tars(top, tree, "", submodules):
+        for number, part in enumerate(parts):
             with tarfile.open(fileobj=io.BytesIO(part)) as tar:
                 for member in tar:
+                    name = member.name.removeprefix("./")
+                    if number == 0 and any(
+                        name == path or name.startswith(f"{path}/") for path in replaced
+                    ):
+                        continue
                     out.addfile(member, tar.extractfile(member) if member.isfile() else None)
     return merged.getvalue()
+
+
+BUILDS_KEPT = 20
+
+
+def builds_cache() -> Path:
+    """Where the outputs of builds are kept, by commit and command."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "shipstate" / "builds"
+
+
+def release_archive(
+    app_dir: Path, commit: str, build: Build | None, report: Callable[[str], None]
+) -> bytes:
+    """The release's tar.gz: the commit's files (`archive`), and what `build` makes of them
+    (made once per commit and build: kept in builds_cache())."""
+    code = archive(app_dir, commit)
+    if build is None:
+        return code
+    tree = _git(app_dir, "rev-parse", f"{commit}:{_git(app_dir, 'rev-parse', '--show-prefix')}")
+    key = hashlib.sha256(json.dumps([tree, build.model_dump(mode="json")]).encode()).hexdigest()
+    kept = builds_cache() / f"{key[:32]}.tar.gz"
+    if kept.is_file():
+        report(f"build: the outputs of `{build.command}` for this commit, made before")
+        outputs = kept.read_bytes()
+    else:
+        outputs = _build(code, build, report)
+        kept.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        temp = kept.with_suffix(".tmp")
+        temp.write_bytes(outputs)
+        temp.replace(kept)
+        for old in sorted(kept.parent.glob("*.tar.gz"), key=lambda f: f.stat().st_mtime)[
+            :-BUILDS_KEPT
+        ]:
+            old.unlink(missing_ok=True)
+    return _merged([code, outputs], tuple(p.rstrip("/") for p in build.outputs))
+
+
+def _build(code: bytes, build: Build, report: Callable[[str], None]) -> bytes:
+    """Run the build in a checkout of `code` (a tar.gz); returns a tar.gz of its outputs."""
+    with tempfile.TemporaryDirectory(prefix="shipstate-build-") as directory:
+        with tarfile.open(fileobj=io.BytesIO(code)) as tar:
+            # the "data" filter (Python 3.11.4+) refuses what git archive never makes anyway
+            tar.extractall(
+                directory, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {})
+            )
+        report(f"build: running `{build.command}` in a checkout of the commit on this machine")
+        started = time.monotonic()
+        done = subprocess.run(
+            ["sh", "-c", build.command],
+            cwd=directory,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        said = done.stdout.decode(errors="replace").splitlines()
+        if done.returncode != 0:
+            raise ShipstateError(
+                f"the build `{build.command}` failed (exit status {done.returncode}); its last "
+                "lines:\n" + "\n".join(said[-20:]),
+                hint="nothing changed on the servers: fix the build (it runs in a checkout of "
+                "the commit, without untracked files), commit, and apply again",
+            )
+        missing = [path for path in build.outputs if not Path(directory, path).exists()]
+        if missing:
+            raise ShipstateError(
+                f"the build `{build.command}` made no {', '.join(missing)}",
+                hint="list in build.outputs the paths its command makes, relative to the app",
+            )
+        outputs = io.BytesIO()
+        with tarfile.open(fileobj=outputs, mode="w:gz", compresslevel=6) as tar:
+            for path in build.outputs:
+                tar.add(Path(directory, path), arcname=path.rstrip("/"))
+        report(f"build: done ({time.monotonic() - started:.1f}s)")
+        return outputs.getvalue()
 
 
 def _submodules(repo: Path, tree: str) -> list[tuple[str, str]]:

@@ -255,6 +255,49 @@ def test_the_plan_shows_the_commits_a_change_makes_live_and_those_it_undoes(app)
     assert f"this repository lacks {first[:12]} or {head[:12]}: `git fetch`" in forgotten
 
 
+BUILD_SCRIPT = """\
+import pathlib, sys
+
+with open(sys.argv[1], "a") as runs:
+    runs.write("run\\n")
+if pathlib.Path("untracked.txt").exists():
+    sys.exit("the build sees files the commit does not have")
+if pathlib.Path("break-the-build").exists():
+    sys.exit("the build broke")
+pathlib.Path("assets").mkdir()
+version = pathlib.Path("hello/version.py").read_text().strip()
+pathlib.Path("assets/built.txt").write_text(f"built from {version}")
+"""
+
+
+def test_a_build_runs_on_this_machine_once_per_commit_and_its_outputs_are_deployed(app, tmp_path):
+    runs = tmp_path / "runs"
+    (app / "build.py").write_text(BUILD_SCRIPT)
+    with open(app / "shipstate.toml", "a") as config:
+        config.write(f'\n[build]\ncommand = "python3 build.py {runs}"\noutputs = ["assets/"]\n')
+    commit(app, "a build")
+    (app / "untracked.txt").write_text("not in the commit")
+    first = ok("apply", *INVENTORY, "--limit", "sandbox-1", "--yes", cwd=app)
+    assert "build: running `python3 build.py" in first.stderr and "build: done (" in first.stderr
+    assert runs.read_text() == "run\n"
+    built = on_host(host_addresses()[0], "cat /srv/hello/current/assets/built.txt").stdout
+    assert built == 'built from VERSION = "1"'
+    everywhere = ok("apply", *INVENTORY, "--yes", cwd=app)
+    assert "made before" in everywhere.stderr and runs.read_text() == "run\n", "not built again"
+    for address in host_addresses():
+        built = on_host(address, "cat /srv/hello/current/assets/built.txt").stdout
+        assert built == 'built from VERSION = "1"'
+
+    (app / "untracked.txt").unlink()
+    (app / "break-the-build").write_text("")
+    set_version(app, "2")
+    broken = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert broken.code == 1 and "Traceback" not in broken.stderr
+    said = f"error: the build `python3 build.py {runs}` failed (exit status 1); its last lines:"
+    assert f"{said}\nthe build broke\nhint: nothing changed on the servers" in broken.stderr
+    fleet_serves("1", "1")
+
+
 def test_keep_releases_never_purges_active_or_previous(app):
     config = app / "shipstate.toml"
     config.write_text(config.read_text().replace("keep_releases = 4", "keep_releases = 3"))

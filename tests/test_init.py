@@ -373,6 +373,24 @@ def test_init_serves_the_asgi_application_the_settings_name(tmp_path):
     assert (config.wsgi, config.asgi) == (None, "mysite.asgi:application")
 
 
+def test_init_writes_a_frontend_build_package_json_describes_commented_out(tmp_path):
+    project = startproject(tmp_path / "frontend")
+    (project / "package.json").write_text('{"scripts": {"dev": "vite"}}')
+    assert detect(project).build is None, "no build script"
+    (project / "package.json").write_text('{"scripts": {"build": "vite build"}}')
+    (project / "package-lock.json").write_text("{}")
+    found = detect(project)
+    assert found.build == "npm ci && npm run build"
+    assert any(note.startswith("package.json has a build script") for note in found.notes)
+    config = render_config(found)
+    block = config[config.index("# [build]") : config.index("# Keys that differ")]
+    live = tomllib.loads("\n".join(line.removeprefix("# ") for line in block.splitlines()))
+    build = parse_config({**live, **MINIMAL}, "t").build
+    assert (build.command, build.outputs) == ("npm ci && npm run build", ("static/dist/",))
+    (project / "yarn.lock").write_text("")
+    assert detect(project).build == "yarn install --frozen-lockfile && yarn build"
+
+
 def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_path):
     """The cookiecutter-django layout: manage.py names config.settings.local, wsgi.py is in
     config/, production.py star-imports base.py."""
