@@ -43,6 +43,7 @@ class ReleaseDraft(BaseModel):
     secrets: str = ""
     configs: dict[str, str]
     hooks: tuple[HookStamp, ...] = ()
+    build: str = ""  # the command whose outputs, made on the operator's machine, it holds
 
 
 class NewRelease(ReleaseDraft):

@@ -354,6 +354,7 @@ class Session:
             created_by=operator(),
             configs=configs,
             hooks=hooks,
+            build=self.config.build.command if self.config.build else "",
         )
 
     def read_app(self, ref: str, allow_dirty: bool, with_archive: bool) -> Future[AppRead]:

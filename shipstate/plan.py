@@ -170,6 +170,7 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
                 after=new.commit,
                 reason=f"commit {new.commit[:12]}{dirty}; environment {new.env} "
                 + ("reused" if built else "built")
+                + (f"; with what `{new.build}` makes on this machine" if new.build else "")
                 + secrets
                 + hooks,
             )

@@ -279,6 +279,7 @@ def test_a_build_runs_on_this_machine_once_per_commit_and_its_outputs_are_deploy
     (app / "untracked.txt").write_text("not in the commit")
     first = ok("apply", *INVENTORY, "--limit", "sandbox-1", "--yes", cwd=app)
     assert "build: running `python3 build.py" in first.stderr and "build: done (" in first.stderr
+    assert f"with what `python3 build.py {runs}` makes on this machine" in first.stdout
     assert runs.read_text() == "run\n"
     built = on_host(host_addresses()[0], "cat /srv/hello/current/assets/built.txt").stdout
     assert built == 'built from VERSION = "1"'
