@@ -196,7 +196,7 @@ class Session:
         self.config = load_config(app_dir, inventory.stem)
         self.templates = Templates(app_dir)
         inventory_hosts = load_inventory(inventory)
-        self.first_host = min(spec.name for spec in inventory_hosts)  # runs processes run once
+        self.first_host = min(spec.name for spec in inventory_hosts)  # runs processes run "once"
         self.hosts = select_hosts(inventory_hosts, limit)
         self.inventory_name = inventory.stem
         self.layout = Layout(self.config.root, self.config.name)

@@ -143,8 +143,8 @@ def requirements_made(app_dir: Path, commit: str, requirements: str) -> bytes:
 
 @dataclass(frozen=True)
 class CommitChange:
-    """Hosts whose live commit a plan replaces by another, and the commits that makes live
-    (`added`) and undoes (`removed`); None when the repository lacks one of the two."""
+    """Hosts whose live commit a plan replaces by another; `changes`: the commits that makes
+    live and those it undoes (commits_between), None when the repository lacks one of the two."""
 
     hosts: tuple[str, ...]
     live: str
