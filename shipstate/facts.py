@@ -86,8 +86,9 @@ if processes is not None:
         live = None
     for line in processes.decode(errors="replace").splitlines():
         program = line.strip()[9:-1] if line.startswith("[program:") else None
-        if program and live is not None and live.get(program, "ABSENT") in DOWN:
-            say("down", program, live.get(program, "ABSENT"))
+        state = live.get(program, "ABSENT") if program and live is not None else None
+        if state in DOWN:
+            say("down", program, state)
 site = read("nginx/site.conf")
 if site is not None:
     say("site", encoded(site))

@@ -36,6 +36,11 @@ def _refuse_local(path: str, name: str, where: str) -> ShipstateError:
     )
 
 
+def _from_git(name: str, url: str, commit: str, subdirectory: str | None) -> str:
+    requirement = f"{name} @ git+{url}@{commit}"
+    return f"{requirement}#subdirectory={subdirectory}" if subdirectory else requirement
+
+
 def _poetry_marker(package: dict) -> str | None:
     markers = package.get("markers")
     return markers.get("main") if isinstance(markers, dict) else markers
@@ -70,10 +75,7 @@ def from_poetry_lock(content: bytes, path: str) -> bytes:
             raise _refuse_local(path, name, f"the {kind} {url}")
         if kind == "git":
             commit = source.get("resolved_reference") or source.get("reference")
-            subdirectory = source.get("subdirectory")
-            requirement = f"{name} @ git+{url}@{commit}"
-            if subdirectory:
-                requirement += f"#subdirectory={subdirectory}"
+            requirement = _from_git(name, url, commit, source.get("subdirectory"))
             hashes = []
         elif kind == "url":
             requirement = f"{name} @ {url}"
@@ -103,10 +105,9 @@ def from_pipfile_lock(content: bytes, path: str) -> bytes:
         if "path" in spec:
             raise _refuse_local(path, name, f"the path {spec['path']}")
         if "git" in spec:
-            subdirectory = spec.get("subdirectory")
-            requirement = f"{name}{extras} @ git+{spec['git']}@{spec.get('ref', 'HEAD')}"
-            if subdirectory:
-                requirement += f"#subdirectory={subdirectory}"
+            requirement = _from_git(
+                f"{name}{extras}", spec["git"], spec.get("ref", "HEAD"), spec.get("subdirectory")
+            )
         elif "file" in spec:
             requirement = f"{name}{extras} @ {spec['file']}"
         else:
