@@ -353,9 +353,14 @@ def app_server_answers(layout: Layout, release_id: int, check: bool, app: Config
         layout, layout.python(directory), release_id, health_host, app.health_path, app.scheme
     )
     log = argv("tail", "-n", "8", layout.log(release_id))
+    # supervisord writes the app server's output to its log a moment after gunicorn logs the
+    # request: up to 1 s for the health check's request to be there
+    logged = argv("grep", "-qF", f"GET {app.health_path} ", layout.log(release_id))
     ask_again = django_request(app, directory, release_id, health_host)
     yield StringCommand(
         answers, "||", "{", "failed=$?;",
+        "for", "i", "in", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10;", "do", logged,
+        "&&", "break;", "sleep", "0.1;", "done;",
         argv("echo", "last lines of its log:"), ">&2;", log, ">&2;",
         "if", "test", "$failed", "=", str(SERVER_ERROR), ";", "then", ask_again, ">&2;", "fi;",
         "exit", "1;", "}",
