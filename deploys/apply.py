@@ -31,6 +31,7 @@ class HostWork:
     archive: bytes
     hooks: tuple[HookStep, ...]
     site_address: str
+    site_ports: list[int]  # nginx's for the site: HTTP's, and HTTPS' with TLS
     secrets: bytes | None
     requirements: bytes | None  # made of a lock file, for a new environment
 
@@ -101,6 +102,8 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "release_id": p.active_after,
             "live": p.active_before,
             "check": p.has("reload_nginx"),
+            "names": config.server_name.split(),
+            "ports": w.site_ports,
         },
     )
 

@@ -379,13 +379,21 @@ def active_release(layout: Layout, release_id: int, current: int | None, states:
 
 
 @operation()
-def site_config_checked(layout: Layout, release_id: int, live: int | None, check: bool):
-    """nginx accepts the release's site config (`nginx -t`), tried before anything switches;
-    the live release's config is put back whatever the outcome."""
+def site_config_checked(
+    layout: Layout,
+    release_id: int,
+    live: int | None,
+    check: bool,
+    names: list[str],
+    ports: list[int],
+):
+    """nginx accepts the release's site config (`nginx -t`), and no other site answers for its
+    `names` on its `ports`, tried before anything switches; the live release's config is put
+    back whatever the outcome."""
     if not check:
         host.noop("nginx keeps its site config")
         return
-    yield check_site_config(layout, release_id, live)
+    yield check_site_config(layout, release_id, live, names, ports)
 
 
 @operation()

@@ -93,6 +93,14 @@ KNOWN_CAUSES = (
         "another page): set `health_path` in shipstate.toml to one that answers 200 itself",
     ),
     (
+        r'conflicting server name "([^"]+)" on ([^,\s]+), ignored'
+        r"[\s\S]*another site on this server answers for the same name and port",
+        "another site on this server answers for {0} on {1} too, and nginx would serve only one "
+        "of them: give this app its own `server_name` in shipstate.toml (its domain), or its own "
+        "`http_port` in the inventory's host data; or remove the other site if it is Debian's "
+        "default one (/etc/nginx/sites-enabled/default; `sudo nginx -T` shows every site)",
+    ),
+    (
         r"pg_config executable not found",
         f"psycopg2 {_FROM_SOURCE} PostgreSQL's client headers and a compiler on the servers: "
         "require `psycopg2-binary` (or `psycopg[binary]`) instead, or add libpq-dev, "

@@ -313,10 +313,44 @@ def site_config_of(layout: Layout, release_id: int | None) -> StringCommand:
     )
 
 
-def check_site_config(layout: Layout, release_id: int, live: int | None) -> StringCommand:
-    """`nginx -t` with the release's site config in place, then the live release's put back."""
+# nginx takes a site answering for a name on a port another site answers for with only a
+# warning ("conflicting server name "_" on 0.0.0.0:80, ignored"), then serves one of the two
+SITE_CONFLICTS = """\
+BEGIN { split(ENVIRON["SITE_NAMES"], names, " "); split(ENVIRON["SITE_PORTS"], ports, " ") }
+{
+    for (n in names) for (p in ports)
+        if (index($0, "conflicting server name \\"" names[n] "\\" on ") &&
+            index($0, ":" ports[p] ", ignored")) found = 1
+}
+END { exit !found }
+"""
+NGINX_TEST = """\
+out=$(sudo -n /usr/sbin/nginx -t 2>&1); status=$?
+printf '%s\\n' "$out" >&2
+[ "$status" = 0 ] || exit "$status"
+printf '%s\\n' "$out" | awk "$1" || exit 0
+echo "another site on this server answers for the same name and port" >&2
+exit 1
+"""
+
+
+def check_site_config(
+    layout: Layout, release_id: int, live: int | None, names: list[str], ports: list[int]
+) -> StringCommand:
+    """`nginx -t` with the release's site config in place, then the live release's put back;
+    it fails too if another site answers for one of the site's `names` on one of its `ports`."""
+    nginx_test = argv(
+        "env",
+        f"SITE_NAMES={' '.join(names)}",
+        f"SITE_PORTS={' '.join(map(str, ports))}",
+        "sh",
+        "-c",
+        NGINX_TEST,
+        "sh",
+        SITE_CONFLICTS,
+    )
     return StringCommand(
-        chain(site_config_of(layout, release_id), sudo("/usr/sbin/nginx", "-t")),
+        chain(site_config_of(layout, release_id), nginx_test),
         "; status=$?;",
         site_config_of(layout, live),
         "; exit $status",

@@ -94,16 +94,21 @@ def host_context(config: Config, spec: HostSpec) -> dict:
             "data": spec.data,
             "groups": spec.groups,
             "listen_addr": spec.data.get("listen_addr", ""),
-            "http_port": spec.data.get("http_port", 80),
-            "https_port": spec.data.get("https_port", 443),
+            "http_port": spec.port("http"),
+            "https_port": spec.port("https"),
         },
     }
 
 
 def site_address(spec: HostSpec, scheme: str) -> str:
     """Where the host's nginx serves the site, seen from the host itself."""
-    port = spec.data.get("https_port", 443) if scheme == "https" else spec.data.get("http_port", 80)
+    port = spec.port("https") if scheme == "https" else spec.port("http")
     return f"{spec.data.get('listen_addr') or '127.0.0.1'}:{port}"
+
+
+def site_ports(spec: HostSpec, config: Config) -> list[int]:
+    """The ports the host's nginx serves the site on: HTTP's, and HTTPS' with TLS."""
+    return [spec.port("http"), *([spec.port("https")] if config.tls else [])]
 
 
 def recovery_commands(
@@ -558,6 +563,7 @@ class Session:
                 archive=source_archive if host_plan.new_release else b"",
                 hooks=hooks,
                 site_address=site_address(specs[pyinfra_host.name], self.config.scheme),
+                site_ports=site_ports(specs[pyinfra_host.name], self.config),
                 secrets=self._secrets.content if self._secrets else None,
                 requirements=made if host_plan.has("create_environment") else None,
             )

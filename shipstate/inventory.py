@@ -12,6 +12,9 @@ from shipstate.errors import ShipstateError
 HOST_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,252}$")
 
 
+DEFAULT_PORTS = {"ssh": 22, "http": 80, "https": 443}
+
+
 class HostSpec(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -26,6 +29,10 @@ class HostSpec(BaseModel):
     @property
     def listen_addr(self) -> str:
         return str(self.data.get("listen_addr", "0.0.0.0"))
+
+    def port(self, kind: str) -> int:
+        """The host's `ssh`, `http` or `https` port."""
+        return self.data.get(f"{kind}_port", DEFAULT_PORTS[kind])
 
 
 def _entries(group: str, value, path: Path):
@@ -51,7 +58,8 @@ def _check_host(name: str, data: dict, path: Path) -> None:
         raise ShipstateError(
             f"{path}: host name {name!r} is not valid", hint="use letters, digits, '.', '-', '_'"
         )
-    for key, default in (("ssh_port", 22), ("http_port", 80), ("https_port", 443)):
+    for kind, default in DEFAULT_PORTS.items():
+        key = f"{kind}_port"
         port = data.get(key, default)
         if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
             raise ShipstateError(

@@ -18,6 +18,7 @@ from conftest import (
     host_addresses,
     http_get,
     in_terminal,
+    make_app,
     ok,
     on_host,
     set_version,
@@ -297,6 +298,44 @@ def test_a_build_runs_on_this_machine_once_per_commit_and_its_outputs_are_deploy
     said = f"error: the build `python3 build.py {runs}` failed (exit status 1); its last lines:"
     assert f"{said}\nthe build broke\nhint: nothing changed on the servers" in broken.stderr
     fleet_serves("1", "1")
+
+
+def test_a_second_app_on_the_same_servers_gets_a_port_of_its_own_and_cannot_take_the_first_ones(
+    app, tmp_path
+):
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    blog = make_app(tmp_path / "blog")
+    config = blog / "shipstate.toml"
+    config.write_text(config.read_text().replace('name = "hello"', 'name = "blog"'))
+    set_version(blog, "blog")
+    commit(blog, "the blog")
+    try:
+        ok("sandbox", "up", "--hosts", str(len(host_addresses())), cwd=blog)
+        inventory = blog / "inventories" / "sandbox.py"
+        port = re.search(r'"http_port": (\d+)', inventory.read_text()).group(1)
+        ok("apply", *INVENTORY, "--yes", cwd=blog)
+        for address in host_addresses():
+            assert served(address) == ("1", "1") and served(f"{address}:{port}")[0] == "blog"
+
+        inventory.write_text(inventory.read_text().replace(f', "http_port": {port}', ""))
+        set_version(blog, "blog2")
+        commit(blog, "the blog on the first app's port")
+        refused = shipstate("apply", *INVENTORY, "--yes", cwd=blog)
+        assert refused.code == 1 and "no host was switched" in refused.stderr
+        assert 'conflicting server name "_" on 127.0.0.11:80, ignored' in refused.stderr
+        assert "sandbox-1: check nginx config:" in refused.stderr
+        assert "hint: another site on this server answers for _ on 127.0.0.11:80 too" in (
+            refused.stderr
+        )
+        for address in host_addresses():
+            assert served(address) == ("1", "1") and served(f"{address}:{port}")[0] == "blog"
+    finally:
+        for address in host_addresses():
+            on_host(
+                address,
+                "rm -f /srv/blog/supervisor/*.conf /srv/blog/nginx/*.conf; "
+                "supervisorctl update >/dev/null; nginx -s reload",
+            )
 
 
 def test_keep_releases_never_purges_active_or_previous(app):

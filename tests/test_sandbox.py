@@ -1,5 +1,6 @@
 """The sandbox is a fleet of real, isolated servers on loopback."""
 
+import re
 import socket
 from pathlib import Path
 
@@ -41,15 +42,36 @@ def test_nginx_answers_on_each_hosts_own_address_only(fleet):
         assert probe.connect_ex(("127.0.0.1", 80)) != 0, "nothing listens on 127.0.0.1:80"
 
 
-def test_up_while_up_writes_the_inventory_or_refuses_another_app_or_size(fleet, tmp_path):
+def test_up_while_up_writes_the_inventory_adds_another_app_or_refuses_another_size(fleet, tmp_path):
     again = shipstate("sandbox", "up", "--hosts", str(FLEET_SIZE), "--app", "hello", cwd=tmp_path)
     assert again.code == 0 and "the sandbox is already up, 3 host(s) for app hello" in again.stderr
     assert (tmp_path / "inventories" / "sandbox.py").read_text() == fleet.read_text()
-    for other in (["--hosts", "1", "--app", "hello"], ["--hosts", "3", "--app", "blog"]):
-        result = shipstate("sandbox", "up", *other)
+    for other in (["--hosts", "1"], ["--hosts", "3", "--bare"]):
+        result = shipstate("sandbox", "up", *other, "--app", "hello")
         assert result.code == 1 and "Traceback" not in result.output
-        assert "error: the sandbox is already up: 3 host(s) for app hello" in result.stderr
-        assert "hint: a sandbox serves one app: `shipstate sandbox down`, then" in result.stderr
+        assert "error: the sandbox is already up: 3 host(s), for app hello" in result.stderr
+        assert "hint: use it as it is (--hosts 3), or `shipstate sandbox down` first" in (
+            result.stderr
+        )
+    bad = shipstate("sandbox", "up", "--hosts", "3", "--app", "../etc")
+    assert bad.code == 1 and "error: --app '../etc' is not an app name" in bad.stderr
+
+    other = tmp_path / "other"
+    other.mkdir()
+    added = shipstate("sandbox", "up", "--hosts", "3", "--app", "other", cwd=other)
+    assert added.code == 0, added.output
+    port = int(re.search(r"added app other, on port (\d+)", added.stderr).group(1))
+    assert port >= 8001, "each app but the first has a port of its own, from 8001 on"
+    assert f"http://127.0.0.11:{port}/" in added.stdout
+    inventory = (other / "inventories" / "sandbox.py").read_text()
+    assert inventory.count(f'"http_port": {port}') == FLEET_SIZE
+    assert f"app other (port {port})" in ok("sandbox", "status").stdout
+    for address in host_addresses():
+        writable = on_host(address, "touch /srv/other/x && rm /srv/other/x", user="deploy")
+        assert writable.returncode == 0, writable.stderr
+    same = shipstate("sandbox", "up", "--hosts", "3", "--app", "other", cwd=other)
+    assert "the sandbox is already up, 3 host(s) for app other" in same.stderr
+    assert (other / "inventories" / "sandbox.py").read_text() == inventory
 
 
 def _sandbox_traces() -> list[str]:

@@ -1,6 +1,7 @@
 """`shipstate sandbox`: a real local fleet for trying shipstate and for its tests."""
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -8,7 +9,7 @@ import typer
 
 from shipstate import sandbox
 from shipstate.cli.output import out, progress
-from shipstate.config import load_config
+from shipstate.config import NAME_PATTERN, load_config
 from shipstate.errors import ShipstateError
 
 app = typer.Typer(
@@ -21,6 +22,12 @@ app = typer.Typer(
 
 def _app_name(app_name: str | None) -> str:
     if app_name:
+        if not re.fullmatch(NAME_PATTERN, app_name):
+            raise ShipstateError(
+                f"--app {app_name!r} is not an app name",
+                hint="lowercase letters, digits, - and _, starting with a letter, as `name` in "
+                "shipstate.toml",
+            )
         return app_name
     try:
         return load_config(Path.cwd(), sandbox.INVENTORY_FILE.stem).name
@@ -50,20 +57,28 @@ def up(
 ) -> None:
     """Start the sandbox and write inventories/sandbox.py here.
 
-    Already up for this app with as many hosts: only writes the inventory.
+    Already up with as many hosts: only writes the inventory, after adding the app if the
+    sandbox did not serve it yet (each further app gets an HTTP port of its own, 8001 on).
 
     Example: shipstate sandbox up --hosts 3
     """
     name = _app_name(app_name)
-    started = sandbox.running(hosts, name, bare)
-    if started:
-        progress(f"the sandbox is already up, {hosts} host(s) for app {name}")
-    else:
+    started = sandbox.running(hosts, bare)
+    if not started:
         progress(f"starting {hosts} sandbox host(s) for app {name}")
         started = sandbox.up(hosts, name, bare)
-    path = sandbox.write_inventory(Path.cwd(), started)
+    elif sandbox.http_port(name) is None:
+        port = sandbox.add_app(started, name)
+        progress(f"the sandbox is already up, {hosts} host(s): added app {name}, on port {port}")
+    else:
+        progress(f"the sandbox is already up, {hosts} host(s) for app {name}")
+    port = sandbox.http_port(name)
+    path = sandbox.write_inventory(Path.cwd(), started, port)
+    site = "" if port == sandbox.FIRST_APP_PORT else f":{port}"
     for host in started:
-        out.print(f"{host.name}  {host.address}  ssh deploy@{host.address}  http://{host.address}/")
+        out.print(
+            f"{host.name}  {host.address}  ssh deploy@{host.address}  http://{host.address}{site}/"
+        )
     out.print(f"inventory: {path}")
 
 
@@ -76,12 +91,14 @@ def status(json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = F
         return
     if not rows:
         out.print("the sandbox is down")
+        return
     for row in rows:
         state = "running" if row["running"] else "stopped"
         out.print(
             f"{row['name']}  {row['address']}  {state}  ssh:{'up' if row['ssh'] else 'down'}"
             f"  http:{'up' if row['http'] else 'down'}"
         )
+    out.print(f"serving {sandbox.apps_text()}")
 
 
 @app.command()

@@ -4,6 +4,7 @@ with its own sshd, nginx and supervisord listening on its own loopback address."
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -27,6 +28,9 @@ NEEDS = {
     "sudo": "sudo",
 }
 INVENTORY_FILE = Path("inventories/sandbox.py")
+FIRST_APP_PORT = 80
+FIRST_OTHER_APP_PORT = 8001
+MAX_APPS = 100
 
 
 @dataclass(frozen=True)
@@ -125,28 +129,75 @@ def _port_free_to_connect(addr: str, port: int) -> bool:
     return False
 
 
-def running(count: int, app: str, bare: bool = False) -> list[SandboxHost]:
+def running(count: int, bare: bool = False) -> list[SandboxHost]:
     """The sandbox's hosts if it is up as asked, [] if it is down; an error if it is up with
-    other hosts or for another app."""
+    other hosts."""
     alive = [h for h in hosts() if _alive(h.pid)]
     if not alive:
         return []
-    state = json.loads(_state_file().read_text())
-    if (state["app"], state["bare"], len(alive)) != (app, bare, count):
+    state = _state()
+    if (state["bare"], len(alive)) != (bare, count):
+        kind = " bare" if state["bare"] else ""
         raise ShipstateError(
-            f"the sandbox is already up: {len(alive)}{' bare' if state['bare'] else ''} "
-            f"host(s) for app {state['app']}",
-            hint="a sandbox serves one app: `shipstate sandbox down`, then `shipstate sandbox "
-            "up` again",
+            f"the sandbox is already up: {len(alive)}{kind} host(s), for {apps_text()}",
+            hint=f"use it as it is (--hosts {len(alive)}{' --bare' if state['bare'] else ''}), "
+            "or `shipstate sandbox down` first",
         )
     return alive
+
+
+def _state() -> dict:
+    return json.loads(_state_file().read_text())
+
+
+def apps_text() -> str:
+    """The apps the sandbox serves, with the port of each but the first."""
+    return ", ".join(
+        f"app {app}" + ("" if port == FIRST_APP_PORT else f" (port {port})")
+        for app, port in _state()["apps"].items()
+    )
+
+
+def http_port(app: str) -> int | None:
+    """The port the app's site listens on in the sandbox; None if the sandbox does not serve it."""
+    return _state()["apps"].get(app) if _state_file().exists() else None
+
+
+def add_app(started: list[SandboxHost], app: str) -> int:
+    """Give a running sandbox another app: its directory on each host (as bootstrap would) and
+    an HTTP port of its own, since every app's site answers for any name (`server_name _`)."""
+    state = _state()
+    taken = set(state["apps"].values())
+    port = next(
+        p
+        for p in range(FIRST_OTHER_APP_PORT, FIRST_OTHER_APP_PORT + MAX_APPS)
+        if p not in taken and not any(_port_taken(h.address, p) for h in started)
+    )
+    if not state["bare"]:
+        app_dirs = ["install", "-d", "-m", "755", "-o", "deploy", "-g", "deploy"]
+        app_dirs += [f"/srv/{app}", f"/srv/{app}/supervisor"]
+        for host in started:
+            made = subprocess.run(
+                ssh_command(host, "root", [shlex.join(app_dirs)]),
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
+            )
+            if made.returncode:
+                raise ShipstateError(
+                    f"{host.name}: cannot make /srv/{app}: {made.stderr.strip()}",
+                    hint="`shipstate sandbox status`; `shipstate sandbox down` cleans up",
+                )
+    state["apps"][app] = port
+    _state_file().write_text(json.dumps(state))
+    return port
 
 
 def up(count: int, app: str, bare: bool = False) -> list[SandboxHost]:
     _preflight()
     if not 1 <= count <= MAX_HOSTS:
         raise ShipstateError(f"--hosts must be from 1 to {MAX_HOSTS}", hint="e.g. --hosts 3")
-    if running(count, app, bare):
+    if running(count, bare):
         raise ShipstateError("the sandbox is already up", hint="`shipstate sandbox status`")
     names = [(f"sandbox-{i}", address(i)) for i in range(1, count + 1)]
     taken = [f"{a}:{p}" for _, a in names for p in (22, 80) if _port_taken(a, p)]
@@ -225,9 +276,8 @@ def up(count: int, app: str, bare: bool = False) -> list[SandboxHost]:
 
 
 def _write_state(started: list[SandboxHost], app: str, bare: bool) -> None:
-    _state_file().write_text(
-        json.dumps({"app": app, "bare": bare, "hosts": [asdict(h) for h in started]})
-    )
+    state = {"apps": {app: FIRST_APP_PORT}, "bare": bare, "hosts": [asdict(h) for h in started]}
+    _state_file().write_text(json.dumps(state))
 
 
 def _namespace_init(pid: int) -> list[int]:
@@ -308,7 +358,8 @@ def ssh_command(host: SandboxHost, user: str, command: list[str]) -> list[str]:
     ]
 
 
-def inventory_text(started: list[SandboxHost]) -> str:
+def inventory_text(started: list[SandboxHost], port: int) -> str:
+    port_data = "" if port == FIRST_APP_PORT else f', "http_port": {port}'
     lines = [
         '"""pyinfra inventory of the shipstate sandbox (written by `shipstate sandbox up`)."""',
         "",
@@ -323,7 +374,7 @@ def inventory_text(started: list[SandboxHost]) -> str:
         "web = [",
         *(
             f'    ("{h.name}", {{**_ssh, "ssh_hostname": "{h.address}", '
-            f'"listen_addr": "{h.address}"}}),'
+            f'"listen_addr": "{h.address}"{port_data}}}),'
             for h in started
         ),
         "]",
@@ -332,8 +383,8 @@ def inventory_text(started: list[SandboxHost]) -> str:
     return "\n".join(lines)
 
 
-def write_inventory(app_dir: Path, started: list[SandboxHost]) -> Path:
+def write_inventory(app_dir: Path, started: list[SandboxHost], port: int) -> Path:
     path = app_dir / INVENTORY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(inventory_text(started))
+    path.write_text(inventory_text(started, port))
     return path

@@ -58,8 +58,9 @@ deploy ALL=(root) NOPASSWD: /usr/sbin/nginx -t, /usr/sbin/nginx -s reload
 CONF
   chmod 440 /etc/sudoers.d/shipstate
   visudo -cq
-  cat > /etc/nginx/conf.d/shipstate-$SANDBOX_APP.conf <<CONF
-include /srv/$SANDBOX_APP/nginx/*.conf;
+  # every app's active site and programs (\`sandbox up\` for another app adds its /srv dir)
+  cat > /etc/nginx/conf.d/shipstate.conf <<CONF
+include /srv/*/nginx/*.conf;
 CONF
   cat > /etc/supervisor/supervisord.conf <<CONF
 [unix_http_server]
@@ -79,7 +80,7 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 serverurl=unix:///run/supervisor.sock
 
 [include]
-files = /etc/supervisor/conf.d/*.conf /srv/$SANDBOX_APP/supervisor/*.conf
+files = /etc/supervisor/conf.d/*.conf /srv/*/supervisor/*.conf
 CONF
   supervisord -c /etc/supervisor/supervisord.conf
 fi
