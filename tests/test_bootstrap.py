@@ -1,6 +1,7 @@
 """`shipstate bootstrap` on bare hosts (root ssh only), then a deploy as the deploy user."""
 
 import json
+import re
 import shutil
 
 from conftest import (
@@ -12,6 +13,7 @@ from conftest import (
     make_app,
     ok,
     on_host,
+    set_version,
     shipstate,
 )
 
@@ -55,6 +57,21 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
             assert deploy_user_privileges(address) == LEAST_PRIVILEGE
         sudoers = on_host(addresses[0], "ls /etc/sudoers.d; visudo -c >/dev/null && echo ok")
         assert "shipstate-deploy" in sudoers.stdout and "ok" in sudoers.stdout
+
+        blog = make_app(tmp_path / "blog")
+        blog_config = blog / "shipstate.toml"
+        blog_config.write_text(blog_config.read_text().replace('name = "hello"', 'name = "blog"'))
+        set_version(blog, "blog")
+        commit(blog, "a second app")
+        ok("sandbox", "up", "--hosts", "2", "--bare", cwd=blog)
+        port = re.search(r'"http_port": (\d+)', (blog / INVENTORY[1]).read_text()).group(1)
+        second = ok("bootstrap", *INVENTORY, cwd=blog)
+        assert second.stdout.count("changed") == 2, second.output
+        ok("apply", *INVENTORY, "--yes", cwd=blog)
+        for address in addresses:
+            for site, version in ((address, "1"), (f"{address}:{port}", "blog")):
+                status, body, _ = http_get(f"http://{site}/healthz")
+                assert status == 200 and json.loads(body)["version"] == version, body
     finally:
         ok("sandbox", "down")
         ok("sandbox", "up", "--hosts", str(FLEET_SIZE), "--app", "hello", cwd=fleet.parent.parent)
