@@ -381,6 +381,21 @@ def _installable(path: Path, unusable: list[ShipstateError]) -> bool:
         return False
 
 
+# a directory named for its part of a repository (backend/, frontend/), not for the app
+PART_NAMES = {"api", "app", "backend", "django", "project", "server", "site", "src", "web"}
+
+
+def _app_name(app_dir: Path, settings_module: str) -> str:
+    """The directory's name, or the repository's when the app is its part named `backend`..."""
+    here = app_dir.resolve()
+    repository = next((d for d in (here, *here.parents) if (d / ".git").exists()), here)
+    named = repository if here.name.lower() in PART_NAMES else here
+    name = (
+        re.sub(r"[^a-z0-9_-]", "-", named.name.lower()).strip("-_") or settings_module.split(".")[0]
+    )
+    return name if name[0].isalpha() else f"app-{name}"
+
+
 def detect(app_dir: Path) -> Detected:
     """What the project's files say; paths are relative to `app_dir`, which is the project's
     root or the directory above it (then the project's is the workdir)."""
@@ -412,12 +427,7 @@ def detect(app_dir: Path) -> Detected:
             "pyproject.toml) listing Django, commit it, and run init again",
         )
     health = _health_path(_root_urls(app_dir, settings), settings)
-    name = (
-        re.sub(r"[^a-z0-9_-]", "-", app_dir.resolve().name.lower()).strip("-_")
-        or settings_module.split(".")[0]
-    )
-    if not name[0].isalpha():
-        name = f"app-{name}"
+    name = _app_name(app_dir, settings_module)
     environment = _environment_read(settings)
     static_root = _relative_to_base(settings, STATIC_ROOT)
     sqlite_named = _relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None

@@ -145,6 +145,10 @@ def test_init_finds_the_project_in_a_directory_of_the_app(tmp_path):
     assert found.settings_path == "backend/mysite/settings.py"
     assert found.sqlite_file == "backend/db.sqlite3"
     assert detect(app / "backend").workdir is None, "in the project itself: no workdir"
+    assert detect(app / "backend").name == "backend", "no repository: the directory's name"
+    commit_all(app, "a repository with its Django project in backend/")
+    assert detect(app / "backend").name == "repo", "a part of the repository: the repository's"
+    assert detect(app).name == "repo"
     (app / "requirements.txt").write_text("Django\n")
     assert detect(app).requirements == "requirements.txt", "the app's own first"
     django_project(app / "other")
