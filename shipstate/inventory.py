@@ -12,6 +12,7 @@ from shipstate.errors import ShipstateError
 HOST_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,252}$")
 
 
+INVENTORIES = Path("inventories")
 DEFAULT_PORTS = {"ssh": 22, "http": 80, "https": 443}
 
 
@@ -77,14 +78,23 @@ def _check_host(name: str, data: dict, path: Path) -> None:
         ) from None
 
 
+def inventory_file(path: Path) -> Path:
+    """`path`, or `inventories/<path>.py` when it is an environment's name (`-i production`)."""
+    named = INVENTORIES / f"{path}.py"
+    if not path.exists() and path.parent == Path(".") and not path.suffix and named.is_file():
+        return named
+    return path
+
+
 def load_inventory(path: Path) -> list[HostSpec]:
+    path = inventory_file(path)
     if not path.is_file():
-        places = (path, path.parent, Path("inventories"))
+        places = (path, path.parent, INVENTORIES)
         near = next((d for d in places if d.is_dir() and d != Path(".")), None)
         found = sorted(f.as_posix() for f in near.glob("*.py") if f.name[0] != "_") if near else []
         raise ShipstateError(
             f"inventory {path} {'is a directory' if path.is_dir() else 'does not exist'}",
-            hint=f"pass -i with one of: {', '.join(found)}"
+            hint=f"pass -i with one of: {', '.join(found)} (or its name: -i {Path(found[0]).stem})"
             if found
             else "pass -i inventories/<env>.py; `shipstate sandbox up` writes "
             "inventories/sandbox.py",

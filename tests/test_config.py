@@ -219,6 +219,19 @@ def test_inventory_groups_data_and_limit(tmp_path):
         select_hosts(hosts, ["nope"])
 
 
+def test_an_inventory_by_its_environments_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "inventories").mkdir()
+    (tmp_path / "inventories" / "production.py").write_text('web = ["app1.example.com"]\n')
+    assert [h.name for h in load_inventory(Path("production"))] == ["app1.example.com"]
+    with pytest.raises(ShipstateError) as missing:
+        load_inventory(Path("staging"))
+    assert missing.value.message == "inventory staging does not exist"
+    assert missing.value.hint == (
+        "pass -i with one of: inventories/production.py (or its name: -i production)"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -104,6 +104,7 @@ def test_deploy_rollback_rollforward_and_noop(app):
 
     noop = ok("plan", *INVENTORY, "--detailed-exitcode", cwd=app)
     assert "No changes" in noop.stdout
+    assert ok("plan", "-i", "sandbox", cwd=app).stdout == noop.stdout, "the inventory's name"
     assert "No changes" in ok("apply", *INVENTORY, "--yes", cwd=app).stdout
 
     listing = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)

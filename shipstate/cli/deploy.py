@@ -22,7 +22,7 @@ Inventory = Annotated[
     typer.Option(
         "-i",
         "--inventory",
-        help="pyinfra inventory file, e.g. inventories/staging.py.",
+        help="pyinfra inventory file, e.g. inventories/staging.py, or its name: staging.",
         metavar="FILE",
     ),
 ]
