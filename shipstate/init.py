@@ -59,6 +59,7 @@ class Detected:
     notes: tuple[str, ...] = ()
     asgi: str | None = None  # the ASGI application the settings name (Channels)
     build: str | None = None  # the command building the frontend package.json describes
+    release: str | None = None  # a Procfile's release command, unless it only migrates
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -68,17 +69,31 @@ ASGI_APPLICATION = re.compile(r"""^ASGI_APPLICATION\s*=\s*["']([\w.]+)\.(\w+)["'
 SCHEDULER = re.compile(r"\bbeat\b|clock|schedul|cron", re.I)
 
 
-def _processes(app_dir: Path, project: Path, settings_module: str, settings: str):
+def _procfile(app_dir: Path) -> dict[str, str]:
+    """A Procfile's process types (as process names) and their commands."""
+    procfile = app_dir / "Procfile"
+    if not procfile.is_file():
+        return {}
+    found = {}
+    for line in procfile.read_text(errors="replace").splitlines():
+        name, colon, command = line.partition(":")
+        name = re.sub(r"[^a-z0-9_]", "_", name.strip().lower())
+        if colon and command.strip() and name[:1].isalpha():
+            found[name[:31]] = command.strip()
+    return found
+
+
+# a Procfile's web command serving an ASGI app: uvicorn mysite.asgi:application, daphne...
+ASGI_SERVED = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*\.asgi)(?::([A-Za-z_]\w*))?\b")
+# a Procfile's release command that does only what the migrate hook does
+MIGRATE_ONLY = re.compile(r"(?:python3? )?(?:\./)?manage\.py migrate(?: --no-?input)?")
+
+
+def _processes(procfile: dict[str, str], project: Path, settings_module: str, settings: str):
     """Programs to run beside the app server: a Procfile's (all but web and release), else a
     Celery app's worker (and beat, if the settings schedule tasks). (processes, where found)"""
-    procfile = app_dir / "Procfile"
-    if procfile.is_file():
-        found = []
-        for line in procfile.read_text(errors="replace").splitlines():
-            name, colon, command = line.partition(":")
-            name = re.sub(r"[^a-z0-9_]", "_", name.strip().lower())
-            if colon and command.strip() and name not in ("web", "release") and name[:1].isalpha():
-                found.append((name[:31], command.strip()))
+    if procfile:
+        found = [(n, c) for n, c in procfile.items() if n not in ("web", "release")]
         return tuple(found), "Procfile"
     package = settings_module.split(".")[0]
     if not (project / package / "celery.py").is_file():
@@ -405,7 +420,8 @@ def detect(app_dir: Path) -> Detected:
     used_by_manage = _settings_module(project)
     settings_module = _production_settings(project, used_by_manage)
     settings = _settings_text(project, settings_module)
-    asgi = ASGI_APPLICATION.search(settings)
+    procfile = _procfile(app_dir)
+    asgi = ASGI_APPLICATION.search(settings) or ASGI_SERVED.search(procfile.get("web", ""))
     wsgi = None if asgi else f"{_wsgi_module(project, settings_module)}:application"
     places = [*REQUIREMENTS, *(in_app(r) for r in REQUIREMENTS if workdir)]
     unusable: list[ShipstateError] = []
@@ -435,7 +451,9 @@ def detect(app_dir: Path) -> Detected:
     sqlite_file = sqlite_named or sqlite_by_default
     media_root = _relative_to_base(settings, MEDIA_ROOT)
     python, python_named_by = _python([app_dir, project])
-    processes, processes_found_in = _processes(app_dir, project, settings_module, settings)
+    processes, processes_found_in = _processes(procfile, project, settings_module, settings)
+    release = procfile.get("release", "")
+    release_hook = None if MIGRATE_ONLY.fullmatch(release) else release or None
     build = _frontend_build(app_dir)
     return Detected(
         name=name[:40],
@@ -443,7 +461,7 @@ def detect(app_dir: Path) -> Detected:
         settings=settings_module,
         settings_path=in_app(_settings_path(project, settings_module)),
         wsgi=wsgi,
-        asgi=f"{asgi[1]}:{asgi[2]}" if asgi else None,
+        asgi=f"{asgi[1]}:{asgi[2] or 'application'}" if asgi else None,
         requirements=requirements,
         static_root=static_root and in_app(static_root),
         sqlite_file=sqlite_file and in_app(sqlite_file),
@@ -456,6 +474,7 @@ def detect(app_dir: Path) -> Detected:
         processes=processes,
         processes_found_in=processes_found_in,
         build=build,
+        release=release_hook,
         notes=(
             *(
                 [f"manage.py uses {used_by_manage}; the servers get {settings_module}"]
@@ -480,6 +499,15 @@ def detect(app_dir: Path) -> Detected:
                     "it makes in outputs (the servers then need no Node.js)"
                 ]
                 if build
+                else []
+            ),
+            *(
+                [
+                    "the Procfile's release command is a hook in shipstate.toml, run for each "
+                    "release after the migrate hook, before it goes live: remove the migrate "
+                    "hook if the command migrates"
+                ]
+                if release_hook
                 else []
             ),
             *(
@@ -514,6 +542,7 @@ def detect(app_dir: Path) -> Detected:
 
 
 def render_config(found: Detected) -> str:
+    hooks_run = "every-host" if found.sqlite_file else "once"
     static_root = found.static_root or _in_workdir(found.workdir, DEFAULT_STATIC_ROOT)
     shared = [f"{found.media_root or _in_workdir(found.workdir, 'media')}/"]
     if found.sqlite_file:
@@ -522,7 +551,7 @@ def render_config(found: Detected) -> str:
         f"# shipstate configuration, written by `shipstate init` for {found.settings}.",
         "# Every key: see the README's configuration reference.",
         f'name = "{found.name}"',
-        f'asgi = "{found.asgi}"   # ASGI_APPLICATION: served through uvicorn, websockets too'
+        f'asgi = "{found.asgi}"   # ASGI: served through uvicorn, websockets too'
         if found.asgi
         else f'wsgi = "{found.wsgi}"',
         *(
@@ -567,10 +596,17 @@ def render_config(found: Detected) -> str:
         "# and the secrets are as in the live release; its outputs are then copied from it.",
         "[[hooks]]",
         'command = "python manage.py migrate --noinput"',
-        'run = "{}"'.format("every-host" if found.sqlite_file else "once")
-        + "   # every-host: SQLite on each host; once: a shared database",
+        f'run = "{hooks_run}"   # every-host: SQLite on each host; once: a shared database',
         f'inputs = ["**/migrations/*.py", "{found.settings_path}"]',
     ]
+    if found.release:
+        lines += [
+            "",
+            "# The Procfile's release command (Heroku's release phase), run for each release:",
+            "[[hooks]]",
+            f"command = {json.dumps(found.release)}",
+            f'run = "{hooks_run}"',
+        ]
     collectstatic = [
         "[[hooks]]",
         'command = "python manage.py collectstatic --noinput"',
@@ -593,8 +629,7 @@ def render_config(found: Detected) -> str:
             "# active release once uncommented (they need their broker reachable):",
         ]
         for name, command in found.processes:
-            quoted = command.replace("\\", "\\\\").replace('"', '\\"')
-            lines += ["# [[processes]]", f'# name = "{name}"', f'# command = "{quoted}"']
+            lines += ["# [[processes]]", f'# name = "{name}"', f"# command = {json.dumps(command)}"]
             if SCHEDULER.search(f"{name} {command}"):
                 lines.append('# run = "once"               # a scheduler: on one host only')
     if found.build:

@@ -510,3 +510,30 @@ def test_init_writes_the_processes_of_a_procfile_or_a_celery_app_commented_out(t
         },
         {"name": "clock", "command": "python manage.py run_clock", **ONCE},
     ], "the Procfile's, but not web or release; a scheduler on one host only"
+    assert [h.command for h in parse_config(tomllib.loads(config), "t").hooks] == [
+        "python manage.py migrate --noinput"
+    ], "a release command that only migrates is the migrate hook"
+
+
+@pytest.mark.parametrize(
+    ("web", "asgi"),
+    [
+        ("gunicorn mysite.wsgi --log-file -", None),
+        ("uvicorn mysite.asgi:application --host 0.0.0.0 --port $PORT", "mysite.asgi:application"),
+        ("daphne -b 0.0.0.0 -p $PORT mysite.asgi:app", "mysite.asgi:app"),
+        ("gunicorn mysite.asgi -k uvicorn_worker.UvicornWorker", "mysite.asgi:application"),
+    ],
+)
+def test_init_takes_a_procfiles_asgi_server_and_release_command(tmp_path, web, asgi):
+    project = startproject(tmp_path / "heroku")
+    release = "python manage.py migrate && python manage.py createcachetable"
+    (project / "Procfile").write_text(f"web: {web}\nrelease: {release}\n")
+    found = detect(project)
+    assert found.asgi == asgi and found.wsgi == (None if asgi else "mysite.wsgi:application")
+    assert any(note.startswith("the Procfile's release command is a hook") for note in found.notes)
+    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    assert config.asgi == asgi
+    assert [(h.command, h.run, h.inputs) for h in config.hooks] == [
+        ("python manage.py migrate --noinput", "every-host", ("**/migrations/*.py", ANY)),
+        (release, "every-host", ()),
+    ], "the release command runs for every release, after the migrate hook"
