@@ -32,6 +32,7 @@ from shipstate.commands import (
     stop_programs,
     switch_current,
     where_directory,
+    with_env_file,
     write_text,
 )
 from shipstate.config import Config
@@ -77,10 +78,14 @@ def _quietly(command: StringCommand) -> StringCommand:
     return StringCommand(command, "2>/dev/null")
 
 
-def _environment(layout: Layout, key: str, app: Config, requirements: str):
+def _environment(
+    layout: Layout, key: str, app: Config, requirements: str, secrets_file: str | None
+):
     """Build the environment `key` under a temporary name with uv (pip when uv cannot be had,
     for a requirements file only), then rename it into place: complete or absent, never
-    changed. `requirements`: the app's requirements (or lock) file on the host."""
+    changed. `requirements`: the app's requirements (or lock) file on the host; uv and pip get
+    the variables of `secrets_file` (a private index's credentials, as `${TOKEN}` in it)."""
+    secrets = with_env_file(app.python, secrets_file) if secrets_file else ()
     building, tools_tmp = layout.building_env(key), f"{layout.tools}.tmp"
     python, kind = app.python, app.requirements_kind
     locked = kind == "uv.lock"
@@ -102,6 +107,7 @@ def _environment(layout: Layout, key: str, app: Config, requirements: str):
         ">&2",
     )
     uv_install = (
+        *secrets,
         layout.uv,
         "pip",
         "install",
@@ -115,6 +121,7 @@ def _environment(layout: Layout, key: str, app: Config, requirements: str):
         *wants,
     )
     uv_sync = (
+        *secrets,
         "env",
         f"UV_PROJECT_ENVIRONMENT={building}",
         layout.uv,
@@ -142,7 +149,16 @@ def _environment(layout: Layout, key: str, app: Config, requirements: str):
         *([sync] if locked else []),
         install,
     )
-    pip = (f"{building}/bin/python", "-m", "pip", "--disable-pip-version-check", "--quiet")
+    # --no-input: a private index asking for a password fails the build instead of waiting
+    pip = (
+        *secrets,
+        f"{building}/bin/python",
+        "-m",
+        "pip",
+        "--no-input",
+        "--quiet",
+        "--disable-pip-version-check",
+    )
     offline = argv(*pip, "install", "--no-index", "--find-links", layout.wheels, *wants)
     with_pip = (
         StringCommand(
@@ -255,7 +271,9 @@ def environment_present(layout: Layout, release: NewRelease | None, build: bool,
         if app.requirements_kind in CONVERTERS
         else f"{directory}/{app.requirements}"
     )
-    yield from _environment(layout, release.env, app, requirements)
+    secrets_file = app.secrets_env_file
+    secrets = f"{directory}/{secrets_file}" if secrets_file else None
+    yield from _environment(layout, release.env, app, requirements, secrets)
 
 
 @operation()

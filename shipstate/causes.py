@@ -101,6 +101,15 @@ KNOWN_CAUSES = (
         "default one (/etc/nginx/sites-enabled/default; `sudo nginx -T` shows every site)",
     ),
     (
+        # uv's words, then pip's
+        r"An index URL \((\S+)\) could not be queried due to a lack of valid authentication"
+        r"|401 Client Error: Unauthorized for url: (\S+)",
+        "the index {0} asks for credentials the servers were not given: put them in the "
+        "secrets file as a variable (`INDEX_TOKEN=...`; `[secrets] file` in shipstate.toml) "
+        "and name it in the index's URL in the requirements, e.g. `--extra-index-url "
+        "https://user:${{INDEX_TOKEN}}@host/simple/`: uv and pip get the secrets file's variables",
+    ),
+    (
         r"pg_config executable not found",
         f"psycopg2 {_FROM_SOURCE} PostgreSQL's client headers and a compiler on the servers: "
         "require `psycopg2-binary` (or `psycopg[binary]`) instead, or add libpq-dev, "

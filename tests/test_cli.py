@@ -67,7 +67,10 @@ def test_a_missing_inventory_or_config_is_met_with_where_they_are(tmp_path):
     (app / "inventories").mkdir()
     for name in ("staging.py", "production.py", "_shared.py"):
         (app / "inventories" / name).write_text("web = []\n")
-    listed = "hint: pass -i with one of: inventories/production.py, inventories/staging.py\n"
+    listed = (
+        "hint: pass -i with one of: inventories/production.py, inventories/staging.py "
+        "(or its name: -i production)\n"
+    )
     for given in ("inventories/prod.py", "inventories", "inventory/prod.py"):
         result = shipstate("plan", "-i", given, cwd=app)
         assert result.code == 1 and result.stderr.endswith(listed), result.stderr

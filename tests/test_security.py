@@ -3,7 +3,14 @@
 import json
 import secrets
 import shlex
+import threading
 import tomllib
+import zipfile
+from base64 import b64encode, urlsafe_b64encode
+from contextlib import contextmanager
+from hashlib import sha256
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from conftest import commit, git, host_addresses, http_get, ok, on_host, shipstate
 
@@ -150,3 +157,100 @@ def _toml(data: dict) -> str:
         else:
             lines.append(f"{key} = {json.dumps(value)}")
     return "\n".join(lines) + "\n\n" + "\n".join(tables)
+
+
+def wheel(directory: Path, name: str, version: str, code: str) -> None:
+    """A pure-Python wheel of one module, `name` (the project's name too)."""
+    files = {
+        f"{name}/__init__.py": code,
+        f"{name}-{version}.dist-info/METADATA": (
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        ),
+        f"{name}-{version}.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = f"{name}-{version}.dist-info/RECORD"
+    lines = [
+        f"{path},sha256={urlsafe_b64encode(sha256(text.encode()).digest()).decode().rstrip('=')},"
+        f"{len(text.encode())}"
+        for path, text in files.items()
+    ]
+    files[record] = "\n".join([*lines, f"{record},,"]) + "\n"
+    with zipfile.ZipFile(directory / f"{name}-{version}-py3-none-any.whl", "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+
+
+@contextmanager
+def private_index(wheels: Path, user: str, token: str):
+    """A package index on 127.0.0.1 serving `wheels` to `user` with `token` only (basic
+    auth); yields its port."""
+    allowed = "Basic " + b64encode(f"{user}:{token}".encode()).decode()
+
+    class Index(BaseHTTPRequestHandler):
+        def do_HEAD(self):
+            self.answer(send_body=False)
+
+        def do_GET(self):
+            self.answer(send_body=True)
+
+        def answer(self, send_body: bool):
+            if self.headers.get("Authorization") != allowed:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="private"')
+                self.end_headers()
+                return
+            parts = [p for p in self.path.split("/") if p]
+            found = sorted(w.name for w in wheels.glob("*.whl"))
+            if len(parts) == 2 and parts[0] == "simple":
+                body = "".join(
+                    f'<a href="/files/{n}">{n}</a>' for n in found if n.startswith(f"{parts[1]}-")
+                ).encode()
+            elif len(parts) == 2 and parts[0] == "files" and parts[1] in found:
+                body = (wheels / parts[1]).read_bytes()
+            else:
+                body = b""
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Index)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_private_index_gets_its_credentials_from_the_secrets_file(app, tmp_path):
+    token = secrets.token_hex(16)
+    (tmp_path / "wheels").mkdir()
+    wheel(tmp_path / "wheels", "shipstate_private", "1.0", "VALUE = 'from the private index'\n")
+    with private_index(tmp_path / "wheels", "deploys", token) as port:
+        requirements = app / "requirements.txt"
+        requirements.write_text(
+            requirements.read_text()
+            + f"--extra-index-url http://deploys:${{PRIVATE_INDEX_TOKEN}}@127.0.0.1:{port}/simple/\n"
+            + "shipstate_private==1.0\n"
+        )
+        use_secrets(app, "GREETING=hello\n")
+        refused = shipstate("apply", *ONE_HOST, "--yes", cwd=app)
+        assert refused.code == 1 and "401 Unauthorized" in refused.stderr, refused.output
+        assert "hint: the index http://127.0.0.1:" in refused.stderr
+        assert "asks for credentials the servers were not given" in refused.stderr
+
+        (app / "secrets" / "sandbox.env").write_text(f"PRIVATE_INDEX_TOKEN={token}\n")
+        applied = ok("apply", *ONE_HOST, "--yes", cwd=app)
+        assert token not in applied.output
+    python = "/srv/hello/current/venv/bin/python"
+    value = on_host(
+        host_addresses()[0], f"{python} -c 'import shipstate_private as p; print(p.VALUE)'"
+    )
+    assert value.stdout == "from the private index\n", value.stderr
