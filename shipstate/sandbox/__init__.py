@@ -169,10 +169,18 @@ def add_app(started: list[SandboxHost], app: str) -> int:
     state = _state()
     taken = set(state["apps"].values())
     port = next(
-        p
-        for p in range(FIRST_OTHER_APP_PORT, FIRST_OTHER_APP_PORT + MAX_APPS)
-        if p not in taken and not any(_port_taken(h.address, p) for h in started)
+        (
+            p
+            for p in range(FIRST_OTHER_APP_PORT, FIRST_OTHER_APP_PORT + MAX_APPS)
+            if p not in taken and not any(_port_taken(h.address, p) for h in started)
+        ),
+        None,
     )
+    if port is None:
+        raise ShipstateError(
+            f"no port left for another app from {FIRST_OTHER_APP_PORT} on",
+            hint="`shipstate sandbox down`, then `shipstate sandbox up` for this app",
+        )
     if not state["bare"]:
         app_dirs = ["install", "-d", "-m", "755", "-o", "deploy", "-g", "deploy"]
         app_dirs += [f"/srv/{app}", f"/srv/{app}/supervisor"]
