@@ -60,10 +60,13 @@ def _diff_lines(action: Action) -> list[str]:
 
 
 def render_plan(plan: Plan, console: Console) -> None:
+    """Each host's actions; a config's diff is shown once, and for each further host whose diff
+    is the same but for the host's name, only which host's it is like."""
     if plan.empty:
         console.print("No changes. The fleet matches the desired state.")
         return
     counts = {"+": 0, "~": 0, "-": 0}
+    diffs_shown: dict[tuple[str, ...], str] = {}
     for host in plan.hosts:
         if not host.actions:
             console.print(f"[bold]{escape(host.host)}[/]: no changes")
@@ -73,7 +76,13 @@ def render_plan(plan: Plan, console: Console) -> None:
             counts[action.symbol] += 1
             console.print(_action_line(action))
             if action.kind == "change_config" and action.after is not None:
-                for line in _diff_lines(action):
+                diff = _diff_lines(action)
+                alike = tuple(line.replace(host.host, "\0") for line in diff)
+                if alike in diffs_shown:
+                    console.print(f"      [dim](the same diff as on {diffs_shown[alike]})[/]")
+                    continue
+                diffs_shown[alike] = escape(host.host)
+                for line in diff:
                     console.print(line)
     console.print(
         f"\nPlan: {counts['+']} to add, {counts['~']} to change, {counts['-']} to remove."

@@ -3,10 +3,12 @@
 import socket
 import subprocess
 import sys
+from io import StringIO
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from shipstate.config import Hook
 from shipstate.desired import (
@@ -25,7 +27,8 @@ from shipstate.desired import (
 from shipstate.errors import ShipstateError
 from shipstate.facts import observe_command
 from shipstate.observed import ObservedHost, ObservedRelease, parse_host_state
-from shipstate.plan import compute_plan, sha256
+from shipstate.plan import Action, HostPlan, Plan, compute_plan, sha256
+from shipstate.views import render_plan
 
 CONFIGS = {"nginx.conf": "server {}\n", "gunicorn.conf.py": "workers = 2\n"}
 
@@ -540,3 +543,29 @@ def test_hook_steps_run_or_copy_outputs_and_once_hooks_run_on_one_host():
     )
     assert hook_steps(hooks, new, 2, runs_once=False)[0].command == "collectstatic"
     assert hook_steps(hooks, None, 2, runs_once=True) == ()
+
+
+def test_a_config_diff_alike_on_several_hosts_is_shown_once():
+    def host(name: str, nginx: str) -> HostPlan:
+        configs = {"gunicorn.conf.py": "workers = 2\n", "nginx.conf": nginx}
+        actions = tuple(
+            Action(kind="change_config", target=t, after=text, reason="r")
+            for t, text in configs.items()
+        )
+        return HostPlan(host=name, active_before=None, active_after=1, actions=actions)
+
+    plan = Plan(
+        command="apply",
+        hosts=(
+            host("web1", "# on web1\nserver {}\n"),
+            host("web10", "# on web10\nserver {}\n"),
+            host("web2", "# on web2\nlisten 10;\n"),
+        ),
+    )
+    screen = StringIO()
+    render_plan(plan, Console(file=screen, width=200, no_color=True))
+    text = screen.getvalue()
+    assert text.count("+workers = 2") == 1 and text.count("(the same diff as on web1)") == 3
+    assert "+# on web1" in text and "+# on web10" not in text, "alike but for the host's name"
+    assert "+# on web2" in text and "+listen 10;" in text
+    assert "Plan: 6 to add, 0 to change, 0 to remove." in text
