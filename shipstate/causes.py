@@ -110,6 +110,10 @@ KNOWN_CAUSES = (
         "https://user:${{INDEX_TOKEN}}@host/simple/`: uv and pip get the secrets file's variables",
     ),
     (
+        r"Can't find msgfmt",
+        f"compilemessages needs GNU gettext's msgfmt on the servers: add gettext to {_PACKAGES}",
+    ),
+    (
         r"pg_config executable not found",
         f"psycopg2 {_FROM_SOURCE} PostgreSQL's client headers and a compiler on the servers: "
         "require `psycopg2-binary` (or `psycopg[binary]`) instead, or add libpq-dev, "

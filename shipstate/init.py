@@ -7,12 +7,12 @@ import tomllib
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from shipstate.config import CONFIG_FILE, EXPORTS, Config, parse_config
 from shipstate.errors import ShipstateError
 from shipstate.locks import CONVERTERS
-from shipstate.source import MAKE_A_COMMIT, in_git_work_tree, lists_dependencies
+from shipstate.source import MAKE_A_COMMIT, in_git_work_tree, lists_dependencies, tracked_files
 from shipstate.templates import ALL_TEMPLATES
 
 REQUIREMENTS = (
@@ -60,6 +60,7 @@ class Detected:
     asgi: str | None = None  # the ASGI application the settings name (Channels)
     build: str | None = None  # the command building the frontend package.json describes
     release: str | None = None  # a Procfile's release command, unless it only migrates
+    translations: tuple[str, ...] = ()  # locale directories whose .po git holds uncompiled
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -122,6 +123,18 @@ def _frontend_build(app_dir: Path) -> str | None:
     if not isinstance(scripts, dict) or "build" not in scripts:
         return None
     return next(command for lock, command in FRONTEND_BUILDS if (app_dir / lock).is_file())
+
+
+def _translations(app_dir: Path) -> tuple[str, ...]:
+    """The locale directories whose translations (.po) git holds uncompiled (no .mo tracked):
+    a release has them only if compilemessages runs there."""
+    compiled = set(tracked_files(app_dir, "*/LC_MESSAGES/*.mo"))
+    locales = {
+        str(PurePosixPath(po).parents[2])  # <locale>/<language>/LC_MESSAGES/<domain>.po
+        for po in tracked_files(app_dir, "*/LC_MESSAGES/*.po")
+        if f"{po.removesuffix('.po')}.mo" not in compiled
+    }
+    return tuple(sorted(locales - {"."}))
 
 
 def _workdir(app_dir: Path) -> str | None:
@@ -454,6 +467,7 @@ def detect(app_dir: Path) -> Detected:
     processes, processes_found_in = _processes(procfile, project, settings_module, settings)
     release = procfile.get("release", "")
     release_hook = None if MIGRATE_ONLY.fullmatch(release) else release or None
+    translations = _translations(app_dir)
     build = _frontend_build(app_dir)
     return Detected(
         name=name[:40],
@@ -475,6 +489,7 @@ def detect(app_dir: Path) -> Detected:
         processes_found_in=processes_found_in,
         build=build,
         release=release_hook,
+        translations=translations,
         notes=(
             *(
                 [f"manage.py uses {used_by_manage}; the servers get {settings_module}"]
@@ -499,6 +514,15 @@ def detect(app_dir: Path) -> Detected:
                     "it makes in outputs (the servers then need no Node.js)"
                 ]
                 if build
+                else []
+            ),
+            *(
+                [
+                    "git holds translations (.po) without their compiled .mo: the "
+                    "compilemessages hook in shipstate.toml compiles them in each release, with "
+                    "gettext on the servers (`packages`, installed by `shipstate bootstrap`)"
+                ]
+                if translations
                 else []
             ),
             *(
@@ -569,6 +593,11 @@ def render_config(found: Detected) -> str:
         f'health_path = "{found.health_path}"   # must answer 200 before a release goes live',
         'server_name = "_"                 # your domain(s), e.g. "example.com www.example.com"',
         "workers = 2",
+        *(
+            ['packages = ["gettext"]   # msgfmt, for compilemessages (`shipstate bootstrap`)']
+            if found.translations
+            else []
+        ),
         f"shared = [{', '.join(repr(s).replace(chr(39), chr(34)) for s in shared)}]",
     ]
     if found.static_root or found.workdir:
@@ -599,6 +628,15 @@ def render_config(found: Detected) -> str:
         f'run = "{hooks_run}"   # every-host: SQLite on each host; once: a shared database',
         f'inputs = ["**/migrations/*.py", "{found.settings_path}"]',
     ]
+    if found.translations:
+        lines += [
+            "",
+            "# The translations git holds uncompiled (.po), compiled in each release:",
+            "[[hooks]]",
+            'command = "python manage.py compilemessages"',
+            'inputs = ["**/*.po"]',
+            f"outputs = {json.dumps(list(found.translations))}",
+        ]
     if found.release:
         lines += [
             "",

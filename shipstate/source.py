@@ -76,6 +76,13 @@ MAKE_A_COMMIT = (
 )
 
 
+def tracked_files(app_dir: Path, pattern: str) -> list[str]:
+    """The files git tracks that match `pattern`, as paths from `app_dir`; outside a
+    repository, none."""
+    done = _run_git(app_dir, "ls-files", "-z", "--", pattern)
+    return done.stdout.decode().split("\0")[:-1] if done.returncode == 0 else []
+
+
 def in_git_work_tree(app_dir: Path) -> bool:
     return _run_git(app_dir, "rev-parse", "--is-inside-work-tree").stdout.strip() == b"true"
 

@@ -14,6 +14,7 @@ import pytest
 from conftest import (
     commit,
     commit_all,
+    git,
     host_addresses,
     http_get,
     ok,
@@ -537,3 +538,47 @@ def test_init_takes_a_procfiles_asgi_server_and_release_command(tmp_path, web, a
         ("python manage.py migrate --noinput", "every-host", ("**/migrations/*.py", ANY)),
         (release, "every-host", ()),
     ], "the release command runs for every release, after the migrate hook"
+
+
+FRENCH_LOG_IN = """msgid ""
+msgstr ""
+"Content-Type: text/plain; charset=UTF-8\\n"
+
+msgid "Log in"
+msgstr "Entrer chez nous"
+"""
+
+
+def test_init_compiles_the_translations_git_holds_uncompiled_and_they_are_served(tmp_path, fleet):
+    reset_app_on_hosts()
+    project = django_project(tmp_path / "i18n")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text() + 'LANGUAGE_CODE = "fr"\nLOCALE_PATHS = [BASE_DIR / "locale"]\n'
+    )
+    catalog = project / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+    catalog.parent.mkdir(parents=True)
+    catalog.write_text(FRENCH_LOG_IN)
+    catalog.with_suffix(".mo").write_bytes(b"compiled here, ignored by git")
+    (project / ".gitignore").write_text("*.mo\n")
+    commit_all(project, "French, with our own words for the login button")
+    found = detect(project)
+    assert found.translations == ("locale",)
+    assert any(note.startswith("git holds translations (.po) without") for note in found.notes)
+    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    assert config.packages == ("gettext",)
+    assert [(h.command, h.inputs, h.outputs) for h in config.hooks][-1] == (
+        "python manage.py compilemessages",
+        ("**/*.po",),
+        ("locale",),
+    )
+
+    ok("init", cwd=project)
+    deploy_serving_the_admin(project, fleet)
+    for address in host_addresses():
+        status, body, _ = http_get(f"http://{address}/admin/login/", host="localhost")
+        assert status == 200 and "Entrer chez nous" in body, "compiled in the release"
+
+    git(project, "add", "-f", "locale/fr/LC_MESSAGES/django.mo")
+    commit(project, "the compiled translation too")
+    assert detect(project).translations == (), "a tracked .mo needs no compilemessages"
