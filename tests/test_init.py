@@ -551,7 +551,7 @@ msgstr "Entrer chez nous"
 
 def test_init_compiles_the_translations_git_holds_uncompiled_and_they_are_served(tmp_path, fleet):
     reset_app_on_hosts()
-    project = django_project(tmp_path / "i18n")
+    project = django_project(tmp_path / "hello")  # the fleet serves app hello
     settings = project / "mysite" / "settings.py"
     settings.write_text(
         settings.read_text() + 'LANGUAGE_CODE = "fr"\nLOCALE_PATHS = [BASE_DIR / "locale"]\n'

@@ -204,14 +204,16 @@ def private_index(wheels: Path, user: str, token: str):
             parts = [p for p in self.path.split("/") if p]
             found = sorted(w.name for w in wheels.glob("*.whl"))
             if len(parts) == 2 and parts[0] == "simple":
+                project = parts[1].replace("-", "_")  # as wheels name it (PEP 503 asks, "-")
                 body = "".join(
-                    f'<a href="/files/{n}">{n}</a>' for n in found if n.startswith(f"{parts[1]}-")
+                    f'<a href="/files/{n}">{n}</a>' for n in found if n.startswith(f"{project}-")
                 ).encode()
             elif len(parts) == 2 and parts[0] == "files" and parts[1] in found:
                 body = (wheels / parts[1]).read_bytes()
             else:
                 body = b""
             self.send_response(200 if body else 404)
+            self.send_header("Content-Type", "text/html" if parts[0] == "simple" else "x/wheel")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if send_body:
