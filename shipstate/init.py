@@ -369,6 +369,10 @@ def _media_url(settings: str) -> str:
 # a route of the root URLconf, as written: path("healthz/", ...) is /healthz/, not /healthz
 HEALTH_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?((?:healthz?|health-?check|ping)/?)\$?['"]"""
 ADMIN_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/-]*)['"]\s*,\s*admin\.site\.urls"""
+# django-health-check's URLs, wherever they are included (its README: "ht/")
+HEALTH_CHECK_ROUTE = (
+    r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/-]*)['"]\s*,\s*include\(\s*['"]health_check\.urls"""
+)
 
 
 def _root_urls(app_dir: Path, settings: str) -> str:
@@ -380,7 +384,7 @@ def _root_urls(app_dir: Path, settings: str) -> str:
 
 def _health_path(urls: str, settings: str) -> str:
     """A health route of the root URLconf, else the admin's login page, else the home page."""
-    health = re.search(HEALTH_ROUTE, urls)
+    health = re.search(HEALTH_ROUTE, urls) or re.search(HEALTH_CHECK_ROUTE, urls)
     if health:
         return f"/{health[1]}"
     admin = re.search(ADMIN_ROUTE, urls)

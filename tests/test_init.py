@@ -180,6 +180,8 @@ def test_init_reads_the_settings_manage_py_sets_either_way(tmp_path, line):
         ("re_path(r'^health-check$', views.up),", "/health-check"),
         ('path("backstage/", admin.site.urls),', "/backstage/login/"),
         ("path(settings.ADMIN_URL, admin.site.urls),", "/"),
+        ("path('ht/', include('health_check.urls')),", "/ht/"),
+        ('re_path(r"^status/", include("health_check.urls")),', "/status/"),
     ],
 )
 def test_init_checks_health_at_a_route_the_root_urlconf_has_as_written(tmp_path, routes, health):
