@@ -102,8 +102,7 @@ def host_context(config: Config, spec: HostSpec) -> dict:
 
 def site_address(spec: HostSpec, scheme: str) -> str:
     """Where the host's nginx serves the site, seen from the host itself."""
-    port = spec.port("https") if scheme == "https" else spec.port("http")
-    return f"{spec.data.get('listen_addr') or '127.0.0.1'}:{port}"
+    return f"{spec.data.get('listen_addr') or '127.0.0.1'}:{spec.port(scheme)}"
 
 
 def site_ports(spec: HostSpec, config: Config) -> list[int]:
