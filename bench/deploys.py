@@ -365,8 +365,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="shipstate-bench-"))
     app = make_app(work / "app")
     hosts = sandbox.up(args.fleet, "hello")
-    sandbox.write_inventory(app, hosts)
-    (app / "inventories" / "one.py").write_text(sandbox.inventory_text(hosts[:1]))
+    sandbox.write_inventory(app, hosts, sandbox.FIRST_APP_PORT)
+    one_host = sandbox.inventory_text(hosts[:1], sandbox.FIRST_APP_PORT)
+    (app / "inventories" / "one.py").write_text(one_host)
     one, fleet = hosts[:1], hosts
     ansible = Ansible(work, app) if args.ansible else None
     results: dict[str, dict[str, list[float]]] = {}
