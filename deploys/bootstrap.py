@@ -23,13 +23,14 @@ from shipstate.operations.server import (
 
 PACKAGES = ("nginx", "supervisor", "python3", "python3-venv", "sudo", "tar", "procps")
 SUPERVISOR_CONF = "/etc/supervisor/supervisord.conf"
+SUPERVISOR_SOCKET_OWNER = "chown=root:"  # then the deploy user's group
 SUPERVISOR_APPS = "/etc/supervisor/shipstate.d"
 SUPERVISORD_CONF = """\
 ; Managed by shipstate bootstrap. Each app's programs live in its root, linked from {apps}.
 [unix_http_server]
 file=/var/run/supervisor.sock
 chmod=0770
-chown=root:{group}
+{owner}{group}
 
 [supervisord]
 logfile=/var/log/supervisor/supervisord.log
@@ -118,7 +119,9 @@ def _setup_ops(each, setup: ServerSetup) -> None:
     each(
         file_contents,
         path=SUPERVISOR_CONF,
-        content=SUPERVISORD_CONF.format(group=user, apps=SUPERVISOR_APPS),
+        content=SUPERVISORD_CONF.format(
+            owner=SUPERVISOR_SOCKET_OWNER, group=user, apps=SUPERVISOR_APPS
+        ),
         then=if_running("supervisord", argv("supervisorctl", "reload")),
         name=f"{SUPERVISOR_CONF}: socket for group {user}, app programs included",
     )

@@ -105,6 +105,29 @@ def site_address(spec: HostSpec, scheme: str) -> str:
     return f"{spec.data.get('listen_addr') or '127.0.0.1'}:{spec.port(scheme)}"
 
 
+def _refuse_another_deploy_user(fleet: Fleet, deploy_users: dict[str, str]) -> None:
+    """supervisord's socket is for one group: a server that bootstrap set up for another
+    app's deploy user keeps it (rewriting it would lock that app out, and restart it)."""
+    from pyinfra.facts.files import FindInFile
+
+    from shipstate.deploys.bootstrap import SUPERVISOR_CONF, SUPERVISOR_SOCKET_OWNER
+
+    found = fleet.facts(FindInFile, path=SUPERVISOR_CONF, pattern=f"^{SUPERVISOR_SOCKET_OWNER}")
+    others = {
+        name: lines[0].removeprefix(SUPERVISOR_SOCKET_OWNER).strip()
+        for name, lines in found.items()
+        if lines and lines[0].removeprefix(SUPERVISOR_SOCKET_OWNER).strip() != deploy_users[name]
+    }
+    if others:
+        users = sorted(set(others.values()))
+        raise ShipstateError(
+            f"supervisord on {', '.join(sorted(others))} is set up for deploy user "
+            f"{', '.join(users)} (another app's?): its socket serves that user's group only",
+            hint=f"deploy every app on a server as the same user: ssh_user = {users[0]!r} in "
+            "the inventory",
+        )
+
+
 def site_ports(spec: HostSpec, config: Config) -> list[int]:
     """The ports the host's nginx serves the site on: HTTP's, and HTTPS' with TLS."""
     return [spec.port("http"), *([spec.port("https")] if config.tls else [])]
@@ -790,6 +813,7 @@ class Session:
             for spec in self.hosts
         ]
         fleet = self.fleet()
+        _refuse_another_deploy_user(fleet, deploy_users)
         setups = {
             target: ServerSetup(
                 deploy_users[target.name], keys[target.name], self.layout, self.config.packages

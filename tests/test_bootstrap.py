@@ -72,6 +72,17 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
             for site, version in ((address, "1"), (f"{address}:{port}", "blog")):
                 status, body, _ = http_get(f"http://{site}/healthz")
                 assert status == 200 and json.loads(body)["version"] == version, body
+        other_user = (blog / INVENTORY[1]).read_text().replace('"deploy"', '"blogger"')
+        (blog / "inventories" / "blogger.py").write_text(other_user)
+        refused = shipstate("bootstrap", "-i", "blogger", "--plan", cwd=blog)
+        assert refused.code == 1 and "Traceback" not in refused.output
+        assert (
+            "error: supervisord on sandbox-1, sandbox-2 is set up for deploy user deploy "
+            "(another app's?)" in refused.stderr
+        )
+        assert "hint: deploy every app on a server as the same user: ssh_user = 'deploy'" in (
+            refused.stderr
+        )
     finally:
         ok("sandbox", "down")
         ok("sandbox", "up", "--hosts", str(FLEET_SIZE), "--app", "hello", cwd=fleet.parent.parent)
