@@ -619,6 +619,19 @@ def test_dependencies_from_a_pyproject(app):
     assert imports("six") == [True] * 3
 
 
+def test_the_python_the_app_names_runs_it(app):
+    """`python = "python3.12"`: a Python beside the servers' python3 (3.11 on Debian 12), as
+    Django 6 needs; the sandbox's hosts have the machine's pyenv Pythons as python3.X."""
+    config = app / "shipstate.toml"
+    config.write_text('python = "python3.12"\n' + config.read_text())
+    commit(app, "Python 3.12")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("1", "1")
+    for address in host_addresses():
+        version = on_host(address, "/srv/hello/current/venv/bin/python --version", "deploy")
+        assert version.stdout.startswith("Python 3.12."), version.stdout + version.stderr
+
+
 def test_without_uv_pip_builds_the_environment_and_says_so(app):
     """uv cannot be installed (here: a leftover of root's that its install cannot remove)."""
     blocked = "rm -rf /srv/hello/.tools && mkdir -p /srv/hello/.tools.tmp/x && touch {}/x/y"
