@@ -61,6 +61,7 @@ class Detected:
     build: str | None = None  # the command building the frontend package.json describes
     release: str | None = None  # a Procfile's release command, unless it only migrates
     translations: tuple[str, ...] = ()  # locale directories whose .po git holds uncompiled
+    built_on_the_servers: tuple[str, ...] = ()  # requirements with no wheel (psycopg2)
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -135,6 +136,26 @@ def _translations(app_dir: Path) -> tuple[str, ...]:
         if f"{po.removesuffix('.po')}.mo" not in compiled
     }
     return tuple(sorted(locales - {"."}))
+
+
+# requirements with no wheel, built on the servers, and the Debian packages that needs there
+BUILT_ON_THE_SERVERS = {
+    "psycopg2": ("libpq-dev", "python3-dev", "build-essential"),
+    "mysqlclient": ("default-libmysqlclient-dev", "pkg-config", "python3-dev", "build-essential"),
+}
+# a requirement's name at the start of a line, as a lock file names it (name = "x") or as
+# pyproject.toml lists it ("x>=1",)
+REQUIREMENT_NAMED = r"""(?im)^\s*(?:name\s*=\s*)?["']?({})(?![\w.-])"""
+
+
+def _built_on_the_servers(requirements: Path) -> tuple[str, ...]:
+    """The requirements (in the file or one it includes with -r) the servers must build."""
+    text = requirements.read_text(errors="replace")
+    for included in re.findall(r"(?m)^\s*-r\s+(\S+)", text):
+        path = requirements.parent / included
+        text += "\n" + (path.read_text(errors="replace") if path.is_file() else "")
+    pattern = REQUIREMENT_NAMED.format("|".join(BUILT_ON_THE_SERVERS))
+    return tuple(dict.fromkeys(name.lower() for name in re.findall(pattern, text)))
 
 
 def _workdir(app_dir: Path) -> str | None:
@@ -472,6 +493,7 @@ def detect(app_dir: Path) -> Detected:
     release = procfile.get("release", "")
     release_hook = None if MIGRATE_ONLY.fullmatch(release) else release or None
     translations = _translations(app_dir)
+    built = _built_on_the_servers(app_dir / requirements)
     build = _frontend_build(app_dir)
     return Detected(
         name=name[:40],
@@ -494,6 +516,7 @@ def detect(app_dir: Path) -> Detected:
         build=build,
         release=release_hook,
         translations=translations,
+        built_on_the_servers=built,
         notes=(
             *(
                 [f"manage.py uses {used_by_manage}; the servers get {settings_module}"]
@@ -518,6 +541,15 @@ def detect(app_dir: Path) -> Detected:
                     "it makes in outputs (the servers then need no Node.js)"
                 ]
                 if build
+                else []
+            ),
+            *(
+                [
+                    f"the servers build {', '.join(built)} from source (no wheel): `packages` "
+                    "in shipstate.toml lists what that needs there, which `shipstate bootstrap` "
+                    "installs (psycopg2-binary or psycopg[binary] would need none)"
+                ]
+                if built
                 else []
             ),
             *(
@@ -571,6 +603,10 @@ def detect(app_dir: Path) -> Detected:
 
 def render_config(found: Detected) -> str:
     hooks_run = "every-host" if found.sqlite_file else "once"
+    needed = {name: BUILT_ON_THE_SERVERS[name] for name in found.built_on_the_servers}
+    if found.translations:
+        needed["compilemessages"] = ("gettext",)
+    packages = list(dict.fromkeys(p for names in needed.values() for p in names))
     static_root = found.static_root or _in_workdir(found.workdir, DEFAULT_STATIC_ROOT)
     shared = [f"{found.media_root or _in_workdir(found.workdir, 'media')}/"]
     if found.sqlite_file:
@@ -598,8 +634,8 @@ def render_config(found: Detected) -> str:
         'server_name = "_"                 # your domain(s), e.g. "example.com www.example.com"',
         "workers = 2",
         *(
-            ['packages = ["gettext"]   # msgfmt, for compilemessages (`shipstate bootstrap`)']
-            if found.translations
+            [f"packages = {json.dumps(packages)}   # for {', '.join(needed)}, by bootstrap"]
+            if packages
             else []
         ),
         f"shared = [{', '.join(repr(s).replace(chr(39), chr(34)) for s in shared)}]",

@@ -584,3 +584,25 @@ def test_init_compiles_the_translations_git_holds_uncompiled_and_they_are_served
     git(project, "add", "-f", "locale/fr/LC_MESSAGES/django.mo")
     commit(project, "the compiled translation too")
     assert detect(project).translations == (), "a tracked .mo needs no compilemessages"
+
+
+@pytest.mark.parametrize(
+    ("requirements", "included", "packages"),
+    [
+        ("Django\npsycopg2-binary==2.9.10\n", "", ()),
+        ("Django\npsycopg[binary]\n", "", ()),
+        ("Django\nPsycopg2==2.9.10 \\\n  --hash=sha256:00\n", "", ("libpq-dev", "python3-dev")),
+        ("-r base.txt\n", "mysqlclient>=2\n", ("default-libmysqlclient-dev", "pkg-config")),
+    ],
+)
+def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
+    tmp_path, requirements, included, packages
+):
+    project = django_project(tmp_path / "built")
+    (project / "requirements.txt").write_text(requirements)
+    (project / "base.txt").write_text(included)
+    found = detect(project)
+    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    assert config.packages[: len(packages)] == packages
+    assert ("build-essential" in config.packages) == bool(packages)
+    assert any(n.startswith("the servers build ") for n in found.notes) == bool(packages)
