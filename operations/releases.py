@@ -19,6 +19,7 @@ from shipstate.commands import (
     argv,
     chain,
     check_site_config,
+    command_path,
     copied,
     django_request,
     health_check,
@@ -106,7 +107,8 @@ def _environment(
         argv("echo", f"{NOTE}uv could not be installed, so pip built the environment"),
         ">&2",
     )
-    uv_install = (
+    interpreter = command_path(python)
+    uv_install = argv(
         *secrets,
         layout.uv,
         "pip",
@@ -120,32 +122,35 @@ def _environment(
         "--compile-bytecode",
         *wants,
     )
-    uv_sync = (
-        *secrets,
-        "env",
-        f"UV_PROJECT_ENVIRONMENT={building}",
-        layout.uv,
-        "sync",
-        "--quiet",
-        "--frozen",
-        "--no-dev",
-        "--no-install-project",
-        "--no-python-downloads",
-        "--system-certs",
-        "--python",
-        python,
-        "--project",
-        requirements.rsplit("/", 1)[0],
-        "--cache-dir",
-        layout.uv_cache,
-        "--compile-bytecode",
+    uv_sync = StringCommand(
+        argv(
+            *secrets,
+            "env",
+            f"UV_PROJECT_ENVIRONMENT={building}",
+            layout.uv,
+            "sync",
+            "--quiet",
+            "--frozen",
+            "--no-dev",
+            "--no-install-project",
+            "--no-python-downloads",
+            "--system-certs",
+            "--project",
+            requirements.rsplit("/", 1)[0],
+            "--cache-dir",
+            layout.uv_cache,
+            "--compile-bytecode",
+            "--python",
+        ),
+        interpreter,
     )
     sync, install = (
-        chain(_quietly(argv(*uv, "--offline")), argv(*uv), operator="||")
+        chain(_quietly(StringCommand(uv, "--offline")), uv, operator="||")
         for uv in (uv_sync, uv_install)
     )
+    uv_venv = argv(layout.uv, "venv", "--quiet", "--relocatable", "--python")
     with_uv = chain(
-        argv(layout.uv, "venv", "--quiet", "--relocatable", "--python", python, building),
+        StringCommand(uv_venv, interpreter, argv(building)),
         *([sync] if locked else []),
         install,
     )

@@ -18,6 +18,12 @@ def argv(*args: object) -> StringCommand:
 PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
+def command_path(command: str) -> StringCommand:
+    """Where the host finds `command`, as one shell word: uv takes `--python python3` for any
+    Python 3, and may pick a python3.13 that comes first on PATH, not the host's python3."""
+    return StringCommand(f'"$(command -v {shlex.quote(command)})"')
+
+
 def chain(*commands: StringCommand, operator: str = "&&") -> StringCommand:
     bits: list[object] = []
     for command in commands:

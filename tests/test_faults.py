@@ -65,7 +65,8 @@ def test_failing_requirement(deployed):
     assert "shipstate-no-such-package-anywhere" in said
     assert "network was disabled" not in said, "the offline first try stays quiet"
     assert "hint: fix the cause and apply again" in said
-    # Django 6 needs Python 3.12; the sandbox hosts have Debian 12's 3.11
+    # Django 6 needs Python 3.12; the sandbox hosts' python3 is Debian 12's 3.11 (their
+    # python3.12 and python3.13, earlier on PATH, must not be taken for it)
     requirements.write_text(good.replace("Django==5.2.19", "Django==6.0"))
     commit(app, "django 6")
     result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
