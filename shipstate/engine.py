@@ -113,11 +113,12 @@ def _refuse_another_deploy_user(fleet: Fleet, deploy_users: dict[str, str]) -> N
     from shipstate.deploys.bootstrap import SUPERVISOR_CONF, SUPERVISOR_SOCKET_OWNER
 
     found = fleet.facts(FindInFile, path=SUPERVISOR_CONF, pattern=f"^{SUPERVISOR_SOCKET_OWNER}")
-    others = {
+    groups = {
         name: lines[0].removeprefix(SUPERVISOR_SOCKET_OWNER).strip()
         for name, lines in found.items()
-        if lines and lines[0].removeprefix(SUPERVISOR_SOCKET_OWNER).strip() != deploy_users[name]
+        if lines
     }
+    others = {name: group for name, group in groups.items() if group != deploy_users[name]}
     if others:
         users = sorted(set(others.values()))
         raise ShipstateError(
