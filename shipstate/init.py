@@ -53,6 +53,8 @@ class Detected:
     health_path: str
     python: str | None = None  # the servers' command for the version a file of the app names
     python_named_by: str | None = None
+    python_needed: str | None = None  # unpinned, a Python newer than Debian 12's the app needs
+    python_needed_by: str | None = None
     environment: tuple[str, ...] = ()
     processes: tuple[tuple[str, str], ...] = ()  # (name, command), written commented out
     processes_found_in: str = ""
@@ -148,12 +150,17 @@ BUILT_ON_THE_SERVERS = {
 REQUIREMENT_NAMED = r"""(?im)^\s*(?:name\s*=\s*)?["']?({})(?![\w.-])"""
 
 
-def _built_on_the_servers(requirements: Path) -> tuple[str, ...]:
-    """The requirements (in the file or one it includes with -r) the servers must build."""
+def _requirements_text(requirements: Path) -> str:
+    """The requirements file, and those it includes with -r."""
     text = requirements.read_text(errors="replace")
     for included in re.findall(r"(?m)^\s*-r\s+(\S+)", text):
         path = requirements.parent / included
         text += "\n" + (path.read_text(errors="replace") if path.is_file() else "")
+    return text
+
+
+def _built_on_the_servers(text: str) -> tuple[str, ...]:
+    """The requirements (in a requirements text) the servers must build."""
     pattern = REQUIREMENT_NAMED.format("|".join(BUILT_ON_THE_SERVERS))
     return tuple(dict.fromkeys(name.lower() for name in re.findall(pattern, text)))
 
@@ -190,6 +197,42 @@ def _python(places: list[Path]) -> tuple[str, str] | tuple[None, None]:
             if found:
                 return f"python{found[1]}.{found[2]}", path.name
     return None, None
+
+
+# Debian 12's python3 is 3.11: an app needing a newer one says so in its requirements
+NEWEST_ON_DEBIAN_12 = 11
+# the oldest Python 3 minor each Django major runs on, where newer than Debian 12's
+DJANGO_NEEDS_PYTHON = {6: 12}
+# Django's version as a requirement (Django>=6.1), a pyproject (["django~=6.0"]) or a lock
+# (name = "django" then version = "6.1.3") gives its lower bound
+DJANGO_VERSION = re.compile(
+    r"""(?im)^\s*["']?django(?:\[[^\]]*\])?\s*(?:==|>=|~=|===)\s*(\d+)\.|"""
+    r"""^name\s*=\s*"django"\s*\nversion\s*=\s*"(\d+)\."""
+)
+# requires-python = ">=3.12", Poetry's python = "^3.12"
+LOWEST_PYTHON = re.compile(r"(?:>=|~=|\^|==)\s*3\.(\d+)")
+
+
+def _python_needed(
+    app_dir: Path, requirements: str, text: str
+) -> tuple[str, str] | tuple[None, None]:
+    """The oldest Python the app needs, where newer than Debian 12's, and what says so."""
+    try:
+        project = tomllib.loads((app_dir / "pyproject.toml").read_text(errors="replace"))
+    except (OSError, tomllib.TOMLDecodeError):
+        project = {}
+    poetry = project.get("tool", {}).get("poetry", {}).get("dependencies", {})
+    for wanted, said_by in (
+        (project.get("project", {}).get("requires-python"), "requires-python in pyproject.toml"),
+        (poetry.get("python") if isinstance(poetry, dict) else None, "pyproject.toml"),
+    ):
+        found = LOWEST_PYTHON.search(wanted) if isinstance(wanted, str) else None
+        if found and int(found[1]) > NEWEST_ON_DEBIAN_12:
+            return f"3.{found[1]}", said_by
+    django = DJANGO_VERSION.search(text)
+    major = int(django[1] or django[2]) if django else 0
+    minor = max((m for since, m in DJANGO_NEEDS_PYTHON.items() if major >= since), default=0)
+    return (f"3.{minor}", f"Django {major} ({requirements})") if minor else (None, None)
 
 
 def _in_workdir(workdir: str | None, path: str) -> str:
@@ -493,7 +536,11 @@ def detect(app_dir: Path) -> Detected:
     release = procfile.get("release", "")
     release_hook = None if MIGRATE_ONLY.fullmatch(release) else release or None
     translations = _translations(app_dir)
-    built = _built_on_the_servers(app_dir / requirements)
+    requirements_text = _requirements_text(app_dir / requirements)
+    built = _built_on_the_servers(requirements_text)
+    python_needed, python_needed_by = (
+        (None, None) if python else _python_needed(app_dir, requirements, requirements_text)
+    )
     build = _frontend_build(app_dir)
     return Detected(
         name=name[:40],
@@ -510,6 +557,8 @@ def detect(app_dir: Path) -> Detected:
         health_path=health,
         python=python,
         python_named_by=python_named_by,
+        python_needed=python_needed,
+        python_needed_by=python_needed_by,
         environment=environment,
         processes=processes,
         processes_found_in=processes_found_in,
@@ -524,6 +573,15 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_setting_notes(settings, settings_module),
+            *(
+                [
+                    f"{python_needed_by} needs Python {python_needed} or newer, and Debian 12's "
+                    f"python3 is 3.{NEWEST_ON_DEBIAN_12}: on servers with an older python3, "
+                    "install a newer one and uncomment `python` in shipstate.toml"
+                ]
+                if python_needed
+                else []
+            ),
             *(
                 [
                     'no health route (healthz, health, ping) nor admin found: health_path = "/" '
@@ -627,6 +685,11 @@ def render_config(found: Detected) -> str:
         *(
             [f'python = "{found.python}"   # as {found.python_named_by} says: the servers need it']
             if found.python
+            else [
+                f'# python = "python{found.python_needed}"   # {found.python_needed_by} needs it: '
+                "if the servers' python3 is older"
+            ]
+            if found.python_needed
             else []
         ),
         "keep_releases = 4",

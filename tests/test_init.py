@@ -469,6 +469,50 @@ def test_init_names_the_python_the_app_pins_for_the_servers(tmp_path, name, writ
     assert tomllib.loads(render_config(found)).get("python") == python
 
 
+@pytest.mark.parametrize(
+    "files, needed",
+    [
+        ({"requirements.txt": "Django>=6.1,<6.2\nwagtail>=8.0\n"}, "3.12"),
+        ({"requirements.txt": "django[argon2] == 6.0.2\n"}, "3.12"),
+        ({"requirements.txt": "-r base.txt\n", "base.txt": "Django~=6.0\n"}, "3.12"),
+        ({"requirements.txt": "Django>=5.2,<6\n"}, None),
+        ({"requirements.txt": "Django\n"}, None),
+        ({"uv.lock": '[[package]]\nname = "django"\nversion = "6.1.3"\n'}, "3.12"),
+        (
+            {
+                "pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.13"\n'
+                'dependencies = ["django>=5.2"]\n',
+            },
+            "3.13",
+        ),
+        (
+            {
+                "requirements.txt": "Django>=5.2\n",
+                "pyproject.toml": '[project]\nrequires-python = ">=3.10"\n',
+            },
+            None,
+        ),
+        ({"requirements.txt": "Django>=6.1\n", ".python-version": "3.13\n"}, None),
+    ],
+)
+def test_init_says_when_the_requirements_need_a_python_newer_than_debian_12s(
+    tmp_path, files, needed
+):
+    project = django_project(tmp_path / "newer")
+    (project / "requirements.txt").unlink()
+    for name, text in files.items():
+        (project / name).write_text(text)
+    found = detect(project)
+    assert found.python_needed == needed
+    written = render_config(found)
+    config = tomllib.loads(written)
+    assert config.get("python") == ("python3.13" if ".python-version" in files else None)
+    commented = f'# python = "python{needed}"   # '
+    assert (commented in written) == bool(needed)
+    said = [n for n in found.notes if f"needs Python {needed} or newer" in n]
+    assert len(said) == bool(needed)
+
+
 def test_init_outside_git_says_shipstate_deploys_commits(tmp_path):
     outside = ok("init", cwd=django_project(tmp_path / "loose")).stderr
     assert "note: not in a git repository: shipstate deploys commits: `git init`" in outside
