@@ -7,7 +7,6 @@ import typer
 from rich.markup import escape
 
 from shipstate.cli.output import err, out
-from shipstate.init import init as write_init_files
 
 
 def init(
@@ -39,6 +38,8 @@ def init(
 
     Example: cd mysite && shipstate init --templates
     """
+    from shipstate.init import init as write_init_files  # its patterns: only init needs them
+
     app_dir = Path.cwd()
     done = write_init_files(app_dir, force, templates)
     for path in done.written:
