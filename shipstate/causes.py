@@ -107,7 +107,9 @@ KNOWN_CAUSES = (
         "the index {0} asks for credentials the servers were not given: put them in the "
         "secrets file as a variable (`INDEX_TOKEN=...`; `[secrets] file` in shipstate.toml) "
         "and name it in the index's URL in the requirements, e.g. `--extra-index-url "
-        "https://user:${{INDEX_TOKEN}}@host/simple/`: uv and pip get the secrets file's variables",
+        "https://user:${{INDEX_TOKEN}}@host/simple/`: uv and pip get the secrets file's variables "
+        "(for a poetry.lock's source, POETRY_HTTP_BASIC_<SOURCE>_USERNAME and _PASSWORD, as "
+        "Poetry reads them)",
     ),
     (
         r"Can't find msgfmt",

@@ -400,6 +400,7 @@ class Session:
                     self.config.requirements,
                     self.config.requirements_kind,
                     allow_dirty,
+                    secrets.names if secrets else frozenset(),
                 )
                 if self.config.workdir:
                     check_workdir(self.app_dir, source, self.config.workdir)
@@ -557,7 +558,10 @@ class Session:
             return None
         if commit not in self._made_requirements:
             self._made_requirements[commit] = requirements_made(
-                self.app_dir, commit, self.config.requirements
+                self.app_dir,
+                commit,
+                self.config.requirements,
+                self._secrets.names if self._secrets else frozenset(),
             )
         return self._made_requirements[commit]
 

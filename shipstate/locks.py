@@ -1,8 +1,9 @@
 """Other tools' lock files as the pinned requirements file shipstate installs. Pure."""
 
 import json
+import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 
 from shipstate.errors import ShipstateError
 
@@ -41,15 +42,31 @@ def _from_git(name: str, url: str, commit: str, subdirectory: str | None) -> str
     return f"{requirement}#subdirectory={subdirectory}" if subdirectory else requirement
 
 
+def poetry_credentials(source: str) -> tuple[str, str]:
+    """The variables Poetry reads a source's user and password from."""
+    name = re.sub(r"[^A-Z0-9]+", "_", source.upper())
+    return f"POETRY_HTTP_BASIC_{name}_USERNAME", f"POETRY_HTTP_BASIC_{name}_PASSWORD"
+
+
+def _with_credentials(url: str, source: str, variables: Set[str]) -> str:
+    """`url` with the source's credentials as `${VAR}`s uv and pip expand, when the secrets
+    file sets both (Poetry keeps them out of the lock, in its config or those variables)."""
+    user, password = poetry_credentials(source)
+    scheme, found, rest = url.partition("://")
+    if not found or "@" in rest.split("/")[0] or not {user, password} <= variables:
+        return url
+    return f"{scheme}://${{{user}}}:${{{password}}}@{rest}"
+
+
 def _poetry_marker(package: dict) -> str | None:
     markers = package.get("markers")
     return markers.get("main") if isinstance(markers, dict) else markers
 
 
-def from_poetry_lock(content: bytes, path: str) -> bytes:
+def from_poetry_lock(content: bytes, path: str, variables: Set[str] = frozenset()) -> bytes:
     """The main group's packages of a Poetry 2 lock file (lock-version 2.1 records each
     package's groups and markers), pinned, with their hashes; not the project itself, nor its
-    extras."""
+    extras. `variables`: those the secrets file sets, for a source's credentials."""
     try:
         lock = tomllib.loads(content.decode())
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -82,13 +99,14 @@ def from_poetry_lock(content: bytes, path: str) -> bytes:
         else:
             requirement = f"{name}=={version}"
             if kind == "legacy":
-                indexes.append(url)
+                indexes.append(_with_credentials(url, source.get("reference", ""), variables))
         lines.append(_line(requirement, _poetry_marker(package), hashes))
     return _file(indexes, lines, path)
 
 
-def from_pipfile_lock(content: bytes, path: str) -> bytes:
-    """Pipenv's [packages] (the lock's "default"), pinned, with their hashes."""
+def from_pipfile_lock(content: bytes, path: str, variables: Set[str] = frozenset()) -> bytes:
+    """Pipenv's [packages] (the lock's "default"), pinned, with their hashes. Its sources'
+    URLs keep the `${VAR}`s the Pipfile gives them: `variables` are not needed."""
     try:
         lock = json.loads(content)
         packages = lock["default"]

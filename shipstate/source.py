@@ -11,7 +11,7 @@ import tarfile
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -106,8 +106,15 @@ def _commit(app_dir: Path, ref: str) -> str:
     )
 
 
-def read_source(app_dir: Path, ref: str, requirements: str, kind: str, allow_dirty: bool) -> Source:
-    """`kind`: the config's requirements_kind."""
+def read_source(
+    app_dir: Path,
+    ref: str,
+    requirements: str,
+    kind: str,
+    allow_dirty: bool,
+    variables: Set[str] = frozenset(),
+) -> Source:
+    """`kind`: the config's requirements_kind; `variables`: those the secrets file sets."""
     commit = _commit(app_dir, ref)
     prefix = _git(app_dir, "rev-parse", "--show-prefix")
     changes = _git(app_dir, "status", "--porcelain", "--untracked-files=no", "--", ".")
@@ -127,7 +134,7 @@ def read_source(app_dir: Path, ref: str, requirements: str, kind: str, allow_dir
     if kind == "pyproject":
         _check_dependencies(reqs, requirements)
     elif kind in CONVERTERS:
-        reqs = CONVERTERS[kind](reqs, requirements)
+        reqs = CONVERTERS[kind](reqs, requirements, variables)
     elif kind == "requirements":
         reqs += _included(app_dir, commit, prefix, requirements, reqs)
     return Source(
@@ -141,11 +148,11 @@ def read_source(app_dir: Path, ref: str, requirements: str, kind: str, allow_dir
     )
 
 
-def requirements_made(app_dir: Path, commit: str, requirements: str) -> bytes:
+def requirements_made(app_dir: Path, commit: str, requirements: str, variables: Set[str]) -> bytes:
     """The requirements file shipstate makes of the lock file `requirements` at `commit`."""
     prefix = _git(app_dir, "rev-parse", "--show-prefix")
     lock = _committed(app_dir, commit, prefix, requirements, None)
-    return CONVERTERS[PurePosixPath(requirements).name](lock, requirements)
+    return CONVERTERS[PurePosixPath(requirements).name](lock, requirements, variables)
 
 
 @dataclass(frozen=True)
@@ -430,6 +437,16 @@ class LocalSecrets(BaseModel):
 
     content: bytes = Field(repr=False)
     digest: str
+
+    @property
+    def names(self) -> frozenset[str]:
+        """The variables it sets, read as the servers read it (commands.ENV_FILE)."""
+        lines = (line.partition("=") for line in self.content.decode(errors="replace").splitlines())
+        return frozenset(
+            key.strip().removeprefix("export ").strip()
+            for key, is_set, _ in lines
+            if is_set and key.strip() and not key.lstrip().startswith("#")
+        )
 
 
 def read_secrets(app_dir: Path, secrets: Secrets | None, inventory: str) -> LocalSecrets | None:

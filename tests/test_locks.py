@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from shipstate.errors import ShipstateError
-from shipstate.locks import from_pipfile_lock, from_poetry_lock
+from shipstate.locks import from_pipfile_lock, from_poetry_lock, poetry_credentials
+from shipstate.source import LocalSecrets
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -100,6 +101,34 @@ def test_a_poetry_lock_s_other_sources_markers_by_group_and_extras():
         "tarball @ https://example.com/tarball-1.0.tar.gz",
     ]
     assert "--hash=sha256:aa" in made and "--hash=sha256:bb" in made
+
+
+@pytest.mark.parametrize(
+    ("variables", "index"),
+    [
+        (
+            {"POETRY_HTTP_BASIC_COMPANY_USERNAME", "POETRY_HTTP_BASIC_COMPANY_PASSWORD", "X"},
+            "https://${POETRY_HTTP_BASIC_COMPANY_USERNAME}:${POETRY_HTTP_BASIC_COMPANY_PASSWORD}"
+            "@pkgs.example.com/simple",
+        ),
+        ({"POETRY_HTTP_BASIC_COMPANY_USERNAME"}, "https://pkgs.example.com/simple"),
+        (set(), "https://pkgs.example.com/simple"),
+    ],
+)
+def test_a_poetry_source_gets_the_credentials_the_secrets_file_sets_as_poetry_names_them(
+    variables, index
+):
+    made = from_poetry_lock(POETRY_SOURCES, "poetry.lock", frozenset(variables)).decode()
+    assert requirements(made.encode())[0] == f"--extra-index-url {index}"
+    assert poetry_credentials("my-repo.internal") == (
+        "POETRY_HTTP_BASIC_MY_REPO_INTERNAL_USERNAME",
+        "POETRY_HTTP_BASIC_MY_REPO_INTERNAL_PASSWORD",
+    )
+
+
+def test_the_variables_a_secrets_file_sets_are_read_as_the_servers_read_it():
+    content = b"# A=1\nexport TOKEN='x=y'\n B = 2\nnot a line\n=3\nC=\n"
+    assert LocalSecrets(content=content, digest="").names == {"TOKEN", "B", "C"}
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 import json
 import secrets
 import shlex
+import shutil
 import threading
 import tomllib
 import zipfile
@@ -11,6 +12,8 @@ from contextlib import contextmanager
 from hashlib import sha256
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
 
 from conftest import commit, git, host_addresses, http_get, ok, on_host, shipstate
 
@@ -231,24 +234,67 @@ def private_index(wheels: Path, user: str, token: str):
         server.server_close()
 
 
-def test_a_private_index_gets_its_credentials_from_the_secrets_file(app, tmp_path):
-    token = secrets.token_hex(16)
-    (tmp_path / "wheels").mkdir()
-    wheel(tmp_path / "wheels", "shipstate_private", "1.0", "VALUE = 'from the private index'\n")
-    with private_index(tmp_path / "wheels", "deploys", token) as port:
+POETRY_PRIVATE_PACKAGE = """
+[[package]]
+name = "shipstate-private"
+version = "1.0"
+description = ""
+optional = false
+python-versions = "*"
+groups = ["main"]
+files = [{{file = "{wheel}", hash = "sha256:{digest}"}}]
+
+[package.source]
+type = "legacy"
+url = "http://127.0.0.1:{port}/simple"
+reference = "private-packages"
+
+"""
+
+
+def require_from_the_private_index(app, kind: str, port: int, wheel_file: Path) -> str:
+    """The app requires shipstate_private from the index on `port`: in requirements.txt, the
+    index's URL naming the token's variable, or in a poetry.lock, from a source of Poetry's;
+    returns the secrets file's lines giving the token ({token} in them)."""
+    if kind == "requirements.txt":
         requirements = app / "requirements.txt"
         requirements.write_text(
             requirements.read_text()
             + f"--extra-index-url http://deploys:${{PRIVATE_INDEX_TOKEN}}@127.0.0.1:{port}/simple/\n"
             + "shipstate_private==1.0\n"
         )
+        return "PRIVATE_INDEX_TOKEN={token}\n"
+    (app / "requirements.txt").unlink()
+    fixtures = Path(__file__).parent / "fixtures" / "poetry"
+    shutil.copy(fixtures / "pyproject.toml", app / "pyproject.toml")
+    lock = (fixtures / "poetry.lock").read_text()
+    package = POETRY_PRIVATE_PACKAGE.format(
+        wheel=wheel_file.name, digest=sha256(wheel_file.read_bytes()).hexdigest(), port=port
+    )
+    (app / "poetry.lock").write_text(lock.replace("[metadata]", package + "[metadata]"))
+    config = app / "shipstate.toml"
+    config.write_text(config.read_text().replace("requirements.txt", "poetry.lock"))
+    return (
+        "POETRY_HTTP_BASIC_PRIVATE_PACKAGES_USERNAME=deploys\n"
+        "POETRY_HTTP_BASIC_PRIVATE_PACKAGES_PASSWORD={token}\n"
+    )
+
+
+@pytest.mark.parametrize("kind", ["requirements.txt", "poetry.lock"])
+def test_a_private_index_gets_its_credentials_from_the_secrets_file(app, tmp_path, kind):
+    token = secrets.token_hex(16)
+    (tmp_path / "wheels").mkdir()
+    wheel(tmp_path / "wheels", "shipstate_private", "1.0", "VALUE = 'from the private index'\n")
+    with private_index(tmp_path / "wheels", "deploys", token) as port:
+        wheel_file = next((tmp_path / "wheels").glob("*.whl"))
+        credentials = require_from_the_private_index(app, kind, port, wheel_file)
         use_secrets(app, "GREETING=hello\n")
         refused = shipstate("apply", *ONE_HOST, "--yes", cwd=app)
         assert refused.code == 1 and "401 Unauthorized" in refused.stderr, refused.output
         assert "hint: the index http://127.0.0.1:" in refused.stderr
         assert "asks for credentials the servers were not given" in refused.stderr
 
-        (app / "secrets" / "sandbox.env").write_text(f"PRIVATE_INDEX_TOKEN={token}\n")
+        (app / "secrets" / "sandbox.env").write_text(credentials.format(token=token))
         applied = ok("apply", *ONE_HOST, "--yes", cwd=app)
         assert token not in applied.output
     python = "/srv/hello/current/venv/bin/python"
