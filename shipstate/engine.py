@@ -248,10 +248,26 @@ class Session:
     def fleet(self) -> Fleet:
         if self._fleet is None:
             self.report(f"connecting to {len(self.hosts)} host(s)")
-            self._fleet = Fleet(
-                self.hosts, self.report, self.accept_new_host_keys, self.verbose
-            ).__enter__()
+            try:
+                self._fleet = Fleet(
+                    self.hosts, self.report, self.accept_new_host_keys, self.verbose
+                ).__enter__()
+            except ShipstateError as error:
+                if self._sandbox_down():
+                    raise ShipstateError(
+                        error.message,
+                        hint="this inventory is the sandbox's, and the sandbox is down: "
+                        f"`shipstate sandbox up --hosts {len(self.hosts)}` starts it again",
+                    ) from None
+                raise
         return self._fleet
+
+    def _sandbox_down(self) -> bool:
+        from shipstate import sandbox
+
+        sandbox_key = str(sandbox.key_path())
+        sandbox_inventory = any(spec.data.get("ssh_key") == sandbox_key for spec in self.hosts)
+        return sandbox_inventory and not sandbox.alive_hosts()
 
     def _observation(self) -> dict[str, object]:
         return {"root": self.config.root, "app": self.config.name, "python": self.config.python}

@@ -1,7 +1,7 @@
 """Drive pyinfra in-process: connect to the fleet, read facts, run operations."""
 
-import contextlib
 import logging
+import re
 import socket
 import subprocess
 import time
@@ -111,6 +111,11 @@ class _Progress(BaseStateCallback):
         self.report = report
         self.started: dict[tuple[str, str], float] = {}
         self.spans: dict[str, tuple[float, float]] = {}  # step -> first start, last end
+        self.connect_errors: dict[str, str] = {}
+
+    def host_connect_error(self, state, host, error):
+        said = str(error.args[0] if error.args else error)
+        self.connect_errors[host.name] = re.sub(r"\[Errno [^]]*\] ", "", said)
 
     def operation_host_start(self, state, host, op_hash):
         self.started[host.name, op_hash] = time.monotonic()
@@ -208,13 +213,17 @@ class Fleet:
     def __enter__(self) -> "Fleet":
         _quiet_pyinfra(self.report if self.verbose else None)
         self.state.set_stage(StateStage.Connect)
-        with contextlib.suppress(PyinfraError):  # every host failed: reported below
+        said = self.progress.connect_errors
+        try:
             connect_all(self.state)
+        except PyinfraError as error:  # every host failed, or a host's key could not be read
+            for host in self.state.inventory:
+                said.setdefault(host.name, str(error))
         failed = [h.name for h in self.state.inventory if h not in self.state.activated_hosts]
         if failed:
             self.close()
             raise ShipstateError(
-                f"could not connect to {', '.join(failed)}",
+                "could not connect to " + "; ".join(f"{name}: {said[name]}" for name in failed),
                 hint="check the host is up, the ssh user/key in the inventory, and that its host "
                 "key is in known_hosts (or pass --accept-new-host-keys once)",
             )

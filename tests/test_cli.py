@@ -135,3 +135,30 @@ def test_saved_plan_errors_before_connecting(tmp_path):
         assert "connecting" not in result.stderr and "Traceback" not in result.output
     mixed = shipstate("apply", "-i", "inv.py", "junk.plan", "--ref", "v1", cwd=app)
     assert mixed.code == 1 and "already names its commit" in mixed.stderr
+
+
+def test_a_host_that_cannot_be_reached_is_named_with_the_reason(tmp_path):
+    app = make_app(tmp_path / "app")
+    (app / "inventories").mkdir(exist_ok=True)
+    (app / "inventories" / "closed.py").write_text(
+        'web = [("ghost", {"ssh_hostname": "127.0.0.254", "ssh_port": 9})]\n'
+    )
+    refused = shipstate("plan", "-i", "closed", cwd=app)
+    assert refused.code == 1, refused.output
+    assert "error: could not connect to ghost: Could not connect (" in refused.stderr
+    assert "(Unable to connect to port 9 on 127.0.0.254)" in refused.stderr
+    assert "sandbox" not in refused.stderr
+
+    sandbox_dir = tmp_path / "no-sandbox"  # the sandbox is down: none was ever started there
+    (app / "inventories" / "sandbox.py").write_text(
+        f'web = [("sandbox-1", {{"ssh_hostname": "127.0.0.254", "ssh_port": 9, '
+        f'"ssh_key": "{sandbox_dir}/id_ed25519"}})]\n'
+    )
+    down = shipstate(
+        "plan", "-i", "sandbox", cwd=app, env={"SHIPSTATE_SANDBOX_DIR": str(sandbox_dir)}
+    )
+    assert down.code == 1 and "No such private key file" in down.stderr, down.output
+    assert (
+        "hint: this inventory is the sandbox's, and the sandbox is down: `shipstate "
+        "sandbox up --hosts 1`" in down.stderr
+    )

@@ -1,6 +1,7 @@
 """Secrets and hostile input, end to end on a sandbox host."""
 
 import json
+import re
 import secrets
 import shlex
 import shutil
@@ -38,6 +39,38 @@ def health(address: str) -> dict:
     status, body, _ = http_get(f"http://{address}/healthz")
     assert status == 200, body
     return json.loads(body)
+
+
+def test_a_host_key_not_known_or_a_user_refused_stops_before_anything_runs(app, tmp_path):
+    """SSH host keys are checked against the inventory's known_hosts: a host missing there is
+    refused, naming why, until --accept-new-host-keys records its key; so is a user sshd
+    refuses."""
+    inventories = app / "inventories"
+    sandbox = (inventories / "sandbox.py").read_text()
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("")
+    (inventories / "new.py").write_text(
+        re.sub(
+            r'"ssh_known_hosts_file": "[^"]*"', f'"ssh_known_hosts_file": "{known_hosts}"', sandbox
+        )
+    )
+    (inventories / "stranger.py").write_text(sandbox.replace('"deploy"', '"stranger"'))
+    new_host = ("-i", "new", "--limit", "sandbox-1")
+
+    unknown = shipstate("plan", *new_host, cwd=app)
+    assert unknown.code == 1, unknown.output
+    assert (
+        "error: could not connect to sandbox-1: SSH error (StrictPolicy: No host key for "
+        "127.0.0.11 found in known_hosts)" in unknown.stderr
+    )
+    assert known_hosts.read_text() == ""
+    ok("plan", *new_host, "--accept-new-host-keys", cwd=app)
+    assert known_hosts.read_text().startswith("127.0.0.11 ssh-ed25519 ")
+    ok("plan", *new_host, cwd=app)
+
+    refused = shipstate("plan", "-i", "stranger", "--limit", "sandbox-1", cwd=app)
+    assert refused.code == 1 and "(username=stranger, key=" in refused.stderr, refused.output
+    assert "(Authentication failed.)" in refused.stderr
 
 
 def test_secrets_are_private_redacted_and_never_on_a_command_line(app):

@@ -77,6 +77,10 @@ def hosts() -> list[SandboxHost]:
     return [SandboxHost(**h) for h in data.get("hosts", [])]
 
 
+def alive_hosts() -> list[SandboxHost]:
+    return [h for h in hosts() if _alive(h.pid)]
+
+
 def _preflight() -> None:
     if os.uname().sysname != "Linux" or os.geteuid() != 0:
         raise ShipstateError(
@@ -132,7 +136,7 @@ def _port_free_to_connect(addr: str, port: int) -> bool:
 def running(count: int, bare: bool = False) -> list[SandboxHost]:
     """The sandbox's hosts if it is up as asked, [] if it is down; an error if it is up with
     other hosts."""
-    alive = [h for h in hosts() if _alive(h.pid)]
+    alive = alive_hosts()
     if not alive:
         return []
     state = _state()
