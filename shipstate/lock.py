@@ -16,18 +16,12 @@ from shipstate.errors import EXIT_LOCKED, ShipstateError
 from shipstate.identity import operator, utc_now
 from shipstate.layout import Layout
 from shipstate.observed import LockInfo, parse_lock_line
-from shipstate.runner import Fleet, Reporter, on_each, run_command
+from shipstate.runner import Fleet, Reporter, on_each, run_command, seconds_setting
 
 
 def lock_ttl() -> int:
-    """Seconds without a heartbeat after which a lock is stale (SHIPSTATE_LOCK_TTL)."""
-    value = os.environ.get("SHIPSTATE_LOCK_TTL", "60")
-    if not value.isdigit() or int(value) < 2:
-        raise ShipstateError(
-            f"SHIPSTATE_LOCK_TTL={value!r} is not a number of seconds >= 2",
-            hint="unset it for the default of 60",
-        )
-    return int(value)
+    """Seconds without a heartbeat after which a lock is stale."""
+    return seconds_setting("SHIPSTATE_LOCK_TTL", 60, 2)
 
 
 class LockedError(ShipstateError):

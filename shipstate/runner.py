@@ -1,6 +1,7 @@
 """Drive pyinfra in-process: connect to the fleet, read facts, run operations."""
 
 import logging
+import os
 import re
 import socket
 import subprocess
@@ -104,12 +105,25 @@ def _step(state: State, op_hash: str) -> str:
     return ", ".join(sorted(state.get_op_meta(op_hash).names))
 
 
+def seconds_setting(name: str, default: int, least: int) -> int:
+    """A number of seconds the environment variable `name` may set."""
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or int(value) < least:
+        raise ShipstateError(
+            f"{name}={value!r} is not a number of seconds >= {least}",
+            hint=f"unset it for the default of {default}",
+        )
+    return int(value)
+
+
 class _Progress(BaseStateCallback):
-    """One line per host and operation that did something, with its duration."""
+    """One line per host and operation that did something, with its duration; and while steps
+    run long, which (still_running)."""
 
     def __init__(self, report: Reporter):
         self.report = report
         self.started: dict[tuple[str, str], float] = {}
+        self.running: dict[tuple[str, str], tuple[str, float]] = {}  # -> step, start
         self.spans: dict[str, tuple[float, float]] = {}  # step -> first start, last end
         self.connect_errors: dict[str, str] = {}
 
@@ -118,7 +132,8 @@ class _Progress(BaseStateCallback):
         self.connect_errors[host.name] = re.sub(r"\[Errno [^]]*\] ", "", said)
 
     def operation_host_start(self, state, host, op_hash):
-        self.started[host.name, op_hash] = time.monotonic()
+        start = self.started[host.name, op_hash] = time.monotonic()
+        self.running[host.name, op_hash] = (_step(state, op_hash), start)
 
     def _finished(self, state, host, op_hash, outcome: str) -> None:
         """Report the step's outcome on the host, and count its time in the step's span."""
@@ -129,11 +144,31 @@ class _Progress(BaseStateCallback):
         self.spans[step] = (min(first, start), now)
 
     def operation_host_success(self, state, host, op_hash, retry_count=0):
+        self.running.pop((host.name, op_hash), None)
         if state.get_op_data_for_host(host, op_hash).operation_meta.will_change:
             self._finished(state, host, op_hash, "done")
 
     def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):
+        self.running.pop((host.name, op_hash), None)
         self._finished(state, host, op_hash, "FAILED")
+
+    def still_running(self, every: int) -> None:
+        """Every `every` seconds, the steps that have run that long, and on which hosts."""
+        while True:
+            gevent.sleep(every)
+            now, long = time.monotonic(), {}
+            for (name, _), (step, start) in sorted(self.running.items()):
+                if now - start >= every:
+                    hosts, longest = long.get(step, ([], 0.0))
+                    long[step] = ([*hosts, name], max(longest, now - start))
+            if long:
+                self.report(
+                    "still running: "
+                    + "; ".join(
+                        f"{step} on {', '.join(hosts)} ({seconds:.0f}s)"
+                        for step, (hosts, seconds) in long.items()
+                    )
+                )
 
 
 def _transport(host: Host):
@@ -281,6 +316,8 @@ class Fleet:
     def execute(self) -> list[Failure]:
         """Execute the prepared operations; return what failed, per host."""
         self.state.set_stage(StateStage.Execute)
+        every = seconds_setting("SHIPSTATE_PROGRESS_SECONDS", 10, 1)
+        heartbeat = gevent.spawn(self.progress.still_running, every)
         try:
             run_ops(self.state)
         except PyinfraError:
@@ -292,6 +329,8 @@ class Fleet:
                 f"internal error while applying: {type(exc).__name__}: {exc}",
                 hint="rerun with --debug for the traceback, and please report it",
             ) from exc
+        finally:
+            heartbeat.kill()
         self._report_notes()
         return self._failures()
 
