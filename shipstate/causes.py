@@ -122,6 +122,11 @@ KNOWN_CAUSES = (
         f"python3-dev and build-essential to {_PACKAGES}",
     ),
     (
+        r"no pq wrapper available",
+        "psycopg without [binary] loads PostgreSQL's client library (libpq) from the servers, "
+        f"which lack it: add libpq5 to {_PACKAGES}, or require `psycopg[binary]` instead",
+    ),
+    (
         r"mysql_config not found|Can not find valid pkg-config name",
         f"mysqlclient {_FROM_SOURCE} MySQL's client headers and a compiler on the servers: "
         "add default-libmysqlclient-dev, pkg-config, python3-dev and build-essential to "

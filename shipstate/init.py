@@ -63,7 +63,7 @@ class Detected:
     build: str | None = None  # the command building the frontend package.json describes
     release: str | None = None  # a Procfile's release command, unless it only migrates
     translations: tuple[str, ...] = ()  # locale directories whose .po git holds uncompiled
-    built_on_the_servers: tuple[str, ...] = ()  # requirements with no wheel (psycopg2)
+    server_needs: tuple[str, ...] = ()  # requirements needing Debian packages (psycopg2)
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -140,11 +140,19 @@ def _translations(app_dir: Path) -> tuple[str, ...]:
     return tuple(sorted(locales - {"."}))
 
 
-# requirements with no wheel, built on the servers, and the Debian packages that needs there
-BUILT_ON_THE_SERVERS = {
-    "psycopg2": ("libpq-dev", "python3-dev", "build-essential"),
+# the Debian packages requirements need on the servers: those with no wheel are built there
+# (psycopg 3's C implementation too), psycopg 3 without its binary loads the servers' libpq
+BUILDS_ON_LIBPQ = ("libpq-dev", "python3-dev", "build-essential")
+SERVER_PACKAGES = {
+    "psycopg2": BUILDS_ON_LIBPQ,
     "mysqlclient": ("default-libmysqlclient-dev", "pkg-config", "python3-dev", "build-essential"),
+    "psycopg[c]": BUILDS_ON_LIBPQ,
+    "psycopg": ("libpq5",),
 }
+BUILT_ON_THE_SERVERS = ("psycopg2", "mysqlclient", "psycopg[c]")
+# psycopg[binary] as required, or psycopg-binary as locked; the same for [c]
+PSYCOPG_BINARY = re.compile(r"""(?im)psycopg[-_]binary|^\s*["']?psycopg\[[^]]*\bbinary\b""")
+PSYCOPG_C = re.compile(r"""(?im)psycopg[-_]c(?![\w.-])|^\s*["']?psycopg\[[^]]*\bc\b""")
 # a requirement's name at the start of a line, as a lock file names it (name = "x") or as
 # pyproject.toml lists it ("x>=1",)
 REQUIREMENT_NAMED = r"""(?im)^\s*(?:name\s*=\s*)?["']?({})(?![\w.-])"""
@@ -159,10 +167,15 @@ def _requirements_text(requirements: Path) -> str:
     return text
 
 
-def _built_on_the_servers(text: str) -> tuple[str, ...]:
-    """The requirements (in a requirements text) the servers must build."""
-    pattern = REQUIREMENT_NAMED.format("|".join(BUILT_ON_THE_SERVERS))
-    return tuple(dict.fromkeys(name.lower() for name in re.findall(pattern, text)))
+def _needing_server_packages(text: str) -> tuple[str, ...]:
+    """The requirements (in a requirements text) that need Debian packages on the servers."""
+    named = re.findall(REQUIREMENT_NAMED.format("psycopg2|mysqlclient|psycopg"), text)
+    found = [name.lower() for name in named]
+    if "psycopg" in found:
+        found = [name for name in found if name != "psycopg"]
+        if not PSYCOPG_BINARY.search(text):
+            found.append("psycopg[c]" if PSYCOPG_C.search(text) else "psycopg")
+    return tuple(dict.fromkeys(found))
 
 
 def _workdir(app_dir: Path) -> str | None:
@@ -537,7 +550,8 @@ def detect(app_dir: Path) -> Detected:
     release_hook = None if MIGRATE_ONLY.fullmatch(release) else release or None
     translations = _translations(app_dir)
     requirements_text = _requirements_text(app_dir / requirements)
-    built = _built_on_the_servers(requirements_text)
+    server_needs = _needing_server_packages(requirements_text)
+    built = [name for name in server_needs if name in BUILT_ON_THE_SERVERS]
     python_needed, python_needed_by = (
         (None, None) if python else _python_needed(app_dir, requirements, requirements_text)
     )
@@ -565,7 +579,7 @@ def detect(app_dir: Path) -> Detected:
         build=build,
         release=release_hook,
         translations=translations,
-        built_on_the_servers=built,
+        server_needs=server_needs,
         notes=(
             *(
                 [f"manage.py uses {used_by_manage}; the servers get {settings_module}"]
@@ -608,6 +622,15 @@ def detect(app_dir: Path) -> Detected:
                     "installs (psycopg2-binary or psycopg[binary] would need none)"
                 ]
                 if built
+                else []
+            ),
+            *(
+                [
+                    "psycopg without [binary] loads PostgreSQL's client library from the servers:"
+                    " `packages` in shipstate.toml lists libpq5, which `shipstate bootstrap` "
+                    "installs (psycopg[binary] would need none)"
+                ]
+                if "psycopg" in server_needs
                 else []
             ),
             *(
@@ -661,7 +684,7 @@ def detect(app_dir: Path) -> Detected:
 
 def render_config(found: Detected) -> str:
     hooks_run = "every-host" if found.sqlite_file else "once"
-    needed = {name: BUILT_ON_THE_SERVERS[name] for name in found.built_on_the_servers}
+    needed = {name: SERVER_PACKAGES[name] for name in found.server_needs}
     if found.translations:
         needed["compilemessages"] = ("gettext",)
     packages = list(dict.fromkeys(p for names in needed.values() for p in names))

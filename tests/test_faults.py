@@ -134,6 +134,13 @@ def test_a_variable_the_settings_need_from_the_environment_is_named(output):
     "output, said",
     [
         ("Error: pg_config executable not found.", "psycopg2 builds from source"),
+        (
+            "ImportError: no pq wrapper available.\nAttempts made:\n- couldn't import psycopg 'c' "
+            "implementation: No module named 'psycopg_c'\n- couldn't import psycopg 'python' "
+            "implementation: libpq library not found",
+            "psycopg without [binary] loads PostgreSQL's client library (libpq) from the servers, "
+            "which lack it: add libpq5 to `packages`",
+        ),
         ("Exception: Can not find valid pkg-config name.", "mysqlclient builds from source"),
         ("/bin/sh: 1: mysql_config: not found\nOSError: mysql_config not found", "mysqlclient"),
         ("error: command 'x86_64-linux-gnu-gcc' failed: No such file", "a requirement builds"),

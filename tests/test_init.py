@@ -637,6 +637,11 @@ def test_init_compiles_the_translations_git_holds_uncompiled_and_they_are_served
         ("Django\npsycopg[binary]\n", "", ()),
         ("Django\nPsycopg2==2.9.10 \\\n  --hash=sha256:00\n", "", ("libpq-dev", "python3-dev")),
         ("-r base.txt\n", "mysqlclient>=2\n", ("default-libmysqlclient-dev", "pkg-config")),
+        ("Django\npsycopg==3.3.9\n", "", ("libpq5",)),
+        ("Django\npsycopg[pool]>=3.2\n", "", ("libpq5",)),
+        ("Django\npsycopg[c]==3.3.9\n", "", ("libpq-dev", "python3-dev")),
+        ("Django\npsycopg[binary,pool]\n", "", ()),
+        ("Django\npsycopg==3.3.9\npsycopg-binary==3.3.9\n", "", ()),  # as pip-compile writes
     ],
 )
 def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
@@ -648,5 +653,8 @@ def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
     found = detect(project)
     config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
     assert config.packages[: len(packages)] == packages
-    assert ("build-essential" in config.packages) == bool(packages)
-    assert any(n.startswith("the servers build ") for n in found.notes) == bool(packages)
+    built = bool(packages) and packages != ("libpq5",)
+    assert ("build-essential" in config.packages) == built
+    assert any(n.startswith("the servers build ") for n in found.notes) == built
+    loads = any(n.startswith("psycopg without [binary] loads") for n in found.notes)
+    assert loads == (packages == ("libpq5",))
