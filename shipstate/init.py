@@ -237,7 +237,7 @@ def _python_needed(
     poetry = project.get("tool", {}).get("poetry", {}).get("dependencies", {})
     for wanted, said_by in (
         (project.get("project", {}).get("requires-python"), "requires-python in pyproject.toml"),
-        (poetry.get("python") if isinstance(poetry, dict) else None, "pyproject.toml"),
+        (poetry.get("python") if isinstance(poetry, dict) else None, "Poetry's python"),
     ):
         found = LOWEST_PYTHON.search(wanted) if isinstance(wanted, str) else None
         if found and int(found[1]) > NEWEST_ON_DEBIAN_12:
