@@ -178,6 +178,14 @@ def _needing_server_packages(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+# the file a project keeps to list the environment variables it expects, without their values
+ENV_EXAMPLES = (".env.example", ".env.sample", ".env.template", ".env.dist", "env.example")
+
+
+def _env_example(places: list[Path]) -> str | None:
+    return next((name for d in places for name in ENV_EXAMPLES if (d / name).is_file()), None)
+
+
 def _workdir(app_dir: Path) -> str | None:
     """Where manage.py is: the app's root, or the one directory below it that has one."""
     if (app_dir / "manage.py").is_file():
@@ -539,6 +547,7 @@ def detect(app_dir: Path) -> Detected:
     health = _health_path(_root_urls(app_dir, settings), settings)
     name = _app_name(app_dir, settings_module)
     environment = _environment_read(settings)
+    env_example = _env_example([app_dir, project])
     static_root = _relative_to_base(settings, STATIC_ROOT)
     sqlite_named = _relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None
     sqlite_by_default = None if sqlite_named else _sqlite_url_default(settings)
@@ -676,6 +685,15 @@ def detect(app_dir: Path) -> Detected:
                     "them in a secrets file per inventory, see [secrets] in shipstate.toml"
                 ]
                 if environment
+                else []
+            ),
+            *(
+                [
+                    f"{env_example} lists the environment the app expects: copy it to "
+                    "secrets/production.env (one per inventory: secrets/staging.env...), fill in "
+                    "the values, and uncomment [secrets] in shipstate.toml"
+                ]
+                if env_example
                 else []
             ),
         ),

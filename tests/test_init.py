@@ -658,3 +658,15 @@ def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
     assert any(n.startswith("the servers build ") for n in found.notes) == built
     loads = any(n.startswith("psycopg without [binary] loads") for n in found.notes)
     assert loads == (packages == ("libpq5",))
+
+
+def test_init_says_to_start_the_secrets_file_from_the_projects_env_example(tmp_path):
+    project = django_project(tmp_path / "example")
+    assert not any(".env.example" in note for note in detect(project).notes)
+    (project / ".env.example").write_text("SECRET_KEY=\nDATABASE_URL=\n")
+    said = [note for note in detect(project).notes if note.startswith(".env.example lists")]
+    assert said == [
+        ".env.example lists the environment the app expects: copy it to secrets/production.env "
+        "(one per inventory: secrets/staging.env...), fill in the values, and uncomment "
+        "[secrets] in shipstate.toml"
+    ]
