@@ -400,7 +400,7 @@ def load_config(app_dir: Path, environment: str | None = None) -> Config:
 
 def _read_toml(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ShipstateError(
             f"{path.name}: not valid TOML: {exc}", hint="check the quoting on the line named"

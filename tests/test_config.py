@@ -175,6 +175,9 @@ def test_missing_and_broken_files(tmp_path):
     (tmp_path / "shipstate.toml").write_text('name = "x\n')
     with pytest.raises(ShipstateError, match="not valid TOML"):
         load_config(tmp_path)
+    # as Windows' Notepad saves it: a byte order mark first
+    (tmp_path / "shipstate.toml").write_bytes(b'\xef\xbb\xbfname = "notes"\nwsgi = "notes.wsgi"\n')
+    assert load_config(tmp_path).name == "notes"
     (tmp_path / "shipstate.toml").unlink()
     (tmp_path / "pyproject.toml").write_text(
         '[tool.shipstate]\nname = "shop"\nwsgi = "shop.wsgi"\n'
