@@ -468,4 +468,5 @@ def read_secrets(app_dir: Path, secrets: Secrets | None, inventory: str) -> Loca
             f"secrets file {path} is tracked by git: its secrets are in your repository",
             hint=f"git rm --cached {path.name}, add it to .gitignore, and rotate those secrets",
         )
+    content = content.removeprefix(b"\xef\xbb\xbf")  # a byte order mark would be in the first name
     return LocalSecrets(content=content, digest=hashlib.sha256(content).hexdigest()[:16])

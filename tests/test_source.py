@@ -7,9 +7,9 @@ import tarfile
 import pytest
 
 from conftest import commit, commit_all, git
-from shipstate.config import Hook
+from shipstate.config import Hook, Secrets
 from shipstate.errors import ShipstateError
-from shipstate.source import archive, hook_inputs, inputs_digest, read_source
+from shipstate.source import archive, hook_inputs, inputs_digest, read_secrets, read_source
 
 
 @pytest.fixture
@@ -180,3 +180,16 @@ def test_the_archive_holds_submodules_at_the_commits_the_app_records(tmp_path):
     with pytest.raises(ShipstateError, match="submodule theme is not checked out") as caught:
         archive(app, "HEAD")
     assert caught.value.hint == "git submodule update --init --recursive"
+
+
+def test_a_secrets_file_is_read_without_a_byte_order_mark_and_refused_when_git_tracks_it(
+    tmp_path,
+):
+    app = commit_all(tmp_path, "empty")
+    (app / "production.env").write_bytes(b"\xef\xbb\xbfSECRET_KEY=x\r\nDEBUG=0\r\n")
+    secrets = read_secrets(app, Secrets(file="{inventory}.env"), "production")
+    assert secrets.names == {"SECRET_KEY", "DEBUG"}
+    assert secrets.content.startswith(b"SECRET_KEY=x")
+    commit(app, "the secrets, by mistake")
+    with pytest.raises(ShipstateError, match="is tracked by git"):
+        read_secrets(app, Secrets(file="{inventory}.env"), "production")
