@@ -6,7 +6,7 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -103,6 +103,39 @@ def _quiet_pyinfra(verbose: Reporter | None) -> None:
 def _step(state: State, op_hash: str) -> str:
     """An operation's name as shipstate reports it (the step it was added under)."""
     return ", ".join(sorted(state.get_op_meta(op_hash).names))
+
+
+CONNECT_HINT = (
+    "check the host is up, the ssh user/key in the inventory, and that its host key is in "
+    "known_hosts (or pass --accept-new-host-keys once)"
+)
+# what paramiko and pyinfra say when a connection fails, and what to do about it
+CONNECT_CAUSES = (
+    (
+        "found in known_hosts",
+        "its host key is not in the inventory's known_hosts: check the key's fingerprint on the "
+        "server (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then pass "
+        "--accept-new-host-keys once to record it",
+    ),
+    (
+        "Authentication failed",
+        "the server refused the inventory's ssh_user with that key: a new server gets that user "
+        "from `shipstate bootstrap -i INVENTORY --user root` (or a sudoer); else check ssh_user "
+        "and ssh_key",
+    ),
+    (
+        "Unable to connect to port",
+        "nothing answers SSH at that address and port: check the host is up, its ssh_hostname "
+        "and ssh_port",
+    ),
+    ("Could not resolve hostname", "check the host's name (ssh_hostname) in the inventory"),
+    ("No such private key file", "the inventory's ssh_key names a file this machine lacks"),
+)
+
+
+def _connect_hint(reasons: Iterable[str]) -> str:
+    said = " ".join(reasons)
+    return next((hint for cause, hint in CONNECT_CAUSES if cause in said), CONNECT_HINT)
 
 
 def seconds_setting(name: str, default: int, least: int) -> int:
@@ -257,10 +290,10 @@ class Fleet:
         failed = [h.name for h in self.state.inventory if h not in self.state.activated_hosts]
         if failed:
             self.close()
+            reasons = {name: said[name] for name in failed}
             raise ShipstateError(
-                "could not connect to " + "; ".join(f"{name}: {said[name]}" for name in failed),
-                hint="check the host is up, the ssh user/key in the inventory, and that its host "
-                "key is in known_hosts (or pass --accept-new-host-keys once)",
+                "could not connect to " + "; ".join(f"{n}: {r}" for n, r in reasons.items()),
+                hint=_connect_hint(reasons.values()),
             )
         for host in self.state.activated_hosts:
             _send_at_once(host)

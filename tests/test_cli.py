@@ -147,6 +147,7 @@ def test_a_host_that_cannot_be_reached_is_named_with_the_reason(tmp_path):
     assert refused.code == 1, refused.output
     assert "error: could not connect to ghost: Could not connect (" in refused.stderr
     assert "(Unable to connect to port 9 on 127.0.0.254)" in refused.stderr
+    assert "hint: nothing answers SSH at that address and port" in refused.stderr
     assert "sandbox" not in refused.stderr
 
     sandbox_dir = tmp_path / "no-sandbox"  # the sandbox is down: none was ever started there

@@ -63,6 +63,7 @@ def test_a_host_key_not_known_or_a_user_refused_stops_before_anything_runs(app, 
         "error: could not connect to sandbox-1: SSH error (StrictPolicy: No host key for "
         "127.0.0.11 found in known_hosts)" in unknown.stderr
     )
+    assert "then pass --accept-new-host-keys once to record it" in unknown.stderr
     assert known_hosts.read_text() == ""
     ok("plan", *new_host, "--accept-new-host-keys", cwd=app)
     assert known_hosts.read_text().startswith("127.0.0.11 ssh-ed25519 ")
@@ -71,6 +72,9 @@ def test_a_host_key_not_known_or_a_user_refused_stops_before_anything_runs(app, 
     refused = shipstate("plan", "-i", "stranger", "--limit", "sandbox-1", cwd=app)
     assert refused.code == 1 and "(username=stranger, key=" in refused.stderr, refused.output
     assert "(Authentication failed.)" in refused.stderr
+    assert "hint: the server refused the inventory's ssh_user with that key: a new server" in (
+        refused.stderr
+    )
 
 
 def test_secrets_are_private_redacted_and_never_on_a_command_line(app):
