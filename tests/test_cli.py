@@ -1,5 +1,7 @@
 """The CLI: help that teaches, errors without tracebacks, exit codes."""
 
+import re
+
 import pytest
 
 from conftest import EXAMPLE, make_app, shipstate
@@ -31,6 +33,7 @@ def test_every_command_help_has_an_example(command):
     result = shipstate(*command.split(), "--help")
     assert result.code == 0 and "Example:" in result.stdout
     assert "Also: -q (quiet), -v (every remote command), --debug, -C DIR" in result.stdout
+    assert not re.search(r"\w \.(?=\s)", result.stdout), "a [bracketed] text rich took for markup"
 
 
 def test_each_command_is_summed_up_in_one_line_of_the_command_list():

@@ -375,8 +375,8 @@ def bootstrap(
         Path | None,
         typer.Option(
             "--public-key",
-            help="The deploy user's SSH public key [default: the inventory's ssh_key + .pub, "
-            "else ~/.ssh/id_ed25519.pub].",
+            help="The deploy user's SSH public key (default: the inventory's ssh_key + .pub, "
+            "else ~/.ssh/id_ed25519.pub).",
             metavar="FILE",
         ),
     ] = None,
