@@ -260,17 +260,29 @@ def _in_workdir(workdir: str | None, path: str) -> str:
     return f"{workdir}/{path}" if workdir else path
 
 
-def _settings_module(app_dir: Path) -> str:
+def _settings_module(app_dir: Path) -> tuple[str, bool]:
+    """The settings module manage.py names; else the project's only one, and True."""
     manage = app_dir / "manage.py"
     found = re.search(  # setdefault("...", "x") or environ["..."] = "x"
         r"DJANGO_SETTINGS_MODULE['\"]\s*(?:,|\]\s*=)\s*['\"]([\w.]+)['\"]", manage.read_text()
     )
-    if not found:
+    if found:
+        return found.group(1), False
+    modules = [f"{p.parent.name}.settings" for p in sorted(app_dir.glob("*/settings.py"))]
+    modules += [
+        f"{package.parent.name}.settings.{name}"
+        for package in sorted(app_dir.glob("*/settings"))
+        for name in PRODUCTION_SETTINGS
+        if (package / f"{name}.py").is_file()
+    ]
+    if len(modules) != 1:
         raise ShipstateError(
-            "manage.py does not name DJANGO_SETTINGS_MODULE",
-            hint="write shipstate.toml by hand (see the README)",
+            "manage.py does not name DJANGO_SETTINGS_MODULE as a plain string, and the project "
+            f"has {'no settings module' if not modules else 'several: ' + ', '.join(modules)}",
+            hint="write shipstate.toml by hand (see the README), with DJANGO_SETTINGS_MODULE "
+            "in [env]",
         )
-    return found.group(1)
+    return modules[0], True
 
 
 STATIC_ROOT = r"^STATIC_ROOT\s*=\s*(.+)$"
@@ -519,7 +531,7 @@ def detect(app_dir: Path) -> Detected:
     workdir = _workdir(app_dir)
     project = app_dir / workdir if workdir else app_dir
     in_app = partial(_in_workdir, workdir)
-    used_by_manage = _settings_module(project)
+    used_by_manage, settings_found_so = _settings_module(project)
     settings_module = _production_settings(project, used_by_manage)
     settings = _settings_text(project, settings_module)
     procfile = _procfile(app_dir)
@@ -593,6 +605,15 @@ def detect(app_dir: Path) -> Detected:
             *(
                 [f"manage.py uses {used_by_manage}; the servers get {settings_module}"]
                 if settings_module != used_by_manage
+                else []
+            ),
+            *(
+                [
+                    f"manage.py names its settings in a way shipstate does not read: the servers "
+                    f"get {settings_module}, the project's only settings module; if they need "
+                    "another, set DJANGO_SETTINGS_MODULE in [env]"
+                ]
+                if settings_found_so
                 else []
             ),
             *_setting_notes(settings, settings_module),

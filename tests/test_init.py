@@ -23,6 +23,7 @@ from conftest import (
     shipstate,
 )
 from shipstate.config import parse_config
+from shipstate.errors import ShipstateError
 from shipstate.init import SETTING_NOTES, detect, render_config
 
 
@@ -169,7 +170,31 @@ def test_init_reads_the_settings_manage_py_sets_either_way(tmp_path, line):
     manage = project / "manage.py"
     manage.write_text(re.sub(r"os\.environ\.setdefault\([^)]*\)", line, manage.read_text()))
     assert line in manage.read_text()
-    assert detect(project).settings == "mysite.settings"
+    found = detect(project)
+    assert found.settings == "mysite.settings"
+    assert not any("in a way shipstate does not read" in note for note in found.notes)
+
+
+def test_init_takes_the_only_settings_module_when_manage_py_computes_its_name(tmp_path):
+    project = startproject(tmp_path / "computed")
+    manage = project / "manage.py"
+    computed = 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", os.getenv("SETTINGS", "x"))'
+    manage.write_text(re.sub(r"os\.environ\.setdefault\([^)]*\)", computed, manage.read_text()))
+    found = detect(project)
+    assert found.settings == "mysite.settings"
+    assert any("the servers get mysite.settings, the project's only" in n for n in found.notes)
+
+    settings = project / "mysite" / "settings"
+    settings.mkdir()
+    (settings / "production.py").write_text("from mysite.settings import *\n")
+    (project / "mysite" / "settings.py").rename(project / "mysite" / "common.py")
+    assert detect(project).settings == "mysite.settings.production"
+
+    (project / "other" / "settings").mkdir(parents=True)
+    (project / "other" / "settings" / "prod.py").write_text("")
+    with pytest.raises(ShipstateError) as refused:
+        detect(project)
+    assert "several: mysite.settings.production, other.settings.prod" in str(refused.value)
 
 
 @pytest.mark.parametrize(
