@@ -565,6 +565,11 @@ def detect(app_dir: Path) -> Detected:
     sqlite_by_default = None if sqlite_named else _sqlite_url_default(settings)
     sqlite_file = sqlite_named or sqlite_by_default
     media_root = _relative_to_base(settings, MEDIA_ROOT)
+    shared_in_git = [
+        path
+        for path in (sqlite_file, media_root or "media")
+        if path and tracked_files(app_dir, in_app(path))
+    ]
     python, python_named_by = _python([app_dir, project])
     processes, processes_found_in = _processes(procfile, project, settings_module, settings)
     release = procfile.get("release", "")
@@ -636,6 +641,13 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_static_notes(settings, static_root),
+            *(
+                f"git tracks {in_app(path)}, which each host keeps in its shared dir instead (it "
+                f"outlives releases): what the commit holds there is not deployed; `git rm -r "
+                f"--cached {in_app(path)}` and add it to .gitignore (put files the app needs "
+                "elsewhere, e.g. static files)"
+                for path in shared_in_git
+            ),
             *(
                 [
                     "package.json has a build script: shipstate.toml has it commented out as "

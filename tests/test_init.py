@@ -695,3 +695,15 @@ def test_init_says_to_start_the_secrets_file_from_the_projects_env_example(tmp_p
         "(one per inventory: secrets/staging.env...), fill in the values, and uncomment "
         "[secrets] in shipstate.toml"
     ]
+
+
+def test_init_says_when_git_tracks_what_each_host_keeps_in_its_shared_dir(tmp_path):
+    project = startproject(tmp_path / "tracked")
+    assert not any(note.startswith("git tracks") for note in detect(project).notes)
+    (project / "db.sqlite3").write_bytes(b"SQLite format 3\0")
+    (project / "media").mkdir()
+    (project / "media" / "default-avatar.png").write_bytes(b"\x89PNG")
+    commit(project, "the database and an image, by mistake")
+    said = [note for note in detect(project).notes if note.startswith("git tracks")]
+    assert [note.split(",")[0] for note in said] == ["git tracks db.sqlite3", "git tracks media"]
+    assert "`git rm -r --cached media` and add it to .gitignore" in said[1]
