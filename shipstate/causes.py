@@ -142,12 +142,50 @@ KNOWN_CAUSES = (
 DEFAULT_HINT = "fix the cause and apply again; `shipstate plan` shows what is left"
 
 
-def hint_for(outputs: list[str]) -> str:
-    """The hint for the first known cause in the failures' outputs, else the general one."""
-    for pattern, hint in KNOWN_CAUSES:
+CONNECT_HINT = (
+    "check the host is up, the ssh user/key in the inventory, and that its host key is in "
+    "known_hosts (or pass --accept-new-host-keys once)"
+)
+# what paramiko and pyinfra say when a connection fails, and what to do about it
+CONNECT_CAUSES = (
+    (
+        r"found in known_hosts",
+        "its host key is not in the inventory's known_hosts: check the key's fingerprint on the "
+        "server (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then pass "
+        "--accept-new-host-keys once to record it",
+    ),
+    (
+        r"Authentication failed",
+        "the server refused the inventory's ssh_user with that key: a new server gets that user "
+        "from `shipstate bootstrap -i INVENTORY --user root` (or a sudoer); else check ssh_user "
+        "and ssh_key",
+    ),
+    (
+        r"Unable to connect to port",
+        "nothing answers SSH at that address and port: check the host is up, its ssh_hostname "
+        "and ssh_port",
+    ),
+    (r"Could not resolve hostname", "check the host's name (ssh_hostname) in the inventory"),
+    (r"No such private key file", "the inventory's ssh_key names a file this machine lacks"),
+)
+
+
+def _first_known(causes, outputs: list[str]) -> str | None:
+    """The hint for the first of `causes` the outputs name, with what its pattern found."""
+    for pattern, hint in causes:
         for output in outputs:
             found = re.search(pattern, output)
             if found:
-                named = [group for group in found.groups() if group]
-                return f"{hint.format(*named)}; then apply again"
-    return DEFAULT_HINT
+                return hint.format(*(group for group in found.groups() if group))
+    return None
+
+
+def hint_for(outputs: list[str]) -> str:
+    """The hint for the first known cause in the failures' outputs, else the general one."""
+    known = _first_known(KNOWN_CAUSES, outputs)
+    return f"{known}; then apply again" if known else DEFAULT_HINT
+
+
+def connect_hint(reasons: list[str]) -> str:
+    """The hint for why hosts could not be connected to."""
+    return _first_known(CONNECT_CAUSES, reasons) or CONNECT_HINT

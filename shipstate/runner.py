@@ -6,7 +6,7 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -23,6 +23,7 @@ from pyinfra.api.state import BaseStateCallback, StateStage
 from pyinfra.connectors import util as pyinfra_connector_util
 from pyinfra.connectors.util import CommandOutput, OutputLine
 
+from shipstate.causes import connect_hint
 from shipstate.commands import NOTE
 from shipstate.errors import ShipstateError
 from shipstate.inventory import HostSpec
@@ -105,39 +106,6 @@ def _step(state: State, op_hash: str) -> str:
     return ", ".join(sorted(state.get_op_meta(op_hash).names))
 
 
-CONNECT_HINT = (
-    "check the host is up, the ssh user/key in the inventory, and that its host key is in "
-    "known_hosts (or pass --accept-new-host-keys once)"
-)
-# what paramiko and pyinfra say when a connection fails, and what to do about it
-CONNECT_CAUSES = (
-    (
-        "found in known_hosts",
-        "its host key is not in the inventory's known_hosts: check the key's fingerprint on the "
-        "server (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then pass "
-        "--accept-new-host-keys once to record it",
-    ),
-    (
-        "Authentication failed",
-        "the server refused the inventory's ssh_user with that key: a new server gets that user "
-        "from `shipstate bootstrap -i INVENTORY --user root` (or a sudoer); else check ssh_user "
-        "and ssh_key",
-    ),
-    (
-        "Unable to connect to port",
-        "nothing answers SSH at that address and port: check the host is up, its ssh_hostname "
-        "and ssh_port",
-    ),
-    ("Could not resolve hostname", "check the host's name (ssh_hostname) in the inventory"),
-    ("No such private key file", "the inventory's ssh_key names a file this machine lacks"),
-)
-
-
-def _connect_hint(reasons: Iterable[str]) -> str:
-    said = " ".join(reasons)
-    return next((hint for cause, hint in CONNECT_CAUSES if cause in said), CONNECT_HINT)
-
-
 def seconds_setting(name: str, default: int, least: int) -> int:
     """A number of seconds the environment variable `name` may set."""
     value = os.environ.get(name, str(default))
@@ -155,7 +123,6 @@ class _Progress(BaseStateCallback):
 
     def __init__(self, report: Reporter):
         self.report = report
-        self.started: dict[tuple[str, str], float] = {}
         self.running: dict[tuple[str, str], tuple[str, float]] = {}  # -> step, start
         self.spans: dict[str, tuple[float, float]] = {}  # step -> first start, last end
         self.connect_errors: dict[str, str] = {}
@@ -165,25 +132,25 @@ class _Progress(BaseStateCallback):
         self.connect_errors[host.name] = re.sub(r"\[Errno [^]]*\] ", "", said)
 
     def operation_host_start(self, state, host, op_hash):
-        start = self.started[host.name, op_hash] = time.monotonic()
-        self.running[host.name, op_hash] = (_step(state, op_hash), start)
+        self.running[host.name, op_hash] = (_step(state, op_hash), time.monotonic())
 
-    def _finished(self, state, host, op_hash, outcome: str) -> None:
-        """Report the step's outcome on the host, and count its time in the step's span."""
-        step, now = _step(state, op_hash), time.monotonic()
-        start = self.started.get((host.name, op_hash), now)
+    def _ended(self, state, host, op_hash, outcome: str | None) -> None:
+        """The step ended on the host: its outcome reported (None: it changed nothing) and its
+        time counted in the step's span."""
+        now = time.monotonic()
+        step, start = self.running.pop((host.name, op_hash), (_step(state, op_hash), now))
+        if outcome is None:
+            return
         self.report(f"{host.name}: {step} {outcome} ({now - start:.1f}s)")
         first, _ = self.spans.get(step, (start, 0.0))
         self.spans[step] = (min(first, start), now)
 
     def operation_host_success(self, state, host, op_hash, retry_count=0):
-        self.running.pop((host.name, op_hash), None)
-        if state.get_op_data_for_host(host, op_hash).operation_meta.will_change:
-            self._finished(state, host, op_hash, "done")
+        changed = state.get_op_data_for_host(host, op_hash).operation_meta.will_change
+        self._ended(state, host, op_hash, "done" if changed else None)
 
     def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):
-        self.running.pop((host.name, op_hash), None)
-        self._finished(state, host, op_hash, "FAILED")
+        self._ended(state, host, op_hash, "FAILED")
 
     def still_running(self, every: int) -> None:
         """Every `every` seconds, the steps that have run that long, and on which hosts."""
@@ -293,7 +260,7 @@ class Fleet:
             reasons = {name: said[name] for name in failed}
             raise ShipstateError(
                 "could not connect to " + "; ".join(f"{n}: {r}" for n, r in reasons.items()),
-                hint=_connect_hint(reasons.values()),
+                hint=connect_hint(list(reasons.values())),
             )
         for host in self.state.activated_hosts:
             _send_at_once(host)
