@@ -130,6 +130,17 @@ def _release_id(name: str) -> int | None:
     return int(name) if RELEASE_ID.match(name) else None
 
 
+def _not_made_by_shipstate(host: str, name: str) -> ShipstateError:
+    """A release shipstate did not make (no manifest: shipstate's are renamed into place with
+    theirs) is another tool's, never removed as a leftover: the root is not shipstate's."""
+    return ShipstateError(
+        f"{host}: releases/{name} in the app root was not made by shipstate (it has no "
+        ".shipstate/manifest.json): the root holds another deploy tool's releases",
+        hint="give shipstate a directory of its own: `root` in shipstate.toml (by default "
+        "/srv/<name>); shipstate removes nothing it did not make",
+    )
+
+
 def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
     """Parse the tagged lines written by facts.HostState."""
     root_exists = False
@@ -171,6 +182,8 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
             processes_down[program] = state
         elif tag == "release":
             name, _, manifest = rest.partition(" ")
+            if not manifest:
+                raise _not_made_by_shipstate(host, name)
             number = _release_id(name)
             try:
                 data = json.loads(manifest)

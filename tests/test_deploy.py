@@ -378,6 +378,23 @@ def test_bad_release_names_fail_clearly_and_change_nothing(app):
     fleet_serves("1", "1")
 
 
+def test_a_root_holding_another_tools_releases_is_refused_and_kept(app):
+    """A Capistrano user's deploy_to given as `root`: its releases are not leftovers."""
+    first = host_addresses()[0]
+    capistrano = "/srv/hello/releases/20261201120000"
+    on_host(first, f"mkdir -p {capistrano}/app && ln -sfn {capistrano} /srv/hello/current")
+    for command in (("plan",), ("apply", "--yes")):
+        result = shipstate(*command, *INVENTORY, cwd=app)
+        assert result.code == 1 and "Traceback" not in result.output, result.output
+        assert "releases/20261201120000 in the app root was not made by shipstate" in result.stderr
+        assert "hint: give shipstate a directory of its own: `root`" in result.stderr
+    assert on_host(first, f"readlink /srv/hello/current && ls {capistrano}").stdout.split() == [
+        capistrano,
+        "app",
+    ]
+    assert on_host(host_addresses()[1], "ls /srv/hello/releases").stdout == "", "nothing built"
+
+
 def test_template_error_fails_plan_before_connecting(app):
     (app / "deploy_templates").mkdir()
     (app / "deploy_templates" / "nginx.conf.j2").write_text("server { listen {{ nope }}; }\n")

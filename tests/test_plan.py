@@ -354,6 +354,8 @@ def test_fact_output_parser():
     assert parse_host_state("web1", ["root 0"], "hello").root_exists is False
     with pytest.raises(ShipstateError, match="web1: cannot read the host's state: its Python was"):
         parse_host_state("web1", ["unobserved 127"], "hello")
+    with pytest.raises(ShipstateError, match="web1: releases/7 in the app root was not made by"):
+        parse_host_state("web1", ["root 1", "release 7 "], "hello")  # Deployer numbers them too
 
 
 def test_observe_reads_an_app_root_as_the_parser_expects(tmp_path):
