@@ -279,9 +279,18 @@ class Session:
         lines, self._observed_while_locking = self._observed_while_locking, {}
         if set(lines) != {host.name for host in self.fleet().hosts}:
             lines = self.fleet().facts(HostState, **self._observation())
-        self.observed = {
-            name: HostState.observe(name, value, self.config.name) for name, value in lines.items()
-        }
+        observed, unusable = {}, []
+        for name, value in lines.items():
+            try:
+                observed[name] = HostState.observe(name, value, self.config.name)
+            except ShipstateError as exc:
+                unusable.append(exc)
+        if unusable:
+            raise ShipstateError(
+                "\n".join(exc.message for exc in unusable),
+                hint="; ".join(dict.fromkeys(exc.hint for exc in unusable if exc.hint)) or None,
+            )
+        self.observed = observed
         return self.observed
 
     # -- desired state ---------------------------------------------------------------------

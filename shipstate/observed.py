@@ -130,12 +130,13 @@ def _release_id(name: str) -> int | None:
     return int(name) if RELEASE_ID.match(name) else None
 
 
-def _not_made_by_shipstate(host: str, name: str) -> ShipstateError:
-    """A release shipstate did not make (no manifest: shipstate's are renamed into place with
-    theirs) is another tool's, never removed as a leftover: the root is not shipstate's."""
+def _not_made_by_shipstate(host: str, path: str) -> ShipstateError:
+    """Another tool's release (without the manifest shipstate's are renamed into place with) or
+    `current`: never taken for a leftover or a link to replace, the root is not shipstate's."""
     return ShipstateError(
-        f"{host}: releases/{name} in the app root was not made by shipstate (it has no "
-        ".shipstate/manifest.json): the root holds another deploy tool's releases",
+        f"{host}: {path} in the app root was not made by shipstate (a release of shipstate's has "
+        "a .shipstate/manifest.json, and `current` links to one): the root holds another deploy "
+        "tool's releases",
         hint="give shipstate a directory of its own: `root` in shipstate.toml (by default "
         "/srv/<name>); shipstate removes nothing it did not make",
     )
@@ -167,6 +168,8 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
             python = version.group(1) if version else ""
         elif tag == "current":
             current = _release_id(rest.removeprefix("releases/"))
+            if rest and (current is None or not rest.startswith("releases/")):
+                raise _not_made_by_shipstate(host, f"current -> {rest}")
         elif tag == "lock":
             lock = parse_lock_line(rest)
         elif tag == "nginx":
@@ -183,7 +186,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         elif tag == "release":
             name, _, manifest = rest.partition(" ")
             if not manifest:
-                raise _not_made_by_shipstate(host, name)
+                raise _not_made_by_shipstate(host, f"releases/{name}")
             number = _release_id(name)
             try:
                 data = json.loads(manifest)

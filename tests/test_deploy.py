@@ -379,20 +379,26 @@ def test_bad_release_names_fail_clearly_and_change_nothing(app):
 
 
 def test_a_root_holding_another_tools_releases_is_refused_and_kept(app):
-    """A Capistrano user's deploy_to given as `root`: its releases are not leftovers."""
-    first = host_addresses()[0]
-    capistrano = "/srv/hello/releases/20261201120000"
-    on_host(first, f"mkdir -p {capistrano}/app && ln -sfn {capistrano} /srv/hello/current")
+    """Deployer's deploy_path, then Capistrano's deploy_to, given as `root`: their releases are
+    not leftovers, their `current` not a link to replace."""
+    deployer, capistrano = host_addresses()[:2]
+    cap_release = "/srv/hello/releases/20261201120000"
+    kept = {deployer: ["1", "releases/1"], capistrano: ["20261201120000", cap_release]}
+    on_host(deployer, "mkdir -p /srv/hello/releases/1 && ln -s releases/1 /srv/hello/current")
+    on_host(capistrano, f"mkdir -p {cap_release} && ln -s {cap_release} /srv/hello/current")
     for command in (("plan",), ("apply", "--yes")):
         result = shipstate(*command, *INVENTORY, cwd=app)
         assert result.code == 1 and "Traceback" not in result.output, result.output
-        assert "releases/20261201120000 in the app root was not made by shipstate" in result.stderr
-        assert "hint: give shipstate a directory of its own: `root`" in result.stderr
-    assert on_host(first, f"readlink /srv/hello/current && ls {capistrano}").stdout.split() == [
-        capistrano,
-        "app",
-    ]
-    assert on_host(host_addresses()[1], "ls /srv/hello/releases").stdout == "", "nothing built"
+        for error in (
+            "sandbox-1: releases/1 in the app root was not made by shipstate",
+            f"sandbox-2: current -> {cap_release} in the app root was not made by shipstate",
+            "hint: give shipstate a directory of its own: `root`",
+        ):
+            assert error in result.stderr, result.stderr
+    for address, listing in kept.items():
+        found = on_host(address, "ls /srv/hello/releases && readlink /srv/hello/current").stdout
+        assert found.split() == listing
+    assert on_host(host_addresses()[2], "ls /srv/hello/releases").stdout == "", "nothing built"
 
 
 def test_template_error_fails_plan_before_connecting(app):

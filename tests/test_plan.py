@@ -356,6 +356,8 @@ def test_fact_output_parser():
         parse_host_state("web1", ["unobserved 127"], "hello")
     with pytest.raises(ShipstateError, match="web1: releases/7 in the app root was not made by"):
         parse_host_state("web1", ["root 1", "release 7 "], "hello")  # Deployer numbers them too
+    with pytest.raises(ShipstateError, match="web1: current -> /srv/hello/v3 in the app root was"):
+        parse_host_state("web1", ["root 1", "current /srv/hello/v3"], "hello")
 
 
 def test_observe_reads_an_app_root_as_the_parser_expects(tmp_path):
