@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 import tomllib
+from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
@@ -11,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from shipstate.config import CONFIG_FILE, EXPORTS, Config, parse_config
 from shipstate.errors import ShipstateError
+from shipstate.former_hosts import FormerHosts, former_hosts
 from shipstate.locks import CONVERTERS
 from shipstate.source import MAKE_A_COMMIT, in_git_work_tree, lists_dependencies, tracked_files
 from shipstate.templates import ALL_TEMPLATES
@@ -24,18 +26,38 @@ REQUIREMENTS = (
     "requirements/base.txt",
     "pyproject.toml",
 )
-INVENTORY_EXAMPLE = '''"""pyinfra inventory for {env} (written by `shipstate init`; edit the hosts).
+INVENTORY = '''"""pyinfra inventory for {env}, written by `shipstate init` {about}.
 
 Every top-level list is a group; each host is "name" or ("name", {{data}}). The first connection
 to a new host needs --accept-new-host-keys (keys are then checked against known_hosts).
 """
 
-_deploy = {{"ssh_user": "deploy"}}
+_deploy = {{"ssh_user": "{user}"}}
 
 web = [
-    # ("{env}-web1", {{**_deploy, "ssh_hostname": "{env}-web1.example.com"}}),
-]
+{hosts}]
 '''
+DEPLOY_USER = "deploy"
+
+
+def _inventory(env: str, former: FormerHosts | None) -> str:
+    """An example, or the hosts the tool used before lists for `env`, as the deploy user (the
+    one they were reached as, unless root)."""
+    if former is None:
+        example = f'("{env}-web1", {{**_deploy, "ssh_hostname": "{env}-web1.example.com"}})'
+        return INVENTORY.format(
+            env=env, about="(edit the hosts)", user=DEPLOY_USER, hosts=f"    # {example},\n"
+        )
+    users = Counter(h.user for h in former.hosts if h.user not in (None, "root"))
+    user = users.most_common(1)[0][0] if users else DEPLOY_USER
+    lines = []
+    for host in former.hosts:
+        data = {"ssh_user": host.user} if host.user not in (None, "root", user) else {}
+        data |= {"ssh_port": host.port} if host.port not in (None, 22) else {}
+        extra = "".join(f", {json.dumps(k)}: {json.dumps(v)}" for k, v in data.items())
+        lines.append(f"    ({json.dumps(host.address)}, {{**_deploy{extra}}}),\n")
+    about = f"with the hosts\n{former.found_in} names: check them"
+    return INVENTORY.format(env=env, about=about, user=user, hosts="".join(lines))
 
 
 @dataclass(frozen=True)
@@ -871,6 +893,7 @@ class Written:
     written: list[Path]
     kept: list[Path]  # inventories that exist: they list the user's hosts
     notes: tuple[str, ...]  # what in the settings is not ready for production
+    hosts_taken: tuple[str, ...] = ()  # inventories listing the hosts the former tool did
 
 
 def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
@@ -881,9 +904,10 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
     wanted: dict[Path, str | Path] = {app_dir / CONFIG_FILE: text}
     inventories = [app_dir / "inventories" / f"{env}.py" for env in ("staging", "production")]
     kept = [path for path in inventories if path.exists()]
+    former = former_hosts(app_dir)
     for path in inventories:
         if path not in kept:
-            wanted[path] = INVENTORY_EXAMPLE.format(env=path.stem)
+            wanted[path] = _inventory(path.stem, former.get(path.stem))
     if copy_templates:
         ours = resources.files("shipstate.deploy_templates")
         for template in ALL_TEMPLATES:
@@ -904,4 +928,19 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
     outside_git = (
         () if in_git_work_tree(app_dir) else (f"not in a git repository: {MAKE_A_COMMIT}",)
     )
-    return Written(list(wanted), kept, (*found.notes, *outside_git))
+    taken = tuple(path.stem for path in inventories if path.stem in former and path not in kept)
+    hosts_notes = tuple(_former_hosts_note(env, former[env]) for env in taken)
+    return Written(list(wanted), kept, (*found.notes, *hosts_notes, *outside_git), taken)
+
+
+def _former_hosts_note(env: str, former: FormerHosts) -> str:
+    count = f"{len(former.hosts)} host{'s' if len(former.hosts) > 1 else ''}"
+    root = [host.address for host in former.hosts if host.user == "root"]
+    as_root = (
+        f"; {former.tool} connects to {', '.join(root)} as root: shipstate deploys as an "
+        f"unprivileged user, which `shipstate bootstrap -i {env} --user root` creates"
+        if root
+        else ""
+    )
+    listed = f"inventories/{env}.py lists the {count} {former.found_in} names: check them"
+    return f"{listed}{as_root} (README: From Capistrano, Deployer, Ansistrano or Kamal)"

@@ -707,3 +707,117 @@ def test_init_says_when_git_tracks_what_each_host_keeps_in_its_shared_dir(tmp_pa
     said = [note for note in detect(project).notes if note.startswith("git tracks")]
     assert [note.split(",")[0] for note in said] == ["git tracks db.sqlite3", "git tracks media"]
     assert "`git rm -r --cached media` and add it to .gitignore" in said[1]
+
+
+FABFILE = """\
+from fabric.api import env, run, task
+
+env.user = "deploy"
+env.hosts = ["web1.example.com", "web2.example.com:2222"]
+
+
+@task
+def staging():
+    env.hosts = "staging.example.com"
+
+
+@task
+def deploy():
+    run("git pull")
+"""
+KAMAL = """\
+service: mysite
+servers:
+  web:
+    - web0.example.com
+    - "web1.example.com"  # the second
+  job:
+    hosts:
+      - web2.example.com
+    cmd: celery -A mysite worker
+    env:
+      secret:
+        - BROKER_URL
+env:
+  secret:
+    - SECRET_KEY
+"""
+
+
+def test_init_lists_the_hosts_of_a_fabfile_in_the_inventories_it_writes(tmp_path):
+    from shipstate.inventory import load_inventory
+
+    project = django_project(tmp_path / "fabric")
+    (project / "fabfile.py").write_text(FABFILE)
+    (project / "config" / "deploy").mkdir(parents=True)  # a stage of Capistrano's comes second
+    (project / "config" / "deploy" / "production.rb").write_text('server "cap.example.com"\n')
+    result = ok("init", cwd=project)
+    hosts = {
+        env: [(h.name, h.data) for h in load_inventory(project / "inventories" / f"{env}.py")]
+        for env in ("production", "staging")
+    }
+    assert hosts == {
+        "production": [
+            ("web1.example.com", {"ssh_user": "deploy"}),
+            ("web2.example.com", {"ssh_user": "deploy", "ssh_port": 2222}),
+        ],
+        "staging": [("staging.example.com", {"ssh_user": "deploy"})],
+    }
+    assert "note: inventories/production.py lists the 2 hosts fabfile.py names: check them (" in (
+        result.stderr
+    )
+    assert "check the hosts in inventories/production.py" in result.stdout
+    (project / "fabfile.py").unlink()
+    shutil.rmtree(project / "inventories")
+    ok("init", "--force", cwd=project)
+    production = load_inventory(project / "inventories" / "production.py")
+    assert [h.name for h in production] == ["cap.example.com"]
+
+
+def test_init_lists_kamals_servers_as_the_deploy_users_and_says_kamal_connected_as_root(tmp_path):
+    from shipstate.inventory import load_inventory
+
+    project = django_project(tmp_path / "kamal")
+    (project / "config").mkdir()
+    (project / "config" / "deploy.yml").write_text(KAMAL)
+    (project / "config" / "deploy.staging.yml").write_text(
+        "servers:\n  - stage.example.com\nssh:\n  user: app\n  port: 2200\n"
+    )
+    result = ok("init", cwd=project)
+    production = load_inventory(project / "inventories" / "production.py")
+    assert [(h.name, h.data) for h in production] == [
+        (f"web{n}.example.com", {"ssh_user": "deploy"}) for n in range(3)
+    ], "a role's env is not a host"
+    staging = load_inventory(project / "inventories" / "staging.py")
+    assert [(h.name, h.data) for h in staging] == [
+        ("stage.example.com", {"ssh_user": "app", "ssh_port": 2200})
+    ]
+    assert (
+        "Kamal connects to web0.example.com, web1.example.com, web2.example.com as root: "
+        "shipstate deploys as an unprivileged user, which `shipstate bootstrap -i production "
+        "--user root` creates"
+    ) in result.stderr.replace("\n", " ")
+    assert "stage.example.com as root" not in result.stderr
+
+
+def test_without_a_former_tools_hosts_the_inventories_are_examples(tmp_path):
+    from shipstate.former_hosts import from_capistrano_stage, from_fabfile
+
+    project = django_project(tmp_path / "none")
+    result = ok("init", cwd=project)
+    assert "add your hosts to inventories/production.py" in result.stdout
+    assert "example.com" in (project / "inventories" / "production.py").read_text()
+    assert from_fabfile("def broken(:\n") == {}
+    fabric2 = (
+        'from fabric import Connection\ndef prod(c):\n    Connection("a.example.com", user="ops")\n'
+    )
+    assert [(h.address, h.user) for h in from_fabfile(fabric2)["production"]] == [
+        ("a.example.com", "ops")
+    ]
+    stage = (
+        'role :app, %w{deploy@a.example.com b.example.com}\nrole :db, ["deploy@a.example.com"]\n'
+    )
+    assert [(h.address, h.user) for h in from_capistrano_stage(stage)] == [
+        ("a.example.com", "deploy"),
+        ("b.example.com", None),
+    ]

@@ -48,8 +48,9 @@ def init(
         out.print(f"kept {path.relative_to(app_dir)} (it exists)")
     for note in done.notes:
         err.print(f"note: {escape(note)}")
+    hosts = "check the hosts in" if "production" in done.hosts_taken else "add your hosts to"
     out.print(
-        "\nNext: review shipstate.toml, add your hosts to inventories/production.py, commit, "
+        f"\nNext: review shipstate.toml, {hosts} inventories/production.py, commit, "
         "then\n  shipstate plan -i inventories/production.py --accept-new-host-keys"
         "\nOr first try it on local sandbox hosts (Linux, root; README: The sandbox):"
         "\n  shipstate sandbox up --hosts 2 && shipstate apply -i inventories/sandbox.py"

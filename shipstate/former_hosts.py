@@ -1,0 +1,194 @@
+"""The servers the deploy tool an app used before lists (a fabfile, Capistrano's stages, Kamal's
+config), for the inventories `init` writes. Read, never connected to."""
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ENVIRONMENTS = {
+    "production": "production",
+    "prod": "production",
+    "live": "production",
+    "staging": "staging",
+    "stage": "staging",
+}
+
+
+@dataclass(frozen=True)
+class FormerHost:
+    address: str
+    user: str | None = None
+    port: int | None = None
+
+
+@dataclass(frozen=True)
+class FormerHosts:
+    hosts: tuple[FormerHost, ...]
+    found_in: str  # the file
+    tool: str
+
+
+# [user@]host[:port], as Fabric and Capistrano write a host
+HOST_STRING = re.compile(r"^(?:([a-z_][\w.-]*)@)?([\w.-]+|\[[0-9a-f:]+\])(?::(\d{1,5}))?$", re.I)
+
+
+def _host(text: str, user: str | None = None, port: int | None = None) -> FormerHost | None:
+    match = HOST_STRING.match(text.strip())
+    if not match:
+        return None
+    named_port = int(match.group(3)) if match.group(3) else port
+    return FormerHost(match.group(2).strip("[]"), match.group(1) or user, named_port)
+
+
+def _unique(hosts) -> tuple[FormerHost, ...]:
+    return tuple(dict.fromkeys(host for host in hosts if host is not None))
+
+
+def _strings(node: ast.AST) -> list[str]:
+    """The strings of a list, tuple or comma-separated string literal."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [part for part in node.value.split(",") if part.strip()]
+    if isinstance(node, ast.List | ast.Tuple):
+        return [
+            e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+        ]
+    return []
+
+
+def _env_setting(node: ast.Assign, name: str) -> ast.AST | None:
+    """The value of `env.<name> = ...` (Fabric 1)."""
+    for target in node.targets:
+        if (
+            isinstance(target, ast.Attribute)
+            and target.attr == name
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "env"
+        ):
+            return node.value
+    return None
+
+
+def _fabric_hosts(body: list[ast.stmt], user: str | None) -> list[FormerHost | None]:
+    """`env.hosts = [...]` (Fabric 1) and `Connection("host", user=...)` (Fabric 2) in `body`."""
+    found = []
+    for node in (n for statement in body for n in ast.walk(statement)):
+        if isinstance(node, ast.Assign) and (value := _env_setting(node, "hosts")) is not None:
+            found += [_host(text, user) for text in _strings(value)]
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", "")) == "Connection"
+            and node.args
+        ):
+            keywords = {k.arg: k.value for k in node.keywords}
+            named = _strings(keywords["user"]) if "user" in keywords else [user]
+            found += [_host(text, named[0] if named else user) for text in _strings(node.args[0])]
+    return found
+
+
+def from_fabfile(text: str) -> dict[str, tuple[FormerHost, ...]]:
+    """A task named production, staging... setting its hosts gives that environment's; hosts set
+    outside such tasks are production's."""
+    try:
+        module = ast.parse(text)
+    except SyntaxError:
+        return {}
+    user = None
+    for node in module.body:
+        value = _env_setting(node, "user") if isinstance(node, ast.Assign) else None
+        user = next(iter(_strings(value)), user) if value is not None else user
+    tasks = {
+        node.name: node
+        for node in module.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    environments: dict[str, list] = {}
+    for name, task in tasks.items():
+        if name.lower() in ENVIRONMENTS:
+            environments.setdefault(ENVIRONMENTS[name.lower()], []).extend(
+                _fabric_hosts(task.body, user)
+            )
+    if "production" not in environments:
+        others = [
+            node for node in module.body if getattr(node, "name", "").lower() not in ENVIRONMENTS
+        ]
+        environments["production"] = _fabric_hosts(others, user)
+    return {env: hosts for env, found in environments.items() if (hosts := _unique(found))}
+
+
+CAPISTRANO_SERVER = re.compile(r"""^\s*server\s+["']([^"']+)["'](.*)$""", re.M)
+CAPISTRANO_ROLE = re.compile(
+    r"""^\s*role\s+:\w+\s*,\s*(?:%[wW][\[{(]([^\]})]*)|\[([^\]]*)\])""", re.M
+)
+
+
+def from_capistrano_stage(text: str) -> tuple[FormerHost, ...]:
+    """`server "web1.example.com", user: "deploy", port: 2222` and `role :app, %w{deploy@web1}`."""
+    found = []
+    for address, options in CAPISTRANO_SERVER.findall(text):
+        user = re.search(r"""\buser:\s*["']([^"']+)["']""", options)
+        port = re.search(r"\bport:\s*(\d{1,5})", options)
+        found.append(_host(address, user and user.group(1), port and int(port.group(1))))
+    for words, listed in CAPISTRANO_ROLE.findall(text):
+        found += [_host(h) for h in (words.split() or re.findall(r"""["']([^"']+)["']""", listed))]
+    return _unique(found)
+
+
+def from_kamal(text: str) -> tuple[FormerHost, ...]:
+    """config/deploy.yml's `servers` (a list, or roles each with a list or `hosts`), and `ssh`'s
+    user and port (Kamal connects as root by default). YAML's block style, as Kamal writes it."""
+    keys: list[tuple[int, str]] = []  # the keys enclosing a line, with their indentation
+    addresses, ssh = [], {}
+    for line in text.splitlines():
+        content = re.sub(r"\s+#.*$", "", line.rstrip())
+        if not content.strip() or content.lstrip().startswith("#"):
+            continue
+        indent = len(content) - len(content.lstrip())
+        item = re.match(r"^\s*-\s*[\"']?([^\s\"':]+)", content)
+        while keys and (keys[-1][0] > indent or (keys[-1][0] == indent and not item)):
+            keys.pop()
+        path = [key for _, key in keys]
+        if item:
+            if path[:1] == ["servers"] and (len(path) <= 2 or path[2:] == ["hosts"]):
+                addresses.append(item.group(1))
+            continue
+        key = re.match(r"^\s*([\w-]+):\s*(.*)$", content)
+        if key:
+            name, value = key.groups()
+            if path == ["ssh"] and name in ("user", "port"):
+                ssh[name] = value.strip("\"'")
+            if not path and name == "servers" and value.startswith("["):
+                addresses += [a.strip(" \"'") for a in value.strip("[]").split(",") if a.strip()]
+            keys.append((indent, name))
+    port = int(ssh["port"]) if ssh.get("port", "").isdigit() else None
+    user = ssh.get("user") or "root"
+    return _unique(_host(address, user, port) for address in addresses if "<%" not in address)
+
+
+def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:
+    """Each environment's hosts, from the first of these tools' files that lists any."""
+    read: list[tuple[str | None, tuple[FormerHost, ...], str, str]] = []
+    if (app_dir / "fabfile.py").is_file():
+        text = (app_dir / "fabfile.py").read_text(errors="replace")
+        read += [(env, hosts, "fabfile.py", "Fabric") for env, hosts in from_fabfile(text).items()]
+    for stage in sorted((app_dir / "config" / "deploy").glob("*.rb")):
+        hosts = from_capistrano_stage(stage.read_text(errors="replace"))
+        read.append(
+            (
+                ENVIRONMENTS.get(stage.stem.lower()),
+                hosts,
+                f"config/deploy/{stage.name}",
+                "Capistrano",
+            )
+        )
+    for config in sorted((app_dir / "config").glob("deploy*.yml")):
+        destination = config.stem.partition(".")[2] or "production"
+        hosts = from_kamal(config.read_text(errors="replace"))
+        read.append(
+            (ENVIRONMENTS.get(destination.lower()), hosts, f"config/{config.name}", "Kamal")
+        )
+    found: dict[str, FormerHosts] = {}
+    for environment, hosts, file, tool in read:
+        if environment and hosts and environment not in found:
+            found[environment] = FormerHosts(hosts, file, tool)
+    return found
