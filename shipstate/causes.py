@@ -122,6 +122,12 @@ KNOWN_CAUSES = (
         f"python3-dev and build-essential to {_PACKAGES}",
     ),
     (
+        # uv's words, then pip's
+        r"Git executable not found|Cannot find command 'git'",
+        "the requirements install a package from a git repository, which needs git on the "
+        f"servers: add git to {_PACKAGES}",
+    ),
+    (
         r"no pq wrapper available",
         "psycopg without [binary] loads PostgreSQL's client library (libpq) from the servers, "
         f"which lack it: add libpq5 to {_PACKAGES}, or require `psycopg[binary]` instead",

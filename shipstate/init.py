@@ -170,7 +170,13 @@ SERVER_PACKAGES = {
     "mysqlclient": ("default-libmysqlclient-dev", "pkg-config", "python3-dev", "build-essential"),
     "psycopg[c]": BUILDS_ON_LIBPQ,
     "psycopg": ("libpq5",),
+    "git": ("git",),
 }
+# a requirement from a git repository: a requirements line (or one made of a lock), uv.lock's
+# source, poetry.lock's or Pipfile.lock's
+FROM_GIT = re.compile(
+    r"""\bgit\+[a-z]+://|\bsource\s*=\s*\{\s*git\s*=|^type\s*=\s*"git"|"git"\s*:""", re.M
+)
 BUILT_ON_THE_SERVERS = ("psycopg2", "mysqlclient", "psycopg[c]")
 # psycopg[binary] as required, or psycopg-binary as locked; the same for [c]
 PSYCOPG_BINARY = re.compile(r"""(?im)psycopg[-_]binary|^\s*["']?psycopg\[[^]]*\bbinary\b""")
@@ -197,6 +203,8 @@ def _needing_server_packages(text: str) -> tuple[str, ...]:
         found = [name for name in found if name != "psycopg"]
         if not PSYCOPG_BINARY.search(text):
             found.append("psycopg[c]" if PSYCOPG_C.search(text) else "psycopg")
+    if FROM_GIT.search(text):
+        found.append("git")
     return tuple(dict.fromkeys(found))
 
 
@@ -695,6 +703,16 @@ def detect(app_dir: Path) -> Detected:
                     "installs (psycopg[binary] would need none)"
                 ]
                 if "psycopg" in server_needs
+                else []
+            ),
+            *(
+                [
+                    "the requirements install a package from a git repository: `packages` in "
+                    "shipstate.toml lists git, which `shipstate bootstrap` installs; a private "
+                    "one needs its credentials on the servers (a token in the URL as "
+                    "`${GIT_TOKEN}`, set in the secrets file; README: Secrets)"
+                ]
+                if "git" in server_needs
                 else []
             ),
             *(

@@ -108,6 +108,16 @@ def test_a_python_too_old_for_the_requirements_is_named_as_the_cause(output):
     assert hint_for(["No matching distribution found"]) == DEFAULT_HINT
 
 
+@pytest.mark.parametrize(
+    "missing_git", ["cause: Git executable not found. Ensure", "Cannot find command 'git' - do"]
+)
+def test_servers_without_git_for_a_requirement_from_git_are_named_as_the_cause(missing_git):
+    """What uv and pip (the fallback) say."""
+    said = hint_for([f"error: Failed to download and build `lib @ git+https://...`\n{missing_git}"])
+    assert said.startswith("the requirements install a package from a git repository")
+    assert "add git to `packages` in shipstate.toml" in said
+
+
 def test_a_module_the_app_cannot_import_is_named_with_where_it_could_come_from():
     said = hint_for(["ModuleNotFoundError: No module named 'mysite.settings'"])
     assert said.startswith("the app imports mysite.settings, which neither its environment")

@@ -667,6 +667,9 @@ def test_init_compiles_the_translations_git_holds_uncompiled_and_they_are_served
         ("Django\npsycopg[c]==3.3.9\n", "", ("libpq-dev", "python3-dev")),
         ("Django\npsycopg[binary,pool]\n", "", ()),
         ("Django\npsycopg==3.3.9\npsycopg-binary==3.3.9\n", "", ()),  # as pip-compile writes
+        ("Django\n-e git+https://example.com/me/lib.git@v1#egg=lib\n", "", ("git",)),
+        ("-r base.txt\n", "lib @ git+ssh://git@example.com/me/lib.git\n", ("git",)),
+        ("Django\nlib @ https://example.com/lib-1.0.tar.gz\n", "", ()),
     ],
 )
 def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
@@ -678,11 +681,31 @@ def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
     found = detect(project)
     config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
     assert config.packages[: len(packages)] == packages
-    built = bool(packages) and packages != ("libpq5",)
+    built = packages not in ((), ("libpq5",), ("git",))
     assert ("build-essential" in config.packages) == built
     assert any(n.startswith("the servers build ") for n in found.notes) == built
     loads = any(n.startswith("psycopg without [binary] loads") for n in found.notes)
     assert loads == (packages == ("libpq5",))
+    from_git = any(
+        n.startswith("the requirements install a package from a git") for n in found.notes
+    )
+    assert from_git == (packages == ("git",))
+
+
+@pytest.mark.parametrize(
+    "lock",
+    [
+        '[[package]]\nname = "lib"\nsource = { git = "https://example.com/lib.git?rev=v1#ab" }\n',
+        '[[package]]\nname = "lib"\n\n[package.source]\ntype = "git"\nurl = "https://example.com/l"\n',
+        '{"default": {"lib": {"git": "https://example.com/lib.git", "ref": "ab"}}}',
+    ],
+    ids=["uv.lock", "poetry.lock", "Pipfile.lock"],
+)
+def test_a_lock_installing_from_git_needs_git_on_the_servers(lock):
+    from shipstate.init import _needing_server_packages
+
+    assert _needing_server_packages(lock) == ("git",)
+    assert _needing_server_packages(lock.replace("git", "url")) == ()
 
 
 def test_init_says_to_start_the_secrets_file_from_the_projects_env_example(tmp_path):
