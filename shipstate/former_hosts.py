@@ -69,10 +69,20 @@ def _env_setting(node: ast.Assign, name: str) -> ast.AST | None:
     return None
 
 
+def _assigned_strings(node: ast.AST, name: str) -> list[str]:
+    value = _env_setting(node, name) if isinstance(node, ast.Assign) else None
+    return _strings(value) if value is not None else []
+
+
+TASK = ast.FunctionDef | ast.AsyncFunctionDef
+
+
 def _fabric_hosts(body: list[ast.stmt], user: str | None) -> list[FormerHost | None]:
     """`env.hosts = [...]` (Fabric 1) and `Connection("host", user=...)` (Fabric 2) in `body`."""
+    nodes = [node for statement in body for node in ast.walk(statement)]
+    user = next((u for n in nodes for u in _assigned_strings(n, "user")), user)
     found = []
-    for node in (n for statement in body for n in ast.walk(statement)):
+    for node in nodes:
         if isinstance(node, ast.Assign) and (value := _env_setting(node, "hosts")) is not None:
             found += [_host(text, user) for text in _strings(value)]
         elif (
@@ -80,9 +90,8 @@ def _fabric_hosts(body: list[ast.stmt], user: str | None) -> list[FormerHost | N
             and getattr(node.func, "id", getattr(node.func, "attr", "")) == "Connection"
             and node.args
         ):
-            keywords = {k.arg: k.value for k in node.keywords}
-            named = _strings(keywords["user"]) if "user" in keywords else [user]
-            found += [_host(text, named[0] if named else user) for text in _strings(node.args[0])]
+            named = next((_strings(k.value) for k in node.keywords if k.arg == "user"), [])
+            found += [_host(text, next(iter(named), user)) for text in _strings(node.args[0])]
     return found
 
 
@@ -93,15 +102,9 @@ def from_fabfile(text: str) -> dict[str, tuple[FormerHost, ...]]:
         module = ast.parse(text)
     except SyntaxError:
         return {}
-    user = None
-    for node in module.body:
-        value = _env_setting(node, "user") if isinstance(node, ast.Assign) else None
-        user = next(iter(_strings(value)), user) if value is not None else user
-    tasks = {
-        node.name: node
-        for node in module.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
+    module_level = [node for node in module.body if not isinstance(node, TASK)]
+    user = next((u for node in module_level for u in _assigned_strings(node, "user")), None)
+    tasks = {node.name: node for node in module.body if isinstance(node, TASK)}
     environments: dict[str, list] = {}
     for name, task in tasks.items():
         if name.lower() in ENVIRONMENTS:
@@ -168,9 +171,10 @@ def from_kamal(text: str) -> tuple[FormerHost, ...]:
 def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:
     """Each environment's hosts, from the first of these tools' files that lists any."""
     read: list[tuple[str | None, tuple[FormerHost, ...], str, str]] = []
-    if (app_dir / "fabfile.py").is_file():
-        text = (app_dir / "fabfile.py").read_text(errors="replace")
-        read += [(env, hosts, "fabfile.py", "Fabric") for env, hosts in from_fabfile(text).items()]
+    for fabfile in ("fabfile.py", "fabfile/__init__.py"):
+        if (app_dir / fabfile).is_file():
+            text = (app_dir / fabfile).read_text(errors="replace")
+            read += [(env, hosts, fabfile, "Fabric") for env, hosts in from_fabfile(text).items()]
     for stage in sorted((app_dir / "config" / "deploy").glob("*.rb")):
         hosts = from_capistrano_stage(stage.read_text(errors="replace"))
         read.append(

@@ -741,6 +741,7 @@ env.hosts = ["web1.example.com", "web2.example.com:2222"]
 
 @task
 def staging():
+    env.user = "ubuntu"
     env.hosts = "staging.example.com"
 
 
@@ -784,7 +785,7 @@ def test_init_lists_the_hosts_of_a_fabfile_in_the_inventories_it_writes(tmp_path
             ("web1.example.com", {"ssh_user": "deploy"}),
             ("web2.example.com", {"ssh_user": "deploy", "ssh_port": 2222}),
         ],
-        "staging": [("staging.example.com", {"ssh_user": "deploy"})],
+        "staging": [("staging.example.com", {"ssh_user": "ubuntu"})],
     }
     assert "note: inventories/production.py lists the 2 hosts fabfile.py names: check them (" in (
         result.stderr
