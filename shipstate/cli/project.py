@@ -51,7 +51,9 @@ def init(
     hosts = "check the hosts in" if "production" in done.hosts_taken else "add your hosts to"
     out.print(
         f"\nNext: review shipstate.toml, {hosts} inventories/production.py, commit, "
-        "then\n  shipstate plan -i inventories/production.py --accept-new-host-keys"
+        "then\n  shipstate bootstrap -i inventories/production.py --accept-new-host-keys"
+        "   # new servers, as root"
+        "\n  shipstate plan -i inventories/production.py --accept-new-host-keys"
         "\nOr first try it on local sandbox hosts (Linux, root; README: The sandbox):"
         "\n  shipstate sandbox up --hosts 2 && shipstate apply -i inventories/sandbox.py"
     )
