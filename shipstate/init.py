@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from shipstate.config import CONFIG_FILE, EXPORTS, Config, parse_config
 from shipstate.errors import ShipstateError
-from shipstate.former_hosts import FormerHosts, former_hosts
+from shipstate.former_tool import FormerHosts, former_hosts, releases_kept
 from shipstate.locks import CONVERTERS
 from shipstate.source import MAKE_A_COMMIT, in_git_work_tree, lists_dependencies, tracked_files
 from shipstate.templates import ALL_TEMPLATES
@@ -86,6 +86,7 @@ class Detected:
     release: str | None = None  # a Procfile's release command, unless it only migrates
     translations: tuple[str, ...] = ()  # locale directories whose .po git holds uncompiled
     server_needs: tuple[str, ...] = ()  # requirements needing Debian packages (psycopg2)
+    releases_kept: tuple[int, str] | None = None  # by the former deploy tool, and where it says
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -633,6 +634,7 @@ def detect(app_dir: Path) -> Detected:
         processes=processes,
         processes_found_in=processes_found_in,
         build=build,
+        releases_kept=releases_kept(app_dir),
         release=release_hook,
         translations=translations,
         server_needs=server_needs,
@@ -773,6 +775,15 @@ def detect(app_dir: Path) -> Detected:
     )
 
 
+def _keep_releases(kept: tuple[int, str] | None) -> str:
+    if kept is None:
+        return "keep_releases = 4"
+    count, file = kept
+    if count < 2:
+        return f"keep_releases = 2   # {file} kept {count}: the active release and the one before"
+    return f"keep_releases = {min(count, 100)}   # as {file} kept"
+
+
 def render_config(found: Detected) -> str:
     hooks_run = "every-host" if found.sqlite_file else "once"
     needed = {name: SERVER_PACKAGES[name] for name in found.server_needs}
@@ -806,7 +817,7 @@ def render_config(found: Detected) -> str:
             if found.python_needed
             else []
         ),
-        "keep_releases = 4",
+        _keep_releases(found.releases_kept),
         f'health_path = "{found.health_path}"   # must answer 200 before a release goes live',
         'server_name = "_"                 # your domain(s), e.g. "example.com www.example.com"',
         "workers = 2",

@@ -737,6 +737,7 @@ from fabric.api import env, run, task
 
 env.user = "deploy"
 env.hosts = ["web1.example.com", "web2.example.com:2222"]
+MAX_DEPLOYED_VERSIONS = 7
 
 
 @task
@@ -768,7 +769,7 @@ env:
 """
 
 
-def test_init_lists_the_hosts_of_a_fabfile_in_the_inventories_it_writes(tmp_path):
+def test_init_takes_the_hosts_and_releases_kept_of_a_fabfile_or_capistrano(tmp_path):
     from shipstate.inventory import load_inventory
 
     project = django_project(tmp_path / "fabric")
@@ -791,11 +792,15 @@ def test_init_lists_the_hosts_of_a_fabfile_in_the_inventories_it_writes(tmp_path
         result.stderr
     )
     assert "check the hosts in inventories/production.py" in result.stdout
+    assert tomllib.loads((project / "shipstate.toml").read_text())["keep_releases"] == 7
     (project / "fabfile.py").unlink()
+    (project / "config" / "deploy.rb").write_text("set :keep_releases, 1\n")
     shutil.rmtree(project / "inventories")
     ok("init", "--force", cwd=project)
     production = load_inventory(project / "inventories" / "production.py")
     assert [h.name for h in production] == ["cap.example.com"]
+    config = (project / "shipstate.toml").read_text()
+    assert "keep_releases = 2   # config/deploy.rb kept 1: the active release and the" in config
 
 
 def test_init_lists_kamals_servers_as_the_deploy_users_and_says_kamal_connected_as_root(tmp_path):
@@ -825,7 +830,7 @@ def test_init_lists_kamals_servers_as_the_deploy_users_and_says_kamal_connected_
 
 
 def test_without_a_former_tools_hosts_the_inventories_are_examples(tmp_path):
-    from shipstate.former_hosts import from_capistrano_stage, from_fabfile
+    from shipstate.former_tool import from_capistrano_stage, from_fabfile
 
     project = django_project(tmp_path / "none")
     result = ok("init", cwd=project)

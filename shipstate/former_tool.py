@@ -1,5 +1,6 @@
-"""The servers the deploy tool an app used before lists (a fabfile, Capistrano's stages, Kamal's
-config), for the inventories `init` writes. Read, never connected to."""
+"""What the deploy tool an app used before says (a fabfile, Capistrano's stages, Kamal's
+config): its servers, for the inventories `init` writes, and how many releases it kept. Read,
+never connected to."""
 
 import ast
 import re
@@ -196,3 +197,21 @@ def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:
         if environment and hosts and environment not in found:
             found[environment] = FormerHosts(hosts, file, tool)
     return found
+
+
+# the fabfile's MAX_DEPLOYED_VERSIONS (README of the Fabric project shipstate replaces), or
+# Capistrano's `set :keep_releases, 5`
+KEPT_RELEASES = {
+    "fabfile.py": re.compile(r"^(?:env\.)?max_deployed_versions\s*=\s*(\d+)\s*$", re.M | re.I),
+    "config/deploy.rb": re.compile(r"^\s*set\s+:keep_releases\s*,\s*(\d+)\s*$", re.M),
+}
+
+
+def releases_kept(app_dir: Path) -> tuple[int, str] | None:
+    """How many releases the former tool kept, and the file saying so."""
+    for file, setting in KEPT_RELEASES.items():
+        path = app_dir / file
+        found = setting.search(path.read_text(errors="replace")) if path.is_file() else None
+        if found:
+            return int(found.group(1)), file
+    return None
