@@ -138,11 +138,10 @@ def from_capistrano_stage(text: str) -> tuple[FormerHost, ...]:
     return _unique(found)
 
 
-def from_kamal(text: str) -> tuple[FormerHost, ...]:
-    """config/deploy.yml's `servers` (a list, or roles each with a list or `hosts`), and `ssh`'s
-    user and port (Kamal connects as root by default). YAML's block style, as Kamal writes it."""
+def _yaml_blocks(text: str):
+    """(the keys above, key or None for a list item, value) of each line of a YAML file in
+    block style, as Kamal's config is written; flow lists (`[a, b]`) as items."""
     keys: list[tuple[int, str]] = []  # the keys enclosing a line, with their indentation
-    addresses, ssh = [], {}
     for line in text.splitlines():
         content = re.sub(r"\s+#.*$", "", line.rstrip())
         if not content.strip() or content.lstrip().startswith("#"):
@@ -151,22 +150,47 @@ def from_kamal(text: str) -> tuple[FormerHost, ...]:
         item = re.match(r"^\s*-\s*[\"']?([^\s\"':]+)", content)
         while keys and (keys[-1][0] > indent or (keys[-1][0] == indent and not item)):
             keys.pop()
-        path = [key for _, key in keys]
+        path = tuple(key for _, key in keys)
+        key = None if item else re.match(r"^\s*([\w-]+):\s*(.*)$", content)
         if item:
-            if path[:1] == ["servers"] and (len(path) <= 2 or path[2:] == ["hosts"]):
-                addresses.append(item.group(1))
-            continue
-        key = re.match(r"^\s*([\w-]+):\s*(.*)$", content)
-        if key:
-            name, value = key.groups()
-            if path == ["ssh"] and name in ("user", "port"):
-                ssh[name] = value.strip("\"'")
-            if not path and name == "servers" and value.startswith("["):
-                addresses += [a.strip(" \"'") for a in value.strip("[]").split(",") if a.strip()]
+            yield path, None, item.group(1)
+        elif key:
+            name, value = key[1], key[2].strip("\"'")
+            if value.startswith("["):
+                for listed in value.strip("[]").split(","):
+                    yield (*path, name), None, listed.strip(" \"'")
+            else:
+                yield path, name, value
             keys.append((indent, name))
+
+
+def from_kamal(text: str) -> tuple[FormerHost, ...]:
+    """config/deploy.yml's `servers` (a list, or roles each with a list or `hosts`), and `ssh`'s
+    user and port (Kamal connects as root by default)."""
+    addresses, ssh = [], {}
+    for path, key, value in _yaml_blocks(text):
+        if key is None and path[:1] == ("servers",) and (len(path) <= 2 or path[2:] == ("hosts",)):
+            addresses.append(value)
+        elif path == ("ssh",) and key in ("user", "port"):
+            ssh[key] = value
     port = int(ssh["port"]) if ssh.get("port", "").isdigit() else None
     user = ssh.get("user") or "root"
-    return _unique(_host(address, user, port) for address in addresses if "<%" not in address)
+    return _unique(_host(a, user, port) for a in addresses if a and "<%" not in a)
+
+
+def kamal_environment(app_dir: Path) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The names of the secrets config/deploy.yml gives the app (`env.secret`, from
+    .kamal/secrets) and its clear variables (`env.clear`)."""
+    config = app_dir / "config" / "deploy.yml"
+    secret, clear = [], {}
+    for path, key, value in _yaml_blocks(
+        config.read_text(errors="replace") if config.is_file() else ""
+    ):
+        if path == ("env", "secret") and key is None:
+            secret.append(value)
+        elif path == ("env", "clear") and key:
+            clear[key] = value
+    return tuple(secret), clear
 
 
 def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from shipstate.config import CONFIG_FILE, EXPORTS, Config, parse_config
 from shipstate.errors import ShipstateError
-from shipstate.former_tool import FormerHosts, former_hosts, releases_kept
+from shipstate.former_tool import FormerHosts, former_hosts, kamal_environment, releases_kept
 from shipstate.locks import CONVERTERS
 from shipstate.source import MAKE_A_COMMIT, in_git_work_tree, lists_dependencies, tracked_files
 from shipstate.templates import ALL_TEMPLATES
@@ -87,6 +87,8 @@ class Detected:
     translations: tuple[str, ...] = ()  # locale directories whose .po git holds uncompiled
     server_needs: tuple[str, ...] = ()  # requirements needing Debian packages (psycopg2)
     releases_kept: tuple[int, str] | None = None  # by the former deploy tool, and where it says
+    kamal_secret: tuple[str, ...] = ()  # what Kamal gave the app from .kamal/secrets
+    kamal_clear: tuple[tuple[str, str], ...] = ()  # and as plain values
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -591,6 +593,7 @@ def detect(app_dir: Path) -> Detected:
     name = _app_name(app_dir, settings_module)
     environment = _environment_read(settings)
     env_example = _env_example([app_dir, project])
+    kamal_secret, kamal_clear = kamal_environment(app_dir)
     static_root = _relative_to_base(settings, STATIC_ROOT)
     sqlite_named = _relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None
     sqlite_by_default = None if sqlite_named else _sqlite_url_default(settings)
@@ -635,6 +638,8 @@ def detect(app_dir: Path) -> Detected:
         processes_found_in=processes_found_in,
         build=build,
         releases_kept=releases_kept(app_dir),
+        kamal_secret=kamal_secret,
+        kamal_clear=tuple(kamal_clear.items()),
         release=release_hook,
         translations=translations,
         server_needs=server_needs,
@@ -771,6 +776,16 @@ def detect(app_dir: Path) -> Detected:
                 if env_example
                 else []
             ),
+            *(
+                [
+                    f"config/deploy.yml gives the app {', '.join(kamal_secret)} from "
+                    f".kamal/secrets: put {'its value' if len(kamal_secret) == 1 else 'their values'}"
+                    " in secrets/production.env (KEY=VALUE "
+                    "lines; one file per inventory) and uncomment [secrets] in shipstate.toml"
+                ]
+                if kamal_secret
+                else []
+            ),
         ),
     )
 
@@ -848,6 +863,15 @@ def render_config(found: Detected) -> str:
         "",
         "[env]",
         f'DJANGO_SETTINGS_MODULE = "{found.settings}"',
+        *(
+            [
+                "# As config/deploy.yml's env.clear gave them (an accessory's name, as a",
+                "# database host, resolves only in Kamal's network):",
+                *(f"# {name} = {json.dumps(value)}" for name, value in found.kamal_clear),
+            ]
+            if found.kamal_clear
+            else []
+        ),
         "",
         "# A hook with inputs is skipped while they (paths in the app), the requirements, [env]",
         "# and the secrets are as in the live release; its outputs are then copied from it.",

@@ -764,8 +764,12 @@ servers:
       secret:
         - BROKER_URL
 env:
+  clear:
+    DJANGO_ALLOWED_HOSTS: shop.example.com
+    DATABASE_HOST: mysite-db  # an accessory
   secret:
     - SECRET_KEY
+    - DATABASE_PASSWORD
 """
 
 
@@ -810,7 +814,7 @@ def test_init_lists_kamals_servers_as_the_deploy_users_and_says_kamal_connected_
     (project / "config").mkdir()
     (project / "config" / "deploy.yml").write_text(KAMAL)
     (project / "config" / "deploy.staging.yml").write_text(
-        "servers:\n  - stage.example.com\nssh:\n  user: app\n  port: 2200\n"
+        "servers: [stage.example.com]\nssh:\n  user: app\n  port: 2200\n"
     )
     result = ok("init", cwd=project)
     production = load_inventory(project / "inventories" / "production.py")
@@ -827,6 +831,16 @@ def test_init_lists_kamals_servers_as_the_deploy_users_and_says_kamal_connected_
         "--user root` creates"
     ) in result.stderr.replace("\n", " ")
     assert "stage.example.com as root" not in result.stderr
+    assert (
+        "note: config/deploy.yml gives the app SECRET_KEY, DATABASE_PASSWORD from .kamal/secrets"
+        in result.stderr
+    )
+    config = (project / "shipstate.toml").read_text()
+    env = config.split("[env]\n")[1].split("\n\n")[0].splitlines()
+    assert env[-2:] == [
+        '# DJANGO_ALLOWED_HOSTS = "shop.example.com"',
+        '# DATABASE_HOST = "mysite-db"',
+    ]
 
 
 def test_without_a_former_tools_hosts_the_inventories_are_examples(tmp_path):
