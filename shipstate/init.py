@@ -779,9 +779,8 @@ def detect(app_dir: Path) -> Detected:
             *(
                 [
                     f"config/deploy.yml gives the app {', '.join(kamal_secret)} from "
-                    f".kamal/secrets: put {'its value' if len(kamal_secret) == 1 else 'their values'}"
-                    " in secrets/production.env (KEY=VALUE "
-                    "lines; one file per inventory) and uncomment [secrets] in shipstate.toml"
+                    ".kamal/secrets: put each in secrets/production.env as KEY=VALUE (one "
+                    "file per inventory) and uncomment [secrets] in shipstate.toml"
                 ]
                 if kamal_secret
                 else []
