@@ -96,13 +96,20 @@ def _fabric_hosts(body: list[ast.stmt], user: str | None) -> list[FormerHost | N
     return found
 
 
-def from_fabfile(text: str) -> dict[str, tuple[FormerHost, ...]]:
+def _fabfile(app_dir: Path) -> tuple[str, ast.Module] | None:
+    """The fabfile (a module or a package), parsed."""
+    for name in ("fabfile.py", "fabfile/__init__.py"):
+        if (app_dir / name).is_file():
+            try:
+                return name, ast.parse((app_dir / name).read_text(errors="replace"))
+            except (SyntaxError, ValueError):
+                return None
+    return None
+
+
+def from_fabfile(module: ast.Module) -> dict[str, tuple[FormerHost, ...]]:
     """A task named production, staging... setting its hosts gives that environment's; hosts set
     outside such tasks are production's."""
-    try:
-        module = ast.parse(text)
-    except SyntaxError:
-        return {}
     module_level = [node for node in module.body if not isinstance(node, TASK)]
     user = next((u for node in module_level for u in _assigned_strings(node, "user")), None)
     tasks = {node.name: node for node in module.body if isinstance(node, TASK)}
@@ -196,10 +203,9 @@ def kamal_environment(app_dir: Path) -> tuple[tuple[str, ...], dict[str, str]]:
 def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:
     """Each environment's hosts, from the first of these tools' files that lists any."""
     read: list[tuple[str | None, tuple[FormerHost, ...], str, str]] = []
-    for fabfile in ("fabfile.py", "fabfile/__init__.py"):
-        if (app_dir / fabfile).is_file():
-            text = (app_dir / fabfile).read_text(errors="replace")
-            read += [(env, hosts, fabfile, "Fabric") for env, hosts in from_fabfile(text).items()]
+    if fabfile := _fabfile(app_dir):
+        name, module = fabfile
+        read += [(env, hosts, name, "Fabric") for env, hosts in from_fabfile(module).items()]
     for stage in sorted((app_dir / "config" / "deploy").glob("*.rb")):
         hosts = from_capistrano_stage(stage.read_text(errors="replace"))
         read.append(
@@ -239,3 +245,31 @@ def releases_kept(app_dir: Path) -> tuple[int, str] | None:
         if found:
             return int(found.group(1)), file
     return None
+
+
+CAPISTRANO_DEPLOY_TO = re.compile(r"""^\s*set\s+:deploy_to\s*,\s*["']([^"'#]+)["']\s*$""", re.M)
+
+
+def _fabfile_deploys_to(module: ast.Module) -> str | None:
+    """`env.root` joined with `env.project`, as the Fabric project shipstate replaces keeps its
+    versions in `<root>/<project>/versions` and links `current` there."""
+    named = {
+        name: value
+        for node in module.body
+        for name in ("root", "project")
+        for value in _assigned_strings(node, name)[:1]
+    }
+    if named.get("root") and named.get("project"):
+        return f"{named['root'].rstrip('/')}/{named['project']}"
+    return None
+
+
+def deploys_to(app_dir: Path) -> tuple[str, str] | None:
+    """The directory on the servers the former tool deploys into, and the file saying so."""
+    fabfile = _fabfile(app_dir)
+    if fabfile and (found := _fabfile_deploys_to(fabfile[1])):
+        return found, fabfile[0]
+    deploy_rb = app_dir / "config" / "deploy.rb"
+    text = deploy_rb.read_text(errors="replace") if deploy_rb.is_file() else ""
+    setting = CAPISTRANO_DEPLOY_TO.search(text)
+    return (setting.group(1).rstrip("/"), "config/deploy.rb") if setting else None

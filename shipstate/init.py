@@ -12,7 +12,13 @@ from pathlib import Path, PurePosixPath
 
 from shipstate.config import CONFIG_FILE, EXPORTS, Config, parse_config
 from shipstate.errors import ShipstateError
-from shipstate.former_tool import FormerHosts, former_hosts, kamal_environment, releases_kept
+from shipstate.former_tool import (
+    FormerHosts,
+    deploys_to,
+    former_hosts,
+    kamal_environment,
+    releases_kept,
+)
 from shipstate.locks import CONVERTERS
 from shipstate.source import MAKE_A_COMMIT, in_git_work_tree, lists_dependencies, tracked_files
 from shipstate.templates import ALL_TEMPLATES
@@ -88,6 +94,7 @@ class Detected:
     server_needs: tuple[str, ...] = ()  # requirements needing Debian packages (psycopg2)
     releases_kept: tuple[int, str] | None = None  # by the former deploy tool, and where it says
     kamal_secret: tuple[str, ...] = ()  # what Kamal gave the app from .kamal/secrets
+    root: str | None = None  # when the former tool deploys into shipstate's default root
     kamal_clear: tuple[tuple[str, str], ...] = ()  # and as plain values
 
 
@@ -590,10 +597,12 @@ def detect(app_dir: Path) -> Detected:
             "pyproject.toml) listing Django, commit it, and run init again",
         )
     health = _health_path(_root_urls(app_dir, settings), settings)
-    name = _app_name(app_dir, settings_module)
+    name = _app_name(app_dir, settings_module)[:40]
     environment = _environment_read(settings)
     env_example = _env_example([app_dir, project])
     kamal_secret, kamal_clear = kamal_environment(app_dir)
+    deployed_to, deploys_to_in = deploys_to(app_dir) or (None, None)
+    former_root = deployed_to if deployed_to == f"/srv/{name}" else None
     static_root = _relative_to_base(settings, STATIC_ROOT)
     sqlite_named = _relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None
     sqlite_by_default = None if sqlite_named else _sqlite_url_default(settings)
@@ -617,7 +626,7 @@ def detect(app_dir: Path) -> Detected:
     )
     build = _frontend_build(app_dir)
     return Detected(
-        name=name[:40],
+        name=name,
         workdir=workdir,
         settings=settings_module,
         settings_path=in_app(_settings_path(project, settings_module)),
@@ -639,6 +648,7 @@ def detect(app_dir: Path) -> Detected:
         build=build,
         releases_kept=releases_kept(app_dir),
         kamal_secret=kamal_secret,
+        root=f"{former_root}-shipstate" if former_root else None,
         kamal_clear=tuple(kamal_clear.items()),
         release=release_hook,
         translations=translations,
@@ -778,6 +788,16 @@ def detect(app_dir: Path) -> Detected:
             ),
             *(
                 [
+                    f"{deploys_to_in} deploys to {former_root} (shipstate's root for "
+                    f"{name} by default): shipstate.toml's root is {former_root}-shipstate, "
+                    "so that both run side by side until you retire the old deploys (README: "
+                    "From the fabfile)"
+                ]
+                if former_root
+                else []
+            ),
+            *(
+                [
                     f"config/deploy.yml gives the app {', '.join(kamal_secret)} from "
                     ".kamal/secrets: put each in secrets/production.env as KEY=VALUE (one "
                     "file per inventory) and uncomment [secrets] in shipstate.toml"
@@ -812,6 +832,11 @@ def render_config(found: Detected) -> str:
         f"# shipstate configuration, written by `shipstate init` for {found.settings}.",
         "# Every key: see the README's configuration reference.",
         f'name = "{found.name}"',
+        *(
+            [f'root = "{found.root}"   # beside the former deploys\' directory']
+            if found.root
+            else []
+        ),
         f'asgi = "{found.asgi}"   # ASGI: served through uvicorn, websockets too'
         if found.asgi
         else f'wsgi = "{found.wsgi}"',
@@ -995,4 +1020,7 @@ def _former_hosts_note(env: str, former: FormerHosts) -> str:
         else ""
     )
     listed = f"inventories/{env}.py lists the {count} {former.found_in} names: check them"
-    return f"{listed}{as_root} (README: From Capistrano, Deployer, Ansistrano or Kamal)"
+    section = (
+        "the fabfile" if former.tool == "Fabric" else "Capistrano, Deployer, Ansistrano or Kamal"
+    )
+    return f"{listed}{as_root} (README: From {section})"

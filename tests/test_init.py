@@ -844,17 +844,20 @@ def test_init_lists_kamals_servers_as_the_deploy_users_and_says_kamal_connected_
 
 
 def test_without_a_former_tools_hosts_the_inventories_are_examples(tmp_path):
-    from shipstate.former_tool import from_capistrano_stage, from_fabfile
+    import ast
+
+    from shipstate.former_tool import former_hosts, from_capistrano_stage, from_fabfile
 
     project = django_project(tmp_path / "none")
+    (project / "fabfile.py").write_text("def broken(:\n")
     result = ok("init", cwd=project)
     assert "add your hosts to inventories/production.py" in result.stdout
     assert "example.com" in (project / "inventories" / "production.py").read_text()
-    assert from_fabfile("def broken(:\n") == {}
+    assert former_hosts(project) == {}
     fabric2 = (
         'from fabric import Connection\ndef prod(c):\n    Connection("a.example.com", user="ops")\n'
     )
-    assert [(h.address, h.user) for h in from_fabfile(fabric2)["production"]] == [
+    assert [(h.address, h.user) for h in from_fabfile(ast.parse(fabric2))["production"]] == [
         ("a.example.com", "ops")
     ]
     stage = (
@@ -864,3 +867,33 @@ def test_without_a_former_tools_hosts_the_inventories_are_examples(tmp_path):
         ("a.example.com", "deploy"),
         ("b.example.com", None),
     ]
+
+
+# the head of the fabfile of the Fabric project shipstate replaces (../shared/seed)
+SEED_FABFILE = """\
+from fabric.api import env
+
+env.hosts = ['deploy@web1.example.com']
+env.root = '/srv'
+env.project = 'mysite'
+
+MAX_DEPLOYED_VERSIONS = 4
+"""
+
+
+def test_init_gives_shipstate_a_root_beside_the_one_the_fabfile_deploys_to(tmp_path):
+    """The fabfile keeps versions/ and current in /srv/<project>, shipstate's default root for
+    an app of that name: the old and new deploys side by side, until the old one is retired."""
+    project = django_project(tmp_path / "mysite")
+    (project / "fabfile.py").write_text(SEED_FABFILE)
+    result = ok("init", cwd=project)
+    config = tomllib.loads((project / "shipstate.toml").read_text())
+    assert config["name"] == "mysite" and config["root"] == "/srv/mysite-shipstate"
+    assert config["keep_releases"] == 4
+    assert (
+        "note: fabfile.py deploys to /srv/mysite (shipstate's root for mysite by default): "
+        "shipstate.toml's root is /srv/mysite-shipstate"
+    ) in result.stderr
+    (project / "fabfile.py").write_text(SEED_FABFILE.replace("'/srv'", "'/var/www'"))
+    ok("init", "--force", cwd=project)
+    assert "root" not in tomllib.loads((project / "shipstate.toml").read_text())
