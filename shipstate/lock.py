@@ -95,7 +95,8 @@ class FleetLock:
             raise ShipstateError(
                 f"{host.name}: cannot take the deploy lock in {self._dir}: "
                 f"{output.stderr.strip() or 'no output'}",
-                hint=f"the ssh user must own {self.layout.root}",
+                hint=f"the ssh user must own {self.layout.root}: `shipstate bootstrap -i "
+                "INVENTORY --user root` makes it so (and sets up the rest shipstate needs)",
             )
         return parse_lock_line(line.removeprefix("lock "))
 
