@@ -401,6 +401,17 @@ def test_a_root_holding_another_tools_releases_is_refused_and_kept(app):
     assert on_host(host_addresses()[2], "ls /srv/hello/releases").stdout == "", "nothing built"
 
 
+def test_a_root_the_deploy_user_cannot_create_is_named_with_bootstrap_as_the_way(app):
+    config = app / "shipstate.toml"
+    config.write_text('root = "/srv/hello-shipstate"\n' + config.read_text())
+    commit(app, "a root of its own")
+    result = shipstate("apply", *INVENTORY, "--yes", cwd=app)
+    assert result.code == 1 and "Traceback" not in result.output, result.output
+    assert "cannot take the deploy lock in /srv/hello-shipstate/.lock" in result.stderr
+    assert "`shipstate bootstrap -i INVENTORY --user root` makes it so" in result.stderr
+    assert "hello-shipstate" not in on_host(host_addresses()[0], "ls /srv").stdout.split()
+
+
 def test_template_error_fails_plan_before_connecting(app):
     (app / "deploy_templates").mkdir()
     (app / "deploy_templates" / "nginx.conf.j2").write_text("server { listen {{ nope }}; }\n")
