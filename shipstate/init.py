@@ -30,6 +30,7 @@ REQUIREMENTS = (
     "requirements/production.txt",
     "requirements/prod.txt",
     "requirements/base.txt",
+    "config/requirements.txt",  # the fabfile's of the Fabric project shipstate replaces
     "pyproject.toml",
 )
 INVENTORY = '''"""pyinfra inventory for {env}, written by `shipstate init` {about}.

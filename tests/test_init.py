@@ -886,10 +886,13 @@ def test_init_gives_shipstate_a_root_beside_the_one_the_fabfile_deploys_to(tmp_p
     an app of that name: the old and new deploys side by side, until the old one is retired."""
     project = django_project(tmp_path / "mysite")
     (project / "fabfile.py").write_text(SEED_FABFILE)
+    (project / "config").mkdir()
+    (project / "requirements.txt").rename(project / "config" / "requirements.txt")
     result = ok("init", cwd=project)
     config = tomllib.loads((project / "shipstate.toml").read_text())
     assert config["name"] == "mysite" and config["root"] == "/srv/mysite-shipstate"
     assert config["keep_releases"] == 4
+    assert config["requirements"] == "config/requirements.txt", "where the fabfile has it"
     assert (
         "note: fabfile.py deploys to /srv/mysite (shipstate's root for mysite by default): "
         "shipstate.toml's root is /srv/mysite-shipstate"
