@@ -46,83 +46,80 @@ def _unique(hosts) -> tuple[FormerHost, ...]:
     return tuple(dict.fromkeys(host for host in hosts if host is not None))
 
 
-def _strings(node: ast.AST) -> list[str]:
+@dataclass(frozen=True)
+class FabricSetting:
+    task: str | None  # the function it is set in; None: the module's own code
+    name: str  # env's hosts, user, root or project; "connection": Fabric 2's Connection(...)
+    values: tuple[str, ...]
+
+
+FABRIC_TASK = re.compile(r"^(?:async\s+)?def\s+(\w+)")
+FABRIC_SETTING = re.compile(r"^\s*env\.(hosts|user|root|project)\s*=\s*(.*)$")
+FABRIC_CONNECTION = re.compile(r"""\bConnection\(\s*(?:host\s*=\s*)?["']([^"']+)["']([^)]*)""")
+USER_KEYWORD = re.compile(r"""\buser\s*=\s*["']([^"']+)["']""")
+
+
+def _literal_strings(value: str) -> tuple[str, ...]:
     """The strings of a list, tuple or comma-separated string literal."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return [part for part in node.value.split(",") if part.strip()]
-    if isinstance(node, ast.List | ast.Tuple):
-        return [
-            e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
-        ]
-    return []
+    try:
+        literal = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return ()
+    items = literal.split(",") if isinstance(literal, str) else literal
+    if not isinstance(items, list | tuple):
+        return ()
+    return tuple(item.strip() for item in items if isinstance(item, str) and item.strip())
 
 
-def _env_setting(node: ast.Assign, name: str) -> ast.AST | None:
-    """The value of `env.<name> = ...` (Fabric 1)."""
-    for target in node.targets:
-        if (
-            isinstance(target, ast.Attribute)
-            and target.attr == name
-            and isinstance(target.value, ast.Name)
-            and target.value.id == "env"
-        ):
-            return node.value
-    return None
-
-
-def _assigned_strings(node: ast.AST, name: str) -> list[str]:
-    value = _env_setting(node, name) if isinstance(node, ast.Assign) else None
-    return _strings(value) if value is not None else []
-
-
-TASK = ast.FunctionDef | ast.AsyncFunctionDef
-
-
-def _fabric_hosts(body: list[ast.stmt], user: str | None) -> list[FormerHost | None]:
-    """`env.hosts = [...]` (Fabric 1) and `Connection("host", user=...)` (Fabric 2) in `body`."""
-    nodes = [node for statement in body for node in ast.walk(statement)]
-    user = next((u for n in nodes for u in _assigned_strings(n, "user")), user)
-    found = []
-    for node in nodes:
-        if isinstance(node, ast.Assign) and (value := _env_setting(node, "hosts")) is not None:
-            found += [_host(text, user) for text in _strings(value)]
-        elif (
-            isinstance(node, ast.Call)
-            and getattr(node.func, "id", getattr(node.func, "attr", "")) == "Connection"
-            and node.args
-        ):
-            named = next((_strings(k.value) for k in node.keywords if k.arg == "user"), [])
-            found += [_host(text, next(iter(named), user)) for text in _strings(node.args[0])]
+def fabric_settings(text: str) -> list[FabricSetting]:
+    """Fabric 1's `env.hosts = [...]`, `env.user`, `env.root`, `env.project`, and Fabric 2's
+    `Connection("host", user=...)`, read line by line: Fabric 1's fabfiles are Python 2, which
+    Python 3 does not parse."""
+    found, task, lines = [], None, iter(text.splitlines())
+    for line in lines:
+        if line[:1] not in ("", " ", "\t", "#", "@", ")", "]"):
+            task = next(iter(FABRIC_TASK.findall(line)), None)
+        setting = FABRIC_SETTING.match(line)
+        if setting:
+            value = setting.group(2)
+            while value.count("[") + value.count("(") > value.count("]") + value.count(")"):
+                value += "\n" + next(lines, "]")
+            found.append(FabricSetting(task, setting.group(1), _literal_strings(value)))
+        for host, arguments in FABRIC_CONNECTION.findall(line):
+            user = USER_KEYWORD.search(arguments)
+            found.append(
+                FabricSetting(task, "connection", (f"{user[1]}@{host}" if user else host,))
+            )
     return found
 
 
-def _fabfile(app_dir: Path) -> tuple[str, ast.Module] | None:
-    """The fabfile (a module or a package), parsed."""
+def _fabric_hosts(settings: list[FabricSetting], user: str | None) -> list[FormerHost | None]:
+    user = next((s.values[0] for s in settings if s.name == "user" and s.values), user)
+    hosts = [v for s in settings if s.name in ("hosts", "connection") for v in s.values]
+    return [_host(host, user) for host in hosts]
+
+
+def _fabfile(app_dir: Path) -> tuple[str, list[FabricSetting]] | None:
+    """The fabfile (a module or a package) and its settings."""
     for name in ("fabfile.py", "fabfile/__init__.py"):
         if (app_dir / name).is_file():
-            try:
-                return name, ast.parse((app_dir / name).read_text(errors="replace"))
-            except (SyntaxError, ValueError):
-                return None
+            return name, fabric_settings((app_dir / name).read_text(errors="replace"))
     return None
 
 
-def from_fabfile(module: ast.Module) -> dict[str, tuple[FormerHost, ...]]:
+def from_fabfile(settings: list[FabricSetting]) -> dict[str, tuple[FormerHost, ...]]:
     """A task named production, staging... setting its hosts gives that environment's; hosts set
     outside such tasks are production's."""
-    module_level = [node for node in module.body if not isinstance(node, TASK)]
-    user = next((u for node in module_level for u in _assigned_strings(node, "user")), None)
-    tasks = {node.name: node for node in module.body if isinstance(node, TASK)}
+    user = next(
+        (s.values[0] for s in settings if not s.task and s.name == "user" and s.values), None
+    )
+    tasks = {s.task for s in settings if s.task and s.task.lower() in ENVIRONMENTS}
     environments: dict[str, list] = {}
-    for name, task in tasks.items():
-        if name.lower() in ENVIRONMENTS:
-            environments.setdefault(ENVIRONMENTS[name.lower()], []).extend(
-                _fabric_hosts(task.body, user)
-            )
+    for task in sorted(tasks):
+        in_task = [s for s in settings if s.task == task]
+        environments.setdefault(ENVIRONMENTS[task.lower()], []).extend(_fabric_hosts(in_task, user))
     if "production" not in environments:
-        others = [
-            node for node in module.body if getattr(node, "name", "").lower() not in ENVIRONMENTS
-        ]
+        others = [s for s in settings if s.task not in tasks]
         environments["production"] = _fabric_hosts(others, user)
     return {env: hosts for env, found in environments.items() if (hosts := _unique(found))}
 
@@ -204,8 +201,8 @@ def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:
     """Each environment's hosts, from the first of these tools' files that lists any."""
     read: list[tuple[str | None, tuple[FormerHost, ...], str, str]] = []
     if fabfile := _fabfile(app_dir):
-        name, module = fabfile
-        read += [(env, hosts, name, "Fabric") for env, hosts in from_fabfile(module).items()]
+        name, settings = fabfile
+        read += [(env, hosts, name, "Fabric") for env, hosts in from_fabfile(settings).items()]
     for stage in sorted((app_dir / "config" / "deploy").glob("*.rb")):
         hosts = from_capistrano_stage(stage.read_text(errors="replace"))
         read.append(
@@ -250,15 +247,10 @@ def releases_kept(app_dir: Path) -> tuple[int, str] | None:
 CAPISTRANO_DEPLOY_TO = re.compile(r"""^\s*set\s+:deploy_to\s*,\s*["']([^"'#]+)["']\s*$""", re.M)
 
 
-def _fabfile_deploys_to(module: ast.Module) -> str | None:
+def _fabfile_deploys_to(settings: list[FabricSetting]) -> str | None:
     """`env.root` joined with `env.project`, as the Fabric project shipstate replaces keeps its
     versions in `<root>/<project>/versions` and links `current` there."""
-    named = {
-        name: value
-        for node in module.body
-        for name in ("root", "project")
-        for value in _assigned_strings(node, name)[:1]
-    }
+    named = {s.name: s.values[0] for s in settings if not s.task and s.values}
     if named.get("root") and named.get("project"):
         return f"{named['root'].rstrip('/')}/{named['project']}"
     return None

@@ -844,9 +844,12 @@ def test_init_lists_kamals_servers_as_the_deploy_users_and_says_kamal_connected_
 
 
 def test_without_a_former_tools_hosts_the_inventories_are_examples(tmp_path):
-    import ast
-
-    from shipstate.former_tool import former_hosts, from_capistrano_stage, from_fabfile
+    from shipstate.former_tool import (
+        fabric_settings,
+        former_hosts,
+        from_capistrano_stage,
+        from_fabfile,
+    )
 
     project = django_project(tmp_path / "none")
     (project / "fabfile.py").write_text("def broken(:\n")
@@ -857,7 +860,7 @@ def test_without_a_former_tools_hosts_the_inventories_are_examples(tmp_path):
     fabric2 = (
         'from fabric import Connection\ndef prod(c):\n    Connection("a.example.com", user="ops")\n'
     )
-    assert [(h.address, h.user) for h in from_fabfile(ast.parse(fabric2))["production"]] == [
+    assert [(h.address, h.user) for h in from_fabfile(fabric_settings(fabric2))["production"]] == [
         ("a.example.com", "ops")
     ]
     stage = (
@@ -869,23 +872,35 @@ def test_without_a_former_tools_hosts_the_inventories_are_examples(tmp_path):
     ]
 
 
-# the head of the fabfile of the Fabric project shipstate replaces (../shared/seed)
+# as the fabfile of the Fabric project shipstate replaces (../shared/seed) begins: Python 2
 SEED_FABFILE = """\
 from fabric.api import env
 
-env.hosts = ['deploy@web1.example.com']
+env.hosts = [
+    'deploy@web1.example.com',  # the first
+    'deploy@web2.example.com',
+]
 env.root = '/srv'
 env.project = 'mysite'
 
+# Maximum number of versions to keep on the server, including the current version.
 MAX_DEPLOYED_VERSIONS = 4
+
+def deploy_app_archive():
+    try:
+        print "Creating app bundle..."
+    except BaseException, e:
+        print e
 """
 
 
 def test_init_gives_shipstate_a_root_beside_the_one_the_fabfile_deploys_to(tmp_path):
     """The fabfile keeps versions/ and current in /srv/<project>, shipstate's default root for
     an app of that name: the old and new deploys side by side, until the old one is retired."""
+    from shipstate.inventory import load_inventory
+
     project = django_project(tmp_path / "mysite")
-    (project / "fabfile.py").write_text(SEED_FABFILE)
+    (project / "fabfile.py").write_text(SEED_FABFILE)  # Python 2, as Fabric 1's are
     (project / "config").mkdir()
     (project / "requirements.txt").rename(project / "config" / "requirements.txt")
     result = ok("init", cwd=project)
@@ -893,6 +908,11 @@ def test_init_gives_shipstate_a_root_beside_the_one_the_fabfile_deploys_to(tmp_p
     assert config["name"] == "mysite" and config["root"] == "/srv/mysite-shipstate"
     assert config["keep_releases"] == 4
     assert config["requirements"] == "config/requirements.txt", "where the fabfile has it"
+    production = load_inventory(project / "inventories" / "production.py")
+    assert [(h.name, h.data) for h in production] == [
+        ("web1.example.com", {"ssh_user": "deploy"}),
+        ("web2.example.com", {"ssh_user": "deploy"}),
+    ]
     assert (
         "note: fabfile.py deploys to /srv/mysite (shipstate's root for mysite by default): "
         "shipstate.toml's root is /srv/mysite-shipstate"
