@@ -232,14 +232,24 @@ def _workdir(app_dir: Path) -> str | None:
     if (app_dir / "manage.py").is_file():
         return None
     below = sorted(p.parent.name for p in app_dir.glob("*/manage.py") if p.is_file())
-    if len(below) != 1:
-        raise ShipstateError(
-            f"no manage.py in {app_dir}"
-            + (f" but one in each of {', '.join(below)}" if below else " or a directory in it"),
-            hint="run `shipstate init` in the root of a Django project (or the directory above "
-            "the one holding manage.py)",
-        )
-    return below[0]
+    if len(below) == 1:
+        return below[0]
+    deeper = [] if below else _deeper_projects(app_dir)
+    raise ShipstateError(
+        f"no manage.py in {app_dir}"
+        + (f" but one in each of {', '.join(below)}" if below else " or a directory in it")
+        + (f"; deeper: {', '.join(deeper)}" if deeper else ""),
+        hint="run `shipstate init` in the root of a Django project (or the directory above "
+        "the one holding manage.py)"
+        + (
+            f", e.g. `shipstate -C {PurePosixPath(deeper[0]).parent.parent} init`" if deeper else ""
+        ),
+    )
+
+
+def _deeper_projects(app_dir: Path) -> list[str]:
+    """The manage.py files git tracks below the directory's children (services/web/...)."""
+    return [path for path in tracked_files(app_dir, "*/manage.py") if path.count("/") >= 2]
 
 
 # the files that pin the app's Python version, and how each writes it

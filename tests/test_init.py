@@ -158,6 +158,18 @@ def test_init_finds_the_project_in_a_directory_of_the_app(tmp_path):
     assert refused.code == 1 and "one in each of backend, other" in refused.stderr
 
 
+def test_init_names_the_django_project_git_tracks_deeper_and_where_to_run(tmp_path):
+    repository = tmp_path / "monorepo"
+    django_project(repository / "services" / "web")
+    commit_all(repository, "a Django project in services/web/")
+    refused = shipstate("init", cwd=repository)
+    assert refused.code == 1 and "deeper: services/web/manage.py" in refused.stderr
+    assert "e.g. `shipstate -C services init`" in refused.stderr
+    ok("-C", "services", "init", cwd=repository)
+    written = tomllib.loads((repository / "services" / "shipstate.toml").read_text())
+    assert written["workdir"] == "web"
+
+
 @pytest.mark.parametrize(
     "line",
     [
