@@ -265,3 +265,17 @@ def deploys_to(app_dir: Path) -> tuple[str, str] | None:
     text = deploy_rb.read_text(errors="replace") if deploy_rb.is_file() else ""
     setting = CAPISTRANO_DEPLOY_TO.search(text)
     return (setting.group(1).rstrip("/"), "config/deploy.rb") if setting else None
+
+
+# `apt-get install -y --no-install-recommends libpq-dev gettext`, to the end of the command
+APT_INSTALL = re.compile(r"\bapt(?:-get)?\s+(?:-\S+\s+)*install\s([^&;|\n]*)")
+DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]*")
+
+
+def dockerfile_packages(app_dir: Path) -> tuple[str, ...]:
+    """The Debian packages the Dockerfile installs with apt, in its order."""
+    dockerfile = app_dir / "Dockerfile"
+    text = dockerfile.read_text(errors="replace") if dockerfile.is_file() else ""
+    words = [w for found in APT_INSTALL.findall(text.replace("\\\n", " ")) for w in found.split()]
+    names = (word.split("=")[0] for word in words)  # nodejs=20.1.0-1: a version pinned
+    return tuple(dict.fromkeys(name for name in names if DEBIAN_PACKAGE.fullmatch(name)))

@@ -15,6 +15,7 @@ from shipstate.errors import ShipstateError
 from shipstate.former_tool import (
     FormerHosts,
     deploys_to,
+    dockerfile_packages,
     former_hosts,
     kamal_environment,
     releases_kept,
@@ -204,6 +205,14 @@ def _requirements_text(requirements: Path) -> str:
         path = requirements.parent / included
         text += "\n" + (path.read_text(errors="replace") if path.is_file() else "")
     return text
+
+
+def _packages(server_needs, translations) -> dict[str, tuple[str, ...]]:
+    """The Debian packages the servers need, by what needs them."""
+    needed = {name: SERVER_PACKAGES[name] for name in server_needs}
+    if translations:
+        needed["compilemessages"] = ("gettext",)
+    return needed
 
 
 def _needing_server_packages(text: str) -> tuple[str, ...]:
@@ -631,6 +640,8 @@ def detect(app_dir: Path) -> Detected:
     translations = _translations(app_dir)
     requirements_text = _requirements_text(app_dir / requirements)
     server_needs = _needing_server_packages(requirements_text)
+    listed = {p for needed in _packages(server_needs, translations).values() for p in needed}
+    in_image = [p for p in dockerfile_packages(app_dir) if p not in listed]
     built = [name for name in server_needs if name in BUILT_ON_THE_SERVERS]
     python_needed, python_needed_by = (
         (None, None) if python else _python_needed(app_dir, requirements, requirements_text)
@@ -809,6 +820,15 @@ def detect(app_dir: Path) -> Detected:
             ),
             *(
                 [
+                    f"the Dockerfile installs {', '.join(in_image)} with apt: add those the app "
+                    "needs on the servers to `packages` in shipstate.toml (`shipstate bootstrap` "
+                    "installs them)"
+                ]
+                if in_image
+                else []
+            ),
+            *(
+                [
                     f"config/deploy.yml gives the app {', '.join(kamal_secret)} from "
                     ".kamal/secrets: put each in secrets/production.env as KEY=VALUE (one "
                     "file per inventory) and uncomment [secrets] in shipstate.toml"
@@ -831,9 +851,7 @@ def _keep_releases(kept: tuple[int, str] | None) -> str:
 
 def render_config(found: Detected) -> str:
     hooks_run = "every-host" if found.sqlite_file else "once"
-    needed = {name: SERVER_PACKAGES[name] for name in found.server_needs}
-    if found.translations:
-        needed["compilemessages"] = ("gettext",)
+    needed = _packages(found.server_needs, found.translations)
     packages = list(dict.fromkeys(p for names in needed.values() for p in names))
     static_root = found.static_root or _in_workdir(found.workdir, DEFAULT_STATIC_ROOT)
     shared = [f"{found.media_root or _in_workdir(found.workdir, 'media')}/"]

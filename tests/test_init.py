@@ -932,3 +932,26 @@ def test_init_gives_shipstate_a_root_beside_the_one_the_fabfile_deploys_to(tmp_p
     (project / "fabfile.py").write_text(SEED_FABFILE.replace("'/srv'", "'/var/www'"))
     ok("init", "--force", cwd=project)
     assert "root" not in tomllib.loads((project / "shipstate.toml").read_text())
+
+
+DOCKERFILE = """\
+FROM python:3.12-slim
+RUN apt-get update && apt-get install -y --no-install-recommends \\
+    libpq-dev \\
+    gettext \\
+  && rm -rf /var/lib/apt/lists/*
+RUN apt-get -qq install -y nodejs=20.19.2-1 && pip install -r requirements.txt
+"""
+
+
+def test_init_names_the_packages_a_dockerfile_installs_that_packages_lacks(tmp_path):
+    project = django_project(tmp_path / "docker")
+    assert not any("Dockerfile" in note for note in detect(project).notes)
+    (project / "Dockerfile").write_text(DOCKERFILE)
+    (project / "requirements.txt").write_text("Django\npsycopg2==2.9.10\n")
+    found = detect(project)
+    said = [note for note in found.notes if note.startswith("the Dockerfile installs")]
+    assert said == [
+        "the Dockerfile installs gettext, nodejs with apt: add those the app needs on the "
+        "servers to `packages` in shipstate.toml (`shipstate bootstrap` installs them)"
+    ], "libpq-dev is in `packages` already (psycopg2)"
