@@ -186,10 +186,9 @@ def kamal_environment(app_dir: Path) -> tuple[tuple[str, ...], dict[str, str]]:
     """The names of the secrets config/deploy.yml gives the app (`env.secret`, from
     .kamal/secrets) and its clear variables (`env.clear`)."""
     config = app_dir / "config" / "deploy.yml"
+    text = config.read_text(errors="replace") if config.is_file() else ""
     secret, clear = [], {}
-    for path, key, value in _yaml_blocks(
-        config.read_text(errors="replace") if config.is_file() else ""
-    ):
+    for path, key, value in _yaml_blocks(text):
         if path == ("env", "secret") and key is None:
             secret.append(value)
         elif path == ("env", "clear") and key:

@@ -95,8 +95,8 @@ class Detected:
     translations: tuple[str, ...] = ()  # locale directories whose .po git holds uncompiled
     server_needs: tuple[str, ...] = ()  # requirements needing Debian packages (psycopg2)
     releases_kept: tuple[int, str] | None = None  # by the former deploy tool, and where it says
-    kamal_secret: tuple[str, ...] = ()  # what Kamal gave the app from .kamal/secrets
     root: str | None = None  # when the former tool deploys into shipstate's default root
+    kamal_secret: tuple[str, ...] = ()  # what Kamal gave the app from .kamal/secrets
     kamal_clear: tuple[tuple[str, str], ...] = ()  # and as plain values
 
 
@@ -669,8 +669,8 @@ def detect(app_dir: Path) -> Detected:
         processes_found_in=processes_found_in,
         build=build,
         releases_kept=releases_kept(app_dir),
-        kamal_secret=kamal_secret,
         root=f"{former_root}-shipstate" if former_root else None,
+        kamal_secret=kamal_secret,
         kamal_clear=tuple(kamal_clear.items()),
         release=release_hook,
         translations=translations,
