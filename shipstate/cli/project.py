@@ -32,6 +32,8 @@ def init(
 
     Names what in the settings is not ready for production.
 
+    Lists the servers a fabfile, Capistrano or Kamal names in the inventories; keeps as many releases.
+
     Run it where manage.py is, or in the directory above it (then: workdir = "src").
 
     Never overwrites a file without --force, and an inventory never.
