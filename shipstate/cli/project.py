@@ -32,7 +32,7 @@ def init(
 
     Names what in the settings is not ready for production.
 
-    Lists the servers a fabfile, Capistrano or Kamal names in the inventories; keeps as many releases.
+    Lists the servers a fabfile, Capistrano or Kamal names; keeps as many releases as it did.
 
     Run it where manage.py is, or in the directory above it (then: workdir = "src").
 
