@@ -29,6 +29,7 @@ from shipstate.commands import (
     processes_from,
     record_states,
     reload_nginx,
+    removed,
     start_program,
     stop_programs,
     switch_current,
@@ -71,7 +72,7 @@ def leftovers_absent(layout: Layout, leftovers: Sequence[str]):
     if not leftovers:
         host.noop("no leftovers")
         return
-    yield argv("rm", "-rf", *(f"{layout.root}/{name}" for name in leftovers))
+    yield removed(*(f"{layout.root}/{name}" for name in leftovers))
 
 
 def _quietly(command: StringCommand) -> StringCommand:
@@ -474,7 +475,7 @@ def releases_absent(layout: Layout, release_ids: Sequence[int]):
         logs += ["-o", "-path", log, "-o", "-path", f"{log}.*"]  # and its rotated copies
     find = argv("find", layout.logs, "-maxdepth", "1", "(", *logs[1:], ")", "-delete")
     yield chain(
-        argv("rm", "-rf", *(layout.release(n) for n in release_ids)),
+        removed(*(layout.release(n) for n in release_ids)),
         where_directory(layout.logs, find),
     )
 
@@ -494,4 +495,4 @@ def environments_absent(layout: Layout, keys: Sequence[str]):
     if not keys:
         host.noop("no unused environment")
         return
-    yield argv("rm", "-rf", *(layout.env(key) for key in keys))
+    yield removed(*(layout.env(key) for key in keys))

@@ -45,6 +45,22 @@ def copied(source: str, target: str) -> StringCommand:
     )
 
 
+PURGING = ".purging-"
+
+
+def _purging(path: str) -> str:
+    parent, name = path.rsplit("/", 1)
+    return f"{parent}/{PURGING}{name}"
+
+
+def removed(*paths: str) -> StringCommand:
+    """Each path renamed out of the way (one step) before it is deleted: a delete cut short
+    leaves a `.purging-` leftover, never part of a release or environment under its name."""
+    gone = [_purging(path) for path in paths]
+    moves = (argv("mv", "-T", path, to) for path, to in zip(paths, gone, strict=True))
+    return chain(*moves, argv("rm", "-rf", *gone))
+
+
 def missing_fails(path: str, why: str) -> StringCommand:
     """Succeeds if `path` exists, else says so on stderr and fails."""
     return StringCommand(

@@ -5,7 +5,7 @@ import shlex
 
 from pyinfra.api import FactBase, StringCommand
 
-from shipstate.commands import LISTENING, SUPERVISOR_CLIENT, python_script
+from shipstate.commands import LISTENING, PURGING, SUPERVISOR_CLIENT, python_script
 from shipstate.observed import ObservedHost, parse_host_state
 from shipstate.templates import RELEASE_TEMPLATES
 
@@ -59,6 +59,7 @@ def names(want, directory, prefixes=("",), suffix=""):
     + LISTENING
     + f"SUPERVISOR_CLIENT = {SUPERVISOR_CLIENT!r}\n"
     + f"DOWN = {DOWN!r}\n"
+    + f"PURGING = {PURGING!r}\n"
     + """\
 def encoded(data):
     return binascii.b2a_base64(data, newline=False)
@@ -103,9 +104,9 @@ for path in releases:
         config = read(path + "/.shipstate/" + name)
         if config is not None:
             say("config", n, name, encoded(config))
-for path in names(os.path.lexists, "releases", (".building-",)):
+for path in names(os.path.lexists, "releases", (".building-", PURGING)):
     say("building", path.split("/")[1])
-for path in names(os.path.isdir, "envs", ("", ".building-")):
+for path in names(os.path.isdir, "envs", ("", ".building-", PURGING)):
     say("env", path.split("/")[1])
 for path in names(os.path.isfile, "shared/.secrets", ("", ".tmp-")):
     say("secret", path.split("/")[-1])

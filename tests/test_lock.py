@@ -52,7 +52,7 @@ def slow_builds(app) -> None:
 def no_leftovers() -> None:
     for address in host_addresses():
         listing = on_host(address, "ls -a /srv/hello/releases /srv/hello").stdout
-        assert ".building" not in listing and ".lock" not in listing, listing
+        assert all(left not in listing for left in (".building", ".purging", ".lock")), listing
 
 
 def test_two_applies_at_once_exactly_one_wins(app):

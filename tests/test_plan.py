@@ -370,7 +370,9 @@ def test_observe_reads_an_app_root_as_the_parser_expects(tmp_path):
         "releases/3/.shipstate/manifest.json": manifest.replace("active", "ready"),
         "releases/3/.shipstate/state": "retired\n",  # written since, by a switch
         "releases/.building-4/x": "",
+        "releases/.purging-1/venv/x": "",  # a purge cut short
         "envs/0123456789abcdef/bin/python": "",
+        "envs/.purging-aaaaaaaaaaaaaaaa/bin/x": "",
         "envs/.building-fedcba9876543210/x": "",
         "shared/.secrets/0123456789abcdef": "S=1\n",
         "shared/.secrets/.tmp-fedcba9876543210": "",
@@ -397,7 +399,9 @@ def test_observe_reads_an_app_root_as_the_parser_expects(tmp_path):
     lines = done.stdout.decode().splitlines()
     assert [line for line in lines if line.startswith(("building", "env", "secret", "prog"))] == [
         "building .building-4",
+        "building .purging-1",
         "env .building-fedcba9876543210",
+        "env .purging-aaaaaaaaaaaaaaaa",
         "env 0123456789abcdef",
         "secret .tmp-fedcba9876543210",
         "secret 0123456789abcdef",
@@ -411,7 +415,9 @@ def test_observe_reads_an_app_root_as_the_parser_expects(tmp_path):
     assert seen.envs == ("0123456789abcdef",) and seen.secrets == ("0123456789abcdef",)
     assert set(seen.leftovers) == {
         "releases/.building-4",
+        "releases/.purging-1",
         "envs/.building-fedcba9876543210",
+        "envs/.purging-aaaaaaaaaaaaaaaa",
         "shared/.secrets/.tmp-fedcba9876543210",
     }
     assert seen.programs == (2,) and seen.running == (2,)
@@ -422,6 +428,19 @@ def test_observe_reads_an_app_root_as_the_parser_expects(tmp_path):
         text=True,
     )
     assert parse_host_state("web1", missing.stdout.splitlines(), "hello").root_exists is False
+
+
+def test_a_removal_renames_each_path_out_of_the_way_before_deleting(tmp_path):
+    from shipstate.commands import removed
+
+    for path in ("releases/2/.shipstate/manifest.json", "releases/3/x", "envs/ab/bin/python"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("")
+    gone = [str(tmp_path / p) for p in ("releases/2", "releases/3", "envs/ab")]
+    command = removed(*gone).get_raw_value()
+    assert command.index(f"mv -T {gone[0]} {tmp_path}/releases/.purging-2") < command.index("rm")
+    subprocess.run(["sh", "-c", command], check=True)
+    assert sorted(p.name for p in tmp_path.glob("*/*")) == []
 
 
 def test_manifest_states_are_parsed_and_only_counting_releases_are_releases():
