@@ -71,6 +71,10 @@ EXPORTS = {
 }
 
 
+def default_root(name: str) -> str:
+    return f"/srv/{name}"
+
+
 class Hook(BaseModel):
     """A command run in each new release before it goes live. With `inputs`, it is skipped
     when they, its command, the environment, [env] and secrets are as in the active release;
@@ -294,7 +298,7 @@ class Config(BaseModel):
     @model_validator(mode="after")
     def _default_root(self) -> "Config":
         if not self.root:
-            object.__setattr__(self, "root", f"/srv/{self.name}")
+            object.__setattr__(self, "root", default_root(self.name))
         return self
 
     @property

@@ -10,7 +10,7 @@ from functools import partial
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
-from shipstate.config import CONFIG_FILE, EXPORTS, Config, parse_config
+from shipstate.config import CONFIG_FILE, EXPORTS, Config, default_root, parse_config
 from shipstate.errors import ShipstateError
 from shipstate.former_tool import (
     FormerHosts,
@@ -622,7 +622,7 @@ def detect(app_dir: Path) -> Detected:
     env_example = _env_example([app_dir, project])
     kamal_secret, kamal_clear = kamal_environment(app_dir)
     deployed_to, deploys_to_in = deploys_to(app_dir) or (None, None)
-    former_root = deployed_to if deployed_to == f"/srv/{name}" else None
+    former_root = deployed_to if deployed_to == default_root(name) else None
     static_root = _relative_to_base(settings, STATIC_ROOT)
     sqlite_named = _relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None
     sqlite_by_default = None if sqlite_named else _sqlite_url_default(settings)

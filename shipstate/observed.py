@@ -167,8 +167,9 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
             version = re.match(r"Python (\d+\.\d+)", rest)
             python = version.group(1) if version else ""
         elif tag == "current":
-            current = _release_id(rest.removeprefix("releases/"))
-            if rest and (current is None or not rest.startswith("releases/")):
+            linked, in_releases, name = rest.partition("releases/")
+            current = _release_id(name) if in_releases and not linked else None
+            if rest and current is None:
                 raise _not_made_by_shipstate(host, f"current -> {rest}")
         elif tag == "lock":
             lock = parse_lock_line(rest)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from shipstate.cli.main import app
+from shipstate.cli.main import _options, app
 from shipstate.config import Build, Config, Hook, Process, Secrets, Tls
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,10 +19,6 @@ COMMAND_LINE = re.compile(
     rf"\bshipstate((?:[ \t]+(?:{'|'.join(map(re.escape, CLI.commands))})(?=[\s`\"',.:|\\]|$))"
     r"(?:[ \t]+[^\s`\"'#;&()]+)*)"
 )
-
-
-def _options(command) -> dict:
-    return {name: param for param in command.params for name in param.opts if name[0] == "-"}
 
 
 def command_line_errors(line: str) -> list[str]:
