@@ -20,32 +20,18 @@ from shipstate.operations.server import (
     packages_installed,
     supervisor_running,
 )
+from shipstate.server_files import (
+    SUPERVISOR_APPS,
+    SUPERVISOR_CONF,
+    nginx_include,
+    nginx_include_path,
+    programs_link,
+    sudo_rules,
+    sudoers_path,
+    supervisord_conf,
+)
 
 PACKAGES = ("nginx", "supervisor", "python3", "python3-venv", "sudo", "tar", "procps")
-SUPERVISOR_CONF = "/etc/supervisor/supervisord.conf"
-SUPERVISOR_SOCKET_OWNER = "chown=root:"  # then the deploy user's group
-SUPERVISOR_APPS = "/etc/supervisor/shipstate.d"
-SUPERVISORD_CONF = """\
-; Managed by shipstate bootstrap. Each app's programs live in its root, linked from {apps}.
-[unix_http_server]
-file=/var/run/supervisor.sock
-chmod=0770
-{owner}{group}
-
-[supervisord]
-logfile=/var/log/supervisor/supervisord.log
-pidfile=/var/run/supervisord.pid
-childlogdir=/var/log/supervisor
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl=unix:///var/run/supervisor.sock
-
-[include]
-files = /etc/supervisor/conf.d/*.conf {apps}/*/*.conf
-"""
 
 
 @dataclass(frozen=True)
@@ -54,19 +40,6 @@ class ServerSetup:
     public_key: str
     layout: Layout
     app_packages: tuple[str, ...]  # what the app needs besides shipstate's (`packages`)
-
-    def sudoers(self) -> str:
-        return (
-            "# Managed by shipstate bootstrap: the only root commands a deploy runs.\n"
-            f"{self.deploy_user} ALL=(root) NOPASSWD: /usr/sbin/nginx -t, "
-            "/usr/sbin/nginx -s reload\n"
-        )
-
-    def nginx_include(self) -> str:
-        return (
-            "# Managed by shipstate bootstrap: the active release's site config.\n"
-            f"include {self.layout.nginx}/*.conf;\n"
-        )
 
 
 def add_bootstrap_ops(state: State, setups: dict[Host, ServerSetup], sudo: bool) -> None:
@@ -104,35 +77,33 @@ def _setup_ops(each, setup: ServerSetup) -> None:
     )
     for path in (layout.root, layout.programs):
         each(files.directory, path=path, user=user, group=user, mode="755", name=f"{path}/")
-    sudoers = f"/etc/sudoers.d/shipstate-{user}"
+    sudoers = sudoers_path(user)
     each(
         file_contents,
         path=sudoers,
-        content=setup.sudoers(),
+        content=sudo_rules(user),
         mode="440",
         check=("visudo", "-cqf"),
         name=f"{sudoers}: nginx -t and reload only (checked by visudo)",
     )
     each(files.directory, path=SUPERVISOR_APPS, mode="755", name=f"{SUPERVISOR_APPS}/")
-    link = f"{SUPERVISOR_APPS}/{layout.app}"
+    link = programs_link(layout.app)
     each(files.link, path=link, target=layout.programs, name=f"{link} -> {layout.programs}")
     each(
         file_contents,
         path=SUPERVISOR_CONF,
-        content=SUPERVISORD_CONF.format(
-            owner=SUPERVISOR_SOCKET_OWNER, group=user, apps=SUPERVISOR_APPS
-        ),
+        content=supervisord_conf(user),
         then=if_running("supervisord", argv("supervisorctl", "reload")),
         name=f"{SUPERVISOR_CONF}: socket for group {user}, app programs included",
     )
     each(supervisor_running, config=SUPERVISOR_CONF, name="supervisord running")
     default_site = "/etc/nginx/sites-enabled/default"
     each(files.file, path=default_site, present=False, name=f"no {default_site}")
-    include = f"/etc/nginx/conf.d/shipstate-{layout.app}.conf"
+    include = nginx_include_path(layout.app)
     each(
         file_contents,
         path=include,
-        content=setup.nginx_include(),
+        content=nginx_include(layout),
         then=if_running("nginx", chain(argv("nginx", "-t", "-q"), argv("nginx", "-s", "reload"))),
         name=f"{include}: the active release's site",
     )

@@ -110,7 +110,7 @@ def _refuse_another_deploy_user(fleet: Fleet, deploy_users: dict[str, str]) -> N
     app's deploy user keeps it (rewriting it would lock that app out, and restart it)."""
     from pyinfra.facts.files import FindInFile
 
-    from shipstate.deploys.bootstrap import SUPERVISOR_CONF, SUPERVISOR_SOCKET_OWNER
+    from shipstate.server_files import SUPERVISOR_CONF, SUPERVISOR_SOCKET_OWNER
 
     found = fleet.facts(FindInFile, path=SUPERVISOR_CONF, pattern=f"^{SUPERVISOR_SOCKET_OWNER}")
     groups = {

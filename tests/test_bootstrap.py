@@ -1,4 +1,5 @@
-"""`shipstate bootstrap` on bare hosts (root ssh only), then a deploy as the deploy user."""
+"""`shipstate bootstrap` on bare hosts (root ssh only), then a deploy as the deploy user; on a
+sandbox host, which holds what bootstrap writes already."""
 
 import json
 import re
@@ -87,3 +88,27 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
         ok("sandbox", "down")
         ok("sandbox", "up", "--hosts", str(FLEET_SIZE), "--app", "hello", cwd=fleet.parent.parent)
         shutil.rmtree(app, ignore_errors=True)
+
+
+def test_bootstrap_on_a_sandbox_host_changes_nothing_and_moves_the_app_to_another_root(app):
+    planned = ok("bootstrap", *INVENTORY, "--plan", cwd=app)
+    assert planned.stdout.count("already set up, nothing to do") == FLEET_SIZE, planned.output
+
+    config = app / "shipstate.toml"
+    config.write_text('root = "/srv/hello-moved"\n' + config.read_text())
+    commit(app, "a root of its own")
+    first = ("--limit", "sandbox-1")
+    try:
+        moved = ok("bootstrap", *INVENTORY, *first, cwd=app).stdout
+        assert "~ /etc/nginx/conf.d/shipstate-hello.conf" in moved, moved
+        assert "~ /etc/supervisor/shipstate.d/hello -> /srv/hello-moved/supervisor" in moved
+        ok("apply", *INVENTORY, *first, "--yes", cwd=app)
+        status, body, _ = http_get("http://127.0.0.11/healthz")
+        assert status == 200 and json.loads(body)["release"] == "1", body
+        site = on_host("127.0.0.11", "nginx -T 2>/dev/null | grep -c 'upstream hello_app'")
+        assert site.stdout.strip() == "1", "one site for the app, from its new root only"
+        assert "/srv/hello-moved/releases/1" in on_host("127.0.0.11", "ps -eo args").stdout
+    finally:
+        config.write_text(config.read_text().replace('root = "/srv/hello-moved"\n', ""))
+        ok("bootstrap", *INVENTORY, *first, cwd=app)
+        on_host("127.0.0.11", "rm -rf /srv/hello-moved")

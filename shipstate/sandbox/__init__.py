@@ -14,7 +14,19 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
+from shipstate.config import default_root
 from shipstate.errors import ShipstateError
+from shipstate.layout import Layout
+from shipstate.server_files import (
+    SUPERVISOR_APPS,
+    SUPERVISOR_CONF,
+    nginx_include,
+    nginx_include_path,
+    programs_link,
+    sudo_rules,
+    sudoers_path,
+    supervisord_conf,
+)
 
 BASE = Path(os.environ.get("SHIPSTATE_SANDBOX_DIR", "/opt/shipstate-sandbox"))
 FIRST_OCTET = 10
@@ -31,6 +43,7 @@ INVENTORY_FILE = Path("inventories/sandbox.py")
 FIRST_APP_PORT = 80
 FIRST_OTHER_APP_PORT = 8001
 MAX_APPS = 100
+DEPLOY_USER = "deploy"
 
 
 @dataclass(frozen=True)
@@ -186,23 +199,60 @@ def add_app(started: list[SandboxHost], app: str) -> int:
             hint="`shipstate sandbox down`, then `shipstate sandbox up` for this app",
         )
     if not state["bare"]:
-        app_dirs = ["install", "-d", "-m", "755", "-o", "deploy", "-g", "deploy"]
-        app_dirs += [f"/srv/{app}", f"/srv/{app}/supervisor"]
         for host in started:
             made = subprocess.run(
-                ssh_command(host, "root", [shlex.join(app_dirs)]),
+                ssh_command(host, "root", [_commands(_app_setup(app))]),
                 capture_output=True,
                 text=True,
                 stdin=subprocess.DEVNULL,
             )
             if made.returncode:
                 raise ShipstateError(
-                    f"{host.name}: cannot make /srv/{app}: {made.stderr.strip()}",
+                    f"{host.name}: cannot set up app {app}: {made.stderr.strip()}",
                     hint="`shipstate sandbox status`; `shipstate sandbox down` cleans up",
                 )
     state["apps"][app] = port
     _state_file().write_text(json.dumps(state))
     return port
+
+
+def _written(path: str, content: str, mode: str = "644") -> list[str]:
+    return ["sh", "-c", 'printf %s "$1" > "$2" && chmod "$3" "$2"', "sh", content, path, mode]
+
+
+def _app_setup(app: str) -> list[list[str]]:
+    """The app's root and the includes of its site and programs, as bootstrap makes them."""
+    layout = Layout(root=default_root(app), app=app)
+    return [
+        [
+            "install",
+            "-d",
+            "-m",
+            "755",
+            "-o",
+            DEPLOY_USER,
+            "-g",
+            DEPLOY_USER,
+            layout.root,
+            layout.programs,
+        ],
+        ["install", "-d", "-m", "755", SUPERVISOR_APPS],
+        ["ln", "-sfn", layout.programs, programs_link(app)],
+        _written(nginx_include_path(app), nginx_include(layout)),
+    ]
+
+
+def _host_setup(app: str) -> list[list[str]]:
+    """What bootstrap writes on a server for the deploy user and the app."""
+    return [
+        _written(sudoers_path(DEPLOY_USER), sudo_rules(DEPLOY_USER), "440"),
+        _written(SUPERVISOR_CONF, supervisord_conf(DEPLOY_USER)),
+        *_app_setup(app),
+    ]
+
+
+def _commands(steps: list[list[str]]) -> str:
+    return " && ".join(map(shlex.join, steps))
 
 
 def up(count: int, app: str, bare: bool = False) -> list[SandboxHost]:
@@ -248,7 +298,7 @@ def up(count: int, app: str, bare: bool = False) -> list[SandboxHost]:
                 "SANDBOX_HOST_DIR": str(host_dir),
                 "SANDBOX_NAME": name,
                 "SANDBOX_ADDR": addr,
-                "SANDBOX_APP": app,
+                "SANDBOX_SETUP": _commands(_host_setup(app)),
                 "SANDBOX_BARE": "1" if bare else "0",
             }
             with open(host_dir / "log", "wb") as log:

@@ -1,6 +1,6 @@
 #!/bin/bash
 # PID 1 of one sandbox host, run by `unshare --mount --pid --uts --fork --mount-proc`.
-# Env: SANDBOX_BASE, SANDBOX_HOST_DIR, SANDBOX_NAME, SANDBOX_ADDR, SANDBOX_APP, SANDBOX_BARE.
+# Env: SANDBOX_BASE, SANDBOX_HOST_DIR, SANDBOX_NAME, SANDBOX_ADDR, SANDBOX_BARE, SANDBOX_SETUP.
 set -euo pipefail
 d=$SANDBOX_HOST_DIR
 addr=$SANDBOX_ADDR
@@ -63,36 +63,9 @@ if [ "$SANDBOX_BARE" != 1 ]; then
   usermod -aG deploy www-data
   install -d -m 700 -o deploy -g deploy /home/deploy/.ssh
   install -m 600 -o deploy -g deploy "$SANDBOX_BASE/id_ed25519.pub" /home/deploy/.ssh/authorized_keys
-  install -d -m 755 -o deploy -g deploy "/srv/$SANDBOX_APP" "/srv/$SANDBOX_APP/supervisor"
-  cat > /etc/sudoers.d/shipstate <<CONF
-deploy ALL=(root) NOPASSWD: /usr/sbin/nginx -t, /usr/sbin/nginx -s reload
-CONF
-  chmod 440 /etc/sudoers.d/shipstate
+  # bootstrap's files: sudo rules, supervisord's config, the app's site and programs includes
+  sh -c "$SANDBOX_SETUP"
   visudo -cq
-  # every app's active site and programs (\`sandbox up\` for another app adds its /srv dir)
-  cat > /etc/nginx/conf.d/shipstate.conf <<CONF
-include /srv/*/nginx/*.conf;
-CONF
-  cat > /etc/supervisor/supervisord.conf <<CONF
-[unix_http_server]
-file=/run/supervisor.sock
-chmod=0770
-chown=root:deploy
-
-[supervisord]
-logfile=/var/log/supervisor/supervisord.log
-pidfile=/run/supervisord.pid
-childlogdir=/var/log/supervisor
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl=unix:///run/supervisor.sock
-
-[include]
-files = /etc/supervisor/conf.d/*.conf /srv/*/supervisor/*.conf
-CONF
   supervisord -c /etc/supervisor/supervisord.conf
 fi
 
