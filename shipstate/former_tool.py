@@ -1,6 +1,6 @@
-"""What the deploy tool an app used before says (a fabfile, Capistrano's stages, Kamal's
-config): its servers, for the inventories `init` writes, and how many releases it kept. Read,
-never connected to."""
+"""What the deploy tool an app used before says (a fabfile, Capistrano's stages, Deployer's
+recipe, Ansistrano's inventory, Kamal's config): its servers, for the inventories `init`
+writes, where it deployed and how many releases it kept. Read, never connected to."""
 
 import ast
 import re
@@ -142,6 +142,125 @@ def from_capistrano_stage(text: str) -> tuple[FormerHost, ...]:
     return _unique(found)
 
 
+DEPLOYER_HOST = re.compile(r"(?<![\w>$:])host\(([^)]*)\)([^;]*);")
+QUOTED = re.compile(r"""["']([^"']+)["']""")
+DEPLOYER_OPTION = r"""->\s*(?:set\(\s*["']{0}["']\s*,|{1}\(|{2}\()\s*["']?([\w.@~/-]+)"""
+DEPLOYER_USER = re.compile(DEPLOYER_OPTION.format("remote_user", "setRemoteUser", "user"))
+DEPLOYER_PORT = re.compile(DEPLOYER_OPTION.format("port", "setPort", "port"))
+DEPLOYER_HOSTNAME = re.compile(DEPLOYER_OPTION.format("hostname", "setHostname", "hostname"))
+# Deployer 6's ->stage('production'), 7's labels ['stage' => 'production']
+DEPLOYER_STAGE = re.compile(r"""(?:->\s*stage\(|["']stage["']\s*=>)\s*["'](\w+)["']""")
+
+
+def _environment(name: str | None) -> str:
+    """The environment a stage or group name says; production when it says none."""
+    return ENVIRONMENTS.get((name or "").lower(), "production")
+
+
+def _port(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
+
+
+def from_deployer_php(text: str) -> dict[str, tuple[FormerHost, ...]]:
+    """deploy.php's `host('web1.example.com')->setRemoteUser('deploy')->setPort(2222)` (or
+    ->set('remote_user', ...), Deployer 6's ->user(...)), with its stage."""
+    text = re.sub(r"(?m)^\s*(?://|#).*$", "", text)
+    environments: dict[str, list] = {}
+    for names, chain in DEPLOYER_HOST.findall(text):
+        user, port = DEPLOYER_USER.search(chain), DEPLOYER_PORT.search(chain)
+        hostname, stage = DEPLOYER_HOSTNAME.search(chain), DEPLOYER_STAGE.search(chain)
+        for name in QUOTED.findall(names):
+            address = hostname[1] if hostname else name
+            found = _host(address, user and user[1], _port(port and port[1]))
+            environments.setdefault(_environment(stage and stage[1]), []).append(found)
+    return {env: hosts for env, found in environments.items() if (hosts := _unique(found))}
+
+
+def from_deployer_yaml(text: str) -> dict[str, tuple[FormerHost, ...]]:
+    """deploy.yaml's `hosts:`, each with its hostname, remote_user, port and labels' stage."""
+    hosts: dict[str, dict[str, str]] = {}
+    for path, key, value in _yaml_blocks(text):
+        if path == ("hosts",) and key:
+            hosts.setdefault(key, {})
+        elif path[:1] == ("hosts",) and len(path) >= 2 and key and path[1] in hosts:
+            hosts[path[1]][key] = value
+    environments: dict[str, list] = {}
+    for name, options in hosts.items():
+        found = _host(options.get("hostname") or name, options.get("remote_user"))
+        found = found and FormerHost(found.address, found.user, _port(options.get("port")))
+        environments.setdefault(_environment(options.get("stage")), []).append(found)
+    return {env: hosts for env, found in environments.items() if (hosts := _unique(found))}
+
+
+def _ansible_host(line: str) -> FormerHost | None:
+    """`web1 ansible_host=10.0.0.1 ansible_user=deploy ansible_port=2222`"""
+    name, *words = line.split()
+    options = dict(word.split("=", 1) for word in words if "=" in word)
+    address = options.get("ansible_host", name)
+    return _host(address, options.get("ansible_user"), _port(options.get("ansible_port")))
+
+
+def from_ansible_inventory(text: str, environment: str) -> dict[str, tuple[FormerHost, ...]]:
+    """An Ansible inventory (INI, or YAML's `hosts:` maps): hosts of a group named production,
+    staging... are that environment's, the others `environment`'s (the file's)."""
+    environments: dict[str, list] = {}
+    if re.search(r"(?m)^\s*\[", text):
+        group = ""
+        for line in text.splitlines():
+            line = line.split(" #")[0].strip()
+            if line.startswith("["):
+                group = line.strip("[]")
+            elif line and not line.startswith(("#", ";")) and ":" not in group:
+                in_group = ENVIRONMENTS.get(group.lower(), environment)
+                environments.setdefault(in_group, []).append(_ansible_host(line))
+        return {env: hosts for env, found in environments.items() if (hosts := _unique(found))}
+    hosts: dict[tuple[str, ...], dict[str, str]] = {}
+    for path, key, value in _yaml_blocks(text):
+        if path[-1:] == ("hosts",) and key:
+            hosts[(*path, key)] = {}
+        elif path in hosts and key:
+            hosts[path][key] = value
+    for path, options in hosts.items():
+        group = next((ENVIRONMENTS[p.lower()] for p in path if p.lower() in ENVIRONMENTS), None)
+        words = [f"{k}={v}" for k, v in options.items()]
+        environments.setdefault(group or environment, []).append(
+            _ansible_host(" ".join([path[-1], *words]))
+        )
+    return {env: hosts for env, found in environments.items() if (hosts := _unique(found))}
+
+
+ANSIBLE_INVENTORIES = ("hosts", "hosts.ini", "hosts.yml", "inventory", "inventory.ini")
+
+
+def ansistrano_files(app_dir: Path) -> list[Path]:
+    """The playbooks running Ansistrano's roles, at the app's top or in ansible/ or deploy/,
+    and their group_vars."""
+    playbooks = [
+        path
+        for folder in (app_dir, app_dir / "ansible", app_dir / "deploy")
+        for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+        if "ansistrano" in path.read_text(errors="replace")
+    ]
+    group_vars = {p.parent / "group_vars" for p in playbooks}
+    return [*playbooks, *(v for d in sorted(group_vars) for v in sorted(d.rglob("*.y*ml")))]
+
+
+def _ansible_inventories(app_dir: Path) -> list[tuple[Path, str]]:
+    """The inventories beside Ansistrano's playbooks, each with the environment its path names
+    (inventories/staging/hosts, inventories/staging.ini), else production."""
+    folders = dict.fromkeys(
+        p.parent for p in ansistrano_files(app_dir) if "group_vars" not in p.parts
+    )
+    found = []
+    for folder in folders:
+        found += [(folder / name, "production") for name in ANSIBLE_INVENTORIES]
+        for named in ("inventories", "inventory"):
+            for path in sorted((folder / named).glob("*")):
+                inventory = path / "hosts" if path.is_dir() else path
+                found.append((inventory, _environment(path.name.partition(".")[0])))
+    return [(path, env) for path, env in found if path.is_file()]
+
+
 def _yaml_blocks(text: str):
     """(the keys above, key or None for a list item, value) of each line of a YAML file in
     block style, as Kamal's config is written; flow lists (`[a, b]`) as items."""
@@ -155,7 +274,7 @@ def _yaml_blocks(text: str):
         while keys and (keys[-1][0] > indent or (keys[-1][0] == indent and not item)):
             keys.pop()
         path = tuple(key for _, key in keys)
-        key = None if item else re.match(r"^\s*([\w-]+):\s*(.*)$", content)
+        key = None if item else re.match(r"""^\s*["']?([\w.-]+)["']?:\s*(.*)$""", content)
         if item:
             yield path, None, item.group(1)
         elif key:
@@ -212,6 +331,19 @@ def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:
                 "Capistrano",
             )
         )
+    deploy_php = app_dir / "deploy.php"
+    if deploy_php.is_file():
+        found_php = from_deployer_php(deploy_php.read_text(errors="replace"))
+        read += [(env, hosts, "deploy.php", "Deployer") for env, hosts in found_php.items()]
+    for name in ("deploy.yaml", "deploy.yml"):
+        recipe = app_dir / name
+        if recipe.is_file():
+            found_yaml = from_deployer_yaml(recipe.read_text(errors="replace"))
+            read += [(env, hosts, name, "Deployer") for env, hosts in found_yaml.items()]
+    for inventory, environment in _ansible_inventories(app_dir):
+        in_inventory = from_ansible_inventory(inventory.read_text(errors="replace"), environment)
+        file = str(inventory.relative_to(app_dir))
+        read += [(env, hosts, file, "Ansistrano") for env, hosts in in_inventory.items()]
     for config in sorted((app_dir / "config").glob("deploy*.yml")):
         destination = config.stem.partition(".")[2] or "production"
         hosts = from_kamal(config.read_text(errors="replace"))
@@ -225,25 +357,48 @@ def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:
     return found
 
 
-# the fabfile's MAX_DEPLOYED_VERSIONS (README of the Fabric project shipstate replaces), or
-# Capistrano's `set :keep_releases, 5`
+# the fabfile's MAX_DEPLOYED_VERSIONS (README of the Fabric project shipstate replaces),
+# Capistrano's `set :keep_releases, 5`, Deployer's `set('keep_releases', 5)` or its YAML's
+YAML_KEEP_RELEASES = re.compile(r"^\s*keep_releases:\s*(\d+)\s*$", re.M)
 KEPT_RELEASES = {
     "fabfile.py": re.compile(r"^(?:env\.)?max_deployed_versions\s*=\s*(\d+)\s*$", re.M | re.I),
     "config/deploy.rb": re.compile(r"^\s*set\s+:keep_releases\s*,\s*(\d+)\s*$", re.M),
+    "deploy.php": re.compile(r"""^\s*set\(\s*["']keep_releases["']\s*,\s*(\d+)\s*\)""", re.M),
+    "deploy.yaml": YAML_KEEP_RELEASES,
+    "deploy.yml": YAML_KEEP_RELEASES,
 }
+ANSISTRANO_KEEP_RELEASES = re.compile(r"""^\s*ansistrano_keep_releases:\s*["']?(\d+)""", re.M)
+
+
+def _first_setting(app_dir: Path, settings: dict[str, re.Pattern], ansistrano: re.Pattern):
+    """The value of the first setting found (in the files named, then Ansistrano's), and its
+    file."""
+    candidates = [(app_dir / file, setting) for file, setting in settings.items()]
+    candidates += [(path, ansistrano) for path in ansistrano_files(app_dir)]
+    for path, setting in candidates:
+        found = setting.search(path.read_text(errors="replace")) if path.is_file() else None
+        if found:
+            return found.group(1), str(path.relative_to(app_dir))
+    return None
 
 
 def releases_kept(app_dir: Path) -> tuple[int, str] | None:
     """How many releases the former tool kept, and the file saying so."""
-    for file, setting in KEPT_RELEASES.items():
-        path = app_dir / file
-        found = setting.search(path.read_text(errors="replace")) if path.is_file() else None
-        if found:
-            return int(found.group(1)), file
-    return None
+    found = _first_setting(app_dir, KEPT_RELEASES, ANSISTRANO_KEEP_RELEASES)
+    return (int(found[0]), found[1]) if found else None
 
 
-CAPISTRANO_DEPLOY_TO = re.compile(r"""^\s*set\s+:deploy_to\s*,\s*["']([^"'#]+)["']\s*$""", re.M)
+# an absolute path without a Deployer {{placeholder}}
+YAML_DEPLOY_PATH = re.compile(r"""^\s*deploy_path:\s*["']?(/[^"'{\s]+)""", re.M)
+DEPLOY_PATHS = {
+    "config/deploy.rb": re.compile(r"""^\s*set\s+:deploy_to\s*,\s*["'](/[^"'#]+)["']\s*$""", re.M),
+    "deploy.php": re.compile(
+        r"""^\s*set\(\s*["']deploy_path["']\s*,\s*["'](/[^"'{]+)["']\s*\)""", re.M
+    ),
+    "deploy.yaml": YAML_DEPLOY_PATH,
+    "deploy.yml": YAML_DEPLOY_PATH,
+}
+ANSISTRANO_DEPLOY_TO = re.compile(r"""^\s*ansistrano_deploy_to:\s*["']?(/[^"'{\s]+)""", re.M)
 
 
 def _fabfile_deploys_to(settings: list[FabricSetting]) -> str | None:
@@ -260,10 +415,8 @@ def deploys_to(app_dir: Path) -> tuple[str, str] | None:
     fabfile = _fabfile(app_dir)
     if fabfile and (found := _fabfile_deploys_to(fabfile[1])):
         return found, fabfile[0]
-    deploy_rb = app_dir / "config" / "deploy.rb"
-    text = deploy_rb.read_text(errors="replace") if deploy_rb.is_file() else ""
-    setting = CAPISTRANO_DEPLOY_TO.search(text)
-    return (setting.group(1).rstrip("/"), "config/deploy.rb") if setting else None
+    found = _first_setting(app_dir, DEPLOY_PATHS, ANSISTRANO_DEPLOY_TO)
+    return (found[0].rstrip("/"), found[1]) if found else None
 
 
 # `apt-get install -y --no-install-recommends libpq-dev gettext`, to the end of the command

@@ -934,6 +934,141 @@ def test_init_gives_shipstate_a_root_beside_the_one_the_fabfile_deploys_to(tmp_p
     assert "root" not in tomllib.loads((project / "shipstate.toml").read_text())
 
 
+DEPLOYER_PHP = """\
+<?php
+namespace Deployer;
+
+require 'recipe/common.php';
+
+set('keep_releases', 6);
+set('deploy_path', '/srv/shop');
+// host('commented-out.example.com');
+
+host('web1.example.com', 'web2.example.com')
+    ->setRemoteUser('deployer')
+    ->setPort(2222)
+    ->set('labels', ['stage' => 'production']);
+
+host('staging')
+    ->set('hostname', 'staging.example.com')
+    ->set('remote_user', 'deploy')
+    ->set('labels', ['stage' => 'staging']);
+
+host('old.example.com')->stage('staging')->user('ubuntu');  // Deployer 6
+"""
+
+ANSISTRANO_PLAYBOOK = """\
+- name: Deploy shop
+  hosts: all
+  vars:
+    ansistrano_deploy_to: "/var/www/shop"
+    ansistrano_keep_releases: 3
+  roles:
+    - { role: ansistrano.deploy }
+"""
+
+ANSIBLE_HOSTS = """\
+[web]
+web1.example.com ansible_user=deploy ansible_port=2222
+app2 ansible_host=app2.example.com
+
+[web:vars]
+ansible_python_interpreter=/usr/bin/python3
+"""
+
+
+def inventory_hosts(project) -> dict[str, list]:
+    from shipstate.inventory import load_inventory
+
+    return {
+        env: [(h.name, h.data) for h in load_inventory(project / "inventories" / f"{env}.py")]
+        for env in ("production", "staging")
+    }
+
+
+def test_init_takes_deployers_and_ansistranos_hosts_releases_kept_and_root(tmp_path):
+    project = django_project(tmp_path / "shop")
+    (project / "deploy.php").write_text(DEPLOYER_PHP)
+    result = ok("init", cwd=project)
+    assert inventory_hosts(project) == {
+        "production": [
+            ("web1.example.com", {"ssh_user": "deployer", "ssh_port": 2222}),
+            ("web2.example.com", {"ssh_user": "deployer", "ssh_port": 2222}),
+        ],
+        "staging": [
+            ("staging.example.com", {"ssh_user": "deploy"}),
+            ("old.example.com", {"ssh_user": "ubuntu"}),
+        ],
+    }
+    assert "note: inventories/staging.py lists the 2 hosts deploy.php names: check them" in (
+        result.stderr
+    )
+    config = tomllib.loads((project / "shipstate.toml").read_text())
+    assert config["keep_releases"] == 6 and config["root"] == "/srv/shop-shipstate"
+
+    (project / "deploy.php").unlink()
+    shutil.rmtree(project / "inventories")
+    (project / "ansible" / "inventories" / "staging").mkdir(parents=True)
+    (project / "ansible" / "deploy.yml").write_text(ANSISTRANO_PLAYBOOK)
+    (project / "ansible" / "hosts").write_text(ANSIBLE_HOSTS)
+    staging = "[all]\nstage.example.com ansible_user=ubuntu  # the stage\n"
+    (project / "ansible" / "inventories" / "staging" / "hosts").write_text(staging)
+    ok("init", "--force", cwd=project)
+    assert inventory_hosts(project) == {
+        "production": [
+            ("web1.example.com", {"ssh_user": "deploy", "ssh_port": 2222}),
+            ("app2.example.com", {"ssh_user": "deploy"}),
+        ],
+        "staging": [("stage.example.com", {"ssh_user": "ubuntu"})],
+    }, "a group's vars are no host; a host without ansible_user is the deploy user's"
+    config = tomllib.loads((project / "shipstate.toml").read_text())
+    assert config["keep_releases"] == 3 and "root" not in config
+
+
+def test_deployers_yaml_and_ansibles_yaml_inventory_give_their_hosts():
+    from shipstate.former_tool import FormerHost, from_ansible_inventory, from_deployer_yaml
+
+    recipe = """\
+import:
+  - recipe/common.php
+config:
+  keep_releases: 3
+hosts:
+  prod.example.org:
+    remote_user: deployer
+    port: 2200
+    labels:
+      stage: production
+  "stage":
+    hostname: stage.example.org
+    labels:
+      stage: staging
+tasks:
+  build:
+    - run: uptime
+"""
+    assert from_deployer_yaml(recipe) == {
+        "production": (FormerHost("prod.example.org", "deployer", 2200),),
+        "staging": (FormerHost("stage.example.org"),),
+    }
+    inventory = """\
+all:
+  children:
+    webservers:
+      hosts:
+        p1.example.com:
+          ansible_user: deploy
+        p2.example.com:
+    staging:
+      hosts:
+        s1.example.com:
+"""
+    assert from_ansible_inventory(inventory, "production") == {
+        "production": (FormerHost("p1.example.com", "deploy"), FormerHost("p2.example.com")),
+        "staging": (FormerHost("s1.example.com"),),
+    }
+
+
 DOCKERFILE = """\
 FROM python:3.12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \\
