@@ -360,8 +360,10 @@ def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:
 # the fabfile's MAX_DEPLOYED_VERSIONS (README of the Fabric project shipstate replaces),
 # Capistrano's `set :keep_releases, 5`, Deployer's `set('keep_releases', 5)` or its YAML's
 YAML_KEEP_RELEASES = re.compile(r"^\s*keep_releases:\s*(\d+)\s*$", re.M)
+FABFILE_KEEP_RELEASES = re.compile(r"^(?:env\.)?max_deployed_versions\s*=\s*(\d+)\s*$", re.M | re.I)
 KEPT_RELEASES = {
-    "fabfile.py": re.compile(r"^(?:env\.)?max_deployed_versions\s*=\s*(\d+)\s*$", re.M | re.I),
+    "fabfile.py": FABFILE_KEEP_RELEASES,
+    "fabfile/__init__.py": FABFILE_KEEP_RELEASES,
     "config/deploy.rb": re.compile(r"^\s*set\s+:keep_releases\s*,\s*(\d+)\s*$", re.M),
     "deploy.php": re.compile(r"""^\s*set\(\s*["']keep_releases["']\s*,\s*(\d+)\s*\)""", re.M),
     "deploy.yaml": YAML_KEEP_RELEASES,

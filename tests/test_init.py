@@ -932,6 +932,17 @@ def test_init_gives_shipstate_a_root_beside_the_one_the_fabfile_deploys_to(tmp_p
     (project / "fabfile.py").write_text(SEED_FABFILE.replace("'/srv'", "'/var/www'"))
     ok("init", "--force", cwd=project)
     assert "root" not in tomllib.loads((project / "shipstate.toml").read_text())
+    (project / "fabfile").mkdir()  # a fabfile package
+    package = (project / "fabfile.py").read_text().replace("VERSIONS = 4", "VERSIONS = 5")
+    (project / "fabfile" / "__init__.py").write_text(package)
+    (project / "fabfile.py").unlink()
+    shutil.rmtree(project / "inventories")
+    ok("init", "--force", cwd=project)
+    assert tomllib.loads((project / "shipstate.toml").read_text())["keep_releases"] == 5
+    assert [h.name for h in load_inventory(project / "inventories" / "production.py")] == [
+        "web1.example.com",
+        "web2.example.com",
+    ]
 
 
 DEPLOYER_PHP = """\

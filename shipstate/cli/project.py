@@ -32,7 +32,8 @@ def init(
 
     Names what in the settings is not ready for production.
 
-    Lists the servers a fabfile, Capistrano or Kamal names; keeps as many releases as it did.
+    Lists the servers a fabfile, Capistrano, Deployer, Ansistrano or Kamal names; keeps as many
+    releases as it did.
 
     Run it where manage.py is, or in the directory above it (then: workdir = "src").
 
