@@ -200,19 +200,45 @@ def _ansible_host(line: str) -> FormerHost | None:
     return _host(address, options.get("ansible_user"), _port(options.get("ansible_port")))
 
 
+def _ini_sections(text: str) -> dict[str, list[str]]:
+    """An INI inventory's lines by section (a group, `group:vars`, `group:children`)."""
+    sections: dict[str, list[str]] = {}
+    group = ""
+    for line in text.splitlines():
+        line = line.split(" #")[0].strip()
+        if line.startswith("["):
+            group = line.strip("[]")
+        elif line and not line.startswith(("#", ";")):
+            sections.setdefault(group, []).append(line)
+    return sections
+
+
 def from_ansible_inventory(text: str, environment: str) -> dict[str, tuple[FormerHost, ...]]:
     """An Ansible inventory (INI, or YAML's `hosts:` maps): hosts of a group named production,
-    staging... are that environment's, the others `environment`'s (the file's)."""
+    staging... (or of a group in its children) are that environment's, the others
+    `environment`'s (the file's)."""
     environments: dict[str, list] = {}
     if re.search(r"(?m)^\s*\[", text):
-        group = ""
-        for line in text.splitlines():
-            line = line.split(" #")[0].strip()
-            if line.startswith("["):
-                group = line.strip("[]")
-            elif line and not line.startswith(("#", ";")) and ":" not in group:
-                in_group = ENVIRONMENTS.get(group.lower(), environment)
-                environments.setdefault(in_group, []).append(_ansible_host(line))
+        sections = _ini_sections(text)
+        parents = {
+            child.split()[0]: group.partition(":")[0]
+            for group, lines in sections.items()
+            if group.endswith(":children")
+            for child in lines
+        }
+
+        def environment_of(group: str, seen: tuple[str, ...] = ()) -> str:
+            if group.lower() in ENVIRONMENTS:
+                return ENVIRONMENTS[group.lower()]
+            parent = parents.get(group)
+            if parent and parent not in seen:
+                return environment_of(parent, (*seen, group))
+            return environment
+
+        for group, lines in sections.items():
+            if ":" not in group:  # not a group's :vars or :children
+                in_group = environments.setdefault(environment_of(group), [])
+                in_group += [_ansible_host(line) for line in lines]
         return {env: hosts for env, found in environments.items() if (hosts := _unique(found))}
     hosts: dict[tuple[str, ...], dict[str, str]] = {}
     for path, key, value in _yaml_blocks(text):

@@ -1078,6 +1078,20 @@ all:
         "production": (FormerHost("p1.example.com", "deploy"), FormerHost("p2.example.com")),
         "staging": (FormerHost("s1.example.com"),),
     }
+    ini = """\
+[web]
+w1.example.com:2222
+
+[stageweb]
+s1.example.com ansible_user=ubuntu
+
+[staging:children]
+stageweb
+"""
+    assert from_ansible_inventory(ini, "production") == {
+        "production": (FormerHost("w1.example.com", None, 2222),),
+        "staging": (FormerHost("s1.example.com", "ubuntu"),),
+    }, "a group in staging's children is staging's"
 
 
 DOCKERFILE = """\

@@ -14,19 +14,10 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 
+from shipstate import server_files
 from shipstate.config import default_root
 from shipstate.errors import ShipstateError
 from shipstate.layout import Layout
-from shipstate.server_files import (
-    SUPERVISOR_APPS,
-    SUPERVISOR_CONF,
-    nginx_include,
-    nginx_include_path,
-    programs_link,
-    sudo_rules,
-    sudoers_path,
-    supervisord_conf,
-)
 
 BASE = Path(os.environ.get("SHIPSTATE_SANDBOX_DIR", "/opt/shipstate-sandbox"))
 FIRST_OCTET = 10
@@ -223,30 +214,22 @@ def _written(path: str, content: str, mode: str = "644") -> list[str]:
 def _app_setup(app: str) -> list[list[str]]:
     """The app's root and the includes of its site and programs, as bootstrap makes them."""
     layout = Layout(root=default_root(app), app=app)
+    owned = ["-o", DEPLOY_USER, "-g", DEPLOY_USER]
     return [
-        [
-            "install",
-            "-d",
-            "-m",
-            "755",
-            "-o",
-            DEPLOY_USER,
-            "-g",
-            DEPLOY_USER,
-            layout.root,
-            layout.programs,
-        ],
-        ["install", "-d", "-m", "755", SUPERVISOR_APPS],
-        ["ln", "-sfn", layout.programs, programs_link(app)],
-        _written(nginx_include_path(app), nginx_include(layout)),
+        ["install", "-d", "-m", "755", *owned, layout.root, layout.programs],
+        ["install", "-d", "-m", "755", server_files.SUPERVISOR_APPS],
+        ["ln", "-sfn", layout.programs, server_files.programs_link(app)],
+        _written(server_files.nginx_include_path(app), server_files.nginx_include(layout)),
     ]
 
 
 def _host_setup(app: str) -> list[list[str]]:
     """What bootstrap writes on a server for the deploy user and the app."""
     return [
-        _written(sudoers_path(DEPLOY_USER), sudo_rules(DEPLOY_USER), "440"),
-        _written(SUPERVISOR_CONF, supervisord_conf(DEPLOY_USER)),
+        _written(
+            server_files.sudoers_path(DEPLOY_USER), server_files.sudo_rules(DEPLOY_USER), "440"
+        ),
+        _written(server_files.SUPERVISOR_CONF, server_files.supervisord_conf(DEPLOY_USER)),
         *_app_setup(app),
     ]
 
