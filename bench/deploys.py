@@ -364,7 +364,7 @@ def main() -> None:
     sandbox.down()
     work = Path(tempfile.mkdtemp(prefix="shipstate-bench-"))
     app = make_app(work / "app")
-    hosts = sandbox.up(args.fleet, "hello")
+    hosts = sandbox.up(args.fleet, sandbox.app_layout("hello"))
     sandbox.write_inventory(app, hosts, sandbox.FIRST_APP_PORT)
     one_host = sandbox.inventory_text(hosts[:1], sandbox.FIRST_APP_PORT)
     (app / "inventories" / "one.py").write_text(one_host)

@@ -73,6 +73,25 @@ def test_up_while_up_writes_the_inventory_adds_another_app_or_refuses_another_si
     assert "the sandbox is already up, 3 host(s) for app other" in same.stderr
     assert (other / "inventories" / "sandbox.py").read_text() == inventory
 
+    blog = tmp_path / "blog"
+    blog.mkdir()
+    config = 'name = "blog"\nwsgi = "blog.wsgi:application"\nroot = "{}"\n'
+    (blog / "shipstate.toml").write_text(config.format("/opt/blog"))
+    outside = shipstate("sandbox", "up", "--hosts", "3", cwd=blog)
+    assert outside.code == 1 and "Traceback" not in outside.output
+    assert "error: root /opt/blog is in none of the trees a sandbox host has of its own" in (
+        outside.stderr.replace("\n", " ")
+    )
+    hint = "give the sandbox a root of its own in shipstate.toml: [environments.sandbox] root = "
+    assert f'hint: {hint}"/srv/blog"' in outside.stderr.replace("\n", " ")
+    (blog / "shipstate.toml").write_text(config.format("/srv/blog-shipstate"))
+    ok("sandbox", "up", "--hosts", "3", cwd=blog)
+    for address in host_addresses():
+        writable = on_host(address, "touch /srv/blog-shipstate/x", user="deploy")
+        assert writable.returncode == 0, "shipstate.toml's root, made for the deploy user"
+        site = on_host(address, "cat /etc/nginx/conf.d/shipstate-blog.conf").stdout
+        assert "include /srv/blog-shipstate/nginx/*.conf;" in site
+
 
 def _sandbox_traces() -> list[str]:
     traces = []

@@ -11,6 +11,7 @@ from shipstate import sandbox
 from shipstate.cli.output import out, progress
 from shipstate.config import NAME_PATTERN, load_config
 from shipstate.errors import ShipstateError
+from shipstate.layout import Layout
 
 app = typer.Typer(
     help="A fleet of real servers on this machine (Linux, root): each host has its own "
@@ -20,7 +21,8 @@ app = typer.Typer(
 )
 
 
-def _app_name(app_name: str | None) -> str:
+def _app_layout(app_name: str | None) -> Layout:
+    """The app's name and root: --app's (its default root), else shipstate.toml's."""
     if app_name:
         if not re.fullmatch(NAME_PATTERN, app_name):
             raise ShipstateError(
@@ -28,14 +30,15 @@ def _app_name(app_name: str | None) -> str:
                 hint="lowercase letters, digits, - and _, starting with a letter, as `name` in "
                 "shipstate.toml",
             )
-        return app_name
+        return sandbox.app_layout(app_name)
     try:
-        return load_config(Path.cwd(), sandbox.INVENTORY_FILE.stem).name
+        config = load_config(Path.cwd(), sandbox.INVENTORY_FILE.stem)
     except ShipstateError as exc:
         raise ShipstateError(
             f"{exc.message}; the sandbox needs the app's name",
             hint="run it from the app's root, or pass --app NAME",
         ) from None
+    return sandbox.app_layout(config.name, config.root)
 
 
 @app.command()
@@ -45,7 +48,8 @@ def up(
         str | None,
         typer.Option(
             "--app",
-            help="App name (default: from ./shipstate.toml); /srv/<app> is made for deploy.",
+            help="App name (default: from ./shipstate.toml, with its root); its root "
+            "(/srv/<app>) is made for deploy.",
         ),
     ] = None,
     bare: Annotated[
@@ -62,13 +66,14 @@ def up(
 
     Example: shipstate sandbox up --hosts 3
     """
-    name = _app_name(app_name)
+    layout = _app_layout(app_name)
+    name = layout.app
     started = sandbox.running(hosts, bare)
     if not started:
         progress(f"starting {hosts} sandbox host(s) for app {name}")
-        started = sandbox.up(hosts, name, bare)
+        started = sandbox.up(hosts, layout, bare)
     elif sandbox.http_port(name) is None:
-        port = sandbox.add_app(started, name)
+        port = sandbox.add_app(started, layout)
         progress(f"the sandbox is already up, {hosts} host(s): added app {name}, on port {port}")
     else:
         progress(f"the sandbox is already up, {hosts} host(s) for app {name}")

@@ -171,9 +171,27 @@ def http_port(app: str) -> int | None:
     return _state()["apps"].get(app) if _state_file().exists() else None
 
 
-def add_app(started: list[SandboxHost], app: str) -> int:
-    """Give a running sandbox another app: its directory on each host (as bootstrap would) and
-    an HTTP port of its own, since every app's site answers for any name (`server_name _`)."""
+# the trees each host has of its own (host.sh): an app root elsewhere, e.g. in /opt, would be
+# this machine's, shared by every host
+PRIVATE_TREES = ("/srv/", "/home/", "/var/")
+
+
+def app_layout(app: str, root: str | None = None) -> Layout:
+    """The app's root on the sandbox hosts: `root` (shipstate.toml's), else the default."""
+    root = root or default_root(app)
+    if not root.startswith(PRIVATE_TREES):
+        raise ShipstateError(
+            f"root {root} is in none of the trees a sandbox host has of its own (/srv, /home, "
+            "/var): it would be this machine's, shared by every host",
+            hint=f"give the sandbox a root of its own in shipstate.toml: [environments.sandbox] "
+            f'root = "{default_root(app)}"',
+        )
+    return Layout(root=root, app=app)
+
+
+def add_app(started: list[SandboxHost], layout: Layout) -> int:
+    """Give a running sandbox another app: its root on each host (as bootstrap would) and an
+    HTTP port of its own, since every app's site answers for any name (`server_name _`)."""
     state = _state()
     taken = set(state["apps"].values())
     port = next(
@@ -192,17 +210,17 @@ def add_app(started: list[SandboxHost], app: str) -> int:
     if not state["bare"]:
         for host in started:
             made = subprocess.run(
-                ssh_command(host, "root", [_commands(_app_setup(app))]),
+                ssh_command(host, "root", [_commands(_app_setup(layout))]),
                 capture_output=True,
                 text=True,
                 stdin=subprocess.DEVNULL,
             )
             if made.returncode:
                 raise ShipstateError(
-                    f"{host.name}: cannot set up app {app}: {made.stderr.strip()}",
+                    f"{host.name}: cannot set up app {layout.app}: {made.stderr.strip()}",
                     hint="`shipstate sandbox status`; `shipstate sandbox down` cleans up",
                 )
-    state["apps"][app] = port
+    state["apps"][layout.app] = port
     _state_file().write_text(json.dumps(state))
     return port
 
@@ -211,26 +229,25 @@ def _written(path: str, content: str, mode: str = "644") -> list[str]:
     return ["sh", "-c", 'printf %s "$1" > "$2" && chmod "$3" "$2"', "sh", content, path, mode]
 
 
-def _app_setup(app: str) -> list[list[str]]:
+def _app_setup(layout: Layout) -> list[list[str]]:
     """The app's root and the includes of its site and programs, as bootstrap makes them."""
-    layout = Layout(root=default_root(app), app=app)
     owned = ["-o", DEPLOY_USER, "-g", DEPLOY_USER]
     return [
         ["install", "-d", "-m", "755", *owned, layout.root, layout.programs],
         ["install", "-d", "-m", "755", server_files.SUPERVISOR_APPS],
-        ["ln", "-sfn", layout.programs, server_files.programs_link(app)],
-        _written(server_files.nginx_include_path(app), server_files.nginx_include(layout)),
+        ["ln", "-sfn", layout.programs, server_files.programs_link(layout.app)],
+        _written(server_files.nginx_include_path(layout.app), server_files.nginx_include(layout)),
     ]
 
 
-def _host_setup(app: str) -> list[list[str]]:
+def _host_setup(layout: Layout) -> list[list[str]]:
     """What bootstrap writes on a server for the deploy user and the app."""
     return [
         _written(
             server_files.sudoers_path(DEPLOY_USER), server_files.sudo_rules(DEPLOY_USER), "440"
         ),
         _written(server_files.SUPERVISOR_CONF, server_files.supervisord_conf(DEPLOY_USER)),
-        *_app_setup(app),
+        *_app_setup(layout),
     ]
 
 
@@ -238,7 +255,7 @@ def _commands(steps: list[list[str]]) -> str:
     return " && ".join(map(shlex.join, steps))
 
 
-def up(count: int, app: str, bare: bool = False) -> list[SandboxHost]:
+def up(count: int, layout: Layout, bare: bool = False) -> list[SandboxHost]:
     _preflight()
     if not 1 <= count <= MAX_HOSTS:
         raise ShipstateError(f"--hosts must be from 1 to {MAX_HOSTS}", hint="e.g. --hosts 3")
@@ -281,7 +298,7 @@ def up(count: int, app: str, bare: bool = False) -> list[SandboxHost]:
                 "SANDBOX_HOST_DIR": str(host_dir),
                 "SANDBOX_NAME": name,
                 "SANDBOX_ADDR": addr,
-                "SANDBOX_SETUP": _commands(_host_setup(app)),
+                "SANDBOX_SETUP": _commands(_host_setup(layout)),
                 "SANDBOX_BARE": "1" if bare else "0",
             }
             with open(host_dir / "log", "wb") as log:
@@ -306,7 +323,7 @@ def up(count: int, app: str, bare: bool = False) -> list[SandboxHost]:
                     cwd="/",
                 )
             started.append(SandboxHost(name=name, address=addr, pid=process.pid))
-            _write_state(started, app, bare)
+            _write_state(started, layout.app, bare)
         deadline = time.monotonic() + 60
         for host in started:
             _wait_ready(host.dir, host.address, deadline)
