@@ -812,8 +812,8 @@ def detect(app_dir: Path) -> Detected:
                 [
                     f"{deploys_to_in} deploys to {former_root} (shipstate's root for "
                     f"{name} by default): shipstate.toml's root is {former_root}-shipstate, "
-                    "so that both run side by side until you retire the old deploys (README: "
-                    "From the fabfile)"
+                    "so that both run side by side until you retire the old deploys ("
+                    f"{_migration_section(deploys_to_in.startswith('fabfile'))})"
                 ]
                 if former_root
                 else []
@@ -1049,7 +1049,9 @@ def _former_hosts_note(env: str, former: FormerHosts) -> str:
         else ""
     )
     listed = f"inventories/{env}.py lists the {count} {former.found_in} names: check them"
-    section = (
-        "the fabfile" if former.tool == "Fabric" else "Capistrano, Deployer, Ansistrano or Kamal"
-    )
-    return f"{listed}{as_root} (README: From {section})"
+    return f"{listed}{as_root} ({_migration_section(former.tool == 'Fabric')})"
+
+
+def _migration_section(from_fabfile: bool) -> str:
+    tools = "the fabfile" if from_fabfile else "Capistrano, Deployer, Ansistrano or Kamal"
+    return f"README: From {tools}"

@@ -1016,6 +1016,9 @@ def test_init_takes_deployers_and_ansistranos_hosts_releases_kept_and_root(tmp_p
     )
     config = tomllib.loads((project / "shipstate.toml").read_text())
     assert config["keep_releases"] == 6 and config["root"] == "/srv/shop-shipstate"
+    assert "the old deploys (README: From Capistrano, Deployer, Ansistrano or Kamal)" in (
+        result.stderr.replace("\n", " ")
+    )
 
     (project / "deploy.php").unlink()
     shutil.rmtree(project / "inventories")
