@@ -86,18 +86,22 @@ def inventory_file(path: Path) -> Path:
     return path
 
 
+def which_inventory(directory: Path = INVENTORIES) -> str:
+    """What to pass as -i: the inventories in `directory`."""
+    found = sorted(f.as_posix() for f in directory.glob("*.py") if f.name[0] != "_")
+    if not found:
+        return "pass -i inventories/<env>.py; `shipstate sandbox up` writes inventories/sandbox.py"
+    return f"pass -i with one of: {', '.join(found)} (or its name: -i {Path(found[0]).stem})"
+
+
 def load_inventory(path: Path) -> list[HostSpec]:
     path = inventory_file(path)
     if not path.is_file():
         places = (path, path.parent, INVENTORIES)
-        near = next((d for d in places if d.is_dir() and d != Path(".")), None)
-        found = sorted(f.as_posix() for f in near.glob("*.py") if f.name[0] != "_") if near else []
+        near = next((d for d in places if d.is_dir() and d != Path(".")), INVENTORIES)
         raise ShipstateError(
             f"inventory {path} {'is a directory' if path.is_dir() else 'does not exist'}",
-            hint=f"pass -i with one of: {', '.join(found)} (or its name: -i {Path(found[0]).stem})"
-            if found
-            else "pass -i inventories/<env>.py; `shipstate sandbox up` writes "
-            "inventories/sandbox.py",
+            hint=which_inventory(near),
         )
     try:
         namespace = runpy.run_path(str(path))

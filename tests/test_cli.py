@@ -77,6 +77,10 @@ def test_a_missing_inventory_or_config_is_met_with_where_they_are(tmp_path):
     for given in ("inventories/prod.py", "inventories", "inventory/prod.py"):
         result = shipstate("plan", "-i", given, cwd=app)
         assert result.code == 1 and result.stderr.endswith(listed), result.stderr
+    for command in ("plan", "apply", "releases"):
+        without = shipstate(command, cwd=app)
+        assert without.code == 2 and "Missing option '-i' / '--inventory'" in without.stderr
+        assert without.stderr.endswith(listed), without.stderr
     below = shipstate("plan", "-i", "inventories/staging.py", cwd=app / "hello")
     assert f"hint: there is one in {app}: run shipstate there, or pass -C {app}" in below.stderr
 

@@ -25,6 +25,7 @@ from shipstate import __version__  # noqa: E402
 from shipstate.cli import deploy, project, sandbox  # noqa: E402
 from shipstate.cli.output import configure, err  # noqa: E402
 from shipstate.errors import EXIT_INTERRUPTED, ShipstateError  # noqa: E402
+from shipstate.inventory import which_inventory  # noqa: E402
 
 app = typer.Typer(
     name="shipstate",
@@ -142,6 +143,8 @@ def run(args: list[str]) -> int:
         return exc.exit_code
     except typer.TyperException as exc:  # usage errors: typer prints them with a hint
         exc.show()
+        if isinstance(exc, typer.BadParameter) and getattr(exc.param, "name", None) == "inventory":
+            err.print(f"[yellow]hint:[/] {escape(which_inventory())}")
         return exc.exit_code
     return code if isinstance(code, int) else 0
 
