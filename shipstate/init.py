@@ -228,6 +228,11 @@ def _needing_server_packages(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+# what only building a requirement from source needs (the servers install wheels; `packages`
+# lists what those requirements init finds needing a build need)
+BUILD_ONLY = re.compile(r"build-essential|gcc|g\+\+|make|cmake|pkg-config|.+-dev")
+
+
 # the file a project keeps to list the environment variables it expects, without their values
 ENV_EXAMPLES = (".env.example", ".env.sample", ".env.template", ".env.dist", "env.example")
 
@@ -641,7 +646,9 @@ def detect(app_dir: Path) -> Detected:
     requirements_text = _requirements_text(app_dir / requirements)
     server_needs = _needing_server_packages(requirements_text)
     listed = {p for needed in _packages(server_needs, translations).values() for p in needed}
-    in_image = [p for p in dockerfile_packages(app_dir) if p not in listed]
+    in_image = [
+        p for p in dockerfile_packages(app_dir) if p not in listed and not BUILD_ONLY.fullmatch(p)
+    ]
     built = [name for name in server_needs if name in BUILT_ON_THE_SERVERS]
     python_needed, python_needed_by = (
         (None, None) if python else _python_needed(app_dir, requirements, requirements_text)

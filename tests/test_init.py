@@ -1100,6 +1100,7 @@ stageweb
 DOCKERFILE = """\
 FROM python:3.12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \\
+    build-essential libjpeg-dev \\
     libpq-dev \\
     gettext \\
   && rm -rf /var/lib/apt/lists/*
@@ -1117,4 +1118,4 @@ def test_init_names_the_packages_a_dockerfile_installs_that_packages_lacks(tmp_p
     assert said == [
         "the Dockerfile installs gettext, nodejs with apt: add those the app needs on the "
         "servers to `packages` in shipstate.toml (`shipstate bootstrap` installs them)"
-    ], "libpq-dev is in `packages` already (psycopg2)"
+    ], "libpq-dev is in `packages` already (psycopg2); building a requirement needs the others"
