@@ -46,6 +46,10 @@ def _unique(hosts) -> tuple[FormerHost, ...]:
     return tuple(dict.fromkeys(host for host in hosts if host is not None))
 
 
+def _by_environment(found: dict[str, list]) -> dict[str, tuple[FormerHost, ...]]:
+    return {env: hosts for env, listed in found.items() if (hosts := _unique(listed))}
+
+
 @dataclass(frozen=True)
 class FabricSetting:
     task: str | None  # the function it is set in; None: the module's own code
@@ -121,7 +125,7 @@ def from_fabfile(settings: list[FabricSetting]) -> dict[str, tuple[FormerHost, .
     if "production" not in environments:
         others = [s for s in settings if s.task not in tasks]
         environments["production"] = _fabric_hosts(others, user)
-    return {env: hosts for env, found in environments.items() if (hosts := _unique(found))}
+    return _by_environment(environments)
 
 
 CAPISTRANO_SERVER = re.compile(r"""^\s*server\s+["']([^"']+)["'](.*)$""", re.M)
@@ -173,7 +177,7 @@ def from_deployer_php(text: str) -> dict[str, tuple[FormerHost, ...]]:
             address = hostname[1] if hostname else name
             found = _host(address, user and user[1], _port(port and port[1]))
             environments.setdefault(_environment(stage and stage[1]), []).append(found)
-    return {env: hosts for env, found in environments.items() if (hosts := _unique(found))}
+    return _by_environment(environments)
 
 
 def from_deployer_yaml(text: str) -> dict[str, tuple[FormerHost, ...]]:
@@ -189,15 +193,18 @@ def from_deployer_yaml(text: str) -> dict[str, tuple[FormerHost, ...]]:
         found = _host(options.get("hostname") or name, options.get("remote_user"))
         found = found and FormerHost(found.address, found.user, _port(options.get("port")))
         environments.setdefault(_environment(options.get("stage")), []).append(found)
-    return {env: hosts for env, found in environments.items() if (hosts := _unique(found))}
+    return _by_environment(environments)
 
 
-def _ansible_host(line: str) -> FormerHost | None:
-    """`web1 ansible_host=10.0.0.1 ansible_user=deploy ansible_port=2222`"""
-    name, *words = line.split()
-    options = dict(word.split("=", 1) for word in words if "=" in word)
+def _ansible_host(name: str, options: dict[str, str]) -> FormerHost | None:
     address = options.get("ansible_host", name)
     return _host(address, options.get("ansible_user"), _port(options.get("ansible_port")))
+
+
+def _ini_host(line: str) -> FormerHost | None:
+    """`web1 ansible_host=web1.example.com ansible_user=deploy ansible_port=2222`"""
+    name, *words = line.split()
+    return _ansible_host(name, dict(word.split("=", 1) for word in words if "=" in word))
 
 
 def _ini_sections(text: str) -> dict[str, list[str]]:
@@ -238,8 +245,8 @@ def from_ansible_inventory(text: str, environment: str) -> dict[str, tuple[Forme
         for group, lines in sections.items():
             if ":" not in group:  # not a group's :vars or :children
                 in_group = environments.setdefault(environment_of(group), [])
-                in_group += [_ansible_host(line) for line in lines]
-        return {env: hosts for env, found in environments.items() if (hosts := _unique(found))}
+                in_group += [_ini_host(line) for line in lines]
+        return _by_environment(environments)
     hosts: dict[tuple[str, ...], dict[str, str]] = {}
     for path, key, value in _yaml_blocks(text):
         if path[-1:] == ("hosts",) and key:
@@ -248,11 +255,8 @@ def from_ansible_inventory(text: str, environment: str) -> dict[str, tuple[Forme
             hosts[path][key] = value
     for path, options in hosts.items():
         group = next((ENVIRONMENTS[p.lower()] for p in path if p.lower() in ENVIRONMENTS), None)
-        words = [f"{k}={v}" for k, v in options.items()]
-        environments.setdefault(group or environment, []).append(
-            _ansible_host(" ".join([path[-1], *words]))
-        )
-    return {env: hosts for env, found in environments.items() if (hosts := _unique(found))}
+        environments.setdefault(group or environment, []).append(_ansible_host(path[-1], options))
+    return _by_environment(environments)
 
 
 ANSIBLE_INVENTORIES = ("hosts", "hosts.ini", "hosts.yml", "inventory", "inventory.ini")
@@ -265,10 +269,10 @@ def ansistrano_files(app_dir: Path) -> list[Path]:
         path
         for folder in (app_dir, app_dir / "ansible", app_dir / "deploy")
         for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
-        if "ansistrano" in path.read_text(errors="replace")
+        if path.is_file() and "ansistrano" in path.read_text(errors="replace")
     ]
-    group_vars = {p.parent / "group_vars" for p in playbooks}
-    return [*playbooks, *(v for d in sorted(group_vars) for v in sorted(d.rglob("*.y*ml")))]
+    group_vars = sorted({p.parent / "group_vars" for p in playbooks})
+    return [*playbooks, *(v for d in group_vars for v in sorted(d.rglob("*.y*ml")) if v.is_file())]
 
 
 def _ansible_inventories(app_dir: Path) -> list[tuple[Path, str]]:
