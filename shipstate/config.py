@@ -142,13 +142,16 @@ class Build(BaseModel):
     ]
 
 
+SECRETS_PATH = ".env"
+
+
 class Secrets(BaseModel):
     """A local file uploaded to each host (0600, content-addressed) and linked into releases."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     file: Annotated[OneLine, Field(min_length=1, max_length=500)]
-    path: str = ".env"
+    path: str = SECRETS_PATH
     environment: bool = True
 
     @field_validator("path")

@@ -451,6 +451,69 @@ def deploys_to(app_dir: Path) -> tuple[str, str] | None:
     return (found[0].rstrip("/"), found[1]) if found else None
 
 
+# Capistrano's `set :linked_dirs, %w{log media}` / `append :linked_files, ".env"`
+CAPISTRANO_LINKED = re.compile(r"^\s*(?:set|append)\s+:linked_(dirs|files)\s*,(.*)$", re.M)
+# Deployer's `set('shared_dirs', ['media'])` / `add('shared_files', ['.env'])`
+DEPLOYER_SHARED = re.compile(
+    r"""\b(?:set|add)\(\s*["']shared_(dirs|files)["']\s*,\s*\[([^\]]*)\]"""
+)
+SHARED_KEYS = {
+    "shared_dirs": "dirs",
+    "shared_files": "files",
+    "ansistrano_shared_paths": "dirs",
+    "ansistrano_shared_files": "files",
+}
+
+
+def _in_release(path: str) -> bool:
+    """A path `shared` takes: in the release (not absolute, nothing above it), plain characters."""
+    parts = path.rstrip("/").split("/")
+    return bool(re.fullmatch(r"[\w./-]+", path)) and all(p not in ("", ".", "..") for p in parts)
+
+
+def _listed(value: str) -> list[str]:
+    """The words of a Ruby %w{...}, else the quoted strings."""
+    words = re.search(r"%[wW][\[{(]([^\]})]*)", value)
+    return words[1].split() if words else QUOTED.findall(value)
+
+
+def _shared_path(path: str, kind: str) -> str:
+    """As shipstate's `shared` lists it: a directory with a trailing /."""
+    path = path.strip().removeprefix("./").rstrip("/")
+    return f"{path}/" if kind == "dirs" else path
+
+
+def former_shared(app_dir: Path) -> tuple[tuple[str, ...], str] | None:
+    """The paths the former tool kept across releases (Capistrano's linked_dirs and
+    linked_files, Deployer's shared_dirs and shared_files, Ansistrano's shared paths and
+    files), as `shared` lists them, and the file saying so."""
+    texts = [
+        (path, path.read_text(errors="replace"))
+        for path in (app_dir / "config" / "deploy.rb", app_dir / "deploy.php")
+        if path.is_file()
+    ]
+    yamls = [app_dir / "deploy.yaml", app_dir / "deploy.yml", *ansistrano_files(app_dir)]
+    texts += [(path, path.read_text(errors="replace")) for path in yamls if path.is_file()]
+    for path, text in texts:
+        found = [
+            (kind, v) for kind, value in CAPISTRANO_LINKED.findall(text) for v in _listed(value)
+        ]
+        found += [
+            (kind, v) for kind, value in DEPLOYER_SHARED.findall(text) for v in _listed(value)
+        ]
+        if path.suffix in (".yml", ".yaml"):
+            found += [
+                (SHARED_KEYS[keys[-1]], value)
+                for keys, key, value in _yaml_blocks(text)
+                if key is None and keys[-1:] and keys[-1] in SHARED_KEYS
+            ]
+        paths = (_shared_path(v, kind) for kind, v in found)
+        shared = tuple(dict.fromkeys(p for p in paths if _in_release(p)))
+        if shared:
+            return shared, str(path.relative_to(app_dir))
+    return None
+
+
 # `apt-get install -y --no-install-recommends libpq-dev gettext`, to the end of the command
 APT_INSTALL = re.compile(r"\bapt(?:-get)?\s+(?:-\S+\s+)*install\s([^&;|\n]*)")
 DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]*")

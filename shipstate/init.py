@@ -10,13 +10,21 @@ from functools import partial
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
-from shipstate.config import CONFIG_FILE, EXPORTS, Config, default_root, parse_config
+from shipstate.config import (
+    CONFIG_FILE,
+    EXPORTS,
+    SECRETS_PATH,
+    Config,
+    default_root,
+    parse_config,
+)
 from shipstate.errors import ShipstateError
 from shipstate.former_tool import (
     FormerHosts,
     deploys_to,
     dockerfile_packages,
     former_hosts,
+    former_shared,
     kamal_environment,
     releases_kept,
 )
@@ -98,6 +106,8 @@ class Detected:
     root: str | None = None  # when the former tool deploys into shipstate's default root
     kamal_secret: tuple[str, ...] = ()  # what Kamal gave the app from .kamal/secrets
     kamal_clear: tuple[tuple[str, str], ...] = ()  # and as plain values
+    former_shared: tuple[str, ...] = ()  # what the former tool kept across releases
+    former_shared_in: str | None = None
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -627,6 +637,7 @@ def detect(app_dir: Path) -> Detected:
     env_example = _env_example([app_dir, project])
     kamal_secret, kamal_clear = kamal_environment(app_dir)
     deployed_to, deploys_to_in = deploys_to(app_dir) or (None, None)
+    kept_shared, kept_shared_in = former_shared(app_dir) or ((), None)
     former_root = deployed_to if deployed_to == default_root(name) else None
     static_root = _relative_to_base(settings, STATIC_ROOT)
     sqlite_named = _relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None
@@ -679,6 +690,8 @@ def detect(app_dir: Path) -> Detected:
         root=f"{former_root}-shipstate" if former_root else None,
         kamal_secret=kamal_secret,
         kamal_clear=tuple(kamal_clear.items()),
+        former_shared=kept_shared,
+        former_shared_in=kept_shared_in,
         release=release_hook,
         translations=translations,
         server_needs=server_needs,
@@ -827,6 +840,16 @@ def detect(app_dir: Path) -> Detected:
             ),
             *(
                 [
+                    f"{kept_shared_in} keeps {SECRETS_PATH} across releases: shipstate uploads "
+                    "it from this machine instead, one per inventory, as [secrets] in "
+                    f'shipstate.toml says (README: Secrets); or add "{SECRETS_PATH}" to shared '
+                    "to keep each server's own"
+                ]
+                if SECRETS_PATH in kept_shared
+                else []
+            ),
+            *(
+                [
                     f"the Dockerfile installs {', '.join(in_image)} with apt: add those the app "
                     "needs on the servers to `packages` in shipstate.toml (`shipstate bootstrap` "
                     "installs them)"
@@ -864,6 +887,8 @@ def render_config(found: Detected) -> str:
     shared = [f"{found.media_root or _in_workdir(found.workdir, 'media')}/"]
     if found.sqlite_file:
         shared.insert(0, found.sqlite_file)
+    formerly = [path for path in found.former_shared if path not in (*shared, SECRETS_PATH)]
+    shared += formerly
     lines = [
         f"# shipstate configuration, written by `shipstate init` for {found.settings}.",
         "# Every key: see the README's configuration reference.",
@@ -901,7 +926,8 @@ def render_config(found: Detected) -> str:
             if packages
             else []
         ),
-        f"shared = [{', '.join(repr(s).replace(chr(39), chr(34)) for s in shared)}]",
+        f"shared = [{', '.join(repr(s).replace(chr(39), chr(34)) for s in shared)}]"
+        + (f"   # {', '.join(formerly)}: as {found.former_shared_in} kept" if formerly else ""),
     ]
     if found.static_root or found.workdir:
         lines.append(f'static_root = "{static_root}"')

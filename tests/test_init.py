@@ -953,6 +953,8 @@ require 'recipe/common.php';
 
 set('keep_releases', 6);
 set('deploy_path', '/srv/shop');
+set('shared_dirs', ['media', 'storage/logs/']);
+add('shared_files', ['.env']);
 // host('commented-out.example.com');
 
 host('web1.example.com', 'web2.example.com')
@@ -974,6 +976,8 @@ ANSISTRANO_PLAYBOOK = """\
   vars:
     ansistrano_deploy_to: "/var/www/shop"
     ansistrano_keep_releases: 3
+    ansistrano_shared_paths:
+      - logs
   roles:
     - { role: ansistrano.deploy }
 """
@@ -1016,6 +1020,8 @@ def test_init_takes_deployers_and_ansistranos_hosts_releases_kept_and_root(tmp_p
     )
     config = tomllib.loads((project / "shipstate.toml").read_text())
     assert config["keep_releases"] == 6 and config["root"] == "/srv/shop-shipstate"
+    assert config["shared"] == ["db.sqlite3", "media/", "storage/logs/"]
+    assert "note: deploy.php keeps .env across releases: shipstate uploads it" in (result.stderr)
     assert "the old deploys (README: From Capistrano, Deployer, Ansistrano or Kamal)" in (
         result.stderr.replace("\n", " ")
     )
@@ -1037,6 +1043,27 @@ def test_init_takes_deployers_and_ansistranos_hosts_releases_kept_and_root(tmp_p
     }, "a group's vars are no host; a host without ansible_user is the deploy user's"
     config = tomllib.loads((project / "shipstate.toml").read_text())
     assert config["keep_releases"] == 3 and "root" not in config
+    assert config["shared"] == ["db.sqlite3", "media/", "logs/"]
+    assert "logs/: as ansible/deploy.yml kept" in (project / "shipstate.toml").read_text()
+
+
+def test_what_capistrano_and_deployers_yaml_link_is_shared(tmp_path):
+    from shipstate.former_tool import former_shared
+
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "deploy.rb").write_text(
+        "set :linked_dirs, %w{log public/uploads /abs ../up}\n"  # none outside the release
+        'append :linked_files, ".env", "./local.py"\n'
+    )
+    assert former_shared(tmp_path) == (
+        ("log/", "public/uploads/", ".env", "local.py"),
+        "config/deploy.rb",
+    )
+    (tmp_path / "config" / "deploy.rb").unlink()
+    (tmp_path / "deploy.yaml").write_text(
+        "config:\n  shared_dirs:\n    - media\n  shared_files: [.env]\nhosts:\n  a.example.com:\n"
+    )
+    assert former_shared(tmp_path) == (("media/", ".env"), "deploy.yaml")
 
 
 def test_deployers_yaml_and_ansibles_yaml_inventory_give_their_hosts():
