@@ -110,3 +110,9 @@ def test_the_reference_gives_each_key_of_a_hook_and_a_process(key, model):
 def test_the_tutorials_shipstate_toml_is_a_valid_config():
     example = re.search(r"```toml\n# shipstate.toml\n(.*?)```", README, re.S).group(1)
     Config.model_validate(tomllib.loads(example))
+
+
+def test_no_help_paragraph_is_broken_mid_sentence():
+    """The help shows a docstring's line breaks as they are: a paragraph is one line."""
+    broken = [text for text in _help_texts(CLI) for para in text.split("\n\n") if "\n" in para]
+    assert broken == []

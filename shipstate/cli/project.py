@@ -32,8 +32,9 @@ def init(
 
     Names what in the settings is not ready for production.
 
-    Lists the servers a fabfile, Capistrano, Deployer, Ansistrano or Kamal names; keeps as many
-    releases as it did.
+    Lists the servers a fabfile, Capistrano, Deployer, Ansistrano or Kamal names.
+
+    Keeps as many releases as that tool did, and shares the paths it kept across releases.
 
     Run it where manage.py is, or in the directory above it (then: workdir = "src").
 

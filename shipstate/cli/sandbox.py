@@ -48,8 +48,8 @@ def up(
         str | None,
         typer.Option(
             "--app",
-            help="App name (default: from ./shipstate.toml, with its root); its root "
-            "(/srv/<app>) is made for deploy.",
+            help="App name, with its root /srv/<app> (default: shipstate.toml's name and "
+            "root), which is made for the deploy user.",
         ),
     ] = None,
     bare: Annotated[
@@ -61,8 +61,9 @@ def up(
 ) -> None:
     """Start the sandbox and write inventories/sandbox.py here.
 
-    Already up with as many hosts: only writes the inventory, after adding the app if the
-    sandbox did not serve it yet (each further app gets an HTTP port of its own, 8001 on).
+    Already up with as many hosts: only writes the inventory (adding the app first, if new).
+
+    Each app but the first gets an HTTP port of its own, from 8001 on.
 
     Example: shipstate sandbox up --hosts 3
     """
