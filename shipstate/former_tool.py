@@ -277,7 +277,7 @@ def ansistrano_files(app_dir: Path) -> list[Path]:
 
 def _ansible_inventories(app_dir: Path) -> list[tuple[Path, str]]:
     """The inventories beside Ansistrano's playbooks, each with the environment its path names
-    (inventories/staging/hosts, inventories/staging.ini), else production."""
+    (inventories/staging/hosts.yml, inventories/staging.ini), else production."""
     folders = dict.fromkeys(
         p.parent for p in ansistrano_files(app_dir) if "group_vars" not in p.parts
     )
@@ -286,8 +286,10 @@ def _ansible_inventories(app_dir: Path) -> list[tuple[Path, str]]:
         found += [(folder / name, "production") for name in ANSIBLE_INVENTORIES]
         for named in ("inventories", "inventory"):
             for path in sorted((folder / named).glob("*")):
-                inventory = path / "hosts" if path.is_dir() else path
-                found.append((inventory, _environment(path.name.partition(".")[0])))
+                inside = [path / name for name in ANSIBLE_INVENTORIES] if path.is_dir() else [path]
+                found += [
+                    (inventory, _environment(path.name.partition(".")[0])) for inventory in inside
+                ]
     return [(path, env) for path, env in found if path.is_file()]
 
 

@@ -1032,7 +1032,7 @@ def test_init_takes_deployers_and_ansistranos_hosts_releases_kept_and_root(tmp_p
     (project / "ansible" / "deploy.yml").write_text(ANSISTRANO_PLAYBOOK)
     (project / "ansible" / "hosts").write_text(ANSIBLE_HOSTS)
     staging = "[all]\nstage.example.com ansible_user=ubuntu  # the stage\n"
-    (project / "ansible" / "inventories" / "staging" / "hosts").write_text(staging)
+    (project / "ansible" / "inventories" / "staging" / "hosts.ini").write_text(staging)
     ok("init", "--force", cwd=project)
     assert inventory_hosts(project) == {
         "production": [
