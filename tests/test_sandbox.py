@@ -84,11 +84,13 @@ def test_up_while_up_writes_the_inventory_adds_another_app_or_refuses_another_si
     )
     hint = "give the sandbox a root of its own in shipstate.toml: [environments.sandbox] root = "
     assert f'hint: {hint}"/srv/blog"' in outside.stderr.replace("\n", " ")
+    ok("sandbox", "up", "--hosts", "3", "--app", "blog", cwd=blog)  # in /srv/blog
     (blog / "shipstate.toml").write_text(config.format("/srv/blog-shipstate"))
-    ok("sandbox", "up", "--hosts", "3", cwd=blog)
+    again = ok("sandbox", "up", "--hosts", "3", cwd=blog)
+    assert "the sandbox is already up, 3 host(s) for app blog" in again.stderr
     for address in host_addresses():
         writable = on_host(address, "touch /srv/blog-shipstate/x", user="deploy")
-        assert writable.returncode == 0, "shipstate.toml's root, made for the deploy user"
+        assert writable.returncode == 0, "the root shipstate.toml names now, for the deploy user"
         site = on_host(address, "cat /etc/nginx/conf.d/shipstate-blog.conf").stdout
         assert "include /srv/blog-shipstate/nginx/*.conf;" in site
 

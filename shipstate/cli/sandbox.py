@@ -77,6 +77,7 @@ def up(
         port = sandbox.add_app(started, layout)
         progress(f"the sandbox is already up, {hosts} host(s): added app {name}, on port {port}")
     else:
+        sandbox.set_up_app(started, layout)
         progress(f"the sandbox is already up, {hosts} host(s) for app {name}")
     port = sandbox.http_port(name)
     path = sandbox.write_inventory(Path.cwd(), started, port)

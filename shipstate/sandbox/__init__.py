@@ -207,22 +207,29 @@ def add_app(started: list[SandboxHost], layout: Layout) -> int:
             f"no port left for another app from {FIRST_OTHER_APP_PORT} on",
             hint="`shipstate sandbox down`, then `shipstate sandbox up` for this app",
         )
-    if not state["bare"]:
-        for host in started:
-            made = subprocess.run(
-                ssh_command(host, "root", [_commands(_app_setup(layout))]),
-                capture_output=True,
-                text=True,
-                stdin=subprocess.DEVNULL,
-            )
-            if made.returncode:
-                raise ShipstateError(
-                    f"{host.name}: cannot set up app {layout.app}: {made.stderr.strip()}",
-                    hint="`shipstate sandbox status`; `shipstate sandbox down` cleans up",
-                )
+    set_up_app(started, layout)
     state["apps"][layout.app] = port
     _state_file().write_text(json.dumps(state))
     return port
+
+
+def set_up_app(started: list[SandboxHost], layout: Layout) -> None:
+    """The app's root and includes on each host (not bare), as bootstrap makes them; again for
+    an app the sandbox serves, whose root may have changed since."""
+    if _state()["bare"]:
+        return
+    for host in started:
+        made = subprocess.run(
+            ssh_command(host, "root", [_commands(_app_setup(layout))]),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        if made.returncode:
+            raise ShipstateError(
+                f"{host.name}: cannot set up app {layout.app}: {made.stderr.strip()}",
+                hint="`shipstate sandbox status`; `shipstate sandbox down` cleans up",
+            )
 
 
 def _written(path: str, content: str, mode: str = "644") -> list[str]:
