@@ -128,6 +128,7 @@ def from_fabfile(settings: list[FabricSetting]) -> dict[str, tuple[FormerHost, .
     return _by_environment(environments)
 
 
+QUOTED = re.compile(r"""["']([^"']+)["']""")
 CAPISTRANO_SERVER = re.compile(r"""^\s*server\s+["']([^"']+)["'](.*)$""", re.M)
 CAPISTRANO_ROLE = re.compile(
     r"""^\s*role\s+:\w+\s*,\s*(?:%[wW][\[{(]([^\]})]*)|\[([^\]]*)\])""", re.M
@@ -142,12 +143,11 @@ def from_capistrano_stage(text: str) -> tuple[FormerHost, ...]:
         port = re.search(r"\bport:\s*(\d{1,5})", options)
         found.append(_host(address, user and user.group(1), port and int(port.group(1))))
     for words, listed in CAPISTRANO_ROLE.findall(text):
-        found += [_host(h) for h in (words.split() or re.findall(r"""["']([^"']+)["']""", listed))]
+        found += [_host(h) for h in (words.split() or QUOTED.findall(listed))]
     return _unique(found)
 
 
 DEPLOYER_HOST = re.compile(r"(?<![\w>$:])host\(([^)]*)\)([^;]*);")
-QUOTED = re.compile(r"""["']([^"']+)["']""")
 DEPLOYER_OPTION = r"""->\s*(?:set\(\s*["']{0}["']\s*,|{1}\(|{2}\()\s*["']?([\w.@~/-]+)"""
 DEPLOYER_USER = re.compile(DEPLOYER_OPTION.format("remote_user", "setRemoteUser", "user"))
 DEPLOYER_PORT = re.compile(DEPLOYER_OPTION.format("port", "setPort", "port"))
@@ -350,38 +350,29 @@ def kamal_environment(app_dir: Path) -> tuple[tuple[str, ...], dict[str, str]]:
 def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:
     """Each environment's hosts, from the first of these tools' files that lists any."""
     read: list[tuple[str | None, tuple[FormerHost, ...], str, str]] = []
+
+    def listed(by_environment: dict, file: str, tool: str) -> None:
+        read.extend((env, hosts, file, tool) for env, hosts in by_environment.items())
+
     if fabfile := _fabfile(app_dir):
-        name, settings = fabfile
-        read += [(env, hosts, name, "Fabric") for env, hosts in from_fabfile(settings).items()]
+        listed(from_fabfile(fabfile[1]), fabfile[0], "Fabric")
     for stage in sorted((app_dir / "config" / "deploy").glob("*.rb")):
         hosts = from_capistrano_stage(stage.read_text(errors="replace"))
-        read.append(
-            (
-                ENVIRONMENTS.get(stage.stem.lower()),
-                hosts,
-                f"config/deploy/{stage.name}",
-                "Capistrano",
-            )
-        )
-    deploy_php = app_dir / "deploy.php"
-    if deploy_php.is_file():
-        found_php = from_deployer_php(deploy_php.read_text(errors="replace"))
-        read += [(env, hosts, "deploy.php", "Deployer") for env, hosts in found_php.items()]
-    for name in ("deploy.yaml", "deploy.yml"):
+        environment = ENVIRONMENTS.get(stage.stem.lower())
+        listed({environment: hosts}, f"config/deploy/{stage.name}", "Capistrano")
+    for name in ("deploy.php", "deploy.yaml", "deploy.yml"):
         recipe = app_dir / name
         if recipe.is_file():
-            found_yaml = from_deployer_yaml(recipe.read_text(errors="replace"))
-            read += [(env, hosts, name, "Deployer") for env, hosts in found_yaml.items()]
+            read_recipe = from_deployer_php if name.endswith(".php") else from_deployer_yaml
+            listed(read_recipe(recipe.read_text(errors="replace")), name, "Deployer")
     for inventory, environment in _ansible_inventories(app_dir):
-        in_inventory = from_ansible_inventory(inventory.read_text(errors="replace"), environment)
+        text = inventory.read_text(errors="replace")
         file = str(inventory.relative_to(app_dir))
-        read += [(env, hosts, file, "Ansistrano") for env, hosts in in_inventory.items()]
+        listed(from_ansible_inventory(text, environment), file, "Ansistrano")
     for config in sorted((app_dir / "config").glob("deploy*.yml")):
         destination = config.stem.partition(".")[2] or "production"
         hosts = from_kamal(config.read_text(errors="replace"))
-        read.append(
-            (ENVIRONMENTS.get(destination.lower()), hosts, f"config/{config.name}", "Kamal")
-        )
+        listed({ENVIRONMENTS.get(destination.lower()): hosts}, f"config/{config.name}", "Kamal")
     found: dict[str, FormerHosts] = {}
     for environment, hosts, file, tool in read:
         if environment and hosts and environment not in found:
