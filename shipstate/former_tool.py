@@ -196,15 +196,39 @@ def from_deployer_yaml(text: str) -> dict[str, tuple[FormerHost, ...]]:
     return _by_environment(environments)
 
 
-def _ansible_host(name: str, options: dict[str, str]) -> FormerHost | None:
-    address = options.get("ansible_host", name)
-    return _host(address, options.get("ansible_user"), _port(options.get("ansible_port")))
+# `web[01:10].example.com`, `db-[a:c]`, `web[1:9:2]`: Ansible's host ranges
+ANSIBLE_RANGE = re.compile(r"\[([a-z0-9]*):([a-z0-9]+)(?::(\d+))?\]", re.I)
 
 
-def _ini_host(line: str) -> FormerHost | None:
+def _ansible_names(pattern: str) -> list[str]:
+    """The names an inventory's host pattern stands for, as Ansible expands its ranges (a
+    number keeps the width of a first one with leading zeros); one it would refuse, as is."""
+    found = ANSIBLE_RANGE.search(pattern)
+    if not found:
+        return [pattern]
+    first, last, step = found[1] or "0", found[2], int(found[3] or 1)
+    if first.isdigit() and last.isdigit():
+        width = len(first) if first.startswith("0") else 0
+        values = [str(n).zfill(width) for n in range(int(first), int(last) + 1, step or 1)]
+    elif len(first) == len(last) == 1 and first.isalpha() and last.isalpha():
+        values = [chr(c) for c in range(ord(first), ord(last) + 1, step or 1)]
+    else:
+        return [pattern]
+    head, tail = pattern[: found.start()], _ansible_names(pattern[found.end() :])
+    return [head + value + rest for value in values for rest in tail]
+
+
+def _ansible_hosts(name: str, options: dict[str, str]) -> list[FormerHost | None]:
+    user, port = options.get("ansible_user"), _port(options.get("ansible_port"))
+    if "ansible_host" in options:
+        return [_host(options["ansible_host"], user, port)]
+    return [_host(address, user, port) for address in _ansible_names(name)]
+
+
+def _ini_hosts(line: str) -> list[FormerHost | None]:
     """`web1 ansible_host=web1.example.com ansible_user=deploy ansible_port=2222`"""
     name, *words = line.split()
-    return _ansible_host(name, dict(word.split("=", 1) for word in words if "=" in word))
+    return _ansible_hosts(name, dict(word.split("=", 1) for word in words if "=" in word))
 
 
 def _ini_sections(text: str) -> dict[str, list[str]]:
@@ -245,7 +269,7 @@ def from_ansible_inventory(text: str, environment: str) -> dict[str, tuple[Forme
         for group, lines in sections.items():
             if ":" not in group:  # not a group's :vars or :children
                 in_group = environments.setdefault(environment_of(group), [])
-                in_group += [_ini_host(line) for line in lines]
+                in_group += [host for line in lines for host in _ini_hosts(line)]
         return _by_environment(environments)
     hosts: dict[tuple[str, ...], dict[str, str]] = {}
     for path, key, value in _yaml_blocks(text):
@@ -255,7 +279,7 @@ def from_ansible_inventory(text: str, environment: str) -> dict[str, tuple[Forme
             hosts[path][key] = value
     for path, options in hosts.items():
         group = next((ENVIRONMENTS[p.lower()] for p in path if p.lower() in ENVIRONMENTS), None)
-        environments.setdefault(group or environment, []).append(_ansible_host(path[-1], options))
+        environments.setdefault(group or environment, []).extend(_ansible_hosts(path[-1], options))
     return _by_environment(environments)
 
 
@@ -293,6 +317,12 @@ def _ansible_inventories(app_dir: Path) -> list[tuple[Path, str]]:
     return [(path, env) for path, env in found if path.is_file()]
 
 
+# `- value` (up to a `: `, as of a tagged host `- 1.2.3.4: canary`), quoted or not
+YAML_ITEM = re.compile(r"""^\s*-\s*["']?((?:[^\s"':]|:(?=[^\s"']))+)""")
+# `key: value`, the key quoted or not, maybe with Ansible's ranges (`web[01:03].example.com:`)
+YAML_KEY = re.compile(r"""^\s*["']?((?:[\w.-]|\[[\w:]*\])+)["']?:\s*(.*)$""")
+
+
 def _yaml_blocks(text: str):
     """(the keys above, key or None for a list item, value) of each line of a YAML file in
     block style, as Kamal's config is written; flow lists (`[a, b]`) as items."""
@@ -302,11 +332,11 @@ def _yaml_blocks(text: str):
         if not content.strip() or content.lstrip().startswith("#"):
             continue
         indent = len(content) - len(content.lstrip())
-        item = re.match(r"^\s*-\s*[\"']?([^\s\"':]+)", content)
+        item = YAML_ITEM.match(content)
         while keys and (keys[-1][0] > indent or (keys[-1][0] == indent and not item)):
             keys.pop()
         path = tuple(key for _, key in keys)
-        key = None if item else re.match(r"""^\s*["']?([\w.-]+)["']?:\s*(.*)$""", content)
+        key = None if item else YAML_KEY.match(content)
         if item:
             yield path, None, item.group(1)
         elif key:
@@ -476,6 +506,32 @@ def _shared_path(path: str, kind: str) -> str:
     return f"{path}/" if kind == "dirs" else path
 
 
+def _dockerfile(app_dir: Path) -> str:
+    dockerfile = app_dir / "Dockerfile"
+    return dockerfile.read_text(errors="replace") if dockerfile.is_file() else ""
+
+
+DOCKERFILE_WORKDIR = re.compile(r"^\s*WORKDIR\s+[\"']?(/[^\s\"']*)", re.M | re.I)
+
+
+def _kamal_volumes(app_dir: Path, text: str) -> list[tuple[str, str]]:
+    """Kamal's `volumes` (`/var/lib/app/media:/app/media[:ro]`, or a named volume's) mounted
+    in the image's WORKDIR, as paths in the release: a directory, unless its name has a dot
+    after its first character (db.sqlite3), or is .env."""
+    workdirs = DOCKERFILE_WORKDIR.findall(_dockerfile(app_dir))
+    if not workdirs:
+        return []
+    workdir = workdirs[-1].rstrip("/") + "/"
+    mounted = []
+    for keys, key, value in _yaml_blocks(text):
+        parts = value.split(":")
+        if keys == ("volumes",) and key is None and parts[1:2] and parts[1].startswith(workdir):
+            path = parts[1].removeprefix(workdir)
+            name = path.rstrip("/").rpartition("/")[2]
+            mounted.append(("files" if "." in name[1:] or name == ".env" else "dirs", path))
+    return mounted
+
+
 def former_shared(app_dir: Path) -> tuple[tuple[str, ...], str] | None:
     """The paths the former tool kept across releases (Capistrano's linked_dirs and
     linked_files, Deployer's shared_dirs and shared_files, Ansistrano's shared paths and
@@ -485,7 +541,8 @@ def former_shared(app_dir: Path) -> tuple[tuple[str, ...], str] | None:
         for path in (app_dir / "config" / "deploy.rb", app_dir / "deploy.php")
         if path.is_file()
     ]
-    yamls = [app_dir / "deploy.yaml", app_dir / "deploy.yml", *ansistrano_files(app_dir)]
+    kamal = app_dir / "config" / "deploy.yml"
+    yamls = [app_dir / "deploy.yaml", app_dir / "deploy.yml", *ansistrano_files(app_dir), kamal]
     texts += [(path, path.read_text(errors="replace")) for path in yamls if path.is_file()]
     for path, text in texts:
         found = [
@@ -494,7 +551,9 @@ def former_shared(app_dir: Path) -> tuple[tuple[str, ...], str] | None:
         found += [
             (kind, v) for kind, value in DEPLOYER_SHARED.findall(text) for v in _listed(value)
         ]
-        if path.suffix in (".yml", ".yaml"):
+        if path == kamal:
+            found += _kamal_volumes(app_dir, text)
+        elif path.suffix in (".yml", ".yaml"):
             found += [
                 (SHARED_KEYS[keys[-1]], value)
                 for keys, key, value in _yaml_blocks(text)
@@ -514,8 +573,7 @@ DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]*")
 
 def dockerfile_packages(app_dir: Path) -> tuple[str, ...]:
     """The Debian packages the Dockerfile installs with apt, in its order."""
-    dockerfile = app_dir / "Dockerfile"
-    text = dockerfile.read_text(errors="replace") if dockerfile.is_file() else ""
+    text = _dockerfile(app_dir)
     words = [w for found in APT_INSTALL.findall(text.replace("\\\n", " ")) for w in found.split()]
     names = (word.split("=")[0] for word in words)  # nodejs=20.1.0-1: a version pinned
     return tuple(dict.fromkeys(name for name in names if DEBIAN_PACKAGE.fullmatch(name)))

@@ -1047,7 +1047,7 @@ def test_init_takes_deployers_and_ansistranos_hosts_releases_kept_and_root(tmp_p
     assert "logs/: as ansible/deploy.yml kept" in (project / "shipstate.toml").read_text()
 
 
-def test_what_capistrano_and_deployers_yaml_link_is_shared(tmp_path):
+def test_what_capistrano_deployer_and_kamal_keep_is_shared(tmp_path):
     from shipstate.former_tool import former_shared
 
     (tmp_path / "config").mkdir()
@@ -1065,9 +1065,26 @@ def test_what_capistrano_and_deployers_yaml_link_is_shared(tmp_path):
     )
     assert former_shared(tmp_path) == (("media/", ".env"), "deploy.yaml")
 
+    (tmp_path / "deploy.yaml").unlink()
+    (tmp_path / "config" / "deploy.yml").write_text(
+        "service: shop\nvolumes:\n  - /var/lib/shop/media:/app/media\n"
+        '  - "shop_db:/app/var/db.sqlite3:rw"\n  - /srv/logs:/var/log/shop\n'
+    )
+    assert former_shared(tmp_path) is None, "without a Dockerfile's WORKDIR, in no release"
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12\nWORKDIR /build\nWORKDIR /app/\n")
+    assert former_shared(tmp_path) == (
+        ("media/", "var/db.sqlite3"),
+        "config/deploy.yml",
+    ), "a volume outside the image's WORKDIR is none of the release's"
+
 
 def test_deployers_yaml_and_ansibles_yaml_inventory_give_their_hosts():
-    from shipstate.former_tool import FormerHost, from_ansible_inventory, from_deployer_yaml
+    from shipstate.former_tool import (
+        FormerHost,
+        from_ansible_inventory,
+        from_deployer_yaml,
+        from_kamal,
+    )
 
     recipe = """\
 import:
@@ -1122,6 +1139,52 @@ stageweb
         "production": (FormerHost("w1.example.com", None, 2222),),
         "staging": (FormerHost("s1.example.com", "ubuntu"),),
     }, "a group in staging's children is staging's"
+    tagged = "servers:\n  web:\n    - a.example.com: canary\n    - b.example.com\n"
+    assert from_kamal(tagged) == (
+        FormerHost("a.example.com", "root"),
+        FormerHost("b.example.com", "root"),
+    )
+
+
+def test_ansibles_host_ranges_are_the_hosts_they_stand_for():
+    from shipstate.former_tool import FormerHost, from_ansible_inventory
+
+    ini = """\
+[production]
+web[01:03].example.com ansible_user=deploy
+db-[a:b].example.com:2222
+app[8:12:2].example.com
+odd[x:9].example.com
+"""
+    assert from_ansible_inventory(ini, "staging") == {
+        "production": (
+            FormerHost("web01.example.com", "deploy"),
+            FormerHost("web02.example.com", "deploy"),
+            FormerHost("web03.example.com", "deploy"),
+            FormerHost("db-a.example.com", None, 2222),
+            FormerHost("db-b.example.com", None, 2222),
+            FormerHost("app8.example.com"),
+            FormerHost("app10.example.com"),
+            FormerHost("app12.example.com"),
+        )
+    }, "a range Ansible refuses is no host"
+    yaml = """\
+staging:
+  hosts:
+    "s[1:2]-[a:b].example.com":
+      ansible_user: ubuntu
+    named[1:3]:
+      ansible_host: one.example.com
+"""
+    assert from_ansible_inventory(yaml, "production") == {
+        "staging": (
+            FormerHost("s1-a.example.com", "ubuntu"),
+            FormerHost("s1-b.example.com", "ubuntu"),
+            FormerHost("s2-a.example.com", "ubuntu"),
+            FormerHost("s2-b.example.com", "ubuntu"),
+            FormerHost("one.example.com"),
+        )
+    }
 
 
 DOCKERFILE = """\
