@@ -100,13 +100,13 @@ def _environment(
         argv("rm", "-rf", layout.tools),
         argv("mv", "-T", tools_tmp, layout.tools),
     )
-    yield StringCommand(
+    yield chain(
         argv("test", "-x", layout.uv),
-        "||",
         get_uv,
-        "||",
-        argv("echo", f"{NOTE}uv could not be installed, so pip built the environment"),
-        ">&2",
+        StringCommand(
+            argv("echo", f"{NOTE}uv could not be installed, so pip built the environment"), ">&2"
+        ),
+        operator="||",
     )
     interpreter = command_path(python)
     uv_install = argv(

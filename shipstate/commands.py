@@ -24,13 +24,25 @@ def command_path(command: str) -> StringCommand:
     return StringCommand(f'"$(command -v {shlex.quote(command)})"')
 
 
-def chain(*commands: StringCommand, operator: str = "&&") -> StringCommand:
+class Chain(StringCommand):
+    """Commands joined by one operator (`&&`, `||`)."""
+
+    def __init__(self, operator: str, *bits: object):
+        super().__init__(*bits)
+        self.operator = operator
+
+
+def chain(*commands: StringCommand, operator: str = "&&") -> Chain:
+    """The commands joined by `operator`; a chain of another operator among them is grouped
+    (`a && { b || c; }`: the shell reads `a && b || c` as `{ a && b; } || c`)."""
     bits: list[object] = []
     for command in commands:
         if bits:
             bits.append(operator)
+        if isinstance(command, Chain) and command.operator != operator:
+            command = StringCommand("{", command, ";", "}")
         bits.append(command)
-    return StringCommand(*bits)
+    return Chain(operator, *bits)
 
 
 def copied(source: str, target: str) -> StringCommand:
@@ -317,9 +329,9 @@ def record_states(layout: Layout, states: dict[int, str]) -> StringCommand:
     return chain(*steps)
 
 
-def where_directory(directory: str, command: StringCommand) -> StringCommand:
+def where_directory(directory: str, command: StringCommand) -> Chain:
     """`command` if `directory` exists; else nothing, and success."""
-    return StringCommand("{", argv("test", "!", "-d", directory), "||", command, ";", "}")
+    return chain(argv("test", "!", "-d", directory), command, operator="||")
 
 
 def site_config_of(layout: Layout, release_id: int | None) -> StringCommand:

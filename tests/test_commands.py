@@ -20,6 +20,7 @@ from shipstate.commands import (
     inline_cost,
     process_command_line,
     sudo,
+    where_directory,
     write_text,
 )
 from shipstate.config import parse_config
@@ -62,6 +63,35 @@ def test_chain_and_sudo():
     either = chain(argv("test", "-x", "/u"), argv("echo", "no"), operator="||")
     assert isinstance(either, StringCommand)
     assert either.get_raw_value() == "test -x /u || echo no"
+
+
+def test_a_chain_of_another_operator_in_a_chain_is_grouped(tmp_path):
+    """The shell reads `a && b || c && d` as `{ { a && b; } || c; } && d`: a chain of `||` in
+    one of `&&` (a build's steps, each with a fallback) runs as one step."""
+    ran = tmp_path / "ran"
+
+    def step(name: str, status: int = 0) -> StringCommand:
+        return argv("sh", "-c", f"echo {name} >> {ran}; exit {status}")
+
+    def run(command: StringCommand) -> tuple[list[str], int]:
+        ran.write_text("")
+        status = subprocess.run(["sh", "-c", command.get_raw_value()]).returncode
+        return ran.read_text().split(), status
+
+    fallback = chain(step("offline", 1), step("online"), operator="||")
+    assert run(chain(step("venv", 1), fallback, step("install"))) == (["venv"], 1)
+    assert run(chain(step("venv"), fallback, step("install"))) == (
+        ["venv", "offline", "online", "install"],
+        0,
+    )
+    installed = chain(step("rm"), step("venv"), step("pip"))
+    assert run(chain(step("test"), installed, step("note"), operator="||")) == (["test"], 0)
+    assert run(chain(step("test", 1), installed, step("note"), operator="||")) == (
+        ["test", "rm", "venv", "pip"],
+        0,
+    )
+    gone = where_directory(str(tmp_path / "gone"), chain(step("write"), step("rename")))
+    assert run(chain(gone, step("next"))) == (["next"], 0), "a directory that is gone is skipped"
 
 
 def test_layout_paths():

@@ -500,8 +500,13 @@ def test_dependencies_from_a_uv_lock(app):
     shutil.copy(fixtures / "uv-six.lock", app / "uv.lock")
     commit(app, "six added to the lock")
     assert "built" in ok("plan", *INVENTORY, cwd=app).stdout
+    uv = "stat -c %i /srv/hello/.tools/bin/uv"
+    installed = [on_host(address, uv).stdout for address in host_addresses()]
     ok("apply", *INVENTORY, "--yes", cwd=app)
     fleet_serves("2", "3")
+    assert [on_host(address, uv).stdout for address in host_addresses()] == installed, (
+        "uv, installed for the first environment, is not installed again"
+    )
     assert imports("six") == [True] * 3
     assert imports("six", "releases/2") == [False] * 3, "release 2's environment is not changed"
 
