@@ -221,7 +221,9 @@ def plan_host(desired: DesiredHost, observed: ObservedHost) -> HostPlan:
                     target=name,
                     before=before,
                     after=after,
-                    reason=f"release {active} has a different {name}",
+                    reason=f"release {active} has a different {name}"
+                    if before is not None
+                    else f"release {active} brings it (no live release has one)",
                 )
             )
     site = sha256(wanted_configs.get(NGINX_CONFIG, ""))

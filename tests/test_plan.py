@@ -100,6 +100,8 @@ def test_first_deploy_creates_builds_switches_and_reloads():
         "reload_nginx",
     ]
     assert plan.hosts[0].new_release.id == 1
+    configs = [a.reason for a in plan.hosts[0].actions if a.kind == "change_config"]
+    assert configs == ["release 1 brings it (no live release has one)"] * 2
 
 
 def test_same_content_again_is_no_change():
