@@ -67,7 +67,6 @@ def input_pattern(value: str) -> str:
 # what other tools keep dependencies in that shipstate cannot install, and what to do instead
 EXPORTS = {
     "Pipfile": "lock it (`pipenv lock`) and use Pipfile.lock",
-    "pdm.lock": "export it to a requirements file (`pdm export -o requirements.txt`)",
 }
 
 

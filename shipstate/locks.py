@@ -134,4 +134,45 @@ def from_pipfile_lock(content: bytes, path: str, variables: Set[str] = frozenset
     return _file(indexes, lines, path)
 
 
-CONVERTERS = {"poetry.lock": from_poetry_lock, "Pipfile.lock": from_pipfile_lock}
+def from_pdm_lock(content: bytes, path: str, variables: Set[str] = frozenset()) -> bytes:
+    """The default group's packages of a PDM lock (its inherit_metadata strategy, PDM's
+    default, records each package's groups and marker), pinned, with their hashes; not the
+    project itself, nor an extra's entry (the packages it adds have entries of their own)."""
+    try:
+        lock = tomllib.loads(content.decode())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ShipstateError(f"{path}: {exc}", hint="run `pdm lock` and commit it") from None
+    if "inherit_metadata" not in lock.get("metadata", {}).get("strategy", ()):
+        raise ShipstateError(
+            f"{path} was locked without PDM's inherit_metadata strategy (as with `use_uv`), so "
+            "it does not say which packages the app needs (its default group) and which only "
+            "its development does",
+            hint="run `pdm lock --strategy inherit_metadata` and commit it; or export a "
+            "requirements file (`pdm export --prod -o requirements.txt`) and point "
+            "`requirements` at it",
+        )
+    lines = []
+    for package in lock.get("package", ()):
+        if "default" not in package.get("groups", ()) or package.get("extras"):
+            continue
+        name = package["name"]
+        hashes = [f["hash"] for f in package.get("files", ()) if "hash" in f]
+        if "path" in package:
+            raise _refuse_local(path, name, f"the path {package['path']}")
+        if "git" in package:
+            commit = package.get("revision") or package.get("ref") or "HEAD"
+            requirement = _from_git(name, package["git"], commit, package.get("subdirectory"))
+            hashes = []
+        elif "url" in package:
+            requirement = f"{name} @ {package['url']}"
+        else:
+            requirement = f"{name}=={package['version']}"
+        lines.append(_line(requirement, package.get("marker"), hashes))
+    return _file((), lines, path)
+
+
+CONVERTERS = {
+    "poetry.lock": from_poetry_lock,
+    "Pipfile.lock": from_pipfile_lock,
+    "pdm.lock": from_pdm_lock,
+}

@@ -111,7 +111,6 @@ def test_the_requirements_kind_is_read_from_the_file_name(requirements, kind):
         ({"shared": ["../escape"]}, "shared"),
         ({"shared": ["/etc/passwd"]}, "shared"),
         ({"requirements": "../x.txt"}, "requirements"),
-        ({"requirements": "pdm.lock"}, "requirements"),
         ({"requirements": "Pipfile"}, "requirements"),
         ({"wsgi": "x; rm -rf /"}, "wsgi"),
         ({"python": "python3 -c evil"}, "python"),

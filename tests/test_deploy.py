@@ -511,11 +511,12 @@ def test_dependencies_from_a_uv_lock(app):
     assert imports("six", "releases/2") == [False] * 3, "release 2's environment is not changed"
 
 
-def test_dependencies_from_a_poetry_or_pipenv_lock(app):
-    """`requirements = "poetry.lock"` (Poetry 2) or `"Pipfile.lock"`: the environment holds the
-    packages the lock pins for the app (Poetry's main group, Pipenv's [packages]), their hashes
-    checked, not those for development only nor another platform's (tzdata on Windows); it is
-    keyed by those alone, so a lock changed for development only reuses it."""
+def test_dependencies_from_a_poetry_pipenv_or_pdm_lock(app):
+    """`requirements = "poetry.lock"` (Poetry 2), `"Pipfile.lock"` or `"pdm.lock"`: the
+    environment holds the packages the lock pins for the app (Poetry's main group, Pipenv's
+    [packages], PDM's default group), their hashes checked, not those for development only nor
+    another platform's (tzdata on Windows); it is keyed by those alone, so a lock changed for
+    development only reuses it."""
     fixtures = Path(__file__).parent / "fixtures"
     (app / "requirements.txt").unlink()
     shutil.copy(fixtures / "poetry" / "pyproject.toml", app / "pyproject.toml")
@@ -558,6 +559,21 @@ def test_dependencies_from_a_poetry_or_pipenv_lock(app):
     ok("apply", *INVENTORY, "--yes", cwd=app)
     fleet_serves("1", "3")
     assert imports("six") == [True] * 3 and imports("pytest") == [False] * 3
+
+    (app / "Pipfile.lock").unlink()
+    shutil.copy(fixtures / "pdm" / "pyproject.toml", app / "pyproject.toml")
+    shutil.copy(fixtures / "pdm" / "pdm.lock", app / "pdm.lock")
+    config.write_text(config.read_text().replace("Pipfile.lock", "pdm.lock"))
+    commit(app, "dependencies locked by PDM")
+    assert re.search(r"environment \w+ built", ok("plan", *INVENTORY, cwd=app).stdout)
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    fleet_serves("1", "4")
+    assert imports("setproctitle") == [True] * 3, "gunicorn[setproctitle]'s extra"
+    assert imports("six") == [False] * 3 and imports("pytest") == [False] * 3
+    shutil.copy(fixtures / "pdm" / "pyproject-dev-bumped.toml", app / "pyproject.toml")
+    shutil.copy(fixtures / "pdm" / "pdm-dev-bumped.lock", app / "pdm.lock")
+    commit(app, "pytest for development changed")
+    assert re.search(r"environment \w+ reused", ok("plan", *INVENTORY, cwd=app).stdout)
 
 
 ASGI_APP = """\

@@ -1,4 +1,4 @@
-"""Poetry's and Pipenv's lock files as the requirements file shipstate installs (pure)."""
+"""Poetry's, Pipenv's and PDM's lock files as the requirements file shipstate installs (pure)."""
 
 import json
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from shipstate.errors import ShipstateError
-from shipstate.locks import from_pipfile_lock, from_poetry_lock, poetry_credentials
+from shipstate.locks import from_pdm_lock, from_pipfile_lock, from_poetry_lock, poetry_credentials
 from shipstate.source import LocalSecrets
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -202,3 +202,66 @@ def test_a_pipfile_lock_s_other_sources_and_kinds_of_package():
             from_pipfile_lock(broken, "Pipfile.lock")
         assert str(refused.value).startswith("Pipfile.lock is not a Pipfile.lock (")
         assert refused.value.hint == "run `pipenv lock` and commit it"
+
+
+def test_a_pdm_lock_gives_its_default_group_pinned_with_hashes():
+    lock, bumped = (
+        (FIXTURES / "pdm" / name).read_bytes() for name in ("pdm.lock", "pdm-dev-bumped.lock")
+    )
+    made = from_pdm_lock(lock, "pdm.lock")
+    assert requirements(made) == [
+        "asgiref==3.13.0",
+        "django==5.2.19",
+        "gunicorn==23.0.0",  # and, without a line of its own, gunicorn[setproctitle]'s entry
+        "packaging==26.4",  # default and dev
+        "setproctitle==1.3.8",
+        "sqlparse==0.6.1",
+        'tzdata==2026.6 ; sys_platform == "win32"',
+    ]
+    assert "django==5.2.19 \\\n    --hash=sha256:5965d974a5218a2b" in made.decode()
+    assert lock != bumped and from_pdm_lock(bumped, "pdm.lock") == made, "pytest is dev's"
+
+
+PDM_KINDS = b"""
+[metadata]
+groups = ["default"]
+strategy = ["inherit_metadata"]
+lock_version = "4.5.1"
+
+[[package]]
+name = "forked"
+version = "0.3"
+git = "https://github.com/example/forked.git"
+ref = "main"
+revision = "0123abcd"
+subdirectory = "python"
+groups = ["default"]
+
+[[package]]
+name = "six"
+version = "1.17.0"
+url = "https://files.example.com/six-1.17.0-py2.py3-none-any.whl"
+groups = ["default"]
+files = [{file = "six-1.17.0-py2.py3-none-any.whl", hash = "sha256:47"}]
+"""
+
+
+def test_a_pdm_lock_s_other_kinds_of_package_and_what_is_refused():
+    made = from_pdm_lock(PDM_KINDS, "pdm.lock").decode()
+    assert requirements(made.encode()) == [
+        "forked @ git+https://github.com/example/forked.git@0123abcd#subdirectory=python",
+        "six @ https://files.example.com/six-1.17.0-py2.py3-none-any.whl",
+    ]
+    assert "--hash=sha256:47" in made
+    local = PDM_KINDS + b'\n[[package]]\nname = "mylib"\nversion = "0.1"\npath = "./libs/mylib"\n'
+    with pytest.raises(ShipstateError) as refused:
+        from_pdm_lock(local + b'groups = ["default"]\n', "pdm.lock")
+    assert str(refused.value).startswith("pdm.lock: mylib is installed from the path ./libs/mylib")
+    by_uv = PDM_KINDS.replace(b'strategy = ["inherit_metadata"]', b"strategy = []")
+    with pytest.raises(ShipstateError) as refused:
+        from_pdm_lock(by_uv, "pdm.lock")
+    assert "without PDM's inherit_metadata strategy" in str(refused.value)
+    assert "pdm lock --strategy inherit_metadata" in refused.value.hint
+    with pytest.raises(ShipstateError) as refused:
+        from_pdm_lock(b"[metadata\n", "pdm.lock")
+    assert refused.value.hint == "run `pdm lock` and commit it"
