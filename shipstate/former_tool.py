@@ -219,9 +219,12 @@ def _ansible_names(pattern: str) -> list[str]:
 
 
 def _ansible_hosts(name: str, options: dict[str, str]) -> list[FormerHost | None]:
-    user, port = options.get("ansible_user"), _port(options.get("ansible_port"))
-    if "ansible_host" in options:
-        return [_host(options["ansible_host"], user, port)]
+    """A host's (or a range's) address, user and port, by Ansible's names for them or the
+    `ansible_ssh_` ones of Ansible before 2.0."""
+    given = {key.replace("ansible_ssh_", "ansible_"): value for key, value in options.items()}
+    user, port = given.get("ansible_user"), _port(given.get("ansible_port"))
+    if "ansible_host" in given:
+        return [_host(given["ansible_host"], user, port)]
     return [_host(address, user, port) for address in _ansible_names(name)]
 
 

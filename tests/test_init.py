@@ -1178,6 +1178,10 @@ staging:
       ansible_user: ubuntu
     named[1:3]:
       ansible_host: one.example.com
+    old:
+      ansible_ssh_host: old.example.com
+      ansible_ssh_user: root
+      ansible_ssh_port: 2200
 """
     assert from_ansible_inventory(yaml, "production") == {
         "staging": (
@@ -1186,8 +1190,9 @@ staging:
             FormerHost("s2-a.example.com", "ubuntu"),
             FormerHost("s2-b.example.com", "ubuntu"),
             FormerHost("one.example.com"),
+            FormerHost("old.example.com", "root", 2200),
         )
-    }
+    }, "ansible_ssh_host, _user and _port: Ansible 1's names"
 
 
 DOCKERFILE = """\
