@@ -42,6 +42,11 @@ def _host(text: str, user: str | None = None, port: int | None = None) -> Former
     return FormerHost(match.group(2).strip("[]"), match.group(1) or user, named_port)
 
 
+def _text(path: Path) -> str:
+    """The file's text ("" when there is no such file)."""
+    return path.read_text(errors="replace") if path.is_file() else ""
+
+
 def _unique(hosts) -> tuple[FormerHost, ...]:
     return tuple(dict.fromkeys(host for host in hosts if host is not None))
 
@@ -369,8 +374,7 @@ def from_kamal(text: str) -> tuple[FormerHost, ...]:
 def kamal_environment(app_dir: Path) -> tuple[tuple[str, ...], dict[str, str]]:
     """The names of the secrets config/deploy.yml gives the app (`env.secret`, from
     .kamal/secrets) and its clear variables (`env.clear`)."""
-    config = app_dir / "config" / "deploy.yml"
-    text = config.read_text(errors="replace") if config.is_file() else ""
+    text = _text(app_dir / "config" / "deploy.yml")
     secret, clear = [], {}
     for path, key, value in _yaml_blocks(text):
         if path == ("env", "secret") and key is None:
@@ -434,7 +438,7 @@ def _first_setting(app_dir: Path, settings: dict[str, re.Pattern], ansistrano: r
     candidates = [(app_dir / file, setting) for file, setting in settings.items()]
     candidates += [(path, ansistrano) for path in ansistrano_files(app_dir)]
     for path, setting in candidates:
-        found = setting.search(path.read_text(errors="replace")) if path.is_file() else None
+        found = setting.search(_text(path))
         if found:
             return found.group(1), str(path.relative_to(app_dir))
     return None
@@ -509,11 +513,6 @@ def _shared_path(path: str, kind: str) -> str:
     return f"{path}/" if kind == "dirs" else path
 
 
-def _dockerfile(app_dir: Path) -> str:
-    dockerfile = app_dir / "Dockerfile"
-    return dockerfile.read_text(errors="replace") if dockerfile.is_file() else ""
-
-
 DOCKERFILE_WORKDIR = re.compile(r"^\s*WORKDIR\s+[\"']?(/[^\s\"']*)", re.M | re.I)
 
 
@@ -521,7 +520,7 @@ def _kamal_volumes(app_dir: Path, text: str) -> list[tuple[str, str]]:
     """Kamal's `volumes` (`/var/lib/app/media:/app/media[:ro]`, or a named volume's) mounted
     in the image's WORKDIR, as paths in the release: a directory, unless its name has a dot
     after its first character (db.sqlite3), or is .env."""
-    workdirs = DOCKERFILE_WORKDIR.findall(_dockerfile(app_dir))
+    workdirs = DOCKERFILE_WORKDIR.findall(_text(app_dir / "Dockerfile"))
     if not workdirs:
         return []
     workdir = workdirs[-1].rstrip("/") + "/"
@@ -576,7 +575,7 @@ DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]*")
 
 def dockerfile_packages(app_dir: Path) -> tuple[str, ...]:
     """The Debian packages the Dockerfile installs with apt, in its order."""
-    text = _dockerfile(app_dir)
+    text = _text(app_dir / "Dockerfile")
     words = [w for found in APT_INSTALL.findall(text.replace("\\\n", " ")) for w in found.split()]
     names = (word.split("=")[0] for word in words)  # nodejs=20.1.0-1: a version pinned
     return tuple(dict.fromkeys(name for name in names if DEBIAN_PACKAGE.fullmatch(name)))

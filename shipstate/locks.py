@@ -42,6 +42,14 @@ def _from_git(name: str, url: str, commit: str, subdirectory: str | None) -> str
     return f"{requirement}#subdirectory={subdirectory}" if subdirectory else requirement
 
 
+def _toml_lock(content: bytes, path: str, relock: str) -> dict:
+    """A TOML lock file's data; one that is not TOML is refused, `relock` making it again."""
+    try:
+        return tomllib.loads(content.decode())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ShipstateError(f"{path}: {exc}", hint=f"run `{relock}` and commit it") from None
+
+
 def poetry_credentials(source: str) -> tuple[str, str]:
     """The variables Poetry reads a source's user and password from."""
     name = re.sub(r"[^A-Z0-9]+", "_", source.upper())
@@ -67,10 +75,7 @@ def from_poetry_lock(content: bytes, path: str, variables: Set[str] = frozenset(
     """The main group's packages of a Poetry 2 lock file (lock-version 2.1 records each
     package's groups and markers), pinned, with their hashes; not the project itself, nor its
     extras. `variables`: those the secrets file sets, for a source's credentials."""
-    try:
-        lock = tomllib.loads(content.decode())
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ShipstateError(f"{path}: {exc}", hint="run `poetry lock` and commit it") from None
+    lock = _toml_lock(content, path, "poetry lock")
     version = str(lock.get("metadata", {}).get("lock-version", "1.0"))
     if tuple(int(p) for p in version.split(".") if p.isdigit()) < (2, 1):
         raise ShipstateError(
@@ -138,10 +143,7 @@ def from_pdm_lock(content: bytes, path: str, variables: Set[str] = frozenset()) 
     """The default group's packages of a PDM lock (its inherit_metadata strategy, PDM's
     default, records each package's groups and marker), pinned, with their hashes; not the
     project itself, nor an extra's entry (the packages it adds have entries of their own)."""
-    try:
-        lock = tomllib.loads(content.decode())
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ShipstateError(f"{path}: {exc}", hint="run `pdm lock` and commit it") from None
+    lock = _toml_lock(content, path, "pdm lock")
     if "inherit_metadata" not in lock.get("metadata", {}).get("strategy", ()):
         raise ShipstateError(
             f"{path} was locked without PDM's inherit_metadata strategy (as with `use_uv`), so "
