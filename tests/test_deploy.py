@@ -779,11 +779,15 @@ def test_run_a_command_and_read_the_logs_of_the_active_release(app):
     assert idle.code == 1 and "no active release on sandbox-1, sandbox-2, sandbox-3" in idle.stderr
     views = app / "pages" / "views.py"
     fails = '    if "fail" in request.GET:\n        raise RuntimeError("on purpose")\n'
+    fails += '    if "frozen" in request.GET:\n        import gc\n'
+    fails += '        return HttpResponse(str(gc.get_freeze_count()))\n'
     healthz = "def healthz(request):\n"
     views.write_text(views.read_text().replace(healthz, healthz + fails))
     commit(app, "a page that fails when asked to")
     ok("apply", *INVENTORY, "--yes", cwd=app)
     assert http_get(f"http://{host_addresses()[0]}/healthz?fail")[0] == 500
+    status, frozen, _ = http_get(f"http://{host_addresses()[0]}/healthz?frozen")
+    assert status == 200 and int(frozen) > 10000, "a worker leaves the app's objects to the master"
     logs = ok("logs", *INVENTORY, "-n", "30", cwd=app).stdout
     assert "sandbox-1: RuntimeError: on purpose" in logs, "Django with DEBUG off and no LOGGING"
     assert "[ERROR] Internal Server Error: /healthz" in logs
