@@ -26,6 +26,7 @@ from shipstate.commands import (
     in_release,
     inline_cost,
     missing_fails,
+    pip_from_its_wheel,
     processes_from,
     record_states,
     reload_nginx,
@@ -95,8 +96,10 @@ def _environment(
     wants = (*packages,) if locked else ("-r", requirements, *packages)
     get_uv = chain(
         argv("rm", "-rf", tools_tmp),
-        argv(python, "-m", "venv", tools_tmp),
-        argv(f"{tools_tmp}/bin/pip", "install", "--quiet", "--disable-pip-version-check", UV),
+        argv(python, "-m", "venv", "--without-pip", tools_tmp),
+        pip_from_its_wheel(
+            f"{tools_tmp}/bin/python", "install", "--quiet", "--disable-pip-version-check", UV
+        ),
         argv("rm", "-rf", layout.tools),
         argv("mv", "-T", tools_tmp, layout.tools),
     )

@@ -228,6 +228,31 @@ else:
 """
 
 
+# pip run from the wheel ensurepip installs it from, as ensurepip itself runs it: a venv for a
+# tool needs no pip of its own (a venv with pip takes ~2.7 s more, compiling pip)
+PIP_FROM_ITS_WHEEL = """\
+import glob, os, runpy, sys
+import ensurepip
+places = [os.path.join(os.path.dirname(ensurepip.__file__), "_bundled")]
+places.append(str(getattr(ensurepip, "_WHEEL_PKG_DIR", None) or ""))  # a distribution's own
+def version(wheel):
+    number = os.path.basename(wheel).split("-")[1]
+    return [int(part) for part in number.split(".") if part.isdigit()]
+found = [sorted(glob.glob(os.path.join(p, "pip-*.whl")), key=version) for p in places if p]
+wheel = next((wheels[-1] for wheels in found if wheels), None)
+if wheel is None:
+    sys.exit("no wheel of pip for ensurepip in " + " or ".join(p for p in places if p))
+sys.path.insert(0, wheel)
+sys.argv[0] = "pip"
+runpy.run_module("pip", run_name="__main__", alter_sys=True)
+"""
+
+
+def pip_from_its_wheel(python: str, *args: str) -> StringCommand:
+    """`python -m pip ARGS` for a `python` (a venv's) without pip."""
+    return argv(python, "-c", PIP_FROM_ITS_WHEEL, *args)
+
+
 def python_script(python: str, script: str, *args: object) -> StringCommand:
     """A stdlib-only script, run without `site` (it starts in a few ms)."""
     return argv(python, "-S", "-c", script, *args)

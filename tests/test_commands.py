@@ -2,6 +2,7 @@
 
 import configparser
 import http.server
+import re
 import shlex
 import socketserver
 import subprocess
@@ -18,6 +19,7 @@ from shipstate.commands import (
     chain,
     health_check,
     inline_cost,
+    pip_from_its_wheel,
     process_command_line,
     sudo,
     where_directory,
@@ -92,6 +94,17 @@ def test_a_chain_of_another_operator_in_a_chain_is_grouped(tmp_path):
     )
     gone = where_directory(str(tmp_path / "gone"), chain(step("write"), step("rename")))
     assert run(chain(gone, step("next"))) == (["next"], 0), "a directory that is gone is skipped"
+
+
+@pytest.mark.parametrize("python", [f"{sys.base_prefix}/bin/python3", "/usr/bin/python3"])
+def test_a_venv_without_pip_runs_pip_from_the_wheel_ensurepip_has(python, tmp_path):
+    """Python as built (its ensurepip's `_bundled` wheel) and Debian's (its python-wheels)."""
+    subprocess.run([python, "-m", "venv", "--without-pip", tmp_path / "tools"], check=True)
+    command = pip_from_its_wheel(f"{tmp_path}/tools/bin/python", "--version")
+    ran = subprocess.run(["sh", "-c", command.get_raw_value()], capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert re.match(r"pip [\d.]+ from /\S+/pip-[\d.]+-py3-none-any\.whl/pip ", ran.stdout)
+    assert not list((tmp_path / "tools").glob("lib/python3*/site-packages/pip"))
 
 
 def test_layout_paths():

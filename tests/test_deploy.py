@@ -502,6 +502,9 @@ def test_dependencies_from_a_uv_lock(app):
     assert "built" in ok("plan", *INVENTORY, cwd=app).stdout
     uv = "stat -c %i /srv/hello/.tools/bin/uv"
     installed = [on_host(address, uv).stdout for address in host_addresses()]
+    no_pip = "ls /srv/hello/.tools/bin/pip /srv/hello/.tools/lib/python3*/site-packages/pip"
+    for address in host_addresses():  # pip installed uv from the wheel ensurepip has
+        assert on_host(address, no_pip).stderr.count("No such file") == 2
     ok("apply", *INVENTORY, "--yes", cwd=app)
     fleet_serves("2", "3")
     assert [on_host(address, uv).stdout for address in host_addresses()] == installed, (
@@ -780,7 +783,7 @@ def test_run_a_command_and_read_the_logs_of_the_active_release(app):
     views = app / "pages" / "views.py"
     fails = '    if "fail" in request.GET:\n        raise RuntimeError("on purpose")\n'
     fails += '    if "frozen" in request.GET:\n        import gc\n'
-    fails += '        return HttpResponse(str(gc.get_freeze_count()))\n'
+    fails += "        return HttpResponse(str(gc.get_freeze_count()))\n"
     healthz = "def healthz(request):\n"
     views.write_text(views.read_text().replace(healthz, healthz + fails))
     commit(app, "a page that fails when asked to")
