@@ -229,7 +229,7 @@ else:
 
 
 # pip run from the wheel ensurepip installs it from, as ensurepip itself runs it: a venv for a
-# tool needs no pip of its own (a venv with pip takes ~2.7 s more, compiling pip)
+# tool needs no pip of its own (a venv with pip took ~3 s more here: it installs pip, compiled)
 PIP_FROM_ITS_WHEEL = """\
 import glob, os, runpy, sys
 import ensurepip
