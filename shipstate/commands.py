@@ -233,17 +233,17 @@ else:
 PIP_FROM_ITS_WHEEL = """\
 import glob, os, runpy, sys
 import ensurepip
-places = [os.path.join(os.path.dirname(ensurepip.__file__), "_bundled")]
-places.append(str(getattr(ensurepip, "_WHEEL_PKG_DIR", None) or ""))  # a distribution's own
+bundled = os.path.join(os.path.dirname(ensurepip.__file__), "_bundled")
+distributions = str(getattr(ensurepip, "_WHEEL_PKG_DIR", None) or "")  # Debian's python-wheels
+places = [place for place in (bundled, distributions) if place]
 def version(wheel):
     number = os.path.basename(wheel).split("-")[1]
     return [int(part) for part in number.split(".") if part.isdigit()]
-found = [sorted(glob.glob(os.path.join(p, "pip-*.whl")), key=version) for p in places if p]
+found = [sorted(glob.glob(os.path.join(p, "pip-*.whl")), key=version) for p in places]
 wheel = next((wheels[-1] for wheels in found if wheels), None)
 if wheel is None:
-    sys.exit("no wheel of pip for ensurepip in " + " or ".join(p for p in places if p))
+    sys.exit("no wheel of pip for ensurepip in " + " or ".join(places))
 sys.path.insert(0, wheel)
-sys.argv[0] = "pip"
 runpy.run_module("pip", run_name="__main__", alter_sys=True)
 """
 
