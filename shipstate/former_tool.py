@@ -225,8 +225,10 @@ def _ansible_names(pattern: str) -> list[str]:
 
 def _ansible_hosts(name: str, options: dict[str, str]) -> list[FormerHost | None]:
     """A host's (or a range's) address, user and port, by Ansible's names for them or the
-    `ansible_ssh_` ones of Ansible before 2.0."""
-    given = {key.replace("ansible_ssh_", "ansible_"): value for key, value in options.items()}
+    `ansible_ssh_` ones of Ansible before 2.0, which win where both are given (as in Ansible's
+    ssh connection, where the later of a setting's variables wins)."""
+    old_last = sorted(options.items(), key=lambda item: item[0].startswith("ansible_ssh_"))
+    given = {key.replace("ansible_ssh_", "ansible_"): value for key, value in old_last}
     user, port = given.get("ansible_user"), _port(given.get("ansible_port"))
     if "ansible_host" in given:
         return [_host(given["ansible_host"], user, port)]

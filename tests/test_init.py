@@ -1182,6 +1182,11 @@ staging:
       ansible_ssh_host: old.example.com
       ansible_ssh_user: root
       ansible_ssh_port: 2200
+    both:
+      ansible_ssh_host: moved.example.com
+      ansible_host: stale.example.com
+      ansible_user: deploy
+      ansible_ssh_user: admin
 """
     assert from_ansible_inventory(yaml, "production") == {
         "staging": (
@@ -1191,8 +1196,9 @@ staging:
             FormerHost("s2-b.example.com", "ubuntu"),
             FormerHost("one.example.com"),
             FormerHost("old.example.com", "root", 2200),
+            FormerHost("moved.example.com", "admin"),
         )
-    }, "ansible_ssh_host, _user and _port: Ansible 1's names"
+    }, "ansible_ssh_host, _user and _port: Ansible 1's names, which win, as in its ssh connection"
 
 
 DOCKERFILE = """\
