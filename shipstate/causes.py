@@ -16,8 +16,11 @@ KNOWN_CAUSES = (
         '`python = "python3.12"`), or pin versions that support the servers\' Python',
     ),
     (
-        # django-environ's env("X"); os.environ["X"] (os's __getitem__ raising KeyError)
+        # django-environ's env("X"), python-decouple's config("X"), environs' env("X");
+        # os.environ["X"] (os's __getitem__ raising KeyError)
         r"ImproperlyConfigured: Set the (\w+) environment variable"
+        r"|UndefinedValueError: (\w+) not found\. Declare it as envvar"
+        r'|EnvError: Environment variable "(\w+)" not set'
         r"|os(?:\.py)?>?\", line \d+, in __getitem__\n(?:[ \t]+.*\n){0,3}KeyError: '(\w+)'",
         "the app reads {0} from the environment, which the servers do not set: add "
         "`{0}=...` to the secrets file (`[secrets] file` in shipstate.toml; README: Secrets) or, "

@@ -6,6 +6,7 @@ import json
 import os
 import posixpath
 import re
+import shlex
 import subprocess
 import tarfile
 import tempfile
@@ -466,7 +467,8 @@ def read_secrets(app_dir: Path, secrets: Secrets | None, inventory: str) -> Loca
     if tracked.returncode == 0:
         raise ShipstateError(
             f"secrets file {path} is tracked by git: its secrets are in your repository",
-            hint=f"git rm --cached {path.name}, add it to .gitignore, and rotate those secrets",
+            hint=f"git rm --cached {shlex.quote(os.path.relpath(path))}, add it to .gitignore, "
+            "and rotate those secrets",
         )
     content = content.removeprefix(b"\xef\xbb\xbf")  # a byte order mark would be in the first name
     return LocalSecrets(content=content, digest=hashlib.sha256(content).hexdigest()[:16])

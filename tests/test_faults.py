@@ -131,10 +131,14 @@ def test_a_module_the_app_cannot_import_is_named_with_where_it_could_come_from()
         'File "/usr/lib/python3.10/os.py", line 680, in __getitem__\n'
         "    raise KeyError(key) from None\nKeyError: 'SECRET_KEY'",
         "django.core.exceptions.ImproperlyConfigured: Set the SECRET_KEY environment variable",
+        "decouple.UndefinedValueError: SECRET_KEY not found. Declare it as envvar or define a "
+        "default value.",
+        'environs.EnvError: Environment variable "SECRET_KEY" not set',
     ],
 )
 def test_a_variable_the_settings_need_from_the_environment_is_named(output):
-    """os.environ["X"] (Python's own os module, frozen or not) and django-environ's env("X")."""
+    """os.environ["X"] (Python's own os module, frozen or not), django-environ's env("X"),
+    python-decouple's config("X") and environs' env("X")."""
     said = hint_for([f"Traceback (most recent call last):\n  {output}\n"])
     assert said.startswith("the app reads SECRET_KEY from the environment, which the")
     assert "add `SECRET_KEY=...` to the secrets file" in said

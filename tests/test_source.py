@@ -2,6 +2,8 @@
 
 import hashlib
 import io
+import shlex
+import subprocess
 import tarfile
 
 import pytest
@@ -183,13 +185,20 @@ def test_the_archive_holds_submodules_at_the_commits_the_app_records(tmp_path):
 
 
 def test_a_secrets_file_is_read_without_a_byte_order_mark_and_refused_when_git_tracks_it(
-    tmp_path,
+    tmp_path, monkeypatch
 ):
     app = commit_all(tmp_path, "empty")
-    (app / "production.env").write_bytes(b"\xef\xbb\xbfSECRET_KEY=x\r\nDEBUG=0\r\n")
-    secrets = read_secrets(app, Secrets(file="{inventory}.env"), "production")
+    (app / "secrets").mkdir()
+    (app / "secrets/production.env").write_bytes(b"\xef\xbb\xbfSECRET_KEY=x\r\nDEBUG=0\r\n")
+    given = Secrets(file="secrets/{inventory}.env")
+    secrets = read_secrets(app, given, "production")
     assert secrets.names == {"SECRET_KEY", "DEBUG"}
     assert secrets.content.startswith(b"SECRET_KEY=x")
     commit(app, "the secrets, by mistake")
-    with pytest.raises(ShipstateError, match="is tracked by git"):
-        read_secrets(app, Secrets(file="{inventory}.env"), "production")
+    monkeypatch.chdir(app)
+    with pytest.raises(ShipstateError, match="is tracked by git") as caught:
+        read_secrets(app, given, "production")
+    untrack = caught.value.hint.partition(",")[0]
+    assert untrack == "git rm --cached secrets/production.env", "the path from where you are"
+    subprocess.run(shlex.split(untrack), check=True, capture_output=True)
+    assert read_secrets(app, given, "production").names == {"SECRET_KEY", "DEBUG"}
