@@ -29,7 +29,13 @@ from shipstate.former_tool import (
     releases_kept,
 )
 from shipstate.locks import CONVERTERS
-from shipstate.source import MAKE_A_COMMIT, in_git_work_tree, lists_dependencies, tracked_files
+from shipstate.source import (
+    MAKE_A_COMMIT,
+    git_ignores,
+    in_git_work_tree,
+    lists_dependencies,
+    tracked_files,
+)
 from shipstate.templates import ALL_TEMPLATES
 
 REQUIREMENTS = (
@@ -1033,6 +1039,7 @@ class Written:
     kept: list[Path]  # inventories that exist: they list the user's hosts
     notes: tuple[str, ...]  # what in the settings is not ready for production
     hosts_taken: tuple[str, ...] = ()  # inventories listing the hosts the former tool did
+    ignored: str | None = None  # the pattern added to .gitignore, if one was
 
 
 def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
@@ -1069,7 +1076,24 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
     )
     taken = tuple(path.stem for path in inventories if path.stem in former and path not in kept)
     hosts_notes = tuple(_former_hosts_note(env, former[env]) for env in taken)
-    return Written(list(wanted), kept, (*found.notes, *hosts_notes, *outside_git), taken)
+    notes = (*found.notes, *hosts_notes, *outside_git)
+    return Written(list(wanted), kept, notes, taken, _ignore_secrets(app_dir))
+
+
+# where the config's [secrets] (commented out) keeps them: `file = "secrets/{inventory}.env"`
+SECRETS_IGNORED = "/secrets/"
+
+
+def _ignore_secrets(app_dir: Path) -> str | None:
+    """The secrets files' directory added to the app's .gitignore, unless git ignores it."""
+    if git_ignores(app_dir, "secrets/production.env"):
+        return None
+    gitignore = app_dir / ".gitignore"
+    text = gitignore.read_text() if gitignore.exists() else ""
+    separator = "\n" if text and not text.endswith("\n") else ""
+    comment = "# shipstate's secrets files, one per inventory: never committed"
+    gitignore.write_text(f"{text}{separator}{comment}\n{SECRETS_IGNORED}\n")
+    return SECRETS_IGNORED
 
 
 def _former_hosts_note(env: str, former: FormerHosts) -> str:

@@ -88,6 +88,10 @@ def in_git_work_tree(app_dir: Path) -> bool:
     return _run_git(app_dir, "rev-parse", "--is-inside-work-tree").stdout.strip() == b"true"
 
 
+def git_ignores(app_dir: Path, path: str) -> bool:
+    return _run_git(app_dir, "check-ignore", "-q", path).returncode == 0
+
+
 def _commit(app_dir: Path, ref: str) -> str:
     """The commit `ref` names, or an error saying why there is none."""
     if not in_git_work_tree(app_dir):

@@ -139,6 +139,27 @@ def test_init_then_deploy_a_project_kept_in_src(tmp_path, fleet):
     assert refused.code == 1 and "workdir 'app' is not a directory in commit" in refused.stderr
 
 
+def test_init_keeps_the_secrets_files_out_of_git(tmp_path):
+    """The config's [secrets] names secrets/{inventory}.env: init has git ignore that
+    directory (once), unless it does already."""
+    project = startproject(tmp_path / "hello")
+    (project / ".gitignore").write_text("*.pyc")  # no newline at its end
+    written = ok("init", cwd=project).stdout
+    assert "added /secrets/ to .gitignore (secrets files stay out of git)" in written
+    (project / "secrets").mkdir()
+    (project / "secrets" / "production.env").write_text("SECRET_KEY=x\n")
+    git(project, "add", "-A")
+    tracked = git(project, "ls-files").split()
+    assert "shipstate.toml" in tracked and "secrets/production.env" not in tracked
+    assert (project / ".gitignore").read_text().startswith("*.pyc\n# shipstate's secrets")
+    ok("init", "--force", cwd=project)
+    assert (project / ".gitignore").read_text().count("/secrets/") == 1
+    ignoring = startproject(tmp_path / "ignoring")
+    (ignoring / ".gitignore").write_text("*.env\n")
+    assert "gitignore" not in ok("init", cwd=ignoring).stdout
+    assert (ignoring / ".gitignore").read_text() == "*.env\n"
+
+
 def test_init_finds_the_project_in_a_directory_of_the_app(tmp_path):
     app = tmp_path / "repo"
     django_project(app / "backend")

@@ -50,6 +50,8 @@ def init(
         out.print(f"wrote {path.relative_to(app_dir)}")
     for path in done.kept:
         out.print(f"kept {path.relative_to(app_dir)} (it exists)")
+    if done.ignored:
+        out.print(f"added {done.ignored} to .gitignore (secrets files stay out of git)")
     for note in done.notes:
         err.print(f"note: {escape(note)}")
     hosts = "check the hosts in" if "production" in done.hosts_taken else "add your hosts to"
