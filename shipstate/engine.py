@@ -36,7 +36,7 @@ from shipstate.desired import (
 )
 from shipstate.errors import RemoteError, ShipstateError
 from shipstate.identity import operator, utc_now
-from shipstate.inventory import HostSpec, load_inventory, select_hosts
+from shipstate.inventory import HostSpec, inventory_file, load_inventory, select_hosts
 from shipstate.layout import PROCESSES_CONFIG, Layout
 from shipstate.locks import CONVERTERS
 from shipstate.observed import ACTIVE, FAILED, ObservedHost
@@ -226,6 +226,7 @@ class Session:
         inventory_hosts = load_inventory(inventory)
         self.first_host = min(spec.name for spec in inventory_hosts)  # runs processes run "once"
         self.hosts = select_hosts(inventory_hosts, limit)
+        self.inventory = inventory_file(inventory)
         self.inventory_name = inventory.stem
         self.layout = Layout(self.config.root, self.config.name)
         self.report = report
@@ -426,6 +427,7 @@ class Session:
                     self.config.requirements_kind,
                     allow_dirty,
                     secrets.names if secrets else frozenset(),
+                    self.inventory,
                 )
                 if self.config.workdir:
                     check_workdir(self.app_dir, source, self.config.workdir)

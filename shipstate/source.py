@@ -111,6 +111,13 @@ def _commit(app_dir: Path, ref: str) -> str:
     )
 
 
+def _not(app_dir: Path, path: Path | None) -> list[str]:
+    """A pathspec leaving out `path`, if it is in the app."""
+    if path is None or not path.resolve().is_relative_to(app_dir.resolve()):
+        return []
+    return [f":(exclude){path.resolve().relative_to(app_dir.resolve()).as_posix()}"]
+
+
 def read_source(
     app_dir: Path,
     ref: str,
@@ -118,11 +125,21 @@ def read_source(
     kind: str,
     allow_dirty: bool,
     variables: Set[str] = frozenset(),
+    inventory: Path | None = None,
 ) -> Source:
-    """`kind`: the config's requirements_kind; `variables`: those the secrets file sets."""
+    """`kind`: the config's requirements_kind; `variables`: those the secrets file sets;
+    `inventory`: read from the work tree as it is, so its changes are no change to the app."""
     commit = _commit(app_dir, ref)
     prefix = _git(app_dir, "rev-parse", "--show-prefix")
-    changes = _git(app_dir, "status", "--porcelain", "--untracked-files=no", "--", ".")
+    changes = _git(
+        app_dir,
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ".",
+        *_not(app_dir, inventory),
+    )
     dirty = bool(changes)
     if dirty and not allow_dirty:
         files = ", ".join(line[3:] for line in changes.splitlines()[:5])

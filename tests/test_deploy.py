@@ -425,15 +425,22 @@ def test_template_error_fails_plan_before_connecting(app):
 
 
 def test_dirty_tree_is_refused_unless_allowed(app):
+    git(app, "add", "--force", "inventories/sandbox.py")  # committed with the app, by some
     set_version(app, "1")
+    inventory = app / "inventories" / "sandbox.py"
+    inventory.write_text(inventory.read_text() + "# changed, not committed\n")
+    # the inventory is read as it is (`sandbox up` rewrites it): a change there is not the app's
+    ok("apply", "-i", "sandbox", "--yes", cwd=app)
+    fleet_serves("1", "1")
     (app / "hello" / "version.py").write_text('VERSION = "dirty"\n')
     refused = shipstate("apply", *INVENTORY, "--yes", cwd=app)
     assert refused.code == 1 and "--allow-dirty" in refused.stderr
     assert "changes to tracked files: hello/version.py" in refused.stderr
     ok("apply", *INVENTORY, "--yes", "--allow-dirty", cwd=app)
-    fleet_serves("dirty", "1")
+    fleet_serves("dirty", "2")
     listing = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)
-    assert all(h["releases"][0]["dirty"] for h in listing["hosts"].values())
+    assert all(h["releases"][-1]["dirty"] for h in listing["hosts"].values())
+    assert not any(h["releases"][0]["dirty"] for h in listing["hosts"].values())
 
 
 def test_apply_without_terminal_needs_yes(app):
