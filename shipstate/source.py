@@ -292,13 +292,13 @@ def _pattern(pattern: str) -> re.Pattern:
 
 
 def inputs_digest(files: dict[str, str], patterns: tuple[str, ...]) -> str:
-    """What a hook's inputs are: each matching path and its content's id (`files`)."""
-    included = [_pattern(p) for p in patterns if not p.startswith("!")]
-    excluded = [_pattern(p[1:]) for p in patterns if p.startswith("!")]
+    """What a hook's inputs are: each matching path and its content's id (`files`). The last
+    pattern matching a path decides, as in .gitignore: `!` excludes it, any other includes it."""
+    decides = [(not p.startswith("!"), _pattern(p.removeprefix("!"))) for p in reversed(patterns)]
     matched = [
         f"{blob} {path}"
         for path, blob in sorted(files.items())
-        if any(r.fullmatch(path) for r in included) and not any(r.fullmatch(path) for r in excluded)
+        if next((include for include, r in decides if r.fullmatch(path)), False)
     ]
     return hashlib.sha256("\n".join(matched).encode(errors="surrogateescape")).hexdigest()
 

@@ -920,6 +920,16 @@ def test_a_hook_is_skipped_while_its_inputs_are_as_in_the_active_release(app):
         _, body, _ = http_get(f"http://{address}/static/pages/style.css")
         assert "/* changed */" in body
 
+    settings = app / "hello" / "settings.py"
+    settings.write_text(settings.read_text() + "# changed\n")
+    commit(app, "the settings changed")
+    planned = ok("plan", *INVENTORY, cwd=app).stdout
+    skipped = re.findall(r"so skipped: (.*)", planned)
+    assert skipped and all(hooks.startswith("`echo ran") for hooks in skipped), planned
+    assert "manage.py" not in "".join(skipped), (
+        'collectstatic\'s "hello/settings.py" is after "!**/*.py"'
+    )
+
     config.write_text(
         config.read_text().replace('ALLOWED_HOSTS = "*"', 'ALLOWED_HOSTS = "*"\nX = "1"')
     )

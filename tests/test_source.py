@@ -145,6 +145,8 @@ def blob(app, path: str) -> str:
         (("*.py",), ["manage.py"]),
         (("a",), ["a/migrations/0001.py", "a/static/x.css", "a/views.py"]),
         (("**", "!**/*.py"), ["a/static/x.css"]),
+        (("**", "!**/*.py", "a/views.py"), ["a/static/x.css", "a/views.py"]),  # the last decides
+        (("a/views.py", "!**/*.py"), []),
         (("a/static/",), ["a/static/x.css"]),
         (("a/v?ews.py",), ["a/views.py"]),
     ],
