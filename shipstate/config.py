@@ -1,10 +1,11 @@
 """shipstate.toml (or [tool.shipstate] in pyproject.toml): load and validate. Pure."""
 
+import difflib
 import re
 import shlex
 import tomllib
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -22,6 +23,7 @@ from shipstate.locks import CONVERTERS
 CONFIG_FILE = "shipstate.toml"
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
+PROCESS_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,30}$"
 WSGI_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$"
 SERVER_NAME_PATTERN = r"^[A-Za-z0-9_.*~^$\\-]+( [A-Za-z0-9_.*~^$\\-]+)*$"
 URL_PATH_PATTERN = r"^/[A-Za-z0-9_./~-]*$"
@@ -108,7 +110,7 @@ class Process(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")]
+    name: Annotated[str, Field(pattern=PROCESS_NAME_PATTERN)]
     command: Annotated[OneLine, Field(min_length=1, max_length=2000)]
     stop_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
     run: Literal["every-host", "once"] = "every-host"
@@ -354,11 +356,61 @@ def for_environment(data: dict, environment: str | None) -> dict:
     return {**base, **merged}
 
 
+# what a value of each pattern must be, in words
+PATTERN_WORDS = {
+    NAME_PATTERN: "lowercase letters, digits, - and _, starting with a letter (at most 40)",
+    PROCESS_NAME_PATTERN: "lowercase letters, digits and _, starting with a letter (at most 31)",
+    WSGI_PATTERN: "a module and its callable, e.g. mysite.wsgi:application",
+    SERVER_NAME_PATTERN: "names separated by spaces, as nginx's server_name (e.g. example.com)",
+    URL_PATH_PATTERN: "a URL path starting with / (letters, digits and _ . / ~ -)",
+    URL_DIR_PATTERN: "a URL path starting and ending with /, e.g. /static/",
+    DIR_PATTERN: "a relative path of letters, digits and _ . - (parts separated by /)",
+    COMMAND_WORD_PATTERN: "a command, without spaces (e.g. python3.12)",
+    ENV_NAME_PATTERN: "an environment variable's name: letters, digits and _",
+}
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The model whose table holds the key at `loc` (hooks.0.x: Hook's)."""
+    model: type[BaseModel] | None = Config
+    for part in loc[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        found = [field.annotation] if field else []
+        model = None
+        while found:
+            kind = found.pop()
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                model = kind
+                break
+            found += get_args(kind)
+    return model
+
+
+def _said(error: dict) -> str:
+    """A validation error in the user's terms."""
+    loc = error["loc"]
+    if error["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+        key, model = loc[-1], _model_at(loc)
+        if model is not Config and key in Config.model_fields:
+            return (
+                f"unknown key here: {key} is a top-level key, and in TOML a key written after "
+                "a [table] or [[hooks]] header is that table's: move it above the first header"
+            )
+        close = difflib.get_close_matches(key, list(model.model_fields) if model else [], 1)
+        return f"unknown key{f' (did you mean {close[0]}?)' if close else ''}"
+    words = PATTERN_WORDS.get(error.get("ctx", {}).get("pattern"))
+    if error["type"] == "string_pattern_mismatch" and words:
+        return f"must be {words}"
+    return error["msg"]
+
+
 def _validated(data: dict, source: str, where: str) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{source}: {where}{_location(e)}: {e['msg']}" for e in exc.errors()]
+        lines = [f"{source}: {where}{_location(e)}: {_said(e)}" for e in exc.errors()]
         raise ShipstateError(
             "invalid configuration\n  " + "\n  ".join(lines),
             hint="fix the keys named above; `shipstate init` writes a commented example",

@@ -27,7 +27,7 @@ def test_example_config_loads_with_defaults():
 @pytest.mark.parametrize(
     ("processes", "said"),
     [
-        ([{"name": "Worker", "command": "celery"}], "processes.0.name: String should match"),
+        ([{"name": "Worker", "command": "celery"}], "processes.0.name: must be lowercase letters"),
         ([{"name": "w", "command": "celery -A 'x"}], "processes.0.command: Value error, cannot"),
         ([{"name": "w", "command": "  "}], "processes.0.command: Value error, names no program"),
         ([{"name": "w", "command": "a"}, {"name": "w", "command": "b"}], "the same process twice"),
@@ -74,12 +74,37 @@ def test_an_app_is_served_as_wsgi_or_as_asgi_through_uvicorn_s_worker():
         assert "(top level): Value error, set `wsgi` to the app's WSGI" in error.value.message
 
 
+def test_config_errors_say_what_is_wanted_in_the_users_terms():
+    hook = {"command": "python manage.py migrate", "runs": "once", "shared": ["media/"]}
+    data = {**MINIMAL, "keep_release": 3, "name": "My App", "hooks": [hook], "secret": {}}
+    with pytest.raises(ShipstateError) as error:
+        parse_config(data, "shipstate.toml")
+    said = error.value.message.splitlines()
+    assert "  shipstate.toml: keep_release: unknown key (did you mean keep_releases?)" in said
+    assert "  shipstate.toml: secret: unknown key (did you mean secrets?)" in said
+    assert "  shipstate.toml: hooks.0.runs: unknown key (did you mean run?)" in said
+    assert (
+        "  shipstate.toml: hooks.0.shared: unknown key here: shared is a top-level key, and in "
+        "TOML a key written after a [table] or [[hooks]] header is that table's: move it above "
+        "the first header" in said
+    )
+    assert (
+        "  shipstate.toml: name: must be lowercase letters, digits, - and _, starting with a "
+        "letter (at most 40)" in said
+    )
+    with pytest.raises(ShipstateError, match="health_path: must be a URL path starting with /"):
+        parse_config({**MINIMAL, "health_path": "healthz"}, "shipstate.toml")
+
+
 def test_every_environments_keys_are_checked_whichever_is_used():
     data = {**MINIMAL, "environments": {"staging": {"workers": 0, "sever_name": "x"}}}
     with pytest.raises(ShipstateError) as error:
         parse_config(data, "shipstate.toml", "production")
     assert "shipstate.toml: environments.staging.workers: Input should be" in error.value.message
-    assert "shipstate.toml: environments.staging.sever_name: Extra inputs" in error.value.message
+    assert (
+        "shipstate.toml: environments.staging.sever_name: unknown key (did you mean server_name?)"
+        in error.value.message
+    )
     with pytest.raises(ShipstateError, match="environments: not a table of tables"):
         parse_config({**MINIMAL, "environments": {"staging": "x"}}, "shipstate.toml")
 
