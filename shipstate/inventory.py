@@ -1,5 +1,6 @@
 """pyinfra inventory files (inventories/<env>.py): hosts, their data and groups."""
 
+import difflib
 import ipaddress
 import re
 import runpy
@@ -66,6 +67,16 @@ def _check_host(name: str, data: dict, path: Path) -> None:
             raise ShipstateError(
                 f"{path}: host {name!r}: {key} {port!r} is not a port number",
                 hint=f"{key} must be an integer from 1 to 65535",
+            )
+    from pyinfra.connectors.ssh import ConnectorData  # paramiko's import: only when connecting
+
+    known = list(ConnectorData.__annotations__)
+    for key in data:
+        if key.startswith("ssh_") and key not in known:
+            close = difflib.get_close_matches(key, known, 1)
+            raise ShipstateError(
+                f"{path}: host {name!r}: {key} is no SSH setting (pyinfra would ignore it)",
+                hint=f"did you mean {close[0]}?" if close else "pyinfra's: " + ", ".join(known),
             )
     listen = data.get("listen_addr", "")
     try:

@@ -269,6 +269,7 @@ def test_an_inventory_by_its_environments_name(tmp_path, monkeypatch):
         ('web = [("a", {"http_port": 0})]\n', "http_port"),
         ('web = [("a", {"https_port": "443"})]\n', "https_port"),
         ('web = [("a", {"listen_addr": "0.0.0.0:80; x"})]\n', "not an IP address"),
+        ('web = [("a", {"ssh_usr": "deploy"})]\n', "ssh_usr is no SSH setting"),
         ("raise SystemExit(3)\n", "failed to load"),
         ("x = 1\n", "lists no hosts"),
     ],
@@ -276,6 +277,12 @@ def test_an_inventory_by_its_environments_name(tmp_path, monkeypatch):
 def test_bad_inventories(tmp_path, text, message):
     with pytest.raises(ShipstateError, match=message):
         load_inventory(write(tmp_path, text))
+
+
+def test_a_mistyped_ssh_setting_names_the_one_it_is_close_to(tmp_path):
+    with pytest.raises(ShipstateError) as error:
+        load_inventory(write(tmp_path, 'web = [("a", {"ssh_usr": "deploy"})]\n'))
+    assert error.value.hint == "did you mean ssh_user?"
 
 
 @pytest.mark.parametrize("media", [{}, {"media_root": "up/files", "shared": ["up/files/"]}])
