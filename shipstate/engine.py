@@ -64,6 +64,7 @@ from shipstate.source import (
     CommitChange,
     LocalSecrets,
     Source,
+    check_shared_files,
     check_workdir,
     commits_between,
     hook_inputs,
@@ -431,6 +432,7 @@ class Session:
                 )
                 if self.config.workdir:
                     check_workdir(self.app_dir, source, self.config.workdir)
+                check_shared_files(self.app_dir, source, self.config.shared_files)
                 archived = (
                     pool.submit(
                         release_archive,

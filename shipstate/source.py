@@ -212,6 +212,19 @@ def check_workdir(app_dir: Path, source: Source, workdir: str) -> None:
         )
 
 
+def check_shared_files(app_dir: Path, source: Source, files: tuple[str, ...]) -> None:
+    """A path `shared` lists as a file is none the commit has as a directory (its files would
+    go, the release linking an empty file there)."""
+    for path in files:
+        object_of = f"{source.commit}:{source.prefix}{path}"
+        if _run_git(app_dir, "cat-file", "-t", object_of).stdout.strip() == b"tree":
+            raise ShipstateError(
+                f"shared lists {path!r} as a file, and it is a directory in commit "
+                f"{source.commit[:12]}",
+                hint=f'write "{path}/" in shared: directories end with /',
+            )
+
+
 def _committed(app_dir: Path, commit: str, prefix: str, path: str, by: str | None) -> bytes:
     try:
         return _git(app_dir, "show", f"{commit}:{prefix}{path}", binary=True)

@@ -424,6 +424,19 @@ def test_template_error_fails_plan_before_connecting(app):
     assert "connecting" not in result.stderr and "Traceback" not in result.output
 
 
+def test_a_shared_file_the_commit_has_as_a_directory_stops_the_plan(app):
+    (app / "media" / "covers").mkdir(parents=True)
+    (app / "media" / "covers" / "default.png").write_text("png\n")
+    config = app / "shipstate.toml"
+    config.write_text(config.read_text().replace('"media/"', '"media"'))
+    commit(app, "media shared as a file")
+    refused = shipstate("plan", *INVENTORY, cwd=app)
+    assert refused.code == 1 and "Traceback" not in refused.output
+    assert "error: shared lists 'media' as a file, and it is a directory in commit" in (
+        refused.stderr
+    )
+
+
 def test_dirty_tree_is_refused_unless_allowed(app):
     git(app, "add", "--force", "inventories/sandbox.py")  # committed with the app, by some
     set_version(app, "1")

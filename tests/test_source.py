@@ -11,7 +11,14 @@ import pytest
 from conftest import commit, commit_all, git
 from shipstate.config import Hook, Secrets
 from shipstate.errors import ShipstateError
-from shipstate.source import archive, hook_inputs, inputs_digest, read_secrets, read_source
+from shipstate.source import (
+    archive,
+    check_shared_files,
+    hook_inputs,
+    inputs_digest,
+    read_secrets,
+    read_source,
+)
 
 
 @pytest.fixture
@@ -44,6 +51,21 @@ def test_an_included_file_changed_is_a_new_environment(repo):
     (repo / "constraints.txt").write_text("sqlparse<0.6\n")
     commit(repo, "tighter constraint")
     assert len({before, after_base, sha(repo)}) == 3
+
+
+def test_a_shared_file_that_the_commit_has_as_a_directory_is_refused(tmp_path):
+    app = tmp_path / "repo" / "app"  # the app in a subdirectory of its repository
+    (app / "media" / "covers").mkdir(parents=True)
+    (app / "media" / "covers" / "default.png").write_text("png\n")
+    (app / "db.sqlite3").write_text("")
+    (app / "requirements.txt").write_text("Django==5.2.19\n")
+    commit_all(tmp_path / "repo", "app")
+    source = read_source(app, "HEAD", "requirements.txt", "requirements", allow_dirty=False)
+    check_shared_files(app, source, ("db.sqlite3", ".env", "var/app.db"))  # a file, or none
+    with pytest.raises(ShipstateError) as error:
+        check_shared_files(app, source, ("db.sqlite3", "media"))
+    assert error.value.message.startswith("shared lists 'media' as a file, and it is a directory")
+    assert error.value.hint == 'write "media/" in shared: directories end with /'
 
 
 def test_an_app_without_a_commit_to_deploy_is_told_how_to_make_one(tmp_path):
