@@ -992,7 +992,8 @@ def render_config(found: Detected) -> str:
     collectstatic = [
         "[[hooks]]",
         'command = "python manage.py collectstatic --noinput"',
-        f'inputs = ["**", "!**/*.py", "{found.settings_path}"]   # all but Python code',
+        f'inputs = ["**", "!**/*.py", "{found.settings_path}"]'
+        "   # all but Python code, and the settings",
         f'outputs = ["{static_root}"]',
     ]
     if found.static_root:
