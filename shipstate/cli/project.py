@@ -40,6 +40,8 @@ def init(
 
     Never overwrites a file without --force, and an inventory never.
 
+    Adds /secrets/ (where secrets files go) to .gitignore.
+
     Example: cd mysite && shipstate init --templates
     """
     from shipstate.init import init as write_init_files  # its patterns: only init needs them
