@@ -228,7 +228,7 @@ class Session:
         self.first_host = min(spec.name for spec in inventory_hosts)  # runs processes run "once"
         self.hosts = select_hosts(inventory_hosts, limit)
         self.inventory = inventory_file(inventory)
-        self.inventory_name = inventory.stem
+        self.inventory_name = self.inventory.stem
         self.layout = Layout(self.config.root, self.config.name)
         self.report = report
         self.accept_new_host_keys = accept_new_host_keys

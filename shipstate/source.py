@@ -111,11 +111,12 @@ def _commit(app_dir: Path, ref: str) -> str:
     )
 
 
-def _not(app_dir: Path, path: Path | None) -> list[str]:
+def _leaving_out(app_dir: Path, path: Path | None) -> list[str]:
     """A pathspec leaving out `path`, if it is in the app."""
-    if path is None or not path.resolve().is_relative_to(app_dir.resolve()):
+    inside, root = path.resolve() if path else None, app_dir.resolve()
+    if inside is None or not inside.is_relative_to(root):
         return []
-    return [f":(exclude){path.resolve().relative_to(app_dir.resolve()).as_posix()}"]
+    return [f":(exclude){inside.relative_to(root).as_posix()}"]
 
 
 def read_source(
@@ -138,7 +139,7 @@ def read_source(
         "--untracked-files=no",
         "--",
         ".",
-        *_not(app_dir, inventory),
+        *_leaving_out(app_dir, inventory),
     )
     dirty = bool(changes)
     if dirty and not allow_dirty:
