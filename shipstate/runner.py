@@ -1,5 +1,6 @@
 """Drive pyinfra in-process: connect to the fleet, read facts, run operations."""
 
+import functools
 import logging
 import os
 import re
@@ -184,6 +185,26 @@ def _send_at_once(host: Host) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def _lost_connection_is_an_ssh_error(host: Host) -> None:
+    """paramiko raises EOFError for a command started as the connection ends (its reader saw
+    the end first); pyinfra takes only SSHException and OSError for a failed command, and any
+    other exception out of one host's run stops every host's."""
+    connector = host.connector
+    for name in ("run_shell_command", "put_file", "get_file"):
+        setattr(connector, name, _eof_as_ssh_error(getattr(connector, name)))
+
+
+def _eof_as_ssh_error(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except EOFError as exc:
+            raise SSHException("the host ended the connection") from exc
+
+    return call
+
+
 def _connection_lost(host: Host) -> bool:
     transport = _transport(host)
     return transport is not None and not transport.is_active()
@@ -193,7 +214,7 @@ def run_command(host: Host, command: StringCommand) -> tuple[bool, CommandOutput
     """Run one command on the host; a lost connection is a failed command, not an exception."""
     try:
         return host.run_shell_command(command)
-    except (PyinfraError, OSError, EOFError, SSHException) as exc:
+    except (PyinfraError, OSError, SSHException) as exc:
         lost = f"connection lost: {exc or type(exc).__name__}"
         return False, CommandOutput([OutputLine("stderr", lost)])
 
@@ -264,6 +285,7 @@ class Fleet:
             )
         for host in self.state.activated_hosts:
             _send_at_once(host)
+            _lost_connection_is_an_ssh_error(host)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -8,12 +8,16 @@ import time
 import urllib.request
 
 import pytest
+from pyinfra.api import StringCommand
+from pyinfra.api.operation import add_op
+from pyinfra.operations import server
 from test_deploy import INVENTORY, fleet_serves, override_nginx_template, served
 from test_lock import no_leftovers, release_ids
 
 from conftest import commit, host_addresses, http_get, ok, on_host, set_version, shipstate, start
 from shipstate.causes import DEFAULT_HINT, hint_for
-from shipstate.runner import Failure
+from shipstate.inventory import load_inventory
+from shipstate.runner import Failure, Fleet, run_command
 
 
 def edit_config(app, old: str, new: str) -> None:
@@ -499,6 +503,28 @@ def test_ssh_connection_dropped_while_preparing(deployed):
     config.write_text(before)
     set_version(app, "3")
     converges(app)
+
+
+def test_a_connection_ending_as_a_command_starts_fails_that_host_alone(fleet):
+    """paramiko raises EOFError when the connection ends as a command starts (its reader saw
+    the end before the command's channel opened): that host's step failed, the others ran."""
+    said = []
+    with Fleet(load_inventory(fleet)[:2], said.append) as connected:
+        ending, other = connected.hosts
+        client = ending.connector.client
+
+        def connection_ends(*args, **kwargs):
+            client.get_transport().close()
+            raise EOFError
+
+        client.exec_command = connection_ends
+        failures = connected.run(
+            lambda state: add_op(state, server.shell, commands=["true"], name="say hi")
+        )
+        assert run_command(ending, StringCommand("true"))[0] is False
+    assert [(f.host, f.operation) for f in failures] == [(ending.name, "say hi")], failures
+    assert "connection lost" in failures[0].output
+    assert connected.changed()[other.name] == ["say hi"]
 
 
 def load(address: str, stop: threading.Event, seen: list, errors: list) -> None:
