@@ -15,6 +15,8 @@ COMMANDS = [
     "set-active",
     "rollback",
     "releases",
+    "run",
+    "logs",
     "lock status",
     "lock release",
     "sandbox up",
@@ -26,6 +28,8 @@ def test_version_and_help():
     result = shipstate("--version")
     assert result.code == 0 and result.stdout.startswith("shipstate ")
     assert "plan" in shipstate("--help").stdout
+    assert "<bool>" not in shipstate("--help").stdout, "a flag shown as if it took a value"
+    assert "<list[str]>" not in shipstate("run", "--help").stdout, "an argument named twice"
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -34,6 +38,7 @@ def test_every_command_help_has_an_example(command):
     assert result.code == 0 and "Example:" in result.stdout
     assert "Also: -q (quiet), -v (every remote command), --debug, -C DIR" in result.stdout
     assert not re.search(r"\w \.(?=\s)", result.stdout), "a [bracketed] text rich took for markup"
+    assert not re.search(r"--[\w-]+(\s+-\w)?\s+<\w+>", result.stdout), "an option's value unnamed"
 
 
 def test_each_command_is_summed_up_in_one_line_of_the_command_list():

@@ -30,7 +30,7 @@ Limit = Annotated[
     list[str] | None,
     typer.Option("--limit", help="Only these hosts or groups (repeatable).", metavar="HOST|GROUP"),
 ]
-Ref = Annotated[str, typer.Option("--ref", help="The git ref to deploy.")]
+Ref = Annotated[str, typer.Option("--ref", metavar="REF", help="The git ref to deploy.")]
 AllowDirty = Annotated[
     bool,
     typer.Option(
@@ -310,7 +310,9 @@ def _run_in_terminal(inventory, limit, command, every_host: bool, accept_new_hos
 def logs(
     inventory: Inventory,
     limit: Limit = None,
-    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.", min=1)] = 50,
+    lines: Annotated[
+        int, typer.Option("--lines", "-n", metavar="N", help="How many lines.", min=1)
+    ] = 50,
     follow: Annotated[
         bool,
         typer.Option(
@@ -368,7 +370,9 @@ def bootstrap(
     user: Annotated[
         str,
         typer.Option(
-            "--user", help="Connect as this user: root, or a user with passwordless sudo."
+            "--user",
+            metavar="USER",
+            help="Connect as this user: root, or a user with passwordless sudo.",
         ),
     ] = "root",
     public_key: Annotated[

@@ -20,12 +20,20 @@ import gevent  # noqa: E402
 import greenlet  # noqa: E402
 import typer  # noqa: E402
 from rich.markup import escape  # noqa: E402
+from typer.core import TyperArgument, TyperOption  # noqa: E402
 
 from shipstate import __version__  # noqa: E402
 from shipstate.cli import deploy, project, sandbox  # noqa: E402
 from shipstate.cli.output import configure, err  # noqa: E402
 from shipstate.errors import EXIT_INTERRUPTED, ShipstateError  # noqa: E402
 from shipstate.inventory import which_inventory  # noqa: E402
+
+_display_type = TyperOption.display_type_rich
+# typer 0.29's help shows `-y <bool>`, as if a flag took a value, and `COMMAND <list[str]>`
+TyperOption.display_type_rich = lambda option, ctx: (
+    None if option.is_flag else _display_type(option, ctx)
+)
+TyperArgument.display_type_rich = lambda argument, ctx: None
 
 app = typer.Typer(
     name="shipstate",

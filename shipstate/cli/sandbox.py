@@ -43,11 +43,12 @@ def _app_layout(app_name: str | None) -> Layout:
 
 @app.command()
 def up(
-    hosts: Annotated[int, typer.Option("--hosts", "-n", help="How many hosts.")] = 2,
+    hosts: Annotated[int, typer.Option("--hosts", "-n", metavar="N", help="How many hosts.")] = 2,
     app_name: Annotated[
         str | None,
         typer.Option(
             "--app",
+            metavar="NAME",
             help="App name, with its root /srv/<app> (default: shipstate.toml's name and "
             "root), which is made for the deploy user.",
         ),
@@ -119,7 +120,9 @@ def down() -> None:
 def ssh(
     host: Annotated[str, typer.Argument(help="Host name (sandbox-1) or address.")],
     command: Annotated[list[str] | None, typer.Argument(help="Command to run.")] = None,
-    user: Annotated[str, typer.Option("--user", "-u", help="Remote user.")] = "deploy",
+    user: Annotated[
+        str, typer.Option("--user", "-u", metavar="USER", help="Remote user.")
+    ] = "deploy",
 ) -> None:
     """Open a shell (or run a command) on a sandbox host.
 
