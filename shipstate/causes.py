@@ -36,7 +36,8 @@ KNOWN_CAUSES = (
         r"ModuleNotFoundError: No module named '([\w.]+)'",
         "the app imports {0}, which neither its environment nor the release has: add its "
         "package to the requirements, or, if {0} is the app's own, set `workdir` to the "
-        "directory holding manage.py (and check `wsgi` or `asgi`)",
+        "directory holding manage.py, or `pythonpath` to the one holding {0} when it is not "
+        "beside manage.py (a src/ layout; and check `wsgi` or `asgi`)",
     ),
     (
         r"(?:OperationalError|ProgrammingError): (?:no such table: |relation \")(\w+)",

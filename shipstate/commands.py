@@ -281,9 +281,12 @@ def workdir_in(app: Config, directory: str) -> str:
 
 
 def as_in_release(app: Config, directory: str, *command: str) -> tuple[str, ...]:
-    """`command` as a release's hooks and app server run: its venv on PATH, the app's [env],
-    and the secrets file's variables if they are asked for (`directory`: the release's)."""
+    """`command` as a release's hooks and app server run: its venv on PATH, the app's
+    `pythonpath` on PYTHONPATH, its [env], and the secrets file's variables if they are asked
+    for (`directory`: the release's)."""
     variables = [f"PATH={directory}/venv/bin:{PATH}", *(f"{k}={v}" for k, v in app.env.items())]
+    if app.pythonpath:
+        variables.append("PYTHONPATH=" + ":".join(f"{directory}/{d}" for d in app.pythonpath))
     secrets_file = app.secrets_env_file
     secrets = with_env_file(app.python, f"{directory}/{secrets_file}") if secrets_file else ()
     return ("env", *variables, *secrets, *command)

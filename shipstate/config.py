@@ -198,6 +198,8 @@ class Config(BaseModel):
     wsgi: Annotated[str | None, Field(pattern=WSGI_PATTERN)] = None
     asgi: Annotated[str | None, Field(pattern=WSGI_PATTERN)] = None
     workdir: Annotated[str | None, Field(pattern=DIR_PATTERN)] = None
+    # directories (in the app) the app's code imports from, as a src/ layout's: on sys.path
+    pythonpath: tuple[Annotated[str, Field(pattern=DIR_PATTERN)], ...] = ()
     requirements: str = "requirements.txt"
     python: Annotated[str, Field(pattern=COMMAND_WORD_PATTERN)] = "python3"
     # Debian packages the app needs on its servers, which `bootstrap` installs
@@ -243,6 +245,11 @@ class Config(BaseModel):
         if name in EXPORTS:
             raise ValueError(f"{name} cannot be installed by shipstate: {EXPORTS[name]}")
         return value
+
+    @field_validator("pythonpath")
+    @classmethod
+    def _relative_dirs(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(relative_path(value) for value in values)
 
     @field_validator("shared")
     @classmethod

@@ -64,8 +64,8 @@ from shipstate.source import (
     CommitChange,
     LocalSecrets,
     Source,
+    check_directories,
     check_shared_files,
-    check_workdir,
     commits_between,
     hook_inputs,
     read_secrets,
@@ -376,6 +376,7 @@ class Session:
                     json.dumps(
                         [hook.model_dump(mode="json"), digest, env, self.config.env, secrets]
                         + built
+                        + ([self.config.pythonpath] if self.config.pythonpath else [])
                     )
                 )[:16]
                 if digest
@@ -430,8 +431,7 @@ class Session:
                     secrets.names if secrets else frozenset(),
                     self.inventory,
                 )
-                if self.config.workdir:
-                    check_workdir(self.app_dir, source, self.config.workdir)
+                check_directories(self.app_dir, source, self.config.workdir, self.config.pythonpath)
                 check_shared_files(self.app_dir, source, self.config.shared_files)
                 archived = (
                     pool.submit(

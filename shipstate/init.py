@@ -86,6 +86,7 @@ def _inventory(env: str, former: FormerHosts | None) -> str:
 class Detected:
     name: str
     workdir: str | None  # where manage.py is, when it is not the app's root
+    pythonpath: str | None  # where the project's modules are, when not beside manage.py (src)
     settings: str
     settings_path: str  # the settings' file, or their package when they span modules
     wsgi: str | None
@@ -337,6 +338,10 @@ def _python_needed(
     return (f"3.{minor}", f"Django {major} ({requirements})") if minor else (None, None)
 
 
+def _relative(path: Path, app_dir: Path) -> str | None:
+    return None if path == app_dir else path.relative_to(app_dir).as_posix()
+
+
 def _in_workdir(workdir: str | None, path: str) -> str:
     return f"{workdir}/{path}" if workdir else path
 
@@ -432,6 +437,26 @@ def _production_settings(app_dir: Path, module: str) -> str:
             if _module_file(app_dir, f"{package}.{name}"):
                 return f"{package}.{name}"
     return module
+
+
+def _base_dir(modules: Path, settings_module: str, settings: str) -> Path | None:
+    """BASE_DIR: the settings file's directory, or as many above it as BASE_DIR's `.parent`s,
+    `.parents[n]` or `os.path.dirname`s of `__file__` say; None when set otherwise."""
+    found = _module_file(modules, settings_module)
+    values = re.findall(r"^BASE_DIR\s*=\s*(.*__file__.*)$", settings, re.M)
+    if found is None or not values:
+        return None
+    up = len(re.findall(r"\.parent\b|dirname\(", values[-1]))
+    up += sum(int(n) + 1 for n in re.findall(r"\.parents\[(\d)\]", values[-1]))
+    return found.parents[up - 1] if 0 < up <= len(found.parents) else None
+
+
+def _modules_dir(project: Path, settings_module: str) -> str | None:
+    """`src` when the settings are in the project's src/ (a src layout, whose manage.py puts
+    it on sys.path), not beside manage.py."""
+    if _module_file(project, settings_module) or not _module_file(project / "src", settings_module):
+        return None
+    return "src"
 
 
 def _settings_text(app_dir: Path, module: str) -> str:
@@ -613,11 +638,14 @@ def detect(app_dir: Path) -> Detected:
     project = app_dir / workdir if workdir else app_dir
     in_app = partial(_in_workdir, workdir)
     used_by_manage, settings_found_so = _settings_module(project)
-    settings_module = _production_settings(project, used_by_manage)
-    settings = _settings_text(project, settings_module)
+    src = _modules_dir(project, used_by_manage)
+    modules = project / src if src else project
+    in_modules = partial(_in_workdir, in_app(src) if src else workdir)
+    settings_module = _production_settings(modules, used_by_manage)
+    settings = _settings_text(modules, settings_module)
     procfile = _procfile(app_dir)
     asgi = ASGI_APPLICATION.search(settings) or ASGI_SERVED.search(procfile.get("web", ""))
-    wsgi = None if asgi else f"{_wsgi_module(project, settings_module)}:application"
+    wsgi = None if asgi else f"{_wsgi_module(modules, settings_module)}:application"
     places = [*REQUIREMENTS, *(in_app(r) for r in REQUIREMENTS if workdir)]
     unusable: list[ShipstateError] = []
     requirements = next((r for r in places if _installable(app_dir / r, unusable)), None)
@@ -637,7 +665,11 @@ def detect(app_dir: Path) -> Detected:
             hint="create requirements.txt (or uv.lock, or [project] dependencies in "
             "pyproject.toml) listing Django, commit it, and run init again",
         )
-    health = _health_path(_root_urls(app_dir, settings), settings)
+    base = _base_dir(modules, settings_module, settings) or project
+    below_base = partial(
+        _in_workdir, _relative(base, app_dir) if base.is_relative_to(app_dir) else workdir
+    )
+    health = _health_path(_root_urls(modules, settings), settings)
     name = _app_name(app_dir, settings_module)[:40]
     environment = _environment_read(settings)
     env_example = _env_example([app_dir, project])
@@ -653,10 +685,10 @@ def detect(app_dir: Path) -> Detected:
     shared_in_git = [
         path
         for path in (sqlite_file, media_root or "media")
-        if path and tracked_files(app_dir, in_app(path))
+        if path and tracked_files(app_dir, below_base(path))
     ]
     python, python_named_by = _python([app_dir, project])
-    processes, processes_found_in = _processes(procfile, project, settings_module, settings)
+    processes, processes_found_in = _processes(procfile, modules, settings_module, settings)
     release = procfile.get("release", "")
     release_hook = None if MIGRATE_ONLY.fullmatch(release) else release or None
     translations = _translations(app_dir)
@@ -674,14 +706,15 @@ def detect(app_dir: Path) -> Detected:
     return Detected(
         name=name,
         workdir=workdir,
+        pythonpath=in_app(src) if src else None,
         settings=settings_module,
-        settings_path=in_app(_settings_path(project, settings_module)),
+        settings_path=in_modules(_settings_path(modules, settings_module)),
         wsgi=wsgi,
         asgi=f"{asgi[1]}:{asgi[2] or 'application'}" if asgi else None,
         requirements=requirements,
-        static_root=static_root and in_app(static_root),
-        sqlite_file=sqlite_file and in_app(sqlite_file),
-        media_root=media_root and in_app(media_root),
+        static_root=static_root and below_base(static_root),
+        sqlite_file=sqlite_file and below_base(sqlite_file),
+        media_root=media_root and below_base(media_root),
         media_url=_media_url(settings),
         health_path=health,
         python=python,
@@ -910,6 +943,11 @@ def render_config(found: Detected) -> str:
         *(
             [f'workdir = "{found.workdir}"   # holds manage.py: hooks and the app server run there']
             if found.workdir
+            else []
+        ),
+        *(
+            [f'pythonpath = ["{found.pythonpath}"]   # holds the project\'s modules: on sys.path']
+            if found.pythonpath
             else []
         ),
         f'requirements = "{found.requirements}"',

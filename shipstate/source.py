@@ -200,17 +200,22 @@ def commits_between(app_dir: Path, live: str, target: str) -> tuple[list[str], l
     return added, [line[2:] for line in lines if line.startswith("<")]
 
 
-def check_workdir(app_dir: Path, source: Source, workdir: str) -> None:
-    try:
-        kind = _git(app_dir, "cat-file", "-t", f"{source.commit}:{source.prefix}{workdir}")
-    except ShipstateError:
-        kind = None
-    if kind != "tree":
-        raise ShipstateError(
-            f"workdir {workdir!r} is not a directory in commit {source.commit[:12]}",
-            hint="set `workdir` in shipstate.toml to the directory that holds manage.py, "
-            "relative to the app, and commit it",
-        )
+def check_directories(
+    app_dir: Path, source: Source, workdir: str | None, pythonpath: tuple[str, ...]
+) -> None:
+    """`workdir` and each `pythonpath` directory are directories in the commit."""
+    wanted = [("workdir", workdir, "the directory that holds manage.py")] if workdir else []
+    wanted += [("pythonpath", path, "directories the app imports from") for path in pythonpath]
+    for key, path, what in wanted:
+        try:
+            kind = _git(app_dir, "cat-file", "-t", f"{source.commit}:{source.prefix}{path}")
+        except ShipstateError:
+            kind = None
+        if kind != "tree":
+            raise ShipstateError(
+                f"{key} {path!r} is not a directory in commit {source.commit[:12]}",
+                hint=f"set `{key}` in shipstate.toml to {what}, relative to the app, and commit it",
+            )
 
 
 def check_shared_files(app_dir: Path, source: Source, files: tuple[str, ...]) -> None:

@@ -175,6 +175,9 @@ def test_the_requirements_kind_is_read_from_the_file_name(requirements, kind):
         ({"workdir": "../src"}, "workdir"),
         ({"workdir": "/src"}, "workdir"),
         ({"workdir": "src; ls"}, "workdir"),
+        ({"pythonpath": ["../lib"]}, "pythonpath"),
+        ({"pythonpath": ["/usr/lib"]}, "pythonpath.0"),
+        ({"pythonpath": "src"}, "pythonpath"),
         ({"typo_key": 1}, "typo_key"),
     ],
 )

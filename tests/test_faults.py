@@ -126,6 +126,7 @@ def test_a_module_the_app_cannot_import_is_named_with_where_it_could_come_from()
     said = hint_for(["ModuleNotFoundError: No module named 'mysite.settings'"])
     assert said.startswith("the app imports mysite.settings, which neither its environment")
     assert "if mysite.settings is the app's own, set `workdir`" in said
+    assert "or `pythonpath` to the one holding mysite.settings" in said
 
 
 @pytest.mark.parametrize(

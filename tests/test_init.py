@@ -139,6 +139,46 @@ def test_init_then_deploy_a_project_kept_in_src(tmp_path, fleet):
     assert refused.code == 1 and "workdir 'app' is not a directory in commit" in refused.stderr
 
 
+def test_init_then_deploy_a_project_whose_modules_are_in_src_beside_manage_py(tmp_path, fleet):
+    """A src layout: manage.py at the root, the project's package in src/ (which manage.py does
+    not put on sys.path here: shipstate's `pythonpath` does, for hooks and the app server)."""
+    reset_app_on_hosts()
+    app = django_project(tmp_path / "hello")
+    (app / "src").mkdir()
+    (app / "mysite").rename(app / "src" / "mysite")
+    settings = app / "src" / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + 'STATIC_ROOT = BASE_DIR / "staticfiles"\n')
+    commit_all(app, "src layout")
+    ok("init", cwd=app)
+    config = (app / "shipstate.toml").read_text()
+    assert 'wsgi = "mysite.wsgi:application"' in config and "workdir" not in config
+    assert 'pythonpath = ["src"]' in config
+    assert 'shared = ["src/db.sqlite3", "media/"]' in config, "BASE_DIR is src/"
+    assert 'static_root = "src/staticfiles"' in config
+    assert '"src/mysite/settings.py"]' in config, "the settings are the hooks' inputs"
+    deploy_serving_the_admin(app, fleet)
+    for address in host_addresses():
+        assert http_get(f"http://{address}/static/admin/css/base.css")[0] == 200
+    ran = ok(
+        "run",
+        "-i",
+        "inventories/sandbox.py",
+        "--",
+        "sh",
+        "-c",
+        "python -c 'import mysite; print(mysite.__file__)' && python manage.py showmigrations auth",
+        cwd=app,
+    ).stdout
+    assert "/srv/hello/releases/1/src/mysite/__init__.py" in ran
+    assert "[X] 0001_initial" in ran, "migrate ran with src/ on sys.path"
+    (app / "shipstate.toml").write_text(
+        config.replace('pythonpath = ["src"]', 'pythonpath = ["lib"]')
+    )
+    commit(app, "a pythonpath the app does not have")
+    refused = shipstate("plan", "-i", "inventories/sandbox.py", cwd=app)
+    assert refused.code == 1 and "pythonpath 'lib' is not a directory in commit" in refused.stderr
+
+
 def test_init_keeps_the_secrets_files_out_of_git(tmp_path):
     """The config's [secrets] names secrets/{inventory}.env: init has git ignore that
     directory (once), unless it does already."""
