@@ -50,6 +50,11 @@ def deploy_serving_the_admin(app, fleet):
         assert status == 200 and "Django" in body
 
 
+def run_on_the_sandbox(app, script: str) -> str:
+    """What `script` printed, run by `shipstate run` in the active release."""
+    return ok("run", "-i", "inventories/sandbox.py", "--", "sh", "-c", script, cwd=app).stdout
+
+
 def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
     reset_app_on_hosts()
     project = startproject(tmp_path / "hello")
@@ -118,16 +123,7 @@ def test_init_then_deploy_a_project_kept_in_src(tmp_path, fleet):
     deploy_serving_the_admin(app, fleet)
     for address in host_addresses():
         assert http_get(f"http://{address}/static/admin/css/base.css")[0] == 200
-    ran = ok(
-        "run",
-        "-i",
-        "inventories/sandbox.py",
-        "--",
-        "sh",
-        "-c",
-        "pwd && ls -l db.sqlite3 && python manage.py showmigrations auth",
-        cwd=app,
-    ).stdout
+    ran = run_on_the_sandbox(app, "pwd && ls -l db.sqlite3 && python manage.py showmigrations auth")
     assert "/srv/hello/releases/1/src\n" in ran and "/srv/hello/shared/src/db.sqlite3" in ran
     assert "[X] 0001_initial" in ran, "migrate ran in src/, on the shared database"
     settings.write_text(settings.read_text() + "# a code-only change\n")
@@ -159,16 +155,10 @@ def test_init_then_deploy_a_project_whose_modules_are_in_src_beside_manage_py(tm
     deploy_serving_the_admin(app, fleet)
     for address in host_addresses():
         assert http_get(f"http://{address}/static/admin/css/base.css")[0] == 200
-    ran = ok(
-        "run",
-        "-i",
-        "inventories/sandbox.py",
-        "--",
-        "sh",
-        "-c",
+    ran = run_on_the_sandbox(
+        app,
         "python -c 'import mysite; print(mysite.__file__)' && python manage.py showmigrations auth",
-        cwd=app,
-    ).stdout
+    )
     assert "/srv/hello/releases/1/src/mysite/__init__.py" in ran
     assert "[X] 0001_initial" in ran, "migrate ran with src/ on sys.path"
     (app / "shipstate.toml").write_text(
