@@ -5,6 +5,7 @@ import re
 import shutil
 import tomllib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
@@ -338,8 +339,11 @@ def _python_needed(
     return (f"3.{minor}", f"Django {major} ({requirements})") if minor else (None, None)
 
 
-def _relative(path: Path, app_dir: Path) -> str | None:
-    return None if path == app_dir else path.relative_to(app_dir).as_posix()
+def _below(directory: Path, app_dir: Path) -> Callable[[str], str]:
+    """A path in `directory` (the app's, or one in it) as a path in the app."""
+    return partial(
+        _in_workdir, None if directory == app_dir else directory.relative_to(app_dir).as_posix()
+    )
 
 
 def _in_workdir(workdir: str | None, path: str) -> str:
@@ -640,7 +644,7 @@ def detect(app_dir: Path) -> Detected:
     used_by_manage, settings_found_so = _settings_module(project)
     src = _modules_dir(project, used_by_manage)
     modules = project / src if src else project
-    in_modules = partial(_in_workdir, in_app(src) if src else workdir)
+    in_modules = _below(modules, app_dir)
     settings_module = _production_settings(modules, used_by_manage)
     settings = _settings_text(modules, settings_module)
     procfile = _procfile(app_dir)
@@ -666,9 +670,7 @@ def detect(app_dir: Path) -> Detected:
             "pyproject.toml) listing Django, commit it, and run init again",
         )
     base = _base_dir(modules, settings_module, settings) or project
-    below_base = partial(
-        _in_workdir, _relative(base, app_dir) if base.is_relative_to(app_dir) else workdir
-    )
+    below_base = _below(base if base.is_relative_to(app_dir) else project, app_dir)
     health = _health_path(_root_urls(modules, settings), settings)
     name = _app_name(app_dir, settings_module)[:40]
     environment = _environment_read(settings)

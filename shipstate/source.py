@@ -200,6 +200,13 @@ def commits_between(app_dir: Path, live: str, target: str) -> tuple[list[str], l
     return added, [line[2:] for line in lines if line.startswith("<")]
 
 
+def _kind_in(app_dir: Path, source: Source, path: str) -> bytes:
+    """What `path` is in the source's commit: b"tree", b"blob"..., or b"" when it has none."""
+    return _run_git(
+        app_dir, "cat-file", "-t", f"{source.commit}:{source.prefix}{path}"
+    ).stdout.strip()
+
+
 def check_directories(
     app_dir: Path, source: Source, workdir: str | None, pythonpath: tuple[str, ...]
 ) -> None:
@@ -207,11 +214,7 @@ def check_directories(
     wanted = [("workdir", workdir, "the directory that holds manage.py")] if workdir else []
     wanted += [("pythonpath", path, "directories the app imports from") for path in pythonpath]
     for key, path, what in wanted:
-        try:
-            kind = _git(app_dir, "cat-file", "-t", f"{source.commit}:{source.prefix}{path}")
-        except ShipstateError:
-            kind = None
-        if kind != "tree":
+        if _kind_in(app_dir, source, path) != b"tree":
             raise ShipstateError(
                 f"{key} {path!r} is not a directory in commit {source.commit[:12]}",
                 hint=f"set `{key}` in shipstate.toml to {what}, relative to the app, and commit it",
@@ -222,8 +225,7 @@ def check_shared_files(app_dir: Path, source: Source, files: tuple[str, ...]) ->
     """A path `shared` lists as a file is none the commit has as a directory (its files would
     go, the release linking an empty file there)."""
     for path in files:
-        object_of = f"{source.commit}:{source.prefix}{path}"
-        if _run_git(app_dir, "cat-file", "-t", object_of).stdout.strip() == b"tree":
+        if _kind_in(app_dir, source, path) == b"tree":
             raise ShipstateError(
                 f"shared lists {path!r} as a file, and it is a directory in commit "
                 f"{source.commit[:12]}",
