@@ -34,7 +34,7 @@ from shipstate.desired import (
     parse_release_name,
     resolve_release,
 )
-from shipstate.errors import RemoteError, ShipstateError
+from shipstate.errors import Interrupted, RemoteError, ShipstateError
 from shipstate.identity import operator, utc_now
 from shipstate.inventory import HostSpec, inventory_file, load_inventory, select_hosts
 from shipstate.layout import PROCESSES_CONFIG, Layout
@@ -626,13 +626,19 @@ class Session:
         before = dict(self.observed)
         self.report("applying")
         phases: dict[str, str] = {}
-        failures = self.fleet().run(
-            lambda state: phases.update(add_plan_ops(state, self.config, work))
-        )
+        interrupted = False
+        try:
+            failures = self.fleet().run(
+                lambda state: phases.update(add_plan_ops(state, self.config, work))
+            )
+        except KeyboardInterrupt:
+            failures, interrupted = self.fleet().interrupted(), True
+            if not failures:
+                raise
         self._report_phases(phases)
         try:
             if failures:
-                self._recover(plan, failures, phases)
+                self._recover(plan, failures, phases, interrupted)
             self.verify(plan, before)
         except ShipstateError as exc:
             said, *where = (line.strip().rstrip(":") for line in exc.message.splitlines())
@@ -780,9 +786,11 @@ class Session:
         found = self.fleet().facts(HostHistory, journal=self.layout.journal, entries=entries)
         return {name: HostHistory.entries(lines) for name, lines in found.items()}
 
-    def _recover(self, plan: Plan, failures: list[Failure], phases: dict[str, str]) -> None:
-        """Undo a failed apply: remove what it built and, if any host was switched, switch
-        every host back to its previous release. Then raise the failure."""
+    def _recover(
+        self, plan: Plan, failures: list[Failure], phases: dict[str, str], interrupted: bool
+    ) -> None:
+        """Undo a failed or interrupted apply: remove what it built and, if any host was
+        switched, switch every host back to its previous release. Then raise the failure."""
         from shipstate.deploys.apply import PREPARE, SWITCH
 
         failed_in = {phases.get(f.operation, PREPARE) for f in failures}
@@ -796,17 +804,23 @@ class Session:
                 )
             )
         what = "\n  ".join(f.describe() for f in failures)
+        stopped = "was interrupted" if interrupted else "failed"
         if PREPARE in failed_in:
-            outcome = "failed while preparing; no host was switched"
+            outcome = f"{stopped} while preparing; no host was switched"
         elif switched:
             outcome = (
-                "failed after switching; every host was switched back to its previous release"
-                " (the release it switched to is kept, marked failed, until the next apply)"
+                f"{stopped} after switching; every host was switched back to its previous"
+                " release (the release it switched to is kept, marked failed, until the next"
+                " apply)"
             )
         else:
-            outcome = "the new release is live, but cleaning up after it failed"
+            outcome = f"the new release is live, but cleaning up after it {stopped}"
         if problems:
             outcome += "\n  and the recovery itself failed on:\n  " + "\n  ".join(problems)
+        if interrupted:
+            raise Interrupted(
+                f"apply {outcome}:\n  {what}", hint="apply again to deploy: it starts anew"
+            )
         raise RemoteError(
             f"apply {outcome}:\n  {what}", hint=hint_for([f.output for f in failures])
         )

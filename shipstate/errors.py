@@ -17,3 +17,9 @@ class ShipstateError(Exception):
 
 class RemoteError(ShipstateError):
     """A command failed on a host."""
+
+
+class Interrupted(ShipstateError):
+    """Ctrl-C or SIGTERM stopped an apply, which undid what it had done."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -1,5 +1,6 @@
 """Drive pyinfra in-process: connect to the fleet, read facts, run operations."""
 
+import contextlib
 import functools
 import logging
 import os
@@ -7,11 +8,15 @@ import re
 import socket
 import subprocess
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
 import gevent
+from paramiko.channel import Channel
+from paramiko.common import cMSG_CHANNEL_REQUEST
+from paramiko.message import Message
 from paramiko.ssh_exception import SSHException
 from pyinfra.api import Config, Inventory, State, StringCommand
 from pyinfra.api.connect import connect_all, disconnect_all
@@ -28,6 +33,8 @@ from shipstate.causes import connect_hint
 from shipstate.commands import NOTE
 from shipstate.errors import ShipstateError
 from shipstate.inventory import HostSpec
+
+STOP_SECONDS = 5
 
 SSH_DEFAULTS = {
     "ssh_strict_host_key_checking": "yes",
@@ -244,6 +251,35 @@ class Failure:
         return f"{self.host}: {self.operation}:\n    " + "\n    ".join(lines)
 
 
+def _tracked_commands(host: Host) -> weakref.WeakSet[Channel]:
+    """The channels of the commands started on the host from now on."""
+    client = host.connector.client
+    channels: weakref.WeakSet[Channel] = weakref.WeakSet()
+    exec_command = client.exec_command
+
+    @functools.wraps(exec_command)
+    def started(*args, **kwargs):
+        streams = exec_command(*args, **kwargs)
+        channels.add(streams[1].channel)
+        return streams
+
+    client.exec_command = started
+    return channels
+
+
+def _signal(channel: Channel, name: str) -> None:
+    """SSH's `signal` request (RFC 4254 6.9): sshd sends it to the command's process group.
+    paramiko has no method for it; its own requests are sent this way."""
+    message = Message()
+    message.add_byte(cMSG_CHANNEL_REQUEST)
+    message.add_int(channel.remote_chanid)
+    message.add_string("signal")
+    message.add_boolean(False)
+    message.add_string(name)
+    with contextlib.suppress(SSHException, OSError, EOFError):  # gone, with what ran on it
+        channel.transport._send_user_message(message)
+
+
 class Fleet:
     """A connected set of hosts. Use as a context manager."""
 
@@ -265,6 +301,7 @@ class Fleet:
         self.state = State(inventory=inventory, config=Config(FAIL_PERCENT=0, CONNECT_TIMEOUT=10))
         self.progress = _Progress(report)
         self.state.add_callback_handler(self.progress)
+        self._commands: list[weakref.WeakSet[Channel]] = []
 
     def __enter__(self) -> "Fleet":
         _quiet_pyinfra(self.report if self.verbose else None)
@@ -286,14 +323,28 @@ class Fleet:
         for host in self.state.activated_hosts:
             _send_at_once(host)
             _lost_connection_is_an_ssh_error(host)
+            self._commands.append(_tracked_commands(host))
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def close(self) -> None:
+        self.stop_commands()
         self.state.set_stage(StateStage.Disconnect)
         disconnect_all(self.state)
+
+    def stop_commands(self) -> None:
+        """Stop the commands still running on the hosts (an interrupted run's): a command
+        without a terminal outlives its connection. SIGTERM, then SIGKILL a few seconds on."""
+        running = [channel for channels in self._commands for channel in channels]
+        for name in ("TERM", "KILL"):
+            running = [channel for channel in running if not channel.exit_status_ready()]
+            for channel in running:
+                _signal(channel, name)
+            deadline = time.monotonic() + STOP_SECONDS
+            for channel in running:
+                channel.status_event.wait(max(0.0, deadline - time.monotonic()))
 
     @property
     def hosts(self) -> list[Host]:
@@ -353,6 +404,9 @@ class Fleet:
             ) from exc
         finally:
             heartbeat.kill()
+            # interrupted: the hosts' running steps stop too (else disconnecting waits for them)
+            self.state.pool.kill()
+            self.stop_commands()
         self._report_notes()
         return self._failures()
 
@@ -377,6 +431,16 @@ class Fleet:
                     lines = ["connection lost while this ran; its last output:", *lines]
                 failures.append(Failure(host.name, name, "\n".join(lines) or "(no output)"))
                 break
+        return failures
+
+    def interrupted(self) -> list[Failure]:
+        """Where each host's run stopped: the first of its steps that did not end."""
+        failures = []
+        for host in self.hosts:
+            unfinished = (name for name, meta in self._operations(host) if not meta.is_complete())
+            step = next(unfinished, None)
+            if step is not None:
+                failures.append(Failure(host.name, step, "interrupted (Ctrl-C or SIGTERM)"))
         return failures
 
     def each_host(self, commands: Callable[[str], list[StringCommand]]) -> list[str]:

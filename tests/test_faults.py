@@ -390,6 +390,31 @@ def v1_site_config_is_live() -> None:
         assert status == 200 and "X-Site-Config" not in headers, "v1's site config is live"
 
 
+def test_interrupting_apply_after_the_switch_switches_every_host_back(deployed):
+    """sandbox-3's new site answers 503: its site check retries after every host switched;
+    Ctrl-C then puts every host back on release 1, as a failure there would."""
+    app = deployed
+    template_for_sandbox_3(app, "location = /healthz { return 503; }")
+    set_version(app, "2")
+    applying = start("apply", *INVENTORY, "--yes", cwd=app)
+    said = []
+    while not any("sandbox-3: switch done" in line for line in said):
+        line = applying.stderr.readline()
+        assert line, "".join(said)
+        said.append(line)
+    applying.send_signal(signal.SIGINT)
+    stdout, rest = applying.communicate(timeout=120)
+    stderr = "".join(said) + rest
+    assert applying.returncode == 130, stdout + stderr
+    assert "apply was interrupted after switching; every host was switched back" in stderr
+    v1_site_config_is_live()
+    fleet_serves("1", "1")
+    no_leftovers()
+    (app / "deploy_templates" / "nginx.conf.j2").unlink()
+    set_version(app, "3")
+    converges(app)
+
+
 def test_nginx_rejecting_the_new_site_config_on_one_host_before_any_switch(deployed):
     app = deployed
     template_for_sandbox_3(app, "no_such_directive on;")

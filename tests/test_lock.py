@@ -114,19 +114,31 @@ def test_sigkill_leaves_a_stale_lock_that_only_steal_stale_takes(app):
     no_leftovers()
 
 
+def hook_sleeping(address: str) -> bool:
+    return on_host(address, "pgrep -f 'sleep 6'").returncode == 0
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-def test_stopping_apply_releases_the_lock(app, stop):
+def test_stopping_apply_undoes_it_and_releases_the_lock(app, stop):
+    """Stopped while its hooks run, an apply stops them on every host, removes what it built
+    and releases the lock (a command run without a terminal outlives its SSH connection)."""
     ok("apply", *INVENTORY, "--yes", cwd=app)
     slow_builds(app)
     set_version(app, "2")
     stopped = start("apply", *INVENTORY, "--yes", cwd=app)
-    wait_until_locked(app)
+    deadline = time.monotonic() + 60
+    while not all(hook_sleeping(address) for address in host_addresses()):
+        assert time.monotonic() < deadline, "the hooks did not start"
     stopped.send_signal(stop)
     result = finish(stopped)
     assert result.code == 130, result.output
+    assert "apply was interrupted while preparing; no host was switched" in result.stderr
+    assert "hooks:\n    interrupted (Ctrl-C or SIGTERM)" in result.stderr
     assert not any(locks(app).values())
-    for address in host_addresses():
-        assert served(address)[0] in ("1", "2")
+    assert not any(hook_sleeping(address) for address in host_addresses())
+    no_leftovers()
+    assert release_ids(app) == {(1,)}
+    fleet_serves("1", "1")
     ok("apply", *INVENTORY, "--yes", cwd=app)
     fleet_serves("2", str(max(max(ids) for ids in release_ids(app))))
     no_leftovers()

@@ -145,8 +145,7 @@ def run(args: list[str]) -> int:
             print(exc.message)
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        err.print("interrupted")
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
     except typer.Exit as exc:
         return exc.exit_code
     except typer.TyperException as exc:  # usage errors: typer prints them with a hint
@@ -154,6 +153,8 @@ def run(args: list[str]) -> int:
         if isinstance(exc, typer.BadParameter) and getattr(exc.param, "name", None) == "inventory":
             err.print(f"[yellow]hint:[/] {escape(which_inventory())}")
         return exc.exit_code
+    if code == EXIT_INTERRUPTED:  # also typer's answer to Ctrl-C: a silent exit 130
+        err.print("interrupted")
     return code if isinstance(code, int) else 0
 
 
