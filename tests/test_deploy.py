@@ -14,6 +14,7 @@ from pathlib import Path
 
 from conftest import (
     commit,
+    finish,
     git,
     host_addresses,
     http_get,
@@ -846,7 +847,25 @@ def test_run_a_command_and_read_the_logs_of_the_active_release(app):
     first = ok("run", "-i", "inventories/one-down.py", "--", "echo", "ok", cwd=app)
     assert first.stdout == "ok\n", "run connects to the first host only: another down is no matter"
     run_with_a_terminal(app)
+    interrupt_a_run(app)
     follow_the_logs(app)
+
+
+def interrupt_a_run(app):
+    """Ctrl-C stops `run`'s command on every host: run without a terminal, it would outlive
+    its SSH connection."""
+    running = start("run", *INVENTORY, "--all", "--", "sleep", "300", cwd=app)
+
+    def sleeping(address: str) -> bool:
+        return on_host(address, "pgrep -f '[s]leep 300'").returncode == 0
+
+    deadline = time.monotonic() + 30
+    while not all(sleeping(address) for address in host_addresses()):
+        assert time.monotonic() < deadline and running.poll() is None, "the command did not start"
+    running.send_signal(signal.SIGINT)
+    result = finish(running, timeout=30)
+    assert result.code == 130 and "interrupted" in result.stderr, result.output
+    assert not any(sleeping(address) for address in host_addresses()), "stopped on every host"
 
 
 def follow_the_logs(app):
