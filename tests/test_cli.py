@@ -56,6 +56,14 @@ def test_each_command_is_summed_up_in_one_line_of_the_command_list():
         assert summary and "\n" not in summary, f"{name}: {summary!r}"
 
 
+def test_another_tools_command_is_met_with_shipstates(tmp_path):
+    deploy = shipstate("deploy", "-i", "inventories/production.py", cwd=tmp_path)
+    assert deploy.code == 2 and "No such command 'deploy'" in deploy.stderr
+    assert "hint: shipstate's word for it: `shipstate apply`" in deploy.stderr
+    assert "`shipstate lock release`" in shipstate("deploy:unlock", cwd=tmp_path).stderr
+    assert "hint:" not in shipstate("no-such-word", cwd=tmp_path).stderr
+
+
 def test_missing_config_is_a_clean_error(tmp_path):
     result = shipstate("plan", "-i", "inventories/x.py", cwd=tmp_path)
     assert result.code == 1

@@ -12,6 +12,7 @@ monkey.patch_all()
 
 import contextlib  # noqa: E402
 import os  # noqa: E402
+import re  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
@@ -123,6 +124,28 @@ def _note_common_options(group) -> None:
         _note_common_options(command)
 
 
+# what the tools shipstate replaces call a command (fab, cap, dep, kamal), and shipstate's word
+FORMER_WORDS = {
+    "deploy": "apply",
+    "setup": "bootstrap",
+    "status": "releases",
+    "version_list": "releases",
+    "diff": "plan",
+    "deploy:unlock": "lock release",
+    "unlock": "lock release",
+    "shell": "run -t -- python manage.py shell",
+    "console": "run -t -- python manage.py shell",
+    "tail": "logs -f",
+}
+
+
+def _former_word_hint(error: typer.TyperException) -> str | None:
+    """For `shipstate deploy` and the like: the command shipstate has for it."""
+    unknown = re.match(r"No such command '([^']*)'", getattr(error, "message", ""))
+    ours = FORMER_WORDS.get(unknown.group(1)) if unknown else None
+    return f"shipstate's word for it: `shipstate {ours}` (shipstate -h lists all)" if ours else None
+
+
 def run(args: list[str]) -> int:
     """Run the command; returns its exit code."""
     _interrupt_on_sigterm()
@@ -152,6 +175,8 @@ def run(args: list[str]) -> int:
         exc.show()
         if isinstance(exc, typer.BadParameter) and getattr(exc.param, "name", None) == "inventory":
             err.print(f"[yellow]hint:[/] {escape(which_inventory())}")
+        elif hint := _former_word_hint(exc):
+            err.print(f"[yellow]hint:[/] {escape(hint)}")
         return exc.exit_code
     if code == EXIT_INTERRUPTED:  # also typer's answer to Ctrl-C: a silent exit 130
         err.print("interrupted")
