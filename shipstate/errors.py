@@ -20,6 +20,6 @@ class RemoteError(ShipstateError):
 
 
 class Interrupted(ShipstateError):
-    """Ctrl-C or SIGTERM stopped an apply, which undid what it had done."""
+    """Ctrl-C, SIGTERM or SIGHUP stopped an apply, which undid what it had done."""
 
     exit_code = EXIT_INTERRUPTED

@@ -440,7 +440,7 @@ class Fleet:
             unfinished = (name for name, meta in self._operations(host) if not meta.is_complete())
             step = next(unfinished, None)
             if step is not None:
-                failures.append(Failure(host.name, step, "interrupted (Ctrl-C or SIGTERM)"))
+                failures.append(Failure(host.name, step, "interrupted (Ctrl-C, SIGTERM or SIGHUP)"))
         return failures
 
     def each_host(self, commands: Callable[[str], list[StringCommand]]) -> list[str]:

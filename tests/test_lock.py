@@ -1,13 +1,20 @@
 """The deploy lock on real hosts: concurrent deploys are refused, stale locks handled safely."""
 
 import json
+import os
+import pty
+import select
 import signal
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
 from test_deploy import INVENTORY, fleet_serves, served
 
 from conftest import (
+    cli_env,
     commit,
     finish,
     host_addresses,
@@ -133,7 +140,7 @@ def test_stopping_apply_undoes_it_and_releases_the_lock(app, stop):
     result = finish(stopped)
     assert result.code == 130, result.output
     assert "apply was interrupted while preparing; no host was switched" in result.stderr
-    assert "hooks:\n    interrupted (Ctrl-C or SIGTERM)" in result.stderr
+    assert "hooks:\n    interrupted (Ctrl-C, SIGTERM or SIGHUP)" in result.stderr
     assert not any(locks(app).values())
     assert not any(hook_sleeping(address) for address in host_addresses())
     no_leftovers()
@@ -142,6 +149,42 @@ def test_stopping_apply_undoes_it_and_releases_the_lock(app, stop):
     ok("apply", *INVENTORY, "--yes", cwd=app)
     fleet_serves("2", str(max(max(ids) for ids in release_ids(app))))
     no_leftovers()
+
+
+def test_a_hang_up_undoes_the_apply_though_its_terminal_is_gone(app):
+    """SIGHUP, the operator's terminal closed: printing to it fails from then on (EIO), and
+    the apply is undone all the same, as after Ctrl-C."""
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    slow_builds(app)
+    set_version(app, "2")
+    controller, terminal = pty.openpty()
+    command = [sys.executable, "-m", "shipstate", "apply", *INVENTORY, "--yes"]
+    hung = subprocess.Popen(
+        command, cwd=app, stdin=subprocess.DEVNULL, stdout=terminal, stderr=terminal, env=cli_env()
+    )
+    os.close(terminal)
+    gone = threading.Event()
+
+    def drain() -> None:  # as a terminal shows what is printed, until it is closed
+        while not gone.is_set():
+            if select.select([controller], [], [], 0.1)[0]:
+                os.read(controller, 65536)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    deadline = time.monotonic() + 60
+    while not all(hook_sleeping(address) for address in host_addresses()):
+        assert time.monotonic() < deadline, "the hooks did not start"
+    gone.set()
+    reader.join()
+    os.close(controller)
+    hung.send_signal(signal.SIGHUP)
+    assert hung.wait(timeout=120) == 130
+    assert not any(locks(app).values())
+    assert not any(hook_sleeping(address) for address in host_addresses())
+    no_leftovers()
+    assert release_ids(app) == {(1,)}
+    fleet_serves("1", "1")
 
 
 def test_a_lock_on_one_host_blocks_the_whole_fleet(app):

@@ -14,6 +14,7 @@ import contextlib  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import signal  # noqa: E402
+import stat  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
 
@@ -82,10 +83,26 @@ def root(
             ) from None
 
 
-def _interrupt_on_sigterm() -> None:
-    """SIGTERM ends a run like Ctrl-C: cleanup (the deploy lock) runs on the way out."""
+def _interrupt_on_signals() -> None:
+    """SIGTERM and SIGHUP (the terminal gone) end a run like Ctrl-C: cleanup (the deploy lock,
+    undoing an apply) runs on the way out."""
     main_greenlet = greenlet.getcurrent()
+
+    def hung_up() -> None:
+        _print_to_nowhere()
+        main_greenlet.throw(KeyboardInterrupt())
+
     gevent.signal_handler(signal.SIGTERM, lambda: main_greenlet.throw(KeyboardInterrupt()))
+    gevent.signal_handler(signal.SIGHUP, hung_up)
+
+
+def _print_to_nowhere() -> None:
+    """Output to a terminal that hung up fails (EIO), which would stop the cleanup midway.
+    (isatty() is False for it by then: a terminal is a character device, as is /dev/null.)"""
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+    for stream in (1, 2):
+        if stat.S_ISCHR(os.fstat(stream).st_mode):
+            os.dup2(nowhere, stream)
 
 
 def _options(command) -> dict:
@@ -148,7 +165,7 @@ def _former_word_hint(error: typer.TyperException) -> str | None:
 
 def run(args: list[str]) -> int:
     """Run the command; returns its exit code."""
-    _interrupt_on_sigterm()
+    _interrupt_on_signals()
     command = typer.main.get_command(app)
     _note_common_options(command)
     try:
