@@ -59,6 +59,7 @@ from shipstate.runner import (
     on_each,
     openssh_command,
     run_command,
+    through_interrupts,
 )
 from shipstate.source import (
     CommitChange,
@@ -798,10 +799,15 @@ class Session:
         by_host = {h.host: h for h in plan.hosts}
         problems = []
         if failed_in & {PREPARE, SWITCH}:
-            problems = self.fleet().each_host(
-                lambda name: recovery_commands(
-                    self.layout, by_host[name], switched, self.config.python
-                )
+            problems = through_interrupts(
+                lambda: self.fleet().each_host(
+                    lambda name: recovery_commands(
+                        self.layout, by_host[name], switched, self.config.python
+                    )
+                ),
+                self.report,
+                "undoing the apply: it ends once every host is as it was (SIGKILL would stop it "
+                "halfway)",
             )
         what = "\n  ".join(f.describe() for f in failures)
         stopped = "was interrupted" if interrupted else "failed"

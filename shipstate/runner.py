@@ -494,3 +494,15 @@ def on_each(hosts: list[Host], function: Callable[[Host], T]) -> list[T]:
     greenlets = [gevent.spawn(function, host) for host in hosts]
     gevent.joinall(greenlets)
     return [g.get() for g in greenlets]
+
+
+def through_interrupts(work: Callable[[], T], report: Reporter, why: str) -> T:
+    """`work()` run to its end though Ctrl-C or SIGTERM come meanwhile (each is met with `why`):
+    undoing an apply must not stop halfway."""
+    running = gevent.spawn(work)
+    while not running.ready():
+        try:
+            running.join()
+        except KeyboardInterrupt:
+            report(why)
+    return running.get()

@@ -7,6 +7,8 @@ import threading
 import time
 import urllib.request
 
+import gevent
+import greenlet
 import pytest
 from pyinfra.api import StringCommand
 from pyinfra.api.operation import add_op
@@ -17,7 +19,7 @@ from test_lock import no_leftovers, release_ids
 from conftest import commit, host_addresses, http_get, ok, on_host, set_version, shipstate, start
 from shipstate.causes import DEFAULT_HINT, hint_for
 from shipstate.inventory import load_inventory
-from shipstate.runner import Failure, Fleet, run_command
+from shipstate.runner import Failure, Fleet, run_command, through_interrupts
 
 
 def edit_config(app, old: str, new: str) -> None:
@@ -413,6 +415,24 @@ def test_interrupting_apply_after_the_switch_switches_every_host_back(deployed):
     (app / "deploy_templates" / "nginx.conf.j2").unlink()
     set_version(app, "3")
     converges(app)
+
+
+def test_undoing_runs_to_its_end_through_interrupts():
+    """A second Ctrl-C while an apply is undone is said, not obeyed."""
+    said = []
+    main = greenlet.getcurrent()
+    for at in (0.05, 0.1):
+        gevent.spawn_later(at, main.throw, KeyboardInterrupt())
+
+    def undo() -> str:
+        gevent.sleep(0.3)
+        return "undone"
+
+    try:
+        assert through_interrupts(undo, said.append, "undoing first") == "undone"
+    except KeyboardInterrupt:
+        pytest.fail("an interrupt stopped it halfway")
+    assert said == ["undoing first", "undoing first"]
 
 
 def test_nginx_rejecting_the_new_site_config_on_one_host_before_any_switch(deployed):
