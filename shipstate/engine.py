@@ -823,13 +823,12 @@ class Session:
             outcome = f"the new release is live, but cleaning up after it {stopped}"
         if problems:
             outcome += "\n  and the recovery itself failed on:\n  " + "\n  ".join(problems)
-        if interrupted:
-            raise Interrupted(
-                f"apply {outcome}:\n  {what}", hint="apply again to deploy: it starts anew"
-            )
-        raise RemoteError(
-            f"apply {outcome}:\n  {what}", hint=hint_for([f.output for f in failures])
+        error, hint = (
+            (Interrupted, "apply again to deploy: it starts anew")
+            if interrupted
+            else (RemoteError, hint_for([f.output for f in failures]))
         )
+        raise error(f"apply {outcome}:\n  {what}", hint=hint)
 
     def verify(self, plan: Plan, before: dict[str, ObservedHost]) -> None:
         observed = self.observe()

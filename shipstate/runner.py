@@ -330,13 +330,15 @@ class Fleet:
         self.close()
 
     def close(self) -> None:
-        self.stop_commands()
+        self.stop_running()
         self.state.set_stage(StateStage.Disconnect)
         disconnect_all(self.state)
 
-    def stop_commands(self) -> None:
-        """Stop the commands still running on the hosts (an interrupted run's): a command
-        without a terminal outlives its connection. SIGTERM, then SIGKILL a few seconds on."""
+    def stop_running(self) -> None:
+        """Stop what an interrupted run left going: pyinfra's greenlets for the hosts (else
+        disconnecting waits for a free slot in their pool), and the commands on the hosts, as a
+        command without a terminal outlives its connection: SIGTERM, SIGKILL a few seconds on."""
+        self.state.pool.kill()
         running = [channel for channels in self._commands for channel in channels]
         for name in ("TERM", "KILL"):
             running = [channel for channel in running if not channel.exit_status_ready()]
@@ -404,9 +406,7 @@ class Fleet:
             ) from exc
         finally:
             heartbeat.kill()
-            # interrupted: the hosts' running steps stop too (else disconnecting waits for them)
-            self.state.pool.kill()
-            self.stop_commands()
+            self.stop_running()  # interrupted: before anything is undone
         self._report_notes()
         return self._failures()
 
