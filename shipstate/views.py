@@ -2,6 +2,7 @@
 
 import difflib
 import json
+from collections import Counter
 from collections.abc import Callable
 
 from rich.console import Console
@@ -46,7 +47,9 @@ def _action_line(action: Action) -> str:
     return f"  [{color}]{action.symbol} {escape(label)}[/]  [dim]{escape(action.reason)}[/]"
 
 
-def _diff_lines(action: Action) -> list[str]:
+def _config_diff(action: Action) -> tuple[str, ...]:
+    if action.kind != "change_config" or action.after is None:
+        return ()
     diff = difflib.unified_diff(
         (action.before or "").splitlines(),
         action.after.splitlines(),
@@ -55,38 +58,58 @@ def _diff_lines(action: Action) -> list[str]:
         lineterm="",
         n=2,
     )
-    styles = {"+": "green", "-": "red", "@": "cyan"}
-    return [f"      [{styles.get(line[:1], 'dim')}]{escape(line)}[/]" for line in diff]
+    return tuple(diff)
+
+
+DIFF_STYLES = {"+": "green", "-": "red", "@": "cyan"}
 
 
 def render_plan(plan: Plan, console: Console) -> None:
-    """Each host's actions; a config's diff is shown once, and for each further host whose diff
-    is the same but for the host's name, only which host's it is like."""
+    """The actions of each group of hosts whose plans make the same changes, under their names.
+    Config diffs alike (the same lines changed, but for the host's name; the lines around them
+    may differ, as a host's address) are one change: its diff is shown once, where first met."""
     if plan.empty:
         console.print("No changes. The fleet matches the desired state.")
         return
-    counts = {"+": 0, "~": 0, "-": 0}
-    diffs_shown: dict[tuple[str, ...], str] = {}
+    groups: dict[tuple, list[tuple[str, list[tuple[str, ...]]]]] = {}
     for host in plan.hosts:
-        if not host.actions:
-            console.print(f"[bold]{escape(host.host)}[/]: no changes")
+        diffs = [_config_diff(action) for action in host.actions]
+        changes = (_change(diff, host.host) for diff in diffs)
+        key = tuple(zip(map(_action_line, host.actions), changes, strict=True))
+        groups.setdefault(key, []).append((host.host, diffs))
+    changes_shown: dict[tuple[str, ...], str] = {}
+    for key, hosts in groups.items():
+        names = escape(", ".join(name for name, _ in hosts))
+        count = f" [dim]({len(hosts)} hosts)[/]" if len(hosts) > 3 else ""
+        if not key:
+            console.print(f"[bold]{names}[/]: no changes{count}")
             continue
-        console.print(f"[bold]{escape(host.host)}[/]")
-        for action in host.actions:
-            counts[action.symbol] += 1
-            console.print(_action_line(action))
-            if action.kind == "change_config" and action.after is not None:
-                diff = _diff_lines(action)
-                alike = tuple(line.replace(host.host, "\0") for line in diff)
-                if alike in diffs_shown:
-                    console.print(f"      [dim](the same diff as on {diffs_shown[alike]})[/]")
-                    continue
-                diffs_shown[alike] = escape(host.host)
-                for line in diff:
-                    console.print(line)
+        console.print(f"[bold]{names}[/]{count}")
+        first, diffs = hosts[0]
+        for index, ((line, change), diff) in enumerate(zip(key, diffs, strict=True)):
+            console.print(line)
+            if not diff:
+                continue
+            if change in changes_shown:
+                console.print(f"      [dim](the same change as on {changes_shown[change]})[/]")
+                continue
+            changes_shown[change] = escape(first)
+            for text in diff:
+                console.print(f"      [{DIFF_STYLES.get(text[:1], 'dim')}]{escape(text)}[/]")
+            if any(other[index] != diff for _, other in hosts[1:]):
+                console.print(
+                    f"      [dim]({escape(first)}'s diff: the others' differ only in their own "
+                    "names and in the lines around the change)[/]"
+                )
+    counts = Counter(action.symbol for host in plan.hosts for action in host.actions)
     console.print(
         f"\nPlan: {counts['+']} to add, {counts['~']} to change, {counts['-']} to remove."
     )
+
+
+def _change(diff: tuple[str, ...], host: str) -> tuple[str, ...]:
+    """A diff's changed lines, the host's name left out."""
+    return tuple(text.replace(host, "\0") for text in diff if text[:1] in "+-@")
 
 
 def render_commit_changes(changes: list[CommitChange], console: Console, shown: int = 10) -> None:

@@ -74,6 +74,8 @@ def test_deploy_rollback_rollforward_and_noop(app):
     planned = shipstate("plan", *INVENTORY, "--detailed-exitcode", cwd=app)
     assert planned.code == 2, planned.output
     assert "+ release 2" in planned.stdout and "active release 1 -> 2" in planned.stdout
+    assert "sandbox-1, sandbox-2, sandbox-3\n  + release 2" in planned.stdout, "the same plan"
+    assert planned.stdout.count("add_header X-Site-Config") == 1, "one diff for all hosts"
     assert "+    add_header X-Site-Config v2 always;" in planned.stdout
     fleet_serves("1", "1")  # plan changed nothing
 

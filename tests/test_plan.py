@@ -570,11 +570,13 @@ def test_hook_steps_run_or_copy_outputs_and_once_hooks_run_on_one_host():
     assert hook_steps(hooks, None, 2, runs_once=True) == ()
 
 
-def test_a_config_diff_alike_on_several_hosts_is_shown_once():
+def test_hosts_making_alike_config_changes_are_shown_once():
     def host(name: str, nginx: str) -> HostPlan:
         configs = {"gunicorn.conf.py": "workers = 2\n", "nginx.conf": nginx}
         actions = tuple(
-            Action(kind="change_config", target=t, after=text, reason="r")
+            Action(
+                kind="change_config", target=t, before=f"listen {name};\n", after=text, reason="r"
+            )
             for t, text in configs.items()
         )
         return HostPlan(host=name, active_before=None, active_after=1, actions=actions)
@@ -582,15 +584,43 @@ def test_a_config_diff_alike_on_several_hosts_is_shown_once():
     plan = Plan(
         command="apply",
         hosts=(
-            host("web1", "# on web1\nserver {}\n"),
-            host("web10", "# on web10\nserver {}\n"),
-            host("web2", "# on web2\nlisten 10;\n"),
+            host("web1", "listen web1;\n# on web1\n"),
+            host("web10", "listen web10;\n# on web10\n"),
+            host("web2", "listen web2;\n# on web2\nserver {}\n"),
         ),
     )
     screen = StringIO()
     render_plan(plan, Console(file=screen, width=200, no_color=True))
     text = screen.getvalue()
-    assert text.count("+workers = 2") == 1 and text.count("(the same diff as on web1)") == 3
-    assert "+# on web1" in text and "+# on web10" not in text, "alike but for the host's name"
-    assert "+# on web2" in text and "+listen 10;" in text
-    assert "Plan: 6 to add, 0 to change, 0 to remove." in text
+    assert text.startswith("web1, web10\n"), "the same changes but for the host's name"
+    assert text.count("(web1's diff: the others' differ only in their own names") == 2
+    assert text.count("+workers = 2") == 1 and text.count("(the same change as on web1)") == 1
+    assert "+# on web1" in text and "+# on web10" not in text
+    assert " listen web1;" in text and " listen web10;" not in text, "the lines around it"
+    assert "\nweb2\n" in text and "+# on web2" in text and "+server {}" in text
+    assert "Plan: 0 to add, 6 to change, 0 to remove." in text
+
+
+def test_hosts_with_the_same_plan_are_shown_once_under_their_names():
+    def host(name: str, *releases: int) -> HostPlan:
+        actions = tuple(
+            Action(kind="create_release", target=str(n), after="1", reason="new code")
+            for n in releases
+        )
+        return HostPlan(host=name, active_before=1, active_after=2, actions=actions)
+
+    names = ("web1", "web2", "web3", "web4", "web5")
+    plan = Plan(
+        command="apply", hosts=(*(host(n, 2) for n in names), host("web6", 3), host("web7"))
+    )
+    screen = StringIO()
+    render_plan(plan, Console(file=screen, width=200, no_color=True))
+    assert screen.getvalue().splitlines() == [
+        "web1, web2, web3, web4, web5 (5 hosts)",
+        "  + release 2  new code",
+        "web6",
+        "  + release 3  new code",
+        "web7: no changes",
+        "",
+        "Plan: 6 to add, 0 to change, 0 to remove.",
+    ]
