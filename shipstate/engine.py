@@ -495,6 +495,15 @@ class Session:
         desired = desired_for_set_active(observed, release, self.config.warm_previous)
         return compute_plan("set-active", desired, observed)
 
+    def own_values(self) -> dict[str, tuple[str, ...]]:
+        """Each host's values its configs hold that no other host's do (its name, the address
+        nginx listens on), for a view to tell which hosts' config changes are alike."""
+        values = {}
+        for spec in self.hosts:
+            host = host_context(self.config, spec)["host"]
+            values[spec.name] = tuple(v for v in (host["name"], host["listen_addr"]) if v)
+        return values
+
     def commit_changes(self, plan: Plan) -> list[CommitChange]:
         """The commits each switch in `plan` makes live or undoes, by pair of commits."""
         pairs: dict[tuple[str, str], list[str]] = {}

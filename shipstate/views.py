@@ -2,8 +2,9 @@
 
 import difflib
 import json
+import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from rich.console import Console
 from rich.markup import escape
@@ -64,17 +65,20 @@ def _config_diff(action: Action) -> tuple[str, ...]:
 DIFF_STYLES = {"+": "green", "-": "red", "@": "cyan"}
 
 
-def render_plan(plan: Plan, console: Console) -> None:
+def render_plan(
+    plan: Plan, console: Console, own_values: Mapping[str, tuple[str, ...]] | None = None
+) -> None:
     """The actions of each group of hosts whose plans make the same changes, under their names.
-    Config diffs alike (the same lines changed, but for the host's name; the lines around them
-    may differ, as a host's address) are one change: its diff is shown once, where first met."""
+    Config diffs alike (the same lines changed, but for each host's `own_values`, its name at
+    least; the lines around them may differ) are one change: its diff is shown once."""
     if plan.empty:
         console.print("No changes. The fleet matches the desired state.")
         return
     groups: dict[tuple, list[tuple[str, list[tuple[str, ...]]]]] = {}
     for host in plan.hosts:
         diffs = [_config_diff(action) for action in host.actions]
-        changes = (_change(diff, host.host) for diff in diffs)
+        own = (own_values or {}).get(host.host, (host.host,))
+        changes = (_change(diff, own) for diff in diffs)
         key = tuple(zip(map(_action_line, host.actions), changes, strict=True))
         groups.setdefault(key, []).append((host.host, diffs))
     changes_shown: dict[tuple[str, ...], str] = {}
@@ -99,7 +103,7 @@ def render_plan(plan: Plan, console: Console) -> None:
             if any(other[index] != diff for _, other in hosts[1:]):
                 console.print(
                     f"      [dim]({escape(first)}'s diff: the others' differ only in their own "
-                    "names and in the lines around the change)[/]"
+                    "names or addresses and in the lines around the change)[/]"
                 )
     counts = Counter(action.symbol for host in plan.hosts for action in host.actions)
     console.print(
@@ -107,9 +111,12 @@ def render_plan(plan: Plan, console: Console) -> None:
     )
 
 
-def _change(diff: tuple[str, ...], host: str) -> tuple[str, ...]:
-    """A diff's changed lines, the host's name left out."""
-    return tuple(text.replace(host, "\0") for text in diff if text[:1] in "+-@")
+def _change(diff: tuple[str, ...], own: tuple[str, ...]) -> tuple[str, ...]:
+    """A diff's changed lines (below its two lines naming the file), the host's own values, as
+    whole words, left out."""
+    words = "|".join(re.escape(value) for value in sorted(own, key=len, reverse=True))
+    whole = re.compile(rf"(?<![\w-])(?:{words})(?![\w-])")
+    return tuple(whole.sub("\0", text) for text in diff[2:] if text[:1] in "+-@")
 
 
 def render_commit_changes(changes: list[CommitChange], console: Console, shown: int = 10) -> None:

@@ -62,7 +62,9 @@ def override_nginx_template(app, marker: str, comment_lines: int = 0) -> None:
 
 
 def test_deploy_rollback_rollforward_and_noop(app):
-    ok("apply", *INVENTORY, "--yes", cwd=app)
+    first = ok("apply", *INVENTORY, "--yes", cwd=app).stdout
+    assert first.startswith("sandbox-1, sandbox-2, sandbox-3\n"), "the same plan for each host"
+    assert "+    listen 127.0.0.11:80;" in first and "127.0.0.12" not in first, "one diff"
     fleet_serves("1", "1")
     for address in host_addresses():
         status, _, _ = http_get(f"http://{address}/static/pages/style.css")

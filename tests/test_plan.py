@@ -624,3 +624,21 @@ def test_hosts_with_the_same_plan_are_shown_once_under_their_names():
         "",
         "Plan: 6 to add, 0 to change, 0 to remove.",
     ]
+
+
+def test_config_changes_alike_but_for_each_hosts_address_are_one():
+    def host(name: str, address: str) -> HostPlan:
+        config = f"server {{\n    listen {address}:80;\n}}\n"
+        action = Action(kind="change_config", target="nginx.conf", after=config, reason="new")
+        return HostPlan(host=name, active_before=None, active_after=1, actions=(action,))
+
+    plan = Plan(command="apply", hosts=(host("a", "127.0.0.11"), host("b", "127.0.0.12")))
+    own = {"a": ("a", "127.0.0.11"), "b": ("b", "127.0.0.12")}
+    screen = StringIO()
+    render_plan(plan, Console(file=screen, width=200, no_color=True), own)
+    text = screen.getvalue()
+    assert text.startswith("a, b\n") and "+    listen 127.0.0.11:80;" in text
+    assert "127.0.0.12" not in text and "the others' differ only in their own names or" in text
+    screen = StringIO()
+    render_plan(plan, Console(file=screen, width=200, no_color=True))
+    assert "+    listen 127.0.0.12:80;" in screen.getvalue(), "the address unknown: not alike"
