@@ -83,12 +83,11 @@ def render_plan(
         groups.setdefault(key, []).append((host.host, diffs))
     changes_shown: dict[tuple[str, ...], str] = {}
     for key, hosts in groups.items():
-        names = escape(", ".join(name for name, _ in hosts))
-        count = f" [dim]({len(hosts)} hosts)[/]" if len(hosts) > 3 else ""
+        names = _hosts([name for name, _ in hosts])
         if not key:
-            console.print(f"[bold]{names}[/]: no changes{count}")
+            console.print(f"{names}: no changes")
             continue
-        console.print(f"[bold]{names}[/]{count}")
+        console.print(names)
         first, diffs = hosts[0]
         for index, ((line, change), diff) in enumerate(zip(key, diffs, strict=True)):
             console.print(line)
@@ -149,26 +148,45 @@ def plan_json(plan: Plan) -> str:
     return json.dumps(plan.model_dump(mode="json"), indent=2, sort_keys=True)
 
 
+def _hosts(names: list[str]) -> str:
+    """The names of hosts shown together, and how many when they are more than a few."""
+    count = f" [dim]({len(names)} hosts)[/]" if len(names) > 3 else ""
+    return f"[bold]{escape(', '.join(names))}[/]{count}"
+
+
+def _print_by_hosts(lines_of: dict[str, tuple[str, ...]], console: Console) -> None:
+    """Each host's lines under its name; hosts whose lines are the same, once."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for name, lines in sorted(lines_of.items()):
+        groups.setdefault(lines, []).append(name)
+    for lines, names in groups.items():
+        console.print(_hosts(names))
+        for line in lines:
+            console.print(line)
+
+
 def render_releases(observed: dict[str, ObservedHost], console: Console) -> None:
-    for name, host in sorted(observed.items()):
-        console.print(f"[bold]{escape(name)}[/]")
-        if not host.releases:
-            console.print("  no releases")
-        for release in sorted(host.releases, key=lambda r: r.id, reverse=True):
-            active = release.id == host.current
-            marker = "[green]* active   [/]" if active else f"  {release.state:<9}"
-            dirty = " (dirty)" if release.dirty else ""
-            console.print(
-                f"{marker} {release.id:>4}  {release.commit[:12]}{dirty}  "
-                f"{release.created_at}  {escape(release.created_by)}  "
-                f"{escape(release.subject)}"
-            )
-        for number in host.failed:
-            console.print(
-                f"  [red]failed[/]    {number:>4}  switched back from; removed by the next apply"
-            )
-        for leftover in host.leftovers:
-            console.print(f"  [red]interrupted[/] {escape(leftover)}")
+    _print_by_hosts({name: _release_lines(host) for name, host in observed.items()}, console)
+
+
+def _release_lines(host: ObservedHost) -> tuple[str, ...]:
+    lines = [] if host.releases else ["  no releases"]
+    for release in sorted(host.releases, key=lambda r: r.id, reverse=True):
+        active = release.id == host.current
+        marker = "[green]* active   [/]" if active else f"  {release.state:<9}"
+        dirty = " (dirty)" if release.dirty else ""
+        lines.append(
+            f"{marker} {release.id:>4}  {release.commit[:12]}{dirty}  "
+            f"{release.created_at}  {escape(release.created_by)}  "
+            f"{escape(release.subject)}"
+        )
+    for number in host.failed:
+        lines.append(
+            f"  [red]failed[/]    {number:>4}  switched back from; removed by the next apply"
+        )
+    for leftover in host.leftovers:
+        lines.append(f"  [red]interrupted[/] {escape(leftover)}")
+    return tuple(lines)
 
 
 def releases_json(observed: dict[str, ObservedHost]) -> str:
@@ -193,9 +211,11 @@ def releases_json(observed: dict[str, ObservedHost]) -> str:
 
 
 def render_locks(observed: dict[str, ObservedHost], ttl: int, console: Console) -> None:
+    groups: dict[str, list[str]] = {}
     for name, host in sorted(observed.items()):
-        text = escape(host.lock.describe(ttl)) if host.lock else "not locked"
-        console.print(f"[bold]{escape(name)}[/]: {text}")
+        groups.setdefault(host.lock.describe(ttl) if host.lock else "not locked", []).append(name)
+    for text, names in groups.items():
+        console.print(f"{_hosts(names)}: {escape(text)}")
 
 
 def render_lock_notes(observed: dict[str, ObservedHost], ttl: int, console: Console) -> None:
@@ -225,15 +245,17 @@ def locks_json(observed: dict[str, ObservedHost], ttl: int) -> str:
 
 
 def render_history(found: dict[str, list[dict]], console: Console) -> None:
-    for name, entries in sorted(found.items()):
-        console.print(f"[bold]{escape(name)}[/]")
-        if not entries:
-            console.print("  no history")
-        for e in entries:
-            fields = [e.get("at", "?"), e.get("by", "?"), e.get("command", "?")]
-            moves = ["none" if e.get(end) is None else e[end] for end in ("from", "to")]
-            fields += [" -> ".join(str(m) for m in moves), e.get("outcome", "?")]
-            console.print("  " + "  ".join(escape(str(f)) for f in fields))
+    _print_by_hosts({name: _history_lines(entries) for name, entries in found.items()}, console)
+
+
+def _history_lines(entries: list[dict]) -> tuple[str, ...]:
+    lines = [] if entries else ["  no history"]
+    for e in entries:
+        fields = [e.get("at", "?"), e.get("by", "?"), e.get("command", "?")]
+        moves = ["none" if e.get(end) is None else e[end] for end in ("from", "to")]
+        fields += [" -> ".join(str(m) for m in moves), e.get("outcome", "?")]
+        lines.append("  " + "  ".join(escape(str(f)) for f in fields))
+    return tuple(lines)
 
 
 def history_json(found: dict[str, list[dict]]) -> str:

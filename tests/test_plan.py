@@ -28,7 +28,7 @@ from shipstate.errors import ShipstateError
 from shipstate.facts import observe_command
 from shipstate.observed import ObservedHost, ObservedRelease, parse_host_state
 from shipstate.plan import Action, HostPlan, Plan, compute_plan, sha256
-from shipstate.views import render_plan
+from shipstate.views import render_locks, render_plan, render_releases
 
 CONFIGS = {"nginx.conf": "server {}\n", "gunicorn.conf.py": "workers = 2\n"}
 
@@ -642,3 +642,16 @@ def test_config_changes_alike_but_for_each_hosts_address_are_one():
     screen = StringIO()
     render_plan(plan, Console(file=screen, width=200, no_color=True))
     assert "+    listen 127.0.0.12:80;" in screen.getvalue(), "the address unknown: not alike"
+
+
+def test_hosts_with_the_same_releases_or_lock_are_listed_once():
+    observed = {n: host((1, 2), 2, name=n) for n in ("web1", "web2", "web3", "web4")}
+    observed["web5"] = host((1, 2), 1, name="web5")
+    screen = StringIO()
+    render_releases(observed, Console(file=screen, width=200, no_color=True))
+    lines = screen.getvalue().splitlines()
+    assert lines[0] == "web1, web2, web3, web4 (4 hosts)" and lines[3] == "web5", lines
+    assert lines[1].startswith("* active       2") and lines[5].startswith("* active       1")
+    screen = StringIO()
+    render_locks(observed, 60, Console(file=screen, width=200, no_color=True))
+    assert screen.getvalue() == "web1, web2, web3, web4, web5 (5 hosts): not locked\n"
