@@ -225,9 +225,9 @@ class Session:
         self.app_dir = app_dir
         self.config = load_config(app_dir, inventory.stem)
         self.templates = Templates(app_dir)
-        inventory_hosts = load_inventory(inventory)
-        self.first_host = min(spec.name for spec in inventory_hosts)  # runs processes run "once"
-        self.hosts = select_hosts(inventory_hosts, limit)
+        self.inventory_hosts = load_inventory(inventory)
+        self.first_host = min(spec.name for spec in self.inventory_hosts)  # runs "once" processes
+        self.hosts = select_hosts(self.inventory_hosts, limit)
         self.inventory = inventory_file(inventory)
         self.inventory_name = self.inventory.stem
         self.layout = Layout(self.config.root, self.config.name)
@@ -257,10 +257,11 @@ class Session:
                 ).__enter__()
             except ShipstateError as error:
                 if self._sandbox_down():
+                    size = len(self.inventory_hosts)
                     raise ShipstateError(
                         error.message,
                         hint="this inventory is the sandbox's, and the sandbox is down: "
-                        f"`shipstate sandbox up --hosts {len(self.hosts)}` starts it again",
+                        f"`shipstate sandbox up --hosts {size}` starts it again",
                     ) from None
                 raise
         return self._fleet

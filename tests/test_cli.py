@@ -171,15 +171,23 @@ def test_a_host_that_cannot_be_reached_is_named_with_the_reason(tmp_path):
     assert "sandbox" not in refused.stderr
 
     sandbox_dir = tmp_path / "no-sandbox"  # the sandbox is down: none was ever started there
+    data = (
+        f'{{"ssh_hostname": "127.0.0.254", "ssh_port": 9, "ssh_key": "{sandbox_dir}/id_ed25519"}}'
+    )
     (app / "inventories" / "sandbox.py").write_text(
-        f'web = [("sandbox-1", {{"ssh_hostname": "127.0.0.254", "ssh_port": 9, '
-        f'"ssh_key": "{sandbox_dir}/id_ed25519"}})]\n'
+        f'web = [("sandbox-1", {data}), ("sandbox-2", {data})]\n'
     )
     down = shipstate(
-        "plan", "-i", "sandbox", cwd=app, env={"SHIPSTATE_SANDBOX_DIR": str(sandbox_dir)}
+        "plan",
+        "-i",
+        "sandbox",
+        "--limit",
+        "sandbox-1",
+        cwd=app,
+        env={"SHIPSTATE_SANDBOX_DIR": str(sandbox_dir)},
     )
     assert down.code == 1 and "No such private key file" in down.stderr, down.output
     assert (
         "hint: this inventory is the sandbox's, and the sandbox is down: `shipstate "
-        "sandbox up --hosts 1`" in down.stderr
-    )
+        "sandbox up --hosts 2`" in down.stderr
+    ), "the inventory's hosts, not those --limit leaves"
