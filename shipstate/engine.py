@@ -55,6 +55,7 @@ from shipstate.runner import (
     Fleet,
     Ran,
     Reporter,
+    describe_failures,
     follow,
     on_each,
     openssh_command,
@@ -819,7 +820,7 @@ class Session:
                 "undoing the apply: it ends once every host is as it was (SIGKILL would stop it "
                 "halfway)",
             )
-        what = "\n  ".join(f.describe() for f in failures)
+        what = describe_failures(failures)
         stopped = "was interrupted" if interrupted else "failed"
         if PREPARE in failed_in:
             outcome = f"{stopped} while preparing; no host was switched"
@@ -892,7 +893,7 @@ class Session:
         failures = fleet.execute()
         if failures:
             raise RemoteError(
-                "bootstrap failed:\n  " + "\n  ".join(f.describe() for f in failures),
+                "bootstrap failed:\n  " + describe_failures(failures),
                 hint="fix the cause and run bootstrap again: it only does what is missing",
             )
         return fleet.changed()

@@ -242,13 +242,21 @@ class Failure:
     operation: str
     output: str
 
-    def describe(self) -> str:
-        """Its host, step and output, whose middle is left out when long (the full output is
-        for hints: what names a cause is often there, as a build's error in pip's output)."""
-        lines = self.output.splitlines()
+
+def describe_failures(failures: list[Failure]) -> str:
+    """Each failure's host, step and output, whose middle is left out when long (the full output
+    is for hints: what names a cause is often there, as a build's error in pip's output); hosts
+    failing alike (the same step and output), once under all their names."""
+    alike: dict[tuple[str, str], list[str]] = {}
+    for failure in failures:
+        alike.setdefault((failure.operation, failure.output), []).append(failure.host)
+    described = []
+    for (operation, output), hosts in alike.items():
+        lines = output.splitlines()
         if len(lines) > 20:
             lines = [*lines[:6], "...", *lines[-12:]]
-        return f"{self.host}: {self.operation}:\n    " + "\n    ".join(lines)
+        described.append(f"{', '.join(hosts)}: {operation}:\n    " + "\n    ".join(lines))
+    return "\n  ".join(described)
 
 
 def _tracked_commands(host: Host) -> weakref.WeakSet[Channel]:

@@ -19,7 +19,7 @@ from test_lock import no_leftovers, release_ids
 from conftest import commit, host_addresses, http_get, ok, on_host, set_version, shipstate, start
 from shipstate.causes import DEFAULT_HINT, hint_for
 from shipstate.inventory import load_inventory
-from shipstate.runner import Failure, Fleet, run_command, through_interrupts
+from shipstate.runner import Failure, Fleet, describe_failures, run_command, through_interrupts
 
 
 def edit_config(app, old: str, new: str) -> None:
@@ -68,7 +68,9 @@ def test_failing_requirement(deployed):
     good = requirements.read_text()
     requirements.write_text(good + "shipstate-no-such-package-anywhere==1.0\n")
     said = fails_to_deploy(app, "failed while preparing; no host was switched", "environment:")
+    assert said.count("error: No solution found") == 1, "said once for all hosts"
     assert "shipstate-no-such-package-anywhere" in said
+    assert "sandbox-1, sandbox-2, sandbox-3: environment:" in said
     assert "network was disabled" not in said, "the offline first try stays quiet"
     assert "hint: fix the cause and apply again" in said
     # Django 6 needs Python 3.12; the sandbox hosts' python3 is Debian 12's 3.11 (their
@@ -175,7 +177,18 @@ def test_a_requirement_that_cannot_be_built_on_the_servers_is_named(output, said
         ["  cause: Failed to build `x`", *["  build"] * 9, output, *["  x"] * 15]
     )
     assert hint_for([long_output]).startswith(said)
-    assert output not in Failure("h", "environment", long_output).describe()
+    assert output not in describe_failures([Failure("h", "environment", long_output)])
+
+
+def test_hosts_failing_alike_are_named_together_with_the_output_once():
+    failures = [
+        Failure("web1", "hooks", "KeyError: 'SECRET_KEY'"),
+        Failure("web2", "hooks", "KeyError: 'SECRET_KEY'"),
+        Failure("web3", "hooks", "disk full"),
+    ]
+    assert describe_failures(failures) == (
+        "web1, web2: hooks:\n    KeyError: 'SECRET_KEY'\n  web3: hooks:\n    disk full"
+    )
 
 
 @pytest.mark.parametrize(
@@ -281,7 +294,8 @@ def test_failing_hook(deployed):
     history = json.loads(ok("history", *INVENTORY, "--json", cwd=app).stdout)["hosts"]
     assert all(
         re.fullmatch(
-            r"failed: apply failed while preparing; no host was switched \(sandbox-\d: hooks\)",
+            r"failed: apply failed while preparing; no host was switched "
+            r"\(sandbox-1, sandbox-2, sandbox-3: hooks\)",
             h[-1]["outcome"],
         )
         for h in history.values()
