@@ -154,19 +154,20 @@ def _hosts(names: list[str]) -> str:
     return f"[bold]{escape(', '.join(names))}[/]{count}"
 
 
-def _print_by_hosts(lines_of: dict[str, tuple[str, ...]], console: Console) -> None:
-    """Each host's lines under its name; hosts whose lines are the same, once."""
+def _print_by_hosts(blocks: Mapping[str, tuple[str, ...]], console: Console) -> None:
+    """Each host's block: what follows its name on the first line, then the other lines; hosts
+    whose blocks are the same, once under all their names."""
     groups: dict[tuple[str, ...], list[str]] = {}
-    for name, lines in sorted(lines_of.items()):
-        groups.setdefault(lines, []).append(name)
-    for lines, names in groups.items():
-        console.print(_hosts(names))
+    for name, block in sorted(blocks.items()):
+        groups.setdefault(block, []).append(name)
+    for (after_names, *lines), names in groups.items():
+        console.print(_hosts(names) + after_names)
         for line in lines:
             console.print(line)
 
 
 def render_releases(observed: dict[str, ObservedHost], console: Console) -> None:
-    _print_by_hosts({name: _release_lines(host) for name, host in observed.items()}, console)
+    _print_by_hosts({name: ("", *_release_lines(host)) for name, host in observed.items()}, console)
 
 
 def _release_lines(host: ObservedHost) -> tuple[str, ...]:
@@ -211,11 +212,13 @@ def releases_json(observed: dict[str, ObservedHost]) -> str:
 
 
 def render_locks(observed: dict[str, ObservedHost], ttl: int, console: Console) -> None:
-    groups: dict[str, list[str]] = {}
-    for name, host in sorted(observed.items()):
-        groups.setdefault(host.lock.describe(ttl) if host.lock else "not locked", []).append(name)
-    for text, names in groups.items():
-        console.print(f"{_hosts(names)}: {escape(text)}")
+    _print_by_hosts(
+        {
+            name: (f": {escape(host.lock.describe(ttl)) if host.lock else 'not locked'}",)
+            for name, host in observed.items()
+        },
+        console,
+    )
 
 
 def render_lock_notes(observed: dict[str, ObservedHost], ttl: int, console: Console) -> None:
@@ -245,7 +248,7 @@ def locks_json(observed: dict[str, ObservedHost], ttl: int) -> str:
 
 
 def render_history(found: dict[str, list[dict]], console: Console) -> None:
-    _print_by_hosts({name: _history_lines(entries) for name, entries in found.items()}, console)
+    _print_by_hosts({name: ("", *_history_lines(e)) for name, e in found.items()}, console)
 
 
 def _history_lines(entries: list[dict]) -> tuple[str, ...]:
@@ -267,13 +270,15 @@ def history_json(found: dict[str, list[dict]]) -> str:
 def render_setup(changes: dict[str, list[str]], planned: bool, console: Console) -> None:
     """What `bootstrap` changed (or, planned, would change) on each host."""
     verb = "would change" if planned else "changed"
-    for name, steps in sorted(changes.items()):
-        if not steps:
-            console.print(f"[bold]{escape(name)}[/]: already set up, nothing to do")
-            continue
-        console.print(f"[bold]{escape(name)}[/]: {verb} {len(steps)}")
-        for step in steps:
-            console.print(f"  [yellow]~ {escape(step)}[/]")
+    blocks = {
+        name: (
+            (f": {verb} {len(steps)}", *(f"  [yellow]~ {escape(step)}[/]" for step in steps))
+            if steps
+            else (": already set up, nothing to do",)
+        )
+        for name, steps in changes.items()
+    }
+    _print_by_hosts(blocks, console)
 
 
 def print_host_line(out: Console) -> Callable[[str, str], None]:
