@@ -12,6 +12,8 @@ from pyinfra.facts.files import Sha256File
 from shipstate.commands import argv, chain
 
 SYSTEMD = argv("test", "-d", "/run/systemd/system")
+APT_LOCK_SECONDS = 300
+DPKG_UPDATES = "/var/lib/dpkg/updates"  # not empty: dpkg was interrupted (by Ctrl-C, say)
 
 
 class Running(FactBase):
@@ -36,8 +38,15 @@ def packages_installed(packages: Sequence[str]):
     if not missing:
         host.noop(f"{', '.join(packages)} installed")
         return
-    apt = ("env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y")
-    yield chain(argv(*apt, "update"), argv(*apt, "install", "--no-install-recommends", *missing))
+    noninteractive = ("env", "DEBIAN_FRONTEND=noninteractive")
+    # waits for another apt's lock, as unattended-upgrades' on a new server's first boot
+    apt = (*noninteractive, "apt-get", "-q", "-y", "-o", f"DPkg::Lock::Timeout={APT_LOCK_SECONDS}")
+    interrupted = StringCommand(argv("ls", "-A", DPKG_UPDATES), "|", argv("grep", "-q", "."))
+    yield chain(
+        _either(interrupted, argv(*noninteractive, "dpkg", "--configure", "-a"), argv("true")),
+        argv(*apt, "update"),
+        argv(*apt, "install", "--no-install-recommends", *missing),
+    )
 
 
 @operation()

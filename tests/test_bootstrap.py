@@ -1,9 +1,12 @@
 """`shipstate bootstrap` on bare hosts (root ssh only), then a deploy as the deploy user; on a
 sandbox host, which holds what bootstrap writes already."""
 
+import contextlib
 import json
 import re
+import shlex
 import shutil
+import subprocess
 
 from conftest import (
     FLEET_SIZE,
@@ -51,6 +54,18 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
         commit(app, "the app's packages")
         assert "would change" not in ok("bootstrap", *INVENTORY, "--plan", cwd=app).stdout
 
+        absent = on_host(addresses[0], "dpkg -s figlet")
+        assert absent.returncode != 0, "a package the hosts lack, to install"
+        config.write_text(config.read_text().replace('"jq"', '"jq", "figlet"'))
+        commit(app, "a package to install")
+        on_host(addresses[1], "touch /var/lib/dpkg/updates/0000")  # dpkg was interrupted
+        with dpkg_locked(addresses[0], seconds=20) as holder:  # as unattended-upgrades does
+            ok("bootstrap", *INVENTORY, cwd=app)  # apt-get update takes less than 20 s
+            assert holder.poll() is not None, "it waited for the lock"
+        for address in addresses:
+            assert on_host(address, "dpkg -s figlet").returncode == 0
+        assert on_host(addresses[1], "ls -A /var/lib/dpkg/updates").stdout == ""
+
         ok("apply", *INVENTORY, "--yes", cwd=app)
         for address in addresses:
             status, body, _ = http_get(f"http://{address}/healthz")
@@ -88,6 +103,28 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
         ok("sandbox", "down")
         ok("sandbox", "up", "--hosts", str(FLEET_SIZE), "--app", "hello", cwd=fleet.parent.parent)
         shutil.rmtree(app, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def dpkg_locked(address: str, seconds: int):
+    """dpkg's frontend lock held on the host, as apt holds it, for `seconds`."""
+    from shipstate import sandbox
+
+    host = next(h for h in sandbox.hosts() if h.address == address)
+    hold = (
+        "import fcntl, time; lock = open('/var/lib/dpkg/lock-frontend', 'w'); "
+        f"fcntl.lockf(lock, fcntl.LOCK_EX); print('held', flush=True); time.sleep({seconds})"
+    )
+    holder = subprocess.Popen(
+        sandbox.ssh_command(host, "root", [shlex.join(["python3", "-c", hold])]),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        yield holder
+    finally:
+        holder.wait(timeout=seconds + 30)
 
 
 def test_bootstrap_on_a_sandbox_host_changes_nothing_and_moves_the_app_to_another_root(app):
