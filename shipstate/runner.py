@@ -323,10 +323,19 @@ class Fleet:
         failed = [h.name for h in self.state.inventory if h not in self.state.activated_hosts]
         if failed:
             self.close()
-            reasons = {name: said[name] for name in failed}
+            hosts_by_reason: dict[str, list[str]] = {}
+            for name in failed:
+                hosts_by_reason.setdefault(said[name], []).append(name)
+            hint = connect_hint(list(hosts_by_reason))
+            if len(failed) < len(self.specs):
+                hint += (
+                    "; to deploy to the hosts that answer meanwhile, name them (or their group) "
+                    "with --limit"
+                )
             raise ShipstateError(
-                "could not connect to " + "; ".join(f"{n}: {r}" for n, r in reasons.items()),
-                hint=connect_hint(list(reasons.values())),
+                "could not connect to "
+                + "; ".join(f"{', '.join(n)}: {r}" for r, n in hosts_by_reason.items()),
+                hint=hint,
             )
         for host in self.state.activated_hosts:
             _send_at_once(host)

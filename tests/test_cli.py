@@ -160,12 +160,15 @@ def test_saved_plan_errors_before_connecting(tmp_path):
 def test_a_host_that_cannot_be_reached_is_named_with_the_reason(tmp_path):
     app = make_app(tmp_path / "app")
     (app / "inventories").mkdir(exist_ok=True)
+    closed = '{"ssh_hostname": "127.0.0.254", "ssh_port": 9}'
     (app / "inventories" / "closed.py").write_text(
-        'web = [("ghost", {"ssh_hostname": "127.0.0.254", "ssh_port": 9})]\n'
+        f'web = [("ghost", {closed}), ("ghost-2", {closed})]\n'
     )
     refused = shipstate("plan", "-i", "closed", cwd=app)
     assert refused.code == 1, refused.output
-    assert "error: could not connect to ghost: Could not connect (" in refused.stderr
+    said = "error: could not connect to ghost, ghost-2: Could not connect ("
+    assert said in refused.stderr, "the same reason, once"
+    assert "--limit" not in refused.stderr, "no host answers"
     assert "(Unable to connect to port 9 on 127.0.0.254)" in refused.stderr
     assert "hint: nothing answers SSH at that address and port" in refused.stderr
     assert "sandbox" not in refused.stderr

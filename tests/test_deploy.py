@@ -344,6 +344,22 @@ def test_a_second_app_on_the_same_servers_gets_a_port_of_its_own_and_cannot_take
             )
 
 
+def test_a_host_that_is_down_stops_the_apply_which_can_go_on_without_it(app):
+    inventory = app / "inventories" / "sandbox.py"
+    (app / "inventories" / "ghost.py").write_text(
+        inventory.read_text()
+        + 'web.append(("ghost", {**_ssh, "ssh_hostname": "127.0.0.254", "ssh_port": 9}))\n'
+    )
+    refused = shipstate("apply", "-i", "ghost", "--yes", cwd=app)
+    assert refused.code == 1 and "error: could not connect to ghost: " in refused.stderr
+    assert "name them (or their group) with --limit" in refused.stderr
+    listing = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)
+    assert all(not host["releases"] for host in listing["hosts"].values()), "nothing changed"
+    answering = [arg for n in (1, 2, 3) for arg in ("--limit", f"sandbox-{n}")]
+    ok("apply", "-i", "ghost", *answering, "--yes", cwd=app)
+    fleet_serves("1", "1")
+
+
 def test_keep_releases_never_purges_active_or_previous(app):
     config = app / "shipstate.toml"
     config.write_text(config.read_text().replace("keep_releases = 4", "keep_releases = 3"))
