@@ -11,6 +11,9 @@ The baseline does what the fabfile did, over plain ssh: upload the code, a fresh
 apply, which verifies through nginx).
 "code-only, no hooks" is shipstate deploying the same app without its migrate and collectstatic
 hooks, which is the work the fabfile's way does (its figure there is its code-only redeploy's).
+"plain WSGI" is shipstate deploying a WSGI app that imports nothing, to 1 host and to all: here
+every host shares this machine's cores, and a Django app's start (~0.25 CPU-s per host) is most
+of the work on ten; without it, what is left is shipstate's own fan-out.
 
 With `--ansible` it also measures the peer users would pick: the playbooks in bench/ansible/
 (community.general.deploy_helper, a pip-built virtualenv per release, migrate and collectstatic,
@@ -30,17 +33,19 @@ import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from conftest import commit, make_app, set_version  # noqa: E402
+from conftest import commit, commit_all, make_app, set_version  # noqa: E402
 from shipstate import sandbox  # noqa: E402
 
 ANSIBLE = "ansible==12.3.0"
 ANSIBLE_VENV = REPO / "bench" / ".ansible"
 FAB_ROOT = "/srv/hello/fab"
+PLAIN_FLEET = "plain WSGI, all hosts"
 FAB_PROGRAM = """[program:fabhello]
 command={root}/current/venv/bin/python -m gunicorn --chdir {root}/current -b {addr}:8000 -w 2 \
 hello.wsgi:application
@@ -242,6 +247,51 @@ def machine_cpu_of(function) -> float:
     return busy() - before
 
 
+PLAIN_APP = """\
+from version import VERSION
+
+
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"plain version {VERSION}".encode()]
+"""
+PLAIN_CONFIG = """\
+name = "plain"
+wsgi = "plain:application"
+health_path = "/"
+"""
+
+
+def make_plain_app(path: Path) -> Path:
+    """A git repository holding a WSGI app that imports nothing, served by gunicorn alone."""
+    path.mkdir()
+    (path / "plain.py").write_text(PLAIN_APP)
+    (path / "shipstate.toml").write_text(PLAIN_CONFIG)
+    (path / "requirements.txt").write_text("gunicorn==23.0.0\n")
+    (path / "version.py").write_text('VERSION = "1"\n')
+    return commit_all(path, "v1")
+
+
+def set_plain_version(plain: Path, version: int) -> None:
+    (plain / "version.py").write_text(f'VERSION = "{version}"\n')
+    commit(plain, f"version {version}")
+
+
+def measure_plain(work: Path, hosts, runs: int, version, record) -> None:
+    """The plain WSGI app's code-only redeploys to one host and to all, once the others' runs
+    are done: its app servers would otherwise be restarted by the fabfile's way's reloads."""
+    plain = make_plain_app(work / "plain")
+    port = sandbox.add_app(hosts, sandbox.app_layout("plain"))
+    sandbox.write_inventory(plain, hosts, port)
+    (plain / "inventories" / "one.py").write_text(sandbox.inventory_text(hosts[:1], port))
+    cli(plain, "apply", "-i", "inventories/sandbox.py", "--yes")
+    for _ in range(runs):
+        for inventory, case in (("one.py", "plain WSGI, 1 host"), ("sandbox.py", PLAIN_FLEET)):
+            set_plain_version(plain, next(version))
+            deploy = partial(cli, plain, "apply", "-i", f"inventories/{inventory}", "--yes")
+            record(case, "shipstate", timed(deploy))
+
+
 def run_once(run: int, app: Path, one, fleet, version, record, ansible) -> None:
     """One measurement of every case: shipstate, the fabfile's way, then Ansible if asked."""
 
@@ -381,6 +431,7 @@ def main() -> None:
         for run in range(args.runs):
             print(f"run {run + 1}/{args.runs}", flush=True)
             run_once(run, app, one, fleet, version, record, ansible)
+        measure_plain(work, hosts, args.runs, version, record)
     finally:
         sandbox.down()
         shutil.rmtree(work, ignore_errors=True)
@@ -406,6 +457,11 @@ def main() -> None:
     ) / statistics.median(results["code-only redeploy"]["shipstate"])
     print(f"shipstate {len(fleet)} hosts / 1 host, code-only redeploy: {scaling:.2f}x")
     summary["fleet_scaling"] = scaling
+    plain_scaling = statistics.median(results[PLAIN_FLEET]["shipstate"]) / statistics.median(
+        results["plain WSGI, 1 host"]["shipstate"]
+    )
+    print(f"the same for a WSGI app that imports nothing: {plain_scaling:.2f}x")
+    summary["fleet_scaling_plain_wsgi"] = plain_scaling
     cores = os.cpu_count() or 1
     busy = statistics.median(results[f"machine CPU, {len(fleet)} hosts"]["shipstate"])
     print(
