@@ -12,8 +12,8 @@ apply, which verifies through nginx).
 "code-only, no hooks" is shipstate deploying the same app without its migrate and collectstatic
 hooks, which is the work the fabfile's way does (its figure there is its code-only redeploy's).
 "plain WSGI" is shipstate deploying a WSGI app that imports nothing, to 1 host and to all: here
-every host shares this machine's cores, and a Django app's start (~0.25 CPU-s per host) is most
-of the work on ten; without it, what is left is shipstate's own fan-out.
+every host shares this machine's cores, and a Django app's start (~0.25 CPU-s per host) is much
+of the work on ten; without it, what is left is the hosts' other work and shipstate's own.
 
 With `--ansible` it also measures the peer users would pick: the playbooks in bench/ansible/
 (community.general.deploy_helper, a pip-built virtualenv per release, migrate and collectstatic,
@@ -45,6 +45,7 @@ from shipstate import sandbox  # noqa: E402
 ANSIBLE = "ansible==12.3.0"
 ANSIBLE_VENV = REPO / "bench" / ".ansible"
 FAB_ROOT = "/srv/hello/fab"
+PLAIN_ONE = "plain WSGI, 1 host"
 PLAIN_FLEET = "plain WSGI, all hosts"
 FAB_PROGRAM = """[program:fabhello]
 command={root}/current/venv/bin/python -m gunicorn --chdir {root}/current -b {addr}:8000 -w 2 \
@@ -286,7 +287,7 @@ def measure_plain(work: Path, hosts, runs: int, version, record) -> None:
     (plain / "inventories" / "one.py").write_text(sandbox.inventory_text(hosts[:1], port))
     cli(plain, "apply", "-i", "inventories/sandbox.py", "--yes")
     for _ in range(runs):
-        for inventory, case in (("one.py", "plain WSGI, 1 host"), ("sandbox.py", PLAIN_FLEET)):
+        for inventory, case in (("one.py", PLAIN_ONE), ("sandbox.py", PLAIN_FLEET)):
             set_plain_version(plain, next(version))
             deploy = partial(cli, plain, "apply", "-i", f"inventories/{inventory}", "--yes")
             record(case, "shipstate", timed(deploy))
@@ -458,7 +459,7 @@ def main() -> None:
     print(f"shipstate {len(fleet)} hosts / 1 host, code-only redeploy: {scaling:.2f}x")
     summary["fleet_scaling"] = scaling
     plain_scaling = statistics.median(results[PLAIN_FLEET]["shipstate"]) / statistics.median(
-        results["plain WSGI, 1 host"]["shipstate"]
+        results[PLAIN_ONE]["shipstate"]
     )
     print(f"the same for a WSGI app that imports nothing: {plain_scaling:.2f}x")
     summary["fleet_scaling_plain_wsgi"] = plain_scaling

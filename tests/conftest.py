@@ -138,12 +138,17 @@ def host_addresses() -> list[str]:
     return [h.address for h in sandbox.hosts()]
 
 
-def on_host(address: str, command: str, user: str = "root") -> subprocess.CompletedProcess:
+def sandbox_ssh(address: str, user: str, command: str) -> list[str]:
+    """ssh's command line running `command` on the sandbox host at `address`."""
     from shipstate import sandbox
 
     host = next(h for h in sandbox.hosts() if h.address == address)
+    return sandbox.ssh_command(host, user, [command])
+
+
+def on_host(address: str, command: str, user: str = "root") -> subprocess.CompletedProcess:
     return subprocess.run(
-        sandbox.ssh_command(host, user, [command]), capture_output=True, text=True, timeout=60
+        sandbox_ssh(address, user, command), capture_output=True, text=True, timeout=60
     )
 
 

@@ -17,6 +17,7 @@ from conftest import (
     make_app,
     ok,
     on_host,
+    sandbox_ssh,
     set_version,
     shipstate,
 )
@@ -108,15 +109,12 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
 @contextlib.contextmanager
 def dpkg_locked(address: str, seconds: int):
     """dpkg's frontend lock held on the host, as apt holds it, for `seconds`."""
-    from shipstate import sandbox
-
-    host = next(h for h in sandbox.hosts() if h.address == address)
     hold = (
         "import fcntl, time; lock = open('/var/lib/dpkg/lock-frontend', 'w'); "
         f"fcntl.lockf(lock, fcntl.LOCK_EX); print('held', flush=True); time.sleep({seconds})"
     )
     holder = subprocess.Popen(
-        sandbox.ssh_command(host, "root", [shlex.join(["python3", "-c", hold])]),
+        sandbox_ssh(address, "root", shlex.join(["python3", "-c", hold])),
         stdout=subprocess.PIPE,
         text=True,
     )
