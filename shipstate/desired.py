@@ -4,6 +4,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shipstate.config import Hook
 from shipstate.errors import ShipstateError
+from shipstate.hosts import in_host_order
 from shipstate.observed import RELEASE_ID, ObservedHost
 
 MANIFEST_FIELDS = (
@@ -220,7 +221,7 @@ def resolve_release(observed: dict[str, ObservedHost], wanted: int | str) -> int
     if wanted == "previous":
         currents = {o.current for o in observed.values()}
         if len(currents) != 1:
-            listing = ", ".join(f"{h}: {o.current}" for h, o in sorted(observed.items()))
+            listing = ", ".join(f"{h}: {observed[h].current}" for h in in_host_order(observed))
             raise ShipstateError(
                 f"hosts disagree on the active release ({listing})",
                 hint="name a release number: shipstate set-active N",
@@ -232,13 +233,13 @@ def resolve_release(observed: dict[str, ObservedHost], wanted: int | str) -> int
         if not older:
             raise AlreadyOldest(current)
         return max(older)
-    failed = sorted(h for h, o in observed.items() if wanted in o.failed)
+    failed = in_host_order(h for h, o in observed.items() if wanted in o.failed)
     if failed:
         raise ShipstateError(
             f"release {wanted} failed its checks on {', '.join(failed)} and is no longer a choice",
             hint="pick another release (`shipstate releases`), or deploy a fix",
         )
-    missing = sorted(h for h, o in observed.items() if o.release(wanted) is None)
+    missing = in_host_order(h for h, o in observed.items() if o.release(wanted) is None)
     if missing:
         raise ShipstateError(
             f"release {wanted} does not exist on {', '.join(missing)}",

@@ -35,6 +35,7 @@ from shipstate.desired import (
     resolve_release,
 )
 from shipstate.errors import Interrupted, RemoteError, ShipstateError
+from shipstate.hosts import in_host_order
 from shipstate.identity import operator, utc_now
 from shipstate.inventory import HostSpec, inventory_file, load_inventory, select_hosts
 from shipstate.layout import PROCESSES_CONFIG, Layout
@@ -125,7 +126,7 @@ def _refuse_another_deploy_user(fleet: Fleet, deploy_users: dict[str, str]) -> N
     if others:
         users = sorted(set(others.values()))
         raise ShipstateError(
-            f"supervisord on {', '.join(sorted(others))} is set up for deploy user "
+            f"supervisord on {', '.join(in_host_order(others))} is set up for deploy user "
             f"{', '.join(users)} (another app's?): its socket serves that user's group only",
             hint=f"deploy every app on a server as the same user: ssh_user = {users[0]!r} in "
             "the inventory",
@@ -227,7 +228,8 @@ class Session:
         self.config = load_config(app_dir, inventory.stem)
         self.templates = Templates(app_dir)
         self.inventory_hosts = load_inventory(inventory)
-        self.first_host = min(spec.name for spec in self.inventory_hosts)  # runs "once" processes
+        # runs "once" processes
+        self.first_host = in_host_order(spec.name for spec in self.inventory_hosts)[0]
         self.hosts = select_hosts(self.inventory_hosts, limit)
         self.inventory = inventory_file(inventory)
         self.inventory_name = self.inventory.stem
@@ -556,7 +558,7 @@ class Session:
         saved = read_saved_plan(path)
         if set(saved.fingerprints) != {spec.name for spec in self.hosts}:
             raise ShipstateError(
-                f"{path} was made for hosts {', '.join(sorted(saved.fingerprints))}",
+                f"{path} was made for hosts {', '.join(in_host_order(saved.fingerprints))}",
                 hint="apply it with the same inventory and --limit it was made with",
             )
         if saved.project != self.project_digest():
@@ -569,7 +571,9 @@ class Session:
     def fresh_plan(self, saved: SavedPlan, path: Path) -> Plan:
         """The saved plan, if every host is still as it was when the plan was made."""
         observed = self.observe()
-        changed = sorted(h for h, o in observed.items() if fingerprint(o) != saved.fingerprints[h])
+        changed = in_host_order(
+            h for h, o in observed.items() if fingerprint(o) != saved.fingerprints[h]
+        )
         if changed:
             raise ShipstateError(
                 f"the plan in {path} is stale: {', '.join(changed)} changed since it was made",
@@ -610,7 +614,7 @@ class Session:
         from shipstate.deploys.apply import HostWork, add_plan_ops
 
         specs = {spec.name: spec for spec in self.hosts}
-        builders = sorted(h.host for h in plan.hosts if h.new_release)
+        builders = in_host_order(h.host for h in plan.hosts if h.new_release)
         commits = {h.new_release.commit for h in plan.hosts if h.new_release}
         commit = commits.pop() if commits else None
         source_archive = self._archive(commit) if commit else b""
@@ -864,7 +868,7 @@ class Session:
         from shipstate.deploys.bootstrap import ServerSetup, add_bootstrap_ops
 
         deploy_users = {spec.name: ssh_user(spec) for spec in self.hosts}
-        as_root = sorted(name for name, user in deploy_users.items() if user == "root")
+        as_root = in_host_order(name for name, user in deploy_users.items() if user == "root")
         if as_root:
             raise ShipstateError(
                 f"the inventory deploys to {', '.join(as_root)} as root",
@@ -884,7 +888,7 @@ class Session:
             )
             for target in fleet.hosts
         }
-        self.report(f"setting up as {connect_user}: " + ", ".join(sorted(deploy_as)))
+        self.report(f"setting up as {connect_user}: " + ", ".join(in_host_order(deploy_as)))
         changes = fleet.prepare(
             lambda state: add_bootstrap_ops(state, setups, connect_user != "root")
         )

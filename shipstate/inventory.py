@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from shipstate.errors import ShipstateError
+from shipstate.hosts import in_host_order
 
 HOST_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,252}$")
 
@@ -153,7 +154,7 @@ def select_hosts(hosts: list[HostSpec], limit: list[str] | None) -> list[HostSpe
     if unknown:
         raise ShipstateError(
             f"--limit names unknown hosts or groups: {', '.join(unknown)}",
-            hint=f"known: {', '.join(sorted(known))}",
+            hint=f"known: {', '.join(in_host_order(known))}",
         )
     wanted = set(limit)
     return [h for h in hosts if h.name in wanted or wanted & set(h.groups)]

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shipstate.desired import DesiredHost, NewRelease
 from shipstate.errors import ShipstateError
+from shipstate.hosts import in_host_order
 from shipstate.layout import NGINX_CONFIG, PROCESSES_CONFIG
 from shipstate.observed import ACTIVE, RETIRED, ObservedHost, ObservedRelease
 
@@ -302,7 +303,8 @@ def compute_plan(
     command: str, desired: dict[str, DesiredHost], observed: dict[str, ObservedHost]
 ) -> Plan:
     return Plan(
-        command=command, hosts=tuple(plan_host(desired[h], observed[h]) for h in sorted(desired))
+        command=command,
+        hosts=tuple(plan_host(desired[h], observed[h]) for h in in_host_order(desired)),
     )
 
 

@@ -32,6 +32,7 @@ from pyinfra.connectors.util import CommandOutput, OutputLine
 from shipstate.causes import connect_hint
 from shipstate.commands import NOTE
 from shipstate.errors import ShipstateError
+from shipstate.hosts import host_order, named_hosts
 from shipstate.inventory import HostSpec
 
 STOP_SECONDS = 5
@@ -126,12 +127,14 @@ def seconds_setting(name: str, default: int, least: int) -> int:
 
 
 class _Progress(BaseStateCallback):
-    """One line per host and operation that did something, with its duration; and while steps
-    run long, which (still_running)."""
+    """Each operation that did something, as it ends on every host: a line per outcome, under
+    the hosts that had it, with their durations; and while steps run long, which
+    (still_running)."""
 
     def __init__(self, report: Reporter):
         self.report = report
         self.running: dict[tuple[str, str], tuple[str, float]] = {}  # -> step, start
+        self.ended: dict[tuple[str, str], dict[str, float]] = {}  # step, outcome -> host: seconds
         self.spans: dict[str, tuple[float, float]] = {}  # step -> first start, last end
         self.connect_errors: dict[str, str] = {}
 
@@ -149,9 +152,20 @@ class _Progress(BaseStateCallback):
         step, start = self.running.pop((host.name, op_hash), (_step(state, op_hash), now))
         if outcome is None:
             return
-        self.report(f"{host.name}: {step} {outcome} ({now - start:.1f}s)")
+        self.ended.setdefault((step, outcome), {})[host.name] = now - start
         first, _ = self.spans.get(step, (start, 0.0))
         self.spans[step] = (min(first, start), now)
+
+    def operation_end(self, state, op_hash):
+        self.report_ended()
+
+    def report_ended(self) -> None:
+        """The outcomes not yet reported, hosts alike on one line."""
+        for (step, outcome), seconds in self.ended.items():
+            least, most = (f"{s:.1f}" for s in (min(seconds.values()), max(seconds.values())))
+            took = least if least == most else f"{least}-{most}"
+            self.report(f"{named_hosts(seconds)}: {step} {outcome} ({took}s)")
+        self.ended.clear()
 
     def operation_host_success(self, state, host, op_hash, retry_count=0):
         changed = state.get_op_data_for_host(host, op_hash).operation_meta.will_change
@@ -165,7 +179,9 @@ class _Progress(BaseStateCallback):
         while True:
             gevent.sleep(every)
             now, long = time.monotonic(), {}
-            for (name, _), (step, start) in sorted(self.running.items()):
+            for (name, _), (step, start) in sorted(
+                self.running.items(), key=lambda running: host_order(running[0][0])
+            ):
                 if now - start >= every:
                     hosts, longest = long.get(step, ([], 0.0))
                     long[step] = ([*hosts, name], max(longest, now - start))
@@ -255,7 +271,7 @@ def describe_failures(failures: list[Failure]) -> str:
         lines = output.splitlines()
         if len(lines) > 20:
             lines = [*lines[:6], "...", *lines[-12:]]
-        described.append(f"{', '.join(hosts)}: {operation}:\n    " + "\n    ".join(lines))
+        described.append(f"{named_hosts(hosts)}: {operation}:\n    " + "\n    ".join(lines))
     return "\n  ".join(described)
 
 
@@ -423,6 +439,7 @@ class Fleet:
             ) from exc
         finally:
             heartbeat.kill()
+            self.progress.report_ended()  # interrupted: what ended before
             self.stop_running()  # interrupted: before anything is undone
         self._report_notes()
         return self._failures()
@@ -430,12 +447,15 @@ class Fleet:
     def _report_notes(self) -> None:
         """What the hosts' commands told the operator on stderr (`shipstate: ...` lines), as
         the pip fallback does, even when they succeeded."""
+        noted: dict[tuple[str, str], list[str]] = {}
         for host in self.hosts:
             for name, meta in self._operations(host):
                 if meta.is_complete():
                     for line in meta.stderr_lines:
                         if line.startswith(NOTE):
-                            self.report(f"{host.name}: {name}: {line.removeprefix(NOTE)}")
+                            noted.setdefault((name, line), []).append(host.name)
+        for (name, line), hosts in noted.items():
+            self.report(f"{named_hosts(hosts)}: {name}: {line.removeprefix(NOTE)}")
 
     def _failures(self) -> list[Failure]:
         failures = []

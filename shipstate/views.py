@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from rich.console import Console
 from rich.markup import escape
 
+from shipstate.hosts import in_host_order, named_hosts
 from shipstate.observed import ObservedHost
 from shipstate.plan import Action, Plan
 from shipstate.runner import Ran
@@ -149,17 +150,15 @@ def plan_json(plan: Plan) -> str:
 
 
 def _hosts(names: list[str]) -> str:
-    """The names of hosts shown together, and how many when they are more than a few."""
-    count = f" [dim]({len(names)} hosts)[/]" if len(names) > 3 else ""
-    return f"[bold]{escape(', '.join(names))}[/]{count}"
+    return f"[bold]{escape(named_hosts(names))}[/]"
 
 
 def _print_by_hosts(blocks: Mapping[str, tuple[str, ...]], console: Console) -> None:
     """Each host's block: what follows its name on the first line, then the other lines; hosts
     whose blocks are the same, once under all their names."""
     groups: dict[tuple[str, ...], list[str]] = {}
-    for name, block in sorted(blocks.items()):
-        groups.setdefault(block, []).append(name)
+    for name in in_host_order(blocks):
+        groups.setdefault(blocks[name], []).append(name)
     for (after_names, *lines), names in groups.items():
         console.print(_hosts(names) + after_names)
         for line in lines:
@@ -222,9 +221,9 @@ def render_locks(observed: dict[str, ObservedHost], ttl: int, console: Console) 
 
 
 def render_lock_notes(observed: dict[str, ObservedHost], ttl: int, console: Console) -> None:
-    for name, host in sorted(observed.items()):
-        if host.lock:
-            console.print(f"[yellow]note:[/] {escape(name)} is {escape(host.lock.describe(ttl))}")
+    for name in in_host_order(observed):
+        if lock := observed[name].lock:
+            console.print(f"[yellow]note:[/] {escape(name)} is {escape(lock.describe(ttl))}")
 
 
 def locks_json(observed: dict[str, ObservedHost], ttl: int) -> str:

@@ -182,12 +182,12 @@ def test_a_requirement_that_cannot_be_built_on_the_servers_is_named(output, said
 
 def test_hosts_failing_alike_are_named_together_with_the_output_once():
     failures = [
-        Failure("web1", "hooks", "KeyError: 'SECRET_KEY'"),
-        Failure("web2", "hooks", "KeyError: 'SECRET_KEY'"),
+        Failure("web10", "hooks", "KeyError: 'SECRET_KEY'"),
+        Failure("web9", "hooks", "KeyError: 'SECRET_KEY'"),
         Failure("web3", "hooks", "disk full"),
     ]
     assert describe_failures(failures) == (
-        "web1, web2: hooks:\n    KeyError: 'SECRET_KEY'\n  web3: hooks:\n    disk full"
+        "web9, web10: hooks:\n    KeyError: 'SECRET_KEY'\n  web3: hooks:\n    disk full"
     )
 
 
@@ -414,7 +414,7 @@ def test_interrupting_apply_after_the_switch_switches_every_host_back(deployed):
     set_version(app, "2")
     applying = start("apply", *INVENTORY, "--yes", cwd=app)
     said = []
-    while not any("sandbox-3: switch done" in line for line in said):
+    while not any("sandbox-1, sandbox-2, sandbox-3: switch done" in line for line in said):
         line = applying.stderr.readline()
         assert line, "".join(said)
         said.append(line)
@@ -474,7 +474,7 @@ def test_one_host_failing_after_the_others_switched(deployed):
     said = fails_to_deploy(
         app, "switched back to its previous release", "sandbox-3: check site:", "HTTP 503"
     )
-    assert "sandbox-1: switch done" in said, "the others had switched"
+    assert "sandbox-1, sandbox-2, sandbox-3: switch done" in said, "every host had switched"
     v1_site_config_is_live()
     hosts = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)["hosts"]
     assert [h["failed"] for h in hosts.values()] == [[2]] * 3, "kept, marked failed"
@@ -550,7 +550,7 @@ def test_ssh_connection_dropped_while_preparing(deployed):
     set_version(app, "2")
     victim = start("apply", *INVENTORY, "--yes", cwd=app)
     for line in victim.stderr:
-        if "sandbox-2: upload done" in line:
+        if "sandbox-1, sandbox-2, sandbox-3: upload done" in line:
             break
     dropped = on_host(host_addresses()[1], "pkill -f '^sshd: deploy'")  # while the hook sleeps
     assert dropped.returncode == 0, dropped.stderr

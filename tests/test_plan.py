@@ -26,6 +26,7 @@ from shipstate.desired import (
 )
 from shipstate.errors import ShipstateError
 from shipstate.facts import observe_command
+from shipstate.hosts import in_host_order
 from shipstate.observed import ObservedHost, ObservedRelease, parse_host_state
 from shipstate.plan import Action, HostPlan, Plan, compute_plan, sha256
 from shipstate.views import render_locks, render_plan, render_releases
@@ -655,3 +656,21 @@ def test_hosts_with_the_same_releases_or_lock_are_listed_once():
     screen = StringIO()
     render_locks(observed, 60, Console(file=screen, width=200, no_color=True))
     assert screen.getvalue() == "web1, web2, web3, web4, web5 (5 hosts): not locked\n"
+
+
+def test_hosts_are_listed_by_name_with_their_numbers_counted():
+    assert in_host_order(["web10", "web2", "db", "web1", "10.0.0.9"]) == [
+        "10.0.0.9",
+        "db",
+        "web1",
+        "web2",
+        "web10",
+    ]
+    observed = {n: host(name=n) for n in ("web10", "web11", "web9")}
+    plan = compute_plan("set-active", desired_for_set_active(observed, 1), observed)
+    assert [h.host for h in plan.hosts] == ["web9", "web10", "web11"]
+    observed["web2"] = host((1, 2), 2, name="web2")
+    screen = StringIO()
+    render_releases(observed, Console(file=screen, width=200, no_color=True))
+    headers = [line for line in screen.getvalue().splitlines() if line.startswith("web")]
+    assert headers == ["web2", "web9, web10, web11"]
