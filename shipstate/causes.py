@@ -137,6 +137,26 @@ KNOWN_CAUSES = (
         f"which lack it: add libpq5 to {_PACKAGES}, or require `psycopg[binary]` instead",
     ),
     (
+        r"failed to find libmagic",
+        f"python-magic loads libmagic, which the servers lack: add libmagic1 to {_PACKAGES}",
+    ),
+    (
+        r"cannot load library '(lib(?:gobject|pango|pangoft2|harfbuzz|fontconfig)[^']*)'",
+        "WeasyPrint loads Pango's libraries ({0}), which the servers lack: add libpango-1.0-0, "
+        f"libpangoft2-1.0-0 and libharfbuzz-subset0 to {_PACKAGES}",
+    ),
+    (
+        r"Could not find the (GDAL|GEOS) library",
+        "GeoDjango (django.contrib.gis) loads {0}, which the servers lack: add gdal-bin (GDAL, "
+        f"with GEOS and PROJ) to {_PACKAGES}",
+    ),
+    (
+        r"([\w.+-]+): cannot open shared object file",
+        "the app loads the library {0}, which the servers lack: add the Debian package holding "
+        f"it to {_PACKAGES}; `apt-file search {{0}}` names the package, or `dpkg -S {{0}}` on a "
+        "machine where the app runs",
+    ),
+    (
         r"mysql_config not found|Can not find valid pkg-config name",
         f"mysqlclient {_FROM_SOURCE} MySQL's client headers and a compiler on the servers: "
         "add default-libmysqlclient-dev, pkg-config, python3-dev and build-essential to "

@@ -193,14 +193,24 @@ def _translations(app_dir: Path) -> tuple[str, ...]:
 
 
 # the Debian packages requirements need on the servers: those with no wheel are built there
-# (psycopg 3's C implementation too), psycopg 3 without its binary loads the servers' libpq
+# (psycopg 3's C implementation too); others load a library of the servers'
 BUILDS_ON_LIBPQ = ("libpq-dev", "python3-dev", "build-essential")
 SERVER_PACKAGES = {
     "psycopg2": BUILDS_ON_LIBPQ,
     "mysqlclient": ("default-libmysqlclient-dev", "pkg-config", "python3-dev", "build-essential"),
     "psycopg[c]": BUILDS_ON_LIBPQ,
     "psycopg": ("libpq5",),
+    "python-magic": ("libmagic1",),
+    "weasyprint": ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0"),
+    "django.contrib.gis": ("gdal-bin",),
     "git": ("git",),
+}
+# what needs a library on the servers: who, loading what, and what would need none
+LOADS_FROM_THE_SERVERS = {
+    "psycopg": ("psycopg without [binary]", "PostgreSQL's client library", "psycopg[binary]"),
+    "python-magic": ("python-magic", "libmagic", None),
+    "weasyprint": ("WeasyPrint", "Pango", None),
+    "django.contrib.gis": ("GeoDjango (django.contrib.gis)", "GDAL, GEOS and PROJ", None),
 }
 # a requirement from a git repository: a requirements line (or one made of a lock), uv.lock's
 # source, poetry.lock's or Pipfile.lock's
@@ -233,16 +243,21 @@ def _packages(server_needs, translations) -> dict[str, tuple[str, ...]]:
     return needed
 
 
-def _needing_server_packages(text: str) -> tuple[str, ...]:
-    """The requirements (in a requirements text) that need Debian packages on the servers."""
-    named = re.findall(REQUIREMENT_NAMED.format("psycopg2|mysqlclient|psycopg"), text)
-    found = [name.lower() for name in named]
+def _needing_server_packages(text: str, settings: str = "") -> tuple[str, ...]:
+    """The requirements (in a requirements text) and the settings' apps that need Debian
+    packages on the servers."""
+    named = re.findall(
+        REQUIREMENT_NAMED.format("psycopg2|mysqlclient|psycopg|python[-_.]magic|weasyprint"), text
+    )
+    found = [re.sub(r"[-_.]", "-", name.lower()) for name in named]
     if "psycopg" in found:
         found = [name for name in found if name != "psycopg"]
         if not PSYCOPG_BINARY.search(text):
             found.append("psycopg[c]" if PSYCOPG_C.search(text) else "psycopg")
     if FROM_GIT.search(text):
         found.append("git")
+    if re.search(r"""["']django\.contrib\.gis["']""", settings):
+        found.append("django.contrib.gis")
     return tuple(dict.fromkeys(found))
 
 
@@ -695,7 +710,7 @@ def detect(app_dir: Path) -> Detected:
     release_hook = None if MIGRATE_ONLY.fullmatch(release) else release or None
     translations = _translations(app_dir)
     requirements_text = _requirements_text(app_dir / requirements)
-    server_needs = _needing_server_packages(requirements_text)
+    server_needs = _needing_server_packages(requirements_text, settings)
     listed = {p for needed in _packages(server_needs, translations).values() for p in needed}
     in_image = [
         p for p in dockerfile_packages(app_dir) if p not in listed and not BUILD_ONLY.fullmatch(p)
@@ -797,13 +812,11 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *(
-                [
-                    "psycopg without [binary] loads PostgreSQL's client library from the servers:"
-                    " `packages` in shipstate.toml lists libpq5, which `shipstate bootstrap` "
-                    "installs (psycopg[binary] would need none)"
-                ]
-                if "psycopg" in server_needs
-                else []
+                f"{who} loads {what} from the servers: `packages` in shipstate.toml lists "
+                f"{', '.join(SERVER_PACKAGES[need])}, which `shipstate bootstrap` installs"
+                + (f" ({instead} would need none)" if instead else "")
+                for need, (who, what, instead) in LOADS_FROM_THE_SERVERS.items()
+                if need in server_needs
             ),
             *(
                 [

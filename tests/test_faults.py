@@ -156,6 +156,38 @@ def test_a_variable_the_settings_need_from_the_environment_is_named(output):
 @pytest.mark.parametrize(
     "output, said",
     [
+        (
+            "ImportError: failed to find libmagic.  Check your installation",
+            "python-magic loads libmagic, which the servers lack: add libmagic1 to `packages`",
+        ),
+        (
+            "OSError: cannot load library 'libgobject-2.0-0': libgobject-2.0-0: cannot open "
+            "shared object file: No such file or directory.  Additionally, "
+            "ctypes.util.find_library() did not manage to locate a library called "
+            "'libgobject-2.0-0'",
+            "WeasyPrint loads Pango's libraries (libgobject-2.0-0), which the servers lack: add "
+            "libpango-1.0-0, libpangoft2-1.0-0 and libharfbuzz-subset0 to `packages`",
+        ),
+        (
+            'django.core.exceptions.ImproperlyConfigured: Could not find the GEOS library (tried "'
+            'geos_c", "GEOS"). Try setting GEOS_LIBRARY_PATH in your settings.',
+            "GeoDjango (django.contrib.gis) loads GEOS, which the servers lack: add gdal-bin",
+        ),
+        (
+            "ImportError: libxmlsec1.so.1: cannot open shared object file: No such file or "
+            "directory",
+            "the app loads the library libxmlsec1.so.1, which the servers lack: add the Debian "
+            "package holding it to `packages`",
+        ),
+    ],
+)
+def test_a_library_the_app_loads_that_the_servers_lack_is_named(output, said):
+    assert hint_for([f"Traceback (most recent call last):\n  ...\n{output}\n"]).startswith(said)
+
+
+@pytest.mark.parametrize(
+    "output, said",
+    [
         ("Error: pg_config executable not found.", "psycopg2 builds from source"),
         (
             "ImportError: no pq wrapper available.\nAttempts made:\n- couldn't import psycopg 'c' "

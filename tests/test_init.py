@@ -759,6 +759,33 @@ def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
 
 
 @pytest.mark.parametrize(
+    "requirement, apps, packages",
+    [
+        ("python-magic==0.4.27", "", ("libmagic1",)),
+        ("Python_Magic>=0.4", "", ("libmagic1",)),
+        ("python-magic-bin==0.4.14", "", ()),
+        ("weasyprint>=62", "", ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0")),
+        ("", 'INSTALLED_APPS += ["django.contrib.gis"]\n', ("gdal-bin",)),
+    ],
+)
+def test_init_lists_the_packages_of_the_libraries_the_app_loads_on_the_servers(
+    tmp_path, requirement, apps, packages
+):
+    project = django_project(tmp_path / "loads")
+    (project / "requirements.txt").write_text(f"Django\n{requirement}\n")
+    with (project / "mysite" / "settings.py").open("a") as settings:
+        settings.write(apps)
+    found = detect(project)
+    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    assert config.packages == packages
+    told = [n for n in found.notes if " from the servers: `packages` in shipstate.toml lists " in n]
+    assert len(told) == (1 if packages else 0), found.notes
+    assert not packages or told[0].endswith(
+        f"{', '.join(packages)}, which `shipstate bootstrap` installs"
+    )
+
+
+@pytest.mark.parametrize(
     "lock",
     [
         '[[package]]\nname = "lib"\nsource = { git = "https://example.com/lib.git?rev=v1#ab" }\n',
