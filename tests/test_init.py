@@ -785,6 +785,26 @@ def test_init_lists_the_packages_of_the_libraries_the_app_loads_on_the_servers(
     )
 
 
+def test_a_geodjango_project_is_told_to_have_gdal_on_the_servers(tmp_path, fleet):
+    """The sandbox's hosts have no GDAL: the apply fails, and the hint names the package."""
+    reset_app_on_hosts()
+    project = django_project(tmp_path / "hello")
+    with (project / "mysite" / "settings.py").open("a") as settings:
+        settings.write('INSTALLED_APPS += ["django.contrib.gis"]\n')
+    commit_all(project, "a GeoDjango project")
+    ok("init", cwd=project)
+    config = parse_config(tomllib.loads((project / "shipstate.toml").read_text()), "shipstate.toml")
+    assert config.packages == ("gdal-bin",)
+    commit(project, "shipstate init")
+    (project / "inventories" / "sandbox.py").write_text(fleet.read_text())
+    failed = shipstate("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project)
+    assert failed.code == 1 and "Could not find the GDAL library" in failed.stderr, failed.output
+    assert (
+        "hint: GeoDjango (django.contrib.gis) loads GDAL, which the servers lack: add gdal-bin"
+        in failed.stderr
+    ), failed.stderr
+
+
 @pytest.mark.parametrize(
     "lock",
     [
