@@ -32,7 +32,7 @@ from pyinfra.connectors.util import CommandOutput, OutputLine
 from shipstate.causes import connect_hint
 from shipstate.commands import NOTE
 from shipstate.errors import ShipstateError
-from shipstate.hosts import host_order, named_hosts
+from shipstate.hosts import named_hosts
 from shipstate.inventory import HostSpec
 
 STOP_SECONDS = 5
@@ -131,8 +131,9 @@ class _Progress(BaseStateCallback):
     the hosts that had it, with their durations; and while steps run long, which
     (still_running)."""
 
-    def __init__(self, report: Reporter):
+    def __init__(self, report: Reporter, hosts: int):
         self.report = report
+        self.hosts = hosts
         self.running: dict[tuple[str, str], tuple[str, float]] = {}  # -> step, start
         self.ended: dict[tuple[str, str], dict[str, float]] = {}  # step, outcome -> host: seconds
         self.spans: dict[str, tuple[float, float]] = {}  # step -> first start, last end
@@ -164,7 +165,7 @@ class _Progress(BaseStateCallback):
         for (step, outcome), seconds in self.ended.items():
             least, most = (f"{s:.1f}" for s in (min(seconds.values()), max(seconds.values())))
             took = least if least == most else f"{least}-{most}"
-            self.report(f"{named_hosts(seconds)}: {step} {outcome} ({took}s)")
+            self.report(f"{self._named(list(seconds))}: {step} {outcome} ({took}s)")
         self.ended.clear()
 
     def operation_host_success(self, state, host, op_hash, retry_count=0):
@@ -174,14 +175,15 @@ class _Progress(BaseStateCallback):
     def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):
         self._ended(state, host, op_hash, "FAILED")
 
+    def _named(self, names: list[str]) -> str:
+        return f"all {self.hosts} hosts" if len(names) == self.hosts > 1 else named_hosts(names)
+
     def still_running(self, every: int) -> None:
         """Every `every` seconds, the steps that have run that long, and on which hosts."""
         while True:
             gevent.sleep(every)
             now, long = time.monotonic(), {}
-            for (name, _), (step, start) in sorted(
-                self.running.items(), key=lambda running: host_order(running[0][0])
-            ):
+            for (name, _), (step, start) in self.running.items():
                 if now - start >= every:
                     hosts, longest = long.get(step, ([], 0.0))
                     long[step] = ([*hosts, name], max(longest, now - start))
@@ -189,7 +191,7 @@ class _Progress(BaseStateCallback):
                 self.report(
                     "still running: "
                     + "; ".join(
-                        f"{step} on {', '.join(hosts)} ({seconds:.0f}s)"
+                        f"{step} on {self._named(hosts)} ({seconds:.0f}s)"
                         for step, (hosts, seconds) in long.items()
                     )
                 )
@@ -323,7 +325,7 @@ class Fleet:
         names = [(h.name, {**defaults, **h.data}) for h in hosts]
         inventory = Inventory((names, {}))
         self.state = State(inventory=inventory, config=Config(FAIL_PERCENT=0, CONNECT_TIMEOUT=10))
-        self.progress = _Progress(report)
+        self.progress = _Progress(report, len(hosts))
         self.state.add_callback_handler(self.progress)
         self._commands: list[weakref.WeakSet[Channel]] = []
 

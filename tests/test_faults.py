@@ -446,7 +446,7 @@ def test_interrupting_apply_after_the_switch_switches_every_host_back(deployed):
     set_version(app, "2")
     applying = start("apply", *INVENTORY, "--yes", cwd=app)
     said = []
-    while not any("sandbox-1, sandbox-2, sandbox-3: switch done" in line for line in said):
+    while not any("all 3 hosts: switch done" in line for line in said):
         line = applying.stderr.readline()
         assert line, "".join(said)
         said.append(line)
@@ -506,7 +506,7 @@ def test_one_host_failing_after_the_others_switched(deployed):
     said = fails_to_deploy(
         app, "switched back to its previous release", "sandbox-3: check site:", "HTTP 503"
     )
-    assert "sandbox-1, sandbox-2, sandbox-3: switch done" in said, "every host had switched"
+    assert "all 3 hosts: switch done" in said, "every host had switched"
     v1_site_config_is_live()
     hosts = json.loads(ok("releases", *INVENTORY, "--json", cwd=app).stdout)["hosts"]
     assert [h["failed"] for h in hosts.values()] == [[2]] * 3, "kept, marked failed"
@@ -582,7 +582,7 @@ def test_ssh_connection_dropped_while_preparing(deployed):
     set_version(app, "2")
     victim = start("apply", *INVENTORY, "--yes", cwd=app)
     for line in victim.stderr:
-        if "sandbox-1, sandbox-2, sandbox-3: upload done" in line:
+        if "all 3 hosts: upload done" in line:
             break
     dropped = on_host(host_addresses()[1], "pkill -f '^sshd: deploy'")  # while the hook sleeps
     assert dropped.returncode == 0, dropped.stderr
