@@ -16,15 +16,23 @@ KNOWN_CAUSES = (
         '`python = "python3.12"`), or pin versions that support the servers\' Python',
     ),
     (
-        # django-environ's env("X"), python-decouple's config("X"), environs' env("X");
-        # os.environ["X"] (os's __getitem__ raising KeyError)
+        # django-environ's env("X"), python-decouple's config("X"), environs' env("X"),
+        # django-configurations' class; os.environ["X"] (os's __getitem__ raising KeyError)
         r"ImproperlyConfigured: Set the (\w+) environment variable"
+        r"|Configuration cannot be imported, environment variable (\w+) is undefined"
         r"|UndefinedValueError: (\w+) not found\. Declare it as envvar"
         r'|EnvError: Environment variable "(\w+)" not set'
         r"|os(?:\.py)?>?\", line \d+, in __getitem__\n(?:[ \t]+.*\n){0,3}KeyError: '(\w+)'",
         "the app reads {0} from the environment, which the servers do not set: add "
         "`{0}=...` to the secrets file (`[secrets] file` in shipstate.toml; README: Secrets) or, "
         "if it is no secret, to `[env]`",
+    ),
+    (
+        # Django's dummy database backend, as a database URL the servers lack leaves it
+        r"settings\.DATABASES is improperly configured\. Please supply the ENGINE value",
+        "the settings give Django no database on the servers (DATABASES has no ENGINE): if "
+        "they read it from an environment variable, as dj-database-url reads DATABASE_URL, add "
+        "that to the secrets file (`[secrets] file` in shipstate.toml; README: Secrets)",
     ),
     (
         r"The (SECRET_KEY) setting must not be empty",

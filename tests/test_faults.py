@@ -153,6 +153,25 @@ def test_a_variable_the_settings_need_from_the_environment_is_named(output):
     assert "add `SECRET_KEY=...` to the secrets file" in said
 
 
+def test_a_configuration_class_or_a_database_the_servers_are_not_given_is_named():
+    """django-configurations' settings class; a database URL the settings read, missing."""
+    said = hint_for(
+        [
+            "django.core.exceptions.ImproperlyConfigured: Configuration cannot be imported, "
+            "environment variable DJANGO_CONFIGURATION is undefined."
+        ]
+    )
+    assert said.startswith("the app reads DJANGO_CONFIGURATION from the environment"), said
+    said = hint_for(
+        [
+            "django.core.exceptions.ImproperlyConfigured: settings.DATABASES is improperly "
+            "configured. Please supply the ENGINE value. Check settings documentation for more "
+            "details."
+        ]
+    )
+    assert said.startswith("the settings give Django no database on the servers"), said
+
+
 @pytest.mark.parametrize(
     "output, said",
     [
