@@ -20,6 +20,7 @@ KNOWN_CAUSES = (
         # django-configurations' class; os.environ["X"] (os's __getitem__ raising KeyError)
         r"ImproperlyConfigured: Set the (\w+) environment variable"
         r"|Configuration cannot be imported, environment variable (\w+) is undefined"
+        r"|is required to be set as the environment variable '(\w+)'"
         r"|UndefinedValueError: (\w+) not found\. Declare it as envvar"
         r'|EnvError: Environment variable "(\w+)" not set'
         r"|os(?:\.py)?>?\", line \d+, in __getitem__\n(?:[ \t]+.*\n){0,3}KeyError: '(\w+)'",

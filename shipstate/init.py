@@ -1,5 +1,6 @@
 """`shipstate init`: write shipstate.toml and example inventories for an existing Django project."""
 
+import ast
 import json
 import re
 import shutil
@@ -116,6 +117,7 @@ class Detected:
     kamal_clear: tuple[tuple[str, str], ...] = ()  # and as plain values
     former_shared: tuple[str, ...] = ()  # what the former tool kept across releases
     former_shared_in: str | None = None
+    configuration: str | None = None  # django-configurations' settings class for the servers
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -447,6 +449,45 @@ def _module_file(app_dir: Path, module: str) -> Path | None:
     return next((f for f in (base.with_suffix(".py"), base / "__init__.py") if f.is_file()), None)
 
 
+CONFIGURATION_NAMED = r"DJANGO_CONFIGURATION['\"]\s*(?:,|\]\s*=)\s*['\"](\w+)['\"]"
+
+
+def _configurations(project: Path, settings: str) -> tuple[str, str] | None:
+    """django-configurations' settings classes: the one manage.py names, and the servers' (a
+    Prod or Production class when manage.py names a Dev, Development or Local one)."""
+    named = re.search(CONFIGURATION_NAMED, (project / "manage.py").read_text())
+    if named is None:
+        return None
+    classes = re.findall(r"^class (\w+)\(", settings, re.M)
+    production = [name for name in classes if name.lower() in PRODUCTION_SETTINGS]
+    if named[1].lower() in DEVELOPMENT_SETTINGS and production:
+        return named[1], production[0]
+    return named[1], named[1]
+
+
+def _as_configuration(settings: str, name: str) -> str:
+    """Class-based settings read as a module's: the module's own statements, then those of
+    the class `name` after its bases' (what comes later wins, as in a module)."""
+    try:
+        tree = ast.parse(settings)
+    except SyntaxError:
+        return settings
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    statements = [node for node in tree.body if not isinstance(node, ast.ClassDef)]
+    seen: set[str] = set()
+
+    def inherited(name: str) -> None:
+        if name in seen or name not in classes:
+            return
+        seen.add(name)
+        for base in reversed(classes[name].bases):
+            inherited(base.id if isinstance(base, ast.Name) else "")
+        statements.extend(classes[name].body)
+
+    inherited(name)
+    return "\n".join(ast.get_source_segment(settings, node) or "" for node in statements)
+
+
 def _production_settings(app_dir: Path, module: str) -> str:
     """A sibling production module (config.settings.production) when manage.py names the
     development one (config.settings.local)."""
@@ -539,8 +580,15 @@ def _static_notes(settings: str, static_root: str | None) -> list[str]:
     ]
 
 
+# django-configurations' values the environment must give, as DJANGO_<name>
+REQUIRED_VALUE = r"^([A-Z][A-Z0-9_]*)\s*=\s*values\.(?:SecretValue\(|.*environ_required\s*=\s*True)"
+
+
 def _environment_read(settings: str) -> tuple[str, ...]:
     names = dict.fromkeys(re.findall(ENVIRONMENT_READ, settings))
+    names.update(
+        dict.fromkeys(f"DJANGO_{name}" for name in re.findall(REQUIRED_VALUE, settings, re.M))
+    )
     names.pop("DJANGO_SETTINGS_MODULE", None)
     return tuple(names)
 
@@ -662,6 +710,9 @@ def detect(app_dir: Path) -> Detected:
     in_modules = _below(modules, app_dir)
     settings_module = _production_settings(modules, used_by_manage)
     settings = _settings_text(modules, settings_module)
+    configurations = _configurations(project, settings)
+    if configurations:
+        settings = _as_configuration(settings, configurations[1])
     procfile = _procfile(app_dir)
     asgi = ASGI_APPLICATION.search(settings) or ASGI_SERVED.search(procfile.get("web", ""))
     wsgi = None if asgi else f"{_wsgi_module(modules, settings_module)}:application"
@@ -748,6 +799,7 @@ def detect(app_dir: Path) -> Detected:
         kamal_clear=tuple(kamal_clear.items()),
         former_shared=kept_shared,
         former_shared_in=kept_shared_in,
+        configuration=configurations and configurations[1],
         release=release_hook,
         translations=translations,
         server_needs=server_needs,
@@ -755,6 +807,14 @@ def detect(app_dir: Path) -> Detected:
             *(
                 [f"manage.py uses {used_by_manage}; the servers get {settings_module}"]
                 if settings_module != used_by_manage
+                else []
+            ),
+            *(
+                [
+                    f"manage.py uses the {configurations[0]} settings class "
+                    f"(django-configurations); the servers get {configurations[1]}"
+                ]
+                if configurations and configurations[0] != configurations[1]
                 else []
             ),
             *(
@@ -1008,6 +1068,7 @@ def render_config(found: Detected) -> str:
         "",
         "[env]",
         f'DJANGO_SETTINGS_MODULE = "{found.settings}"',
+        *([f'DJANGO_CONFIGURATION = "{found.configuration}"'] if found.configuration else []),
         *(
             [
                 "# As config/deploy.yml's env.clear gave them (an accessory's name, as a",

@@ -785,6 +785,106 @@ def test_init_lists_the_packages_of_the_libraries_the_app_loads_on_the_servers(
     )
 
 
+CLASS_BASED_SETTINGS = """\
+from pathlib import Path
+
+from configurations import Configuration, values
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class Dev(Configuration):
+    DEBUG = True
+    SECRET_KEY = "django-insecure-dev"
+    ALLOWED_HOSTS = []
+    INSTALLED_APPS = [
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "django.contrib.staticfiles",
+    ]
+    MIDDLEWARE = [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    ]
+    ROOT_URLCONF = "mysite.urls"
+    TEMPLATES = [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "APP_DIRS": True,
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                ]
+            },
+        }
+    ]
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
+    }
+    STATIC_URL = "static/"
+
+
+class Prod(Dev):
+    DEBUG = False
+    SECRET_KEY = values.SecretValue()
+    ALLOWED_HOSTS = values.ListValue(["localhost"])
+    STATIC_ROOT = BASE_DIR / "staticfiles"
+"""
+
+
+def class_based_project(path: Path) -> Path:
+    """A django-configurations project: settings classes, manage.py naming Dev."""
+    project = django_project(path)
+    (project / "mysite" / "settings.py").write_text(CLASS_BASED_SETTINGS)
+    for name, module in (("manage.py", "management"), ("mysite/wsgi.py", "wsgi")):
+        source = project / name
+        text = re.sub(
+            r"from django\.core\.(management|wsgi) import",
+            f"from configurations.{module} import",
+            source.read_text(),
+        )
+        text = re.sub(
+            r"^( *)os\.environ\.setdefault\(",
+            r"\1os.environ.setdefault('DJANGO_CONFIGURATION', 'Dev')\n\1os.environ.setdefault(",
+            text,
+            count=1,
+            flags=re.M,
+        )
+        source.write_text(text)
+    (project / "requirements.txt").write_text("Django==5.2.19\ndjango-configurations==2.5.1\n")
+    return commit_all(project, "a django-configurations project")
+
+
+def test_init_deploys_the_production_class_of_class_based_settings(tmp_path, fleet):
+    reset_app_on_hosts()
+    project = class_based_project(tmp_path / "hello")
+    found = detect(project)
+    assert found.configuration == "Prod" and found.static_root == "staticfiles"
+    assert found.environment == ("DJANGO_SECRET_KEY",)
+    assert found.notes == (
+        "manage.py uses the Dev settings class (django-configurations); the servers get Prod",
+        "the settings read DJANGO_SECRET_KEY from the environment: put them in a secrets file "
+        "per inventory, see [secrets] in shipstate.toml",
+    ), "Dev's DEBUG, SECRET_KEY and ALLOWED_HOSTS are not the servers'"
+    ok("init", cwd=project)
+    config = (project / "shipstate.toml").read_text()
+    assert 'DJANGO_CONFIGURATION = "Prod"' in config
+    config = config.replace("# [secrets]\n# file", "[secrets]\nfile")
+    (project / "shipstate.toml").write_text(config)
+    (project / "secrets").mkdir()
+    (project / "secrets" / "sandbox.env").write_text("DJANGO_SECRET_KEY=not-in-git\n")
+    deploy_serving_the_admin(project, fleet)
+    debug = "from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY)"
+    said = run_on_the_sandbox(project, f"python manage.py shell -c {shlex.quote(debug)}")
+    assert said.splitlines()[-1] == "False not-in-git", said
+
+
 def test_a_geodjango_project_is_told_to_have_gdal_on_the_servers(tmp_path, fleet):
     """The sandbox's hosts have no GDAL: the apply fails, and the hint names the package."""
     reset_app_on_hosts()
