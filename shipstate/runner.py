@@ -32,7 +32,7 @@ from pyinfra.connectors.util import CommandOutput, OutputLine
 from shipstate.causes import connect_hint
 from shipstate.commands import NOTE
 from shipstate.errors import ShipstateError
-from shipstate.hosts import named_hosts
+from shipstate.hosts import named_among, named_hosts
 from shipstate.inventory import HostSpec
 
 STOP_SECONDS = 5
@@ -165,7 +165,7 @@ class _Progress(BaseStateCallback):
         for (step, outcome), seconds in self.ended.items():
             least, most = (f"{s:.1f}" for s in (min(seconds.values()), max(seconds.values())))
             took = least if least == most else f"{least}-{most}"
-            self.report(f"{self._named(list(seconds))}: {step} {outcome} ({took}s)")
+            self.report(f"{named_among(list(seconds), self.hosts)}: {step} {outcome} ({took}s)")
         self.ended.clear()
 
     def operation_host_success(self, state, host, op_hash, retry_count=0):
@@ -174,9 +174,6 @@ class _Progress(BaseStateCallback):
 
     def operation_host_error(self, state, host, op_hash, retry_count=0, max_retries=0):
         self._ended(state, host, op_hash, "FAILED")
-
-    def _named(self, names: list[str]) -> str:
-        return f"all {self.hosts} hosts" if len(names) == self.hosts > 1 else named_hosts(names)
 
     def still_running(self, every: int) -> None:
         """Every `every` seconds, the steps that have run that long, and on which hosts."""
@@ -191,7 +188,7 @@ class _Progress(BaseStateCallback):
                 self.report(
                     "still running: "
                     + "; ".join(
-                        f"{step} on {self._named(hosts)} ({seconds:.0f}s)"
+                        f"{step} on {named_among(hosts, self.hosts)} ({seconds:.0f}s)"
                         for step, (hosts, seconds) in long.items()
                     )
                 )

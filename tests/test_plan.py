@@ -26,7 +26,7 @@ from shipstate.desired import (
 )
 from shipstate.errors import ShipstateError
 from shipstate.facts import observe_command
-from shipstate.hosts import in_host_order
+from shipstate.hosts import in_host_order, named_among
 from shipstate.observed import ObservedHost, ObservedRelease, parse_host_state
 from shipstate.plan import Action, HostPlan, Plan, compute_plan, sha256
 from shipstate.views import render_locks, render_plan, render_releases
@@ -674,3 +674,13 @@ def test_hosts_are_listed_by_name_with_their_numbers_counted():
     render_releases(observed, Console(file=screen, width=200, no_color=True))
     headers = [line for line in screen.getvalue().splitlines() if line.startswith("web")]
     assert headers == ["web2", "web9, web10, web11"]
+
+
+def test_progress_names_the_hosts_of_a_step_unless_they_are_all():
+    assert named_among(["web1"], 1) == "web1"
+    assert named_among(["web1", "web2"], 2) == "both hosts"
+    assert named_among(["web2", "web1"], 3) == "web1, web2"
+    assert named_among([f"web{n}" for n in range(1, 11)], 10) == "all 10 hosts"
+    assert named_among([f"web{n}" for n in range(3, 11)], 10) == (
+        "web3, web4, web5, web6, web7, web8, web9, web10 (8 hosts)"
+    )
