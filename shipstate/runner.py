@@ -454,7 +454,7 @@ class Fleet:
                         if line.startswith(NOTE):
                             noted.setdefault((name, line), []).append(host.name)
         for (name, line), hosts in noted.items():
-            self.report(f"{named_hosts(hosts)}: {name}: {line.removeprefix(NOTE)}")
+            self.report(f"{named_among(hosts, len(self.specs))}: {name}: {line.removeprefix(NOTE)}")
 
     def _failures(self) -> list[Failure]:
         failures = []
