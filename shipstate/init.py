@@ -490,12 +490,21 @@ def _as_configuration(settings: str, name: str) -> str:
 
 def _production_settings(app_dir: Path, module: str) -> str:
     """A sibling production module (config.settings.production) when manage.py names the
-    development one (config.settings.local)."""
+    development one (config.settings.local); the production module a settings package's
+    __init__ star-imports only under a condition (as on an environment variable), when it
+    star-imports nothing always."""
     package, _, leaf = module.rpartition(".")
     if package and leaf in DEVELOPMENT_SETTINGS:
         for name in PRODUCTION_SETTINGS:
             if _module_file(app_dir, f"{package}.{name}"):
                 return f"{package}.{name}"
+    found = _module_file(app_dir, module)
+    if found is not None and found.name == "__init__.py":
+        text = found.read_text()
+        chosen = re.findall(r"^[ \t]+from \.(\w+) import \*", text, re.M)
+        production = [name for name in chosen if name in PRODUCTION_SETTINGS]
+        if production and not re.search(r"^from \.\w+ import \*", text, re.M):
+            return f"{module}.{production[0]}"
     return module
 
 

@@ -518,6 +518,36 @@ def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_pa
     )
 
 
+def test_init_takes_the_production_module_a_settings_package_picks_by_the_environment(tmp_path):
+    project = tmp_path / "shop"
+    settings = settings_package(
+        project,
+        "config.settings.base",
+        base='DEBUG = True\nSTATIC_ROOT = BASE_DIR / "staticfiles"\n',
+        dev='from .base import *\nSECRET_KEY = "dev"\n',
+        production="from .base import *\nDEBUG = False\nSECRET_KEY = os.environ['SECRET_KEY']\n"
+        'ALLOWED_HOSTS = ["shop.example.com"]\n',
+    )
+    (project / "manage.py").write_text(
+        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")\n'
+    )
+    switch = settings / "__init__.py"
+    switch.write_text(
+        'if os.environ.get("DJANGO_ENV") == "production":\n    from .production import *\n'
+        "else:\n    from .dev import *\n"
+    )
+    found = detect(project)
+    assert found.settings == "config.settings.production"
+    assert (
+        found.notes[0]
+        == "manage.py uses config.settings; the servers get config.settings.production"
+    )
+    assert found.static_root == "staticfiles"
+    assert not any(n.startswith("DEBUG = True") for n in found.notes), "production.py's DEBUG"
+    switch.write_text("from .base import *\n" + switch.read_text())
+    assert detect(project).settings == "config.settings", "production.py alone lacks base's"
+
+
 def test_init_names_what_the_servers_settings_do_not_set(tmp_path):
     """Wagtail's project template: SECRET_KEY and ALLOWED_HOSTS only in dev.py, which manage.py
     and wsgi.py name; production.py star-imports base.py."""
