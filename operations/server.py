@@ -38,7 +38,13 @@ def packages_installed(packages: Sequence[str]):
     if not missing:
         host.noop(f"{', '.join(packages)} installed")
         return
-    noninteractive = ("env", "DEBIAN_FRONTEND=noninteractive")
+    # needrestart's apt hook (Ubuntu 22.04+) would ask which services to restart: not run
+    noninteractive = (
+        "env",
+        "DEBIAN_FRONTEND=noninteractive",
+        "NEEDRESTART_SUSPEND=1",
+        "NEEDRESTART_MODE=l",
+    )
     # waits for another apt's lock, as unattended-upgrades' on a new server's first boot
     apt = (*noninteractive, "apt-get", "-q", "-y", "-o", f"DPkg::Lock::Timeout={APT_LOCK_SECONDS}")
     interrupted = StringCommand(argv("ls", "-A", DPKG_UPDATES), "|", argv("grep", "-q", "."))

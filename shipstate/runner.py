@@ -126,7 +126,7 @@ def seconds_setting(name: str, default: int, least: int) -> int:
     return int(value)
 
 
-class _Progress(BaseStateCallback):
+class Progress(BaseStateCallback):
     """Each operation that did something, as it ends on every host: a line per outcome, under
     the hosts that had it, with their durations; and while steps run long, which
     (still_running)."""
@@ -176,15 +176,20 @@ class _Progress(BaseStateCallback):
         self._ended(state, host, op_hash, "FAILED")
 
     def still_running(self, every: int) -> None:
-        """Every `every` seconds, the steps that have run that long, and on which hosts."""
+        """The steps that have run `every` seconds, and on which hosts: once they have (checked
+        each second), then every `every` seconds at most."""
+        told = time.monotonic()
         while True:
-            gevent.sleep(every)
+            gevent.sleep(min(every, 1))
             now, long = time.monotonic(), {}
+            if now - told < every:
+                continue
             for (name, _), (step, start) in self.running.items():
                 if now - start >= every:
                     hosts, longest = long.get(step, ([], 0.0))
                     long[step] = ([*hosts, name], max(longest, now - start))
             if long:
+                told = now
                 self.report(
                     "still running: "
                     + "; ".join(
@@ -322,7 +327,7 @@ class Fleet:
         names = [(h.name, {**defaults, **h.data}) for h in hosts]
         inventory = Inventory((names, {}))
         self.state = State(inventory=inventory, config=Config(FAIL_PERCENT=0, CONNECT_TIMEOUT=10))
-        self.progress = _Progress(report, len(hosts))
+        self.progress = Progress(report, len(hosts))
         self.state.add_callback_handler(self.progress)
         self._commands: list[weakref.WeakSet[Channel]] = []
 

@@ -60,12 +60,16 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
         config.write_text(config.read_text().replace('"jq"', '"jq", "figlet"'))
         commit(app, "a package to install")
         on_host(addresses[1], "touch /var/lib/dpkg/updates/0000")  # dpkg was interrupted
+        on_host(addresses[1], NEEDRESTART_HOOK)
         with dpkg_locked(addresses[0], seconds=20) as holder:  # as unattended-upgrades does
             ok("bootstrap", *INVENTORY, cwd=app)  # apt-get update takes less than 20 s
             assert holder.poll() is not None, "it waited for the lock"
         for address in addresses:
             assert on_host(address, "dpkg -s figlet").returncode == 0
         assert on_host(addresses[1], "ls -A /var/lib/dpkg/updates").stdout == ""
+        assert on_host(addresses[1], "test -e /etc/needrestart-ran").returncode == 1, (
+            "needrestart's hook ran"
+        )
 
         ok("apply", *INVENTORY, "--yes", cwd=app)
         for address in addresses:
@@ -104,6 +108,18 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
         ok("sandbox", "down")
         ok("sandbox", "up", "--hosts", str(FLEET_SIZE), "--app", "hello", cwd=fleet.parent.parent)
         shutil.rmtree(app, ignore_errors=True)
+
+
+# needrestart's apt hook, as Ubuntu 22.04+ has it; its stand-in notes that it ran (the real
+# one asks which services to restart, and so waits for an answer) unless told to skip
+NEEDRESTART_HOOK = """
+hook=/usr/lib/needrestart/apt-pinvoke
+mkdir -p /usr/lib/needrestart
+printf '%s\\n' '#!/bin/sh' '[ -n "$NEEDRESTART_SUSPEND" ] || touch /etc/needrestart-ran' > $hook
+chmod +x $hook
+conf=/etc/apt/apt.conf.d/99needrestart
+echo "DPkg::Post-Invoke {\\"test -x $hook && $hook -m u || true\\";};" > $conf
+"""
 
 
 @contextlib.contextmanager

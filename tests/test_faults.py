@@ -19,7 +19,14 @@ from test_lock import no_leftovers, release_ids
 from conftest import commit, host_addresses, http_get, ok, on_host, set_version, shipstate, start
 from shipstate.causes import DEFAULT_HINT, hint_for
 from shipstate.inventory import load_inventory
-from shipstate.runner import Failure, Fleet, describe_failures, run_command, through_interrupts
+from shipstate.runner import (
+    Failure,
+    Fleet,
+    Progress,
+    describe_failures,
+    run_command,
+    through_interrupts,
+)
 
 
 def edit_config(app, old: str, new: str) -> None:
@@ -480,6 +487,21 @@ def test_interrupting_apply_after_the_switch_switches_every_host_back(deployed):
     (app / "deploy_templates" / "nginx.conf.j2").unlink()
     set_version(app, "3")
     converges(app)
+
+
+def test_a_step_is_named_once_it_has_run_the_progress_seconds():
+    """Checked each second: a step that starts between two checks every `every` seconds from
+    the start (at 2 and 4 here) is named at 3, once it has run 2 s."""
+    said: list[str] = []
+    progress = Progress(said.append, 1)
+    heartbeat = gevent.spawn(progress.still_running, 2)
+    try:
+        gevent.sleep(0.5)
+        progress.running["web1", "op"] = ("hooks", time.monotonic())
+        gevent.sleep(2.9)
+        assert len(said) == 1 and said[0].startswith("still running: hooks on web1 ("), said
+    finally:
+        heartbeat.kill()
 
 
 def test_undoing_runs_to_its_end_through_interrupts():
