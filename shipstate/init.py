@@ -473,6 +473,8 @@ def _as_configuration(settings: str, name: str) -> str:
     except SyntaxError:
         return settings
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    if name not in classes:
+        return settings
     statements = [node for node in tree.body if not isinstance(node, ast.ClassDef)]
     seen: set[str] = set()
 

@@ -891,6 +891,24 @@ def class_based_project(path: Path) -> Path:
     return commit_all(project, "a django-configurations project")
 
 
+def test_class_based_settings_read_as_the_class_and_its_bases_set_them():
+    from shipstate.init import _as_configuration
+
+    settings = (
+        "X = 0\nclass Base(Configuration):\n    A = 1\n    B = 1\n"
+        "class Mixin:\n    B = 2\n    C = 2\nclass Prod(Mixin, Base):\n    C = 3\n"
+    )
+    assert _as_configuration(settings, "Prod").splitlines() == [
+        "X = 0",
+        "A = 1",
+        "B = 1",
+        "B = 2",
+        "C = 2",
+        "C = 3",
+    ], "the last wins: Prod's, then Mixin's over Base's"
+    assert _as_configuration(settings, "Staging") == settings, "a class it lacks: as written"
+
+
 def test_init_deploys_the_production_class_of_class_based_settings(tmp_path, fleet):
     reset_app_on_hosts()
     project = class_based_project(tmp_path / "hello")
