@@ -69,6 +69,11 @@ def input_pattern(value: str) -> str:
 # what other tools keep dependencies in that shipstate cannot install, and what to do instead
 EXPORTS = {
     "Pipfile": "lock it (`pipenv lock`) and use Pipfile.lock",
+    **{
+        name: f"write its dependencies to a requirements file (`uv pip compile {name} -o "
+        "requirements.txt`, or pip-tools' `pip-compile`) and use that"
+        for name in ("setup.cfg", "setup.py")
+    },
 }
 
 

@@ -137,6 +137,7 @@ def test_the_requirements_kind_is_read_from_the_file_name(requirements, kind):
         ({"shared": ["/etc/passwd"]}, "shared"),
         ({"requirements": "../x.txt"}, "requirements"),
         ({"requirements": "Pipfile"}, "requirements"),
+        ({"requirements": "setup.cfg"}, "requirements"),
         ({"wsgi": "x; rm -rf /"}, "wsgi"),
         ({"python": "python3 -c evil"}, "python"),
         ({"packages": ["libpq-dev; reboot"]}, "packages.0"),

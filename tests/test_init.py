@@ -370,6 +370,12 @@ def test_init_takes_a_pyproject_listing_dependencies_when_there_is_no_requiremen
         refused.stderr
     )
     (project / "Pipfile").unlink()
+    pyproject.unlink()
+    (project / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    refused = shipstate("init", cwd=project)
+    assert "error: no requirements file found, only setup.py\n" in refused.stderr
+    assert "(`uv pip compile setup.py -o requirements.txt`, or pip-tools'" in refused.stderr
+    (project / "setup.py").unlink()
     pyproject.write_text('[project]\nname = "mysite"\ndependencies = ["Django==5.2.19"]\n')
     assert detect(project).requirements == "pyproject.toml"
 
