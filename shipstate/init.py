@@ -219,7 +219,12 @@ LOADS_FROM_THE_SERVERS = {
 FROM_GIT = re.compile(
     r"""\bgit\+[a-z]+://|\bsource\s*=\s*\{\s*git\s*=|^type\s*=\s*"git"|"git"\s*:""", re.M
 )
-BUILT_ON_THE_SERVERS = ("psycopg2", "mysqlclient", "psycopg[c]")
+# what is built on the servers, and the requirement with wheels that would build nothing
+BUILT_ON_THE_SERVERS = {
+    "psycopg2": "psycopg2-binary",
+    "mysqlclient": None,
+    "psycopg[c]": "psycopg[binary]",
+}
 # psycopg[binary] as required, or psycopg-binary as locked; the same for [c]
 PSYCOPG_BINARY = re.compile(r"""(?im)psycopg[-_]binary|^\s*["']?psycopg\[[^]]*\bbinary\b""")
 PSYCOPG_C = re.compile(r"""(?im)psycopg[-_]c(?![\w.-])|^\s*["']?psycopg\[[^]]*\bc\b""")
@@ -877,7 +882,12 @@ def detect(app_dir: Path) -> Detected:
                 [
                     f"the servers build {', '.join(built)} from source (no wheel): `packages` "
                     "in shipstate.toml lists what that needs there, which `shipstate bootstrap` "
-                    "installs (psycopg2-binary or psycopg[binary] would need none)"
+                    "installs"
+                    + "".join(
+                        f" ({instead} instead of {name} would need none)"
+                        for name in built
+                        if (instead := BUILT_ON_THE_SERVERS[name])
+                    )
                 ]
                 if built
                 else []

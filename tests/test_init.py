@@ -785,7 +785,18 @@ def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
     assert config.packages[: len(packages)] == packages
     built = packages not in ((), ("libpq5",), ("git",))
     assert ("build-essential" in config.packages) == built
-    assert any(n.startswith("the servers build ") for n in found.notes) == built
+    built_note = [n for n in found.notes if n.startswith("the servers build ")]
+    assert bool(built_note) == built
+    if built:
+        named = (requirements + included).lower()
+        name = next(n for n in ("psycopg2", "psycopg[c]", "mysqlclient") if n in named)
+        instead = {"psycopg2": "psycopg2-binary", "psycopg[c]": "psycopg[binary]"}.get(name)
+        assert built_note[0].startswith(f"the servers build {name} from source")
+        assert built_note[0].endswith(
+            f"({instead} instead of {name} would need none)"
+            if instead
+            else "which `shipstate bootstrap` installs"
+        )
     loads = any(n.startswith("psycopg without [binary] loads") for n in found.notes)
     assert loads == (packages == ("libpq5",))
     from_git = any(
