@@ -72,7 +72,7 @@ KNOWN_CAUSES = (
     ),
     (
         r'connection to server (?:at|on socket) ("[^"]+"[^\n]*?) failed: (?!FATAL)'
-        r"|Can't connect to (?:local )?MySQL server (?:on|through socket) '([^']+)'",
+        r"|Can't connect to (?:local )?(?:MySQL )?server (?:on|through socket) '([^']+)'",
         "the app cannot reach its database at {0}: the database the settings name on the "
         "servers must run and accept their connections (DATABASE_URL or the like, in the "
         "secrets file; a database on each host: install and start it there)",

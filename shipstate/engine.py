@@ -40,7 +40,7 @@ from shipstate.identity import operator, utc_now
 from shipstate.inventory import HostSpec, inventory_file, load_inventory, select_hosts
 from shipstate.layout import PROCESSES_CONFIG, Layout
 from shipstate.locks import CONVERTERS
-from shipstate.observed import ACTIVE, FAILED, ObservedHost
+from shipstate.observed import ACTIVE, FAILED, ObservedHost, refuse_missing_packages
 from shipstate.plan import (
     HostPlan,
     Plan,
@@ -277,7 +277,12 @@ class Session:
         return sandbox_inventory and not sandbox.alive_hosts()
 
     def _observation(self) -> dict[str, object]:
-        return {"root": self.config.root, "app": self.config.name, "python": self.config.python}
+        return {
+            "root": self.config.root,
+            "app": self.config.name,
+            "python": self.config.python,
+            "packages": self.config.packages,
+        }
 
     def observe(self) -> dict[str, ObservedHost]:
         """Each host's state: read by the lock's round trip if it was just taken, else now."""
@@ -471,6 +476,7 @@ class Session:
         digest = self._secrets.digest if self._secrets else ""
         created_at = utc_now()
         observed = self.observe()
+        refuse_missing_packages(observed, str(self.inventory))
         drafts = {
             spec.name: self.draft(
                 spec,

@@ -18,7 +18,9 @@ from shipstate.templates import RELEASE_TEMPLATES
 # `state <n> <state>` (what the release is now, when it changed since its upload),
 # `config <n> <file> <base64>`, `building`, `env`, `secret`, `program` and `running <n>` for
 # each release whose app server accepts connections on its socket (cheaper than asking
-# supervisord). Arguments: the app root, then the names of the configs each release keeps.
+# supervisord). First, `missing <package>` for each of the packages (comma-separated) dpkg has
+# not installed, on a host with dpkg. Arguments: the app root, the packages, then the names of
+# the configs each release keeps.
 # states of a process supervisord will not change by itself (EXITED: autorestart restarts it)
 DOWN = ("STOPPED", "FATAL", "UNKNOWN", "ABSENT")
 # Only modules built into Python are imported: glob, base64, hashlib and socket took ~17 ms.
@@ -63,8 +65,23 @@ def names(want, directory, prefixes=("",), suffix=""):
     + """\
 def encoded(data):
     return binascii.b2a_base64(data, newline=False)
-root, configs = sys.argv[1], sys.argv[2:]
+def installed(status, package):
+    \"\"\"dpkg's status file has the package installed (for one architecture or another).\"\"\"
+    entry = b"\\nPackage: " + package + b"\\n"
+    at = status.find(entry)
+    while at >= 0:
+        end = status.find(b"\\n\\n", at + 1)
+        for line in status[at : end if end >= 0 else len(status)].split(b"\\n"):
+            if line.startswith(b"Status: ") and line.endswith(b" installed"):
+                return True
+        at = status.find(entry, at + 1)
+    return False
+root, packages, configs = sys.argv[1], sys.argv[2], sys.argv[3:]
 say("python", "Python " + sys.version.split()[0])
+status = read("/var/lib/dpkg/status") if packages else None
+for package in packages.split(",") if status is not None else ():
+    if not installed(b"\\n" + status, package.encode()):
+        say("missing", package)
 try:
     os.chdir(root)
 except OSError:
@@ -119,11 +136,11 @@ for path in releases:
 )
 
 
-def observe_command(python: str, root: str) -> StringCommand:
+def observe_command(python: str, root: str, packages: tuple[str, ...]) -> StringCommand:
     """The host's state as tagged lines (OBSERVE); `unobserved <status>` if `python` cannot
     run it."""
     return StringCommand(
-        python_script(python, OBSERVE, root, *RELEASE_TEMPLATES),
+        python_script(python, OBSERVE, root, ",".join(packages), *RELEASE_TEMPLATES),
         "||",
         "printf",
         "'unobserved %s\\n'",
@@ -134,8 +151,8 @@ def observe_command(python: str, root: str) -> StringCommand:
 class HostState(FactBase):
     """Releases with their manifests and configs, `current`, leftovers, app server programs."""
 
-    def command(self, root: str, app: str, python: str) -> StringCommand:
-        return observe_command(python, root)
+    def command(self, root: str, app: str, python: str, packages: tuple[str, ...]) -> StringCommand:
+        return observe_command(python, root, packages)
 
     def process(self, output: list[str]) -> list[str]:
         return output

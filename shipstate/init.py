@@ -1176,13 +1176,14 @@ class Written:
     notes: tuple[str, ...]  # what in the settings is not ready for production
     hosts_taken: tuple[str, ...] = ()  # inventories listing the hosts the former tool did
     ignored: str | None = None  # the pattern added to .gitignore, if one was
+    packages: tuple[str, ...] = ()  # the Debian packages the config lists
 
 
 def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
     """Write the files. Nothing is overwritten without `force`, and an inventory never."""
     found = detect(app_dir)
     text = render_config(found)
-    parse_config(tomllib.loads(text), CONFIG_FILE)
+    config = parse_config(tomllib.loads(text), CONFIG_FILE)
     wanted: dict[Path, str | Path] = {app_dir / CONFIG_FILE: text}
     inventories = [app_dir / "inventories" / f"{env}.py" for env in ("staging", "production")]
     kept = [path for path in inventories if path.exists()]
@@ -1213,7 +1214,7 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
     taken = tuple(path.stem for path in inventories if path.stem in former and path not in kept)
     hosts_notes = tuple(_former_hosts_note(env, former[env]) for env in taken)
     notes = (*found.notes, *hosts_notes, *outside_git)
-    return Written(list(wanted), kept, notes, taken, _ignore_secrets(app_dir))
+    return Written(list(wanted), kept, notes, taken, _ignore_secrets(app_dir), config.packages)
 
 
 # where the config's [secrets] (commented out) keeps them: `file = "secrets/{inventory}.env"`

@@ -4,10 +4,12 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shipstate.errors import ShipstateError
+from shipstate.hosts import host_order, named_hosts
 
 RELEASE_ID = re.compile(r"^[1-9][0-9]{0,8}$")
 ENV_KEY = re.compile(r"^[0-9a-f]{16}$")
@@ -102,6 +104,7 @@ class ObservedHost(BaseModel):
     processes_release: int | None = None  # the release they were last started from
     processes_down: dict[str, str] = {}  # each process supervisord does not run: its state
     python: str = ""
+    missing_packages: tuple[str, ...] = ()  # of shipstate.toml's `packages`, per dpkg
     lock: LockInfo | None = None
 
     def release(self, release_id: int | None) -> ObservedRelease | None:
@@ -147,6 +150,7 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
     root_exists = False
     current: int | None = None
     nginx_loaded = nginx_site = processes = python = ""
+    missing_packages: list[str] = []
     processes_release: int | None = None
     processes_down: dict[str, str] = {}
     lock = None
@@ -166,6 +170,8 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         elif tag == "python":
             version = re.match(r"Python (\d+\.\d+)", rest)
             python = version.group(1) if version else ""
+        elif tag == "missing":
+            missing_packages.append(rest)
         elif tag == "current":
             linked, in_releases, name = rest.partition("releases/")
             current = _release_id(name) if in_releases and not linked else None
@@ -277,5 +283,24 @@ def parse_host_state(host: str, lines: list[str], app: str) -> ObservedHost:
         processes_release=processes_release,
         processes_down=processes_down,
         python=python,
+        missing_packages=tuple(missing_packages),
         lock=lock,
     )
+
+
+def refuse_missing_packages(observed: Mapping[str, ObservedHost], inventory: str) -> None:
+    """Every host has the Debian packages shipstate.toml lists (where dpkg tells)."""
+    lacking: dict[tuple[str, ...], list[str]] = {}
+    for name in sorted(observed, key=host_order):
+        if observed[name].missing_packages:
+            lacking.setdefault(observed[name].missing_packages, []).append(name)
+    if lacking:
+        raise ShipstateError(
+            "\n".join(
+                f"{named_hosts(hosts)}: {', '.join(missing)} not installed, which `packages` "
+                "in shipstate.toml lists"
+                for missing, hosts in lacking.items()
+            ),
+            hint=f"install them with `shipstate bootstrap -i {inventory}` (as root, or a sudoer "
+            "with --user), or remove them from `packages`; then apply again",
+        )

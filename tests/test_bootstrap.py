@@ -59,6 +59,15 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
         assert absent.returncode != 0, "a package the hosts lack, to install"
         config.write_text(config.read_text().replace('"jq"', '"jq", "figlet"'))
         commit(app, "a package to install")
+        for command in (("plan",), ("apply", "--yes")):
+            refused = shipstate(*command, *INVENTORY, cwd=app)
+            assert refused.code == 1 and "Traceback" not in refused.output, refused.output
+            assert (
+                "error: sandbox-1, sandbox-2: figlet not installed, which `packages` in "
+                "shipstate.toml lists\nhint: install them with `shipstate bootstrap -i "
+                "inventories/sandbox.py` (as root" in refused.stderr
+            ), refused.stderr
+        assert on_host(addresses[0], "ls /srv/hello/releases").stdout == "", "refused, unchanged"
         on_host(addresses[1], "touch /var/lib/dpkg/updates/0000")  # dpkg was interrupted
         on_host(addresses[1], NEEDRESTART_HOOK)
         with dpkg_locked(addresses[0], seconds=20) as holder:  # as unattended-upgrades does

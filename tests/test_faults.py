@@ -300,6 +300,11 @@ def test_a_health_page_the_app_does_not_serve_to_anyone_is_named(ended, said):
             "'127.0.0.1' ([Errno 111] Connection refused)\")",
             "the app cannot reach its database at 127.0.0.1: the database the settings name",
         ),
+        (  # mysqlclient built on Debian 12's MariaDB client library
+            "django.db.utils.OperationalError: (2002, \"Can't connect to server on '127.0.0.1' "
+            '(115)")',
+            "the app cannot reach its database at 127.0.0.1: the database the settings name",
+        ),
         (
             'django.db.utils.OperationalError: could not translate host name "db" to address: '
             "Name or service not known",

@@ -65,6 +65,9 @@ def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
     commit(project, "uploads")
     written = ok("init", "--templates", cwd=project).stdout
     assert "wrote shipstate.toml" in written and "deploy_templates/nginx.conf.j2" in written
+    assert "\n  shipstate sandbox up --hosts 2 && shipstate apply -i inventories/sandbox.py\n" in (
+        written
+    ), "no packages to install first"
     config = (project / "shipstate.toml").read_text()
     assert 'wsgi = "mysite.wsgi:application"' in config
     assert 'shared = ["db.sqlite3", "uploads/"]' in config
@@ -951,17 +954,27 @@ def test_init_deploys_the_production_class_of_class_based_settings(tmp_path, fle
 
 
 def test_a_geodjango_project_is_told_to_have_gdal_on_the_servers(tmp_path, fleet):
-    """The sandbox's hosts have no GDAL: the apply fails, and the hint names the package."""
+    """The sandbox's hosts have no GDAL: the apply is refused, gdal-bin being in `packages`;
+    without it there, the apply fails, and the hint names the package."""
     reset_app_on_hosts()
     project = django_project(tmp_path / "hello")
     with (project / "mysite" / "settings.py").open("a") as settings:
         settings.write('INSTALLED_APPS += ["django.contrib.gis"]\n')
     commit_all(project, "a GeoDjango project")
-    ok("init", cwd=project)
+    next_steps = ok("init", cwd=project).stdout
+    assert (
+        "\n  shipstate sandbox up --hosts 2 && shipstate bootstrap -i inventories/sandbox.py && "
+        "shipstate apply -i inventories/sandbox.py\n" in next_steps
+    ), next_steps
     config = parse_config(tomllib.loads((project / "shipstate.toml").read_text()), "shipstate.toml")
     assert config.packages == ("gdal-bin",)
     commit(project, "shipstate init")
     (project / "inventories" / "sandbox.py").write_text(fleet.read_text())
+    refused = shipstate("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project)
+    assert refused.code == 1 and "gdal-bin not installed, which `packages` in" in refused.stderr
+    config_file = project / "shipstate.toml"
+    config_file.write_text(re.sub(r"(?m)^packages = .*\n", "", config_file.read_text()))
+    commit(project, "without packages, as if init had not listed it")
     failed = shipstate("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project)
     assert failed.code == 1 and "Could not find the GDAL library" in failed.stderr, failed.output
     assert (

@@ -27,7 +27,12 @@ from shipstate.desired import (
 from shipstate.errors import ShipstateError
 from shipstate.facts import observe_command
 from shipstate.hosts import in_host_order, named_among
-from shipstate.observed import ObservedHost, ObservedRelease, parse_host_state
+from shipstate.observed import (
+    ObservedHost,
+    ObservedRelease,
+    parse_host_state,
+    refuse_missing_packages,
+)
 from shipstate.plan import Action, HostPlan, Plan, compute_plan, sha256
 from shipstate.views import render_locks, render_plan, render_releases
 
@@ -394,7 +399,8 @@ def test_observe_reads_an_app_root_as_the_parser_expects(tmp_path):
     listening.listen()
     (root / "releases/3/.shipstate/gunicorn.sock").touch()  # left by a stopped server
     try:
-        command = observe_command(sys.executable, str(root))
+        packages = ("dpkg", "libc6", "shipstate-not-installed")  # libc6 is dpkg's as libc6:amd64
+        command = observe_command(sys.executable, str(root), packages)
         done = subprocess.run(["sh", "-c", command.get_raw_value()], capture_output=True)
     finally:
         listening.close()
@@ -425,12 +431,39 @@ def test_observe_reads_an_app_root_as_the_parser_expects(tmp_path):
     }
     assert seen.programs == (2,) and seen.running == (2,)
     assert seen.lock is not None and seen.lock.holder == "ann@laptop"
-    missing = subprocess.run(
-        ["sh", "-c", observe_command(sys.executable, str(tmp_path / "none")).get_raw_value()],
+    assert seen.missing_packages == ("shipstate-not-installed",)
+    none = observe_command(sys.executable, str(tmp_path / "none"), ("shipstate-not-installed",))
+    missing = subprocess.run(["sh", "-c", none.get_raw_value()], capture_output=True, text=True)
+    seen = parse_host_state("web1", missing.stdout.splitlines(), "hello")
+    assert seen.root_exists is False and seen.missing_packages == ("shipstate-not-installed",)
+    unasked = subprocess.run(
+        ["sh", "-c", observe_command(sys.executable, str(root), ()).get_raw_value()],
         capture_output=True,
         text=True,
     )
-    assert parse_host_state("web1", missing.stdout.splitlines(), "hello").root_exists is False
+    assert not [line for line in unasked.stdout.splitlines() if line.startswith("missing")]
+
+
+def test_packages_a_host_lacks_refuse_the_apply_naming_hosts_alike_once():
+    observed = {
+        name: ObservedHost(host=name, root_exists=True, missing_packages=missing)
+        for name, missing in (
+            ("web10", ("figlet",)),
+            ("web2", ("figlet",)),
+            ("web1", ("figlet", "jq")),
+            ("web3", ()),
+        )
+    }
+    with pytest.raises(ShipstateError) as refused:
+        refuse_missing_packages(observed, "inventories/production.py")
+    assert refused.value.message == (
+        "web1: figlet, jq not installed, which `packages` in shipstate.toml lists\n"
+        "web2, web10: figlet not installed, which `packages` in shipstate.toml lists"
+    )
+    assert refused.value.hint.startswith(
+        "install them with `shipstate bootstrap -i inventories/production.py` (as root"
+    )
+    refuse_missing_packages({"web3": observed["web3"]}, "inventories/production.py")
 
 
 def test_a_removal_renames_each_path_out_of_the_way_before_deleting(tmp_path):

@@ -63,7 +63,9 @@ def init(
         "   # new servers, as root"
         "\n  shipstate plan -i inventories/production.py --accept-new-host-keys"
         "\nOr first try it on local sandbox hosts (Linux, root; README: The sandbox):"
-        "\n  shipstate sandbox up --hosts 2 && shipstate apply -i inventories/sandbox.py"
+        "\n  shipstate sandbox up --hosts 2 && "
+        + ("shipstate bootstrap -i inventories/sandbox.py && " if done.packages else "")
+        + "shipstate apply -i inventories/sandbox.py"
     )
 
 
