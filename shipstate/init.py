@@ -659,6 +659,8 @@ ADMIN_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/-]*)['"]\s*,\s*admin\.site\.u
 HEALTH_CHECK_ROUTE = (
     r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/-]*)['"]\s*,\s*include\(\s*['"]health_check\.urls"""
 )
+# a route written without converters: path("polls/", ...), re_path(r"^api/$", ...)
+LITERAL_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/.-]*)\$?['"]"""
 
 
 def _root_urls(app_dir: Path, settings: str) -> str:
@@ -668,16 +670,20 @@ def _root_urls(app_dir: Path, settings: str) -> str:
     return path.read_text(errors="replace") if path and path.is_file() else ""
 
 
-def _health_path(urls: str, settings: str) -> str:
-    """A health route of the root URLconf, else the admin's login page, else the home page."""
+def _health_path(urls: str, settings: str) -> tuple[str, bool]:
+    """A health route of the root URLconf, else the admin's login page (found: True); else the
+    home page, or, when the root URLconf has none, its first route written without converters
+    (found: False)."""
     health = re.search(HEALTH_ROUTE, urls) or re.search(HEALTH_CHECK_ROUTE, urls)
     if health:
-        return f"/{health[1]}"
+        return f"/{health[1]}", True
     admin = re.search(ADMIN_ROUTE, urls)
     if "django.contrib.admin" in settings and (admin or not urls):
         prefix = admin[1].strip("/") if admin else "admin"
-        return f"/{prefix}/login/" if prefix else "/login/"
-    return "/"
+        return (f"/{prefix}/login/" if prefix else "/login/"), True
+    patterns = re.search(r"(?m)^urlpatterns\b", urls)  # not the docstring's examples
+    routes = re.findall(LITERAL_ROUTE, urls[patterns.start() :]) if patterns else []
+    return ("/" if not routes or "" in routes else f"/{routes[0]}"), False
 
 
 def _installable(path: Path, unusable: list[ShipstateError]) -> bool:
@@ -753,7 +759,7 @@ def detect(app_dir: Path) -> Detected:
         )
     base = _base_dir(modules, settings_module, settings) or project
     below_base = _below(base if base.is_relative_to(app_dir) else project, app_dir)
-    health = _health_path(_root_urls(modules, settings), settings)
+    health, health_found = _health_path(_root_urls(modules, settings), settings)
     name = _app_name(app_dir, settings_module)[:40]
     environment = _environment_read(settings)
     env_example = _env_example([app_dir, project])
@@ -854,11 +860,13 @@ def detect(app_dir: Path) -> Detected:
             ),
             *(
                 [
-                    'no health route (healthz, health, ping) nor admin found: health_path = "/" '
-                    "must answer 200 to anyone with DEBUG off; if it does not, add a view that "
-                    "does (e.g. at /healthz) and set health_path to it"
+                    "no health route (healthz, health, ping) nor admin found: health_path = "
+                    f'"{health}" ('
+                    + ("the home page" if health == "/" else "the root URLconf's first route")
+                    + ") must answer 200 to anyone with DEBUG off; if it does not, add a view "
+                    "that does (e.g. at /healthz) and set health_path to it"
                 ]
-                if health == "/"
+                if not health_found
                 else []
             ),
             *_static_notes(settings, static_root),

@@ -273,6 +273,9 @@ def test_init_takes_the_only_settings_module_when_manage_py_computes_its_name(tm
         ("path(settings.ADMIN_URL, admin.site.urls),", "/"),
         ("path('ht/', include('health_check.urls')),", "/ht/"),
         ('re_path(r"^status/", include("health_check.urls")),', "/status/"),
+        ('path("polls/<int:pk>/", views.detail),\n    path("polls/", views.index),', "/polls/"),
+        ('re_path(r"^api/v1/", include(router.urls)),', "/api/v1/"),
+        ('path("polls/", views.index),\n    path("", views.home),', "/"),
     ],
 )
 def test_init_checks_health_at_a_route_the_root_urlconf_has_as_written(tmp_path, routes, health):
@@ -282,7 +285,12 @@ def test_init_checks_health_at_a_route_the_root_urlconf_has_as_written(tmp_path,
     assert routes in urls.read_text()
     found = detect(project)
     assert found.health_path == health
-    assert any(n.startswith("no health route") for n in found.notes) == (health == "/")
+    told = [n for n in found.notes if n.startswith("no health route")]
+    assert bool(told) == (health in ("/", "/polls/", "/api/v1/"))
+    assert not told or told[0].startswith(
+        f'no health route (healthz, health, ping) nor admin found: health_path = "{health}" ('
+        + ("the home page)" if health == "/" else "the root URLconf's first route)")
+    )
 
 
 def test_init_refuses_what_is_not_a_django_project(tmp_path):
