@@ -42,6 +42,12 @@ KNOWN_CAUSES = (
         "Secrets)",
     ),
     (
+        # gunicorn before 20.1 has no __main__ (nor the wsgi_app setting shipstate's config uses)
+        r"No module named gunicorn\.__main__",
+        "the requirements pin a gunicorn older than 20.1, which cannot run as `python -m "
+        "gunicorn`: require gunicorn>=20.1 (or remove it: shipstate adds the newest)",
+    ),
+    (
         r"ModuleNotFoundError: No module named '([\w.]+)'",
         "the app imports {0}, which neither its environment nor the release has: add its "
         "package to the requirements, or, if {0} is the app's own, set `workdir` to the "

@@ -300,6 +300,11 @@ def test_a_health_page_the_app_does_not_serve_to_anyone_is_named(ended, said):
             "'127.0.0.1' ([Errno 111] Connection refused)\")",
             "the app cannot reach its database at 127.0.0.1: the database the settings name",
         ),
+        (  # gunicorn==20.0.4's app server, started by supervisord
+            "/srv/shop/releases/2/venv/bin/python: No module named gunicorn.__main__; 'gunicorn' "
+            "is a package and cannot be directly executed",
+            "the requirements pin a gunicorn older than 20.1, which cannot run as `python -m",
+        ),
         (  # mysqlclient built on Debian 12's MariaDB client library
             "django.db.utils.OperationalError: (2002, \"Can't connect to server on '127.0.0.1' "
             '(115)")',
