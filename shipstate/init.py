@@ -36,6 +36,7 @@ from shipstate.source import (
     git_ignores,
     in_git_work_tree,
     lists_dependencies,
+    requirements_text,
     tracked_files,
 )
 from shipstate.templates import ALL_TEMPLATES
@@ -235,10 +236,10 @@ REQUIREMENT_NAMED = r"""(?im)^\s*(?:name\s*=\s*)?["']?({})(?![\w.-])"""
 
 def _requirements_text(requirements: Path) -> str:
     """The requirements file, and those it includes with -r."""
-    text = requirements.read_text(errors="replace")
+    text = requirements_text(requirements.read_bytes())
     for included in re.findall(r"(?m)^\s*-r\s+(\S+)", text):
         path = requirements.parent / included
-        text += "\n" + (path.read_text(errors="replace") if path.is_file() else "")
+        text += "\n" + (requirements_text(path.read_bytes()) if path.is_file() else "")
     return text
 
 

@@ -1,5 +1,6 @@
 """The release's source: a git commit of the app (or its work tree with --allow-dirty)."""
 
+import codecs
 import hashlib
 import io
 import json
@@ -244,13 +245,26 @@ def _committed(app_dir: Path, commit: str, prefix: str, path: str, by: str | Non
         ) from None
 
 
+def requirements_text(data: bytes) -> str:
+    """A requirements file's text as pip and uv read it: UTF-8, or what its BOM names (a file
+    PowerShell's `>` wrote is UTF-16)."""
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(encoding, errors="replace")
+    return data.decode(errors="replace")
+
+
 def _included(app_dir: Path, commit: str, prefix: str, path: str, content: bytes) -> bytes:
     """The files a requirements file includes (-r, -c), recursively, each after its path: they
     are part of what the environment is keyed by."""
     found: dict[str, bytes] = {}
 
     def follow(path: str, content: bytes) -> None:
-        text = content.decode(errors="replace")
+        text = requirements_text(content)
         local = LOCAL_PATH.search(text)
         if local:
             line = text[: local.start()].count("\n") + 1

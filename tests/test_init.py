@@ -816,6 +816,17 @@ def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
     assert from_git == (packages == ("git",))
 
 
+def test_init_reads_a_requirements_file_powershell_wrote(tmp_path):
+    project = django_project(tmp_path / "windows")
+    requirements = "Django==6.0\r\n-r base.txt\r\n"
+    (project / "requirements.txt").write_bytes(requirements.encode("utf-16"))
+    (project / "base.txt").write_bytes("psycopg2==2.9.10\r\n".encode("utf-16"))
+    found = detect(project)
+    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    assert config.packages[:2] == ("libpq-dev", "python3-dev")
+    assert any(n.startswith("Django 6 (requirements.txt) needs Python 3.12") for n in found.notes)
+
+
 @pytest.mark.parametrize(
     "requirement, apps, packages",
     [

@@ -53,6 +53,20 @@ def test_an_included_file_changed_is_a_new_environment(repo):
     assert len({before, after_base, sha(repo)}) == 3
 
 
+def test_a_requirements_file_powershell_wrote_has_its_includes_followed(repo):
+    """PowerShell's `>` writes UTF-16 with a byte order mark, which pip and uv read: the files
+    such a requirements file includes are part of the key too."""
+    production = repo / "requirements" / "production.txt"
+    for encoding in ("utf-16", "utf-8-sig"):
+        production.write_bytes("-r base.txt\r\ngunicorn==23.0.0\r\n".encode(encoding))
+        commit(repo, encoding)
+        before = sha(repo)
+        base = repo / "requirements" / "base.txt"
+        base.write_text(base.read_text() + f"# {encoding}\n")
+        commit(repo, "base changed")
+        assert sha(repo) != before, encoding
+
+
 def test_a_shared_file_that_the_commit_has_as_a_directory_is_refused(tmp_path):
     app = tmp_path / "repo" / "app"  # the app in a subdirectory of its repository
     (app / "media" / "covers").mkdir(parents=True)
