@@ -71,6 +71,7 @@ from shipstate.source import (
     check_shared_files,
     commits_between,
     hook_inputs,
+    migrations_undone,
     read_secrets,
     read_source,
     release_archive,
@@ -524,7 +525,13 @@ class Session:
             if live and target and live.commit != target.commit:
                 pairs.setdefault((live.commit, target.commit), []).append(host.host)
         return [
-            CommitChange(tuple(hosts), live, target, commits_between(self.app_dir, live, target))
+            CommitChange(
+                tuple(hosts),
+                live,
+                target,
+                commits_between(self.app_dir, live, target),
+                migrations_undone(self.app_dir, live, target),
+            )
             for (live, target), hosts in pairs.items()
         ]
 

@@ -188,6 +188,46 @@ class CommitChange:
     live: str
     target: str
     changes: tuple[list[str], list[str]] | None
+    migrations: tuple["MigrationsUndone", ...] = ()
+
+
+@dataclass(frozen=True)
+class MigrationsUndone:
+    """An app's migrations the live commit has and the target lacks: the database keeps what
+    they did. `back_to`: the target's last migration of the app ("zero" if it has none)."""
+
+    app: str  # its label, as the directory holding migrations/ is named
+    count: int
+    back_to: str
+
+
+def migrations_undone(app_dir: Path, live: str, target: str) -> tuple[MigrationsUndone, ...]:
+    """Per app, the migrations (`<app>/migrations/*.py`) commit `live` has that `target` lacks."""
+    added = _run_git(
+        app_dir, "diff", "--name-only", "--relative", "--diff-filter=A", target, live, "--",
+        ":(glob)**/migrations/*.py",
+    )  # fmt: skip
+    if added.returncode != 0:
+        return ()
+    undone: dict[str, int] = {}
+    for path in added.stdout.decode(errors="replace").splitlines():
+        directory, name = posixpath.split(path)
+        if name != "__init__.py":
+            undone[directory] = undone.get(directory, 0) + 1
+    prefix = _git(app_dir, "rev-parse", "--show-prefix")
+    found = []
+    for directory, count in sorted(undone.items()):
+        listed = _run_git(
+            app_dir, "ls-tree", "--full-tree", "--name-only", f"{target}:{prefix}{directory}"
+        )
+        kept = sorted(
+            name
+            for name in listed.stdout.decode(errors="replace").split()
+            if name.endswith(".py") and name != "__init__.py"
+        )
+        app = posixpath.basename(posixpath.dirname(directory))
+        found.append(MigrationsUndone(app, count, kept[-1][:-3] if kept else "zero"))
+    return tuple(found)
 
 
 def commits_between(app_dir: Path, live: str, target: str) -> tuple[list[str], list[str]] | None:

@@ -119,8 +119,11 @@ def _change(diff: tuple[str, ...], own: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(whole.sub("\0", text) for text in diff[2:] if text[:1] in "+-@")
 
 
-def render_commit_changes(changes: list[CommitChange], console: Console, shown: int = 10) -> None:
-    """The commits a plan makes live (+) or undoes (-), per pair of live and new commits."""
+def render_commit_changes(
+    changes: list[CommitChange], inventory: str, console: Console, shown: int = 10
+) -> None:
+    """The commits a plan makes live (+) or undoes (-), per pair of live and new commits, and
+    the migrations it leaves the database with that the new commit lacks."""
     for change in changes:
         console.print(
             f"\n[bold]Commits[/] on {escape(', '.join(change.hosts))}: "
@@ -142,6 +145,14 @@ def render_commit_changes(changes: list[CommitChange], console: Console, shown: 
             console.print(
                 f"  [yellow]{len(removed)} commit(s) live now not in {change.target[:12]}: "
                 "undone by this change[/]"
+            )
+        for undone in change.migrations:
+            console.print(
+                f"  [yellow]{undone.count} migration(s) of {escape(undone.app)} live now not in "
+                f"{change.target[:12]}: the database keeps what they did; if that commit cannot "
+                "work with it, reverse them first, while the live release has them: "
+                f"shipstate run -i {escape(inventory)} -- python manage.py migrate "
+                f"{escape(undone.app)} {escape(undone.back_to)}[/]"
             )
 
 

@@ -233,6 +233,16 @@ def test_processes_run_from_the_active_release_only(app):
     assert "No changes" in ok("plan", *INVENTORY, cwd=app).stdout
 
 
+NO_OP_MIGRATION = """\
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("pages", "0001_initial")]
+    operations = []
+"""
+
+
 def commit_lines(output: str, symbol: str) -> list[str]:
     return re.findall(rf"^  {re.escape(symbol)} [0-9a-f]{{7,}} (.+)$", output, re.M)
 
@@ -241,6 +251,7 @@ def test_the_plan_shows_the_commits_a_change_makes_live_and_those_it_undoes(app)
     ok("apply", *INVENTORY, "--yes", cwd=app)
     first = git(app, "rev-parse", "HEAD").strip()
     set_version(app, "2")
+    (app / "pages" / "migrations" / "0002_nothing.py").write_text(NO_OP_MIGRATION)
     set_version(app, "3")
     head = git(app, "rev-parse", "HEAD").strip()
     planned = ok("plan", *INVENTORY, cwd=app).stdout
@@ -252,8 +263,16 @@ def test_the_plan_shows_the_commits_a_change_makes_live_and_those_it_undoes(app)
     older = ok("plan", *INVENTORY, "--ref", "HEAD~1", cwd=app).stdout
     assert (commit_lines(older, "+"), commit_lines(older, "-")) == ([], ["version 3"])
     assert f"1 commit(s) live now not in {git(app, 'rev-parse', 'HEAD~1')[:12]}: undone" in older
+    undone = (
+        "1 migration(s) of pages live now not in {}: the database keeps what they did; if that "
+        "commit cannot work with it, reverse them first, while the live release has them: "
+        "shipstate run -i inventories/sandbox.py -- python manage.py migrate pages 0001_initial"
+    )
+    assert undone.format(git(app, "rev-parse", "HEAD~1")[:12]) in " ".join(older.split())
     back = ok("set-active", "previous", *INVENTORY, "--yes", cwd=app).stdout
     assert commit_lines(back, "-") == ["version 3", "version 2"]
+    assert undone.format(first[:12]) in " ".join(back.split())
+    assert "migration(s)" not in planned, "none undone"
     assert "No changes" in ok("plan", *INVENTORY, "--ref", "HEAD~2", cwd=app).stdout
     git(app, "commit", "--amend", "-q", "-m", "version 3, amended")
     git(app, "reflog", "expire", "--expire=now", "--all")

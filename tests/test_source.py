@@ -12,10 +12,12 @@ from conftest import commit, commit_all, git
 from shipstate.config import Hook, Secrets
 from shipstate.errors import ShipstateError
 from shipstate.source import (
+    MigrationsUndone,
     archive,
     check_shared_files,
     hook_inputs,
     inputs_digest,
+    migrations_undone,
     read_secrets,
     read_source,
 )
@@ -240,3 +242,33 @@ def test_a_secrets_file_is_read_without_a_byte_order_mark_and_refused_when_git_t
     assert untrack == "git rm --cached secrets/production.env", "the path from where you are"
     subprocess.run(shlex.split(untrack), check=True, capture_output=True)
     assert read_secrets(app, given, "production").names == {"SECRET_KEY", "DEBUG"}
+
+
+def test_the_migrations_a_change_leaves_the_database_with_are_named_per_app(tmp_path):
+    """In an app below the repository's root: the live commit's migrations that the target
+    lacks, per app, and the target's last migration of that app (zero: it has none)."""
+    app = tmp_path / "backend"
+    for path in ("blog/migrations/__init__.py", "blog/migrations/0001_initial.py", "manage.py"):
+        (app / path).parent.mkdir(parents=True, exist_ok=True)
+        (app / path).write_text("")
+    (tmp_path / "elsewhere" / "migrations").mkdir(parents=True)
+    commit_all(tmp_path, "blog")
+    target = git(tmp_path, "rev-parse", "HEAD").strip()
+    for path in (
+        "blog/migrations/0002_tags.py",
+        "blog/migrations/0003_slugs.py",
+        "apps/shop/migrations/__init__.py",
+        "apps/shop/migrations/0001_initial.py",
+        "blog/templates/migrations/page.html",
+    ):
+        (app / path).parent.mkdir(parents=True, exist_ok=True)
+        (app / path).write_text("")
+    (tmp_path / "elsewhere" / "migrations" / "0001_other.py").write_text("")  # not the app's
+    commit(tmp_path, "tags, slugs and a shop")
+    live = git(tmp_path, "rev-parse", "HEAD").strip()
+    assert migrations_undone(app, live, target) == (
+        MigrationsUndone(app="shop", count=1, back_to="zero"),
+        MigrationsUndone(app="blog", count=2, back_to="0001_initial"),
+    )
+    assert migrations_undone(app, target, live) == (), "a change adding migrations undoes none"
+    assert migrations_undone(app, live, "0" * 40) == (), "a commit the repository lacks"
