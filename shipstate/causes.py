@@ -84,6 +84,14 @@ KNOWN_CAUSES = (
         "secrets file; a database on each host: install and start it there)",
     ),
     (
+        # logging.config, as Django configures LOGGING, a handler's file it cannot open
+        r"Unable to configure handler '([^']+)'",
+        "the settings' LOGGING handler {0} cannot open its file on the servers (the output "
+        "names it): write it in a directory `shared` in shipstate.toml lists (e.g. BASE_DIR / "
+        '"logs" / "app.log", with "logs/" in shared: each host has it, and it outlives releases), '
+        "or log to the console, which the app server's log keeps (`shipstate logs`)",
+    ),
+    (
         r"OperationalError: unable to open database file",
         "SQLite cannot open its database file on the servers: its directory must exist there "
         "and be writable by the deploy user; list the file (or its directory, with a final /) "

@@ -119,6 +119,7 @@ class Detected:
     former_shared: tuple[str, ...] = ()  # what the former tool kept across releases
     former_shared_in: str | None = None
     configuration: str | None = None  # django-configurations' settings class for the servers
+    log_paths: tuple[str, ...] = ()  # what LOGGING writes in the project (shared: "logs/")
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -402,6 +403,8 @@ STATIC_ROOT = r"^STATIC_ROOT\s*=\s*(.+)$"
 DEFAULT_STATIC_ROOT = Config.model_fields["static_root"].default
 MEDIA_ROOT = r"^MEDIA_ROOT\s*=\s*(.+)$"
 SQLITE_NAME = r"['\"]NAME['\"]\s*:\s*(.*BASE_DIR.*)$"
+# a LOGGING handler's file: "filename": BASE_DIR / "logs" / "app.log"
+LOG_FILE = r"['\"]filename['\"]\s*:\s*(.+)$"
 # (setting, what its last value looks like when it needs a word, note)
 SETTING_NOTES = (
     (
@@ -773,6 +776,13 @@ def detect(app_dir: Path) -> Detected:
     sqlite_by_default = None if sqlite_named else _sqlite_url_default(settings)
     sqlite_file = sqlite_named or sqlite_by_default
     media_root = _relative_to_base(settings, MEDIA_ROOT)
+    log_paths = tuple(
+        dict.fromkeys(
+            below_base(f"{path.rpartition('/')[0]}/" if "/" in path else path)
+            for value in re.findall(LOG_FILE, settings, re.M)
+            if (path := _below_base(settings, value, 3))
+        )
+    )
     shared_in_git = [
         path
         for path in (sqlite_file, media_root or "media")
@@ -823,6 +833,7 @@ def detect(app_dir: Path) -> Detected:
         former_shared=kept_shared,
         former_shared_in=kept_shared_in,
         configuration=configurations and configurations[1],
+        log_paths=log_paths,
         release=release_hook,
         translations=translations,
         server_needs=server_needs,
@@ -877,6 +888,15 @@ def detect(app_dir: Path) -> Detected:
                 f"--cached {in_app(path)}` and add it to .gitignore (put files the app needs "
                 "elsewhere, e.g. static files)"
                 for path in shared_in_git
+            ),
+            *(
+                [
+                    f"LOGGING writes files in the app: {', '.join(log_paths)} in `shared`, so "
+                    "each host has it, and it outlives releases (the app server's own log: "
+                    "`shipstate logs`)"
+                ]
+                if log_paths
+                else []
             ),
             *(
                 [
@@ -1031,6 +1051,7 @@ def render_config(found: Detected) -> str:
     shared = [f"{found.media_root or _in_workdir(found.workdir, 'media')}/"]
     if found.sqlite_file:
         shared.insert(0, found.sqlite_file)
+    shared += [path for path in found.log_paths if path not in shared]
     formerly = [path for path in found.former_shared if path not in (*shared, SECRETS_PATH)]
     shared += formerly
     lines = [

@@ -416,6 +416,63 @@ def test_init_shares_and_serves_the_media_root_the_settings_name(tmp_path):
         assert f"{root or 'media'}/" in config.shared
 
 
+LOGGING_TO = """
+LOGGING = {{
+    "version": 1,
+    "handlers": {{"file": {{"class": "logging.FileHandler", "filename": {}}}}},
+    "root": {{"handlers": ["file"], "level": "INFO"}},
+}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("lines", "shared"),
+    [
+        ('BASE_DIR / "logs" / "django.log"', "logs/"),
+        ("os.path.join(BASE_DIR, 'debug.log')", "debug.log"),
+        ('LOG_DIR / "app.log"', "var/log/"),
+        ('"/var/log/shop/app.log"', None),
+    ],
+)
+def test_init_shares_where_logging_writes_in_the_project(tmp_path, lines, shared):
+    project = startproject(tmp_path / "logs")
+    settings = project / "mysite" / "settings.py"
+    log_dir = 'LOG_DIR = BASE_DIR / "var" / "log"\n'
+    settings.write_text(settings.read_text() + log_dir + LOGGING_TO.format(lines))
+    found = detect(project)
+    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    assert config.shared == ("db.sqlite3", "media/", *([shared] if shared else []))
+    told = [n for n in found.notes if n.startswith("LOGGING writes files in the app: ")]
+    assert told == ([f"LOGGING writes files in the app: {shared} in `shared`, so each host "
+                     "has it, and it outlives releases (the app server's own log: `shipstate "
+                     "logs`)"] if shared else [])  # fmt: skip
+
+
+def test_a_log_file_in_the_app_is_written_in_shared_and_without_it_named(tmp_path, fleet):
+    """logs/ is not in git: init shares it, and the log outlives releases; without it in
+    shared, the hint names the handler."""
+    reset_app_on_hosts()
+    project = django_project(tmp_path / "hello")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + LOGGING_TO.format('BASE_DIR / "logs" / "app.log"'))
+    commit_all(project, "a log file")
+    ok("init", cwd=project)
+    deploy_serving_the_admin(project, fleet)
+    for address in host_addresses():
+        logged = on_host(address, "grep -c . /srv/hello/shared/logs/app.log")
+        assert logged.returncode == 0 and int(logged.stdout) > 0, "Django logged there"
+    config = project / "shipstate.toml"
+    config.write_text(config.read_text().replace(', "logs/"]', "]"))
+    commit(project, "logs/ no longer shared")
+    failed = shipstate("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project)
+    assert failed.code == 1 and "No such file or directory: '/srv/hello/releases/2/logs" in (
+        failed.stderr
+    ), failed.output
+    assert "hint: the settings' LOGGING handler file cannot open its file on the servers" in (
+        failed.stderr
+    )
+
+
 def test_init_names_settings_not_ready_for_production(tmp_path):
     project = startproject(tmp_path / "fresh")
     result = ok("init", cwd=project)
