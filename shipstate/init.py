@@ -33,10 +33,10 @@ from shipstate.former_tool import (
 from shipstate.locks import CONVERTERS
 from shipstate.source import (
     MAKE_A_COMMIT,
+    decoded_requirements,
     git_ignores,
     in_git_work_tree,
     lists_dependencies,
-    requirements_text,
     tracked_files,
 )
 from shipstate.templates import ALL_TEMPLATES
@@ -230,6 +230,10 @@ BUILT_ON_THE_SERVERS = {
 # psycopg[binary] as required, or psycopg-binary as locked; the same for [c]
 PSYCOPG_BINARY = re.compile(r"""(?im)psycopg[-_]binary|^\s*["']?psycopg\[[^]]*\bbinary\b""")
 PSYCOPG_C = re.compile(r"""(?im)psycopg[-_]c(?![\w.-])|^\s*["']?psycopg\[[^]]*\bc\b""")
+# gunicorn pinned (==, as a lock pins it too): before 20.1 it cannot run as `python -m gunicorn`
+GUNICORN_PINNED = re.compile(
+    r"""(?im)^\s*(?:name\s*=\s*)?["']?gunicorn["']?\s*(?:==\s*|\n\s*version\s*=\s*["'])(\d+)\.(\d+)"""
+)
 # a requirement's name at the start of a line, as a lock file names it (name = "x") or as
 # pyproject.toml lists it ("x>=1",)
 REQUIREMENT_NAMED = r"""(?im)^\s*(?:name\s*=\s*)?["']?({})(?![\w.-])"""
@@ -237,10 +241,10 @@ REQUIREMENT_NAMED = r"""(?im)^\s*(?:name\s*=\s*)?["']?({})(?![\w.-])"""
 
 def _requirements_text(requirements: Path) -> str:
     """The requirements file, and those it includes with -r."""
-    text = requirements_text(requirements.read_bytes())
+    text = decoded_requirements(requirements.read_bytes())
     for included in re.findall(r"(?m)^\s*-r\s+(\S+)", text):
         path = requirements.parent / included
-        text += "\n" + (requirements_text(path.read_bytes()) if path.is_file() else "")
+        text += "\n" + (decoded_requirements(path.read_bytes()) if path.is_file() else "")
     return text
 
 
@@ -861,6 +865,13 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_setting_notes(settings, settings_module),
+            *(
+                f"the requirements pin gunicorn {major}.{minor}, which cannot run as `python -m "
+                "gunicorn` (20.1 and newer can): require gunicorn>=20.1, or remove it (shipstate "
+                "adds the newest)"
+                for major, minor in GUNICORN_PINNED.findall(requirements_text)
+                if (int(major), int(minor)) < (20, 1)
+            ),
             *(
                 [
                     f"{python_needed_by} needs Python {python_needed} or newer, and Debian 12's "

@@ -285,7 +285,7 @@ def _committed(app_dir: Path, commit: str, prefix: str, path: str, by: str | Non
         ) from None
 
 
-def requirements_text(data: bytes) -> str:
+def decoded_requirements(data: bytes) -> str:
     """A requirements file's text as pip and uv read it: UTF-8, or what its BOM names (a file
     PowerShell's `>` wrote is UTF-16)."""
     for bom, encoding in (
@@ -304,7 +304,7 @@ def _included(app_dir: Path, commit: str, prefix: str, path: str, content: bytes
     found: dict[str, bytes] = {}
 
     def follow(path: str, content: bytes) -> None:
-        text = requirements_text(content)
+        text = decoded_requirements(content)
         local = LOCAL_PATH.search(text)
         if local:
             line = text[: local.start()].count("\n") + 1

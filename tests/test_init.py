@@ -873,6 +873,28 @@ def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
     assert from_git == (packages == ("git",))
 
 
+@pytest.mark.parametrize(
+    ("file", "text", "told"),
+    [
+        ("requirements.txt", "Django==5.2.19\ngunicorn==20.0.4\n", "20.0"),
+        ("requirements.txt", "Django==5.2.19\nGunicorn == 19.9.0 ; python_version > '3'\n", "19.9"),
+        ("requirements.txt", "Django==5.2.19\ngunicorn==20.1.0\n", None),
+        ("requirements.txt", "Django==5.2.19\ngunicorn>=19\n", None),
+        ("uv.lock", '[[package]]\nname = "gunicorn"\nversion = "20.0.4"\n', "20.0"),
+    ],
+)
+def test_init_says_when_the_requirements_pin_a_gunicorn_too_old_to_run(tmp_path, file, text, told):
+    project = django_project(tmp_path / "old")
+    (project / "requirements.txt").unlink()
+    (project / file).write_text(text)
+    if file == "uv.lock":
+        (project / "pyproject.toml").write_text('[project]\nname = "old"\ndependencies = []\n')
+    notes = [n for n in detect(project).notes if n.startswith("the requirements pin gunicorn")]
+    assert notes == ([f"the requirements pin gunicorn {told}, which cannot run as `python -m "
+                      "gunicorn` (20.1 and newer can): require gunicorn>=20.1, or remove it "
+                      "(shipstate adds the newest)"] if told else [])  # fmt: skip
+
+
 def test_init_reads_a_requirements_file_powershell_wrote(tmp_path):
     project = django_project(tmp_path / "windows")
     requirements = "Django==6.0\r\n-r base.txt\r\n"
