@@ -415,6 +415,8 @@ def _said(error: dict) -> str:
     words = PATTERN_WORDS.get(error.get("ctx", {}).get("pattern"))
     if error["type"] == "string_pattern_mismatch" and words:
         return f"must be {words}"
+    if error["type"] == "value_error":  # our validators' words, without pydantic's prefix
+        return str(error["ctx"]["error"])
     return error["msg"]
 
 
