@@ -85,9 +85,10 @@ KNOWN_CAUSES = (
     ),
     (
         # logging.config, as Django configures LOGGING, a handler's file it cannot open
-        r"Unable to configure handler '([^']+)'",
-        "the settings' LOGGING handler {0} cannot open its file on the servers (the output "
-        "names it): write it in a directory `shared` in shipstate.toml lists (e.g. BASE_DIR / "
+        r"Unable to configure handler '([^'\n]+)'",
+        "the settings' LOGGING handler {0} cannot open its file on the servers (a directory "
+        "the release lacks, or one the deploy user cannot write): write it in a directory "
+        "`shared` in shipstate.toml lists (e.g. BASE_DIR / "
         '"logs" / "app.log", with "logs/" in shared: each host has it, and it outlives releases), '
         "or log to the console, which the app server's log keeps (`shipstate logs`)",
     ),

@@ -303,7 +303,8 @@ def test_a_health_page_the_app_does_not_serve_to_anyone_is_named(ended, said):
         (  # Django configuring LOGGING with a file whose directory the release lacks
             "FileNotFoundError: [Errno 2] No such file or directory: '/srv/shop/releases/3/logs/"
             "django.log'\n\nThe above exception was the direct cause of the following exception:"
-            "\n\nValueError: Unable to configure handler 'file'",
+            "\n\n    raise ValueError('Unable to configure handler '\n"
+            "ValueError: Unable to configure handler 'file'",
             "the settings' LOGGING handler file cannot open its file on the servers",
         ),
         (  # gunicorn==20.0.4's app server, started by supervisord

@@ -419,6 +419,7 @@ def test_init_shares_and_serves_the_media_root_the_settings_name(tmp_path):
 LOGGING_TO = """
 LOGGING = {{
     "version": 1,
+    "disable_existing_loggers": False,
     "handlers": {{"file": {{"class": "logging.FileHandler", "filename": {}}}}},
     "root": {{"handlers": ["file"], "level": "INFO"}},
 }}
@@ -459,13 +460,14 @@ def test_a_log_file_in_the_app_is_written_in_shared_and_without_it_named(tmp_pat
     ok("init", cwd=project)
     deploy_serving_the_admin(project, fleet)
     for address in host_addresses():
-        logged = on_host(address, "grep -c . /srv/hello/shared/logs/app.log")
-        assert logged.returncode == 0 and int(logged.stdout) > 0, "Django logged there"
+        assert http_get(f"http://{address}/nothing/", host="localhost")[0] == 404
+        logged = on_host(address, "cat /srv/hello/shared/logs/app.log").stdout
+        assert "Not Found: /nothing/" in logged, "Django logged the 404 there"
     config = project / "shipstate.toml"
     config.write_text(config.read_text().replace(', "logs/"]', "]"))
     commit(project, "logs/ no longer shared")
     failed = shipstate("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project)
-    assert failed.code == 1 and "No such file or directory: '/srv/hello/releases/2/logs" in (
+    assert failed.code == 1 and "ValueError: Unable to configure handler 'file'" in (
         failed.stderr
     ), failed.output
     assert "hint: the settings' LOGGING handler file cannot open its file on the servers" in (
