@@ -30,6 +30,7 @@ URL_PATH_PATTERN = r"^/[A-Za-z0-9_./~-]*$"
 # a location nginx serves a directory at: an alias of a prefix without its slash reaches "../"
 URL_DIR_PATTERN = r"^/(?:[A-Za-z0-9_~-][A-Za-z0-9_.~-]*/)+$"
 DIR_PATTERN = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$"
+BODY_SIZE_PATTERN = r"^[0-9]{1,7}[kKmMgG]?$"
 COMMAND_WORD_PATTERN = r"^[A-Za-z0-9_./+-]+$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -212,6 +213,10 @@ class Config(BaseModel):
     health_path: Annotated[str, Field(pattern=URL_PATH_PATTERN)] = "/healthz"
     server_name: Annotated[str, Field(pattern=SERVER_NAME_PATTERN)] = "_"
     workers: Annotated[int, Field(ge=1, le=64)] = 2
+    # seconds a request may take: gunicorn's worker timeout, and how long nginx waits on the app
+    timeout: Annotated[int, Field(ge=1, le=3600)] = 60
+    # the largest request nginx accepts (an upload): nginx's client_max_body_size
+    client_max_body_size: Annotated[str, Field(pattern=BODY_SIZE_PATTERN)] = "20m"
     static_url: Annotated[str, Field(pattern=URL_DIR_PATTERN)] = "/static/"
     static_root: Annotated[str, Field(pattern=DIR_PATTERN)] = "staticfiles"
     media_url: Annotated[str, Field(pattern=URL_DIR_PATTERN)] = "/media/"
@@ -378,6 +383,7 @@ PATTERN_WORDS = {
     URL_DIR_PATTERN: "a URL path starting and ending with /, e.g. /static/",
     DIR_PATTERN: "a relative path of letters, digits and _ . - (parts separated by /)",
     COMMAND_WORD_PATTERN: "a command, without spaces (e.g. python3.12)",
+    BODY_SIZE_PATTERN: 'a size as nginx writes it: a number, then k, m or g (e.g. "100m")',
     ENV_NAME_PATTERN: "an environment variable's name: letters, digits and _",
 }
 

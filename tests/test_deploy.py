@@ -10,6 +10,8 @@ import signal
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from conftest import (
@@ -56,7 +58,11 @@ def override_nginx_template(app, marker: str, comment_lines: int = 0) -> None:
     ours = (resources.files("shipstate.deploy_templates") / "nginx.conf.j2").read_text()
     (app / "deploy_templates").mkdir(exist_ok=True)
     (app / "deploy_templates" / "nginx.conf.j2").write_text(
-        ours.replace("client_max_body_size 20m;", f"add_header X-Site-Config {marker} always;")
+        ours.replace(
+            "    client_max_body_size",
+            f"    add_header X-Site-Config {marker} always;\n    client_max_body_size",
+            1,
+        )
         + f"# {'x' * 97}\n" * comment_lines
     )
 
@@ -129,6 +135,31 @@ def test_deploy_rollback_rollforward_and_noop(app):
             ("set-active", 1, 2, "applied"),
         ]
         assert all(e["by"] and e["at"] for e in entries)
+
+
+def test_a_request_longer_than_timeout_or_larger_than_the_body_size_is_cut(app):
+    config = app / "shipstate.toml"
+    default = config.read_text()
+    config.write_text('timeout = 2\nclient_max_body_size = "1k"\n' + default)
+    commit(app, "short requests, small bodies")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    address = host_addresses()[0]
+    assert http_get(f"http://{address}/slow/1")[:2] == (200, "slept 1s")
+    assert http_get(f"http://{address}/slow/4")[0] in (502, 504), "cut at 2 s"
+    assert post(f"http://{address}/", b"x" * 2048) == 413, "nginx refuses a body over 1k"
+    config.write_text(default)
+    commit(app, "the defaults: 60 s, 20m")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    assert http_get(f"http://{address}/slow/4")[:2] == (200, "slept 4s")
+    assert post(f"http://{address}/", b"x" * 2048) == 200, "the app answers it"
+
+
+def post(url: str, body: bytes) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, body), timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 def test_an_inventory_deploys_with_its_environments_keys(app):

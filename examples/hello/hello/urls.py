@@ -4,4 +4,5 @@ from pages import views
 urlpatterns = [
     path("", views.home),
     path("healthz", views.healthz),
+    path("slow/<int:seconds>", views.slow),
 ]

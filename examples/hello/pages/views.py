@@ -1,4 +1,5 @@
 import os
+import time
 
 from django.conf import settings
 from django.db import connection
@@ -33,3 +34,9 @@ def healthz(request):
             "greeting": os.environ.get("GREETING", ""),
         }
     )
+
+
+def slow(request, seconds):
+    """Answers after `seconds`: a request longer than the app's `timeout` is cut."""
+    time.sleep(seconds)
+    return HttpResponse(f"slept {seconds}s")
