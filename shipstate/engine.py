@@ -39,6 +39,7 @@ from shipstate.hosts import in_host_order
 from shipstate.identity import operator, utc_now
 from shipstate.inventory import HostSpec, inventory_file, load_inventory, select_hosts
 from shipstate.layout import PROCESSES_CONFIG, Layout
+from shipstate.local_files import write_whole
 from shipstate.locks import CONVERTERS
 from shipstate.observed import ACTIVE, FAILED, ObservedHost, refuse_missing_packages
 from shipstate.plan import (
@@ -557,10 +558,8 @@ class Session:
             fingerprints={name: fingerprint(seen) for name, seen in self.observed.items()},
             project=self.project_digest(),
         )
-        temp = path.with_name(f".{path.name}.tmp")
         try:
-            temp.write_text(saved.model_dump_json(indent=2) + "\n")
-            temp.replace(path)
+            write_whole(path, saved.model_dump_json(indent=2) + "\n")
         except OSError as exc:
             raise ShipstateError(
                 f"cannot write {path}: {exc.strerror}", hint="pick another path"

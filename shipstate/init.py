@@ -3,7 +3,6 @@
 import ast
 import json
 import re
-import shutil
 import tomllib
 from collections import Counter
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from shipstate.former_tool import (
     kamal_environment,
     releases_kept,
 )
+from shipstate.local_files import write_whole
 from shipstate.locks import CONVERTERS
 from shipstate.source import (
     MAKE_A_COMMIT,
@@ -1245,10 +1245,7 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
         )
     for path, content in wanted.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, Path):
-            shutil.copyfile(content, path)
-        else:
-            path.write_text(content)
+        write_whole(path, content.read_text() if isinstance(content, Path) else content)
     outside_git = (
         () if in_git_work_tree(app_dir) else (f"not in a git repository: {MAKE_A_COMMIT}",)
     )
@@ -1270,7 +1267,7 @@ def _ignore_secrets(app_dir: Path) -> str | None:
     text = gitignore.read_text() if gitignore.exists() else ""
     separator = "\n" if text and not text.endswith("\n") else ""
     comment = "# shipstate's secrets files, one per inventory: never committed"
-    gitignore.write_text(f"{text}{separator}{comment}\n{SECRETS_IGNORED}\n")
+    write_whole(gitignore, f"{text}{separator}{comment}\n{SECRETS_IGNORED}\n")
     return SECRETS_IGNORED
 
 

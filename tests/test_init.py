@@ -24,7 +24,7 @@ from conftest import (
 )
 from shipstate.config import parse_config
 from shipstate.errors import ShipstateError
-from shipstate.init import SETTING_NOTES, detect, render_config
+from shipstate.init import SETTING_NOTES, detect, init, render_config
 
 
 def django_project(path):
@@ -291,6 +291,25 @@ def test_init_checks_health_at_a_route_the_root_urlconf_has_as_written(tmp_path,
         f'no health route (healthz, health, ping) nor admin found: health_path = "{health}" ('
         + ("the home page)" if health == "/" else "the root URLconf's first route)")
     )
+
+
+def test_an_interrupted_init_leaves_the_files_it_was_writing_as_they_were(tmp_path, monkeypatch):
+    project = startproject(tmp_path / "edited")
+    (project / "shipstate.toml").write_text("# the user's own edits\n")
+    (project / ".gitignore").write_text("*.pyc\n")
+
+    def interrupted(self, target):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        init(project, force=True, copy_templates=False)
+    assert (project / "shipstate.toml").read_text() == "# the user's own edits\n"
+    assert not list(project.glob(".*.shipstate-tmp")), "no temporary file left"
+    monkeypatch.undo()
+    init(project, force=True, copy_templates=False)
+    assert (project / "shipstate.toml").read_text().startswith("# shipstate configuration")
+    assert (project / ".gitignore").read_text().startswith("*.pyc\n# shipstate's secrets files")
 
 
 def test_init_refuses_what_is_not_a_django_project(tmp_path):

@@ -18,6 +18,7 @@ from shipstate import server_files
 from shipstate.config import default_root
 from shipstate.errors import ShipstateError
 from shipstate.layout import Layout
+from shipstate.local_files import write_whole
 
 BASE = Path(os.environ.get("SHIPSTATE_SANDBOX_DIR", "/opt/shipstate-sandbox"))
 FIRST_OCTET = 10
@@ -455,5 +456,5 @@ def inventory_text(started: list[SandboxHost], port: int) -> str:
 def write_inventory(app_dir: Path, started: list[SandboxHost], port: int) -> Path:
     path = app_dir / INVENTORY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(inventory_text(started, port))
+    write_whole(path, inventory_text(started, port))
     return path
