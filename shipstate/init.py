@@ -780,13 +780,15 @@ def detect(app_dir: Path) -> Detected:
     sqlite_by_default = None if sqlite_named else _sqlite_url_default(settings)
     sqlite_file = sqlite_named or sqlite_by_default
     media_root = _relative_to_base(settings, MEDIA_ROOT)
+    log_files = re.findall(LOG_FILE, settings, re.M)
     log_paths = tuple(
         dict.fromkeys(
             below_base(f"{path.rpartition('/')[0]}/" if "/" in path else path)
-            for value in re.findall(LOG_FILE, settings, re.M)
+            for value in log_files
             if (path := _below_base(settings, value, 3))
         )
     )
+    logs_outside = [m[1] for v in log_files if (m := re.match(r"""["'](/[^"']+)["']""", v))]
     shared_in_git = [
         path
         for path in (sqlite_file, media_root or "media")
@@ -908,6 +910,12 @@ def detect(app_dir: Path) -> Detected:
                 ]
                 if log_paths
                 else []
+            ),
+            *(
+                f"LOGGING writes {path} on the servers: the deploy user must be able to write "
+                "there (make its directory theirs on each server), or write in a directory of "
+                'the app that `shared` lists (BASE_DIR / "logs" / ..., with "logs/" in shared)'
+                for path in logs_outside
             ),
             *(
                 [

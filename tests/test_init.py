@@ -462,10 +462,14 @@ def test_init_shares_where_logging_writes_in_the_project(tmp_path, lines, shared
     found = detect(project)
     config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
     assert config.shared == ("db.sqlite3", "media/", *([shared] if shared else []))
-    told = [n for n in found.notes if n.startswith("LOGGING writes files in the app: ")]
+    told = [n for n in found.notes if n.startswith("LOGGING writes ")]
     assert told == ([f"LOGGING writes files in the app: {shared} in `shared`, so each host "
                      "has it, and it outlives releases (the app server's own log: `shipstate "
-                     "logs`)"] if shared else [])  # fmt: skip
+                     "logs`)"] if shared else [
+                     "LOGGING writes /var/log/shop/app.log on the servers: the deploy user must "
+                     "be able to write there (make its directory theirs on each server), or write "
+                     'in a directory of the app that `shared` lists (BASE_DIR / "logs" / ..., '
+                     'with "logs/" in shared)'])  # fmt: skip
 
 
 def test_a_log_file_in_the_app_is_written_in_shared_and_without_it_named(tmp_path, fleet):
