@@ -334,6 +334,11 @@ class Config(BaseModel):
         return ("gunicorn", "uvicorn-worker", "websockets") if self.asgi else ("gunicorn",)
 
     @property
+    def migrates_on_every_host(self) -> bool:
+        """A hook runs `migrate` on every host (each has its own database, as SQLite)."""
+        return any("migrate" in hook.command and hook.run == "every-host" for hook in self.hooks)
+
+    @property
     def scheme(self) -> str:
         """What nginx serves the site as, and so what the app is told it is served as."""
         return "https" if self.tls else "http"

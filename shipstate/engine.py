@@ -516,6 +516,12 @@ class Session:
             values[spec.name] = tuple(v for v in (host["name"], host["listen_addr"]) if v)
         return values
 
+    def run_line(self) -> str:
+        """`shipstate run` reaching the database(s) the migrate hook does: each host's own when
+        that hook runs on every host."""
+        every_host = " --all" if self.config.migrates_on_every_host else ""
+        return f"shipstate run -i {self.inventory}{every_host}"
+
     def commit_changes(self, plan: Plan) -> list[CommitChange]:
         """The commits each switch in `plan` makes live or undoes, by pair of commits."""
         pairs: dict[tuple[str, str], list[str]] = {}

@@ -120,7 +120,7 @@ def _change(diff: tuple[str, ...], own: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def render_commit_changes(
-    changes: list[CommitChange], inventory: str, console: Console, shown: int = 10
+    changes: list[CommitChange], run_line: str, console: Console, shown: int = 10
 ) -> None:
     """The commits a plan makes live (+) or undoes (-), per pair of live and new commits, and
     the migrations it leaves the database with that the new commit lacks."""
@@ -151,7 +151,7 @@ def render_commit_changes(
                 f"  [yellow]{undone.count} migration(s) of {escape(undone.app)} live now not in "
                 f"{change.target[:12]}: the database keeps what they did; if that commit cannot "
                 "work with it, reverse them first, while the live release has them: "
-                f"shipstate run -i {escape(inventory)} -- python manage.py migrate "
+                f"{escape(run_line)} -- python manage.py migrate "
                 f"{escape(undone.app)} {escape(undone.back_to)}[/]"
             )
 

@@ -126,6 +126,20 @@ def test_the_requirements_kind_is_read_from_the_file_name(requirements, kind):
 
 
 @pytest.mark.parametrize(
+    ("hooks", "every_host"),
+    [
+        ([{"command": "python manage.py migrate --noinput"}], True),
+        ([{"command": "python manage.py migrate", "run": "once"}], False),
+        ([{"command": "python manage.py collectstatic --noinput"}], False),
+        ([], False),
+    ],
+)
+def test_a_migrate_hook_run_on_every_host_is_told(hooks, every_host):
+    config = parse_config({**MINIMAL, "hooks": hooks}, "t")
+    assert config.migrates_on_every_host == every_host
+
+
+@pytest.mark.parametrize(
     ("override", "where"),
     [
         ({"name": "Bad Name"}, "name"),

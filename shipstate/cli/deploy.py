@@ -63,7 +63,7 @@ def _session(inventory: Path, limit, accept_keys: bool = False) -> Session:
 
 def _confirm_and_apply(session: Session, lock, plan: Plan, yes: bool) -> None:
     views.render_plan(plan, out, session.own_values())
-    views.render_commit_changes(session.commit_changes(plan), str(session.inventory), out)
+    views.render_commit_changes(session.commit_changes(plan), session.run_line(), out)
     if plan.empty:
         return
     if not yes:
@@ -124,7 +124,7 @@ def plan(
         out.print_json(views.plan_json(result))
     else:
         views.render_plan(result, out, session.own_values())
-        views.render_commit_changes(session.commit_changes(result), str(session.inventory), out)
+        views.render_commit_changes(session.commit_changes(result), session.run_line(), out)
         views.render_lock_notes(session.observed, lock_ttl(), out)
     if detailed_exitcode and not result.empty:
         raise typer.Exit(EXIT_CHANGES)
