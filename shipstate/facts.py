@@ -65,16 +65,26 @@ def names(want, directory, prefixes=("",), suffix=""):
     + """\
 def encoded(data):
     return binascii.b2a_base64(data, newline=False)
-def installed(status, package):
-    \"\"\"dpkg's status file has the package installed (for one architecture or another).\"\"\"
-    entry = b"\\nPackage: " + package + b"\\n"
-    at = status.find(entry)
+def places(data, marker):
+    at = data.find(marker)
     while at >= 0:
-        end = status.find(b"\\n\\n", at + 1)
-        for line in status[at : end if end >= 0 else len(status)].split(b"\\n"):
-            if line.startswith(b"Status: ") and line.endswith(b" installed"):
+        yield at
+        at = data.find(marker, at + 1)
+def installed_at(status, start):
+    \"\"\"The stanza of dpkg's status file starting at `start` is of an installed package.\"\"\"
+    end = status.find(b"\\n\\n", start + 1)
+    lines = status[start : end if end >= 0 else len(status)].split(b"\\n")
+    return any(line.startswith(b"Status: ") and line.endswith(b" installed") for line in lines)
+def installed(status, package):
+    \"\"\"dpkg's status file has the package, or one providing it, installed (for one
+    architecture or another).\"\"\"
+    if any(installed_at(status, at) for at in places(status, b"\\nPackage: " + package + b"\\n")):
+        return True
+    for at in places(status, b"\\nProvides: "):
+        provided = status[at + 11 : status.find(b"\\n", at + 1)].split(b",")
+        if package in [name.split()[0].split(b":")[0] for name in provided if name.strip()]:
+            if installed_at(status, status.rfind(b"\\n\\n", 0, at) + 1):
                 return True
-        at = status.find(entry, at + 1)
     return False
 root, packages, configs = sys.argv[1], sys.argv[2], sys.argv[3:]
 say("python", "Python " + sys.version.split()[0])

@@ -399,7 +399,8 @@ def test_observe_reads_an_app_root_as_the_parser_expects(tmp_path):
     listening.listen()
     (root / "releases/3/.shipstate/gunicorn.sock").touch()  # left by a stopped server
     try:
-        packages = ("dpkg", "libc6", "shipstate-not-installed")  # libc6 is dpkg's as libc6:amd64
+        # libc6 is dpkg's as libc6:amd64; awk is no package but one mawk provides
+        packages = ("dpkg", "libc6", "awk", "shipstate-not-installed")
         command = observe_command(sys.executable, str(root), packages)
         done = subprocess.run(["sh", "-c", command.get_raw_value()], capture_output=True)
     finally:
