@@ -105,6 +105,14 @@ KNOWN_CAUSES = (
         "and `outputs` right?)",
     ),
     (
+        # django-compressor with COMPRESS_OFFLINE, before `compress` made its manifest
+        r"OfflineGenerationError: You have offline compression enabled",
+        "the settings compress offline (COMPRESS_OFFLINE), and this release's pages were not "
+        "compressed: run `manage.py compress` after collectstatic in its hook in "
+        'shipstate.toml (`command = "python manage.py collectstatic --noinput && python '
+        'manage.py compress"`)',
+    ),
+    (
         r"the same request in a new process of the app answered HTTP 200",
         "the app server failed where a new process of the app succeeds: it read something "
         "as it started that was missing or different then (made by a hook? then keep "

@@ -581,3 +581,95 @@ def dockerfile_packages(app_dir: Path) -> tuple[str, ...]:
     words = [w for found in APT_INSTALL.findall(text.replace("\\\n", " ")) for w in found.split()]
     names = (word.split("=")[0] for word in words)  # nodejs=20.1.0-1: a version pinned
     return tuple(dict.fromkeys(name for name in names if DEBIAN_PACKAGE.fullmatch(name)))
+
+
+# `manage.py compress --force`, `django-admin update_index`: what follows, to a quote or `;&|)`
+MANAGEMENT_COMMAND = re.compile(r"""(?:\bmanage\.py|\bdjango-admin(?:\.py)?)[ \t]+([^"'\n;&|)]*)""")
+# Ansible's django_manage module: `command=compress` inline, or its `command:` a line below
+DJANGO_MANAGE = re.compile(
+    r"""django_manage:(?:[ \t]+command=([^\s"']+)|[^\n]*\n(?:[ \t]+\S[^\n]*\n)*?"""
+    r"""[ \t]+command:[ \t]*["']?([^"'\n#]+))"""
+)
+PLAIN_WORD = re.compile(r"[\w.:/,-]+(?:=[\w.:/,-]+)?")  # no placeholder (%s, {{x}}, #{x}, $X)
+SETTINGS_OPTION = re.compile(r"--(?:settings|pythonpath)(?:=|$)")
+FABRIC_FUNCTION = re.compile(r"^(?:async\s+)?def\s+(\w+)", re.M)
+ANSISTRANO_STAGES = ("setup", "update_code", "symlink_shared", "symlink", "cleanup")
+ANSISTRANO_HOOK = re.compile(
+    r"""^\s*ansistrano_(before|after)_(\w+?)_tasks_file:\s*["']?([^"'\n]+?)["']?\s*$""", re.M
+)
+
+
+def _management_command(rest: str) -> str | None:
+    """The command and its literal words, up to the first that is not (a placeholder)."""
+    words = []
+    for word in rest.split():
+        if not PLAIN_WORD.fullmatch(word):
+            break
+        if not SETTINGS_OPTION.match(word):  # the servers' settings are shipstate's
+            words.append(word)
+    return " ".join(words) if words and re.fullmatch(r"[a-z][\w-]*", words[0]) else None
+
+
+def _commands_in(text: str) -> list[str]:
+    """The management commands `text` runs, in its order."""
+    found = [(m.start(), m[1]) for m in MANAGEMENT_COMMAND.finditer(text)]
+    found += [(m.start(), m[1] or m[2]) for m in DJANGO_MANAGE.finditer(text)]
+    commands = (_management_command(rest) for _, rest in sorted(found))
+    return [command for command in commands if command]
+
+
+def fabric_deploy_commands(text: str) -> list[str]:
+    """The management commands a fabfile's deploy task runs: in the functions it names
+    (`migrate()`, Fabric 1's `execute(migrate)`), and theirs, in the order it reaches them.
+    Read line by line: Fabric 1's fabfiles are Python 2."""
+    starts = [(m.start(), m[1]) for m in FABRIC_FUNCTION.finditer(text)]
+    bodies = {
+        name: text[start : next((s for s, _ in starts if s > start), len(text))]
+        for start, name in starts
+    }
+    named = re.compile(r"\b(" + "|".join(map(re.escape, bodies)) + r")\b") if bodies else None
+    commands: list[str] = []
+    reached: set[str] = set()
+
+    def reach(name: str) -> None:
+        reached.add(name)
+        for line in bodies[name].splitlines()[1:]:
+            commands.extend(_commands_in(line))
+            for callee in named.findall(line) if named else ():
+                if callee not in reached:
+                    reach(callee)
+
+    for name in bodies:
+        if name.lower().startswith("deploy") and name not in reached:
+            reach(name)
+    return commands
+
+
+def _ansistrano_hook_files(app_dir: Path) -> list[Path]:
+    """The task files Ansistrano's playbooks run around its steps, in the order it runs them
+    (`ansistrano_after_symlink_tasks_file: "{{ playbook_dir }}/hooks/after-symlink.yml"`)."""
+    hooks = []
+    for path in ansistrano_files(app_dir):
+        group_vars = next((p for p in path.parents if p.name == "group_vars"), None)
+        playbook_dir = group_vars.parent if group_vars else path.parent
+        for when, stage, file in ANSISTRANO_HOOK.findall(_text(path)):
+            if stage in ANSISTRANO_STAGES:
+                file = re.sub(r"\{\{\s*playbook_dir\s*\}\}", str(playbook_dir), file)
+                order = ANSISTRANO_STAGES.index(stage) * 2 + (when == "after")
+                hooks.append((order, playbook_dir / file))
+    inside = (file.resolve() for _, file in sorted(hooks))
+    return list(dict.fromkeys(f for f in inside if f.is_file() and f.is_relative_to(app_dir)))
+
+
+def deploy_commands(app_dir: Path) -> tuple[tuple[str, ...], str] | None:
+    """The management commands (`compress --force`) the former tool ran on each deploy, in
+    its order, and the file saying so: a fabfile's deploy task, Ansistrano's hook tasks."""
+    if (fabfile := _fabfile(app_dir)) and (
+        commands := fabric_deploy_commands(_text(app_dir / fabfile[0]))
+    ):
+        return tuple(commands), fabfile[0]
+    files = _ansistrano_hook_files(app_dir.resolve())
+    commands = [command for file in files for command in _commands_in(_text(file))]
+    if commands:
+        return tuple(commands), str(files[0].relative_to(app_dir.resolve()))
+    return None

@@ -22,6 +22,7 @@ from shipstate.config import (
 from shipstate.errors import ShipstateError
 from shipstate.former_tool import (
     FormerHosts,
+    deploy_commands,
     deploys_to,
     dockerfile_packages,
     former_hosts,
@@ -120,6 +121,12 @@ class Detected:
     former_shared_in: str | None = None
     configuration: str | None = None  # django-configurations' settings class for the servers
     log_paths: tuple[str, ...] = ()  # what LOGGING writes in the project (shared: "logs/")
+    compress: bool = False  # django-compressor's offline compression, after collectstatic
+    # the management commands the former tool ran on each deploy, but those init writes anyway,
+    # before collectstatic and after it
+    former_before_static: tuple[str, ...] = ()
+    former_after_static: tuple[str, ...] = ()
+    former_commands_in: str | None = None
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -728,6 +735,37 @@ def _app_name(app_dir: Path, settings_module: str) -> str:
     return name if name[0].isalpha() else f"app-{name}"
 
 
+# COMPRESS_OFFLINE = True: pages need what `manage.py compress` makes in each release
+COMPRESS_OFFLINE = re.compile(r"^\s*COMPRESS_OFFLINE\s*=\s*True\b", re.M)
+# what init writes hooks for anyway, and what is no deploy's (a task of the fabfile may be)
+WRITTEN_ANYWAY = {"migrate", "syncdb", "collectstatic", "compilemessages", "compress"}
+NOT_FOR_DEPLOYS = {
+    "runserver", "runserver_plus", "shell", "shell_plus", "dbshell", "test", "makemigrations",
+    "createsuperuser", "changepassword", "flush", "sqlflush", "reset_db", "dumpdata",
+    "startapp", "startproject", "run_gunicorn", "celery", "celeryd", "celerybeat",
+}  # fmt: skip
+# commands on the database (or another shared service): run once when the database is shared
+ON_THE_DATABASE = {
+    "createcachetable", "loaddata", "clearsessions", "update_index", "rebuild_index",
+    "wagtail_update_index", "fixtree", "clear_cache",
+}  # fmt: skip
+
+
+def _former_commands(commands: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Of the management commands the former tool ran on each deploy, those init writes no
+    hook for otherwise: those it ran before collectstatic, and those after."""
+    names = [command.split()[0] for command in commands]
+    static_at = names.index("collectstatic") if "collectstatic" in names else -1
+    kept = [
+        (at, command)
+        for at, (command, name) in enumerate(zip(commands, names, strict=True))
+        if name not in WRITTEN_ANYWAY | NOT_FOR_DEPLOYS
+    ]
+    before = tuple(dict.fromkeys(c for at, c in kept if at < static_at))
+    after = tuple(dict.fromkeys(c for at, c in kept if at > static_at))
+    return before, after
+
+
 def detect(app_dir: Path) -> Detected:
     """What the project's files say; paths are relative to `app_dir`, which is the project's
     root or the directory above it (then the project's is the workdir)."""
@@ -810,6 +848,10 @@ def detect(app_dir: Path) -> Detected:
         (None, None) if python else _python_needed(app_dir, requirements, requirements_text)
     )
     build = _frontend_build(app_dir)
+    former_commands, commands_in = deploy_commands(app_dir) or ((), None)
+    before_static, after_static = _former_commands(former_commands)
+    compress_ran = any(command.split()[0] == "compress" for command in former_commands)
+    compress = compress_ran or bool(COMPRESS_OFFLINE.search(settings))
     return Detected(
         name=name,
         workdir=workdir,
@@ -840,6 +882,10 @@ def detect(app_dir: Path) -> Detected:
         former_shared_in=kept_shared_in,
         configuration=configurations and configurations[1],
         log_paths=log_paths,
+        compress=compress,
+        former_before_static=before_static,
+        former_after_static=after_static,
+        former_commands_in=commands_in if before_static or after_static else None,
         release=release_hook,
         translations=translations,
         server_needs=server_needs,
@@ -968,6 +1014,25 @@ def detect(app_dir: Path) -> Detected:
             ),
             *(
                 [
+                    f"{commands_in} ran `manage.py "
+                    + "`, `manage.py ".join((*before_static, *after_static))
+                    + "` on each deploy: hooks in shipstate.toml run them for each release before "
+                    "it goes live (check their `run`)"
+                ]
+                if before_static or after_static
+                else []
+            ),
+            *(
+                [
+                    "the collectstatic hook runs `manage.py compress` after it, as "
+                    + (commands_in if compress_ran else "COMPRESS_OFFLINE in the settings")
+                    + " says (django-compressor: pages need what it makes in each release)"
+                ]
+                if compress
+                else []
+            ),
+            *(
+                [
                     "the Procfile's release command is a hook in shipstate.toml, run for each "
                     "release after the migrate hook, before it goes live: remove the migrate "
                     "hook if the command migrates"
@@ -1051,6 +1116,22 @@ def detect(app_dir: Path) -> Detected:
             ),
         ),
     )
+
+
+def _former_hooks(found: Detected, commands: tuple[str, ...], when: str, hooks_run: str):
+    """Hooks running what the former tool ran, `when` ("before"/"after") collectstatic."""
+    if not commands:
+        return []
+    lines = [
+        "",
+        f"# What {found.former_commands_in} ran on each deploy {when} collectstatic, run for each",
+        "# release before it goes live (check `run`: once, for what changes a shared database):",
+    ]
+    for command in commands:
+        run = hooks_run if command.split()[0] in ON_THE_DATABASE else "every-host"
+        lines += ["[[hooks]]", f"command = {json.dumps(f'python manage.py {command}')}"]
+        lines.append(f'run = "{run}"')
+    return lines
 
 
 def _keep_releases(kept: tuple[int, str] | None) -> str:
@@ -1173,9 +1254,11 @@ def render_config(found: Detected) -> str:
             f"command = {json.dumps(found.release)}",
             f'run = "{hooks_run}"',
         ]
+    lines += _former_hooks(found, found.former_before_static, "before", hooks_run)
+    compress = " && python manage.py compress" if found.compress else ""
     collectstatic = [
         "[[hooks]]",
-        'command = "python manage.py collectstatic --noinput"',
+        f'command = "python manage.py collectstatic --noinput{compress}"',
         f'inputs = ["**", "!**/*.py", "{found.settings_path}"]'
         "   # all but Python code, and the settings",
         f'outputs = ["{static_root}"]',
@@ -1189,6 +1272,7 @@ def render_config(found: Detected) -> str:
             "# nginx serve static files, then uncomment:",
             *(f"# {line}" for line in collectstatic),
         ]
+    lines += _former_hooks(found, found.former_after_static, "after", hooks_run)
     if found.processes:
         lines += [
             "",

@@ -1187,6 +1187,172 @@ env:
 """
 
 
+COMPRESSED_HOME = """\
+{% load static compress %}<html><head>{% compress css %}
+<link rel="stylesheet" href="{% static 'pages/site.css' %}">{% endcompress %}</head></html>
+"""
+WRITE_MARKER = """\
+from pathlib import Path
+from django.core.management.base import BaseCommand
+
+class Command(BaseCommand):
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet", action="store_true")
+
+    def handle(self, *args, **options):
+        Path("marker.txt").write_text("written by the fabfile's own command")
+"""
+DEPLOYING_FABFILE = """\
+from fabric.api import env, execute, run
+
+def migrate():
+    run("python manage.py migrate --noinput")
+
+def deploy():
+    execute(migrate)
+    run("python manage.py collectstatic --noinput")
+    run("%s/bin/python manage.py compress --settings=%s" % (env.venv, env.settings))
+    run("python manage.py write_marker --quiet")
+
+def reset_database():
+    run("python manage.py flush --noinput")
+"""
+
+
+def test_init_runs_what_the_fabfile_ran_on_each_deploy_and_compresses_offline(tmp_path, fleet):
+    """The fabfile's deploy ran django-compressor's `compress` and a command of the app's own:
+    init writes them as hooks, so the pages compressed offline are served, and the command's
+    file is in each release; a task outside deploy (a flush) is not taken."""
+    reset_app_on_hosts()
+    project = django_project(tmp_path / "hello")
+    requirements = project / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "django-compressor==4.7.0\n")
+    pages = project / "pages"
+    for path, text in {
+        "__init__.py": "",
+        "management/__init__.py": "",
+        "management/commands/__init__.py": "",
+        "management/commands/write_marker.py": WRITE_MARKER,
+        "templates/pages/home.html": COMPRESSED_HOME,
+        "static/pages/site.css": "body { color: #123456 }\n",
+    }.items():
+        (pages / path).parent.mkdir(parents=True, exist_ok=True)
+        (pages / path).write_text(text)
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text()
+        + 'INSTALLED_APPS += ["compressor", "pages"]\nSTATIC_ROOT = BASE_DIR / "staticfiles"\n'
+        "STATICFILES_FINDERS = [\n"
+        '    "django.contrib.staticfiles.finders.AppDirectoriesFinder",\n'
+        '    "compressor.finders.CompressorFinder",\n]\n'
+        "COMPRESS_ENABLED = True\nCOMPRESS_OFFLINE = True\n"
+    )
+    urls = project / "mysite" / "urls.py"
+    urls.write_text(
+        urls.read_text() + "from django.views.generic import TemplateView\n"
+        'urlpatterns.append(path("", TemplateView.as_view(template_name="pages/home.html")))\n'
+    )
+    (project / "fabfile.py").write_text(DEPLOYING_FABFILE)
+    commit_all(project, "a home page compressed offline, deployed by a fabfile")
+
+    found = detect(project)
+    assert (found.former_before_static, found.former_after_static) == (
+        (),
+        ("write_marker --quiet",),
+    )
+    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    assert [(h.command, h.run) for h in config.hooks] == [
+        ("python manage.py migrate --noinput", "every-host"),
+        ("python manage.py collectstatic --noinput && python manage.py compress", "every-host"),
+        ("python manage.py write_marker --quiet", "every-host"),
+    ]
+    written = ok("init", cwd=project).output
+    assert "fabfile.py ran `manage.py write_marker --quiet` on each deploy: hooks" in written
+    assert "the collectstatic hook runs `manage.py compress` after it, as fabfile.py says" in (
+        written
+    )
+    deploy_serving_the_admin(project, fleet)
+    for address in host_addresses():
+        status, body, _ = http_get(f"http://{address}/", host="localhost")
+        assert status == 200, body[-800:]
+        stylesheet = re.search(r'href="(/static/CACHE/css/[\w.]+\.css)"', body)
+        assert stylesheet, body
+        status, css, _ = http_get(f"http://{address}{stylesheet[1]}", host="localhost")
+        assert (status, "#123456" in css) == (200, True)
+    marker = run_on_the_sandbox(project, "cat marker.txt")  # fails on a host without it
+    assert marker.strip() == "written by the fabfile's own command"
+
+    shipstate_toml = project / "shipstate.toml"
+    shipstate_toml.write_text(
+        shipstate_toml.read_text()
+        .replace(" && python manage.py compress", "")
+        .replace('health_path = "/admin/login/"', 'health_path = "/"')
+    )
+    (pages / "static" / "pages" / "site.css").write_text("body { color: #654321 }\n")
+    commit(project, "the compress left out")
+    failed = shipstate("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project)
+    assert failed.code == 1, failed.output
+    assert "OfflineGenerationError" in failed.output
+    assert "hint: the settings compress offline (COMPRESS_OFFLINE), and this release's" in (
+        failed.output
+    )
+
+
+def test_the_commands_a_former_tools_deploy_ran_are_read_from_its_files(tmp_path):
+    from shipstate.former_tool import deploy_commands, fabric_deploy_commands
+
+    fabric2 = """\
+from invoke import task
+
+@task
+def deploy(c):
+    with c.cd(RELEASE):
+        c.run(f"{VENV}/bin/python manage.py migrate")
+        build_static(c)
+    c.run("python manage.py update_index --remove; echo done")
+
+def build_static(c):
+    c.run("django-admin compilejsi18n -l fr")
+    c.run("python manage.py collectstatic --noinput")
+    c.run("python manage.py %s" % command)  # a command named elsewhere: not read
+
+@task
+def shell(c):
+    c.run("python manage.py shell_plus")
+"""
+    assert fabric_deploy_commands(fabric2) == [
+        "migrate",
+        "compilejsi18n -l fr",
+        "collectstatic --noinput",
+        "update_index --remove",
+    ]
+    assert fabric_deploy_commands("def backup():\n    run('python manage.py dumpdata')\n") == []
+
+    deploy = tmp_path / "deploy"
+    (deploy / "hooks").mkdir(parents=True)
+    (deploy / "deploy.yml").write_text(
+        "- hosts: web\n  vars:\n"
+        '    ansistrano_after_symlink_tasks_file: "{{ playbook_dir }}/hooks/after-symlink.yml"\n'
+        '    ansistrano_before_symlink_tasks_file: "{{ playbook_dir }}/hooks/before-symlink.yml"\n'
+        "  roles:\n    - ansistrano.deploy\n"
+    )
+    (deploy / "hooks" / "before-symlink.yml").write_text(
+        "- name: compress\n  community.general.django_manage:\n"
+        '    app_path: "{{ ansistrano_release_path.stdout }}"\n    command: compress\n'
+        "- django_manage: command=createcachetable app_path=/srv/app\n"
+    )
+    (deploy / "hooks" / "after-symlink.yml").write_text(
+        '- shell: "cd {{ ansistrano_release_path.stdout }} && ../venv/bin/python manage.py '
+        'clearsessions"\n'
+    )
+    assert deploy_commands(tmp_path) == (
+        ("compress", "createcachetable", "clearsessions"),
+        "deploy/hooks/before-symlink.yml",
+    )
+    found = detect(startproject(tmp_path / "shop"))
+    assert (found.former_commands_in, found.compress) == (None, False)
+
+
 def test_init_takes_the_hosts_and_releases_kept_of_a_fabfile_or_capistrano(tmp_path):
     from shipstate.inventory import load_inventory
 
