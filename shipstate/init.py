@@ -50,8 +50,10 @@ REQUIREMENTS = (
     "requirements/prod.txt",
     "requirements/base.txt",
     "config/requirements.txt",  # the fabfile's of the Fabric project shipstate replaces
-    "pyproject.toml",
 )
+# requirements-prod.txt, requirements/live.txt: a production one first, then a base one
+PRODUCTION_REQUIREMENTS = re.compile(r"prod|live|deploy|server", re.I)
+NOT_PRODUCTION_REQUIREMENTS = re.compile(r"dev|test|local|doc|lint|ci\b|typ|debug", re.I)
 INVENTORY = '''"""pyinfra inventory for {env}, written by `shipstate init` {about}.
 
 Every top-level list is a group; each host is "name" or ("name", {{data}}). The first connection
@@ -701,6 +703,19 @@ def _health_path(urls: str, settings: str) -> tuple[str, bool]:
     return ("/" if not routes or "" in routes else f"/{routes[0]}"), False
 
 
+def _requirements_places(directory: Path) -> list[str]:
+    """Where the requirements may be, relative to `directory`, the likeliest first: the usual
+    names, a requirements file named otherwise but for production, then pyproject.toml."""
+    named = [
+        str(path.relative_to(directory))
+        for pattern in ("requirements*.txt", "requirements/*.txt")
+        for path in sorted(directory.glob(pattern))
+        if not NOT_PRODUCTION_REQUIREMENTS.search(path.stem)
+    ]
+    others = sorted(named, key=lambda name: not PRODUCTION_REQUIREMENTS.search(name))
+    return [*REQUIREMENTS, *(n for n in others if n not in REQUIREMENTS), "pyproject.toml"]
+
+
 def _installable(path: Path, unusable: list[ShipstateError]) -> bool:
     """Adds to `unusable` why a lock file shipstate converts cannot be."""
     if not path.is_file():
@@ -784,7 +799,8 @@ def detect(app_dir: Path) -> Detected:
     procfile = _procfile(app_dir)
     asgi = ASGI_APPLICATION.search(settings) or ASGI_SERVED.search(procfile.get("web", ""))
     wsgi = None if asgi else f"{_wsgi_module(modules, settings_module)}:application"
-    places = [*REQUIREMENTS, *(in_app(r) for r in REQUIREMENTS if workdir)]
+    in_project = _requirements_places(project) if workdir else []
+    places = [*_requirements_places(app_dir), *map(in_app, in_project)]
     unusable: list[ShipstateError] = []
     requirements = next((r for r in places if _installable(app_dir / r, unusable)), None)
     if requirements is None and unusable:

@@ -325,6 +325,34 @@ def test_init_prefers_a_uv_lock_to_a_requirements_file(tmp_path):
     assert detect(project).requirements == "uv.lock"
 
 
+@pytest.mark.parametrize(
+    ("files", "taken"),
+    [
+        (["requirements-dev.txt", "requirements-prod.txt"], "requirements-prod.txt"),
+        (["requirements_production.txt", "requirements_test.txt"], "requirements_production.txt"),
+        (["requirements/common.txt", "requirements/live.txt"], "requirements/live.txt"),
+        (["requirements/common.txt", "requirements/develop.txt"], "requirements/common.txt"),
+        (
+            ["requirements-docs.txt", "requirements/requirements.txt"],
+            "requirements/requirements.txt",
+        ),
+        (["requirements.txt", "requirements-prod.txt"], "requirements.txt"),
+        (["requirements-dev.txt", "requirements-ci.txt"], None),
+    ],
+)
+def test_init_finds_a_requirements_file_named_for_production(tmp_path, files, taken):
+    project = django_project(tmp_path / "shop")
+    (project / "requirements.txt").unlink()
+    for name in files:
+        (project / name).parent.mkdir(exist_ok=True)
+        (project / name).write_text("Django==5.2.19\n")
+    if taken:
+        assert detect(project).requirements == taken
+    else:
+        with pytest.raises(ShipstateError, match="no requirements file found"):
+            detect(project)
+
+
 def test_init_takes_a_poetry_pipenv_or_pdm_lock_and_says_why_an_old_poetry_lock_is_not(
     tmp_path,
 ):
