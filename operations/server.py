@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from pyinfra import host
 from pyinfra.api import FactBase, FileUploadCommand, StringCommand, operation
-from pyinfra.facts.deb import DebPackages
 from pyinfra.facts.files import Sha256File
 
 from shipstate.commands import argv, chain
@@ -30,10 +29,29 @@ def _either(condition: StringCommand, then: StringCommand, otherwise: StringComm
     return StringCommand("if", condition, ";", "then", then, ";", "else", otherwise, ";", "fi")
 
 
+class DebPackagesInstalled(FactBase):
+    """The Debian packages installed, and those they provide (awk: mawk provides it)."""
+
+    def command(self) -> str:
+        return "dpkg-query -W -f '${Status}\\t${Package}\\t${Provides}\\n'"
+
+    def process(self, output: list[str]) -> set[str]:
+        names = set()
+        for line in output:
+            status, _, package_provides = line.partition("\t")
+            if status.endswith(" installed"):
+                package, _, provides = package_provides.partition("\t")
+                names |= {
+                    package,
+                    *(name.split()[0] for name in provides.split(",") if name.strip()),
+                }
+        return names
+
+
 @operation()
 def packages_installed(packages: Sequence[str]):
     """The Debian packages are installed (apt-get runs only when one is missing)."""
-    installed = host.get_fact(DebPackages)
+    installed = host.get_fact(DebPackagesInstalled)
     missing = [name for name in packages if name not in installed]
     if not missing:
         host.noop(f"{', '.join(packages)} installed")

@@ -47,10 +47,13 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
         assert again.stdout == "sandbox-1, sandbox-2: already set up, nothing to do\n", again.output
         assert "would change" not in ok("bootstrap", *INVENTORY, "--plan", cwd=app).stdout
         config = app / "shipstate.toml"
-        config.write_text('packages = ["jq", "shipstate-not-installed"]\n' + config.read_text())
+        # awk: a virtual package, which mawk provides
+        config.write_text(
+            'packages = ["jq", "awk", "shipstate-not-installed"]\n' + config.read_text()
+        )
         wanted = ok("bootstrap", *INVENTORY, "--plan", cwd=app).stdout
         assert wanted.startswith("sandbox-1, sandbox-2: would change "), wanted
-        assert "procps jq shipstate-not-installed" in wanted, "the app's packages after ours"
+        assert "procps jq awk shipstate-not-installed" in wanted, "the app's packages after ours"
         config.write_text(config.read_text().replace(', "shipstate-not-installed"', ""))
         commit(app, "the app's packages")
         assert "would change" not in ok("bootstrap", *INVENTORY, "--plan", cwd=app).stdout
