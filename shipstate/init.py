@@ -123,6 +123,7 @@ class Detected:
     former_shared_in: str | None = None
     configuration: str | None = None  # django-configurations' settings class for the servers
     log_paths: tuple[str, ...] = ()  # what LOGGING writes in the project (shared: "logs/")
+    settings_ignored: str | None = None  # the settings' file, when git ignores it (uploaded)
     compress: bool = False  # django-compressor's offline compression, after collectstatic
     # the management commands the former tool ran on each deploy, but those init writes anyway,
     # before collectstatic and after it
@@ -586,11 +587,11 @@ def _wsgi_module(app_dir: Path, settings_module: str) -> str:
     )
 
 
-def _setting_notes(settings: str, module: str) -> tuple[str, ...]:
+def _setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
     notes = []
     for name, bad, note in SETTING_NOTES:
         values = re.findall(rf"^{name}\s*=\s*(.+)$", settings, re.M)
-        if values and re.match(bad, values[-1]):
+        if values and re.match(bad, values[-1]) and (in_git or name != "SECRET_KEY"):
             notes.append(note)
     for name, without in UNSET_SETTINGS if settings else ():
         if not re.search(rf"^{name}\s*=", settings, re.M):
@@ -793,6 +794,14 @@ def detect(app_dir: Path) -> Detected:
     in_modules = _below(modules, app_dir)
     settings_module = _production_settings(modules, used_by_manage)
     settings = _settings_text(modules, settings_module)
+    settings_file = _module_file(modules, settings_module)
+    settings_at = settings_file.relative_to(app_dir).as_posix() if settings_file else ""
+    uncommitted = (
+        settings_at
+        if settings_at and in_git_work_tree(app_dir) and not tracked_files(app_dir, settings_at)
+        else None
+    )
+    ignored = uncommitted if uncommitted and git_ignores(app_dir, uncommitted) else None
     configurations = _configurations(project, settings)
     if configurations:
         settings = _as_configuration(settings, configurations[1])
@@ -898,6 +907,7 @@ def detect(app_dir: Path) -> Detected:
         former_shared_in=kept_shared_in,
         configuration=configurations and configurations[1],
         log_paths=log_paths,
+        settings_ignored=ignored,
         compress=compress,
         former_before_static=before_static,
         former_after_static=after_static,
@@ -928,7 +938,21 @@ def detect(app_dir: Path) -> Detected:
                 if settings_found_so
                 else []
             ),
-            *_setting_notes(settings, settings_module),
+            *_setting_notes(settings, settings_module, in_git=not ignored),
+            *(
+                [
+                    f"git ignores {ignored}, the settings the servers get, so no release "
+                    "has it: shipstate.toml's [secrets] uploads it from this machine into each "
+                    "release (README: Secrets)"
+                ]
+                if ignored
+                else [
+                    f"git does not track {uncommitted}, the settings the servers get: commit it "
+                    "(shipstate deploys commits)"
+                ]
+                if uncommitted
+                else []
+            ),
             *(
                 f"the requirements pin gunicorn {major}.{minor}, which cannot run as `python -m "
                 "gunicorn` (20.1 and newer can): require gunicorn>=20.1, or remove it (shipstate "
@@ -1228,10 +1252,25 @@ def render_config(found: Detected) -> str:
             if found.environment
             else []
         ),
-        "# Secrets go in a local file per inventory (e.g. secrets/production.env, KEY=VALUE",
-        "# lines, never committed; README: Secrets). Uncomment to give its variables to the app:",
-        "# [secrets]",
-        '# file = "secrets/{inventory}.env"',
+        *(
+            [
+                f"# Git ignores {found.settings_ignored}: uploaded from this machine into each",
+                "# release (for every inventory; README: Secrets).",
+                "[secrets]",
+                f'file = "{found.settings_ignored}"',
+                f'path = "{found.settings_ignored}"',
+                "environment = false",
+            ]
+            if found.settings_ignored
+            else [
+                "# Secrets go in a local file per inventory (e.g. secrets/production.env, "
+                "KEY=VALUE",
+                "# lines, never committed; README: Secrets). Uncomment to give its variables to "
+                "the app:",
+                "# [secrets]",
+                '# file = "secrets/{inventory}.env"',
+            ]
+        ),
         "",
         "[env]",
         f'DJANGO_SETTINGS_MODULE = "{found.settings}"',

@@ -645,6 +645,57 @@ def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_pa
     )
 
 
+def test_production_settings_git_ignores_are_uploaded_into_each_release(tmp_path, fleet):
+    """The production settings are kept out of git (they hold the secrets): init has
+    [secrets] upload them, and every host's release runs with them."""
+    reset_app_on_hosts()
+    project = django_project(tmp_path / "hello")
+    settings = project / "mysite" / "settings"
+    settings.mkdir()
+    (settings / "__init__.py").write_text("")
+    base = (project / "mysite" / "settings.py").read_text()
+    (settings / "base.py").write_text(base.replace(".parent.parent", ".parent.parent.parent"))
+    (project / "mysite" / "settings.py").unlink()
+    (settings / "local.py").write_text("from .base import *\n")
+    (settings / "production.py").write_text(
+        'from .base import *\nDEBUG = False\nALLOWED_HOSTS = ["localhost"]\n'
+        'SECRET_KEY = "kept out of git"\nDEPLOYED_WITH = "the settings git ignores"\n'
+    )
+    for module in ("manage.py", "mysite/wsgi.py"):
+        path = project / module
+        path.write_text(path.read_text().replace("mysite.settings'", "mysite.settings.local'"))
+    (project / ".gitignore").write_text("mysite/settings/production.py\n")
+    commit_all(project, "production settings kept out of git")
+
+    found = detect(project)
+    assert (found.settings, found.settings_ignored) == (
+        "mysite.settings.production",
+        "mysite/settings/production.py",
+    )
+    assert not any("SECRET_KEY is written in the settings, so in git" in n for n in found.notes)
+    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    assert (config.secrets.file, config.secrets.path, config.secrets.environment) == (
+        "mysite/settings/production.py",
+        "mysite/settings/production.py",
+        False,
+    )
+    noted = ok("init", cwd=project).output
+    assert "note: git ignores mysite/settings/production.py, the settings the servers get" in noted
+    deploy_serving_the_admin(project, fleet)
+    printed = run_on_the_sandbox(
+        project,
+        "python manage.py shell -c 'from django.conf import settings; "
+        "print(settings.DEPLOYED_WITH, settings.DEBUG)'",
+    )
+    assert printed.strip().splitlines()[-1] == "the settings git ignores False"
+
+    (project / ".gitignore").write_text("")  # neither ignored nor committed
+    found = detect(project)
+    assert found.settings_ignored is None
+    uncommitted = "git does not track mysite/settings/production.py, the settings the servers get"
+    assert any(note.startswith(uncommitted) for note in found.notes)
+
+
 def test_init_takes_the_production_module_a_settings_package_picks_by_the_environment(tmp_path):
     project = tmp_path / "shop"
     settings = settings_package(
