@@ -566,6 +566,25 @@ def _settings_text(app_dir: Path, module: str) -> str:
     return text
 
 
+# `try:` then `from .local_settings import *`: settings each server may have, or not
+OPTIONAL_SETTINGS = re.compile(
+    r"^try:[ \t]*\n[ \t]+from[ \t]+(\.?[\w.]+)[ \t]+import[ \t]+\*", re.M
+)
+
+
+def _optional_settings(settings: str, package: Path, modules: Path, app_dir: Path) -> list[str]:
+    """The modules the settings (in `package`) import when there is one (a local_settings.py),
+    which git does not have, as paths from `app_dir`."""
+    found = []
+    for module in OPTIONAL_SETTINGS.findall(settings):
+        base = package if module.startswith(".") else modules
+        path = (base / module.lstrip(".").replace(".", "/")).with_suffix(".py")
+        at = path.relative_to(app_dir).as_posix() if path.is_relative_to(app_dir) else None
+        if at and not tracked_files(app_dir, at):
+            found.append(at)
+    return found
+
+
 def _settings_path(app_dir: Path, module: str) -> str:
     found = _module_file(app_dir, module)
     if found is None:
@@ -802,6 +821,11 @@ def detect(app_dir: Path) -> Detected:
         else None
     )
     ignored = uncommitted if uncommitted and git_ignores(app_dir, uncommitted) else None
+    optional_settings = (
+        _optional_settings(settings, settings_file.parent, modules, app_dir)
+        if settings_file
+        else []
+    )
     configurations = _configurations(project, settings)
     if configurations:
         settings = _as_configuration(settings, configurations[1])
@@ -952,6 +976,13 @@ def detect(app_dir: Path) -> Detected:
                 ]
                 if uncommitted
                 else []
+            ),
+            *(
+                f"the settings import {path} when there is one, and git has none: the releases "
+                "run without it; if the servers need one, give it them with [secrets] in "
+                f'shipstate.toml (file = "secrets/{{inventory}}_settings.py", path = "{path}", '
+                "environment = false; README: Secrets)"
+                for path in optional_settings
             ),
             *(
                 f"the requirements pin gunicorn {major}.{minor}, which cannot run as `python -m "

@@ -696,6 +696,26 @@ def test_production_settings_git_ignores_are_uploaded_into_each_release(tmp_path
     assert any(note.startswith(uncommitted) for note in found.notes)
 
 
+@pytest.mark.parametrize(
+    ("imported", "path"),
+    [(".local_settings", "mysite/local_settings.py"), ("local_settings", "local_settings.py")],
+)
+def test_init_names_the_settings_each_server_may_have_that_git_has_not(tmp_path, imported, path):
+    project = startproject(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        f"{settings.read_text()}try:\n    from {imported} import *\nexcept ImportError:\n    pass\n"
+    )
+    (project / path).write_text("DEBUG = True  # this machine's\n")
+    (project / ".gitignore").write_text(path)
+    commit(project, "settings of this machine's own, out of git")
+    said = f"the settings import {path} when there is one, and git has none: the releases run"
+    assert any(note.startswith(said) for note in detect(project).notes)
+    git(project, "add", "-f", path)
+    commit(project, "in git after all")
+    assert not any(note.startswith("the settings import") for note in detect(project).notes)
+
+
 def test_init_takes_the_production_module_a_settings_package_picks_by_the_environment(tmp_path):
     project = tmp_path / "shop"
     settings = settings_package(
