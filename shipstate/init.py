@@ -124,6 +124,7 @@ class Detected:
     configuration: str | None = None  # django-configurations' settings class for the servers
     log_paths: tuple[str, ...] = ()  # what LOGGING writes in the project (shared: "logs/")
     settings_ignored: str | None = None  # the settings' file, when git ignores it (uploaded)
+    server_names: tuple[str, ...] = ()  # the domains ALLOWED_HOSTS lists
     compress: bool = False  # django-compressor's offline compression, after collectstatic
     # the management commands the former tool ran on each deploy, but those init writes anyway,
     # before collectstatic and after it
@@ -606,6 +607,22 @@ def _wsgi_module(app_dir: Path, settings_module: str) -> str:
     )
 
 
+# a domain name, or Django's ".example.com" (it and its subdomains, as nginx reads it too)
+DOMAIN = re.compile(r"\.?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}", re.I)
+
+
+def _server_names(settings: str) -> tuple[str, ...]:
+    """The domains the last ALLOWED_HOSTS the settings set lists, when it is a literal list."""
+    assigned = list(re.finditer(r"^ALLOWED_HOSTS\s*=\s*", settings, re.M))
+    listed = assigned and re.match(r"\[[^\]]*\]|\([^)]*\)", settings[assigned[-1].end() :])
+    try:
+        hosts = ast.literal_eval(listed[0]) if listed else ()
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return ()
+    names = [h.lower() for h in hosts if isinstance(h, str) and DOMAIN.fullmatch(h)]
+    return tuple(dict.fromkeys(sorted(names, key=lambda name: name.startswith("."))))
+
+
 def _setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
     notes = []
     for name, bad, note in SETTING_NOTES:
@@ -932,6 +949,7 @@ def detect(app_dir: Path) -> Detected:
         configuration=configurations and configurations[1],
         log_paths=log_paths,
         settings_ignored=ignored,
+        server_names=_server_names(settings),
         compress=compress,
         former_before_static=before_static,
         former_after_static=after_static,
@@ -1260,7 +1278,9 @@ def render_config(found: Detected) -> str:
         ),
         _keep_releases(found.releases_kept),
         f'health_path = "{found.health_path}"   # must answer 200 before a release goes live',
-        'server_name = "_"                 # your domain(s), e.g. "example.com www.example.com"',
+        f'server_name = "{" ".join(found.server_names)}"   # as ALLOWED_HOSTS lists them'
+        if found.server_names
+        else 'server_name = "_"   # your domain(s), e.g. "example.com www.example.com"',
         "workers = 2",
         *(
             [f"packages = {json.dumps(packages)}   # for {', '.join(needed)}, by bootstrap"]

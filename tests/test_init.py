@@ -658,7 +658,7 @@ def test_production_settings_git_ignores_are_uploaded_into_each_release(tmp_path
     (project / "mysite" / "settings.py").unlink()
     (settings / "local.py").write_text("from .base import *\n")
     (settings / "production.py").write_text(
-        'from .base import *\nDEBUG = False\nALLOWED_HOSTS = ["localhost"]\n'
+        'from .base import *\nDEBUG = False\nALLOWED_HOSTS = ["shop.example.com", "127.0.0.1"]\n'
         'SECRET_KEY = "kept out of git"\nDEPLOYED_WITH = "the settings git ignores"\n'
     )
     for module in ("manage.py", "mysite/wsgi.py"):
@@ -679,9 +679,15 @@ def test_production_settings_git_ignores_are_uploaded_into_each_release(tmp_path
         "mysite/settings/production.py",
         False,
     )
+    assert config.server_name == "shop.example.com", "the health check's Host: one Django allows"
     noted = ok("init", cwd=project).output
     assert "note: git ignores mysite/settings/production.py, the settings the servers get" in noted
-    deploy_serving_the_admin(project, fleet)
+    commit(project, "shipstate init")
+    (project / "inventories" / "sandbox.py").write_text(fleet.read_text())
+    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project)
+    for address in host_addresses():
+        status, body, _ = http_get(f"http://{address}/admin/login/", host="shop.example.com")
+        assert status == 200 and "Django" in body
     printed = run_on_the_sandbox(
         project,
         "python manage.py shell -c 'from django.conf import settings; "
@@ -694,6 +700,29 @@ def test_production_settings_git_ignores_are_uploaded_into_each_release(tmp_path
     assert found.settings_ignored is None
     uncommitted = "git does not track mysite/settings/production.py, the settings the servers get"
     assert any(note.startswith(uncommitted) for note in found.notes)
+
+
+@pytest.mark.parametrize(
+    ("allowed", "names"),
+    [
+        ('["www.shop.example.com", "shop.example.com"]', "www.shop.example.com shop.example.com"),
+        (
+            '(".shop.example.com", "Shop.Example.com", "localhost", "127.0.0.1")',
+            "shop.example.com .shop.example.com",
+        ),
+        ('["*"]', "_"),
+        ('[\n    "shop.example.com",  # the site\n]', "shop.example.com"),
+        ('env.list("ALLOWED_HOSTS", default=["shop.example.com"])', "_"),
+    ],
+)
+def test_init_names_the_server_as_allowed_hosts_lists_its_domains(tmp_path, allowed, names):
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text() + f'ALLOWED_HOSTS = ["first.example.com"]\nALLOWED_HOSTS = {allowed}\n'
+    )
+    config = parse_config(tomllib.loads(render_config(detect(project))), "shipstate.toml")
+    assert config.server_name == names
 
 
 @pytest.mark.parametrize(
