@@ -386,6 +386,21 @@ def kamal_environment(app_dir: Path) -> tuple[tuple[str, ...], dict[str, str]]:
     return tuple(secret), clear
 
 
+def kamal_proxy(app_dir: Path) -> tuple[tuple[str, ...], str | None]:
+    """The names kamal-proxy served the app at (`proxy.host`, `proxy.hosts`) and its health
+    check's path (`proxy.healthcheck.path`; Kamal 1's `healthcheck.path`)."""
+    names, health = [], None
+    for path, key, value in _yaml_blocks(_text(app_dir / "config" / "deploy.yml")):
+        if (path, key) == (("proxy",), "host"):
+            names += [name.strip() for name in value.split(",")]
+        elif path == ("proxy", "hosts") and key is None:
+            names.append(value)
+        elif path in (("proxy", "healthcheck"), ("healthcheck",)) and key == "path":
+            health = value
+    plain = (name for name in names if re.fullmatch(r"[\w.-]+", name))
+    return tuple(dict.fromkeys(plain)), health if health and health.startswith("/") else None
+
+
 def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:
     """Each environment's hosts, from the first of these tools' files that lists any."""
     read: list[tuple[str | None, tuple[FormerHost, ...], str, str]] = []

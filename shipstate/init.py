@@ -28,6 +28,7 @@ from shipstate.former_tool import (
     former_hosts,
     former_shared,
     kamal_environment,
+    kamal_proxy,
     releases_kept,
 )
 from shipstate.local_files import write_whole
@@ -124,7 +125,8 @@ class Detected:
     configuration: str | None = None  # django-configurations' settings class for the servers
     log_paths: tuple[str, ...] = ()  # what LOGGING writes in the project (shared: "logs/")
     settings_ignored: str | None = None  # the settings' file, when git ignores it (uploaded)
-    server_names: tuple[str, ...] = ()  # the domains ALLOWED_HOSTS lists
+    server_names: tuple[str, ...] = ()  # the domains Kamal's proxy or ALLOWED_HOSTS lists
+    names_from: str = "ALLOWED_HOSTS"
     compress: bool = False  # django-compressor's offline compression, after collectstatic
     # the management commands the former tool ran on each deploy, but those init writes anyway,
     # before collectstatic and after it
@@ -872,6 +874,7 @@ def detect(app_dir: Path) -> Detected:
     base = _base_dir(modules, settings_module, settings) or project
     below_base = _below(base if base.is_relative_to(app_dir) else project, app_dir)
     health, health_found = _health_path(_root_urls(modules, settings), settings)
+    kamal_names, kamal_health = kamal_proxy(app_dir)
     name = _app_name(app_dir, settings_module)[:40]
     environment = _environment_read(settings)
     env_example = _env_example([app_dir, project])
@@ -931,7 +934,7 @@ def detect(app_dir: Path) -> Detected:
         sqlite_file=sqlite_file and below_base(sqlite_file),
         media_root=media_root and below_base(media_root),
         media_url=_media_url(settings),
-        health_path=health,
+        health_path=kamal_health or health,
         python=python,
         python_named_by=python_named_by,
         python_needed=python_needed,
@@ -949,7 +952,8 @@ def detect(app_dir: Path) -> Detected:
         configuration=configurations and configurations[1],
         log_paths=log_paths,
         settings_ignored=ignored,
-        server_names=_server_names(settings),
+        server_names=kamal_names or _server_names(settings),
+        names_from="config/deploy.yml's proxy" if kamal_names else "ALLOWED_HOSTS",
         compress=compress,
         former_before_static=before_static,
         former_after_static=after_static,
@@ -1026,7 +1030,7 @@ def detect(app_dir: Path) -> Detected:
                     + ") must answer 200 to anyone with DEBUG off; if it does not, add a view "
                     "that does (e.g. at /healthz) and set health_path to it"
                 ]
-                if not health_found
+                if not health_found and not kamal_health
                 else []
             ),
             *_static_notes(settings, static_root),
@@ -1278,7 +1282,7 @@ def render_config(found: Detected) -> str:
         ),
         _keep_releases(found.releases_kept),
         f'health_path = "{found.health_path}"   # must answer 200 before a release goes live',
-        f'server_name = "{" ".join(found.server_names)}"   # as ALLOWED_HOSTS lists them'
+        f'server_name = "{" ".join(found.server_names)}"   # as {found.names_from} lists them'
         if found.server_names
         else 'server_name = "_"   # your domain(s), e.g. "example.com www.example.com"',
         "workers = 2",

@@ -1520,7 +1520,11 @@ def test_init_lists_kamals_servers_as_the_deploy_users_and_says_kamal_connected_
 
     project = django_project(tmp_path / "kamal")
     (project / "config").mkdir()
-    (project / "config" / "deploy.yml").write_text(KAMAL)
+    proxy = (
+        "proxy:\n  ssl: true\n  hosts:\n    - shop.example.com\n    - www.shop.example.com\n"
+        "  healthcheck:\n    interval: 3\n    path: /up/\n"
+    )
+    (project / "config" / "deploy.yml").write_text(KAMAL + proxy)
     (project / "config" / "deploy.staging.yml").write_text(
         "servers: [stage.example.com]\nssh:\n  user: app\n  port: 2200\n"
     )
@@ -1549,6 +1553,14 @@ def test_init_lists_kamals_servers_as_the_deploy_users_and_says_kamal_connected_
         '# DJANGO_ALLOWED_HOSTS = "shop.example.com"',
         '# DATABASE_HOST = "mysite-db"',
     ]
+    assert (
+        'server_name = "shop.example.com www.shop.example.com"   # as config/deploy.yml\'s proxy '
+        "lists them\n" in config
+    )
+    assert 'health_path = "/up/"' in config, "where kamal-proxy checked the app"
+    (project / "config" / "deploy.yml").write_text(KAMAL + "healthcheck:\n  path: /health\n")
+    found = detect(project)
+    assert (found.health_path, found.server_names) == ("/health", ()), "Kamal 1's"
 
 
 def test_without_a_former_tools_hosts_the_inventories_are_examples(tmp_path):
