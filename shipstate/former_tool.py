@@ -401,6 +401,36 @@ def kamal_proxy(app_dir: Path) -> tuple[tuple[str, ...], str | None]:
     return tuple(dict.fromkeys(plain)), health if health and health.startswith("/") else None
 
 
+NGINX_SERVER_NAME = re.compile(r"^\s*server_name\s+([^;#\n]+);", re.M)
+NGINX_BODY_SIZE = re.compile(r"^\s*client_max_body_size\s+(\d{1,7}[kmg]?)\s*;", re.M | re.I)
+SIZE_UNITS = {"k": 2**10, "m": 2**20, "g": 2**30}
+
+
+def _size(text: str) -> int:
+    """nginx's size (`100m`) in bytes."""
+    unit = SIZE_UNITS.get(text[-1].lower())
+    return int(text[:-1]) * unit if unit else int(text)
+
+
+@dataclass(frozen=True)
+class NginxSite:
+    names: tuple[str, ...] = ()  # server_name's
+    body_size: str | None = None  # the largest client_max_body_size
+    found_in: str | None = None
+
+
+def nginx_site(app_dir: Path, paths: list[str]) -> NginxSite:
+    """What the first of these nginx configs (a fabfile's template of its site) says."""
+    for path in paths:
+        text = _text(app_dir / path)
+        names = [name for found in NGINX_SERVER_NAME.findall(text) for name in found.split()]
+        sizes = NGINX_BODY_SIZE.findall(text)
+        if names or sizes:
+            body_size = max(sizes, key=_size, default=None)
+            return NginxSite(tuple(dict.fromkeys(names)), body_size, path)
+    return NginxSite()
+
+
 def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:
     """Each environment's hosts, from the first of these tools' files that lists any."""
     read: list[tuple[str | None, tuple[FormerHost, ...], str, str]] = []

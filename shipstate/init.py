@@ -29,6 +29,7 @@ from shipstate.former_tool import (
     former_shared,
     kamal_environment,
     kamal_proxy,
+    nginx_site,
     releases_kept,
 )
 from shipstate.local_files import write_whole
@@ -127,6 +128,7 @@ class Detected:
     settings_ignored: str | None = None  # the settings' file, when git ignores it (uploaded)
     server_names: tuple[str, ...] = ()  # the domains Kamal's proxy or ALLOWED_HOSTS lists
     names_from: str = "ALLOWED_HOSTS"
+    body_size: tuple[str, str] | None = None  # nginx's client_max_body_size, and its file
     compress: bool = False  # django-compressor's offline compression, after collectstatic
     # the management commands the former tool ran on each deploy, but those init writes anyway,
     # before collectstatic and after it
@@ -875,6 +877,8 @@ def detect(app_dir: Path) -> Detected:
     below_base = _below(base if base.is_relative_to(app_dir) else project, app_dir)
     health, health_found = _health_path(_root_urls(modules, settings), settings)
     kamal_names, kamal_health = kamal_proxy(app_dir)
+    site = nginx_site(app_dir, tracked_files(app_dir, "*nginx*"))
+    site_names = tuple(name for name in site.names if DOMAIN.fullmatch(name))
     name = _app_name(app_dir, settings_module)[:40]
     environment = _environment_read(settings)
     env_example = _env_example([app_dir, project])
@@ -952,8 +956,13 @@ def detect(app_dir: Path) -> Detected:
         configuration=configurations and configurations[1],
         log_paths=log_paths,
         settings_ignored=ignored,
-        server_names=kamal_names or _server_names(settings),
-        names_from="config/deploy.yml's proxy" if kamal_names else "ALLOWED_HOSTS",
+        server_names=kamal_names or site_names or _server_names(settings),
+        names_from="config/deploy.yml's proxy"
+        if kamal_names
+        else site.found_in
+        if site_names
+        else "ALLOWED_HOSTS",
+        body_size=(site.body_size, site.found_in) if site.body_size else None,
         compress=compress,
         former_before_static=before_static,
         former_after_static=after_static,
@@ -1286,6 +1295,11 @@ def render_config(found: Detected) -> str:
         if found.server_names
         else 'server_name = "_"   # your domain(s), e.g. "example.com www.example.com"',
         "workers = 2",
+        *(
+            [f'client_max_body_size = "{found.body_size[0]}"   # as {found.body_size[1]} has it']
+            if found.body_size
+            else []
+        ),
         *(
             [f"packages = {json.dumps(packages)}   # for {', '.join(needed)}, by bootstrap"]
             if packages

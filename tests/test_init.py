@@ -725,6 +725,37 @@ def test_init_names_the_server_as_allowed_hosts_lists_its_domains(tmp_path, allo
     assert config.server_name == names
 
 
+NGINX_SITE_TEMPLATE = """\
+server {
+    listen 80;
+    server_name {{ domain }} shop.example.com www.shop.example.com;  # a template's
+    client_max_body_size 10m;
+
+    location /uploads/ {
+        client_max_body_size 200M;
+    }
+}
+"""
+
+
+def test_init_takes_the_names_and_upload_size_of_the_nginx_site_git_holds(tmp_path):
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + 'ALLOWED_HOSTS = ["other.example.com"]\n')
+    (project / "deploy").mkdir()
+    (project / "deploy" / "nginx.conf.j2").write_text(NGINX_SITE_TEMPLATE)
+    commit_all(project, "the nginx site the fabfile renders")
+    config = parse_config(tomllib.loads(render_config(detect(project))), "shipstate.toml")
+    assert (config.server_name, config.client_max_body_size) == (
+        "shop.example.com www.shop.example.com",
+        "200M",
+    )
+    (project / "deploy" / "nginx.conf.j2").write_text("server {\n    server_name _;\n}\n")
+    commit(project, "no name of its own")
+    config = parse_config(tomllib.loads(render_config(detect(project))), "shipstate.toml")
+    assert (config.server_name, config.client_max_body_size) == ("other.example.com", "20m")
+
+
 @pytest.mark.parametrize(
     ("imported", "path"),
     [(".local_settings", "mysite/local_settings.py"), ("local_settings", "local_settings.py")],
