@@ -36,6 +36,11 @@ def django_project(path):
     return path
 
 
+def config_written_for(found):
+    """The configuration init writes for what it found."""
+    return parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+
+
 def startproject(path):
     return commit_all(django_project(path), "django-admin startproject")
 
@@ -396,7 +401,7 @@ def test_init_shares_the_sqlite_file_a_database_url_defaults_to(tmp_path, databa
     settings.write_text(text + f'DATABASES = {{"default": {databases}}}\n')
     found = detect(project)
     assert found.sqlite_file == shared
-    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    config = config_written_for(found)
     assert (shared in config.shared) if shared else not config.shared_files
     assert config.hooks[0].run == ("every-host" if shared else "once")
     said = [note for note in found.notes if note.startswith("the database is SQLite")]
@@ -458,7 +463,7 @@ def test_init_shares_and_serves_the_media_root_the_settings_name(tmp_path):
         settings.write_text(original + lines)
         found = detect(project)
         assert (found.media_root, found.media_url) == (root, url)
-        config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+        config = config_written_for(found)
         assert config.media_root == root and config.media_url == url
         assert f"{root or 'media'}/" in config.shared
 
@@ -488,7 +493,7 @@ def test_init_shares_where_logging_writes_in_the_project(tmp_path, lines, shared
     log_dir = 'LOG_DIR = BASE_DIR / "var" / "log"\n'
     settings.write_text(settings.read_text() + log_dir + LOGGING_TO.format(lines))
     found = detect(project)
-    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    config = config_written_for(found)
     assert config.shared == ("db.sqlite3", "media/", *([shared] if shared else []))
     told = [n for n in found.notes if n.startswith("LOGGING writes ")]
     assert told == ([f"LOGGING writes files in the app: {shared} in `shared`, so each host "
@@ -594,7 +599,7 @@ def test_init_serves_the_asgi_application_the_settings_name(tmp_path):
     (project / "mysite" / "wsgi.py").unlink()
     found = detect(project)
     assert (found.wsgi, found.asgi) == (None, "mysite.asgi:application")
-    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    config = config_written_for(found)
     assert (config.wsgi, config.asgi) == (None, "mysite.asgi:application")
 
 
@@ -673,7 +678,7 @@ def test_production_settings_git_ignores_are_uploaded_into_each_release(tmp_path
         "mysite/settings/production.py",
     )
     assert not any("SECRET_KEY is written in the settings, so in git" in n for n in found.notes)
-    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    config = config_written_for(found)
     assert (config.secrets.file, config.secrets.path, config.secrets.environment) == (
         "mysite/settings/production.py",
         "mysite/settings/production.py",
@@ -721,7 +726,7 @@ def test_init_names_the_server_as_allowed_hosts_lists_its_domains(tmp_path, allo
     settings.write_text(
         settings.read_text() + f'ALLOWED_HOSTS = ["first.example.com"]\nALLOWED_HOSTS = {allowed}\n'
     )
-    config = parse_config(tomllib.loads(render_config(detect(project))), "shipstate.toml")
+    config = config_written_for(detect(project))
     assert config.server_name == names
 
 
@@ -745,14 +750,14 @@ def test_init_takes_the_names_and_upload_size_of_the_nginx_site_git_holds(tmp_pa
     (project / "deploy").mkdir()
     (project / "deploy" / "nginx.conf.j2").write_text(NGINX_SITE_TEMPLATE)
     commit_all(project, "the nginx site the fabfile renders")
-    config = parse_config(tomllib.loads(render_config(detect(project))), "shipstate.toml")
+    config = config_written_for(detect(project))
     assert (config.server_name, config.client_max_body_size) == (
         "shop.example.com www.shop.example.com",
         "200M",
     )
     (project / "deploy" / "nginx.conf.j2").write_text("server {\n    server_name _;\n}\n")
     commit(project, "no name of its own")
-    config = parse_config(tomllib.loads(render_config(detect(project))), "shipstate.toml")
+    config = config_written_for(detect(project))
     assert (config.server_name, config.client_max_body_size) == ("other.example.com", "20m")
 
 
@@ -957,7 +962,7 @@ def test_init_takes_a_procfiles_asgi_server_and_release_command(tmp_path, web, a
     found = detect(project)
     assert found.asgi == asgi and found.wsgi == (None if asgi else "mysite.wsgi:application")
     assert any(note.startswith("the Procfile's release command is a hook") for note in found.notes)
-    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    config = config_written_for(found)
     assert config.asgi == asgi
     assert [(h.command, h.run, h.inputs) for h in config.hooks] == [
         ("python manage.py migrate --noinput", "every-host", ("**/migrations/*.py", ANY)),
@@ -990,7 +995,7 @@ def test_init_compiles_the_translations_git_holds_uncompiled_and_they_are_served
     found = detect(project)
     assert found.translations == ("locale",)
     assert any(note.startswith("git holds translations (.po) without") for note in found.notes)
-    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    config = config_written_for(found)
     assert config.packages == ("gettext",)
     assert [(h.command, h.inputs, h.outputs) for h in config.hooks][-1] == (
         "python manage.py compilemessages",
@@ -1033,7 +1038,7 @@ def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
     (project / "requirements.txt").write_text(requirements)
     (project / "base.txt").write_text(included)
     found = detect(project)
-    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    config = config_written_for(found)
     assert config.packages[: len(packages)] == packages
     built = packages not in ((), ("libpq5",), ("git",))
     assert ("build-essential" in config.packages) == built
@@ -1085,7 +1090,7 @@ def test_init_reads_a_requirements_file_powershell_wrote(tmp_path):
     (project / "requirements.txt").write_bytes(requirements.encode("utf-16"))
     (project / "base.txt").write_bytes("psycopg2==2.9.10\r\n".encode("utf-16"))
     found = detect(project)
-    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    config = config_written_for(found)
     assert config.packages[:2] == ("libpq-dev", "python3-dev")
     assert any(n.startswith("Django 6 (requirements.txt) needs Python 3.12") for n in found.notes)
 
@@ -1108,7 +1113,7 @@ def test_init_lists_the_packages_of_the_libraries_the_app_loads_on_the_servers(
     with (project / "mysite" / "settings.py").open("a") as settings:
         settings.write(apps)
     found = detect(project)
-    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    config = config_written_for(found)
     assert config.packages == packages
     told = [n for n in found.notes if " from the servers: `packages` in shipstate.toml lists " in n]
     assert len(told) == (1 if packages else 0), found.notes
@@ -1419,7 +1424,7 @@ def test_init_runs_what_the_fabfile_ran_on_each_deploy_and_compresses_offline(tm
         (),
         ("write_marker --quiet",),
     )
-    config = parse_config(tomllib.loads(render_config(found)), "shipstate.toml")
+    config = config_written_for(found)
     assert [(h.command, h.run) for h in config.hooks] == [
         ("python manage.py migrate --noinput", "every-host"),
         ("python manage.py collectstatic --noinput && python manage.py compress", "every-host"),
