@@ -987,7 +987,8 @@ def detect(app_dir: Path) -> Detected:
             *(
                 [
                     f"manage.py names its settings in a way shipstate does not read: the servers "
-                    f"get {settings_module}, the project's only settings module; if they need "
+                    f"get {settings_module}, the only settings module for them the project has "
+                    "(a settings.py, or a settings package's production module); if they need "
                     "another, set DJANGO_SETTINGS_MODULE in [env]"
                 ]
                 if settings_found_so

@@ -253,13 +253,20 @@ def test_init_takes_the_only_settings_module_when_manage_py_computes_its_name(tm
     manage.write_text(re.sub(r"os\.environ\.setdefault\([^)]*\)", computed, manage.read_text()))
     found = detect(project)
     assert found.settings == "mysite.settings"
-    assert any("the servers get mysite.settings, the project's only" in n for n in found.notes)
+    assert any(
+        "the servers get mysite.settings, the only settings module for" in n for n in found.notes
+    )
 
     settings = project / "mysite" / "settings"
     settings.mkdir()
     (settings / "production.py").write_text("from mysite.settings import *\n")
     (project / "mysite" / "settings.py").rename(project / "mysite" / "common.py")
-    assert detect(project).settings == "mysite.settings.production"
+    found = detect(project)
+    assert found.settings == "mysite.settings.production"
+    assert any(
+        "the servers get mysite.settings.production, the only settings module for them" in n
+        for n in found.notes
+    )
 
     (project / "other" / "settings").mkdir(parents=True)
     (project / "other" / "settings" / "prod.py").write_text("")
