@@ -201,32 +201,57 @@ class MigrationsUndone:
     back_to: str
 
 
+# squashmigrations' `replaces = [("blog", "0001_initial"), ...]`: the migrations one stands for
+REPLACED = re.compile(r"""\(\s*["'][\w.]+["']\s*,\s*["'](\w+)["']\s*\)""")
+
+
+def _replaced(app_dir: Path, commit: str, directory: str, name: str) -> set[str]:
+    """The migrations a squashed one (`0001_squashed_0004_...`) replaces; none for another."""
+    if "_squashed_" not in name:
+        return set()
+    shown = _run_git(app_dir, "show", f"{commit}:{directory}/{name}.py")
+    text = shown.stdout.decode(errors="replace")
+    replaces = re.search(r"^\s*replaces\s*=\s*[\[(](.*?)[\])]\s*$", text, re.M | re.S)
+    return set(REPLACED.findall(replaces[1])) if replaces else set()
+
+
 def migrations_undone(app_dir: Path, live: str, target: str) -> tuple[MigrationsUndone, ...]:
-    """Per app, the migrations (`<app>/migrations/*.py`) commit `live` has that `target` lacks."""
+    """Per app, the migrations (`<app>/migrations/*.py`) commit `live` has that `target` lacks,
+    but those a squashed migration of `target` replaces, and squashed ones of `live` whose
+    replaced migrations `target` has."""
     added = _run_git(
-        app_dir, "diff", "--name-only", "--relative", "--diff-filter=A", target, live, "--",
-        ":(glob)**/migrations/*.py",
+        app_dir, "diff", "--name-only", "--relative", "--no-renames", "--diff-filter=A",
+        target, live, "--", ":(glob)**/migrations/*.py",
     )  # fmt: skip
     if added.returncode != 0:
         return ()
-    undone: dict[str, int] = {}
+    live_only: dict[str, list[str]] = {}
     for path in added.stdout.decode(errors="replace").splitlines():
         directory, name = posixpath.split(path)
         if name != "__init__.py":
-            undone[directory] = undone.get(directory, 0) + 1
+            live_only.setdefault(directory, []).append(name[:-3])
     prefix = _git(app_dir, "rev-parse", "--show-prefix")
     found = []
-    for directory, count in sorted(undone.items()):
+    for directory, names in sorted(live_only.items()):
+        in_repository = f"{prefix}{directory}"
         listed = _run_git(
-            app_dir, "ls-tree", "--full-tree", "--name-only", f"{target}:{prefix}{directory}"
+            app_dir, "ls-tree", "--full-tree", "--name-only", f"{target}:{in_repository}"
         )
         kept = sorted(
-            name
+            name[:-3]
             for name in listed.stdout.decode(errors="replace").split()
             if name.endswith(".py") and name != "__init__.py"
         )
-        app = posixpath.basename(posixpath.dirname(directory))
-        found.append(MigrationsUndone(app, count, kept[-1][:-3] if kept else "zero"))
+        replaced_there = set().union(*(_replaced(app_dir, target, in_repository, k) for k in kept))
+        squashing_kept = {
+            name
+            for name in names
+            if (replaced := _replaced(app_dir, live, in_repository, name)) and replaced <= set(kept)
+        }
+        undone = [n for n in names if n not in replaced_there and n not in squashing_kept]
+        if undone:
+            app = posixpath.basename(posixpath.dirname(directory))
+            found.append(MigrationsUndone(app, len(undone), kept[-1] if kept else "zero"))
     return tuple(found)
 
 

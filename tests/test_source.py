@@ -272,3 +272,38 @@ def test_the_migrations_a_change_leaves_the_database_with_are_named_per_app(tmp_
     )
     assert migrations_undone(app, target, live) == (), "a change adding migrations undoes none"
     assert migrations_undone(app, live, "0" * 40) == (), "a commit the repository lacks"
+
+
+SQUASHED = """\
+class Migration(migrations.Migration):
+    replaces = [
+        ("blog", "0001_initial"),
+        ('blog', '0002_tags'),
+    ]
+"""
+
+
+def test_a_squash_of_migrations_is_not_taken_for_undoing_them(tmp_path):
+    """squashmigrations' file stands for those it replaces: deploying the squash, which
+    deletes them, or going back from it to them, undoes none."""
+    migrations = tmp_path / "blog" / "migrations"
+    migrations.mkdir(parents=True)
+    for name in ("__init__", "0001_initial", "0002_tags"):
+        (migrations / f"{name}.py").write_text("")
+    commit_all(tmp_path, "blog")
+    before = git(tmp_path, "rev-parse", "HEAD").strip()
+    (migrations / "0001_initial.py").unlink()
+    (migrations / "0002_tags.py").unlink()
+    (migrations / "0001_squashed_0002_tags.py").write_text(SQUASHED)
+    commit(tmp_path, "squashed")
+    squashed = git(tmp_path, "rev-parse", "HEAD").strip()
+    assert migrations_undone(tmp_path, before, squashed) == (), "forward, to the squash"
+    assert migrations_undone(tmp_path, squashed, before) == (), "back, from the squash"
+    (migrations / "0002_slugs.py").write_text("")
+    commit(tmp_path, "after the squash")
+    assert migrations_undone(tmp_path, "HEAD", squashed) == (
+        MigrationsUndone(app="blog", count=1, back_to="0001_squashed_0002_tags"),
+    )
+    assert migrations_undone(tmp_path, "HEAD", before) == (
+        MigrationsUndone(app="blog", count=1, back_to="0002_tags"),
+    ), "the squash stands for what the target has; what came after it does not"
