@@ -196,7 +196,7 @@ class MigrationsUndone:
     """An app's migrations the live commit has and the target lacks: the database keeps what
     they did. `back_to`: the target's last migration of the app ("zero" if it has none)."""
 
-    app: str  # its label, as the directory holding migrations/ is named
+    app: str  # its label: its AppConfig's, or the name of the directory holding migrations/
     count: int
     back_to: str
 
@@ -213,6 +213,15 @@ def _replaced(app_dir: Path, commit: str, directory: str, name: str) -> set[str]
     text = shown.stdout.decode(errors="replace")
     replaces = re.search(r"^\s*replaces\s*=\s*[\[(](.*?)[\])]\s*$", text, re.M | re.S)
     return set(REPLACED.findall(replaces[1])) if replaces else set()
+
+
+def _app_label(app_dir: Path, commit: str, directory: str) -> str:
+    """The label of the app in `directory`: its AppConfig's `label`, else the directory's name."""
+    apps = _run_git(app_dir, "show", f"{commit}:{directory}/apps.py").stdout.decode(
+        errors="replace"
+    )
+    label = re.search(r"""^\s+label\s*=\s*["'](\w+)["']""", apps, re.M)
+    return label[1] if label else posixpath.basename(directory)
 
 
 def migrations_undone(app_dir: Path, live: str, target: str) -> tuple[MigrationsUndone, ...]:
@@ -250,7 +259,7 @@ def migrations_undone(app_dir: Path, live: str, target: str) -> tuple[Migrations
         }
         undone = [n for n in names if n not in replaced_there and n not in squashing_kept]
         if undone:
-            app = posixpath.basename(posixpath.dirname(directory))
+            app = _app_label(app_dir, live, posixpath.dirname(in_repository))
             found.append(MigrationsUndone(app, len(undone), kept[-1] if kept else "zero"))
     return tuple(found)
 

@@ -263,11 +263,14 @@ def test_the_migrations_a_change_leaves_the_database_with_are_named_per_app(tmp_
     ):
         (app / path).parent.mkdir(parents=True, exist_ok=True)
         (app / path).write_text("")
+    (app / "apps" / "shop" / "apps.py").write_text(
+        'class ShopConfig(AppConfig):\n    name = "apps.shop"\n    label = "store"\n'
+    )
     (tmp_path / "elsewhere" / "migrations" / "0001_other.py").write_text("")  # not the app's
     commit(tmp_path, "tags, slugs and a shop")
     live = git(tmp_path, "rev-parse", "HEAD").strip()
     assert migrations_undone(app, live, target) == (
-        MigrationsUndone(app="shop", count=1, back_to="zero"),
+        MigrationsUndone(app="store", count=1, back_to="zero"),  # its label
         MigrationsUndone(app="blog", count=2, back_to="0001_initial"),
     )
     assert migrations_undone(app, target, live) == (), "a change adding migrations undoes none"
