@@ -386,11 +386,13 @@ def kamal_environment(app_dir: Path) -> tuple[tuple[str, ...], dict[str, str]]:
     return tuple(secret), clear
 
 
-def kamal_proxy(app_dir: Path) -> tuple[tuple[str, ...], str | None]:
+def kamal_proxy(app_dir: Path, destination: str = "") -> tuple[tuple[str, ...], str | None]:
     """The names kamal-proxy served the app at (`proxy.host`, `proxy.hosts`) and its health
-    check's path (`proxy.healthcheck.path`; Kamal 1's `healthcheck.path`)."""
+    check's path (`proxy.healthcheck.path`; Kamal 1's `healthcheck.path`), as config/deploy.yml
+    says, or a destination's (config/deploy.staging.yml)."""
     names, health = [], None
-    for path, key, value in _yaml_blocks(_text(app_dir / "config" / "deploy.yml")):
+    config = f"deploy.{destination}.yml" if destination else "deploy.yml"
+    for path, key, value in _yaml_blocks(_text(app_dir / "config" / config)):
         if (path, key) == (("proxy",), "host"):
             names += [name.strip() for name in value.split(",")]
         elif path == ("proxy", "hosts") and key is None:

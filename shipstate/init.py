@@ -128,6 +128,7 @@ class Detected:
     settings_ignored: str | None = None  # the settings' file, when git ignores it (uploaded)
     server_names: tuple[str, ...] = ()  # the domains Kamal's proxy or ALLOWED_HOSTS lists
     names_from: str = "ALLOWED_HOSTS"
+    staging_names: tuple[str, ...] = ()  # Kamal's staging destination's proxy's
     body_size: tuple[str, str] | None = None  # nginx's client_max_body_size, and its file
     compress: bool = False  # django-compressor's offline compression, after collectstatic
     # the management commands the former tool ran on each deploy, but those init writes anyway,
@@ -877,6 +878,7 @@ def detect(app_dir: Path) -> Detected:
     below_base = _below(base if base.is_relative_to(app_dir) else project, app_dir)
     health, health_found = _health_path(_root_urls(modules, settings), settings)
     kamal_names, kamal_health = kamal_proxy(app_dir)
+    staging_names = kamal_proxy(app_dir, "staging")[0]
     site = nginx_site(app_dir, tracked_files(app_dir, "*nginx*"))
     site_names = tuple(name for name in site.names if DOMAIN.fullmatch(name))
     name = _app_name(app_dir, settings_module)[:40]
@@ -963,6 +965,7 @@ def detect(app_dir: Path) -> Detected:
         if site_names
         else "ALLOWED_HOSTS",
         body_size=(site.body_size, site.found_in) if site.body_size else None,
+        staging_names=staging_names,
         compress=compress,
         former_before_static=before_static,
         former_after_static=after_static,
@@ -1420,8 +1423,15 @@ def render_config(found: Detected) -> str:
     lines += [
         "",
         "# Keys that differ for one inventory (inventories/staging.py...), over those above:",
-        "# [environments.staging]",
-        '# server_name = "staging.example.com"',
+        *(
+            [
+                "[environments.staging]",
+                f'server_name = "{" ".join(found.staging_names)}"   # as config/deploy.staging.yml'
+                "'s proxy lists them",
+            ]
+            if found.staging_names
+            else ["# [environments.staging]", '# server_name = "staging.example.com"']
+        ),
         '# env = { SOME_SETTING = "value for staging" }',
     ]
     return "\n".join(lines) + "\n"

@@ -1570,6 +1570,7 @@ def test_init_lists_kamals_servers_as_the_deploy_users_and_says_kamal_connected_
     (project / "config" / "deploy.yml").write_text(KAMAL + proxy)
     (project / "config" / "deploy.staging.yml").write_text(
         "servers: [stage.example.com]\nssh:\n  user: app\n  port: 2200\n"
+        "proxy:\n  host: staging.shop.example.com\n"
     )
     result = ok("init", cwd=project)
     production = load_inventory(project / "inventories" / "production.py")
@@ -1601,6 +1602,8 @@ def test_init_lists_kamals_servers_as_the_deploy_users_and_says_kamal_connected_
         "lists them\n" in config
     )
     assert 'health_path = "/up/"' in config, "where kamal-proxy checked the app"
+    for_staging = parse_config(tomllib.loads(config), "shipstate.toml", "staging")
+    assert for_staging.server_name == "staging.shop.example.com", "the staging destination's"
     (project / "config" / "deploy.yml").write_text(KAMAL + "healthcheck:\n  path: /health\n")
     found = detect(project)
     assert (found.health_path, found.server_names) == ("/health", ()), "Kamal 1's"
