@@ -1,6 +1,7 @@
 """What the deploy tool an app used before says (a fabfile, Capistrano's stages, Deployer's
 recipe, Ansistrano's inventory, Kamal's config): its servers, for the inventories `init`
-writes, where it deployed and how many releases it kept. Read, never connected to."""
+writes, where it deployed, how many releases it kept, what it kept across them and ran on each
+deploy, and the names its site answered for. Read, never connected to."""
 
 import ast
 import re

@@ -91,6 +91,14 @@ def _inventory(env: str, former: FormerHosts | None) -> str:
 
 
 @dataclass(frozen=True)
+class ServerNames:
+    names: tuple[str, ...] = ()  # the domains Kamal's proxy, an nginx site or ALLOWED_HOSTS lists
+    found_in: str = "ALLOWED_HOSTS"
+    staging: tuple[str, ...] = ()  # Kamal's staging destination's proxy's
+    body_size: tuple[str, str] | None = None  # nginx's client_max_body_size, and its file
+
+
+@dataclass(frozen=True)
 class Detected:
     name: str
     workdir: str | None  # where manage.py is, when it is not the app's root
@@ -126,10 +134,7 @@ class Detected:
     configuration: str | None = None  # django-configurations' settings class for the servers
     log_paths: tuple[str, ...] = ()  # what LOGGING writes in the project (shared: "logs/")
     settings_ignored: str | None = None  # the settings' file, when git ignores it (uploaded)
-    server_names: tuple[str, ...] = ()  # the domains Kamal's proxy or ALLOWED_HOSTS lists
-    names_from: str = "ALLOWED_HOSTS"
-    staging_names: tuple[str, ...] = ()  # Kamal's staging destination's proxy's
-    body_size: tuple[str, str] | None = None  # nginx's client_max_body_size, and its file
+    served_at: ServerNames = ServerNames()
     compress: bool = False  # django-compressor's offline compression, after collectstatic
     # the management commands the former tool ran on each deploy, but those init writes anyway,
     # before collectstatic and after it
@@ -572,6 +577,12 @@ def _settings_text(app_dir: Path, module: str) -> str:
     return text
 
 
+def _uncommitted(app_dir: Path, file: Path | None) -> str | None:
+    """The file's path from `app_dir` when git does not track it, in a repository."""
+    at = file.relative_to(app_dir).as_posix() if file else None
+    return at if at and in_git_work_tree(app_dir) and not tracked_files(app_dir, at) else None
+
+
 # `try:` then `from .local_settings import *`: settings each server may have, or not
 OPTIONAL_SETTINGS = re.compile(
     r"^try:[ \t]*\n[ \t]+from[ \t]+(\.?[\w.]+)[ \t]+import[ \t]+\*", re.M
@@ -616,7 +627,7 @@ def _wsgi_module(app_dir: Path, settings_module: str) -> str:
 DOMAIN = re.compile(r"\.?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}", re.I)
 
 
-def _server_names(settings: str) -> tuple[str, ...]:
+def _allowed_domains(settings: str) -> tuple[str, ...]:
     """The domains the last ALLOWED_HOSTS the settings set lists, when it is a literal list."""
     assigned = list(re.finditer(r"^ALLOWED_HOSTS\s*=\s*", settings, re.M))
     listed = assigned and re.match(r"\[[^\]]*\]|\([^)]*\)", settings[assigned[-1].end() :])
@@ -626,6 +637,20 @@ def _server_names(settings: str) -> tuple[str, ...]:
         return ()
     names = [h.lower() for h in hosts if isinstance(h, str) and DOMAIN.fullmatch(h)]
     return tuple(dict.fromkeys(sorted(names, key=lambda name: name.startswith("."))))
+
+
+def _server_names(app_dir: Path, settings: str, kamal_names: tuple[str, ...]) -> ServerNames:
+    """The names the app is served at: Kamal's proxy's, else the nginx site's git holds, else
+    the domains ALLOWED_HOSTS lists."""
+    site = nginx_site(app_dir, tracked_files(app_dir, "*nginx*"))
+    site_names = tuple(name for name in site.names if DOMAIN.fullmatch(name))
+    staging = kamal_proxy(app_dir, "staging")[0]
+    body_size = (site.body_size, site.found_in) if site.body_size and site.found_in else None
+    if kamal_names:
+        return ServerNames(kamal_names, "config/deploy.yml's proxy", staging, body_size)
+    if site_names and site.found_in:
+        return ServerNames(site_names, site.found_in, staging, body_size)
+    return ServerNames(_allowed_domains(settings), "ALLOWED_HOSTS", staging, body_size)
 
 
 def _setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
@@ -836,12 +861,7 @@ def detect(app_dir: Path) -> Detected:
     settings_module = _production_settings(modules, used_by_manage)
     settings = _settings_text(modules, settings_module)
     settings_file = _module_file(modules, settings_module)
-    settings_at = settings_file.relative_to(app_dir).as_posix() if settings_file else ""
-    uncommitted = (
-        settings_at
-        if settings_at and in_git_work_tree(app_dir) and not tracked_files(app_dir, settings_at)
-        else None
-    )
+    uncommitted = _uncommitted(app_dir, settings_file)
     ignored = uncommitted if uncommitted and git_ignores(app_dir, uncommitted) else None
     optional_settings = (
         _optional_settings(settings, settings_file.parent, modules, app_dir)
@@ -878,9 +898,6 @@ def detect(app_dir: Path) -> Detected:
     below_base = _below(base if base.is_relative_to(app_dir) else project, app_dir)
     health, health_found = _health_path(_root_urls(modules, settings), settings)
     kamal_names, kamal_health = kamal_proxy(app_dir)
-    staging_names = kamal_proxy(app_dir, "staging")[0]
-    site = nginx_site(app_dir, tracked_files(app_dir, "*nginx*"))
-    site_names = tuple(name for name in site.names if DOMAIN.fullmatch(name))
     name = _app_name(app_dir, settings_module)[:40]
     environment = _environment_read(settings)
     env_example = _env_example([app_dir, project])
@@ -958,14 +975,7 @@ def detect(app_dir: Path) -> Detected:
         configuration=configurations and configurations[1],
         log_paths=log_paths,
         settings_ignored=ignored,
-        server_names=kamal_names or site_names or _server_names(settings),
-        names_from="config/deploy.yml's proxy"
-        if kamal_names
-        else site.found_in
-        if site_names
-        else "ALLOWED_HOSTS",
-        body_size=(site.body_size, site.found_in) if site.body_size else None,
-        staging_names=staging_names,
+        served_at=_server_names(app_dir, settings, kamal_names),
         compress=compress,
         former_before_static=before_static,
         former_after_static=after_static,
@@ -1251,6 +1261,7 @@ def _keep_releases(kept: tuple[int, str] | None) -> str:
 
 def render_config(found: Detected) -> str:
     hooks_run = "every-host" if found.sqlite_file else "once"
+    body_size = found.served_at.body_size
     needed = _packages(found.server_needs, found.translations)
     packages = list(dict.fromkeys(p for names in needed.values() for p in names))
     static_root = found.static_root or _in_workdir(found.workdir, DEFAULT_STATIC_ROOT)
@@ -1295,13 +1306,14 @@ def render_config(found: Detected) -> str:
         ),
         _keep_releases(found.releases_kept),
         f'health_path = "{found.health_path}"   # must answer 200 before a release goes live',
-        f'server_name = "{" ".join(found.server_names)}"   # as {found.names_from} lists them'
-        if found.server_names
+        f'server_name = "{" ".join(found.served_at.names)}"   # as {found.served_at.found_in} '
+        "lists them"
+        if found.served_at.names
         else 'server_name = "_"   # your domain(s), e.g. "example.com www.example.com"',
         "workers = 2",
         *(
-            [f'client_max_body_size = "{found.body_size[0]}"   # as {found.body_size[1]} has it']
-            if found.body_size
+            [f'client_max_body_size = "{body_size[0]}"   # as {body_size[1]} has it']
+            if body_size
             else []
         ),
         *(
@@ -1426,10 +1438,10 @@ def render_config(found: Detected) -> str:
         *(
             [
                 "[environments.staging]",
-                f'server_name = "{" ".join(found.staging_names)}"   # as config/deploy.staging.yml'
-                "'s proxy lists them",
+                f'server_name = "{" ".join(found.served_at.staging)}"   # as '
+                "config/deploy.staging.yml's proxy lists them",
             ]
-            if found.staging_names
+            if found.served_at.staging
             else ["# [environments.staging]", '# server_name = "staging.example.com"']
         ),
         '# env = { SOME_SETTING = "value for staging" }',

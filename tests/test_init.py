@@ -1606,7 +1606,7 @@ def test_init_lists_kamals_servers_as_the_deploy_users_and_says_kamal_connected_
     assert for_staging.server_name == "staging.shop.example.com", "the staging destination's"
     (project / "config" / "deploy.yml").write_text(KAMAL + "healthcheck:\n  path: /health\n")
     found = detect(project)
-    assert (found.health_path, found.server_names) == ("/health", ()), "Kamal 1's"
+    assert (found.health_path, found.served_at.names) == ("/health", ()), "Kamal 1's"
 
 
 def test_without_a_former_tools_hosts_the_inventories_are_examples(tmp_path):
