@@ -434,6 +434,31 @@ def nginx_site(app_dir: Path, paths: list[str]) -> NginxSite:
     return NginxSite()
 
 
+SUPERVISOR_PROGRAM = re.compile(r"^\[program:([\w.-]+)\][ \t]*$(.*?)(?=^\[|\Z)", re.M | re.S)
+SUPERVISOR_COMMAND = re.compile(r"^command[ \t]*=[ \t]*(.+)$", re.M)
+# what serves the app (shipstate runs gunicorn itself)
+WEB_SERVER = re.compile(r"\b(?:gunicorn|uwsgi|daphne|uvicorn|hypercorn|waitress|runserver)\b")
+
+
+def supervisor_programs(app_dir: Path, paths: list[str]) -> tuple[tuple[tuple[str, str], ...], str]:
+    """The programs but the web server the first of these supervisor configs (a fabfile's
+    template) runs, `(name, command)`, a virtualenv's path left out of the command; and its
+    path."""
+    for path in paths:
+        programs = []
+        for name, body in SUPERVISOR_PROGRAM.findall(_text(app_dir / path)):
+            command = SUPERVISOR_COMMAND.search(body)
+            words = command[1].split() if command else []
+            if not words or WEB_SERVER.search(command[1]) or re.search(r"\{[{%]", command[1]):
+                continue
+            if "/bin/" in words[0]:
+                words[0] = words[0].rpartition("/")[2]  # /srv/app/venv/bin/celery: the release's
+            programs.append((name, " ".join(words)))
+        if programs:
+            return tuple(programs), path
+    return (), ""
+
+
 def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:
     """Each environment's hosts, from the first of these tools' files that lists any."""
     read: list[tuple[str | None, tuple[FormerHost, ...], str, str]] = []

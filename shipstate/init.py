@@ -31,6 +31,7 @@ from shipstate.former_tool import (
     kamal_proxy,
     nginx_site,
     releases_kept,
+    supervisor_programs,
 )
 from shipstate.local_files import write_whole
 from shipstate.locks import CONVERTERS
@@ -150,6 +151,12 @@ ASGI_APPLICATION = re.compile(r"""^ASGI_APPLICATION\s*=\s*["']([\w.]+)\.(\w+)["'
 SCHEDULER = re.compile(r"\bbeat\b|clock|schedul|cron", re.I)
 
 
+def _process_name(name: str) -> str | None:
+    """As a process of shipstate.toml may be named, if it can be."""
+    named = re.sub(r"[^a-z0-9_]", "_", name.strip().lower())[:31]
+    return named if named[:1].isalpha() else None
+
+
 def _procfile(app_dir: Path) -> dict[str, str]:
     """A Procfile's process types (as process names) and their commands."""
     procfile = app_dir / "Procfile"
@@ -158,9 +165,9 @@ def _procfile(app_dir: Path) -> dict[str, str]:
     found = {}
     for line in procfile.read_text(errors="replace").splitlines():
         name, colon, command = line.partition(":")
-        name = re.sub(r"[^a-z0-9_]", "_", name.strip().lower())
-        if colon and command.strip() and name[:1].isalpha():
-            found[name[:31]] = command.strip()
+        named = _process_name(name)
+        if colon and command.strip() and named:
+            found[named] = command.strip()
     return found
 
 
@@ -170,12 +177,19 @@ ASGI_SERVED = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*\.asgi)(?::([A-Za-z_]\w*))?
 MIGRATE_ONLY = re.compile(r"(?:python3? )?(?:\./)?manage\.py migrate(?: --no-?input)?")
 
 
-def _processes(procfile: dict[str, str], project: Path, settings_module: str, settings: str):
-    """Programs to run beside the app server: a Procfile's (all but web and release), else a
-    Celery app's worker (and beat, if the settings schedule tasks). (processes, where found)"""
+def _processes(
+    app_dir: Path, procfile: dict[str, str], project: Path, settings_module: str, settings: str
+):
+    """Programs to run beside the app server: a Procfile's (all but web and release), else
+    those a supervisor config git holds runs (but the web server), else a Celery app's worker
+    (and beat, if the settings schedule tasks). (processes, where found)"""
     if procfile:
         found = [(n, c) for n, c in procfile.items() if n not in ("web", "release")]
         return tuple(found), "Procfile"
+    supervised, supervised_in = supervisor_programs(app_dir, tracked_files(app_dir, "*supervisor*"))
+    if supervised:
+        named = ((_process_name(n), c) for n, c in supervised)
+        return tuple((n, c) for n, c in named if n), supervised_in
     package = settings_module.split(".")[0]
     if not (project / package / "celery.py").is_file():
         return (), ""
@@ -925,7 +939,9 @@ def detect(app_dir: Path) -> Detected:
         if path and tracked_files(app_dir, below_base(path))
     ]
     python, python_named_by = _python([app_dir, project])
-    processes, processes_found_in = _processes(procfile, modules, settings_module, settings)
+    processes, processes_found_in = _processes(
+        app_dir, procfile, modules, settings_module, settings
+    )
     release = procfile.get("release", "")
     release_hook = None if MIGRATE_ONLY.fullmatch(release) else release or None
     translations = _translations(app_dir)

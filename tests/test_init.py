@@ -921,6 +921,23 @@ EVERY_HOST = {"stop_seconds": 60, "run": "every-host"}
 ONCE = {"stop_seconds": 60, "run": "once"}
 
 
+SUPERVISOR_TEMPLATE = """\
+[program:shop-web]
+command=/srv/shop/venv/bin/gunicorn mysite.wsgi -b 127.0.0.1:8000
+directory=/srv/shop/current
+
+[program:shop-worker]
+command=/srv/shop/venv/bin/celery -A mysite worker -l info
+stopwaitsecs=600
+
+[program:shop-beat]
+command = /srv/shop/venv/bin/python manage.py run_scheduler
+
+[program:{{ project }}-mailer]
+command={{ venv }}/bin/python manage.py send_mail
+"""
+
+
 def test_init_writes_the_processes_of_a_procfile_or_a_celery_app_commented_out(tmp_path):
     project = startproject(tmp_path / "queued")
     (project / "mysite" / "celery.py").write_text("from celery import Celery\n")
@@ -934,6 +951,15 @@ def test_init_writes_the_processes_of_a_procfile_or_a_celery_app_commented_out(t
         {"name": "beat", "command": "celery -A mysite beat -l info", **ONCE},
     ]
     assert any(n.startswith("mysite/celery.py names processes (worker, beat)") for n in found.notes)
+    (project / "deploy").mkdir()
+    (project / "deploy" / "supervisor.conf.j2").write_text(SUPERVISOR_TEMPLATE)
+    commit(project, "the supervisor programs the fabfile installs")
+    found = detect(project)
+    assert uncommented_processes(render_config(found)) == [
+        {"name": "shop_worker", "command": "celery -A mysite worker -l info", **EVERY_HOST},
+        {"name": "shop_beat", "command": "python manage.py run_scheduler", **ONCE},
+    ], "the web server is shipstate's; a program with a template's placeholder is not read"
+    assert any(n.startswith("deploy/supervisor.conf.j2 names processes") for n in found.notes)
     (project / "Procfile").write_text(
         "web: gunicorn mysite.wsgi --log-file -\nrelease: python manage.py migrate\n"
         'worker: celery -A mysite worker -Q "high,low" --concurrency 2\n'
