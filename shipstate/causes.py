@@ -99,6 +99,13 @@ KNOWN_CAUSES = (
         "in `shared` in shipstate.toml, inside the app's directory",
     ),
     (
+        # ManifestStaticFilesStorage (and WhiteNoise's) in collectstatic's post-processing
+        r"The file '([^']+)' could not be found with <[\w.]*(?:Manifest|Whitenoise|WhiteNoise)",
+        "collectstatic's manifest storage found a reference to {0} (in a CSS file, say) that the "
+        "static files lack (runserver with DEBUG on never looks): add that file to them, or fix "
+        "the reference (relative to the file making it), and commit",
+    ),
+    (
         r"Missing staticfiles manifest entry for '([^']+)'",
         "the static files' manifest lacks {0}: collectstatic has not run for this release; "
         "check the collectstatic hook in shipstate.toml (there, uncommented, its `inputs` "

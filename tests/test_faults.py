@@ -278,6 +278,18 @@ def test_a_health_page_the_app_does_not_serve_to_anyone_is_named(ended, said):
             'django.db.utils.ProgrammingError: relation "pages_visit" does not exist',
             "the database has no table pages_visit",
         ),
+        (  # Django 5.2's words, for a font a stylesheet names, and WhiteNoise's
+            "ValueError: The file 'fonts/brand.woff2' could not be found with <django.contrib."
+            "staticfiles.storage.ManifestStaticFilesStorage object at 0x7f584bf4a050>.",
+            "collectstatic's manifest storage found a reference to fonts/brand.woff2 (in a CSS",
+        ),
+        (
+            "whitenoise.storage.MissingFileError: The file 'fonts/brand.woff2' could not be found "
+            "with <whitenoise.storage.CompressedManifestStaticFilesStorage object at 0x7f5>.\n\n"
+            "The CSS file 'css/site.css' references a file which could not be found:\n"
+            "  fonts/brand.woff2",
+            "collectstatic's manifest storage found a reference to fonts/brand.woff2 (in a CSS",
+        ),
         (
             "ValueError: Missing staticfiles manifest entry for 'css/site.css'",
             "the static files' manifest lacks css/site.css: collectstatic has not run",
