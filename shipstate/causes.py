@@ -5,7 +5,42 @@ import re
 _FROM_SOURCE = "builds from source (no wheel for the servers' Python and platform), which needs"
 _PACKAGES = "`packages` in shipstate.toml and run `shipstate bootstrap` (or install them there)"
 
-# (what a failure's output says, what to do about it)
+# modules whose package on PyPI is named otherwise
+PACKAGE_OF_MODULE = {
+    "environ": "django-environ", "decouple": "python-decouple", "dotenv": "python-dotenv",
+    "dj_database_url": "dj-database-url", "yaml": "PyYAML", "PIL": "Pillow",
+    "dateutil": "python-dateutil", "jwt": "PyJWT", "bs4": "beautifulsoup4",
+    "magic": "python-magic", "MySQLdb": "mysqlclient", "psycopg2": "psycopg2-binary",
+    "rest_framework": "djangorestframework", "corsheaders": "django-cors-headers",
+    "crispy_forms": "django-crispy-forms", "storages": "django-storages",
+    "allauth": "django-allauth", "django_filters": "django-filter",
+    "compressor": "django-compressor", "sentry_sdk": "sentry-sdk",
+}  # fmt: skip
+# what a developer's machine has, the servers' requirements rarely
+DEVELOPMENT_TOOLS = {
+    "debug_toolbar": "django-debug-toolbar", "django_extensions": "django-extensions",
+    "silk": "django-silk", "django_browser_reload": "django-browser-reload",
+}  # fmt: skip
+
+
+def _module_missing(module: str) -> str:
+    top = module.split(".")[0]
+    if top in DEVELOPMENT_TOOLS:
+        return (
+            f"the servers' settings use {top} ({DEVELOPMENT_TOOLS[top]}), a development tool the "
+            "requirements lack: name it in the development settings only (INSTALLED_APPS, "
+            "MIDDLEWARE, the URLconf), or add it to the requirements"
+        )
+    package = f" ({PACKAGE_OF_MODULE[top]})" if top in PACKAGE_OF_MODULE else ""
+    return (
+        f"the app imports {module}, which neither its environment nor the release has: add its "
+        f"package{package} to the requirements, or, if {module} is the app's own, set `workdir` "
+        f"to the directory holding manage.py, or `pythonpath` to the one holding {module} when "
+        "it is not beside manage.py (a src/ layout; and check `wsgi` or `asgi`)"
+    )
+
+
+# (what a failure's output says, what to do about it: the text, or a function of what it found)
 KNOWN_CAUSES = (
     (
         # uv: "the current Python version (3.11.2) does not satisfy Python>=3.12";
@@ -49,10 +84,7 @@ KNOWN_CAUSES = (
     ),
     (
         r"ModuleNotFoundError: No module named '([\w.]+)'",
-        "the app imports {0}, which neither its environment nor the release has: add its "
-        "package to the requirements, or, if {0} is the app's own, set `workdir` to the "
-        "directory holding manage.py, or `pythonpath` to the one holding {0} when it is not "
-        "beside manage.py (a src/ layout; and check `wsgi` or `asgi`)",
+        _module_missing,
     ),
     (
         r"(?:OperationalError|ProgrammingError): (?:no such table: |relation \")(\w+)",
@@ -245,7 +277,8 @@ def _first_known(causes, outputs: list[str]) -> str | None:
         for output in outputs:
             found = re.search(pattern, output)
             if found:
-                return hint.format(*(group for group in found.groups() if group))
+                groups = [group for group in found.groups() if group]
+                return hint(*groups) if callable(hint) else hint.format(*groups)
     return None
 
 

@@ -138,6 +138,14 @@ def test_a_module_the_app_cannot_import_is_named_with_where_it_could_come_from()
     assert said.startswith("the app imports mysite.settings, which neither its environment")
     assert "if mysite.settings is the app's own, set `workdir`" in said
     assert "or `pythonpath` to the one holding mysite.settings" in said
+    assert "add its package to the requirements" in said
+    said = hint_for(["ModuleNotFoundError: No module named 'environ'"])
+    assert "add its package (django-environ) to the requirements" in said, "named otherwise"
+    said = hint_for(["ModuleNotFoundError: No module named 'debug_toolbar.middleware'"])
+    assert said.startswith(
+        "the servers' settings use debug_toolbar (django-debug-toolbar), a development tool the "
+        "requirements lack: name it in the development settings only"
+    )
 
 
 @pytest.mark.parametrize(
