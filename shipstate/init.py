@@ -11,6 +11,7 @@ from functools import partial
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
+from shipstate.causes import DEVELOPMENT_TOOLS
 from shipstate.config import (
     CONFIG_FILE,
     EXPORTS,
@@ -307,6 +308,30 @@ def _needing_server_packages(text: str, settings: str = "") -> tuple[str, ...]:
     if re.search(r"""["']django\.contrib\.gis["']""", settings):
         found.append("django.contrib.gis")
     return tuple(dict.fromkeys(found))
+
+
+def _development_tools(settings: str, requirements_text: str) -> list[tuple[str, str]]:
+    """The development tools (debug_toolbar) the settings' own statements name, not under a
+    condition (`if DEBUG:`), whose package the requirements lack: (module, package)."""
+    try:
+        statements = ast.parse(settings).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    named = {
+        node.value
+        for statement in statements
+        if isinstance(statement, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Expr)
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+    return [
+        (module, package)
+        for module, package in DEVELOPMENT_TOOLS.items()
+        if any(name == module or name.startswith(f"{module}.") for name in named)
+        and not re.search(
+            REQUIREMENT_NAMED.format(re.sub(r"-", "[-_.]", package)), requirements_text
+        )
+    ]
 
 
 # what only building a requirement from source needs (the servers install wheels; `packages`
@@ -1073,6 +1098,12 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_static_notes(settings, static_root),
+            *(
+                f"the settings the servers get name {module}, whose package ({package}) the "
+                "requirements lack: the app would not start there; name it in the development "
+                f"settings only (INSTALLED_APPS, MIDDLEWARE, the URLconf), or require {package}"
+                for module, package in _development_tools(settings, requirements_text)
+            ),
             *(
                 f"git tracks {in_app(path)}, which each host keeps in its shared dir instead (it "
                 f"outlives releases): what the commit holds there is not deployed; `git rm -r "

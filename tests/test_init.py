@@ -769,6 +769,31 @@ def test_init_takes_the_names_and_upload_size_of_the_nginx_site_git_holds(tmp_pa
 
 
 @pytest.mark.parametrize(
+    ("added", "requirement", "told"),
+    [
+        ('INSTALLED_APPS += ["debug_toolbar"]\n', "", True),
+        ('MIDDLEWARE.insert(0, "debug_toolbar.middleware.DebugToolbarMiddleware")\n', "", True),
+        ('INSTALLED_APPS += ["debug_toolbar"]\n', "django_debug_toolbar==5.2\n", False),
+        ('if DEBUG:\n    INSTALLED_APPS += ["debug_toolbar"]\n', "", False),
+        ("# debug_toolbar, one day\n", "", False),
+    ],
+)
+def test_init_names_a_development_tool_the_servers_settings_use_without_its_package(
+    tmp_path, added, requirement, told
+):
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + added)
+    requirements = project / "requirements.txt"
+    requirements.write_text(requirements.read_text() + requirement)
+    said = (
+        "the settings the servers get name debug_toolbar, whose package (django-debug-toolbar) "
+        "the requirements lack: the app would not start there"
+    )
+    assert any(note.startswith(said) for note in detect(project).notes) == told
+
+
+@pytest.mark.parametrize(
     ("imported", "path"),
     [(".local_settings", "mysite/local_settings.py"), ("local_settings", "local_settings.py")],
 )
