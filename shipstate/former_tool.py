@@ -718,6 +718,33 @@ def fabric_deploy_commands(text: str) -> list[str]:
     return commands
 
 
+# a task's start: Capistrano's `task :compress do`, Deployer's `task('deploy:compress', ...`
+TASK_START = re.compile(r"""^\s*task[ \t(]+[:"']?([\w:-]+)""", re.M)
+# tasks run around others: `after :updated, :compress`, `before('deploy:symlink', 'compress')`;
+# and Deployer's `task('deploy', ['deploy:prepare', 'compress', ...])`
+TASK_HOOKED = re.compile(
+    r"""^\s*(?:after|before)[ \t(]+[:"']?[\w:-]+["']?\s*,\s*[:"']?([\w:-]+)""", re.M
+)
+TASK_LIST = re.compile(r"""^\s*task\(\s*["']deploy["']\s*,\s*\[([^\]]*)\]""", re.M)
+
+
+def hooked_task_commands(text: str) -> list[str]:
+    """The management commands of the tasks Capistrano's or Deployer's deploy runs (hooked
+    before or after one of its steps, or listed in Deployer's `deploy` task), in the file's
+    order; a task lasts until the next one starts. Capistrano's `execute :python, "manage.py",
+    "migrate"` is read as its words."""
+    hooked = {name.rpartition(":")[2] for name in TASK_HOOKED.findall(text)}
+    for listed in TASK_LIST.findall(text):
+        hooked |= {name.rpartition(":")[2] for name in re.findall(r"[\w:-]+", listed)}
+    starts = [(m.start(), m[1].rpartition(":")[2]) for m in TASK_START.finditer(text)]
+    commands = []
+    ends = [start for start, _ in starts[1:]] + [len(text)]
+    for (start, name), end in zip(starts, ends, strict=False):
+        if name in hooked:
+            commands += _commands_in(re.sub(r"""["']\s*,\s*["']""", " ", text[start:end]))
+    return commands
+
+
 def _ansistrano_hook_files(app_dir: Path) -> list[Path]:
     """The task files Ansistrano's playbooks run around its steps, in the order it runs them
     (`ansistrano_after_symlink_tasks_file: "{{ playbook_dir }}/hooks/after-symlink.yml"`)."""
@@ -736,11 +763,15 @@ def _ansistrano_hook_files(app_dir: Path) -> list[Path]:
 
 def deploy_commands(app_dir: Path) -> tuple[tuple[str, ...], str] | None:
     """The management commands (`compress --force`) the former tool ran on each deploy, in
-    its order, and the file saying so: a fabfile's deploy task, Ansistrano's hook tasks."""
+    its order, and the file saying so: a fabfile's deploy task, Capistrano's or Deployer's tasks
+    hooked into their deploy, Ansistrano's hook tasks."""
     if (fabfile := _fabfile(app_dir)) and (
         commands := fabric_deploy_commands(_text(app_dir / fabfile[0]))
     ):
         return tuple(commands), fabfile[0]
+    for name in ("config/deploy.rb", "deploy.php"):
+        if commands := hooked_task_commands(_text(app_dir / name)):
+            return tuple(commands), name
     files = _ansistrano_hook_files(app_dir.resolve())
     commands = [command for file in files for command in _commands_in(_text(file))]
     if commands:

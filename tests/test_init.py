@@ -1520,6 +1520,50 @@ def test_init_runs_what_the_fabfile_ran_on_each_deploy_and_compresses_offline(tm
     )
 
 
+CAPISTRANO_DEPLOY = """\
+namespace :django do
+  task :migrate do
+    on primary(:db) do
+      within release_path do
+        execute :python, "manage.py", "migrate", "--noinput"
+      end
+    end
+  end
+
+  task :compress do
+    on roles(:web) do
+      execute "cd #{release_path} && venv/bin/python manage.py compress --force"
+    end
+  end
+
+  task :reset do
+    on primary(:db) do
+      execute :python, "manage.py flush --noinput"
+    end
+  end
+end
+
+after "deploy:updated", "django:migrate"
+after "django:migrate", "django:compress"
+"""
+DEPLOYER_RECIPE = """\
+<?php
+namespace Deployer;
+
+task('deploy:migrate', function () {
+    run('cd {{release_path}} && {{bin/python}} manage.py migrate --noinput');
+});
+task('search:index', function () {
+    run('cd {{release_path}} && {{bin/python}} manage.py update_index');
+});
+task('backup', function () {
+    run('{{bin/python}} {{current_path}}/manage.py dumpdata > backup.json');
+});
+task('deploy', ['deploy:prepare', 'deploy:migrate', 'deploy:publish']);
+after('deploy:migrate', 'search:index');
+"""
+
+
 def test_the_commands_a_former_tools_deploy_ran_are_read_from_its_files(tmp_path):
     from shipstate.former_tool import deploy_commands, fabric_deploy_commands
 
@@ -1571,6 +1615,17 @@ def shell(c):
         ("compress", "createcachetable", "clearsessions"),
         "deploy/hooks/before-symlink.yml",
     )
+    capistrano = tmp_path / "capistrano"
+    (capistrano / "config").mkdir(parents=True)
+    (capistrano / "config" / "deploy.rb").write_text(CAPISTRANO_DEPLOY)
+    assert deploy_commands(capistrano) == (
+        ("migrate --noinput", "compress --force"),
+        "config/deploy.rb",
+    ), "the tasks hooked into the deploy, not the others (a flush)"
+    deployer = tmp_path / "deployer"
+    deployer.mkdir()
+    (deployer / "deploy.php").write_text(DEPLOYER_RECIPE)
+    assert deploy_commands(deployer) == (("migrate --noinput", "update_index"), "deploy.php")
     found = detect(startproject(tmp_path / "shop"))
     assert (found.former_commands_in, found.compress) == (None, False)
 
