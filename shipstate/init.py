@@ -864,6 +864,7 @@ NOT_FOR_DEPLOYS = {
     "runserver", "runserver_plus", "shell", "shell_plus", "dbshell", "test", "makemigrations",
     "createsuperuser", "changepassword", "flush", "sqlflush", "reset_db", "dumpdata",
     "startapp", "startproject", "run_gunicorn", "celery", "celeryd", "celerybeat",
+    "showmigrations", "sqlmigrate", "inspectdb", "diffsettings", "help", "version",
 }  # fmt: skip
 # commands on the database (or another shared service): run once when the database is shared
 ON_THE_DATABASE = {
