@@ -36,11 +36,6 @@ class HostWork:
     requirements: bytes | None  # made of a lock file, for a new environment
 
 
-def health_host(config: Config) -> str:
-    first = config.server_name.split()[0]
-    return "localhost" if first == "_" or "*" in first or first.startswith("~") else first
-
-
 def _reload_to(plan: HostPlan) -> str | None:
     return next((a.after for a in plan.actions if a.kind == "reload_nginx"), None)
 
@@ -144,7 +139,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
             "release_id": p.active_after,
             "check": p.has("start_app_server"),
             "app": config,
-            "health_host": health_host(config),
+            "health_host": config.host_name or "localhost",
         },
     )
     each(
@@ -177,7 +172,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
         lambda p, w: {
             "python": layout.python(layout.release(p.active_after)),
             "address": w.site_address,
-            "health_host": health_host(config),
+            "health_host": config.host_name or "localhost",
             "health_path": config.health_path,
             "scheme": config.scheme,
             "check": p.has("switch_active") or p.has("reload_nginx"),

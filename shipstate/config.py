@@ -339,6 +339,13 @@ class Config(BaseModel):
         return any("migrate" in hook.command and hook.run == "every-host" for hook in self.hooks)
 
     @property
+    def host_name(self) -> str | None:
+        """The name requests ask for (the health check's Host): server_name's first, unless it
+        is nginx's catch-all `_`, a wildcard or a regular expression."""
+        first = self.server_name.split()[0]
+        return None if first == "_" or "*" in first or first.startswith("~") else first
+
+    @property
     def scheme(self) -> str:
         """What nginx serves the site as, and so what the app is told it is served as."""
         return "https" if self.tls else "http"

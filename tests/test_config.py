@@ -314,3 +314,17 @@ def test_the_site_serves_uploads_from_the_shared_dir_only_when_media_root_is_set
     served = "    location /media/ {\n        alias /srv/shop/shared/up/files/;\n    }\n"
     assert (served in site) == bool(media)
     assert "\n\n\n" not in site and "location /static/ {" in site
+
+
+@pytest.mark.parametrize(
+    ("server_name", "asked"),
+    [
+        ("_", None),
+        ("*.example.com", None),
+        ("~^www\\.example\\.com$", None),
+        ("example.com www.example.com", "example.com"),
+        (".example.com", ".example.com"),  # nginx's and Django's: it and its subdomains
+    ],
+)
+def test_the_name_requests_ask_for_is_server_names_first_unless_a_pattern(server_name, asked):
+    assert parse_config({**MINIMAL, "server_name": server_name}, "t").host_name == asked

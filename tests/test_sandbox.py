@@ -85,9 +85,11 @@ def test_up_while_up_writes_the_inventory_adds_another_app_or_refuses_another_si
     hint = "give the sandbox a root of its own in shipstate.toml: [environments.sandbox] root = "
     assert f'hint: {hint}"/srv/blog"' in outside.stderr.replace("\n", " ")
     ok("sandbox", "up", "--hosts", "3", "--app", "blog", cwd=blog)  # in /srv/blog
-    (blog / "shipstate.toml").write_text(config.format("/srv/blog-shipstate"))
+    named = 'server_name = "blog.example.com www.blog.example.com"\n'
+    (blog / "shipstate.toml").write_text(config.format("/srv/blog-shipstate") + named)
     again = ok("sandbox", "up", "--hosts", "3", cwd=blog)
     assert "the sandbox is already up, 3 host(s) for app blog" in again.stderr
+    assert re.search(r"http://127\.0\.0\.11:\d+/  \(Host: blog\.example\.com\)\n", again.stdout)
     for address in host_addresses():
         writable = on_host(address, "touch /srv/blog-shipstate/x", user="deploy")
         assert writable.returncode == 0, "the root shipstate.toml names now, for the deploy user"

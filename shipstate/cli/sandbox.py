@@ -21,8 +21,9 @@ app = typer.Typer(
 )
 
 
-def _app_layout(app_name: str | None) -> Layout:
-    """The app's name and root: --app's (its default root), else shipstate.toml's."""
+def _app(app_name: str | None) -> tuple[Layout, str | None]:
+    """The app's name and root: --app's (its default root), else shipstate.toml's; and the
+    name its requests ask for, if shipstate.toml gives one."""
     if app_name:
         if not re.fullmatch(NAME_PATTERN, app_name):
             raise ShipstateError(
@@ -30,7 +31,7 @@ def _app_layout(app_name: str | None) -> Layout:
                 hint="lowercase letters, digits, - and _, starting with a letter, as `name` in "
                 "shipstate.toml",
             )
-        return sandbox.app_layout(app_name)
+        return sandbox.app_layout(app_name), None
     try:
         config = load_config(Path.cwd(), sandbox.INVENTORY_FILE.stem)
     except ShipstateError as exc:
@@ -38,7 +39,7 @@ def _app_layout(app_name: str | None) -> Layout:
             f"{exc.message}; the sandbox needs the app's name",
             hint="run it from the app's root, or pass --app NAME",
         ) from None
-    return sandbox.app_layout(config.name, config.root)
+    return sandbox.app_layout(config.name, config.root), config.host_name
 
 
 @app.command()
@@ -68,7 +69,7 @@ def up(
 
     Example: shipstate sandbox up --hosts 3
     """
-    layout = _app_layout(app_name)
+    layout, host_name = _app(app_name)
     name = layout.app
     started = sandbox.running(hosts, bare)
     if not started:
@@ -83,9 +84,11 @@ def up(
     port = sandbox.http_port(name)
     path = sandbox.write_inventory(Path.cwd(), started, port)
     site = "" if port == sandbox.FIRST_APP_PORT else f":{port}"
+    asked = f"  (Host: {host_name})" if host_name else ""
     for host in started:
         out.print(
-            f"{host.name}  {host.address}  ssh deploy@{host.address}  http://{host.address}{site}/"
+            f"{host.name}  {host.address}  ssh deploy@{host.address}  "
+            f"http://{host.address}{site}/{asked}"
         )
     out.print(f"inventory: {path}")
 
