@@ -64,7 +64,9 @@ class FabricSetting:
 
 
 FABRIC_TASK = re.compile(r"^(?:async\s+)?def\s+(\w+)")
-FABRIC_SETTING = re.compile(r"^\s*env\.(hosts|user|root|project)\s*=\s*(.*)$")
+FABRIC_SETTING = re.compile(r"^\s*env\.(hosts|user|root|project|roledefs)\s*=\s*(.*)$")
+# roles whose hosts serve no app (Fabric's env.roledefs)
+NOT_APP_ROLES = re.compile(r"db|database|postgres|mysql|redis|cache|memcache|queue|broker|lb|proxy")
 FABRIC_CONNECTION = re.compile(r"""\bConnection\(\s*(?:host\s*=\s*)?["']([^"']+)["']([^)]*)""")
 USER_KEYWORD = re.compile(r"""\buser\s*=\s*["']([^"']+)["']""")
 
@@ -81,6 +83,23 @@ def _literal_strings(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in items if isinstance(item, str) and item.strip())
 
 
+def _role_hosts(value: str) -> tuple[str, ...]:
+    """The hosts of env.roledefs' roles that serve the app (`{"web": [...], "db": [...]}`, a
+    role's list, or Fabric 1.5's `{"hosts": [...]}`): not a database's, a cache's..."""
+    try:
+        roles = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return ()
+    if not isinstance(roles, dict):
+        return ()
+    hosts = []
+    for role, listed in roles.items():
+        listed = listed.get("hosts", []) if isinstance(listed, dict) else listed
+        if isinstance(role, str) and not NOT_APP_ROLES.search(role.lower()):
+            hosts += [h for h in listed if isinstance(h, str)] if isinstance(listed, list) else []
+    return tuple(hosts)
+
+
 def fabric_settings(text: str) -> list[FabricSetting]:
     """Fabric 1's `env.hosts = [...]`, `env.user`, `env.root`, `env.project`, and Fabric 2's
     `Connection("host", user=...)`, read line by line: Fabric 1's fabfiles are Python 2, which
@@ -92,9 +111,13 @@ def fabric_settings(text: str) -> list[FabricSetting]:
         setting = FABRIC_SETTING.match(line)
         if setting:
             value = setting.group(2)
-            while value.count("[") + value.count("(") > value.count("]") + value.count(")"):
+            opened = ("[", "(", "{")
+            while sum(map(value.count, opened)) > sum(map(value.count, ("]", ")", "}"))):
                 value += "\n" + next(lines, "]")
-            found.append(FabricSetting(task, setting.group(1), _literal_strings(value)))
+            if setting.group(1) == "roledefs":
+                found.append(FabricSetting(task, "hosts", _role_hosts(value)))
+            else:
+                found.append(FabricSetting(task, setting.group(1), _literal_strings(value)))
         for host, arguments in FABRIC_CONNECTION.findall(line):
             user = USER_KEYWORD.search(arguments)
             found.append(

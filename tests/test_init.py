@@ -1735,6 +1735,23 @@ def test_without_a_former_tools_hosts_the_inventories_are_examples(tmp_path):
     assert [(h.address, h.user) for h in from_fabfile(fabric_settings(fabric2))["production"]] == [
         ("a.example.com", "ops")
     ]
+    roles = (
+        'env.user = "deploy"\nenv.roledefs = {\n'
+        '    "web": ["web1.example.com", "web2.example.com"],\n    "db": ["db1.example.com"],\n'
+        '    "worker": {"hosts": ["worker1.example.com"]},\n}\n'
+        'def staging():\n    env.roledefs = {"app": ["stage.example.com"], "cache": ["c"]}\n'
+    )
+    assert {
+        env: [(h.address, h.user) for h in hosts]
+        for env, hosts in from_fabfile(fabric_settings(roles)).items()
+    } == {
+        "staging": [("stage.example.com", "deploy")],
+        "production": [
+            ("web1.example.com", "deploy"),
+            ("web2.example.com", "deploy"),
+            ("worker1.example.com", "deploy"),
+        ],
+    }, "env.roledefs' roles but a database's or a cache's"
     stage = (
         'role :app, %w{deploy@a.example.com b.example.com}\nrole :db, ["deploy@a.example.com"]\n'
     )
