@@ -3,10 +3,11 @@ recipe, Ansistrano's inventory, Kamal's config): its servers, for the inventorie
 writes, where it deployed, how many releases it kept, what it kept across them and ran on each
 deploy, and the names its site answered for. Read, never connected to."""
 
-import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from shipstate.python_source import literal
 
 ENVIRONMENTS = {
     "production": "production",
@@ -73,11 +74,8 @@ USER_KEYWORD = re.compile(r"""\buser\s*=\s*["']([^"']+)["']""")
 
 def _literal_strings(value: str) -> tuple[str, ...]:
     """The strings of a list, tuple or comma-separated string literal."""
-    try:
-        literal = ast.literal_eval(value.strip())
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return ()
-    items = literal.split(",") if isinstance(literal, str) else literal
+    value = literal(value)
+    items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
         return ()
     return tuple(item.strip() for item in items if isinstance(item, str) and item.strip())
@@ -86,10 +84,7 @@ def _literal_strings(value: str) -> tuple[str, ...]:
 def _role_hosts(value: str) -> tuple[str, ...]:
     """The hosts of env.roledefs' roles that serve the app (`{"web": [...], "db": [...]}`, a
     role's list, or Fabric 1.5's `{"hosts": [...]}`): not a database's, a cache's..."""
-    try:
-        roles = ast.literal_eval(value.strip())
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return ()
+    roles = literal(value)
     if not isinstance(roles, dict):
         return ()
     hosts = []

@@ -36,6 +36,7 @@ from shipstate.former_tool import (
 )
 from shipstate.local_files import write_whole
 from shipstate.locks import CONVERTERS
+from shipstate.python_source import literal, statements
 from shipstate.source import (
     MAKE_A_COMMIT,
     decoded_requirements,
@@ -313,13 +314,9 @@ def _needing_server_packages(text: str, settings: str = "") -> tuple[str, ...]:
 def _development_tools(settings: str, requirements_text: str) -> list[tuple[str, str]]:
     """The development tools (debug_toolbar) the settings' own statements name, not under a
     condition (`if DEBUG:`), whose package the requirements lack: (module, package)."""
-    try:
-        statements = ast.parse(settings).body
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
     named = {
         node.value
-        for statement in statements
+        for statement in statements(settings) or []
         if isinstance(statement, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Expr)
         for node in ast.walk(statement)
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
@@ -541,14 +538,11 @@ def _configurations(project: Path, settings: str) -> tuple[str, str] | None:
 def _as_configuration(settings: str, name: str) -> str:
     """Class-based settings read as a module's: the module's own statements, then those of
     the class `name` after its bases' (what comes later wins, as in a module)."""
-    try:
-        tree = ast.parse(settings)
-    except SyntaxError:
+    body = statements(settings)
+    classes = {node.name: node for node in body or [] if isinstance(node, ast.ClassDef)}
+    if body is None or name not in classes:
         return settings
-    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-    if name not in classes:
-        return settings
-    statements = [node for node in tree.body if not isinstance(node, ast.ClassDef)]
+    kept = [node for node in body if not isinstance(node, ast.ClassDef)]
     seen: set[str] = set()
 
     def inherited(name: str) -> None:
@@ -557,10 +551,10 @@ def _as_configuration(settings: str, name: str) -> str:
         seen.add(name)
         for base in reversed(classes[name].bases):
             inherited(base.id if isinstance(base, ast.Name) else "")
-        statements.extend(classes[name].body)
+        kept.extend(classes[name].body)
 
     inherited(name)
-    return "\n".join(ast.get_source_segment(settings, node) or "" for node in statements)
+    return "\n".join(ast.get_source_segment(settings, node) or "" for node in kept)
 
 
 def _production_settings(app_dir: Path, module: str) -> str:
@@ -670,9 +664,8 @@ def _allowed_domains(settings: str) -> tuple[str, ...]:
     """The domains the last ALLOWED_HOSTS the settings set lists, when it is a literal list."""
     assigned = list(re.finditer(r"^ALLOWED_HOSTS\s*=\s*", settings, re.M))
     listed = assigned and re.match(r"\[[^\]]*\]|\([^)]*\)", settings[assigned[-1].end() :])
-    try:
-        hosts = ast.literal_eval(listed[0]) if listed else ()
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    hosts = literal(listed[0]) if listed else ()
+    if not isinstance(hosts, list | tuple):
         return ()
     names = [h.lower() for h in hosts if isinstance(h, str) and DOMAIN.fullmatch(h)]
     return tuple(dict.fromkeys(sorted(names, key=lambda name: name.startswith("."))))

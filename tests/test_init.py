@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import warnings
 from pathlib import Path
 from unittest.mock import ANY
 
@@ -791,6 +792,21 @@ def test_init_names_a_development_tool_the_servers_settings_use_without_its_pack
         "the requirements lack: the app would not start there"
     )
     assert any(note.startswith(said) for note in detect(project).notes) == told
+
+
+def test_init_reads_the_settings_without_warning_about_their_source(tmp_path):
+    """Python 3.12+ prints a SyntaxWarning for an invalid escape sequence in source it parses
+    (3.11: a DeprecationWarning): the settings' are theirs to fix, not init's to print."""
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text() + 'PHONE = "\\d+"\nALLOWED_HOSTS = ["shop.example.com"]\n'
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = detect(project)
+    assert found.served_at.names == ("shop.example.com",)
+    assert [str(w.message) for w in caught] == []
 
 
 @pytest.mark.parametrize(

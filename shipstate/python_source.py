@@ -1,0 +1,27 @@
+"""The app's Python source read, never run: parsed quietly (a warning Python 3.12+ prints for,
+say, an invalid escape sequence in the user's settings is theirs, not init's output)."""
+
+import ast
+import warnings
+
+PARSE_ERRORS = (SyntaxError, ValueError, TypeError, MemoryError, RecursionError)
+
+
+def statements(text: str) -> list[ast.stmt] | None:
+    """The module's top-level statements; None if it is not Python 3."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return ast.parse(text).body
+        except PARSE_ERRORS:
+            return None
+
+
+def literal(text: str) -> object:
+    """The value of a Python literal (a list, a dict of strings...); None if it is none."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return ast.literal_eval(text.strip())
+        except PARSE_ERRORS:
+            return None
