@@ -23,6 +23,7 @@ class FormerHost:
     address: str
     user: str | None = None
     port: int | None = None
+    key: str | None = None  # the private key's file, on the machine deploying
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,14 @@ class FormerHosts:
 HOST_STRING = re.compile(r"^(?:([a-z_][\w.-]*)@)?([\w.-]+|\[[0-9a-f:]+\])(?::(\d{1,5}))?$", re.I)
 
 
-def _host(text: str, user: str | None = None, port: int | None = None) -> FormerHost | None:
+def _host(
+    text: str, user: str | None = None, port: int | None = None, key: str | None = None
+) -> FormerHost | None:
     match = HOST_STRING.match(text.strip())
     if not match:
         return None
     named_port = int(match.group(3)) if match.group(3) else port
-    return FormerHost(match.group(2).strip("[]"), match.group(1) or user, named_port)
+    return FormerHost(match.group(2).strip("[]"), match.group(1) or user, named_port, key)
 
 
 def _text(path: Path) -> str:
@@ -65,7 +68,9 @@ class FabricSetting:
 
 
 FABRIC_TASK = re.compile(r"^(?:async\s+)?def\s+(\w+)")
-FABRIC_SETTING = re.compile(r"^\s*env\.(hosts|user|root|project|roledefs)\s*=\s*(.*)$")
+FABRIC_SETTING = re.compile(r"^\s*env\.(hosts|user|root|project|roledefs|key_filename)\s*=\s*(.*)$")
+# Fabric 2's Connection(..., connect_kwargs={"key_filename": "~/.ssh/deploy"}), or a list of them
+KEY_FILENAME = re.compile(r"""key_filename["']?\s*[:=]\s*\[?\s*["']([^"']+)""")
 # roles whose hosts serve no app (Fabric's env.roledefs)
 NOT_APP_ROLES = re.compile(r"db|database|postgres|mysql|redis|cache|memcache|queue|broker|lb|proxy")
 FABRIC_CONNECTION = re.compile(r"""\bConnection\(\s*(?:host\s*=\s*)?["']([^"']+)["']([^)]*)""")
@@ -118,13 +123,20 @@ def fabric_settings(text: str) -> list[FabricSetting]:
             found.append(
                 FabricSetting(task, "connection", (f"{user[1]}@{host}" if user else host,))
             )
+        found += [FabricSetting(task, "key_filename", (k,)) for k in KEY_FILENAME.findall(line)]
     return found
 
 
-def _fabric_hosts(settings: list[FabricSetting], user: str | None) -> list[FormerHost | None]:
-    user = next((s.values[0] for s in settings if s.name == "user" and s.values), user)
+def _setting(settings: list[FabricSetting], name: str, default: str | None) -> str | None:
+    return next((s.values[0] for s in settings if s.name == name and s.values), default)
+
+
+def _fabric_hosts(
+    settings: list[FabricSetting], user: str | None, key: str | None
+) -> list[FormerHost | None]:
+    user, key = _setting(settings, "user", user), _setting(settings, "key_filename", key)
     hosts = [v for s in settings if s.name in ("hosts", "connection") for v in s.values]
-    return [_host(host, user) for host in hosts]
+    return [_host(host, user, key=key) for host in hosts]
 
 
 def _fabfile(app_dir: Path) -> tuple[str, list[FabricSetting]] | None:
@@ -138,17 +150,17 @@ def _fabfile(app_dir: Path) -> tuple[str, list[FabricSetting]] | None:
 def from_fabfile(settings: list[FabricSetting]) -> dict[str, tuple[FormerHost, ...]]:
     """A task named production, staging... setting its hosts gives that environment's; hosts set
     outside such tasks are production's."""
-    user = next(
-        (s.values[0] for s in settings if not s.task and s.name == "user" and s.values), None
-    )
+    outside = [s for s in settings if not s.task]
+    user, key = _setting(outside, "user", None), _setting(outside, "key_filename", None)
     tasks = {s.task for s in settings if s.task and s.task.lower() in ENVIRONMENTS}
     environments: dict[str, list] = {}
     for task in sorted(tasks):
         in_task = [s for s in settings if s.task == task]
-        environments.setdefault(ENVIRONMENTS[task.lower()], []).extend(_fabric_hosts(in_task, user))
+        hosts = _fabric_hosts(in_task, user, key)
+        environments.setdefault(ENVIRONMENTS[task.lower()], []).extend(hosts)
     if "production" not in environments:
         others = [s for s in settings if s.task not in tasks]
-        environments["production"] = _fabric_hosts(others, user)
+        environments["production"] = _fabric_hosts(others, user, key)
     return _by_environment(environments)
 
 
@@ -249,9 +261,10 @@ def _ansible_hosts(name: str, options: dict[str, str]) -> list[FormerHost | None
     old_last = sorted(options.items(), key=lambda item: item[0].startswith("ansible_ssh_"))
     given = {key.replace("ansible_ssh_", "ansible_"): value for key, value in old_last}
     user, port = given.get("ansible_user"), _port(given.get("ansible_port"))
+    key = given.get("ansible_private_key_file")
     if "ansible_host" in given:
-        return [_host(given["ansible_host"], user, port)]
-    return [_host(address, user, port) for address in _ansible_names(name)]
+        return [_host(given["ansible_host"], user, port, key)]
+    return [_host(address, user, port, key) for address in _ansible_names(name)]
 
 
 def _ini_hosts(line: str) -> list[FormerHost | None]:
@@ -387,9 +400,11 @@ def from_kamal(text: str) -> tuple[FormerHost, ...]:
             addresses.append(value)
         elif path == ("ssh",) and key in ("user", "port"):
             ssh[key] = value
+        elif path == ("ssh", "keys") and key is None:
+            ssh.setdefault("key", value)
     port = int(ssh["port"]) if ssh.get("port", "").isdigit() else None
-    user = ssh.get("user") or "root"
-    return _unique(_host(a, user, port) for a in addresses if a and "<%" not in a)
+    user, key = ssh.get("user") or "root", ssh.get("key")
+    return _unique(_host(a, user, port, key) for a in addresses if a and "<%" not in a)
 
 
 def kamal_environment(app_dir: Path) -> tuple[tuple[str, ...], dict[str, str]]:

@@ -87,6 +87,7 @@ def _inventory(env: str, former: FormerHosts | None) -> str:
     for host in former.hosts:
         data = {"ssh_user": host.user} if host.user not in (None, "root", user) else {}
         data |= {"ssh_port": host.port} if host.port not in (None, 22) else {}
+        data |= {"ssh_key": host.key} if host.key else {}
         extra = "".join(f", {json.dumps(k)}: {json.dumps(v)}" for k, v in data.items())
         lines.append(f"    ({json.dumps(host.address)}, {{**_deploy{extra}}}),\n")
     about = f"with the hosts\n{former.found_in} names: check them"

@@ -1777,6 +1777,36 @@ def test_without_a_former_tools_hosts_the_inventories_are_examples(tmp_path):
     ]
 
 
+def test_init_gives_each_host_the_key_the_former_tool_connected_with(tmp_path):
+    from shipstate.former_tool import (
+        fabric_settings,
+        from_ansible_inventory,
+        from_fabfile,
+        from_kamal,
+    )
+    from shipstate.inventory import load_inventory
+
+    fabric2 = (
+        "def production(c):\n"
+        '    Connection("a.example.com", connect_kwargs={"key_filename": ["~/.ssh/ops"]})\n'
+    )
+    assert [h.key for h in from_fabfile(fabric_settings(fabric2))["production"]] == ["~/.ssh/ops"]
+    kamal = 'servers:\n  - web.example.com\nssh:\n  user: app\n  keys: [ "~/.ssh/kamal" ]\n'
+    assert [h.key for h in from_kamal(kamal)] == ["~/.ssh/kamal"]
+    ini = "[web]\nweb1 ansible_host=web1.example.com ansible_ssh_private_key_file=~/.ssh/a\n"
+    assert [h.key for h in from_ansible_inventory(ini, "production")["production"]] == ["~/.ssh/a"]
+
+    project = django_project(tmp_path / "keyed")
+    (project / "fabfile.py").write_text(
+        'env.hosts = ["deploy@web1.example.com"]\nenv.key_filename = "~/.ssh/deploy.pem"\n'
+    )
+    ok("init", cwd=project)
+    production = load_inventory(project / "inventories" / "production.py")
+    assert [(h.name, h.data) for h in production] == [
+        ("web1.example.com", {"ssh_user": "deploy", "ssh_key": "~/.ssh/deploy.pem"})
+    ]
+
+
 # as the fabfile of the Fabric project shipstate replaces (../shared/seed) begins: Python 2
 SEED_FABFILE = """\
 from fabric.api import env
