@@ -469,20 +469,24 @@ def nginx_site(app_dir: Path, paths: list[str]) -> NginxSite:
 
 SUPERVISOR_PROGRAM = re.compile(r"^\[program:([\w.-]+)\][ \t]*$(.*?)(?=^\[|\Z)", re.M | re.S)
 SUPERVISOR_COMMAND = re.compile(r"^command[ \t]*=[ \t]*(.+)$", re.M)
-# what serves the app (shipstate runs gunicorn itself)
-WEB_SERVER = re.compile(r"\b(?:gunicorn|uwsgi|daphne|uvicorn|hypercorn|waitress|runserver)\b")
+# what serves the app (shipstate runs gunicorn itself), and the services a server (or a Docker
+# image's supervisord) runs beside it
+NOT_THE_APPS = re.compile(
+    r"\b(?:gunicorn|uwsgi|daphne|uvicorn|hypercorn|waitress|runserver|nginx|apache2|httpd"
+    r"|redis-server|memcached|postgres|mysqld|cron|crond|sshd)\b"
+)
 
 
 def supervisor_programs(app_dir: Path, paths: list[str]) -> tuple[tuple[tuple[str, str], ...], str]:
-    """The programs but the web server the first of these supervisor configs (a fabfile's
-    template) runs, `(name, command)`, a virtualenv's path left out of the command; and its
-    path."""
+    """The programs of the app but its web server the first of these supervisor configs (a
+    fabfile's template) runs, `(name, command)`, a virtualenv's path left out of the command;
+    and its path."""
     for path in paths:
         programs = []
         for name, body in SUPERVISOR_PROGRAM.findall(_text(app_dir / path)):
             command = SUPERVISOR_COMMAND.search(body)
             words = command[1].split() if command else []
-            if not words or WEB_SERVER.search(command[1]) or re.search(r"\{[{%]", command[1]):
+            if not words or NOT_THE_APPS.search(command[1]) or re.search(r"\{[{%]", command[1]):
                 continue
             if "/bin/" in words[0]:
                 words[0] = words[0].rpartition("/")[2]  # /srv/app/venv/bin/celery: the release's

@@ -974,6 +974,9 @@ stopwaitsecs=600
 [program:shop-beat]
 command = /srv/shop/venv/bin/python manage.py run_scheduler
 
+[program:nginx]
+command=/usr/sbin/nginx -g "daemon off;"
+
 [program:{{ project }}-mailer]
 command={{ venv }}/bin/python manage.py send_mail
 """
