@@ -140,6 +140,7 @@ class Detected:
     settings_ignored: str | None = None  # the settings' file, when git ignores it (uploaded)
     served_at: ServerNames = ServerNames()
     compress: bool = False  # django-compressor's offline compression, after collectstatic
+    cache_table: bool = False  # the cache is in the database: createcachetable
     # the management commands the former tool ran on each deploy, but those init writes anyway,
     # before collectstatic and after it
     former_before_static: tuple[str, ...] = ()
@@ -852,6 +853,8 @@ def _app_name(app_dir: Path, settings_module: str) -> str:
 
 # COMPRESS_OFFLINE = True: pages need what `manage.py compress` makes in each release
 COMPRESS_OFFLINE = re.compile(r"^\s*COMPRESS_OFFLINE\s*=\s*True\b", re.M)
+# a cache in the database, whose table `manage.py createcachetable` makes (migrate does not)
+DATABASE_CACHE = re.compile(r"""["']django\.core\.cache\.backends\.db\.DatabaseCache["']""")
 # what init writes hooks for anyway, and what is no deploy's (a task of the fabfile may be)
 WRITTEN_ANYWAY = {"migrate", "syncdb", "collectstatic", "compilemessages", "compress"}
 NOT_FOR_DEPLOYS = {
@@ -867,15 +870,17 @@ ON_THE_DATABASE = {
 }  # fmt: skip
 
 
-def _former_commands(commands: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _former_commands(
+    commands: tuple[str, ...], written: set[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Of the management commands the former tool ran on each deploy, those init writes no
-    hook for otherwise: those it ran before collectstatic, and those after."""
+    hook for otherwise (as `written`): those it ran before collectstatic, and those after."""
     names = [command.split()[0] for command in commands]
     static_at = names.index("collectstatic") if "collectstatic" in names else -1
     kept = [
         (at, command)
         for at, (command, name) in enumerate(zip(commands, names, strict=True))
-        if name not in WRITTEN_ANYWAY | NOT_FOR_DEPLOYS
+        if name not in written | NOT_FOR_DEPLOYS
     ]
     before = tuple(dict.fromkeys(c for at, c in kept if at < static_at))
     after = tuple(dict.fromkeys(c for at, c in kept if at > static_at))
@@ -977,7 +982,9 @@ def detect(app_dir: Path) -> Detected:
     )
     build = _frontend_build(app_dir)
     former_commands, commands_in = deploy_commands(app_dir) or ((), None)
-    before_static, after_static = _former_commands(former_commands)
+    cache_table = bool(DATABASE_CACHE.search(settings))
+    written = WRITTEN_ANYWAY | ({"createcachetable"} if cache_table else set())
+    before_static, after_static = _former_commands(former_commands, written)
     compress_ran = any(command.split()[0] == "compress" for command in former_commands)
     compress = compress_ran or bool(COMPRESS_OFFLINE.search(settings))
     return Detected(
@@ -1013,6 +1020,7 @@ def detect(app_dir: Path) -> Detected:
         settings_ignored=ignored,
         served_at=_server_names(app_dir, settings, kamal_names),
         compress=compress,
+        cache_table=cache_table,
         former_before_static=before_static,
         former_after_static=after_static,
         former_commands_in=commands_in if before_static or after_static else None,
@@ -1419,6 +1427,15 @@ def render_config(found: Detected) -> str:
         f'run = "{hooks_run}"   # every-host: SQLite on each host; once: a shared database',
         f'inputs = ["**/migrations/*.py", "{found.settings_path}"]',
     ]
+    if found.cache_table:
+        lines += [
+            "",
+            "# The cache is in the database (DatabaseCache): its table, which migrate leaves out:",
+            "[[hooks]]",
+            'command = "python manage.py createcachetable"',
+            f'run = "{hooks_run}"',
+            f'inputs = ["{found.settings_path}"]',
+        ]
     if found.translations:
         lines += [
             "",

@@ -982,6 +982,20 @@ command={{ venv }}/bin/python manage.py send_mail
 """
 
 
+def test_init_makes_the_cache_table_of_a_cache_in_the_database(tmp_path):
+    project = startproject(tmp_path / "cached")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text() + "CACHES = {'default': {'BACKEND': "
+        "'django.core.cache.backends.db.DatabaseCache', 'LOCATION': 'cache'}}\n"
+    )
+    hooks = config_written_for(detect(project)).hooks
+    assert [(h.command, h.run, h.inputs) for h in hooks][:2] == [
+        ("python manage.py migrate --noinput", "every-host", ANY),
+        ("python manage.py createcachetable", "every-host", ("mysite/settings.py",)),
+    ], "after migrate, on each host's SQLite database, again when the settings change"
+
+
 def test_init_writes_the_processes_of_a_procfile_or_a_celery_app_commented_out(tmp_path):
     project = startproject(tmp_path / "queued")
     (project / "mysite" / "celery.py").write_text("from celery import Celery\n")
@@ -1451,6 +1465,7 @@ def migrate():
 
 def deploy():
     execute(migrate)
+    run("python manage.py createcachetable")
     run("python manage.py collectstatic --noinput")
     run("%s/bin/python manage.py compress --settings=%s" % (env.venv, env.settings))
     run("python manage.py write_marker --quiet")
@@ -1487,6 +1502,8 @@ def test_init_runs_what_the_fabfile_ran_on_each_deploy_and_compresses_offline(tm
         '    "django.contrib.staticfiles.finders.AppDirectoriesFinder",\n'
         '    "compressor.finders.CompressorFinder",\n]\n'
         "COMPRESS_ENABLED = True\nCOMPRESS_OFFLINE = True\n"
+        "CACHES = {'default': {\n"
+        "    'BACKEND': 'django.core.cache.backends.db.DatabaseCache', 'LOCATION': 'cache'}}\n"
     )
     urls = project / "mysite" / "urls.py"
     urls.write_text(
@@ -1504,6 +1521,7 @@ def test_init_runs_what_the_fabfile_ran_on_each_deploy_and_compresses_offline(tm
     config = config_written_for(found)
     assert [(h.command, h.run) for h in config.hooks] == [
         ("python manage.py migrate --noinput", "every-host"),
+        ("python manage.py createcachetable", "every-host"),  # once: the fabfile's too
         ("python manage.py collectstatic --noinput && python manage.py compress", "every-host"),
         ("python manage.py write_marker --quiet", "every-host"),
     ]
@@ -1522,6 +1540,12 @@ def test_init_runs_what_the_fabfile_ran_on_each_deploy_and_compresses_offline(tm
         assert (status, "#123456" in css) == (200, True)
     marker = run_on_the_sandbox(project, "cat marker.txt")  # fails on a host without it
     assert marker.strip() == "written by the fabfile's own command"
+    cached = run_on_the_sandbox(
+        project,
+        "python manage.py shell -c 'from django.core.cache import cache; "
+        'cache.set("k", "in the table"); print(cache.get("k"))\'',
+    )
+    assert cached.strip().splitlines()[-1] == "in the table", "the cache's table was made"
 
     shipstate_toml = project / "shipstate.toml"
     shipstate_toml.write_text(
