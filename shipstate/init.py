@@ -181,12 +181,23 @@ ASGI_SERVED = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*\.asgi)(?::([A-Za-z_]\w*))?
 MIGRATE_ONLY = re.compile(r"(?:python3? )?(?:\./)?manage\.py migrate(?: --no-?input)?")
 
 
+# task queues' Django apps, and their workers' management commands
+TASK_QUEUE_APPS = {
+    "django_q": ("qcluster", "python manage.py qcluster"),
+    "huey.contrib.djhuey": ("huey", "python manage.py run_huey"),
+    "django_rq": ("rqworker", "python manage.py rqworker default"),
+    "django_dramatiq": ("dramatiq", "python manage.py rundramatiq"),
+    "django_tasks.backends.database": ("db_worker", "python manage.py db_worker"),
+}
+
+
 def _processes(
     app_dir: Path, procfile: dict[str, str], project: Path, settings_module: str, settings: str
 ):
     """Programs to run beside the app server: a Procfile's (all but web and release), else
     those a supervisor config git holds runs (but the web server), else a Celery app's worker
-    (and beat, if the settings schedule tasks). (processes, where found)"""
+    (and beat, if the settings schedule tasks), else the worker of a task queue INSTALLED_APPS
+    names (django-q, huey, django-rq, dramatiq, django-tasks). (processes, where found)"""
     if procfile:
         found = [(n, c) for n, c in procfile.items() if n not in ("web", "release")]
         return tuple(found), "Procfile"
@@ -195,12 +206,17 @@ def _processes(
         named = ((_process_name(n), c) for n, c in supervised)
         return tuple((n, c) for n, c in named if n), supervised_in
     package = settings_module.split(".")[0]
-    if not (project / package / "celery.py").is_file():
-        return (), ""
-    worker = [("worker", f"celery -A {package} worker -l info")]
-    if "CELERY_BEAT" in settings or "django_celery_beat" in settings:
-        worker.append(("beat", f"celery -A {package} beat -l info"))
-    return tuple(worker), f"{package}/celery.py"
+    if (project / package / "celery.py").is_file():
+        worker = [("worker", f"celery -A {package} worker -l info")]
+        if "CELERY_BEAT" in settings or "django_celery_beat" in settings:
+            worker.append(("beat", f"celery -A {package} beat -l info"))
+        return tuple(worker), f"{package}/celery.py"
+    queues = [
+        process
+        for app, process in TASK_QUEUE_APPS.items()
+        if f"'{app}'" in settings.replace('"', "'")
+    ]
+    return tuple(queues), "INSTALLED_APPS" if queues else ""
 
 
 # each JavaScript package manager's lock file, and the build with it

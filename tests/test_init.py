@@ -996,6 +996,23 @@ def test_init_makes_the_cache_table_of_a_cache_in_the_database(tmp_path):
     ], "after migrate, on each host's SQLite database, again when the settings change"
 
 
+@pytest.mark.parametrize(
+    ("installed", "process"),
+    [
+        ("django_q", {"name": "qcluster", "command": "python manage.py qcluster"}),
+        ("huey.contrib.djhuey", {"name": "huey", "command": "python manage.py run_huey"}),
+        ("django_rq", {"name": "rqworker", "command": "python manage.py rqworker default"}),
+    ],
+)
+def test_init_writes_the_worker_of_a_task_queue_the_settings_install(tmp_path, installed, process):
+    project = startproject(tmp_path / "queued")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + f'INSTALLED_APPS += ["{installed}"]\n')
+    found = detect(project)
+    assert uncommented_processes(render_config(found)) == [{**process, **EVERY_HOST}]
+    assert found.processes_found_in == "INSTALLED_APPS"
+
+
 def test_init_writes_the_processes_of_a_procfile_or_a_celery_app_commented_out(tmp_path):
     project = startproject(tmp_path / "queued")
     (project / "mysite" / "celery.py").write_text("from celery import Celery\n")
