@@ -28,13 +28,13 @@ def init(
 
     Detects the settings, WSGI module, requirements, static and media roots, SQLite, a health page.
 
-    Also the processes to run beside the app server (a Procfile's, a Celery app's).
+    Also the processes to run beside the app server (a Procfile's, a supervisor config's, Celery's).
 
     Names what in the settings is not ready for production.
 
     Lists the servers a fabfile, Capistrano, Deployer, Ansistrano or Kamal names.
 
-    Keeps as many releases as that tool did, and shares the paths it kept across releases.
+    Keeps as many releases as that tool did and the paths it shared; runs what it ran as hooks.
 
     Run it where manage.py is, or in the directory above it (then: workdir = "src").
 
