@@ -63,11 +63,13 @@ def _by_environment(found: dict[str, list]) -> dict[str, tuple[FormerHost, ...]]
 @dataclass(frozen=True)
 class FabricSetting:
     task: str | None  # the function it is set in; None: the module's own code
-    name: str  # env's hosts, user, root or project; "connection": Fabric 2's Connection(...)
+    # env's hosts (its roledefs' too), user, root, project, key_filename; Fabric 2's "connection"
+    name: str
     values: tuple[str, ...]
 
 
-FABRIC_TASK = re.compile(r"^(?:async\s+)?def\s+(\w+)")
+# a top-level function of a fabfile, its tasks among them
+FABRIC_TASK = re.compile(r"^(?:async\s+)?def\s+(\w+)", re.M)
 FABRIC_SETTING = re.compile(r"^\s*env\.(hosts|user|root|project|roledefs|key_filename)\s*=\s*(.*)$")
 # Fabric 2's Connection(..., connect_kwargs={"key_filename": "~/.ssh/deploy"}), or a list of them
 KEY_FILENAME = re.compile(r"""key_filename["']?\s*[:=]\s*\[?\s*["']([^"']+)""")
@@ -702,7 +704,6 @@ DJANGO_MANAGE = re.compile(
 )
 PLAIN_WORD = re.compile(r"[\w.:/,-]+(?:=[\w.:/,-]+)?")  # no placeholder (%s, {{x}}, #{x}, $X)
 SETTINGS_OPTION = re.compile(r"--(?:settings|pythonpath)(?:=|$)")
-FABRIC_FUNCTION = re.compile(r"^(?:async\s+)?def\s+(\w+)", re.M)
 ANSISTRANO_STAGES = ("setup", "update_code", "symlink_shared", "symlink", "cleanup")
 ANSISTRANO_HOOK = re.compile(
     r"""^\s*ansistrano_(before|after)_(\w+?)_tasks_file:\s*["']?([^"'\n]+?)["']?\s*$""", re.M
@@ -732,7 +733,7 @@ def fabric_deploy_commands(text: str) -> list[str]:
     """The management commands a fabfile's deploy task runs: in the functions it names
     (`migrate()`, Fabric 1's `execute(migrate)`), and theirs, in the order it reaches them.
     Read line by line: Fabric 1's fabfiles are Python 2."""
-    starts = [(m.start(), m[1]) for m in FABRIC_FUNCTION.finditer(text)]
+    starts = [(m.start(), m[1]) for m in FABRIC_TASK.finditer(text)]
     bodies = {
         name: text[start : next((s for s, _ in starts if s > start), len(text))]
         for start, name in starts
