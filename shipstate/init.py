@@ -5,7 +5,7 @@ import json
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
@@ -45,6 +45,7 @@ from shipstate.source import (
     lists_dependencies,
     tracked_files,
 )
+from shipstate.split_settings import SplitSettings, split_settings
 from shipstate.templates import ALL_TEMPLATES
 
 REQUIREMENTS = (
@@ -136,6 +137,8 @@ class Detected:
     former_shared: tuple[str, ...] = ()  # what the former tool kept across releases
     former_shared_in: str | None = None
     configuration: str | None = None  # django-configurations' settings class for the servers
+    # (variable, value): django-split-settings' environment variable choosing the servers' files
+    settings_variable: tuple[str, str] | None = None
     log_paths: tuple[str, ...] = ()  # what LOGGING writes in the project (shared: "logs/")
     settings_ignored: str | None = None  # the settings' file, when git ignores it (uploaded)
     served_at: ServerNames = ServerNames()
@@ -640,17 +643,36 @@ OPTIONAL_SETTINGS = re.compile(
 )
 
 
-def _optional_settings(settings: str, package: Path, modules: Path, app_dir: Path) -> list[str]:
-    """The modules the settings (in `package`) import when there is one (a local_settings.py),
-    which git does not have, as paths from `app_dir`."""
-    found = []
-    for module in OPTIONAL_SETTINGS.findall(settings):
-        base = package if module.startswith(".") else modules
-        path = (base / module.lstrip(".").replace(".", "/")).with_suffix(".py")
-        at = path.relative_to(app_dir).as_posix() if path.is_relative_to(app_dir) else None
-        if at and not tracked_files(app_dir, at):
-            found.append(at)
-    return found
+def _optional_settings(settings: str, package: Path, modules: Path) -> list[Path]:
+    """The modules the settings (in `package`) import when there is one (a local_settings.py)."""
+    return [
+        (package if module.startswith(".") else modules)
+        / f"{module.lstrip('.').replace('.', '/')}.py"
+        for module in OPTIONAL_SETTINGS.findall(settings)
+    ]
+
+
+def _split_settings_notes(split: SplitSettings | None) -> list[str]:
+    if split is None or split.variable is None or split.chosen == split.default:
+        return []
+    if split.chosen is None:
+        return [
+            f"the settings include files by {split.variable} (django-split-settings), and none "
+            f"is for production ({', '.join(PRODUCTION_SETTINGS)}): the servers get "
+            + (f"its default, {split.default}" if split.default else "none of them")
+            + f"; set {split.variable} in [env] in shipstate.toml"
+        ]
+    manage_gets = f"its default, {split.default}" if split.default else "it from the environment"
+    return [
+        f"the settings include files by {split.variable} (django-split-settings): manage.py "
+        f'gets {manage_gets}; the servers get {split.variable} = "{split.chosen}" in [env]'
+    ]
+
+
+def _not_in_git(app_dir: Path, files: Iterable[Path]) -> list[str]:
+    """Those of `files` in the app that git does not have, as paths from `app_dir`."""
+    paths = [f.relative_to(app_dir) for f in files if f.is_relative_to(app_dir)]
+    return [p.as_posix() for p in paths if not tracked_files(app_dir, p.as_posix())]
 
 
 def _settings_path(app_dir: Path, module: str) -> str:
@@ -678,11 +700,16 @@ def _wsgi_module(app_dir: Path, settings_module: str) -> str:
 DOMAIN = re.compile(r"\.?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}", re.I)
 
 
+def _allowed_hosts(settings: str) -> str:
+    """The source of the last value the settings give ALLOWED_HOSTS: a list, or a line."""
+    assigned = list(re.finditer(r"^ALLOWED_HOSTS\s*=\s*", settings, re.M))
+    rest = settings[assigned[-1].end() :] if assigned else ""
+    return re.match(r"\[[^\]]*\]|\([^)]*\)|.*", rest)[0]
+
+
 def _allowed_domains(settings: str) -> tuple[str, ...]:
     """The domains the last ALLOWED_HOSTS the settings set lists, when it is a literal list."""
-    assigned = list(re.finditer(r"^ALLOWED_HOSTS\s*=\s*", settings, re.M))
-    listed = assigned and re.match(r"\[[^\]]*\]|\([^)]*\)", settings[assigned[-1].end() :])
-    hosts = literal(listed[0]) if listed else ()
+    hosts = literal(_allowed_hosts(settings))
     if not isinstance(hosts, list | tuple):
         return ()
     names = [h.lower() for h in hosts if isinstance(h, str) and DOMAIN.fullmatch(h)]
@@ -701,6 +728,17 @@ def _server_names(app_dir: Path, settings: str, kamal_names: tuple[str, ...]) ->
     if site_names and site.found_in:
         return ServerNames(site_names, site.found_in, staging, body_size)
     return ServerNames(_allowed_domains(settings), "ALLOWED_HOSTS", staging, body_size)
+
+
+def _allowed_hosts_notes(settings: str, served_at: ServerNames) -> list[str]:
+    read = dict.fromkeys(re.findall(ENVIRONMENT_READ, _allowed_hosts(settings)))
+    if served_at.names or not read:
+        return []
+    return [
+        f"ALLOWED_HOSTS is read from {', '.join(read)}: set server_name in shipstate.toml to "
+        "the name(s) it gives the servers (the health check asks for the first; Django answers "
+        "400 to a Host ALLOWED_HOSTS lacks)"
+    ]
 
 
 def _setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
@@ -724,10 +762,36 @@ def _static_notes(settings: str, static_root: str | None) -> list[str]:
             f'neither); add STATIC_ROOT = BASE_DIR / "{DEFAULT_STATIC_ROOT}" to the settings, '
             "then uncomment the collectstatic hook in shipstate.toml"
         ]
+    outside = _absolute_path(settings, STATIC_ROOT)
+    if outside:
+        return [
+            f"STATIC_ROOT is {outside}, outside the releases: every release's collectstatic "
+            "would write there (a rollback serving the newer files), and nginx serves a "
+            f'release\'s own; set STATIC_ROOT = BASE_DIR / "{DEFAULT_STATIC_ROOT}" in the '
+            "servers' settings, then uncomment the collectstatic hook in shipstate.toml"
+        ]
     return [
         "STATIC_ROOT is not a path below BASE_DIR: set static_root in shipstate.toml to where "
         "collectstatic puts the files in a release, and uncomment the collectstatic hook"
     ]
+
+
+def _media_notes(settings: str) -> list[str]:
+    outside = _absolute_path(settings, MEDIA_ROOT)
+    if outside is None:
+        return []
+    return [
+        f"MEDIA_ROOT is {outside}, outside the app: uploads would go there on each host (if "
+        "the deploy user may write it), and nginx serves /media/ from the shared dir; set "
+        'MEDIA_ROOT = BASE_DIR / "media" in the servers\' settings to keep them there'
+    ]
+
+
+def _absolute_path(settings: str, pattern: str) -> str | None:
+    """The setting's last value when it is a string naming an absolute path."""
+    values = re.findall(pattern, settings, re.M)
+    value = literal(values[-1]) if values else None
+    return value if isinstance(value, str) and value.startswith("/") else None
 
 
 # django-configurations' values the environment must give, as DJANGO_<name>
@@ -914,14 +978,22 @@ def detect(app_dir: Path) -> Detected:
     modules = project / src if src else project
     in_modules = _below(modules, app_dir)
     settings_module = _production_settings(modules, used_by_manage)
-    settings = _settings_text(modules, settings_module)
     settings_file = _module_file(modules, settings_module)
+    split = split_settings(settings_file, PRODUCTION_SETTINGS) if settings_file else None
+    settings = (
+        "\n".join(file.read_text() for file in split.files)
+        if split
+        else _settings_text(modules, settings_module)
+    )
     uncommitted = _uncommitted(app_dir, settings_file)
     ignored = uncommitted if uncommitted and git_ignores(app_dir, uncommitted) else None
-    optional_settings = (
-        _optional_settings(settings, settings_file.parent, modules, app_dir)
+    optional_settings = _not_in_git(
+        app_dir,
+        split.optional
+        if split
+        else _optional_settings(settings, settings_file.parent, modules)
         if settings_file
-        else []
+        else [],
     )
     configurations = _configurations(project, settings)
     if configurations:
@@ -1003,6 +1075,7 @@ def detect(app_dir: Path) -> Detected:
     before_static, after_static = _former_commands(former_commands, written)
     compress_ran = any(command.split()[0] == "compress" for command in former_commands)
     compress = compress_ran or bool(COMPRESS_OFFLINE.search(settings))
+    served_at = _server_names(app_dir, settings, kamal_names)
     return Detected(
         name=name,
         workdir=workdir,
@@ -1032,9 +1105,10 @@ def detect(app_dir: Path) -> Detected:
         former_shared=kept_shared,
         former_shared_in=kept_shared_in,
         configuration=configurations and configurations[1],
+        settings_variable=(split.variable, split.chosen) if split and split.chosen else None,
         log_paths=log_paths,
         settings_ignored=ignored,
-        served_at=_server_names(app_dir, settings, kamal_names),
+        served_at=served_at,
         compress=compress,
         cache_table=cache_table,
         former_before_static=before_static,
@@ -1057,6 +1131,7 @@ def detect(app_dir: Path) -> Detected:
                 if configurations and configurations[0] != configurations[1]
                 else []
             ),
+            *_split_settings_notes(split),
             *(
                 [
                     f"manage.py names its settings in a way shipstate does not read: the servers "
@@ -1068,6 +1143,7 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_setting_notes(settings, settings_module, in_git=not ignored),
+            *_allowed_hosts_notes(settings, served_at),
             *(
                 [
                     f"git ignores {ignored}, the settings the servers get, so no release "
@@ -1117,6 +1193,7 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_static_notes(settings, static_root),
+            *_media_notes(settings),
             *(
                 f"the settings the servers get name {module}, whose package ({package}) the "
                 "requirements lack: the app would not start there; name it in the development "
@@ -1426,6 +1503,11 @@ def render_config(found: Detected) -> str:
         "[env]",
         f'DJANGO_SETTINGS_MODULE = "{found.settings}"',
         *([f'DJANGO_CONFIGURATION = "{found.configuration}"'] if found.configuration else []),
+        *(
+            ['{} = "{}"   # chooses the settings\' files'.format(*found.settings_variable)]
+            if found.settings_variable
+            else []
+        ),
         *(
             [
                 "# As config/deploy.yml's env.clear gave them (an accessory's name, as a",

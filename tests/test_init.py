@@ -579,6 +579,12 @@ def test_init_says_how_to_have_static_files_served(tmp_path):
     assert rendered["hooks"][1]["outputs"] == ["staticfiles"]
     settings.write_text(original + 'STATIC_ROOT = os.environ["STATIC_ROOT"]\n')
     assert "STATIC_ROOT is not a path below BASE_DIR" in detect(project).notes[-2]
+    settings.write_text(original + 'STATIC_ROOT = "/var/www/static"\nMEDIA_ROOT = "/var/www/m"\n')
+    outside = [n.partition(":")[0] for n in detect(project).notes if "outside the" in n]
+    assert outside == [
+        "STATIC_ROOT is /var/www/static, outside the releases",
+        "MEDIA_ROOT is /var/www/m, outside the app",
+    ]
 
 
 def settings_package(project, used_by_manage: str, **modules: str):
@@ -716,26 +722,40 @@ def test_production_settings_git_ignores_are_uploaded_into_each_release(tmp_path
 
 
 @pytest.mark.parametrize(
-    ("allowed", "names"),
+    ("allowed", "names", "read_from"),
     [
-        ('["www.shop.example.com", "shop.example.com"]', "www.shop.example.com shop.example.com"),
+        (
+            '["www.shop.example.com", "shop.example.com"]',
+            "www.shop.example.com shop.example.com",
+            None,
+        ),
         (
             '(".shop.example.com", "Shop.Example.com", "localhost", "127.0.0.1")',
             "shop.example.com .shop.example.com",
+            None,
         ),
-        ('["*"]', "_"),
-        ('[\n    "shop.example.com",  # the site\n]', "shop.example.com"),
-        ('env.list("ALLOWED_HOSTS", default=["shop.example.com"])', "_"),
+        ('["*"]', "_", None),
+        ('[\n    "shop.example.com",  # the site\n]', "shop.example.com", None),
+        ('env.list("ALLOWED_HOSTS", default=["shop.example.com"])', "_", "ALLOWED_HOSTS"),
+        (
+            '[\n    config("DOMAIN_NAME"),\n    config("WWW_DOMAIN"),\n]',
+            "_",
+            "DOMAIN_NAME, WWW_DOMAIN",
+        ),
     ],
 )
-def test_init_names_the_server_as_allowed_hosts_lists_its_domains(tmp_path, allowed, names):
+def test_init_names_the_server_as_allowed_hosts_lists_its_domains(
+    tmp_path, allowed, names, read_from
+):
     project = django_project(tmp_path / "shop")
     settings = project / "mysite" / "settings.py"
     settings.write_text(
         settings.read_text() + f'ALLOWED_HOSTS = ["first.example.com"]\nALLOWED_HOSTS = {allowed}\n'
     )
-    config = config_written_for(detect(project))
-    assert config.server_name == names
+    found = detect(project)
+    assert config_written_for(found).server_name == names
+    said = [n.partition(":")[0] for n in found.notes if n.startswith("ALLOWED_HOSTS is read")]
+    assert said == ([f"ALLOWED_HOSTS is read from {read_from}"] if read_from else [])
 
 
 NGINX_SITE_TEMPLATE = """\
@@ -1283,6 +1303,19 @@ class Prod(Dev):
 """
 
 
+def deploy_with_a_secret_key(project: Path, fleet, config: str) -> str:
+    """Deploy with `config`, its [secrets] uncommented, DJANGO_SECRET_KEY in the sandbox's
+    secrets file: the DEBUG and SECRET_KEY the servers' settings then have."""
+    config = config.replace("# [secrets]\n# file", "[secrets]\nfile")
+    (project / "shipstate.toml").write_text(config)
+    (project / "secrets").mkdir()
+    (project / "secrets" / "sandbox.env").write_text("DJANGO_SECRET_KEY=not-in-git\n")
+    deploy_serving_the_admin(project, fleet)
+    debug = "from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY)"
+    said = run_on_the_sandbox(project, f"python manage.py shell -c {shlex.quote(debug)}")
+    return said.splitlines()[-1]
+
+
 def class_based_project(path: Path) -> Path:
     """A django-configurations project: settings classes, manage.py naming Dev."""
     project = django_project(path)
@@ -1304,6 +1337,112 @@ def class_based_project(path: Path) -> Path:
         source.write_text(text)
     (project / "requirements.txt").write_text("Django==5.2.19\ndjango-configurations==2.5.1\n")
     return commit_all(project, "a django-configurations project")
+
+
+SPLIT_SETTINGS = """\
+from os import environ
+
+from split_settings.tools import include, optional
+
+environ.setdefault("DJANGO_ENV", "development")
+ENV = environ["DJANGO_ENV"]
+
+base_settings = [
+    "components/*.py",
+    "environments/{}.py".format(ENV),
+    optional("environments/local.py"),
+]
+
+include(*base_settings)
+"""
+
+
+def split_settings_project(path: Path) -> Path:
+    """A django-split-settings project (as wemake-django-template's): the settings package's
+    __init__ includes components/*.py, then environments/<DJANGO_ENV>.py, development by
+    default; the included files share the package's globals."""
+    project = django_project(path)
+    package = project / "mysite" / "settings"
+    (package / "components").mkdir(parents=True)
+    (package / "environments").mkdir()
+    common = (project / "mysite" / "settings.py").read_text()
+    common = re.sub(r"(?m)^(SECRET_KEY|DEBUG|ALLOWED_HOSTS) = .*\n", "", common)
+    # __file__ is the package's __init__ in each included file
+    common = common.replace(".parent.parent\n", ".parent.parent.parent\n")
+    (package / "components" / "common.py").write_text(common)
+    (project / "mysite" / "settings.py").unlink()
+    (package / "__init__.py").write_text(SPLIT_SETTINGS)
+    (package / "environments" / "development.py").write_text(
+        'DEBUG = True\nSECRET_KEY = "development"\nALLOWED_HOSTS = ["localhost"]\n'
+    )
+    (package / "environments" / "production.py").write_text(
+        'import os\n\nDEBUG = False\nSECRET_KEY = os.environ["DJANGO_SECRET_KEY"]\n'
+        'ALLOWED_HOSTS = ["localhost"]\nSTATIC_ROOT = BASE_DIR / "staticfiles"\n'
+    )
+    with (project / "requirements.txt").open("a") as requirements:
+        requirements.write("django-split-settings==1.3.2\n")
+    return commit_all(project, "a django-split-settings project")
+
+
+def test_init_deploys_the_production_files_of_split_settings(tmp_path, fleet):
+    reset_app_on_hosts()
+    project = split_settings_project(tmp_path / "hello")
+    found = detect(project)
+    assert found.settings == "mysite.settings" and found.static_root == "staticfiles"
+    assert found.settings_variable == ("DJANGO_ENV", "production")
+    assert found.environment == ("DJANGO_SECRET_KEY",)
+    assert found.notes == (
+        "the settings include files by DJANGO_ENV (django-split-settings): manage.py gets its "
+        'default, development; the servers get DJANGO_ENV = "production" in [env]',
+        "the settings import mysite/settings/environments/local.py when there is one, and git "
+        "has none: the releases run without it; if the servers need one, give it them with "
+        '[secrets] in shipstate.toml (file = "secrets/{inventory}_settings.py", path = '
+        '"mysite/settings/environments/local.py", environment = false; README: Secrets)',
+        "the settings read DJANGO_SECRET_KEY from the environment: put them in a secrets file "
+        "per inventory, see [secrets] in shipstate.toml",
+    ), "development.py's DEBUG, SECRET_KEY and ALLOWED_HOSTS are not the servers'"
+    ok("init", cwd=project)
+    config = (project / "shipstate.toml").read_text()
+    assert config_written_for(found).env["DJANGO_ENV"] == "production"
+    config = re.sub(r"(?m)^# (?=\[\[hooks\]\]$|command |inputs |outputs )", "", config)
+    assert deploy_with_a_secret_key(project, fleet, config) == "False not-in-git"
+    for address in host_addresses():
+        status, _, _ = http_get(f"http://{address}/static/admin/css/base.css", host="localhost")
+        assert status == 200
+
+
+@pytest.mark.parametrize(
+    ("included", "files"),
+    [
+        ('include("base.py", f"env/{ENV}.py")', ["base.py", "env/prod.py"]),
+        (
+            'include("base.py", "env/%s.py" % ENV, optional("env/local.py"))',
+            ["base.py", "env/prod.py"],
+        ),
+        ('include(*["base.py", "env/{0}.py".format(ENV)])', ["base.py", "env/prod.py"]),
+    ],
+)
+def test_split_settings_include_the_production_file_however_its_path_is_made(
+    tmp_path, included, files
+):
+    from shipstate.split_settings import split_settings
+
+    (tmp_path / "env").mkdir()
+    for name in ("base.py", "env/dev.py", "env/prod.py"):
+        (tmp_path / name).write_text("")
+    module = tmp_path / "__init__.py"
+    module.write_text(
+        f"import os\nfrom split_settings.tools import include, optional\n"
+        f'ENV = os.environ.get("APP_ENV", "dev")\n{included}\n'
+    )
+    split = split_settings(module, ("production", "prod"))
+    assert [f.relative_to(tmp_path).as_posix() for f in split.files] == files
+    assert (split.variable, split.default, split.chosen) == ("APP_ENV", "dev", "prod")
+    (tmp_path / "env" / "prod.py").unlink()
+    split = split_settings(module, ("production", "prod"))
+    assert split.chosen is None and [f.name for f in split.files] == ["base.py", "dev.py"]
+    module.write_text("from .base import *\n")
+    assert split_settings(module, ("production",)) is None
 
 
 def test_class_based_settings_read_as_the_class_and_its_bases_set_them():
@@ -1338,14 +1477,7 @@ def test_init_deploys_the_production_class_of_class_based_settings(tmp_path, fle
     ok("init", cwd=project)
     config = (project / "shipstate.toml").read_text()
     assert 'DJANGO_CONFIGURATION = "Prod"' in config
-    config = config.replace("# [secrets]\n# file", "[secrets]\nfile")
-    (project / "shipstate.toml").write_text(config)
-    (project / "secrets").mkdir()
-    (project / "secrets" / "sandbox.env").write_text("DJANGO_SECRET_KEY=not-in-git\n")
-    deploy_serving_the_admin(project, fleet)
-    debug = "from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY)"
-    said = run_on_the_sandbox(project, f"python manage.py shell -c {shlex.quote(debug)}")
-    assert said.splitlines()[-1] == "False not-in-git", said
+    assert deploy_with_a_secret_key(project, fleet, config) == "False not-in-git"
 
 
 def test_a_geodjango_project_is_told_to_have_gdal_on_the_servers(tmp_path, fleet):
@@ -2187,3 +2319,16 @@ def test_init_names_the_packages_a_dockerfile_installs_that_packages_lacks(tmp_p
         "the Dockerfile installs gettext, nodejs with apt: add those the app needs on the "
         "servers to `packages` in shipstate.toml (`shipstate bootstrap` installs them)"
     ], "libpq-dev is in `packages` already (psycopg2); building a requirement needs the others"
+
+
+def test_split_settings_without_a_production_file_are_named():
+    from shipstate.init import _split_settings_notes
+    from shipstate.split_settings import SplitSettings
+
+    split = SplitSettings(files=(), optional=(), variable="DJANGO_ENV", default="dev", chosen=None)
+    assert _split_settings_notes(split) == [
+        "the settings include files by DJANGO_ENV (django-split-settings), and none is for "
+        "production (production, prod): the servers get its default, dev; set DJANGO_ENV in "
+        "[env] in shipstate.toml"
+    ]
+    assert _split_settings_notes(split.__class__(**{**split.__dict__, "chosen": "dev"})) == []
