@@ -5,7 +5,7 @@ deploy, and the names its site answered for. Read, never connected to."""
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from shipstate.python_source import literal
 
@@ -496,6 +496,38 @@ def supervisor_programs(app_dir: Path, paths: list[str]) -> tuple[tuple[tuple[st
         if programs:
             return tuple(programs), path
     return (), ""
+
+
+# gunicorn's command line: -w 4, --workers=4, -t 120, --timeout 120 (also as a Dockerfile's
+# ["--workers", "4"]); and its config file: workers = 4
+GUNICORN_OPTION = re.compile(r"""(?<![\w-])(?:-([wt])|--(workers|timeout))(?:=|[\s"',]+)?(\d+)\b""")
+GUNICORN_SETTING = re.compile(r"^(workers|timeout)[ \t]*=[ \t]*(\d+)[ \t]*(?:#.*)?$", re.M)
+GUNICORN_LONG = {"w": "workers", "t": "timeout"}
+
+
+@dataclass(frozen=True)
+class AppServer:
+    workers: int | None
+    timeout: int | None
+    found_in: str  # the file
+
+
+def former_app_server(app_dir: Path, paths: list[str]) -> AppServer | None:
+    """The workers and request timeout gunicorn had, from the first of these files (a
+    Procfile, a supervisor config, a systemd unit, a Dockerfile, gunicorn's config) that says."""
+    for path in paths:
+        text = _text(app_dir / path).replace("\\\n", " ")
+        found = {
+            GUNICORN_LONG.get(short, long): int(value)
+            for line in text.splitlines()
+            if re.search(r"\bgunicorn\b", line) and not line.lstrip().startswith("#")
+            for short, long, value in GUNICORN_OPTION.findall(line)
+        }
+        if "gunicorn" in PurePosixPath(path).name and path.endswith(".py"):
+            found.update((name, int(value)) for name, value in GUNICORN_SETTING.findall(text))
+        if found:
+            return AppServer(found.get("workers"), found.get("timeout"), path)
+    return None
 
 
 def former_hosts(app_dir: Path) -> dict[str, FormerHosts]:

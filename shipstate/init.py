@@ -22,10 +22,12 @@ from shipstate.config import (
 )
 from shipstate.errors import ShipstateError
 from shipstate.former_tool import (
+    AppServer,
     FormerHosts,
     deploy_commands,
     deploys_to,
     dockerfile_packages,
+    former_app_server,
     former_hosts,
     former_shared,
     kamal_environment,
@@ -149,6 +151,7 @@ class Detected:
     former_before_static: tuple[str, ...] = ()
     former_after_static: tuple[str, ...] = ()
     former_commands_in: str | None = None
+    app_server: AppServer | None = None  # the workers and timeout gunicorn had
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -1076,6 +1079,11 @@ def detect(app_dir: Path) -> Detected:
     compress_ran = any(command.split()[0] == "compress" for command in former_commands)
     compress = compress_ran or bool(COMPRESS_OFFLINE.search(settings))
     served_at = _server_names(app_dir, settings, kamal_names)
+    app_server_files = ["Procfile", *tracked_files(app_dir, "*supervisor*")]
+    app_server_files += [
+        *tracked_files(app_dir, "*.service"),
+        *tracked_files(app_dir, "*gunicorn*"),
+    ]
     return Detected(
         name=name,
         workdir=workdir,
@@ -1109,6 +1117,7 @@ def detect(app_dir: Path) -> Detected:
         log_paths=log_paths,
         settings_ignored=ignored,
         served_at=served_at,
+        app_server=former_app_server(app_dir, [*dict.fromkeys(app_server_files), "Dockerfile"]),
         compress=compress,
         cache_table=cache_table,
         former_before_static=before_static,
@@ -1393,6 +1402,21 @@ def _former_hooks(found: Detected, commands: tuple[str, ...], when: str, hooks_r
     return lines
 
 
+def _app_server_lines(former: AppServer | None) -> list[str]:
+    """workers (else 2), and timeout, as the former app server had them."""
+    had = {"workers": former.workers, "timeout": former.timeout} if former else {}
+    kept = {name: value for name, value in had.items() if value and _allowed(name, value)}
+    said = f"   # as {former.found_in}'s gunicorn had it" if former else ""
+    workers = f"workers = {kept['workers']}{said}" if "workers" in kept else "workers = 2"
+    return [workers, *([f"timeout = {kept['timeout']}{said}"] if "timeout" in kept else [])]
+
+
+def _allowed(name: str, value: int) -> bool:
+    """Whether shipstate.toml's `name` may be `value` (within its ge and le)."""
+    limits = Config.model_fields[name].metadata
+    return all(getattr(m, "ge", value) <= value <= getattr(m, "le", value) for m in limits)
+
+
 def _keep_releases(kept: tuple[int, str] | None) -> str:
     if kept is None:
         return "keep_releases = 4"
@@ -1453,7 +1477,7 @@ def render_config(found: Detected) -> str:
         "lists them"
         if found.served_at.names
         else 'server_name = "_"   # your domain(s), e.g. "example.com www.example.com"',
-        "workers = 2",
+        *_app_server_lines(found.app_server),
         *(
             [f'client_max_body_size = "{body_size[0]}"   # as {body_size[1]} has it']
             if body_size

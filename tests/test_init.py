@@ -2332,3 +2332,49 @@ def test_split_settings_without_a_production_file_are_named():
         "[env] in shipstate.toml"
     ]
     assert _split_settings_notes(split.__class__(**{**split.__dict__, "chosen": "dev"})) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "workers", "timeout"),
+    [
+        ("Procfile", "web: gunicorn mysite.wsgi --workers 5 --timeout=180 --log-file -\n", 5, 180),
+        (
+            "deploy/supervisor.conf",
+            "[program:web]\ncommand=/srv/venv/bin/gunicorn -w 3 -t 90 mysite.wsgi\n",
+            3,
+            90,
+        ),
+        (
+            "deploy/gunicorn.service",
+            "[Service]\n# ExecStart=gunicorn --workers 9\nExecStart=/srv/venv/bin/gunicorn \\\n"
+            "    --workers 4 \\\n    --bind unix:/run/gunicorn.sock mysite.wsgi:application\n",
+            4,
+            60,
+        ),
+        (
+            "config/gunicorn.conf.py",
+            "bind = ':8000'\nworkers = 6\ntimeout = 300  # reports\n",
+            6,
+            300,
+        ),
+        (
+            "Dockerfile",
+            'FROM python:3.12\nCMD ["gunicorn", "--workers", "4", "mysite.wsgi"]\n',
+            4,
+            60,
+        ),
+        ("Procfile", "web: gunicorn mysite.wsgi --workers 100 --timeout 0\n", 2, 60),
+    ],
+    ids=["procfile", "supervisor", "systemd", "config", "dockerfile", "out-of-bounds"],
+)
+def test_init_gives_the_app_server_the_workers_and_timeout_gunicorn_had(
+    tmp_path, path, text, workers, timeout
+):
+    project = django_project(tmp_path / "shop")
+    (project / path).parent.mkdir(parents=True, exist_ok=True)
+    (project / path).write_text(text)
+    commit_all(project, "the former app server's config")
+    written = render_config(detect(project))
+    config = parse_config(tomllib.loads(written), "shipstate.toml")
+    assert (config.workers, config.timeout) == (workers, timeout)
+    assert (f"# as {path}'s gunicorn had it" in written) == (workers != 2)
