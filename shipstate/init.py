@@ -2,6 +2,7 @@
 
 import ast
 import json
+import posixpath
 import re
 import tomllib
 from collections import Counter
@@ -106,6 +107,13 @@ class ServerNames:
 
 
 @dataclass(frozen=True)
+class FrontendBuild:
+    command: str
+    package: str  # package.json's path
+    outputs: str | None  # what the build makes, as the bundler's config says
+
+
+@dataclass(frozen=True)
 class Detected:
     name: str
     workdir: str | None  # where manage.py is, when it is not the app's root
@@ -128,7 +136,7 @@ class Detected:
     processes_found_in: str = ""
     notes: tuple[str, ...] = ()
     asgi: str | None = None  # the ASGI application the settings name (Channels)
-    build: str | None = None  # the command building the frontend package.json describes
+    build: FrontendBuild | None = None  # the frontend's build a package.json describes
     release: str | None = None  # a Procfile's release command, unless it only migrates
     translations: tuple[str, ...] = ()  # locale directories whose .po git holds uncompiled
     server_needs: tuple[str, ...] = ()  # requirements needing Debian packages (psycopg2)
@@ -234,15 +242,48 @@ FRONTEND_BUILDS = (
 )
 
 
-def _frontend_build(app_dir: Path) -> str | None:
-    """The command building the frontend, when package.json has a build script."""
-    try:
-        scripts = json.loads((app_dir / "package.json").read_text()).get("scripts") or {}
-    except (OSError, ValueError, AttributeError):
+def _frontend_build(app_dir: Path) -> FrontendBuild | None:
+    """The command building the frontend, when a package.json has a build script: the app's,
+    else one in a directory of it (frontend/...), run there."""
+    packages = [app_dir / "package.json", *sorted(app_dir.glob("*/package.json"))]
+    for package in packages:
+        try:
+            scripts = json.loads(package.read_text()).get("scripts") or {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(scripts, dict) and "build" in scripts:
+            directory = package.parent
+            at = directory.relative_to(app_dir).as_posix()
+            command = next(c for lock, c in FRONTEND_BUILDS if (directory / lock).is_file())
+            return FrontendBuild(
+                command if at == "." else f"cd {at} && {command}",
+                package.relative_to(app_dir).as_posix(),
+                _bundled_into(directory, str(scripts["build"]), at),
+            )
+    return None
+
+
+# Vite's build.outDir; webpack's output.path as path.resolve(__dirname, "x", "y")
+VITE_OUT_DIR = re.compile(r"""\boutDir\s*:\s*["'`]([^"'`]+)["'`]""")
+WEBPACK_PATH = re.compile(r"""\bpath\s*:\s*path\.(?:resolve|join)\(\s*__dirname\s*,([^)]*)\)""")
+
+
+def _bundled_into(directory: Path, build: str, at: str) -> str | None:
+    """Where the bundler the build script runs writes, from the app's root, when in the app."""
+    configs = {
+        name: found[0].read_text(errors="replace")
+        for name in ("vite", "webpack")
+        if (found := sorted(directory.glob(f"{name}.config.*")))
+    }
+    if "vite" in configs or re.search(r"\bvite\b", build):
+        out = VITE_OUT_DIR.search(configs.get("vite", ""))
+        written = out[1] if out else "dist"
+    elif out := WEBPACK_PATH.search(configs.get("webpack", "")):
+        written = "/".join(re.findall(r"""["'`]([^"'`]+)["'`]""", out[1]))
+    else:
         return None
-    if not isinstance(scripts, dict) or "build" not in scripts:
-        return None
-    return next(command for lock, command in FRONTEND_BUILDS if (app_dir / lock).is_file())
+    path = posixpath.normpath(posixpath.join(at, written))
+    return None if path.startswith(("..", "/")) or path == "." else f"{path}/"
 
 
 def _translations(app_dir: Path) -> tuple[str, ...]:
@@ -1233,9 +1274,9 @@ def detect(app_dir: Path) -> Detected:
             ),
             *(
                 [
-                    "package.json has a build script: shipstate.toml has it commented out as "
-                    "[build], run on this machine before each upload; uncomment it and list what "
-                    "it makes in outputs (the servers then need no Node.js)"
+                    f"{build.package} has a build script: shipstate.toml has it commented out as "
+                    "[build], run on this machine before each upload; uncomment it and check "
+                    "that outputs lists what it makes (the servers then need no Node.js)"
                 ]
                 if build
                 else []
@@ -1607,11 +1648,14 @@ def render_config(found: Detected) -> str:
     if found.build:
         lines += [
             "",
-            "# package.json builds the frontend: uncomment to run it on this machine, in a",
+            f"# {found.build.package} builds the frontend: uncomment to run it on this machine, "
+            "in a",
             "# checkout of each commit, and add what it makes to the release (list it in outputs):",
             "# [build]",
-            f'# command = "{found.build}"',
-            '# outputs = ["static/dist/"]',
+            f'# command = "{found.build.command}"',
+            f'# outputs = ["{found.build.outputs}"]   # as the bundler\'s config says'
+            if found.build.outputs
+            else '# outputs = ["static/dist/"]',
         ]
     lines += [
         "",

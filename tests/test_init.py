@@ -25,7 +25,7 @@ from conftest import (
 )
 from shipstate.config import parse_config
 from shipstate.errors import ShipstateError
-from shipstate.init import SETTING_NOTES, detect, init, render_config
+from shipstate.init import SETTING_NOTES, FrontendBuild, detect, init, render_config
 
 
 def django_project(path):
@@ -617,22 +617,50 @@ def test_init_serves_the_asgi_application_the_settings_name(tmp_path):
     assert (config.wsgi, config.asgi) == (None, "mysite.asgi:application")
 
 
-def test_init_writes_a_frontend_build_package_json_describes_commented_out(tmp_path):
-    project = startproject(tmp_path / "frontend")
-    (project / "package.json").write_text('{"scripts": {"dev": "vite"}}')
-    assert detect(project).build is None, "no build script"
-    (project / "package.json").write_text('{"scripts": {"build": "vite build"}}')
-    (project / "package-lock.json").write_text("{}")
-    found = detect(project)
-    assert found.build == "npm ci && npm run build"
-    assert any(note.startswith("package.json has a build script") for note in found.notes)
+def written_build(found):
+    """The [build] init writes commented out, uncommented: (command, outputs)."""
     config = render_config(found)
     block = config[config.index("# [build]") : config.index("# Keys that differ")]
     live = tomllib.loads("\n".join(line.removeprefix("# ") for line in block.splitlines()))
     build = parse_config({**live, **MINIMAL}, "t").build
-    assert (build.command, build.outputs) == ("npm ci && npm run build", ("static/dist/",))
+    return build.command, build.outputs
+
+
+def test_init_writes_a_frontend_build_package_json_describes_commented_out(tmp_path):
+    project = startproject(tmp_path / "frontend")
+    (project / "package.json").write_text('{"scripts": {"dev": "vite"}}')
+    assert detect(project).build is None, "no build script"
+    (project / "package.json").write_text('{"scripts": {"build": "tsc && vite build"}}')
+    (project / "package-lock.json").write_text("{}")
+    found = detect(project)
+    assert found.build == FrontendBuild("npm ci && npm run build", "package.json", "dist/")
+    assert any(note.startswith("package.json has a build script") for note in found.notes)
+    assert written_build(found) == ("npm ci && npm run build", ("dist/",))
     (project / "yarn.lock").write_text("")
-    assert detect(project).build == "yarn install --frozen-lockfile && yarn build"
+    assert detect(project).build.command == "yarn install --frozen-lockfile && yarn build"
+
+
+def test_init_builds_a_frontend_in_a_directory_of_the_app_into_what_its_bundler_says(tmp_path):
+    project = startproject(tmp_path / "shop")
+    frontend = project / "frontend"
+    frontend.mkdir()
+    (frontend / "package.json").write_text('{"scripts": {"build": "webpack --mode production"}}')
+    (frontend / "pnpm-lock.yaml").write_text("")
+    command = "cd frontend && pnpm install --frozen-lockfile && pnpm run build"
+    found = detect(project)
+    assert found.build == FrontendBuild(command, "frontend/package.json", None)
+    assert written_build(found) == (command, ("static/dist/",)), "to be listed by the user"
+    (frontend / "webpack.config.js").write_text(
+        "module.exports = {\n  output: {\n    path: path.resolve(__dirname, '..', 'mysite', "
+        "'static', 'bundles'),\n    filename: '[name].js',\n  },\n};\n"
+    )
+    assert detect(project).build.outputs == "mysite/static/bundles/"
+    (frontend / "webpack.config.js").unlink()
+    vite = frontend / "vite.config.ts"
+    vite.write_text('export default defineConfig({build: {outDir: "../assets/dist"}})\n')
+    assert written_build(detect(project)) == (command, ("assets/dist/",))
+    vite.write_text('export default defineConfig({build: {outDir: "/var/www/assets"}})\n')
+    assert detect(project).build.outputs is None, "outside the app: not a release's"
 
 
 def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_path):
