@@ -341,9 +341,10 @@ class Config(BaseModel):
     @property
     def host_name(self) -> str | None:
         """The name requests ask for (the health check's Host): server_name's first, unless it
-        is nginx's catch-all `_`, a wildcard or a regular expression."""
+        is nginx's catch-all `_`, a wildcard or a regular expression; `.example.com` (it and its
+        subdomains) asks for example.com."""
         first = self.server_name.split()[0]
-        return None if first == "_" or "*" in first or first.startswith("~") else first
+        return None if first == "_" or "*" in first or first.startswith("~") else first.lstrip(".")
 
     @property
     def scheme(self) -> str:

@@ -751,6 +751,15 @@ def _allowed_hosts(settings: str) -> str:
     return re.match(r"\[[^\]]*\]|\([^)]*\)|.*", rest)[0]
 
 
+# hosting platforms' domains: where the app ran before, not the servers shipstate deploys to
+PLATFORM_DOMAIN = re.compile(
+    r"(?:^|\.)(?:pythonanywhere\.com|herokuapp\.com|onrender\.com|fly\.dev|railway\.app"
+    r"|vercel\.app|azurewebsites\.net|appspot\.com|ondigitalocean\.app|koyeb\.app|glitch\.me"
+    r"|ngrok(?:-free)?\.(?:io|app|dev)|replit\.(?:dev|app)|repl\.co|gitpod\.io|github\.dev"
+    r"|elasticbeanstalk\.com|amazonaws\.com)$"
+)
+
+
 def _allowed_domains(settings: str) -> tuple[str, ...]:
     """The domains the last ALLOWED_HOSTS the settings set lists, when it is a literal list."""
     hosts = literal(_allowed_hosts(settings))
@@ -771,18 +780,30 @@ def _server_names(app_dir: Path, settings: str, kamal_names: tuple[str, ...]) ->
         return ServerNames(kamal_names, "config/deploy.yml's proxy", staging, body_size)
     if site_names and site.found_in:
         return ServerNames(site_names, site.found_in, staging, body_size)
-    return ServerNames(_allowed_domains(settings), "ALLOWED_HOSTS", staging, body_size)
+    allowed = tuple(name for name in _allowed_domains(settings) if not PLATFORM_DOMAIN.search(name))
+    return ServerNames(allowed, "ALLOWED_HOSTS", staging, body_size)
 
 
 def _allowed_hosts_notes(settings: str, served_at: ServerNames) -> list[str]:
+    """Why ALLOWED_HOSTS gave no server_name, when it names hosts."""
     read = dict.fromkeys(re.findall(ENVIRONMENT_READ, _allowed_hosts(settings)))
-    if served_at.names or not read:
+    platforms = [name for name in _allowed_domains(settings) if PLATFORM_DOMAIN.search(name)]
+    asked = (
+        "(the health check asks for the first; Django answers 400 to a Host ALLOWED_HOSTS lacks)"
+    )
+    if served_at.names:
         return []
-    return [
-        f"ALLOWED_HOSTS is read from {', '.join(read)}: set server_name in shipstate.toml to "
-        "the name(s) it gives the servers (the health check asks for the first; Django answers "
-        "400 to a Host ALLOWED_HOSTS lacks)"
-    ]
+    if platforms:
+        return [
+            f"ALLOWED_HOSTS lists {', '.join(platforms)}, a hosting platform's: add the "
+            f"domain(s) the servers answer for there, and as server_name in shipstate.toml {asked}"
+        ]
+    if read:
+        return [
+            f"ALLOWED_HOSTS is read from {', '.join(read)}: set server_name in shipstate.toml "
+            f"to the name(s) it gives the servers {asked}"
+        ]
+    return []
 
 
 def _setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:

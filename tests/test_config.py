@@ -323,7 +323,7 @@ def test_the_site_serves_uploads_from_the_shared_dir_only_when_media_root_is_set
         ("*.example.com", None),
         ("~^www\\.example\\.com$", None),
         ("example.com www.example.com", "example.com"),
-        (".example.com", ".example.com"),  # nginx's and Django's: it and its subdomains
+        (".example.com", "example.com"),  # nginx's and Django's: it and its subdomains
     ],
 )
 def test_the_name_requests_ask_for_is_server_names_first_unless_a_pattern(server_name, asked):

@@ -765,6 +765,8 @@ def test_production_settings_git_ignores_are_uploaded_into_each_release(tmp_path
         ('["*"]', "_", None),
         ('[\n    "shop.example.com",  # the site\n]', "shop.example.com", None),
         ('env.list("ALLOWED_HOSTS", default=["shop.example.com"])', "_", "ALLOWED_HOSTS"),
+        ('["127.0.0.1", ".pythonanywhere.com"]', "_", None),
+        ('["shop.example.com", "shop.herokuapp.com"]', "shop.example.com", None),
         (
             '[\n    config("DOMAIN_NAME"),\n    config("WWW_DOMAIN"),\n]',
             "_",
@@ -784,6 +786,9 @@ def test_init_names_the_server_as_allowed_hosts_lists_its_domains(
     assert config_written_for(found).server_name == names
     said = [n.partition(":")[0] for n in found.notes if n.startswith("ALLOWED_HOSTS is read")]
     assert said == ([f"ALLOWED_HOSTS is read from {read_from}"] if read_from else [])
+    platforms = [n.partition(":")[0] for n in found.notes if "a hosting platform's" in n]
+    pythonanywhere = "ALLOWED_HOSTS lists .pythonanywhere.com, a hosting platform's"
+    assert platforms == ([pythonanywhere] if "pythonanywhere" in allowed else [])
 
 
 NGINX_SITE_TEMPLATE = """\
