@@ -243,10 +243,12 @@ FRONTEND_BUILDS = (
 
 
 def _frontend_build(app_dir: Path) -> FrontendBuild | None:
-    """The command building the frontend, when a package.json has a build script: the app's,
-    else one in a directory of it (frontend/...), run there."""
-    packages = [app_dir / "package.json", *sorted(app_dir.glob("*/package.json"))]
-    for package in packages:
+    """The command building the frontend, when a package.json git holds has a build script:
+    the app's, else the shallowest in a directory of it (frontend/, theme/static_src/), run
+    there."""
+    tracked = [PurePosixPath(p) for p in tracked_files(app_dir, "*package.json")]
+    paths = [p for p in tracked if p.name == "package.json" and "node_modules" not in p.parts]
+    for package in (app_dir / p for p in sorted(paths, key=lambda p: (len(p.parts), p))):
         try:
             scripts = json.loads(package.read_text()).get("scripts") or {}
         except (OSError, ValueError, AttributeError):
@@ -258,28 +260,32 @@ def _frontend_build(app_dir: Path) -> FrontendBuild | None:
             return FrontendBuild(
                 command if at == "." else f"cd {at} && {command}",
                 package.relative_to(app_dir).as_posix(),
-                _bundled_into(directory, str(scripts["build"]), at),
+                _bundled_into(directory, " ".join(map(str, scripts.values())), at),
             )
     return None
 
 
-# Vite's build.outDir; webpack's output.path as path.resolve(__dirname, "x", "y")
+# Vite's build.outDir; webpack's output.path as path.resolve(__dirname, "x", "y"); the
+# Tailwind CLI's output file, whose directory is taken
 VITE_OUT_DIR = re.compile(r"""\boutDir\s*:\s*["'`]([^"'`]+)["'`]""")
 WEBPACK_PATH = re.compile(r"""\bpath\s*:\s*path\.(?:resolve|join)\(\s*__dirname\s*,([^)]*)\)""")
+TAILWIND_OUTPUT = re.compile(r"\btailwindcss\b[^&|;]*?\s(?:-o|--output)(?:=|\s+)(\S+)/[^/\s]+")
 
 
-def _bundled_into(directory: Path, build: str, at: str) -> str | None:
-    """Where the bundler the build script runs writes, from the app's root, when in the app."""
+def _bundled_into(directory: Path, scripts: str, at: str) -> str | None:
+    """Where the bundler package.json's scripts run writes, from the app's root, when in it."""
     configs = {
         name: found[0].read_text(errors="replace")
         for name in ("vite", "webpack")
         if (found := sorted(directory.glob(f"{name}.config.*")))
     }
-    if "vite" in configs or re.search(r"\bvite\b", build):
+    if "vite" in configs or re.search(r"\bvite\b", scripts):
         out = VITE_OUT_DIR.search(configs.get("vite", ""))
         written = out[1] if out else "dist"
     elif out := WEBPACK_PATH.search(configs.get("webpack", "")):
         written = "/".join(re.findall(r"""["'`]([^"'`]+)["'`]""", out[1]))
+    elif out := TAILWIND_OUTPUT.search(scripts):
+        written = out[1]
     else:
         return None
     path = posixpath.normpath(posixpath.join(at, written))
@@ -1136,7 +1142,11 @@ def detect(app_dir: Path) -> Detected:
     build = _frontend_build(app_dir)
     former_commands, commands_in = deploy_commands(app_dir) or ((), None)
     cache_table = bool(DATABASE_CACHE.search(settings))
-    written = WRITTEN_ANYWAY | ({"createcachetable"} if cache_table else set())
+    written = set(WRITTEN_ANYWAY)
+    if cache_table:
+        written.add("createcachetable")
+    if build:
+        written.add("tailwind")  # django-tailwind's build runs npm: [build] does it here instead
     before_static, after_static = _former_commands(former_commands, written)
     compress_ran = any(command.split()[0] == "compress" for command in former_commands)
     compress = compress_ran or bool(COMPRESS_OFFLINE.search(settings))

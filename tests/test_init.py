@@ -626,41 +626,80 @@ def written_build(found):
     return build.command, build.outputs
 
 
+def detect_tracked(project):
+    """What init finds once git tracks the project's files."""
+    git(project, "add", "-A")
+    return detect(project)
+
+
 def test_init_writes_a_frontend_build_package_json_describes_commented_out(tmp_path):
     project = startproject(tmp_path / "frontend")
     (project / "package.json").write_text('{"scripts": {"dev": "vite"}}')
-    assert detect(project).build is None, "no build script"
+    assert detect_tracked(project).build is None, "no build script"
     (project / "package.json").write_text('{"scripts": {"build": "tsc && vite build"}}')
     (project / "package-lock.json").write_text("{}")
-    found = detect(project)
+    found = detect_tracked(project)
     assert found.build == FrontendBuild("npm ci && npm run build", "package.json", "dist/")
     assert any(note.startswith("package.json has a build script") for note in found.notes)
     assert written_build(found) == ("npm ci && npm run build", ("dist/",))
     (project / "yarn.lock").write_text("")
-    assert detect(project).build.command == "yarn install --frozen-lockfile && yarn build"
+    assert detect_tracked(project).build.command == "yarn install --frozen-lockfile && yarn build"
 
 
 def test_init_builds_a_frontend_in_a_directory_of_the_app_into_what_its_bundler_says(tmp_path):
     project = startproject(tmp_path / "shop")
     frontend = project / "frontend"
-    frontend.mkdir()
+    (frontend / "node_modules" / "lib").mkdir(parents=True)
+    (frontend / "node_modules" / "lib" / "package.json").write_text('{"scripts": {"build": "x"}}')
+    (project / ".gitignore").write_text("node_modules/\n")
+    assert detect_tracked(project).build is None, "a dependency's, which git ignores"
     (frontend / "package.json").write_text('{"scripts": {"build": "webpack --mode production"}}')
     (frontend / "pnpm-lock.yaml").write_text("")
     command = "cd frontend && pnpm install --frozen-lockfile && pnpm run build"
-    found = detect(project)
+    found = detect_tracked(project)
     assert found.build == FrontendBuild(command, "frontend/package.json", None)
     assert written_build(found) == (command, ("static/dist/",)), "to be listed by the user"
     (frontend / "webpack.config.js").write_text(
         "module.exports = {\n  output: {\n    path: path.resolve(__dirname, '..', 'mysite', "
         "'static', 'bundles'),\n    filename: '[name].js',\n  },\n};\n"
     )
-    assert detect(project).build.outputs == "mysite/static/bundles/"
+    assert detect_tracked(project).build.outputs == "mysite/static/bundles/"
     (frontend / "webpack.config.js").unlink()
     vite = frontend / "vite.config.ts"
     vite.write_text('export default defineConfig({build: {outDir: "../assets/dist"}})\n')
-    assert written_build(detect(project)) == (command, ("assets/dist/",))
+    assert written_build(detect_tracked(project)) == (command, ("assets/dist/",))
     vite.write_text('export default defineConfig({build: {outDir: "/var/www/assets"}})\n')
-    assert detect(project).build.outputs is None, "outside the app: not a release's"
+    assert detect_tracked(project).build.outputs is None, "outside the app: not a release's"
+
+
+def test_init_builds_django_tailwinds_theme_into_the_directory_its_cli_writes(tmp_path):
+    """django-tailwind's theme app: its static_src/package.json runs the Tailwind CLI."""
+    project = startproject(tmp_path / "shop")
+    source = project / "theme" / "static_src"
+    source.mkdir(parents=True)
+    (source / "package.json").write_text(
+        '{"scripts": {"build": "npm run build:clean && npm run build:tailwind", '
+        '"build:clean": "rimraf ../static/css/dist", "build:tailwind": "cross-env '
+        "NODE_ENV=production tailwindcss --postcss -i ./src/styles.css -o "
+        '../static/css/dist/styles.css --minify"}}'
+    )
+    (source / "package-lock.json").write_text("{}")
+    (project / "fabfile.py").write_text(
+        "from fabric import task\n\n@task\ndef deploy(c):\n"
+        '    c.run("python manage.py tailwind install")\n'
+        '    c.run("python manage.py tailwind build")\n'
+        '    c.run("python manage.py collectstatic --noinput")\n'
+        '    c.run("python manage.py clearsessions")\n'
+    )
+    found = detect_tracked(project)
+    assert found.build == FrontendBuild(
+        "cd theme/static_src && npm ci && npm run build",
+        "theme/static_src/package.json",
+        "theme/static/css/dist/",
+    )
+    assert (found.former_before_static, found.former_after_static) == ((), ("clearsessions",)), (
+        "the fabfile's `tailwind build`, which needs npm on the servers: [build] instead"
+    )
 
 
 def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_path):
