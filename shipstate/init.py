@@ -746,6 +746,26 @@ def _wsgi_module(app_dir: Path, settings_module: str) -> str:
     )
 
 
+# os.environ["DJANGO_SETTINGS_MODULE"] = "x": over what the environment says
+SETTINGS_FORCED = re.compile(
+    r"""environ\[\s*["']DJANGO_SETTINGS_MODULE["']\s*\]\s*=\s*["']([\w.]+)"""
+)
+
+
+def _settings_forced(files: dict[str, Path], settings_module: str) -> list[str]:
+    """Notes on the files (manage.py, the WSGI or ASGI module) that set another settings
+    module than the servers' whatever the environment says."""
+    return [
+        f"{name} sets DJANGO_SETTINGS_MODULE to {forced[1]} whatever the environment says, so "
+        f"the servers would run that rather than {settings_module} ([env] in shipstate.toml): "
+        f'write os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{forced[1]}") there instead'
+        for name, file in files.items()
+        if file.is_file()
+        and (forced := SETTINGS_FORCED.search(file.read_text(errors="replace")))
+        and forced[1] != settings_module
+    ]
+
+
 # a domain name, or Django's ".example.com" (it and its subdomains, as nginx reads it too)
 DOMAIN = re.compile(r"\.?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}", re.I)
 
@@ -1151,6 +1171,7 @@ def detect(app_dir: Path) -> Detected:
     compress_ran = any(command.split()[0] == "compress" for command in former_commands)
     compress = compress_ran or bool(COMPRESS_OFFLINE.search(settings))
     served_at = _server_names(app_dir, settings, kamal_names)
+    served = f"{(wsgi.rpartition(':')[0] if wsgi else asgi[1]).replace('.', '/')}.py"
     app_server_files = ["Procfile", *tracked_files(app_dir, "*supervisor*")]
     app_server_files += [
         *tracked_files(app_dir, "*.service"),
@@ -1213,6 +1234,10 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_split_settings_notes(split),
+            *_settings_forced(
+                {in_app("manage.py"): project / "manage.py", in_modules(served): modules / served},
+                settings_module,
+            ),
             *(
                 [
                     f"manage.py names its settings in a way shipstate does not read: the servers "

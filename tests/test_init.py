@@ -2450,3 +2450,18 @@ def test_init_gives_the_app_server_the_workers_and_timeout_gunicorn_had(
     config = parse_config(tomllib.loads(written), "shipstate.toml")
     assert (config.workers, config.timeout) == (workers, timeout)
     assert (f"# as {path}'s gunicorn had it" in written) == (workers != 2)
+
+
+def test_init_names_a_file_setting_the_settings_module_over_the_environment(tmp_path):
+    project = django_project(tmp_path / "shop")
+    forced = r"os.environ['DJANGO_SETTINGS_MODULE'] = '\1'"
+    for name, module in (("manage.py", "mysite.settings"), ("mysite/wsgi.py", "mysite.dev")):
+        file = project / name
+        setdefault = r"os\.environ\.setdefault\('DJANGO_SETTINGS_MODULE', '([\w.]+)'\)"
+        file.write_text(re.sub(setdefault, forced.replace(r"\1", module), file.read_text()))
+    notes = [note for note in detect(project).notes if "whatever the environment" in note]
+    assert notes == [
+        "mysite/wsgi.py sets DJANGO_SETTINGS_MODULE to mysite.dev whatever the environment says, "
+        "so the servers would run that rather than mysite.settings ([env] in shipstate.toml): "
+        'write os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.dev") there instead'
+    ], "manage.py's is the servers' module"
