@@ -977,14 +977,17 @@ def _health_path(urls: str, settings: str) -> tuple[str, bool]:
 
 def _requirements_places(directory: Path) -> list[str]:
     """Where the requirements may be, relative to `directory`, the likeliest first: the usual
-    names, a requirements file named otherwise but for production, then pyproject.toml."""
+    names, a requirements file named otherwise but for production, pip-tools' input
+    (requirements.in) when it has not been compiled, then pyproject.toml."""
     named = [
         str(path.relative_to(directory))
-        for pattern in ("requirements*.txt", "requirements/*.txt")
+        for pattern in ("requirements*.txt", "requirements/*.txt", "requirements*.in")
         for path in sorted(directory.glob(pattern))
         if not NOT_PRODUCTION_REQUIREMENTS.search(path.stem)
     ]
-    others = sorted(named, key=lambda name: not PRODUCTION_REQUIREMENTS.search(name))
+    others = sorted(
+        named, key=lambda name: (name.endswith(".in"), not PRODUCTION_REQUIREMENTS.search(name))
+    )
     return [*REQUIREMENTS, *(n for n in others if n not in REQUIREMENTS), "pyproject.toml"]
 
 
@@ -1270,6 +1273,15 @@ def detect(app_dir: Path) -> Detected:
                 f'shipstate.toml (file = "secrets/{{inventory}}_settings.py", path = "{path}", '
                 "environment = false; README: Secrets)"
                 for path in optional_settings
+            ),
+            *(
+                [
+                    f"{requirements} is pip-tools' input, which pins no versions: each new "
+                    "environment takes the newest that match; compile it (`pip-compile "
+                    f"{requirements}`), commit the .txt it writes, and run init again"
+                ]
+                if requirements.endswith(".in")
+                else []
             ),
             *(
                 f"the requirements pin gunicorn {major}.{minor}, which cannot run as `python -m "

@@ -351,6 +351,8 @@ def test_init_prefers_a_uv_lock_to_a_requirements_file(tmp_path):
         ),
         (["requirements.txt", "requirements-prod.txt"], "requirements.txt"),
         (["requirements-dev.txt", "requirements-ci.txt"], None),
+        (["requirements.in", "requirements-prod.txt"], "requirements-prod.txt"),
+        (["requirements.in", "requirements-dev.in"], "requirements.in"),
     ],
 )
 def test_init_finds_a_requirements_file_named_for_production(tmp_path, files, taken):
@@ -359,11 +361,14 @@ def test_init_finds_a_requirements_file_named_for_production(tmp_path, files, ta
     for name in files:
         (project / name).parent.mkdir(exist_ok=True)
         (project / name).write_text("Django==5.2.19\n")
-    if taken:
-        assert detect(project).requirements == taken
-    else:
+    if not taken:
         with pytest.raises(ShipstateError, match="no requirements file found"):
             detect(project)
+        return
+    found = detect(project)
+    assert found.requirements == taken
+    compile_it = "requirements.in is pip-tools' input, which pins no versions"
+    assert any(note.startswith(compile_it) for note in found.notes) == taken.endswith(".in")
 
 
 def test_init_takes_a_poetry_pipenv_or_pdm_lock_and_says_why_an_old_poetry_lock_is_not(
