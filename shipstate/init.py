@@ -853,7 +853,7 @@ def _static_notes(settings: str, static_root: str | None) -> list[str]:
             f'neither); add STATIC_ROOT = BASE_DIR / "{DEFAULT_STATIC_ROOT}" to the settings, '
             "then uncomment the collectstatic hook in shipstate.toml"
         ]
-    outside = _absolute_path(settings, STATIC_ROOT)
+    outside = _outside_app(settings, STATIC_ROOT)
     if outside:
         return [
             f"STATIC_ROOT is {outside}, outside the releases: every release's collectstatic "
@@ -868,7 +868,7 @@ def _static_notes(settings: str, static_root: str | None) -> list[str]:
 
 
 def _media_notes(settings: str) -> list[str]:
-    outside = _absolute_path(settings, MEDIA_ROOT)
+    outside = _outside_app(settings, MEDIA_ROOT)
     if outside is None:
         return []
     return [
@@ -878,11 +878,15 @@ def _media_notes(settings: str) -> list[str]:
     ]
 
 
-def _absolute_path(settings: str, pattern: str) -> str | None:
-    """The setting's last value when it is a string naming an absolute path."""
+def _outside_app(settings: str, pattern: str) -> str | None:
+    """The setting's last value when it names a place outside the app: an absolute path, or
+    one above BASE_DIR (BASE_DIR.parent / "media")."""
     values = re.findall(pattern, settings, re.M)
     value = literal(values[-1]) if values else None
-    return value if isinstance(value, str) and value.startswith("/") else None
+    if isinstance(value, str):
+        return value if value.startswith("/") else None
+    above = values and re.search(r"\bBASE_DIR\s*\.\s*parents?\b|['\"]\.\.['\"/]", values[-1])
+    return values[-1].strip() if above else None
 
 
 # django-configurations' values the environment must give, as DJANGO_<name>
@@ -909,7 +913,10 @@ def _below_base(settings: str, expression: str, depth: int) -> str | None:
     anchor = re.search(r"\b[A-Z][A-Z0-9_]*\b", expression)
     if anchor is None or depth == 0:
         return None
-    parts = re.findall(r"['\"]([^'\"]+)['\"]", expression[anchor.end() :])
+    rest = expression[anchor.end() :]
+    parts = re.findall(r"['\"]([^'\"]+)['\"]", rest)
+    if re.match(r"\s*\.parents?\b", rest) or any(".." in part.split("/") for part in parts):
+        return None  # above it
     if anchor[0] == "BASE_DIR":
         return "/".join(parts) or None
     assigned = re.findall(rf"^{anchor[0]}\s*=\s*(.+)$", settings, re.M)

@@ -590,6 +590,17 @@ def test_init_says_how_to_have_static_files_served(tmp_path):
         "STATIC_ROOT is /var/www/static, outside the releases",
         "MEDIA_ROOT is /var/www/m, outside the app",
     ]
+    settings.write_text(
+        original + 'STATIC_ROOT = BASE_DIR.parent / "static"\n'
+        'MEDIA_ROOT = os.path.join(BASE_DIR, "..", "media")\n'
+    )
+    found = detect(project)
+    assert (found.static_root, found.media_root) == (None, None)
+    outside = [n.partition(", outside")[0] for n in found.notes if "outside the" in n]
+    assert outside == [
+        'STATIC_ROOT is BASE_DIR.parent / "static"',
+        'MEDIA_ROOT is os.path.join(BASE_DIR, "..", "media")',
+    ]
 
 
 def settings_package(project, used_by_manage: str, **modules: str):
