@@ -972,14 +972,39 @@ def _health_path(urls: str, settings: str) -> tuple[str, bool]:
     (found: False)."""
     health = re.search(HEALTH_ROUTE, urls) or re.search(HEALTH_CHECK_ROUTE, urls)
     if health:
-        return f"/{health[1]}", True
+        return f"{_language_prefix(urls, health.start(), settings)}/{health[1]}", True
     admin = re.search(ADMIN_ROUTE, urls)
     if "django.contrib.admin" in settings and (admin or not urls):
         prefix = admin[1].strip("/") if admin else "admin"
-        return (f"/{prefix}/login/" if prefix else "/login/"), True
+        language = _language_prefix(urls, admin.start(), settings) if admin else ""
+        return language + (f"/{prefix}/login/" if prefix else "/login/"), True
     patterns = re.search(r"(?m)^urlpatterns\b", urls)  # not the docstring's examples
     routes = re.findall(LITERAL_ROUTE, urls[patterns.start() :]) if patterns else []
     return ("/" if not routes or "" in routes else f"/{routes[0]}"), False
+
+
+def _language_prefix(urls: str, at: int, settings: str) -> str:
+    """`/en` when the route at `at` is one of i18n_patterns(...)'s, which Django serves below
+    the default language's code."""
+    for call in re.finditer(r"\bi18n_patterns\(", urls):
+        depth, end = 1, call.end()
+        while depth and end < len(urls):
+            depth += {"(": 1, ")": -1}.get(urls[end], 0)
+            end += 1
+        unprefixed = re.search(r"prefix_default_language\s*=\s*False", urls[call.start() : end])
+        if call.start() < at < end and not unprefixed:
+            return f"/{_default_language(settings)}"
+    return ""
+
+
+def _default_language(settings: str) -> str:
+    """LANGUAGE_CODE, or its generic code (en for en-us) when LANGUAGES lists that instead."""
+    codes = re.findall(r"^LANGUAGE_CODE\s*=\s*['\"]([\w-]+)['\"]", settings, re.M)
+    code = codes[-1].lower() if codes else "en-us"
+    listed = re.search(r"^LANGUAGES\s*=\s*[\[(](.*?)^[\])]", settings, re.M | re.S)
+    supported = re.findall(r"\(\s*['\"]([\w-]+)['\"]\s*,", listed[1]) if listed else []
+    generic = code.partition("-")[0]
+    return generic if supported and code not in supported and generic in supported else code
 
 
 def _requirements_places(directory: Path) -> list[str]:

@@ -306,6 +306,46 @@ def test_init_checks_health_at_a_route_the_root_urlconf_has_as_written(tmp_path,
     )
 
 
+I18N_ADMIN = 'urlpatterns = i18n_patterns(\n    path("admin/", admin.site.urls),\n)\n'
+
+
+@pytest.mark.parametrize(
+    ("language", "urlpatterns", "health"),
+    [
+        ('LANGUAGE_CODE = "en-us"', I18N_ADMIN, "/en-us/admin/login/"),
+        (
+            'LANGUAGE_CODE = "en-us"\nLANGUAGES = [\n    ("en", _("English")),\n    ("de", ""),\n]',
+            I18N_ADMIN,
+            "/en/admin/login/",
+        ),
+        (
+            'LANGUAGE_CODE = "de"',
+            'urlpatterns = [path("healthz", views.up)]\n'
+            'urlpatterns += i18n_patterns(path("admin/", admin.site.urls))\n',
+            "/healthz",
+        ),
+        (
+            'LANGUAGE_CODE = "de"',
+            'urlpatterns = i18n_patterns(\n    path("admin/", admin.site.urls),\n'
+            "    prefix_default_language=False,\n)\n",
+            "/admin/login/",
+        ),
+    ],
+    ids=["language-code", "generic-language", "health-outside", "unprefixed"],
+)
+def test_init_checks_health_below_the_default_languages_prefix_of_i18n_patterns(
+    tmp_path, language, urlpatterns, health
+):
+    """django CMS's template serves its admin from i18n_patterns: /admin/login/ redirects."""
+    project = startproject(tmp_path / "cms")
+    urls = project / "mysite" / "urls.py"
+    urls.write_text(re.sub(r"(?ms)^urlpatterns = \[.*?^\]\n", urlpatterns, urls.read_text()))
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text().replace("LANGUAGE_CODE = 'en-us'", language))
+    assert urlpatterns in urls.read_text() and language in settings.read_text()
+    assert detect(project).health_path == health
+
+
 def test_an_interrupted_init_leaves_the_files_it_was_writing_as_they_were(tmp_path, monkeypatch):
     project = startproject(tmp_path / "edited")
     (project / "shipstate.toml").write_text("# the user's own edits\n")
