@@ -46,13 +46,13 @@ def startproject(path):
     return commit_all(django_project(path), "django-admin startproject")
 
 
-def deploy_serving_the_admin(app, fleet):
+def deploy_serving_the_admin(app, fleet, login="/admin/login/"):
     """Commit what init wrote, apply it to the sandbox: every host serves Django's admin."""
     commit(app, "shipstate init")
     (app / "inventories" / "sandbox.py").write_text(fleet.read_text())
     ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app)
     for address in host_addresses():
-        status, body, _ = http_get(f"http://{address}/admin/login/", host="localhost")
+        status, body, _ = http_get(f"http://{address}{login}", host="localhost")
         assert status == 200 and "Django" in body
 
 
@@ -344,6 +344,18 @@ def test_init_checks_health_below_the_default_languages_prefix_of_i18n_patterns(
     settings.write_text(settings.read_text().replace("LANGUAGE_CODE = 'en-us'", language))
     assert urlpatterns in urls.read_text() and language in settings.read_text()
     assert detect(project).health_path == health
+
+
+def test_an_admin_in_i18n_patterns_is_checked_and_served_below_the_language(tmp_path, fleet):
+    reset_app_on_hosts()
+    project = django_project(tmp_path / "hello")
+    urls = project / "mysite" / "urls.py"
+    text = re.sub(r"(?ms)^urlpatterns = \[.*?^\]\n", I18N_ADMIN, urls.read_text())
+    urls.write_text("from django.conf.urls.i18n import i18n_patterns\n" + text)
+    commit_all(project, "the admin in i18n_patterns")
+    ok("init", cwd=project)
+    assert 'health_path = "/en-us/admin/login/"' in (project / "shipstate.toml").read_text()
+    deploy_serving_the_admin(project, fleet, login="/en-us/admin/login/")
 
 
 def test_an_interrupted_init_leaves_the_files_it_was_writing_as_they_were(tmp_path, monkeypatch):
