@@ -733,12 +733,16 @@ def _settings_path(app_dir: Path, module: str) -> str:
     return (found.parent if package else found).relative_to(app_dir).as_posix()
 
 
-def _wsgi_module(app_dir: Path, settings_module: str) -> str:
-    """wsgi.py in the settings' package or the nearest package above it."""
+def _wsgi_application(app_dir: Path, settings_module: str, settings: str) -> str:
+    """The WSGI application WSGI_APPLICATION names, when its module is in the project; else
+    the `application` of wsgi.py in the settings' package or the nearest package above it."""
+    named = re.findall(r"^WSGI_APPLICATION\s*=\s*['\"]([\w.]+)\.(\w+)['\"]", settings, re.M)
+    if named and _module_file(app_dir, named[-1][0]):
+        return ":".join(named[-1])
     parts = settings_module.split(".")[:-1]
     while parts:
         if (app_dir.joinpath(*parts) / "wsgi.py").is_file():
-            return ".".join(parts) + ".wsgi"
+            return ".".join(parts) + ".wsgi:application"
         parts.pop()
     raise ShipstateError(
         f"no wsgi.py in {settings_module.rsplit('.', 1)[0]} or a package above it",
@@ -1126,7 +1130,7 @@ def detect(app_dir: Path) -> Detected:
         settings = _as_configuration(settings, configurations[1])
     procfile = _procfile(app_dir)
     asgi = ASGI_APPLICATION.search(settings) or ASGI_SERVED.search(procfile.get("web", ""))
-    wsgi = None if asgi else f"{_wsgi_module(modules, settings_module)}:application"
+    wsgi = None if asgi else _wsgi_application(modules, settings_module, settings)
     in_project = _requirements_places(project) if workdir else []
     places = [*_requirements_places(app_dir), *map(in_app, in_project)]
     unusable: list[ShipstateError] = []

@@ -673,6 +673,21 @@ def settings_package(project, used_by_manage: str, **modules: str):
     return settings
 
 
+def test_init_serves_the_wsgi_application_the_settings_name(tmp_path):
+    """WSGI_APPLICATION's, when the project has its module: not only beside the settings."""
+    project = startproject(tmp_path / "shop")
+    (project / "server").mkdir()
+    (project / "server" / "__init__.py").write_text("")
+    (project / "server" / "wsgi.py").write_text("app = get_wsgi_application()\n")
+    settings = project / "mysite" / "settings.py"
+    named = "WSGI_APPLICATION = 'mysite.wsgi.application'"
+    assert named in settings.read_text()
+    settings.write_text(settings.read_text().replace(named, 'WSGI_APPLICATION = "server.wsgi.app"'))
+    assert detect(project).wsgi == "server.wsgi:app"
+    (project / "server" / "wsgi.py").unlink()
+    assert detect(project).wsgi == "mysite.wsgi:application", "a module the project lacks"
+
+
 def test_init_serves_the_asgi_application_the_settings_name(tmp_path):
     project = startproject(tmp_path / "channels")
     assert (detect(project).wsgi, detect(project).asgi) == ("mysite.wsgi:application", None)
