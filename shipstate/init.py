@@ -307,8 +307,10 @@ def _translations(app_dir: Path) -> tuple[str, ...]:
 # the Debian packages requirements need on the servers: those with no wheel are built there
 # (psycopg 3's C implementation too); others load a library of the servers'
 BUILDS_ON_LIBPQ = ("libpq-dev", "python3-dev", "build-essential")
+FOR_DJANGO_HEROKU = "psycopg2 (for django-heroku)"  # which requires psycopg2, not its wheels
 SERVER_PACKAGES = {
     "psycopg2": BUILDS_ON_LIBPQ,
+    FOR_DJANGO_HEROKU: BUILDS_ON_LIBPQ,
     "mysqlclient": ("default-libmysqlclient-dev", "pkg-config", "python3-dev", "build-essential"),
     "psycopg[c]": BUILDS_ON_LIBPQ,
     "psycopg": ("libpq5",),
@@ -332,6 +334,7 @@ FROM_GIT = re.compile(
 # what is built on the servers, and the requirement with wheels that would build nothing
 BUILT_ON_THE_SERVERS = {
     "psycopg2": "psycopg2-binary",
+    FOR_DJANGO_HEROKU: None,
     "mysqlclient": None,
     "psycopg[c]": "psycopg[binary]",
 }
@@ -368,9 +371,15 @@ def _needing_server_packages(text: str, settings: str = "") -> tuple[str, ...]:
     """The requirements (in a requirements text) and the settings' apps that need Debian
     packages on the servers."""
     named = re.findall(
-        REQUIREMENT_NAMED.format("psycopg2|mysqlclient|psycopg|python[-_.]magic|weasyprint"), text
+        REQUIREMENT_NAMED.format(
+            "psycopg2|mysqlclient|psycopg|python[-_.]magic|weasyprint|django[-_.]heroku"
+        ),
+        text,
     )
     found = [re.sub(r"[-_.]", "-", name.lower()) for name in named]
+    found = [FOR_DJANGO_HEROKU if name == "django-heroku" else name for name in found]
+    if "psycopg2" in found:
+        found = [name for name in found if name != FOR_DJANGO_HEROKU]
     if "psycopg" in found:
         found = [name for name in found if name != "psycopg"]
         if not PSYCOPG_BINARY.search(text):

@@ -1312,6 +1312,7 @@ def test_init_compiles_the_translations_git_holds_uncompiled_and_they_are_served
         ("Django\n-e git+https://example.com/me/lib.git@v1#egg=lib\n", "", ("git",)),
         ("-r base.txt\n", "lib @ git+ssh://git@example.com/me/lib.git\n", ("git",)),
         ("Django\nlib @ https://example.com/lib-1.0.tar.gz\n", "", ()),
+        ("Django\ndjango-heroku==0.3.1\n", "", ("libpq-dev", "python3-dev")),
     ],
 )
 def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
@@ -1329,7 +1330,11 @@ def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
     assert bool(built_note) == built
     if built:
         named = (requirements + included).lower()
-        name = next(n for n in ("psycopg2", "psycopg[c]", "mysqlclient") if n in named)
+        name = (
+            "psycopg2 (for django-heroku)"
+            if "django-heroku" in named
+            else next(n for n in ("psycopg2", "psycopg[c]", "mysqlclient") if n in named)
+        )
         instead = {"psycopg2": "psycopg2-binary", "psycopg[c]": "psycopg[binary]"}.get(name)
         assert built_note[0].startswith(f"the servers build {name} from source")
         assert built_note[0].endswith(
