@@ -615,6 +615,26 @@ def _configurations(project: Path, settings: str) -> tuple[str, str] | None:
     return named[1], named[1]
 
 
+# django_heroku.settings(locals(), staticfiles=False...): settings made at run time
+DJANGO_HEROKU = re.compile(r"^django_heroku\.settings\(\s*locals\(\)([^)]*)\)", re.M)
+
+
+def _as_django_heroku_leaves_them(settings: str) -> str:
+    """The settings with what django-heroku's `settings(locals())` sets in them written where
+    it is: STATIC_ROOT (BASE_DIR / "staticfiles") and ALLOWED_HOSTS (all), unless told not to."""
+    call = DJANGO_HEROKU.search(settings)
+    if call is None:
+        return settings
+    made = {
+        "staticfiles": 'STATIC_ROOT = BASE_DIR / "staticfiles"',
+        "allowed_hosts": 'ALLOWED_HOSTS = ["*"]',
+    }
+    kept = [
+        line for option, line in made.items() if not re.search(rf"{option}\s*=\s*False", call[1])
+    ]
+    return "\n".join([settings[: call.end()], *kept, settings[call.end() :]])
+
+
 def _as_configuration(settings: str, name: str) -> str:
     """Class-based settings read as a module's: the module's own statements, then those of
     the class `name` after its bases' (what comes later wins, as in a module)."""
@@ -1137,6 +1157,7 @@ def detect(app_dir: Path) -> Detected:
     configurations = _configurations(project, settings)
     if configurations:
         settings = _as_configuration(settings, configurations[1])
+    settings = _as_django_heroku_leaves_them(settings)
     procfile = _procfile(app_dir)
     asgi = ASGI_APPLICATION.search(settings) or ASGI_SERVED.search(procfile.get("web", ""))
     wsgi = None if asgi else _wsgi_application(modules, settings_module, settings)

@@ -2553,3 +2553,19 @@ def test_init_names_a_file_setting_the_settings_module_over_the_environment(tmp_
         "so the servers would run that rather than mysite.settings ([env] in shipstate.toml): "
         'write os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mysite.dev") there instead'
     ], "manage.py's is the servers' module"
+
+
+def test_init_reads_the_settings_as_django_heroku_leaves_them(tmp_path):
+    """An app leaving Heroku: `django_heroku.settings(locals())` sets STATIC_ROOT and
+    ALLOWED_HOSTS as the app runs, and requires psycopg2."""
+    project = django_project(tmp_path / "shop")
+    (project / "requirements.txt").write_text("Django==5.2.19\ndjango-heroku==0.3.1\n")
+    settings = project / "mysite" / "settings.py"
+    original = settings.read_text()
+    settings.write_text(f"import django_heroku\n{original}django_heroku.settings(locals())\n")
+    found = detect(project)
+    assert (found.static_root, found.served_at.names) == ("staticfiles", ())
+    assert not [n for n in found.notes if "STATIC_ROOT" in n or "ALLOWED_HOSTS" in n]
+    assert config_written_for(found).packages[:2] == ("libpq-dev", "python3-dev")
+    settings.write_text(f"{original}django_heroku.settings(locals(), staticfiles=False)\n")
+    assert detect(project).static_root is None
