@@ -697,17 +697,24 @@ def _modules_dir(project: Path, settings_module: str) -> str | None:
     return "src"
 
 
-def _settings_text(app_dir: Path, module: str) -> str:
-    """The settings' source, after that of the sibling modules it star-imports."""
+# from .base import *, unconditionally (a `try:`'s is indented)
+STAR_IMPORT = re.compile(r"^from \.(\w+) import \*.*$", re.M)
+
+
+def _settings_text(app_dir: Path, module: str) -> tuple[str, list[Path]]:
+    """The settings' source, with that of each sibling module it star-imports in its place;
+    and those siblings' files."""
     found = _module_file(app_dir, module)
     if found is None:
-        return ""
+        return "", []
     text = found.read_text()
-    for sibling in re.findall(r"^from \.(\w+) import \*", text, re.M):
-        imported = found.parent / f"{sibling}.py"
-        if imported.is_file():
-            text = imported.read_text() + "\n" + text
-    return text
+    siblings = [found.parent / f"{name}.py" for name in STAR_IMPORT.findall(text)]
+
+    def spliced(line: re.Match) -> str:
+        sibling = found.parent / f"{line[1]}.py"
+        return sibling.read_text() if sibling.is_file() else line[0]
+
+    return STAR_IMPORT.sub(spliced, text), siblings
 
 
 def _uncommitted(app_dir: Path, file: Path | None) -> str | None:
@@ -748,8 +755,37 @@ def _split_settings_notes(split: SplitSettings | None) -> list[str]:
     ]
 
 
+def _out_of_git_notes(
+    app_dir: Path, out_of_git: list[str], settings_file: str | None, uploaded: str | None
+) -> list[str]:
+    """On the settings' files git does not have: the settings module's, those it imports."""
+    notes = []
+    for path in out_of_git:
+        what = (
+            "the settings the servers get" if path == settings_file else "which the settings import"
+        )
+        if path == uploaded:
+            notes.append(
+                f"git ignores {path}, {what}, so no release has it: shipstate.toml's [secrets] "
+                "uploads it from this machine into each release (README: Secrets)"
+            )
+        elif git_ignores(app_dir, path):
+            notes.append(
+                f"git ignores {path}, {what}, so no release has it: commit it, or give it the "
+                "servers with [secrets] (README: Secrets)"
+            )
+        else:
+            notes.append(
+                f"git does not track {path}, {what}: commit it (shipstate deploys commits)"
+            )
+    return notes
+
+
 def _not_in_git(app_dir: Path, files: Iterable[Path]) -> list[str]:
-    """Those of `files` in the app that git does not have, as paths from `app_dir`."""
+    """Those of `files` in the app that git does not have, as paths from `app_dir` (none
+    outside a repository: init says so once)."""
+    if not in_git_work_tree(app_dir):
+        return []
     paths = [f.relative_to(app_dir) for f in files if f.is_relative_to(app_dir)]
     return [p.as_posix() for p in paths if not tracked_files(app_dir, p.as_posix())]
 
@@ -1139,13 +1175,19 @@ def detect(app_dir: Path) -> Detected:
     settings_module = _production_settings(modules, used_by_manage)
     settings_file = _module_file(modules, settings_module)
     split = split_settings(settings_file, PRODUCTION_SETTINGS) if settings_file else None
-    settings = (
-        "\n".join(file.read_text() for file in split.files)
+    settings, imported = (
+        (
+            "\n".join(file.read_text() for file in split.files),
+            [file for file in split.files if file not in split.optional],
+        )
         if split
         else _settings_text(modules, settings_module)
     )
     uncommitted = _uncommitted(app_dir, settings_file)
-    ignored = uncommitted if uncommitted and git_ignores(app_dir, uncommitted) else None
+    out_of_git = list(
+        dict.fromkeys([*filter(None, [uncommitted]), *_not_in_git(app_dir, imported)])
+    )
+    ignored = next((path for path in out_of_git if git_ignores(app_dir, path)), None)
     optional_settings = _not_in_git(
         app_dir,
         split.optional
@@ -1319,20 +1361,7 @@ def detect(app_dir: Path) -> Detected:
             ),
             *_setting_notes(settings, settings_module, in_git=not ignored),
             *_allowed_hosts_notes(settings, served_at),
-            *(
-                [
-                    f"git ignores {ignored}, the settings the servers get, so no release "
-                    "has it: shipstate.toml's [secrets] uploads it from this machine into each "
-                    "release (README: Secrets)"
-                ]
-                if ignored
-                else [
-                    f"git does not track {uncommitted}, the settings the servers get: commit it "
-                    "(shipstate deploys commits)"
-                ]
-                if uncommitted
-                else []
-            ),
+            *_out_of_git_notes(app_dir, out_of_git, uncommitted, ignored),
             *(
                 f"the settings import {path} when there is one, and git has none: the releases "
                 "run without it; if the servers need one, give it them with [secrets] in "

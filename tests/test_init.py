@@ -871,6 +871,39 @@ def test_production_settings_git_ignores_are_uploaded_into_each_release(tmp_path
     assert any(note.startswith(uncommitted) for note in found.notes)
 
 
+def test_init_uploads_the_local_settings_git_ignores_that_the_settings_import(tmp_path):
+    """settings.py ends with `from .local_settings import *` (no `try:`), and git ignores
+    local_settings.py, which holds the secrets: every release would fail to import it."""
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + "\nfrom .local_settings import *  # noqa\n")
+    (project / "mysite" / "local_settings.py").write_text(
+        'DEBUG = False\nSECRET_KEY = "kept out of git"\nALLOWED_HOSTS = ["shop.example.com"]\n'
+    )
+    (project / ".gitignore").write_text("local_settings.py\n")
+    commit_all(project, "local settings kept out of git")
+    found = detect(project)
+    assert found.settings_ignored == "mysite/local_settings.py"
+    config = config_written_for(found)
+    assert (config.secrets.file, config.secrets.path, config.secrets.environment) == (
+        "mysite/local_settings.py",
+        "mysite/local_settings.py",
+        False,
+    )
+    assert config.server_name == "shop.example.com", "its values, imported last, win"
+    assert [n for n in found.notes if "local_settings" in n or "DEBUG" in n] == [
+        "git ignores mysite/local_settings.py, which the settings import, so no release has it: "
+        "shipstate.toml's [secrets] uploads it from this machine into each release (README: "
+        "Secrets)"
+    ]
+    (project / ".gitignore").write_text("")
+    untracked = [n for n in detect(project).notes if "local_settings" in n]
+    assert untracked == [
+        "git does not track mysite/local_settings.py, which the settings import: commit it "
+        "(shipstate deploys commits)"
+    ]
+
+
 @pytest.mark.parametrize(
     ("allowed", "names", "read_from"),
     [
