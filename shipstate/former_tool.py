@@ -761,6 +761,16 @@ def _commands_in(text: str) -> list[str]:
     return [command for command in commands if command]
 
 
+def management_commands_only(line: str) -> list[str] | None:
+    """The management commands of a command line made only of them (a Procfile's `release:
+    python manage.py migrate && python manage.py createcachetable`), else None."""
+    parts = [part for part in re.split(r"&&|;", line) if part.strip()]
+    commands = [_commands_in(part) for part in parts]
+    if not parts or any(len(found) != 1 for found in commands):
+        return None
+    return [found[0] for found in commands]
+
+
 def fabric_deploy_commands(text: str) -> list[str]:
     """The management commands a fabfile's deploy task runs: in the functions it names
     (`migrate()`, Fabric 1's `execute(migrate)`), and theirs, in the order it reaches them.

@@ -33,6 +33,7 @@ from shipstate.former_tool import (
     former_shared,
     kamal_environment,
     kamal_proxy,
+    management_commands_only,
     nginx_site,
     releases_kept,
     supervisor_programs,
@@ -191,8 +192,6 @@ def _procfile(app_dir: Path) -> dict[str, str]:
 
 # a Procfile's web command serving an ASGI app: uvicorn mysite.asgi:application, daphne...
 ASGI_SERVED = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*\.asgi)(?::([A-Za-z_]\w*))?\b")
-# a Procfile's release command that does only what the migrate hook does
-MIGRATE_ONLY = re.compile(r"(?:python3? )?(?:\./)?manage\.py migrate(?: --no-?input)?")
 
 
 # task queues' Django apps, and their workers' management commands
@@ -1258,7 +1257,8 @@ def detect(app_dir: Path) -> Detected:
         app_dir, procfile, modules, settings_module, settings
     )
     release = procfile.get("release", "")
-    release_hook = None if MIGRATE_ONLY.fullmatch(release) else release or None
+    release_commands = management_commands_only(release)
+    release_hook = None if release_commands is not None else release or None
     translations = _translations(app_dir)
     requirements_text = _requirements_text(app_dir / requirements)
     server_needs = _needing_server_packages(requirements_text, settings)
@@ -1272,6 +1272,9 @@ def detect(app_dir: Path) -> Detected:
     )
     build = _frontend_build(app_dir)
     former_commands, commands_in = deploy_commands(app_dir) or ((), None)
+    if release_commands:  # Heroku's release phase, which runs after its build's collectstatic
+        former_commands = (*former_commands, "collectstatic", *release_commands)
+        commands_in = commands_in or "the Procfile's release"
     cache_table = bool(DATABASE_CACHE.search(settings))
     written = set(WRITTEN_ANYWAY)
     if cache_table:

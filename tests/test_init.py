@@ -1273,7 +1273,7 @@ def test_init_writes_the_processes_of_a_procfile_or_a_celery_app_commented_out(t
 )
 def test_init_takes_a_procfiles_asgi_server_and_release_command(tmp_path, web, asgi):
     project = startproject(tmp_path / "heroku")
-    release = "python manage.py migrate && python manage.py createcachetable"
+    release = "./bin/release.sh && python manage.py createcachetable"
     (project / "Procfile").write_text(f"web: {web}\nrelease: {release}\n")
     found = detect(project)
     assert found.asgi == asgi and found.wsgi == (None if asgi else "mysite.wsgi:application")
@@ -1284,6 +1284,28 @@ def test_init_takes_a_procfiles_asgi_server_and_release_command(tmp_path, web, a
         ("python manage.py migrate --noinput", "every-host", ("**/migrations/*.py", ANY)),
         (release, "every-host", ()),
     ], "the release command runs for every release, after the migrate hook"
+
+
+def test_a_procfiles_release_of_management_commands_runs_those_init_does_not_write(tmp_path):
+    project = startproject(tmp_path / "heroku")
+    (project / "Procfile").write_text(
+        "web: gunicorn mysite.wsgi\nrelease: python manage.py migrate --noinput && "
+        "python manage.py clearsessions; ./manage.py update_index\n"
+    )
+    found = detect(project)
+    assert not any(note.startswith("the Procfile's release command") for note in found.notes)
+    assert [(h.command, h.run) for h in config_written_for(found).hooks] == [
+        ("python manage.py migrate --noinput", "every-host"),
+        ("python manage.py clearsessions", "every-host"),
+        ("python manage.py update_index", "every-host"),
+    ], "migrate once, as init writes it; every host for SQLite's databases"
+    assert "# What the Procfile's release ran on each deploy after collectstatic" in (
+        render_config(found)
+    )
+    (project / "Procfile").write_text(
+        "web: gunicorn mysite.wsgi\nrelease: python manage.py migrate\n"
+    )
+    assert len(config_written_for(detect(project)).hooks) == 1, "only what init writes anyway"
 
 
 FRENCH_LOG_IN = """msgid ""
