@@ -701,19 +701,24 @@ STAR_IMPORT = re.compile(r"^from \.(\w+) import \*.*$", re.M)
 
 
 def _settings_text(app_dir: Path, module: str) -> tuple[str, list[Path]]:
-    """The settings' source, with that of each sibling module it star-imports in its place;
-    and those siblings' files."""
+    """The settings' source, with that of each sibling module it star-imports in its place
+    (theirs too); and those siblings' files."""
     found = _module_file(app_dir, module)
     if found is None:
         return "", []
-    text = found.read_text()
-    siblings = [found.parent / f"{name}.py" for name in STAR_IMPORT.findall(text)]
+    siblings: list[Path] = []
 
-    def spliced(line: re.Match) -> str:
-        sibling = found.parent / f"{line[1]}.py"
-        return sibling.read_text() if sibling.is_file() else line[0]
+    def spliced(file: Path, seen: frozenset[Path]) -> str:
+        def sibling(line: re.Match) -> str:
+            imported = file.parent / f"{line[1]}.py"
+            siblings.append(imported)
+            if imported in seen or not imported.is_file():
+                return line[0]
+            return spliced(imported, seen | {imported})
 
-    return STAR_IMPORT.sub(spliced, text), siblings
+        return STAR_IMPORT.sub(sibling, file.read_text())
+
+    return spliced(found, frozenset([found])), siblings
 
 
 def _uncommitted(app_dir: Path, file: Path | None) -> str | None:

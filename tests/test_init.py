@@ -2624,3 +2624,19 @@ def test_init_reads_the_settings_as_django_heroku_leaves_them(tmp_path):
     assert config_written_for(found).packages[:2] == ("libpq-dev", "python3-dev")
     settings.write_text(f"{original}django_heroku.settings(locals(), staticfiles=False)\n")
     assert detect(project).static_root is None
+
+
+def test_init_reads_what_the_settings_star_import_in_their_place_and_theirs(tmp_path):
+    project = tmp_path / "shop"
+    settings_package(
+        project,
+        "config.settings.local",
+        common='STATIC_ROOT = BASE_DIR / "staticfiles"\nDEBUG = True\n',
+        base='from .common import *  # noqa\nINSTALLED_APPS = ["django.contrib.admin"]\n',
+        local='from .base import *\nSECRET_KEY = "dev"\n',
+        production='DEBUG = True\nfrom .base import *\nDEBUG = False\nSECRET_KEY = env("KEY")\n'
+        'ALLOWED_HOSTS = ["shop.example.com"]\n',
+    )
+    found = detect(project)
+    assert (found.settings, found.static_root) == ("config.settings.production", "staticfiles")
+    assert not [note for note in found.notes if "DEBUG" in note], "production's, set last"
