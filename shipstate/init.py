@@ -133,6 +133,7 @@ class Detected:
     python_needed: str | None = None  # unpinned, a Python newer than Debian 12's the app needs
     python_needed_by: str | None = None
     environment: tuple[str, ...] = ()
+    environment_required: tuple[str, ...] = ()  # without a default: [secrets] is written active
     processes: tuple[tuple[str, str], ...] = ()  # (name, command), written commented out
     processes_found_in: str = ""
     notes: tuple[str, ...] = ()
@@ -966,6 +967,26 @@ def _outside_app(settings: str, pattern: str) -> str | None:
 REQUIRED_VALUE = r"^([A-Z][A-Z0-9_]*)\s*=\s*values\.(?:SecretValue\(|.*environ_required\s*=\s*True)"
 
 
+# a variable read with no default, which the settings fail without: os.environ["X"],
+# env("X"), env.list("X"), config("X", cast=bool) (a second argument would be its default)
+REQUIRED_READ = re.compile(
+    r"""environ\[\s*['"](\w+)['"]\s*\](?!\s*=(?!=))"""
+    r"""|\b(?:env(?:\.\w+)?|config)\(\s*['"](\w+)['"]\s*((?:,[^)]*)?)\)"""
+)
+
+
+def _environment_required(settings: str) -> tuple[str, ...]:
+    """The variables the settings cannot start without."""
+    names = [
+        subscript or called
+        for subscript, called, arguments in REQUIRED_READ.findall(settings)
+        if subscript
+        or all(re.match(r"\s*(?!default\b)\w+\s*=", a) for a in arguments.split(",")[1:])
+    ]
+    names += [f"DJANGO_{name}" for name in re.findall(REQUIRED_VALUE, settings, re.M)]
+    return tuple(name for name in dict.fromkeys(names) if name != "DJANGO_SETTINGS_MODULE")
+
+
 def _environment_read(settings: str) -> tuple[str, ...]:
     names = dict.fromkeys(re.findall(ENVIRONMENT_READ, settings))
     names.update(
@@ -1233,6 +1254,7 @@ def detect(app_dir: Path) -> Detected:
     kamal_names, kamal_health = kamal_proxy(app_dir)
     name = _app_name(app_dir, settings_module)[:40]
     environment = _environment_read(settings)
+    required = () if ignored else _environment_required(settings)
     env_example = _env_example([app_dir, project])
     kamal_secret, kamal_clear = kamal_environment(app_dir)
     deployed_to, deploys_to_in = deploys_to(app_dir) or (None, None)
@@ -1315,6 +1337,7 @@ def detect(app_dir: Path) -> Detected:
         python_needed=python_needed,
         python_needed_by=python_needed_by,
         environment=environment,
+        environment_required=required,
         processes=processes,
         processes_found_in=processes_found_in,
         build=build,
@@ -1551,7 +1574,8 @@ def detect(app_dir: Path) -> Detected:
                 [
                     f"{env_example} lists the environment the app expects: copy it to "
                     "secrets/production.env (one per inventory: secrets/staging.env...), fill in "
-                    "the values, and uncomment [secrets] in shipstate.toml"
+                    "the values"
+                    + ("" if required else ", and uncomment [secrets] in shipstate.toml")
                 ]
                 if env_example
                 else []
@@ -1727,6 +1751,15 @@ def render_config(found: Detected) -> str:
             ]
             if found.settings_ignored
             else [
+                f"# The settings need {', '.join(found.environment_required)} (they fail "
+                "without): a local file",
+                "# per inventory gives them, as secrets/production.env or secrets/sandbox.env",
+                "# (KEY=VALUE lines, never committed; README: Secrets):",
+                "[secrets]",
+                'file = "secrets/{inventory}.env"',
+            ]
+            if found.environment_required
+            else [
                 "# Secrets go in a local file per inventory (e.g. secrets/production.env, "
                 "KEY=VALUE",
                 "# lines, never committed; README: Secrets). Uncomment to give its variables to "
@@ -1853,6 +1886,7 @@ class Written:
     hosts_taken: tuple[str, ...] = ()  # inventories listing the hosts the former tool did
     ignored: str | None = None  # the pattern added to .gitignore, if one was
     packages: tuple[str, ...] = ()  # the Debian packages the config lists
+    secrets_needed: tuple[str, ...] = ()  # what the settings need from each inventory's secrets
 
 
 def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
@@ -1887,7 +1921,15 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
     taken = tuple(path.stem for path in inventories if path.stem in former and path not in kept)
     hosts_notes = tuple(_former_hosts_note(env, former[env]) for env in taken)
     notes = (*found.notes, *hosts_notes, *outside_git)
-    return Written(list(wanted), kept, notes, taken, _ignore_secrets(app_dir), config.packages)
+    return Written(
+        list(wanted),
+        kept,
+        notes,
+        taken,
+        _ignore_secrets(app_dir),
+        config.packages,
+        found.environment_required,
+    )
 
 
 # where the config's [secrets] (commented out) keeps them: `file = "secrets/{inventory}.env"`

@@ -2640,3 +2640,60 @@ def test_init_reads_what_the_settings_star_import_in_their_place_and_theirs(tmp_
     found = detect(project)
     assert (found.settings, found.static_root) == ("config.settings.production", "staticfiles")
     assert not [note for note in found.notes if "DEBUG" in note], "production's, set last"
+
+
+@pytest.mark.parametrize(
+    ("read", "required"),
+    [
+        ('SECRET_KEY = os.environ["SECRET_KEY"]', ("SECRET_KEY",)),
+        ('SECRET_KEY = os.environ.get("SECRET_KEY", "x")', ()),
+        ('os.environ["SECRET_KEY"] = "set here, not read"', ()),
+        ('DEBUG = os.environ["DEBUG"] == "1"', ("DEBUG",)),
+        ('SECRET_KEY = env("SECRET_KEY")\nHOSTS = env.list("HOSTS")', ("SECRET_KEY", "HOSTS")),
+        ('DEBUG = env.bool("DEBUG", False)\nKEY = env("KEY", default="x")', ()),
+        (
+            'DEBUG = config("DEBUG", cast=bool)\nKEY = config("KEY", default="", cast=str)',
+            ("DEBUG",),
+        ),
+        ("SECRET_KEY = values.SecretValue()", ("DJANGO_SECRET_KEY",)),
+    ],
+)
+def test_init_names_the_variables_the_settings_cannot_start_without(read, required):
+    from shipstate.init import _environment_required
+
+    assert _environment_required(read) == required
+
+
+def test_init_gives_the_app_a_secrets_file_per_inventory_when_its_settings_need_one(tmp_path):
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    original = settings.read_text()
+    settings.write_text(original + 'DEBUG = os.environ.get("DEBUG") == "1"\n')
+    commit_all(project, "a variable with a default")
+    assert config_written_for(detect(project)).secrets is None, "written commented out"
+    settings.write_text(original + 'SECRET_KEY = os.environ["SECRET_KEY"]\n')
+    (project / ".env.example").write_text("SECRET_KEY=\n")
+    commit(project, "one without")
+    said = ok("init", cwd=project)
+    written = (project / "shipstate.toml").read_text()
+    assert "[secrets]\nfile = " in written
+    assert parse_config(tomllib.loads(written), "t").secrets.file == "secrets/{inventory}.env"
+    assert (
+        "note: .env.example lists the environment the app expects: copy it to secrets/"
+        in (said.stderr)
+        and "uncomment [secrets]" not in said.stderr
+    )
+    assert (
+        "add your hosts to inventories/production.py, write secrets/production.env (SECRET_KEY="
+        "...: the settings need it), commit, then" in said.stdout
+    )
+    assert (
+        "README: The sandbox), with secrets/sandbox.env (SECRET_KEY=...: the settings need it):"
+        in said.stdout
+    )
+    from shipstate.source import read_secrets
+
+    config = parse_config(tomllib.loads(written), "t")
+    with pytest.raises(ShipstateError, match=r"secrets file .*secrets/sandbox\.env") as missing:
+        read_secrets(project, config.secrets, "sandbox")
+    assert missing.value.hint.startswith("create it")
