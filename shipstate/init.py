@@ -590,6 +590,11 @@ UNSET_SETTINGS = (
 ENVIRONMENT_READ = (
     r"(?:environ\.get\(|environ\[|getenv\(|\benv(?:\.\w+)?\(|\bconfig\()\s*['\"](\w+)['\"]"
 )
+# a default that is on: env.bool("DEBUG", True), config("DEBUG", default=True, cast=bool),
+# os.environ.get("DEBUG", "True") == "True"
+DEBUG_BY_DEFAULT = re.compile(
+    r"""(?:default\s*=\s*|['"]\w+['"]\s*,\s*)['"]?(?:True|true|1|yes|on)['"]?\s*[,)]"""
+)
 DEVELOPMENT_SETTINGS = ("local", "dev", "development")
 PRODUCTION_SETTINGS = ("production", "prod")
 
@@ -915,6 +920,14 @@ def _setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
     for name, without in UNSET_SETTINGS if settings else ():
         if not re.search(rf"^{name}\s*=", settings, re.M):
             notes.append(f"{module} (with what it star-imports) sets no {name}: {without}")
+    debug = re.findall(r"^DEBUG\s*=\s*(.+)$", settings, re.M)
+    read = re.search(ENVIRONMENT_READ, debug[-1]) if debug else None
+    if read and DEBUG_BY_DEFAULT.search(debug[-1]):
+        notes.append(
+            f"DEBUG is on unless the environment's {read[1]} turns it off: visitors would see "
+            f"tracebacks; set {read[1]}=False in each inventory's secrets file, or default it "
+            "to off"
+        )
     return tuple(notes)
 
 

@@ -2697,3 +2697,30 @@ def test_init_gives_the_app_a_secrets_file_per_inventory_when_its_settings_need_
     with pytest.raises(ShipstateError, match=r"secrets file .*secrets/sandbox\.env") as missing:
         read_secrets(project, config.secrets, "sandbox")
     assert missing.value.hint.startswith("create it")
+
+
+@pytest.mark.parametrize(
+    ("debug", "named"),
+    [
+        ('env.bool("DJANGO_DEBUG", True)', "DJANGO_DEBUG"),
+        ('config("DEBUG", default=True, cast=bool)', "DEBUG"),
+        ('os.environ.get("DEBUG", "True") == "True"', "DEBUG"),
+        ('os.getenv("DEBUG", "1") == "1"', "DEBUG"),
+        ('env.bool("DJANGO_DEBUG", False)', None),
+        ('os.environ.get("DEBUG", "False") == "True"', None),
+        ('os.environ.get("DEBUG") == "1"', None),
+    ],
+)
+def test_init_names_debug_on_unless_the_environment_says_otherwise(tmp_path, debug, named):
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text().replace("DEBUG = True", f"DEBUG = {debug}"))
+    said = [n for n in detect(project).notes if n.startswith("DEBUG is on unless")]
+    assert said == (
+        [
+            f"DEBUG is on unless the environment's {named} turns it off: visitors would see "
+            f"tracebacks; set {named}=False in each inventory's secrets file, or default it to off"
+        ]
+        if named
+        else []
+    )
