@@ -844,7 +844,7 @@ def _ansistrano_hook_files(app_dir: Path) -> list[Path]:
 def deploy_commands(app_dir: Path) -> tuple[tuple[str, ...], str] | None:
     """The management commands (`compress --force`) the former tool ran on each deploy, in
     its order, and the file saying so: a fabfile's deploy task, Capistrano's or Deployer's tasks
-    hooked into their deploy, Ansistrano's hook tasks."""
+    hooked into their deploy, Ansistrano's hook tasks, Render's or Fly's deploy commands."""
     if (fabfile := _fabfile(app_dir)) and (
         commands := fabric_deploy_commands(_text(app_dir / fabfile[0]))
     ):
@@ -856,4 +856,26 @@ def deploy_commands(app_dir: Path) -> tuple[tuple[str, ...], str] | None:
     commands = [command for file in files for command in _commands_in(_text(file))]
     if commands:
         return tuple(commands), str(files[0].relative_to(app_dir.resolve()))
+    for name in ("render.yaml", "fly.toml"):
+        if commands := _platform_commands(app_dir, _text(app_dir / name)):
+            return tuple(commands), name
     return None
+
+
+# a platform's commands run on each deploy: Render's build and pre-deploy, Fly's release
+PLATFORM_COMMAND = re.compile(
+    r"""^\s*(?:buildCommand|preDeployCommand|release_command)\s*[:=]\s*["']?(.+?)["']?\s*$""",
+    re.M,
+)
+
+
+def _platform_commands(app_dir: Path, text: str) -> list[str]:
+    """The management commands of a platform's deploy commands, or of the scripts they run
+    (Render's `./build.sh`)."""
+    commands = []
+    for line in PLATFORM_COMMAND.findall(text):
+        scripts = [app_dir / w for w in line.split() if re.fullmatch(r"[\w./-]+\.sh", w)]
+        inside = [s for s in scripts if s.resolve().is_relative_to(app_dir.resolve())]
+        commands += [c for script in inside for c in _commands_in(_text(script))]
+        commands += _commands_in(line)
+    return commands

@@ -1326,7 +1326,12 @@ def detect(app_dir: Path) -> Detected:
     compress = compress_ran or bool(COMPRESS_OFFLINE.search(settings))
     served_at = _server_names(app_dir, settings, kamal_names)
     served = f"{(wsgi.rpartition(':')[0] if wsgi else asgi[1]).replace('.', '/')}.py"
-    app_server_files = ["Procfile", *tracked_files(app_dir, "*supervisor*")]
+    app_server_files = [
+        "Procfile",
+        "render.yaml",
+        "fly.toml",
+        *tracked_files(app_dir, "*supervisor*"),
+    ]
     app_server_files += [
         *tracked_files(app_dir, "*.service"),
         *tracked_files(app_dir, "*gunicorn*"),

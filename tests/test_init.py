@@ -2724,3 +2724,34 @@ def test_init_names_debug_on_unless_the_environment_says_otherwise(tmp_path, deb
         if named
         else []
     )
+
+
+def test_init_runs_what_render_or_fly_ran_on_each_deploy(tmp_path):
+    from shipstate.former_tool import deploy_commands
+
+    project = django_project(tmp_path / "shop")
+    (project / "render.yaml").write_text(
+        "services:\n  - type: web\n    name: shop\n    buildCommand: './build.sh'\n"
+        '    preDeployCommand: "python manage.py clearsessions"\n'
+        "    startCommand: gunicorn mysite.wsgi --workers 3\n"
+    )
+    (project / "build.sh").write_text(
+        "#!/usr/bin/env bash\nset -o errexit\npip install -r requirements.txt\n"
+        "python manage.py collectstatic --no-input\npython manage.py update_index\n"
+    )
+    assert deploy_commands(project) == (
+        ("collectstatic --no-input", "update_index", "clearsessions"),
+        "render.yaml",
+    )
+    commit_all(project, "deployed on Render")
+    found = detect(project)
+    assert (found.former_before_static, found.former_after_static) == (
+        (),
+        ("update_index", "clearsessions"),
+    )
+    assert found.app_server.workers == 3 and found.app_server.found_in == "render.yaml"
+    (project / "render.yaml").unlink()
+    (project / "fly.toml").write_text(
+        'app = "shop"\n\n[deploy]\n  release_command = "python manage.py migrate --noinput"\n'
+    )
+    assert deploy_commands(project) == (("migrate --noinput",), "fly.toml")
