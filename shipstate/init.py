@@ -989,7 +989,8 @@ REQUIRED_READ = re.compile(
 
 
 def _environment_required(settings: str) -> tuple[str, ...]:
-    """The variables the settings cannot start without."""
+    """The variables the settings cannot start without (but those read only when set: `if
+    "SENTRY_DSN" in os.environ:`)."""
     names = [
         subscript or called
         for subscript, called, arguments in REQUIRED_READ.findall(settings)
@@ -997,7 +998,9 @@ def _environment_required(settings: str) -> tuple[str, ...]:
         or all(re.match(r"\s*(?!default\b)\w+\s*=", a) for a in arguments.split(",")[1:])
     ]
     names += [f"DJANGO_{name}" for name in re.findall(REQUIRED_VALUE, settings, re.M)]
-    return tuple(name for name in dict.fromkeys(names) if name != "DJANGO_SETTINGS_MODULE")
+    checked = set(re.findall(r"""['"](\w+)['"]\s+in\s+(?:os\.)?environ\b""", settings))
+    unneeded = checked | {"DJANGO_SETTINGS_MODULE"}
+    return tuple(name for name in dict.fromkeys(names) if name not in unneeded)
 
 
 def _environment_read(settings: str) -> tuple[str, ...]:

@@ -2656,6 +2656,7 @@ def test_init_reads_what_the_settings_star_import_in_their_place_and_theirs(tmp_
             ("DEBUG",),
         ),
         ("SECRET_KEY = values.SecretValue()", ("DJANGO_SECRET_KEY",)),
+        ('if "DSN" in os.environ:\n    init(dsn=os.environ["DSN"])', ()),
     ],
 )
 def test_init_names_the_variables_the_settings_cannot_start_without(read, required):
