@@ -687,11 +687,27 @@ def _base_dir(modules: Path, settings_module: str, settings: str) -> Path | None
     `.parents[n]` or `os.path.dirname`s of `__file__` say; None when set otherwise."""
     found = _module_file(modules, settings_module)
     values = re.findall(r"^BASE_DIR\s*=\s*(.*__file__.*)$", settings, re.M)
-    if found is None or not values:
-        return None
-    up = len(re.findall(r"\.parent\b|dirname\(", values[-1]))
-    up += sum(int(n) + 1 for n in re.findall(r"\.parents\[(\d)\]", values[-1]))
-    return found.parents[up - 1] if 0 < up <= len(found.parents) else None
+    return _from_file(found, values[-1]) if found and values else None
+
+
+def _from_file(file: Path, value: str) -> Path | None:
+    """The directory a value made of `__file__` names: as many above `file` as its
+    `.parent`s, `.parents[n]` or `os.path.dirname`s say."""
+    up = len(re.findall(r"\.parent\b|dirname\(", value))
+    up += sum(int(n) + 1 for n in re.findall(r"\.parents\[(\d)\]", value))
+    return file.parents[up - 1] if 0 < up <= len(file.parents) else None
+
+
+def _roots_from_base(settings: str, file: Path | None, base: Path) -> str:
+    """Lines giving the settings' other roots made of `__file__` (PROJECT_ROOT =
+    os.path.dirname(os.path.abspath(__file__))) from BASE_DIR, for paths below them."""
+    lines = []
+    for name, value in re.findall(r"^([A-Z][A-Z0-9_]*)\s*=\s*(.*__file__.*)$", settings, re.M):
+        root = _from_file(file, value) if file and name != "BASE_DIR" else None
+        if root is not None and root.is_relative_to(base):
+            below = root.relative_to(base).as_posix()
+            lines.append(f'{name} = BASE_DIR / "{below}"' if below != "." else f"{name} = BASE_DIR")
+    return "\n".join(lines)
 
 
 def _modules_dir(project: Path, settings_module: str) -> str | None:
@@ -1020,6 +1036,11 @@ def _relative_to_base(settings: str, pattern: str) -> str | None:
 
 
 def _below_base(settings: str, expression: str, depth: int) -> str | None:
+    return _path_below_base(settings, expression, depth) or None
+
+
+def _path_below_base(settings: str, expression: str, depth: int) -> str | None:
+    """As _below_base, but "" for BASE_DIR itself."""
     anchor = re.search(r"\b[A-Z][A-Z0-9_]*\b", expression)
     if anchor is None or depth == 0:
         return None
@@ -1028,10 +1049,10 @@ def _below_base(settings: str, expression: str, depth: int) -> str | None:
     if re.match(r"\s*\.parents?\b", rest) or any(".." in part.split("/") for part in parts):
         return None  # above it
     if anchor[0] == "BASE_DIR":
-        return "/".join(parts) or None
+        return "/".join(parts)
     assigned = re.findall(rf"^{anchor[0]}\s*=\s*(.+)$", settings, re.M)
-    above = _below_base(settings, assigned[-1], depth - 1) if assigned else None
-    return "/".join([above, *parts]) if above else None
+    root = _path_below_base(settings, assigned[-1], depth - 1) if assigned else None
+    return None if root is None else "/".join(p for p in [root, *parts] if p)
 
 
 def _sqlite_url_default(settings: str) -> str | None:
@@ -1265,6 +1286,7 @@ def detect(app_dir: Path) -> Detected:
             "pyproject.toml) listing Django, commit it, and run init again",
         )
     base = _base_dir(modules, settings_module, settings) or project
+    settings += "\n" + _roots_from_base(settings, settings_file, base)
     below_base = _below(base if base.is_relative_to(app_dir) else project, app_dir)
     health, health_found = _health_path(_root_urls(modules, settings), settings)
     kamal_names, kamal_health = kamal_proxy(app_dir)

@@ -2756,3 +2756,32 @@ def test_init_runs_what_render_or_fly_ran_on_each_deploy(tmp_path):
         'app = "shop"\n\n[deploy]\n  release_command = "python manage.py migrate --noinput"\n'
     )
     assert deploy_commands(project) == (("migrate --noinput",), "fly.toml")
+
+
+@pytest.mark.parametrize(
+    ("roots", "static_root"),
+    [
+        (  # Heroku's former Django template
+            "PROJECT_ROOT = os.path.dirname(os.path.abspath(__file__))\n"
+            "STATIC_ROOT = os.path.join(PROJECT_ROOT, 'staticfiles')\n",
+            "mysite/staticfiles",
+        ),
+        (
+            "SITE_ROOT = Path(__file__).resolve().parent.parent\n"
+            "STATIC_ROOT = SITE_ROOT / 'public' / 'static'\n",
+            "public/static",
+        ),
+        (
+            "PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))\n"
+            "STATIC_ROOT = os.path.join(PROJECT_DIR, 'static')\n",
+            None,  # above BASE_DIR: outside the app
+        ),
+    ],
+)
+def test_init_finds_paths_below_another_root_the_settings_make_of_their_file(
+    tmp_path, roots, static_root
+):
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text("import os\n" + settings.read_text() + roots)
+    assert detect(project).static_root == static_root
