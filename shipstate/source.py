@@ -589,12 +589,13 @@ def read_secrets(app_dir: Path, secrets: Secrets | None, inventory: str) -> Loca
     except OSError as exc:
         raise ShipstateError(
             f"secrets file {path}: {exc.strerror or exc}",
-            hint=(
-                "create it, with what the app needs as KEY=VALUE lines"
+            hint="create it, untracked by git: "
+            + (
+                "the variables the app needs, as KEY=VALUE lines"
                 if secrets.environment
-                else f"create it (the file the app reads at {secrets.path})"
+                else f"the file the app reads at {secrets.path}"
             )
-            + " that git does not track, or remove [secrets] from shipstate.toml",
+            + "; or remove [secrets] from shipstate.toml",
         ) from None
     if len(content) > SECRETS_LIMIT:
         raise ShipstateError(f"secrets file {path} is over 1 MiB", hint="keep only secrets in it")
