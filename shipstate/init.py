@@ -420,8 +420,11 @@ BUILD_ONLY = re.compile(r"build-essential|gcc|g\+\+|make|cmake|pkg-config|.+-dev
 ENV_EXAMPLES = (".env.example", ".env.sample", ".env.template", ".env.dist", "env.example")
 
 
-def _env_example(places: list[Path]) -> str | None:
-    return next((name for d in places for name in ENV_EXAMPLES if (d / name).is_file()), None)
+def _env_example(app_dir: Path, places: list[Path]) -> str | None:
+    """The path of such a file in one of `places` (or their config/), from `app_dir`."""
+    directories = [place / below for place in places for below in (".", "config")]
+    found = (directory / name for directory in directories for name in ENV_EXAMPLES)
+    return next((f.relative_to(app_dir).as_posix() for f in found if f.is_file()), None)
 
 
 def _workdir(app_dir: Path) -> str | None:
@@ -1293,7 +1296,7 @@ def detect(app_dir: Path) -> Detected:
     name = _app_name(app_dir, settings_module)[:40]
     environment = _environment_read(settings)
     required = () if ignored else _environment_required(settings)
-    env_example = _env_example([app_dir, project])
+    env_example = _env_example(app_dir, [app_dir, project])
     kamal_secret, kamal_clear = kamal_environment(app_dir)
     deployed_to, deploys_to_in = deploys_to(app_dir) or (None, None)
     kept_shared, kept_shared_in = former_shared(app_dir) or ((), None)

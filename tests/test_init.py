@@ -1751,6 +1751,11 @@ def test_init_says_to_start_the_secrets_file_from_the_projects_env_example(tmp_p
         "(one per inventory: secrets/staging.env...), fill in the values, and uncomment "
         "[secrets] in shipstate.toml"
     ]
+    (project / ".env.example").unlink()
+    (project / "config").mkdir()
+    (project / "config" / ".env.template").write_text("SECRET_KEY=\n")  # wemake-django-template's
+    said = [note for note in detect(project).notes if "lists the environment" in note]
+    assert said[0].startswith("config/.env.template lists the environment the app expects")
 
 
 def test_init_says_when_git_tracks_what_each_host_keeps_in_its_shared_dir(tmp_path):
