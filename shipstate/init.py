@@ -43,6 +43,7 @@ from shipstate.locks import CONVERTERS
 from shipstate.python_source import literal, statements
 from shipstate.source import (
     MAKE_A_COMMIT,
+    LocalSecrets,
     decoded_requirements,
     git_ignores,
     in_git_work_tree,
@@ -1933,6 +1934,7 @@ class Written:
     ignored: str | None = None  # the pattern added to .gitignore, if one was
     packages: tuple[str, ...] = ()  # the Debian packages the config lists
     secrets_needed: tuple[str, ...] = ()  # what the settings need from each inventory's secrets
+    local_env: str | None = None  # this machine's .env, out of git, which sets them all
 
 
 def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
@@ -1975,7 +1977,17 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
         _ignore_secrets(app_dir),
         config.packages,
         found.environment_required,
+        _local_env(app_dir, found.environment_required),
     )
+
+
+def _local_env(app_dir: Path, needed: tuple[str, ...]) -> str | None:
+    """The app's .env when git does not track it and it sets all the variables `needed`."""
+    env = app_dir / ".env"
+    if not needed or not env.is_file() or tracked_files(app_dir, ".env"):
+        return None
+    names = LocalSecrets(content=env.read_bytes(), digest="").names
+    return ".env" if set(needed) <= names else None
 
 
 # where the config's [secrets] (commented out) keeps them: `file = "secrets/{inventory}.env"`

@@ -2697,6 +2697,13 @@ def test_init_gives_the_app_a_secrets_file_per_inventory_when_its_settings_need_
         "README: The sandbox), with secrets/sandbox.env (SECRET_KEY=...: the settings need it):"
         in said.stdout
     )
+    (project / ".env").write_text("DEBUG=1\n")
+    assert "`cp .env" not in ok("init", "--force", cwd=project).stdout, "it lacks SECRET_KEY"
+    (project / ".env").write_text("export SECRET_KEY=this machine's\n")
+    assert (
+        "(SECRET_KEY=...: the settings need it; your .env has it: `cp .env secrets/sandbox.env`):"
+        in ok("init", "--force", cwd=project).stdout
+    )
     from shipstate.source import read_secrets
 
     config = parse_config(tomllib.loads(written), "t")
