@@ -747,6 +747,45 @@ def _settings_text(app_dir: Path, module: str) -> tuple[str, list[Path]]:
     return spliced(found, frozenset([found])), siblings
 
 
+@dataclass(frozen=True)
+class ServersSettings:
+    """The servers' settings as read: their source (with what they import), and their files
+    git does not have."""
+
+    text: str
+    file: Path | None  # the settings module's
+    split: SplitSettings | None  # django-split-settings' files
+    uncommitted: str | None  # the settings module's file, when git does not track it
+    out_of_git: tuple[str, ...]  # it and the files it imports that git does not have
+    uploaded: str | None  # the first of those git ignores, which [secrets] uploads
+    optional_missing: tuple[str, ...]  # those it imports when there are, git has not
+
+
+def _servers_settings(app_dir: Path, modules: Path, settings_module: str) -> ServersSettings:
+    file = _module_file(modules, settings_module)
+    split = split_settings(file, PRODUCTION_SETTINGS) if file else None
+    if split:
+        text = "\n".join(included.read_text() for included in split.files)
+        imported = [included for included in split.files if included not in split.optional]
+        optional = list(split.optional)
+    else:
+        text, imported = _settings_text(modules, settings_module)
+        optional = _optional_settings(text, file.parent, modules) if file else []
+    uncommitted = _uncommitted(app_dir, file)
+    out_of_git = tuple(
+        dict.fromkeys([*filter(None, [uncommitted]), *_not_in_git(app_dir, imported)])
+    )
+    return ServersSettings(
+        text=text,
+        file=file,
+        split=split,
+        uncommitted=uncommitted,
+        out_of_git=out_of_git,
+        uploaded=next((path for path in out_of_git if git_ignores(app_dir, path)), None),
+        optional_missing=tuple(_not_in_git(app_dir, optional)),
+    )
+
+
 def _uncommitted(app_dir: Path, file: Path | None) -> str | None:
     """The file's path from `app_dir` when git does not track it, in a repository."""
     at = file.relative_to(app_dir).as_posix() if file else None
@@ -786,7 +825,7 @@ def _split_settings_notes(split: SplitSettings | None) -> list[str]:
 
 
 def _out_of_git_notes(
-    app_dir: Path, out_of_git: list[str], settings_file: str | None, uploaded: str | None
+    app_dir: Path, out_of_git: tuple[str, ...], settings_file: str | None, uploaded: str | None
 ) -> list[str]:
     """On the settings' files git does not have: the settings module's, those it imports."""
     notes = []
@@ -1158,6 +1197,30 @@ def _requirements_places(directory: Path) -> list[str]:
     return [*REQUIREMENTS, *(n for n in others if n not in REQUIREMENTS), "pyproject.toml"]
 
 
+def _requirements(app_dir: Path, project: Path, workdir: str | None) -> str:
+    """The requirements file (or lock) to install, from `app_dir`; refused when there is
+    none, saying how to make one."""
+    in_project = _requirements_places(project) if workdir else []
+    places = [*_requirements_places(app_dir), *(_in_workdir(workdir, p) for p in in_project)]
+    unusable: list[ShipstateError] = []
+    requirements = next((r for r in places if _installable(app_dir / r, unusable)), None)
+    if requirements:
+        return requirements
+    if unusable:
+        raise unusable[0]
+    kept_in = next((n for n in EXPORTS if (app_dir / n).is_file() or (project / n).is_file()), None)
+    if kept_in:
+        raise ShipstateError(
+            f"no requirements file found, only {kept_in}",
+            hint=f"{EXPORTS[kept_in]}, commit it, and run init again",
+        )
+    raise ShipstateError(
+        "no requirements file found",
+        hint="create requirements.txt (or uv.lock, or [project] dependencies in "
+        "pyproject.toml) listing Django, commit it, and run init again",
+    )
+
+
 def _installable(path: Path, unusable: list[ShipstateError]) -> bool:
     """Adds to `unusable` why a lock file shipstate converts cannot be."""
     if not path.is_file():
@@ -1211,11 +1274,31 @@ ON_THE_DATABASE = {
 }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class FormerCommands:
+    """The management commands the former tool ran on each deploy that init writes no hook
+    for otherwise, those it ran before collectstatic and those after, and where it says so."""
+
+    before_static: tuple[str, ...] = ()
+    after_static: tuple[str, ...] = ()
+    found_in: str | None = None  # the file saying what it ran
+    compressed: bool = False  # it ran django-compressor's compress
+
+
 def _former_commands(
-    commands: tuple[str, ...], written: set[str]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Of the management commands the former tool ran on each deploy, those init writes no
-    hook for otherwise (as `written`): those it ran before collectstatic, and those after."""
+    app_dir: Path, released: list[str], cache_table: bool, built: bool
+) -> FormerCommands:
+    """The former tool's (a Procfile's `release` commands, `released`, after them);
+    `cache_table`: init writes createcachetable; `built`: [build] builds the frontend."""
+    commands, found_in = deploy_commands(app_dir) or ((), None)
+    if released:  # Heroku's release phase, which runs after its build's collectstatic
+        commands = (*commands, "collectstatic", *released)
+        found_in = found_in or "the Procfile's release"
+    written = set(WRITTEN_ANYWAY)
+    if cache_table:
+        written.add("createcachetable")
+    if built:
+        written.add("tailwind")  # django-tailwind's build runs npm: [build] does it here instead
     names = [command.split()[0] for command in commands]
     static_at = names.index("collectstatic") if "collectstatic" in names else -1
     kept = [
@@ -1225,7 +1308,7 @@ def _former_commands(
     ]
     before = tuple(dict.fromkeys(c for at, c in kept if at < static_at))
     after = tuple(dict.fromkeys(c for at, c in kept if at > static_at))
-    return before, after
+    return FormerCommands(before, after, found_in, "compress" in names)
 
 
 def detect(app_dir: Path) -> Detected:
@@ -1239,29 +1322,8 @@ def detect(app_dir: Path) -> Detected:
     modules = project / src if src else project
     in_modules = _below(modules, app_dir)
     settings_module = _production_settings(modules, used_by_manage)
-    settings_file = _module_file(modules, settings_module)
-    split = split_settings(settings_file, PRODUCTION_SETTINGS) if settings_file else None
-    settings, imported = (
-        (
-            "\n".join(file.read_text() for file in split.files),
-            [file for file in split.files if file not in split.optional],
-        )
-        if split
-        else _settings_text(modules, settings_module)
-    )
-    uncommitted = _uncommitted(app_dir, settings_file)
-    out_of_git = list(
-        dict.fromkeys([*filter(None, [uncommitted]), *_not_in_git(app_dir, imported)])
-    )
-    ignored = next((path for path in out_of_git if git_ignores(app_dir, path)), None)
-    optional_settings = _not_in_git(
-        app_dir,
-        split.optional
-        if split
-        else _optional_settings(settings, settings_file.parent, modules)
-        if settings_file
-        else [],
-    )
+    read = _servers_settings(app_dir, modules, settings_module)
+    settings, settings_file, split, ignored = read.text, read.file, read.split, read.uploaded
     configurations = _configurations(project, settings)
     if configurations:
         settings = _as_configuration(settings, configurations[1])
@@ -1269,26 +1331,7 @@ def detect(app_dir: Path) -> Detected:
     procfile = _procfile(app_dir)
     asgi = ASGI_APPLICATION.search(settings) or ASGI_SERVED.search(procfile.get("web", ""))
     wsgi = None if asgi else _wsgi_application(modules, settings_module, settings)
-    in_project = _requirements_places(project) if workdir else []
-    places = [*_requirements_places(app_dir), *map(in_app, in_project)]
-    unusable: list[ShipstateError] = []
-    requirements = next((r for r in places if _installable(app_dir / r, unusable)), None)
-    if requirements is None and unusable:
-        raise unusable[0]
-    if requirements is None:
-        kept_in = next(
-            (n for n in EXPORTS if (app_dir / n).is_file() or (project / n).is_file()), None
-        )
-        if kept_in:
-            raise ShipstateError(
-                f"no requirements file found, only {kept_in}",
-                hint=f"{EXPORTS[kept_in]}, commit it, and run init again",
-            )
-        raise ShipstateError(
-            "no requirements file found",
-            hint="create requirements.txt (or uv.lock, or [project] dependencies in "
-            "pyproject.toml) listing Django, commit it, and run init again",
-        )
+    requirements = _requirements(app_dir, project, workdir)
     base = _base_dir(modules, settings_module, settings) or project
     settings += "\n" + _roots_from_base(settings, settings_file, base)
     below_base = _below(base if base.is_relative_to(app_dir) else project, app_dir)
@@ -1340,31 +1383,11 @@ def detect(app_dir: Path) -> Detected:
         (None, None) if python else _python_needed(app_dir, requirements, requirements_text)
     )
     build = _frontend_build(app_dir)
-    former_commands, commands_in = deploy_commands(app_dir) or ((), None)
-    if release_commands:  # Heroku's release phase, which runs after its build's collectstatic
-        former_commands = (*former_commands, "collectstatic", *release_commands)
-        commands_in = commands_in or "the Procfile's release"
     cache_table = bool(DATABASE_CACHE.search(settings))
-    written = set(WRITTEN_ANYWAY)
-    if cache_table:
-        written.add("createcachetable")
-    if build:
-        written.add("tailwind")  # django-tailwind's build runs npm: [build] does it here instead
-    before_static, after_static = _former_commands(former_commands, written)
-    compress_ran = any(command.split()[0] == "compress" for command in former_commands)
-    compress = compress_ran or bool(COMPRESS_OFFLINE.search(settings))
+    former = _former_commands(app_dir, release_commands or [], cache_table, bool(build))
+    compress = former.compressed or bool(COMPRESS_OFFLINE.search(settings))
     served_at = _server_names(app_dir, settings, kamal_names)
     served = f"{(wsgi.rpartition(':')[0] if wsgi else asgi[1]).replace('.', '/')}.py"
-    app_server_files = [
-        "Procfile",
-        "render.yaml",
-        "fly.toml",
-        *tracked_files(app_dir, "*supervisor*"),
-    ]
-    app_server_files += [
-        *tracked_files(app_dir, "*.service"),
-        *tracked_files(app_dir, "*gunicorn*"),
-    ]
     return Detected(
         name=name,
         workdir=workdir,
@@ -1399,12 +1422,12 @@ def detect(app_dir: Path) -> Detected:
         log_paths=log_paths,
         settings_ignored=ignored,
         served_at=served_at,
-        app_server=former_app_server(app_dir, [*dict.fromkeys(app_server_files), "Dockerfile"]),
+        app_server=_former_app_server(app_dir),
         compress=compress,
         cache_table=cache_table,
-        former_before_static=before_static,
-        former_after_static=after_static,
-        former_commands_in=commands_in if before_static or after_static else None,
+        former_before_static=former.before_static,
+        former_after_static=former.after_static,
+        former_commands_in=former.found_in if former.before_static or former.after_static else None,
         release=release_hook,
         translations=translations,
         server_needs=server_needs,
@@ -1439,13 +1462,13 @@ def detect(app_dir: Path) -> Detected:
             ),
             *_setting_notes(settings, settings_module, in_git=not ignored),
             *_allowed_hosts_notes(settings, served_at),
-            *_out_of_git_notes(app_dir, out_of_git, uncommitted, ignored),
+            *_out_of_git_notes(app_dir, read.out_of_git, read.uncommitted, ignored),
             *(
                 f"the settings import {path} when there is one, and git has none: the releases "
                 "run without it; if the servers need one, give it them with [secrets] in "
                 f'shipstate.toml (file = "secrets/{{inventory}}_settings.py", path = "{path}", '
                 "environment = false; README: Secrets)"
-                for path in optional_settings
+                for path in read.optional_missing
             ),
             *(
                 [
@@ -1564,18 +1587,18 @@ def detect(app_dir: Path) -> Detected:
             ),
             *(
                 [
-                    f"{commands_in} ran `manage.py "
-                    + "`, `manage.py ".join((*before_static, *after_static))
+                    f"{former.found_in} ran `manage.py "
+                    + "`, `manage.py ".join((*former.before_static, *former.after_static))
                     + "` on each deploy: hooks in shipstate.toml run them for each release before "
                     "it goes live (check their `run`)"
                 ]
-                if before_static or after_static
+                if former.before_static or former.after_static
                 else []
             ),
             *(
                 [
                     "the collectstatic hook runs `manage.py compress` after it, as "
-                    + (commands_in if compress_ran else "COMPRESS_OFFLINE in the settings")
+                    + (former.found_in if former.compressed else "COMPRESS_OFFLINE in the settings")
                     + " says (django-compressor: pages need what it makes in each release)"
                 ]
                 if compress
@@ -1683,6 +1706,15 @@ def _former_hooks(found: Detected, commands: tuple[str, ...], when: str, hooks_r
         lines += ["[[hooks]]", f"command = {json.dumps(f'python manage.py {command}')}"]
         lines.append(f'run = "{run}"')
     return lines
+
+
+def _former_app_server(app_dir: Path) -> AppServer | None:
+    """The workers and timeout gunicorn had, as a file the former setup ran it by says."""
+    tracked = [
+        tracked_files(app_dir, f"*{part}*") for part in ("supervisor", ".service", "gunicorn")
+    ]
+    files = ["Procfile", "render.yaml", "fly.toml", *(f for found in tracked for f in found)]
+    return former_app_server(app_dir, [*dict.fromkeys(files), "Dockerfile"])
 
 
 def _app_server_lines(former: AppServer | None) -> list[str]:
