@@ -599,6 +599,8 @@ ENVIRONMENT_READ = (
 DEBUG_BY_DEFAULT = re.compile(
     r"""(?:default\s*=\s*|['"]\w+['"]\s*,\s*)['"]?(?:True|true|1|yes|on)['"]?\s*[,)]"""
 )
+# a key to fall back on: os.environ.get("SECRET_KEY", "dev-key"), env("KEY", default="x")
+KEY_BY_DEFAULT = re.compile(r"""(?:default\s*=\s*|['"]\w+['"]\s*,\s*)r?['"][^'"]+['"]\s*[,)]""")
 DEVELOPMENT_SETTINGS = ("local", "dev", "development")
 PRODUCTION_SETTINGS = ("production", "prod")
 
@@ -986,6 +988,14 @@ def _setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
             f"DEBUG is on unless the environment's {read[1]} turns it off: visitors would see "
             f"tracebacks; set {read[1]}=False in each inventory's secrets file, or default it "
             "to off"
+        )
+    key = re.findall(r"^SECRET_KEY\s*=\s*(.+)$", settings, re.M)
+    read = re.search(ENVIRONMENT_READ, key[-1]) if key else None
+    if read and in_git and KEY_BY_DEFAULT.search(key[-1]):
+        notes.append(
+            f"SECRET_KEY falls back to a key written in the settings, so in git, when the "
+            f"environment has no {read[1]}: set {read[1]} in each inventory's secrets file "
+            "(README: Secrets)"
         )
     return tuple(notes)
 

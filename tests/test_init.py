@@ -2796,3 +2796,30 @@ def test_init_finds_paths_below_another_root_the_settings_make_of_their_file(
     settings = project / "mysite" / "settings.py"
     settings.write_text("import os\n" + settings.read_text() + roots)
     assert detect(project).static_root == static_root
+
+
+@pytest.mark.parametrize(
+    ("key", "named"),
+    [
+        ('os.environ.get("SECRET_KEY", "insecure-dev-key")', "SECRET_KEY"),
+        ('env("DJANGO_SECRET_KEY", default="x")', "DJANGO_SECRET_KEY"),
+        ('os.environ.get("SECRET_KEY", "")', None),
+        ('os.environ.get("SECRET_KEY")', None),
+        ('os.environ["SECRET_KEY"]', None),
+    ],
+)
+def test_init_names_a_secret_key_to_fall_back_on_in_git(tmp_path, key, named):
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        re.sub(r"(?m)^SECRET_KEY = .*$", f"SECRET_KEY = {key}", settings.read_text())
+    )
+    said = [n.partition(":")[0] for n in detect(project).notes if "falls back to a key" in n]
+    assert said == (
+        [
+            "SECRET_KEY falls back to a key written in the settings, so in git, when the "
+            f"environment has no {named}"
+        ]
+        if named
+        else []
+    )
