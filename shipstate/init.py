@@ -1724,7 +1724,8 @@ def _former_app_server(app_dir: Path) -> AppServer | None:
         tracked_files(app_dir, f"*{part}*") for part in ("supervisor", ".service", "gunicorn")
     ]
     files = ["Procfile", "render.yaml", "fly.toml", *(f for found in tracked for f in found)]
-    return former_app_server(app_dir, [*dict.fromkeys(files), "Dockerfile"])
+    composed = ["docker-compose.yml", "docker-compose.yaml", "compose.yaml", "compose.yml"]
+    return former_app_server(app_dir, [*dict.fromkeys(files), "Dockerfile", *composed])
 
 
 def _app_server_lines(former: AppServer | None) -> list[str]:

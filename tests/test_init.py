@@ -2583,8 +2583,14 @@ def test_split_settings_without_a_production_file_are_named():
             60,
         ),
         ("Procfile", "web: gunicorn mysite.wsgi --workers 100 --timeout 0\n", 2, 60),
+        (
+            "docker-compose.yml",
+            "services:\n  web:\n    command: gunicorn mysite.wsgi -b 0.0.0.0:8000 -w 5\n",
+            5,
+            60,
+        ),
     ],
-    ids=["procfile", "supervisor", "systemd", "config", "dockerfile", "out-of-bounds"],
+    ids=["procfile", "supervisor", "systemd", "config", "dockerfile", "out-of-bounds", "compose"],
 )
 def test_init_gives_the_app_server_the_workers_and_timeout_gunicorn_had(
     tmp_path, path, text, workers, timeout
