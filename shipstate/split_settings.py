@@ -21,8 +21,10 @@ class SplitSettings:
     chosen: str | None  # the servers' value: the name of a production file there is
 
 
-def _environment_variable(tree: Iterable[ast.AST]) -> tuple[str | None, str | None]:
-    """environ.setdefault("X", "dev"), environ.get("X", "dev"), getenv("X"), environ["X"]."""
+def _environment_reads(tree: Iterable[ast.AST]) -> list[tuple[str, str | None]]:
+    """The variables read, with their defaults: environ.setdefault("X", "dev"),
+    environ.get("X", "dev"), getenv("X"), environ["X"]."""
+    reads: list[tuple[str, str | None]] = []
     for node in tree:
         if isinstance(node, ast.Call):
             name = node.func.attr if isinstance(node.func, ast.Attribute) else None
@@ -30,7 +32,7 @@ def _environment_variable(tree: Iterable[ast.AST]) -> tuple[str | None, str | No
             args = [a.value if isinstance(a, ast.Constant) else None for a in node.args]
             if name in ("setdefault", "get", "getenv") and args and isinstance(args[0], str):
                 default = args[1] if len(args) > 1 and isinstance(args[1], str) else None
-                return args[0], default
+                reads.append((args[0], default))
         if (
             isinstance(node, ast.Subscript)
             and isinstance(node.value, ast.Attribute | ast.Name)
@@ -38,8 +40,24 @@ def _environment_variable(tree: Iterable[ast.AST]) -> tuple[str | None, str | No
             and isinstance(node.slice, ast.Constant)
             and isinstance(node.slice.value, str)
         ):
-            return node.slice.value, None
-    return None, None
+            reads.append((node.slice.value, None))
+    return reads
+
+
+def _chosen_by(
+    paths: list[ast.expr], assigned: dict[str, ast.expr], module: list[ast.AST]
+) -> tuple[str | None, str | None]:
+    """The environment variable the paths are made of (directly, or through the names they
+    use), and its default anywhere in the module (environ.setdefault("X", "dev"))."""
+    used = [node for path in paths for node in ast.walk(path)]
+    names = {node.id for node in used if isinstance(node, ast.Name)}
+    used += [node for name in names if name in assigned for node in ast.walk(assigned[name])]
+    read = _environment_reads(used)
+    if not read:
+        return None, None
+    variable = read[0][0]
+    defaults = [d for v, d in [*read, *_environment_reads(module)] if v == variable and d]
+    return variable, defaults[0] if defaults else None
 
 
 def _pattern(node: ast.expr) -> str | None:
@@ -68,8 +86,9 @@ def _pattern(node: ast.expr) -> str | None:
     return None
 
 
-def _included(node: ast.expr, assigned: dict[str, ast.expr]) -> list[tuple[str, bool]]:
-    """include()'s argument as (pattern, optional) pairs: a path, optional(path), *a_list."""
+def _included(node: ast.expr, assigned: dict[str, ast.expr]) -> list[tuple[str, bool, ast.expr]]:
+    """include()'s argument as (pattern, optional, the path's expression): a path,
+    optional(path), *a_list."""
     if isinstance(node, ast.Starred):
         named = isinstance(node.value, ast.Name)
         listed = assigned.get(node.value.id) if named else node.value
@@ -81,8 +100,9 @@ def _included(node: ast.expr, assigned: dict[str, ast.expr]) -> list[tuple[str, 
         and node.func.id == "optional"
         and len(node.args) == 1
     )
-    pattern = _pattern(node.args[0] if optional else node)
-    return [(pattern, optional)] if pattern else []
+    path = node.args[0] if optional else node
+    pattern = _pattern(path)
+    return [(pattern, optional, path)] if pattern else []
 
 
 def split_settings(module_file: Path, production_names: Iterable[str]) -> SplitSettings | None:
@@ -107,8 +127,10 @@ def split_settings(module_file: Path, production_names: Iterable[str]) -> SplitS
         for node in nodes
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "include"
     ]
-    pairs = [pair for call in calls for arg in call.args for pair in _included(arg, assigned)]
-    variable, default = _environment_variable(nodes)
+    included = [found for call in calls for arg in call.args for found in _included(arg, assigned)]
+    pairs = [(pattern, optional) for pattern, optional, _ in included]
+    made = [path for pattern, _, path in included if CHOSEN in pattern]
+    variable, default = _chosen_by(made, assigned, nodes)
     directory = module_file.parent
     chosen = next(
         (

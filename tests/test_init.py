@@ -1647,6 +1647,7 @@ def test_split_settings_include_the_production_file_however_its_path_is_made(
     module = tmp_path / "__init__.py"
     module.write_text(
         f"import os\nfrom split_settings.tools import include, optional\n"
+        f'DEBUG_SQL = os.environ.get("DEBUG_SQL")\n'  # not what chooses the files
         f'ENV = os.environ.get("APP_ENV", "dev")\n{included}\n'
     )
     split = split_settings(module, ("production", "prod"))
