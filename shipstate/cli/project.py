@@ -30,11 +30,13 @@ def init(
 
     Also the processes to run beside the app server (a Procfile's, a supervisor config's, Celery's).
 
-    Names what in the settings is not ready for production.
+    Names what in the settings is not ready for production, and what they need from secrets.
 
     Lists the servers a fabfile, Capistrano, Deployer, Ansistrano or Kamal names.
 
     Keeps as many releases as that tool did and the paths it shared; runs what it ran as hooks.
+
+    From a Procfile, render.yaml or fly.toml too: release commands, gunicorn's workers, timeout.
 
     Run it where manage.py is, or in the directory above it (then: workdir = "src").
 
