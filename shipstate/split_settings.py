@@ -144,7 +144,7 @@ def split_settings(module_file: Path, production_names: Iterable[str]) -> SplitS
     files = [
         found
         for pattern, _ in resolved
-        for found in sorted(directory.glob(pattern))
+        for found in (sorted(directory.glob(pattern)) if not pattern.startswith("/") else [])
         if found.is_file() and found != module_file
     ]
     return SplitSettings(

@@ -1656,6 +1656,8 @@ def test_split_settings_include_the_production_file_however_its_path_is_made(
     (tmp_path / "env" / "prod.py").unlink()
     split = split_settings(module, ("production", "prod"))
     assert split.chosen is None and [f.name for f in split.files] == ["base.py", "dev.py"]
+    module.write_text('from split_settings.tools import include\ninclude("/etc/app/x.py")\n')
+    assert split_settings(module, ("production",)).files == (), "only the app's, by a pattern"
     module.write_text("from .base import *\n")
     assert split_settings(module, ("production",)) is None
 
