@@ -2721,30 +2721,36 @@ def test_init_gives_the_app_a_secrets_file_per_inventory_when_its_settings_need_
 
 
 @pytest.mark.parametrize(
-    ("debug", "named"),
+    ("setting", "value", "named"),
     [
-        ('env.bool("DJANGO_DEBUG", True)', "DJANGO_DEBUG"),
-        ('config("DEBUG", default=True, cast=bool)', "DEBUG"),
-        ('os.environ.get("DEBUG", "True") == "True"', "DEBUG"),
-        ('os.getenv("DEBUG", "1") == "1"', "DEBUG"),
-        ('env.bool("DJANGO_DEBUG", False)', None),
-        ('os.environ.get("DEBUG", "False") == "True"', None),
-        ('os.environ.get("DEBUG") == "1"', None),
+        ("DEBUG", 'env.bool("DJANGO_DEBUG", True)', "DJANGO_DEBUG"),
+        ("DEBUG", 'config("DEBUG", default=True, cast=bool)', "DEBUG"),
+        ("DEBUG", 'os.environ.get("DEBUG", "True") == "True"', "DEBUG"),
+        ("DEBUG", 'os.getenv("DEBUG", "1") == "1"', "DEBUG"),
+        ("DEBUG", 'env.bool("DJANGO_DEBUG", False)', None),
+        ("DEBUG", 'os.environ.get("DEBUG", "False") == "True"', None),
+        ("DEBUG", 'os.environ.get("DEBUG") == "1"', None),
+        ("SECRET_KEY", 'os.environ.get("SECRET_KEY", "insecure-dev-key")', "SECRET_KEY"),
+        ("SECRET_KEY", 'env("DJANGO_SECRET_KEY", default="x")', "DJANGO_SECRET_KEY"),
+        ("SECRET_KEY", 'os.environ.get("SECRET_KEY", "")', None),
+        ("SECRET_KEY", 'os.environ.get("SECRET_KEY")', None),
+        ("SECRET_KEY", 'os.environ["SECRET_KEY"]', None),
     ],
 )
-def test_init_names_debug_on_unless_the_environment_says_otherwise(tmp_path, debug, named):
+def test_init_names_a_default_the_environment_must_override(tmp_path, setting, value, named):
+    """DEBUG on, or a SECRET_KEY written in the settings, unless the environment says."""
     project = django_project(tmp_path / "shop")
     settings = project / "mysite" / "settings.py"
-    settings.write_text(settings.read_text().replace("DEBUG = True", f"DEBUG = {debug}"))
-    said = [n for n in detect(project).notes if n.startswith("DEBUG is on unless")]
-    assert said == (
-        [
-            f"DEBUG is on unless the environment's {named} turns it off: visitors would see "
-            f"tracebacks; set {named}=False in each inventory's secrets file, or default it to off"
-        ]
-        if named
-        else []
-    )
+    text = re.sub(rf"(?m)^{setting} = .*$", f"{setting} = {value}", settings.read_text())
+    settings.write_text(text)
+    said = {
+        "DEBUG": f"DEBUG is on unless the environment's {named} turns it off",
+        "SECRET_KEY": "SECRET_KEY falls back to a key written in the settings, so in git, when "
+        f"the environment has no {named}",
+    }[setting]
+    overridden = ("DEBUG is on unless", "SECRET_KEY falls back")
+    notes = [n.partition(":")[0] for n in detect(project).notes if n.startswith(overridden)]
+    assert notes == ([said] if named else [])
 
 
 def test_init_runs_what_render_or_fly_ran_on_each_deploy(tmp_path):
@@ -2805,30 +2811,3 @@ def test_init_finds_paths_below_another_root_the_settings_make_of_their_file(
     settings = project / "mysite" / "settings.py"
     settings.write_text("import os\n" + settings.read_text() + roots)
     assert detect(project).static_root == static_root
-
-
-@pytest.mark.parametrize(
-    ("key", "named"),
-    [
-        ('os.environ.get("SECRET_KEY", "insecure-dev-key")', "SECRET_KEY"),
-        ('env("DJANGO_SECRET_KEY", default="x")', "DJANGO_SECRET_KEY"),
-        ('os.environ.get("SECRET_KEY", "")', None),
-        ('os.environ.get("SECRET_KEY")', None),
-        ('os.environ["SECRET_KEY"]', None),
-    ],
-)
-def test_init_names_a_secret_key_to_fall_back_on_in_git(tmp_path, key, named):
-    project = django_project(tmp_path / "shop")
-    settings = project / "mysite" / "settings.py"
-    settings.write_text(
-        re.sub(r"(?m)^SECRET_KEY = .*$", f"SECRET_KEY = {key}", settings.read_text())
-    )
-    said = [n.partition(":")[0] for n in detect(project).notes if "falls back to a key" in n]
-    assert said == (
-        [
-            "SECRET_KEY falls back to a key written in the settings, so in git, when the "
-            f"environment has no {named}"
-        ]
-        if named
-        else []
-    )
