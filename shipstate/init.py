@@ -140,7 +140,7 @@ class Detected:
     notes: tuple[str, ...] = ()
     asgi: str | None = None  # the ASGI application the settings name (Channels)
     build: FrontendBuild | None = None  # the frontend's build a package.json describes
-    release: str | None = None  # a Procfile's release command, unless it only migrates
+    release: str | None = None  # a Procfile's release command, unless only management commands
     translations: tuple[str, ...] = ()  # locale directories whose .po git holds uncompiled
     server_needs: tuple[str, ...] = ()  # requirements needing Debian packages (psycopg2)
     releases_kept: tuple[int, str] | None = None  # by the former deploy tool, and where it says
@@ -594,13 +594,26 @@ UNSET_SETTINGS = (
 ENVIRONMENT_READ = (
     r"(?:environ\.get\(|environ\[|getenv\(|\benv(?:\.\w+)?\(|\bconfig\()\s*['\"](\w+)['\"]"
 )
-# a default that is on: env.bool("DEBUG", True), config("DEBUG", default=True, cast=bool),
-# os.environ.get("DEBUG", "True") == "True"
-DEBUG_BY_DEFAULT = re.compile(
-    r"""(?:default\s*=\s*|['"]\w+['"]\s*,\s*)['"]?(?:True|true|1|yes|on)['"]?\s*[,)]"""
+# (setting, its value read from the environment with a default the servers must not keep,
+# note on the variable): DEBUG on by default, as env.bool("DEBUG", True),
+# config("DEBUG", default=True, cast=bool), os.environ.get("DEBUG", "True") == "True"; a key to
+# fall back on, as os.environ.get("SECRET_KEY", "dev-key"), env("KEY", default="x")
+ENVIRONMENT_DEFAULT_NOTES = (
+    (
+        "DEBUG",
+        re.compile(
+            r"""(?:default\s*=\s*|['"]\w+['"]\s*,\s*)['"]?(?:True|true|1|yes|on)['"]?\s*[,)]"""
+        ),
+        "DEBUG is on unless the environment's {0} turns it off: visitors would see tracebacks; "
+        "set {0}=False in each inventory's secrets file, or default it to off",
+    ),
+    (
+        "SECRET_KEY",
+        re.compile(r"""(?:default\s*=\s*|['"]\w+['"]\s*,\s*)r?['"][^'"]+['"]\s*[,)]"""),
+        "SECRET_KEY falls back to a key written in the settings, so in git, when the environment "
+        "has no {0}: set {0} in each inventory's secrets file (README: Secrets)",
+    ),
 )
-# a key to fall back on: os.environ.get("SECRET_KEY", "dev-key"), env("KEY", default="x")
-KEY_BY_DEFAULT = re.compile(r"""(?:default\s*=\s*|['"]\w+['"]\s*,\s*)r?['"][^'"]+['"]\s*[,)]""")
 DEVELOPMENT_SETTINGS = ("local", "dev", "development")
 PRODUCTION_SETTINGS = ("production", "prod")
 
@@ -759,8 +772,13 @@ class ServersSettings:
     split: SplitSettings | None  # django-split-settings' files
     uncommitted: str | None  # the settings module's file, when git does not track it
     out_of_git: tuple[str, ...]  # it and the files it imports that git does not have
-    uploaded: str | None  # the first of those git ignores, which [secrets] uploads
+    ignored: tuple[str, ...]  # those of them git ignores
     optional_missing: tuple[str, ...]  # those it imports when there are, git has not
+
+    @property
+    def uploaded(self) -> str | None:
+        """The first file git ignores, which [secrets] uploads."""
+        return self.ignored[0] if self.ignored else None
 
 
 def _servers_settings(app_dir: Path, modules: Path, settings_module: str) -> ServersSettings:
@@ -783,7 +801,7 @@ def _servers_settings(app_dir: Path, modules: Path, settings_module: str) -> Ser
         split=split,
         uncommitted=uncommitted,
         out_of_git=out_of_git,
-        uploaded=next((path for path in out_of_git if git_ignores(app_dir, path)), None),
+        ignored=tuple(path for path in out_of_git if git_ignores(app_dir, path)),
         optional_missing=tuple(_not_in_git(app_dir, optional)),
     )
 
@@ -826,21 +844,21 @@ def _split_settings_notes(split: SplitSettings | None) -> list[str]:
     ]
 
 
-def _out_of_git_notes(
-    app_dir: Path, out_of_git: tuple[str, ...], settings_file: str | None, uploaded: str | None
-) -> list[str]:
+def _out_of_git_notes(read: ServersSettings) -> list[str]:
     """On the settings' files git does not have: the settings module's, those it imports."""
     notes = []
-    for path in out_of_git:
+    for path in read.out_of_git:
         what = (
-            "the settings the servers get" if path == settings_file else "which the settings import"
+            "the settings the servers get"
+            if path == read.uncommitted
+            else "which the settings import"
         )
-        if path == uploaded:
+        if path == read.uploaded:
             notes.append(
                 f"git ignores {path}, {what}, so no release has it: shipstate.toml's [secrets] "
                 "uploads it from this machine into each release (README: Secrets)"
             )
-        elif git_ignores(app_dir, path):
+        elif path in read.ignored:
             notes.append(
                 f"git ignores {path}, {what}, so no release has it: commit it, or give it the "
                 "servers with [secrets] (README: Secrets)"
@@ -981,22 +999,11 @@ def _setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
     for name, without in UNSET_SETTINGS if settings else ():
         if not re.search(rf"^{name}\s*=", settings, re.M):
             notes.append(f"{module} (with what it star-imports) sets no {name}: {without}")
-    debug = re.findall(r"^DEBUG\s*=\s*(.+)$", settings, re.M)
-    read = re.search(ENVIRONMENT_READ, debug[-1]) if debug else None
-    if read and DEBUG_BY_DEFAULT.search(debug[-1]):
-        notes.append(
-            f"DEBUG is on unless the environment's {read[1]} turns it off: visitors would see "
-            f"tracebacks; set {read[1]}=False in each inventory's secrets file, or default it "
-            "to off"
-        )
-    key = re.findall(r"^SECRET_KEY\s*=\s*(.+)$", settings, re.M)
-    read = re.search(ENVIRONMENT_READ, key[-1]) if key else None
-    if read and in_git and KEY_BY_DEFAULT.search(key[-1]):
-        notes.append(
-            f"SECRET_KEY falls back to a key written in the settings, so in git, when the "
-            f"environment has no {read[1]}: set {read[1]} in each inventory's secrets file "
-            "(README: Secrets)"
-        )
+    for name, default, note in ENVIRONMENT_DEFAULT_NOTES:
+        values = re.findall(rf"^{name}\s*=\s*(.+)$", settings, re.M)
+        read = re.search(ENVIRONMENT_READ, values[-1]) if values else None
+        if read and default.search(values[-1]) and (in_git or name != "SECRET_KEY"):
+            notes.append(note.format(read[1]))
     return tuple(notes)
 
 
@@ -1060,22 +1067,24 @@ REQUIRED_READ = re.compile(
 def _environment_required(settings: str) -> tuple[str, ...]:
     """The variables the settings cannot start without (but those read only when set: `if
     "SENTRY_DSN" in os.environ:`)."""
-    names = [
+    without_default = {
         subscript or called
         for subscript, called, arguments in REQUIRED_READ.findall(settings)
         if subscript
         or all(re.match(r"\s*(?!default\b)\w+\s*=", a) for a in arguments.split(",")[1:])
-    ]
-    names += [f"DJANGO_{name}" for name in re.findall(REQUIRED_VALUE, settings, re.M)]
+    }
     checked = set(re.findall(r"""['"](\w+)['"]\s+in\s+(?:os\.)?environ\b""", settings))
-    unneeded = checked | {"DJANGO_SETTINGS_MODULE"}
-    return tuple(name for name in dict.fromkeys(names) if name not in unneeded)
+    needed = (without_default | set(_configuration_values(settings))) - checked
+    return tuple(name for name in _environment_read(settings) if name in needed)
+
+
+def _configuration_values(settings: str) -> list[str]:
+    return [f"DJANGO_{name}" for name in re.findall(REQUIRED_VALUE, settings, re.M)]
 
 
 def _environment_read(settings: str) -> tuple[str, ...]:
-    names = dict.fromkeys(re.findall(ENVIRONMENT_READ, settings))
-    names.update(
-        dict.fromkeys(f"DJANGO_{name}" for name in re.findall(REQUIRED_VALUE, settings, re.M))
+    names = dict.fromkeys(
+        [*re.findall(ENVIRONMENT_READ, settings), *_configuration_values(settings)]
     )
     names.pop("DJANGO_SETTINGS_MODULE", None)
     return tuple(names)
@@ -1472,7 +1481,7 @@ def detect(app_dir: Path) -> Detected:
             ),
             *_setting_notes(settings, settings_module, in_git=not ignored),
             *_allowed_hosts_notes(settings, served_at),
-            *_out_of_git_notes(app_dir, read.out_of_git, read.uncommitted, ignored),
+            *_out_of_git_notes(read),
             *(
                 f"the settings import {path} when there is one, and git has none: the releases "
                 "run without it; if the servers need one, give it them with [secrets] in "

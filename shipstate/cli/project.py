@@ -61,17 +61,20 @@ def init(
     hosts = "check the hosts in" if "production" in done.hosts_taken else "add your hosts to"
     needed = ", ".join(f"{name}=..." for name in done.secrets_needed)
     them = "it" if len(done.secrets_needed) == 1 else "them"
-    secrets = f"secrets/{{}}.env ({needed}: the settings need {them}{{}})" if needed else ""
     copy = f"; your {done.local_env} has {them}: `cp {done.local_env} secrets/sandbox.env`"
+
+    def secrets(inventory: str, also: str = "") -> str:
+        return f"secrets/{inventory}.env ({needed}: the settings need {them}{also})"
+
     out.print(
         f"\nNext: review shipstate.toml, {hosts} inventories/production.py, "
-        + (f"write {secrets.format('production', '')}, " if secrets else "")
+        + (f"write {secrets('production')}, " if needed else "")
         + "commit, then"
         "\n  shipstate bootstrap -i inventories/production.py --accept-new-host-keys"
         "   # new servers, as root"
         "\n  shipstate plan -i inventories/production.py --accept-new-host-keys"
         "\nOr first try it on local sandbox hosts (Linux, root; README: The sandbox)"
-        + (f", with {secrets.format('sandbox', copy if done.local_env else '')}" if secrets else "")
+        + (f", with {secrets('sandbox', copy if done.local_env else '')}" if needed else "")
         + ":\n  shipstate sandbox up --hosts 2 && "
         + ("shipstate bootstrap -i inventories/sandbox.py && " if done.packages else "")
         + "shipstate apply -i inventories/sandbox.py"
