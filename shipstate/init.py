@@ -121,7 +121,7 @@ class Detected:
     workdir: str | None  # where manage.py is, when it is not the app's root
     pythonpath: str | None  # where the project's modules are, when not beside manage.py (src)
     settings: str
-    settings_path: str  # the settings' file, or their package when they span modules
+    settings_paths: tuple[str, ...]  # the settings' files, or their package
     wsgi: str | None
     requirements: str
     static_root: str | None
@@ -681,16 +681,42 @@ def _as_configuration(settings: str, name: str) -> str:
     return "\n".join(ast.get_source_segment(settings, node) or "" for node in kept)
 
 
-def _production_settings(app_dir: Path, module: str) -> str:
-    """A sibling production module (config.settings.production) when manage.py names the
-    development one (config.settings.local); the production module a settings package's
-    __init__ star-imports only under a condition (as on an environment variable), when it
-    star-imports nothing always."""
+def _production_sibling(app_dir: Path, module: str) -> str | None:
+    """The production module beside the development one manage.py names (config.settings.local:
+    config.settings.production; settings_dev: settings_prod), or beside plain settings one that
+    star-imports settings (settings_prod, production_settings, production)."""
     package, _, leaf = module.rpartition(".")
-    if package and leaf in DEVELOPMENT_SETTINGS:
-        for name in PRODUCTION_SETTINGS:
-            if _module_file(app_dir, f"{package}.{name}"):
-                return f"{package}.{name}"
+    words = leaf.split("_")
+    if any(word in DEVELOPMENT_SETTINGS for word in words):
+        names = [
+            "_".join(production if word in DEVELOPMENT_SETTINGS else word for word in words)
+            for production in PRODUCTION_SETTINGS
+        ]
+        overlays = False
+    else:
+        names = [
+            name
+            for production in PRODUCTION_SETTINGS
+            for name in (f"{leaf}_{production}", f"{production}_{leaf}", production)
+        ]
+        overlays = True
+    for name in names:
+        sibling = f"{package}.{name}" if package else name
+        found = _module_file(app_dir, sibling)
+        if found and (
+            not overlays or re.search(r"^from [\w.]+ import \*", found.read_text(), re.M)
+        ):
+            return sibling
+    return None
+
+
+def _production_settings(app_dir: Path, module: str) -> str:
+    """A sibling production module (see _production_sibling); the production module a settings
+    package's __init__ star-imports only under a condition (as on an environment variable),
+    when it star-imports nothing always."""
+    sibling = _production_sibling(app_dir, module)
+    if sibling:
+        return sibling
     found = _module_file(app_dir, module)
     if found is not None and found.name == "__init__.py":
         text = found.read_text()
@@ -738,12 +764,13 @@ def _modules_dir(project: Path, settings_module: str) -> str | None:
 
 
 # from .base import *, unconditionally (a `try:`'s is indented)
-STAR_IMPORT = re.compile(r"^from \.(\w+) import \*.*$", re.M)
+STAR_IMPORT = re.compile(r"^from (\.?[\w.]+) import \*.*$", re.M)
 
 
 def _settings_text(app_dir: Path, module: str) -> tuple[str, list[Path]]:
-    """The settings' source, with that of each sibling module it star-imports in its place
-    (theirs too); and those siblings' files."""
+    """The settings' source, with that of each module of the project it star-imports
+    (`from .base import *`, `from mysite.settings import *`) in its place (theirs too); and
+    those modules' files."""
     found = _module_file(app_dir, module)
     if found is None:
         return "", []
@@ -751,7 +778,13 @@ def _settings_text(app_dir: Path, module: str) -> tuple[str, list[Path]]:
 
     def spliced(file: Path, seen: frozenset[Path]) -> str:
         def sibling(line: re.Match) -> str:
-            imported = file.parent / f"{line[1]}.py"
+            name = line[1]
+            if name.startswith("."):
+                imported = file.parent / f"{name[1:].replace('.', '/')}.py"
+            elif (app_dir / name.partition(".")[0]).is_dir():
+                imported = _module_file(app_dir, name) or app_dir / f"{name.replace('.', '/')}.py"
+            else:
+                return line[0]
             siblings.append(imported)
             if imported in seen or not imported.is_file():
                 return line[0]
@@ -769,6 +802,7 @@ class ServersSettings:
 
     text: str
     file: Path | None  # the settings module's
+    files: tuple[Path, ...]  # it and those it imports
     split: SplitSettings | None  # django-split-settings' files
     uncommitted: str | None  # the settings module's file, when git does not track it
     out_of_git: tuple[str, ...]  # it and the files it imports that git does not have
@@ -792,12 +826,14 @@ def _servers_settings(app_dir: Path, modules: Path, settings_module: str) -> Ser
         text, imported = _settings_text(modules, settings_module)
         optional = _optional_settings(text, file.parent, modules) if file else []
     uncommitted = _uncommitted(app_dir, file)
+    files = tuple(dict.fromkeys(f for f in [file, *imported] if f and f.is_file()))
     out_of_git = tuple(
         dict.fromkeys([*filter(None, [uncommitted]), *_not_in_git(app_dir, imported)])
     )
     return ServersSettings(
         text=text,
         file=file,
+        files=files,
         split=split,
         uncommitted=uncommitted,
         out_of_git=out_of_git,
@@ -879,12 +915,13 @@ def _not_in_git(app_dir: Path, files: Iterable[Path]) -> list[str]:
     return [p.as_posix() for p in paths if not tracked_files(app_dir, p.as_posix())]
 
 
-def _settings_path(app_dir: Path, module: str) -> str:
-    found = _module_file(app_dir, module)
-    if found is None:
-        return module.replace(".", "/") + ".py"
-    package = found.name == "__init__.py" or found.parent.name == "settings"
-    return (found.parent if package else found).relative_to(app_dir).as_posix()
+def _settings_paths(app_dir: Path, module: str, files: tuple[Path, ...]) -> tuple[str, ...]:
+    """The settings' package, or their files (the module's and those it imports)."""
+    if not files:
+        return (module.replace(".", "/") + ".py",)
+    package = files[0].name == "__init__.py" or files[0].parent.name == "settings"
+    read = (files[0].parent,) if package else files
+    return tuple(file.relative_to(app_dir).as_posix() for file in read)
 
 
 def _wsgi_application(app_dir: Path, settings_module: str, settings: str) -> str:
@@ -1412,7 +1449,9 @@ def detect(app_dir: Path) -> Detected:
         workdir=workdir,
         pythonpath=in_app(src) if src else None,
         settings=settings_module,
-        settings_path=in_modules(_settings_path(modules, settings_module)),
+        settings_paths=tuple(
+            map(in_modules, _settings_paths(modules, settings_module, read.files))
+        ),
         wsgi=wsgi,
         asgi=f"{asgi[1]}:{asgi[2] or 'application'}" if asgi else None,
         requirements=requirements,
@@ -1891,7 +1930,7 @@ def render_config(found: Detected) -> str:
         "[[hooks]]",
         'command = "python manage.py migrate --noinput"',
         f'run = "{hooks_run}"   # every-host: SQLite on each host; once: a shared database',
-        f'inputs = ["**/migrations/*.py", "{found.settings_path}"]',
+        f"inputs = {json.dumps(['**/migrations/*.py', *found.settings_paths])}",
     ]
     if found.cache_table:
         lines += [
@@ -1900,7 +1939,7 @@ def render_config(found: Detected) -> str:
             "[[hooks]]",
             'command = "python manage.py createcachetable"',
             f'run = "{hooks_run}"',
-            f'inputs = ["{found.settings_path}"]',
+            f"inputs = {json.dumps(list(found.settings_paths))}",
         ]
     if found.translations:
         lines += [
@@ -1924,7 +1963,7 @@ def render_config(found: Detected) -> str:
     collectstatic = [
         "[[hooks]]",
         f'command = "python manage.py collectstatic --noinput{compress}"',
-        f'inputs = ["**", "!**/*.py", "{found.settings_path}"]'
+        f"inputs = {json.dumps(['**', '!**/*.py', *found.settings_paths])}"
         "   # all but Python code, and the settings",
         f'outputs = ["{static_root}"]',
     ]

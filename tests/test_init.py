@@ -213,7 +213,7 @@ def test_init_finds_the_project_in_a_directory_of_the_app(tmp_path):
     django_project(app / "backend")
     found = detect(app)
     assert (found.workdir, found.requirements) == ("backend", "backend/requirements.txt")
-    assert found.settings_path == "backend/mysite/settings.py"
+    assert found.settings_paths == ("backend/mysite/settings.py",)
     assert found.sqlite_file == "backend/db.sqlite3"
     assert detect(app / "backend").workdir is None, "in the project itself: no workdir"
     assert detect(app / "backend").name == "backend", "no repository: the directory's name"
@@ -809,7 +809,7 @@ def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_pa
     )
     found = detect(project)
     assert found.settings == "config.settings.production"
-    assert found.settings_path == "config/settings", "base.py, production.py: the package"
+    assert found.settings_paths == ("config/settings",), "base.py, production.py: the package"
     production = settings / "production.py"
     production.write_text(production.read_text() + 'STATIC_ROOT = BASE_DIR / "public" / "static"\n')
     assert detect(project).static_root == "public/static", "the override wins"
@@ -821,6 +821,45 @@ def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_pa
         "the settings read DJANGO_SECRET_KEY from the environment: put them in a secrets file "
         "per inventory, see [secrets] in shipstate.toml",
     )
+
+
+@pytest.mark.parametrize(
+    ("file", "imports"),
+    [
+        ("settings_prod.py", "from .settings import *"),
+        ("production_settings.py", "from mysite.settings import *  # noqa: F403"),
+        ("production.py", "from .settings import *"),
+    ],
+)
+def test_init_takes_the_production_module_beside_a_flat_settings_module(tmp_path, file, imports):
+    """manage.py names mysite.settings; a module beside it star-imports it for production."""
+    project = startproject(tmp_path / "shop")
+    (project / "mysite" / file).write_text(
+        f'{imports}\nDEBUG = False\nALLOWED_HOSTS = ["shop.example.com"]\n'
+        'STATIC_ROOT = BASE_DIR / "static"\n'
+    )
+    found = detect(project)
+    production = f"mysite.{file.removesuffix('.py')}"
+    assert found.settings == production
+    assert found.settings_paths == (f"mysite/{file}", "mysite/settings.py"), "both: hooks' inputs"
+    assert (found.static_root, found.served_at.names) == ("static", ("shop.example.com",))
+    assert not [note for note in found.notes if "DEBUG" in note or "ALLOWED_HOSTS" in note]
+    assert f"manage.py uses mysite.settings; the servers get {production}" in found.notes
+    migrate = config_written_for(found).hooks[0]
+    assert migrate.inputs == ("**/migrations/*.py", f"mysite/{file}", "mysite/settings.py")
+
+
+def test_init_takes_the_production_module_named_as_the_development_one_manage_py_uses(tmp_path):
+    """settings_dev.py named by manage.py, settings_prod.py beside it; a module that imports no
+    settings is not taken for them."""
+    project = django_project(tmp_path / "shop")
+    manage = project / "manage.py"
+    manage.write_text(manage.read_text().replace("mysite.settings", "mysite.settings_dev"))
+    (project / "mysite" / "settings_dev.py").write_text("from .settings import *\nDEBUG = True\n")
+    (project / "mysite" / "production.py").write_text("PRODUCTION_API = 'https://x'\n")
+    assert detect(project).settings == "mysite.settings_dev", "production.py is no settings"
+    (project / "mysite" / "settings_prod.py").write_text("DEBUG = False\n")
+    assert detect(project).settings == "mysite.settings_prod"
 
 
 def test_production_settings_git_ignores_are_uploaded_into_each_release(tmp_path, fleet):
