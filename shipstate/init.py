@@ -150,8 +150,9 @@ class Detected:
     former_shared: tuple[str, ...] = ()  # what the former tool kept across releases
     former_shared_in: str | None = None
     configuration: str | None = None  # django-configurations' settings class for the servers
-    # (variable, value): django-split-settings' environment variable choosing the servers' files
-    settings_variable: tuple[str, str] | None = None
+    # (variable, value, what it does) in [env]: django-split-settings' choosing the servers'
+    # files, or one the settings compare with "production"
+    settings_variable: tuple[str, str, str] | None = None
     log_paths: tuple[str, ...] = ()  # what LOGGING writes in the project (shared: "logs/")
     settings_ignored: str | None = None  # the settings' file, when git ignores it (uploaded)
     served_at: ServerNames = ServerNames()
@@ -1119,6 +1120,32 @@ def _configuration_values(settings: str) -> list[str]:
     return [f"DJANGO_{name}" for name in re.findall(REQUIRED_VALUE, settings, re.M)]
 
 
+# ENV == "production", ENV.lower() != "prod", ENV in ("staging", "production"), where ENV is
+# a variable of the environment or a name the settings set to one
+PRODUCTION_COMPARED = re.compile(
+    r"""((?:environ\.get|getenv|\benv(?:\.\w+)?|\bconfig)\(\s*['"]\w+['"][^)]*\)|\b\w+)"""
+    r"""(?:\.\w+\(\))?\s*(?:==|!=|\bin)\s*[(\[{]?\s*(?:['"]\w+['"]\s*,\s*)*"""
+    r"""['"]((?i:production|prod))['"]"""
+)
+
+
+def _production_switch(settings: str) -> tuple[str, str] | None:
+    """The variable of the environment the settings compare with a production value, and that
+    value: ENV = os.environ.get("ENV", "dev") then DEBUG = ENV != "prod", or os.getenv("ENV")."""
+    set_from = {
+        name: read[0]
+        for name, value in re.findall(r"^(\w+)\s*(?::[^=]+)?=\s*(.+)$", settings, re.M)
+        if (read := re.findall(ENVIRONMENT_READ, value))
+    }
+    for compared, value in PRODUCTION_COMPARED.findall(settings):
+        variable = set_from.get(compared) or next(
+            iter(re.findall(ENVIRONMENT_READ, compared)), None
+        )
+        if variable and variable != "DJANGO_SETTINGS_MODULE":
+            return variable, value
+    return None
+
+
 def _environment_read(settings: str) -> tuple[str, ...]:
     names = dict.fromkeys(
         [*re.findall(ENVIRONMENT_READ, settings), *_configuration_values(settings)]
@@ -1394,8 +1421,16 @@ def detect(app_dir: Path) -> Detected:
     health, health_found = _health_path(_root_urls(modules, settings), settings)
     kamal_names, kamal_health = kamal_proxy(app_dir)
     name = _app_name(app_dir, settings_module)[:40]
-    environment = _environment_read(settings)
+    compared = _production_switch(settings)
+    settings_variable = (
+        (split.variable, split.chosen, "chooses the settings' files")
+        if split and split.chosen
+        else compared and (*compared, f'the settings compare it with "{compared[1]}"')
+    )
+    set_in_env = settings_variable and settings_variable[0]
+    environment = tuple(v for v in _environment_read(settings) if v != set_in_env)
     required = () if ignored else _environment_required(settings)
+    required = tuple(v for v in required if v != set_in_env)
     env_example = _env_example(app_dir, [app_dir, project])
     kamal_secret, kamal_clear = kamal_environment(app_dir)
     deployed_to, deploys_to_in = deploys_to(app_dir) or (None, None)
@@ -1476,7 +1511,7 @@ def detect(app_dir: Path) -> Detected:
         former_shared=kept_shared,
         former_shared_in=kept_shared_in,
         configuration=configurations and configurations[1],
-        settings_variable=(split.variable, split.chosen) if split and split.chosen else None,
+        settings_variable=settings_variable,
         log_paths=log_paths,
         settings_ignored=ignored,
         served_at=served_at,
@@ -1504,6 +1539,14 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_split_settings_notes(split),
+            *(
+                [
+                    f'the settings compare {compared[0]} with "{compared[1]}": the servers get '
+                    f'{compared[0]} = "{compared[1]}" in [env]'
+                ]
+                if compared and settings_variable and settings_variable[0] == compared[0]
+                else []
+            ),
             *_settings_forced(
                 {in_app("manage.py"): project / "manage.py", in_modules(served): modules / served},
                 settings_module,
@@ -1910,11 +1953,7 @@ def render_config(found: Detected) -> str:
         "[env]",
         f'DJANGO_SETTINGS_MODULE = "{found.settings}"',
         *([f'DJANGO_CONFIGURATION = "{found.configuration}"'] if found.configuration else []),
-        *(
-            ['{} = "{}"   # chooses the settings\' files'.format(*found.settings_variable)]
-            if found.settings_variable
-            else []
-        ),
+        *(['{} = "{}"   # {}'.format(*found.settings_variable)] if found.settings_variable else []),
         *(
             [
                 "# As config/deploy.yml's env.clear gave them (an accessory's name, as a",

@@ -849,6 +849,40 @@ def test_init_takes_the_production_module_beside_a_flat_settings_module(tmp_path
     assert migrate.inputs == ("**/migrations/*.py", f"mysite/{file}", "mysite/settings.py")
 
 
+@pytest.mark.parametrize(
+    ("lines", "variable"),
+    [
+        (
+            'ENV = os.environ.get("ENV", "dev")\nDEBUG = ENV != "production"',
+            ("ENV", "production"),
+        ),
+        ('DEBUG = os.getenv("DJANGO_ENV", "dev").lower() != "prod"', ("DJANGO_ENV", "prod")),
+        (
+            'STAGE: str = env("STAGE")\nif STAGE in ("staging", "production"):\n    DEBUG = False',
+            ("STAGE", "production"),
+        ),
+        ('DEBUG = os.environ.get("DEBUG") == "1"\nX = "production"\nY = X == "production"', None),
+    ],
+)
+def test_init_sets_the_variable_the_settings_compare_with_production(tmp_path, lines, variable):
+    """DEBUG off only when the environment says "production": [env] says it, not the secrets."""
+    project = startproject(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text().replace("DEBUG = True", f"import os\n{lines}"))
+    found = detect(project)
+    env = config_written_for(found).env
+    if variable is None:
+        assert found.settings_variable is None and "X" not in env
+        return
+    name, value = variable
+    assert env[name] == value
+    assert name not in found.environment + found.environment_required, "[env] gives it"
+    assert (
+        f'the settings compare {name} with "{value}": the servers get {name} = "{value}" in [env]'
+        in found.notes
+    )
+
+
 def test_init_takes_the_production_module_named_as_the_development_one_manage_py_uses(tmp_path):
     """settings_dev.py named by manage.py, settings_prod.py beside it; a module that imports no
     settings is not taken for them."""
@@ -1642,7 +1676,7 @@ def test_init_deploys_the_production_files_of_split_settings(tmp_path, fleet):
     project = split_settings_project(tmp_path / "hello")
     found = detect(project)
     assert found.settings == "mysite.settings" and found.static_root == "staticfiles"
-    assert found.settings_variable == ("DJANGO_ENV", "production")
+    assert found.settings_variable == ("DJANGO_ENV", "production", "chooses the settings' files")
     assert found.environment == ("DJANGO_SECRET_KEY",)
     assert found.notes == (
         "the settings include files by DJANGO_ENV (django-split-settings): manage.py gets its "
