@@ -41,6 +41,7 @@ from shipstate.former_tool import (
 from shipstate.local_files import write_whole
 from shipstate.locks import CONVERTERS
 from shipstate.python_source import literal, statements
+from shipstate.sandbox import host_pythons
 from shipstate.source import (
     MAKE_A_COMMIT,
     LocalSecrets,
@@ -133,6 +134,7 @@ class Detected:
     python_named_by: str | None = None
     python_needed: str | None = None  # unpinned, a Python newer than Debian 12's the app needs
     python_needed_by: str | None = None
+    sandbox_python: str | None = None  # the python3.X this machine's sandbox hosts have for it
     environment: tuple[str, ...] = ()
     environment_required: tuple[str, ...] = ()  # without a default: [secrets] is written active
     processes: tuple[tuple[str, str], ...] = ()  # (name, command), written commented out
@@ -507,6 +509,21 @@ def _python_needed(
     major = int(django[1] or django[2]) if django else 0
     minor = max((m for since, m in DJANGO_NEEDS_PYTHON.items() if major >= since), default=0)
     return (f"3.{minor}", f"Django {major} ({requirements})") if minor else (None, None)
+
+
+def _sandbox_python(needed: str) -> str | None:
+    """The python3.X, `needed` (3.12) or newer, this machine's sandbox hosts have, when their
+    python3 is older (pyenv's Pythons beside Debian 12's)."""
+    minors = {
+        name: int(minor[0])
+        for name, path in host_pythons().items()
+        if (minor := re.findall(r"^python3\.(\d+)$", path.name))
+    }
+    wanted = int(needed.partition(".")[2])
+    if minors.get("python3", wanted) >= wanted:
+        return None
+    newer = sorted((minor, name) for name, minor in minors.items() if minor >= wanted)
+    return newer[0][1] if newer else None
 
 
 def _below(directory: Path, app_dir: Path) -> Callable[[str], str]:
@@ -1473,6 +1490,7 @@ def detect(app_dir: Path) -> Detected:
     python_needed, python_needed_by = (
         (None, None) if python else _python_needed(app_dir, requirements, requirements_text)
     )
+    sandbox_python = _sandbox_python(python_needed) if python_needed else None
     build = _frontend_build(app_dir)
     cache_table = bool(DATABASE_CACHE.search(settings))
     former = _former_commands(app_dir, release_commands or [], cache_table, bool(build))
@@ -1499,6 +1517,7 @@ def detect(app_dir: Path) -> Detected:
         python_named_by=python_named_by,
         python_needed=python_needed,
         python_needed_by=python_needed_by,
+        sandbox_python=sandbox_python,
         environment=environment,
         environment_required=required,
         processes=processes,
@@ -1592,6 +1611,12 @@ def detect(app_dir: Path) -> Detected:
                     f"{python_needed_by} needs Python {python_needed} or newer, and Debian 12's "
                     f"python3 is 3.{NEWEST_ON_DEBIAN_12}: on servers with an older python3, "
                     "install a newer one and uncomment `python` in shipstate.toml"
+                    + (
+                        f"; this machine's sandbox hosts have {sandbox_python}, which "
+                        "[environments.sandbox] names"
+                        if sandbox_python
+                        else ""
+                    )
                 ]
                 if python_needed
                 else []
@@ -2052,6 +2077,12 @@ def render_config(found: Detected) -> str:
         ),
         '# env = { SOME_SETTING = "value for staging" }',
     ]
+    if found.sandbox_python:
+        lines += [
+            "",
+            "[environments.sandbox]   # `shipstate sandbox up`'s hosts, whose python3 is older",
+            f'python = "{found.sandbox_python}"   # pyenv\'s, which they have too',
+        ]
     return "\n".join(lines) + "\n"
 
 

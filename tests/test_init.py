@@ -1182,6 +1182,37 @@ def test_init_names_the_python_the_app_pins_for_the_servers(tmp_path, name, writ
 
 
 @pytest.mark.parametrize(
+    "machine, required, sandbox",
+    [
+        (("3.11", "3.12", "3.13"), "Django>=6.0", "python3.12"),
+        (("3.11", "3.12", "3.13"), "Django>=6.0\nsix ; python_version >= '3.13'", "python3.12"),
+        (("3.11", "3.13"), "Django>=6.0", "python3.13"),
+        (("3.11",), "Django>=6.0", None),
+        (("3.13",), "Django>=6.0", None),
+        (("3.11", "3.12"), "Django>=5.2,<6", None),
+    ],
+)
+def test_init_names_the_python_this_machines_sandbox_hosts_have_for_the_app(
+    tmp_path, monkeypatch, machine, required, sandbox
+):
+    """The sandbox's hosts have the machine's python3 (first) and its pyenv Pythons: where
+    the app needs a newer one than python3, [environments.sandbox] names the oldest that fits."""
+    python3, *others = machine
+    pythons = {"python3": Path(f"/usr/bin/python{python3}")}
+    pythons |= {f"python{v}": Path(f"/root/.pyenv/versions/{v}.1/bin/python{v}") for v in others}
+    monkeypatch.setattr("shipstate.init.host_pythons", lambda: pythons)
+    project = django_project(tmp_path / "newer")
+    (project / "requirements.txt").write_text(required + "\n")
+    found = detect(project)
+    assert found.sandbox_python == sandbox
+    written = tomllib.loads(render_config(found))
+    assert parse_config(written, "shipstate.toml", "sandbox").python == (sandbox or "python3")
+    assert parse_config(written, "shipstate.toml", "production").python == "python3"
+    said = f"this machine's sandbox hosts have {sandbox}, which [environments.sandbox] names"
+    assert any(said in note for note in found.notes) == bool(sandbox)
+
+
+@pytest.mark.parametrize(
     "files, needed",
     [
         ({"requirements.txt": "Django>=6.1,<6.2\nwagtail>=8.0\n"}, "3.12"),

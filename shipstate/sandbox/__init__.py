@@ -4,6 +4,7 @@ with its own sshd, nginx and supervisord listening on its own loopback address."
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -84,6 +85,23 @@ def hosts() -> list[SandboxHost]:
 
 def alive_hosts() -> list[SandboxHost]:
     return [h for h in hosts() if _alive(h.pid)]
+
+
+PYENV_VERSIONS = Path("/root/.pyenv/versions")
+
+
+def host_pythons() -> dict[str, Path]:
+    """The machine's other Pythons (pyenv's) each host has as its own python3.X (as a server's
+    own would be: `python = "python3.12"`), by that name, where the machine has no such
+    command; and its python3 as `python3`."""
+    found = {"python3": Path("/usr/bin/python3").resolve()}
+    for python in sorted(PYENV_VERSIONS.glob("3.*/bin/python3.*")):
+        if (
+            re.fullmatch(r"python3\.\d{1,2}", python.name)
+            and not (Path("/usr/bin") / python.name).exists()
+        ):
+            found[python.name] = python
+    return found
 
 
 def _preflight() -> None:
@@ -308,6 +326,9 @@ def up(count: int, layout: Layout, bare: bool = False) -> list[SandboxHost]:
                 "SANDBOX_ADDR": addr,
                 "SANDBOX_SETUP": _commands(_host_setup(layout)),
                 "SANDBOX_BARE": "1" if bare else "0",
+                "SANDBOX_PYTHONS": " ".join(
+                    f"{name}={path}" for name, path in host_pythons().items() if name != "python3"
+                ),
             }
             with open(host_dir / "log", "wb") as log:
                 process = subprocess.Popen(

@@ -46,14 +46,12 @@ server {
 }
 CONF
 
-# the machine's other Pythons (pyenv's) as the host's python3.X, as a server's own would be
-# (`python = "python3.12"` in shipstate.toml); /root is made traversable on this host only
-if [ -d /root/.pyenv/versions ]; then
+# the machine's other Pythons (NAME=PATH, host_pythons()) as the host's own; /root is made
+# traversable on this host only
+if [ -n "$SANDBOX_PYTHONS" ]; then
   chmod 711 /root
-  for python in /root/.pyenv/versions/3.*/bin/python3.*; do
-    name=$(basename "$python")
-    case "$name" in python3.[0-9] | python3.[0-9][0-9]) ;; *) continue ;; esac
-    [ -e "/usr/bin/$name" ] || ln -sf "$python" "/usr/local/bin/$name"
+  for python in $SANDBOX_PYTHONS; do
+    ln -sf "${python#*=}" "/usr/local/bin/${python%%=*}"
   done
 fi
 
