@@ -755,9 +755,10 @@ def _base_dir(modules: Path, settings_module: str, settings: str) -> Path | None
 
 def _from_file(file: Path, value: str) -> Path | None:
     """The directory a value made of `__file__` names: as many above `file` as its
-    `.parent`s, `.parents[n]` or `os.path.dirname`s say."""
+    `.parent`s, `.parents[n]`, `os.path.dirname`s or django-environ's `Path(__file__) - n` say."""
     up = len(re.findall(r"\.parent\b|dirname\(", value))
     up += sum(int(n) + 1 for n in re.findall(r"\.parents\[(\d)\]", value))
+    up += sum(int(n) for n in re.findall(r"Path\(\s*__file__\s*\)\s*-\s*(\d+)", value))
     return file.parents[up - 1] if 0 < up <= len(file.parents) else None
 
 
@@ -999,9 +1000,20 @@ PLATFORM_DOMAIN = re.compile(
 )
 
 
+# env.list("ALLOWED_HOSTS", default=["example.com"]), os.getenv("HOSTS", "a.com,b.com").split(",")
+ENVIRONMENT_DEFAULT = re.compile(
+    r"""(?:default\s*=\s*|\(\s*['"]\w+['"]\s*,\s*)(\[[^\]]*\]|\([^)]*\)|['"][^'"]*['"])"""
+)
+
+
 def _allowed_domains(settings: str) -> tuple[str, ...]:
-    """The domains the last ALLOWED_HOSTS the settings set lists, when it is a literal list."""
-    hosts = literal(_allowed_hosts(settings))
+    """The domains the last ALLOWED_HOSTS the settings set lists, when it is a literal list, or
+    the default of the environment variable it is read from."""
+    value = _allowed_hosts(settings)
+    default = ENVIRONMENT_DEFAULT.search(value) if re.search(ENVIRONMENT_READ, value) else None
+    hosts = literal(default[1] if default else value)
+    if isinstance(hosts, str):
+        hosts = re.split(r"[\s,]+", hosts)
     if not isinstance(hosts, list | tuple):
         return ()
     names = [h.lower() for h in hosts if isinstance(h, str) and DOMAIN.fullmatch(h)]
@@ -1020,7 +1032,9 @@ def _server_names(app_dir: Path, settings: str, kamal_names: tuple[str, ...]) ->
     if site_names and site.found_in:
         return ServerNames(site_names, site.found_in, staging, body_size)
     allowed = tuple(name for name in _allowed_domains(settings) if not PLATFORM_DOMAIN.search(name))
-    return ServerNames(allowed, "ALLOWED_HOSTS", staging, body_size)
+    read = re.findall(ENVIRONMENT_READ, _allowed_hosts(settings))
+    found_in = f"the default of {read[0]} (ALLOWED_HOSTS)" if read else "ALLOWED_HOSTS"
+    return ServerNames(allowed, found_in, staging, body_size)
 
 
 def _allowed_hosts_notes(settings: str, served_at: ServerNames) -> list[str]:
@@ -1030,6 +1044,11 @@ def _allowed_hosts_notes(settings: str, served_at: ServerNames) -> list[str]:
     asked = (
         "(the health check asks for the first; Django answers 400 to a Host ALLOWED_HOSTS lacks)"
     )
+    if read and served_at.names and served_at.found_in.startswith("the default of"):
+        return [
+            f"ALLOWED_HOSTS is read from {', '.join(read)}: server_name is its default's; when "
+            f"your secrets file sets {', '.join(read)}, set server_name to the same name(s) {asked}"
+        ]
     if served_at.names:
         return []
     if platforms:

@@ -991,7 +991,17 @@ def test_init_uploads_the_local_settings_git_ignores_that_the_settings_import(tm
         ),
         ('["*"]', "_", None),
         ('[\n    "shop.example.com",  # the site\n]', "shop.example.com", None),
-        ('env.list("ALLOWED_HOSTS", default=["shop.example.com"])', "_", "ALLOWED_HOSTS"),
+        (
+            'env.list("ALLOWED_HOSTS", default=["shop.example.com"])',
+            "shop.example.com",
+            "ALLOWED_HOSTS",
+        ),
+        (
+            'os.getenv("HOSTS", "a.example.com, b.example.com").split(",")',
+            "a.example.com b.example.com",
+            "HOSTS",
+        ),
+        ('env.list("ALLOWED_HOSTS")', "_", "ALLOWED_HOSTS"),
         ('["127.0.0.1", ".pythonanywhere.com"]', "_", None),
         ('["shop.example.com", "shop.herokuapp.com"]', "shop.example.com", None),
         (
@@ -2905,6 +2915,12 @@ def test_init_runs_what_render_or_fly_ran_on_each_deploy(tmp_path):
             "PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))\n"
             "STATIC_ROOT = os.path.join(PROJECT_DIR, 'static')\n",
             None,  # above BASE_DIR: outside the app
+        ),
+        (  # django-environ's, as older cookiecutter-django's (mysite/settings.py - 2: the root)
+            "ROOT_DIR = environ.Path(__file__) - 2  # (x - 2 = root)\n"
+            "APPS_DIR = ROOT_DIR.path('mysite')\n"
+            "STATIC_ROOT = str(APPS_DIR('staticfiles'))\n",
+            "mysite/staticfiles",
         ),
     ],
 )
