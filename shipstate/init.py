@@ -317,6 +317,7 @@ SERVER_PACKAGES = {
     FOR_DJANGO_HEROKU: BUILDS_ON_LIBPQ,
     "mysqlclient": ("default-libmysqlclient-dev", "pkg-config", "python3-dev", "build-essential"),
     "psycopg[c]": BUILDS_ON_LIBPQ,
+    "uwsgi": ("python3-dev", "build-essential"),
     "psycopg": ("libpq5",),
     "python-magic": ("libmagic1",),
     "weasyprint": ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0"),
@@ -341,6 +342,7 @@ BUILT_ON_THE_SERVERS = {
     FOR_DJANGO_HEROKU: None,
     "mysqlclient": None,
     "psycopg[c]": "psycopg[binary]",
+    "uwsgi": None,
 }
 # psycopg[binary] as required, or psycopg-binary as locked; the same for [c]
 PSYCOPG_BINARY = re.compile(r"""(?im)psycopg[-_]binary|^\s*["']?psycopg\[[^]]*\bbinary\b""")
@@ -376,7 +378,7 @@ def _needing_server_packages(text: str, settings: str = "") -> tuple[str, ...]:
     packages on the servers."""
     named = re.findall(
         REQUIREMENT_NAMED.format(
-            "psycopg2|mysqlclient|psycopg|python[-_.]magic|weasyprint|django[-_.]heroku"
+            "psycopg2|mysqlclient|psycopg|python[-_.]magic|weasyprint|django[-_.]heroku|uwsgi"
         ),
         text,
     )
@@ -1702,6 +1704,15 @@ def detect(app_dir: Path) -> Detected:
                     )
                 ]
                 if built
+                else []
+            ),
+            *(
+                [
+                    "the requirements list uWSGI, the former app server: shipstate runs gunicorn, "
+                    "so unless the code imports uwsgi, remove it from the servers' requirements "
+                    "(and python3-dev, build-essential from `packages`)"
+                ]
+                if "uwsgi" in built
                 else []
             ),
             *(

@@ -1481,6 +1481,11 @@ def test_init_compiles_the_translations_git_holds_uncompiled_and_they_are_served
         ("-r base.txt\n", "lib @ git+ssh://git@example.com/me/lib.git\n", ("git",)),
         ("Django\nlib @ https://example.com/lib-1.0.tar.gz\n", "", ()),
         ("Django\ndjango-heroku==0.3.1\n", "", ("libpq-dev", "python3-dev")),
+        (
+            "Django\nuWSGI==2.0.28  # the former app server\n",
+            "",
+            ("python3-dev", "build-essential"),
+        ),
     ],
 )
 def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
@@ -1501,7 +1506,7 @@ def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
         name = (
             "psycopg2 (for django-heroku)"
             if "django-heroku" in named
-            else next(n for n in ("psycopg2", "psycopg[c]", "mysqlclient") if n in named)
+            else next(n for n in ("psycopg2", "psycopg[c]", "mysqlclient", "uwsgi") if n in named)
         )
         instead = {"psycopg2": "psycopg2-binary", "psycopg[c]": "psycopg[binary]"}.get(name)
         assert built_note[0].startswith(f"the servers build {name} from source")
@@ -1516,6 +1521,8 @@ def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
         n.startswith("the requirements install a package from a git") for n in found.notes
     )
     assert from_git == (packages == ("git",))
+    former_server = any(n.startswith("the requirements list uWSGI") for n in found.notes)
+    assert former_server == ("uWSGI" in requirements)
 
 
 @pytest.mark.parametrize(
