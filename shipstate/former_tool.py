@@ -503,6 +503,9 @@ def supervisor_programs(app_dir: Path, paths: list[str]) -> tuple[tuple[tuple[st
 GUNICORN_OPTION = re.compile(r"""(?<![\w-])(?:-([wt])|--(workers|timeout))(?:=|[\s"',]+)?(\d+)\b""")
 GUNICORN_SETTING = re.compile(r"^(workers|timeout)[ \t]*=[ \t]*(\d+)[ \t]*(?:#.*)?$", re.M)
 GUNICORN_LONG = {"w": "workers", "t": "timeout"}
+# uWSGI's ini: processes = 4 (or workers), harakiri = 60 (its request timeout)
+UWSGI_SETTING = re.compile(r"^[ \t]*(processes|workers|harakiri)[ \t]*[=:][ \t]*(\d+)\b", re.M)
+UWSGI_NAMES = {"processes": "workers", "workers": "workers", "harakiri": "timeout"}
 
 
 @dataclass(frozen=True)
@@ -510,13 +513,19 @@ class AppServer:
     workers: int | None
     timeout: int | None
     found_in: str  # the file
+    server: str = "gunicorn"
 
 
 def former_app_server(app_dir: Path, paths: list[str]) -> AppServer | None:
     """The workers and request timeout gunicorn had, from the first of these files (a
-    Procfile, a supervisor config, a systemd unit, a Dockerfile, gunicorn's config) that says."""
+    Procfile, a supervisor config, a systemd unit, a Dockerfile, gunicorn's config) that says;
+    or uWSGI, from its ini file."""
     for path in paths:
         text = _text(app_dir / path).replace("\\\n", " ")
+        if "uwsgi" in PurePosixPath(path).name and path.endswith(".ini"):
+            read = {UWSGI_NAMES[name]: int(value) for name, value in UWSGI_SETTING.findall(text)}
+            if read:
+                return AppServer(read.get("workers"), read.get("timeout"), path, "uWSGI")
         found = {
             GUNICORN_LONG.get(short, long): int(value)
             for line in text.splitlines()

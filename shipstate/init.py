@@ -165,7 +165,7 @@ class Detected:
     former_before_static: tuple[str, ...] = ()
     former_after_static: tuple[str, ...] = ()
     former_commands_in: str | None = None
-    app_server: AppServer | None = None  # the workers and timeout gunicorn had
+    app_server: AppServer | None = None  # the workers and timeout gunicorn (or uWSGI) had
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -1865,9 +1865,11 @@ def _former_hooks(found: Detected, commands: tuple[str, ...], when: str, hooks_r
 
 
 def _former_app_server(app_dir: Path) -> AppServer | None:
-    """The workers and timeout gunicorn had, as a file the former setup ran it by says."""
+    """The workers and timeout gunicorn (or uWSGI) had, as a file the former setup ran it by
+    says."""
     tracked = [
-        tracked_files(app_dir, f"*{part}*") for part in ("supervisor", ".service", "gunicorn")
+        tracked_files(app_dir, f"*{part}*")
+        for part in ("supervisor", ".service", "gunicorn", "uwsgi")
     ]
     files = ["Procfile", "render.yaml", "fly.toml", *(f for found in tracked for f in found)]
     composed = ["docker-compose.yml", "docker-compose.yaml", "compose.yaml", "compose.yml"]
@@ -1878,7 +1880,7 @@ def _app_server_lines(former: AppServer | None) -> list[str]:
     """workers (else 2), and timeout, as the former app server had them."""
     had = {"workers": former.workers, "timeout": former.timeout} if former else {}
     kept = {name: value for name, value in had.items() if value and _allowed(name, value)}
-    said = f"   # as {former.found_in}'s gunicorn had it" if former else ""
+    said = f"   # as {former.found_in}'s {former.server} had it" if former else ""
     workers = f"workers = {kept['workers']}{said}" if "workers" in kept else "workers = 2"
     return [workers, *([f"timeout = {kept['timeout']}{said}"] if "timeout" in kept else [])]
 

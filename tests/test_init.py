@@ -2713,8 +2713,23 @@ def test_split_settings_without_a_production_file_are_named():
             5,
             60,
         ),
+        (
+            "deploy/uwsgi.ini",
+            "[uwsgi]\nmodule = mysite.wsgi\nprocesses = 3\nharakiri = 120\nmaster = true\n",
+            3,
+            120,
+        ),
     ],
-    ids=["procfile", "supervisor", "systemd", "config", "dockerfile", "out-of-bounds", "compose"],
+    ids=[
+        "procfile",
+        "supervisor",
+        "systemd",
+        "config",
+        "dockerfile",
+        "out-of-bounds",
+        "compose",
+        "uwsgi",
+    ],
 )
 def test_init_gives_the_app_server_the_workers_and_timeout_gunicorn_had(
     tmp_path, path, text, workers, timeout
@@ -2726,7 +2741,8 @@ def test_init_gives_the_app_server_the_workers_and_timeout_gunicorn_had(
     written = render_config(detect(project))
     config = parse_config(tomllib.loads(written), "shipstate.toml")
     assert (config.workers, config.timeout) == (workers, timeout)
-    assert (f"# as {path}'s gunicorn had it" in written) == (workers != 2)
+    server = "uWSGI" if "uwsgi" in path else "gunicorn"
+    assert (f"# as {path}'s {server} had it" in written) == (workers != 2)
 
 
 def test_init_names_a_file_setting_the_settings_module_over_the_environment(tmp_path):
