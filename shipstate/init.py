@@ -1140,9 +1140,36 @@ REQUIRED_READ = re.compile(
 )
 
 
+# reads of a variable named by default: dj_database_url.config() (DATABASE_URL, or its env=),
+# django-environ's env.db(), env.cache(), env.email_url(), env.search_url()
+IMPLICIT_READS = {
+    r"dj_database_url\.config\(": "DATABASE_URL",
+    r"\benv\.(?:db|db_url)\(": "DATABASE_URL",
+    r"\benv\.(?:cache|cache_url)\(": "CACHE_URL",
+    r"\benv\.email_url\(": "EMAIL_URL",
+    r"\benv\.search_url\(": "SEARCH_URL",
+}
+
+
+def _reads_named(settings: str) -> str:
+    """The settings with the variables read by default named: dj_database_url.config(x=1) as
+    dj_database_url.config("DATABASE_URL", x=1)."""
+    for call, variable in IMPLICIT_READS.items():
+
+        def named(found: re.Match, variable: str = variable) -> str:
+            rest = found.string[found.end() :]
+            given = re.match(r"[^)]*\benv\s*=\s*['\"](\w+)['\"]", rest)
+            comma = "" if rest.lstrip().startswith(")") else ", "
+            return f'{found[0]}"{given[1] if given else variable}"{comma}'
+
+        settings = re.sub(rf"{call}(?!\s*['\"])", named, settings)
+    return settings
+
+
 def _environment_required(settings: str) -> tuple[str, ...]:
     """The variables the settings cannot start without (but those read only when set: `if
     "SENTRY_DSN" in os.environ:`)."""
+    settings = _reads_named(settings)
     without_default = {
         subscript or called
         for subscript, called, arguments in REQUIRED_READ.findall(settings)
@@ -1185,6 +1212,7 @@ def _production_switch(settings: str) -> tuple[str, str] | None:
 
 
 def _environment_read(settings: str) -> tuple[str, ...]:
+    settings = _reads_named(settings)
     names = dict.fromkeys(
         [*re.findall(ENVIRONMENT_READ, settings), *_configuration_values(settings)]
     )

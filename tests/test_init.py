@@ -2807,6 +2807,14 @@ def test_init_reads_what_the_settings_star_import_in_their_place_and_theirs(tmp_
         ),
         ("SECRET_KEY = values.SecretValue()", ("DJANGO_SECRET_KEY",)),
         ('if "DSN" in os.environ:\n    init(dsn=os.environ["DSN"])', ()),
+        ('DATABASES = {"default": dj_database_url.config(conn_max_age=600)}', ("DATABASE_URL",)),
+        ('DATABASES = {"default": dj_database_url.config(env="PG_URL")}', ("PG_URL",)),
+        ('DATABASES = {"default": dj_database_url.config(default="sqlite:///x")}', ()),
+        (
+            'DATABASES = {"default": env.db()}\nCACHES = {"default": env.cache()}',
+            ("DATABASE_URL", "CACHE_URL"),
+        ),
+        ('DATABASES = {"default": env.db("DB", default="sqlite:///x")}', ()),
     ],
 )
 def test_init_names_the_variables_the_settings_cannot_start_without(read, required):
