@@ -1106,8 +1106,24 @@ def _static_notes(settings: str, static_root: str | None) -> list[str]:
     ]
 
 
-def _media_notes(settings: str) -> list[str]:
+def _file_fields(app_dir: Path) -> list[str]:
+    """The models files git holds that declare a FileField or an ImageField (uploads)."""
+    return [
+        path
+        for path in tracked_files(app_dir, "*models*.py")
+        if re.search(r"\b(?:File|Image)Field\(", (app_dir / path).read_text(errors="replace"))
+    ]
+
+
+def _media_notes(settings: str, app_dir: Path) -> list[str]:
     outside = _outside_app(settings, MEDIA_ROOT)
+    uploads = [] if re.search(MEDIA_ROOT, settings, re.M) else _file_fields(app_dir)
+    if uploads:
+        return [
+            f"MEDIA_ROOT is not set, and {uploads[0]} has file fields: uploads would be written "
+            "in the release's directory and lost at the next deploy; add MEDIA_ROOT = BASE_DIR / "
+            '"media" to the settings (shared by the releases, served by nginx)'
+        ]
     if outside is None:
         return []
     return [
@@ -1682,7 +1698,7 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_static_notes(settings, static_root),
-            *_media_notes(settings),
+            *_media_notes(settings, app_dir),
             *(
                 f"the settings the servers get name {module}, whose package ({package}) the "
                 "requirements lack: the app would not start there; name it in the development "

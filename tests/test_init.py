@@ -542,6 +542,22 @@ def test_init_shares_and_serves_the_media_root_the_settings_name(tmp_path):
         assert f"{root or 'media'}/" in config.shared
 
 
+def test_init_says_uploads_would_be_lost_when_models_have_file_fields_and_no_media_root(tmp_path):
+    project = startproject(tmp_path / "media")
+    models = project / "shop" / "models.py"
+    models.parent.mkdir()
+    models.write_text("class Product(models.Model):\n    name = models.CharField(max_length=9)\n")
+    commit_all(project, "a model without files")
+    said = "MEDIA_ROOT is not set, and shop/models.py has file fields: uploads would be written"
+    assert not [note for note in detect(project).notes if note.startswith(said)]
+    models.write_text(models.read_text() + "    photo = models.ImageField(upload_to='p')\n")
+    commit_all(project, "its photo")
+    assert [note for note in detect(project).notes if note.startswith(said)]
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + 'MEDIA_ROOT = BASE_DIR / "media"\n')
+    assert not [note for note in detect(project).notes if note.startswith(said)]
+
+
 LOGGING_TO = """
 LOGGING = {{
     "version": 1,
