@@ -129,6 +129,7 @@ class Detected:
     sqlite_file: str | None
     media_root: str | None
     media_url: str
+    static_url: str
     health_path: str
     python: str | None = None  # the servers' command for the version a file of the app names
     python_named_by: str | None = None
@@ -1280,11 +1281,11 @@ def _sqlite_url_default(settings: str) -> str | None:
     return None
 
 
-def _media_url(settings: str) -> str:
-    """MEDIA_URL as nginx's location: "media/" and "/media" -> "/media/"."""
-    values = re.findall(r"^MEDIA_URL\s*=\s*['\"]([A-Za-z0-9_./~-]*)['\"]\s*$", settings, re.M)
-    path = values[-1].strip("/") if values else "media"
-    return f"/{path}/" if path else "/media/"
+def _url_setting(settings: str, name: str, default: str) -> str:
+    """MEDIA_URL or STATIC_URL as nginx's location: "media/" and "/media" -> "/media/"."""
+    values = re.findall(rf"^{name}\s*=\s*['\"]([A-Za-z0-9_./~-]*)['\"]\s*$", settings, re.M)
+    path = values[-1].strip("/") if values else default.strip("/")
+    return f"/{path}/" if path else default
 
 
 # a route of the root URLconf, as written: path("healthz/", ...) is /healthz/, not /healthz
@@ -1576,7 +1577,8 @@ def detect(app_dir: Path) -> Detected:
         static_root=static_root and below_base(static_root),
         sqlite_file=sqlite_file and below_base(sqlite_file),
         media_root=media_root and below_base(media_root),
-        media_url=_media_url(settings),
+        media_url=_url_setting(settings, "MEDIA_URL", "/media/"),
+        static_url=_url_setting(settings, "STATIC_URL", "/static/"),
         health_path=kamal_health or health,
         python=python,
         python_named_by=python_named_by,
@@ -2011,6 +2013,8 @@ def render_config(found: Detected) -> str:
     ]
     if found.static_root or found.workdir:
         lines.append(f'static_root = "{static_root}"')
+    if found.static_url != "/static/":
+        lines.append(f'static_url = "{found.static_url}"   # STATIC_URL: served by nginx')
     if found.media_root:
         lines.append(f'media_root = "{found.media_root}"   # MEDIA_ROOT: uploads, served by nginx')
         if found.media_url != "/media/":

@@ -542,6 +542,23 @@ def test_init_shares_and_serves_the_media_root_the_settings_name(tmp_path):
         assert f"{root or 'media'}/" in config.shared
 
 
+@pytest.mark.parametrize(
+    ("line", "url"),
+    [
+        ('STATIC_URL = "/assets/"', "/assets/"),
+        ("STATIC_URL = 'static/'", "/static/"),
+        ('STATIC_URL = "https://cdn.example.com/static/"', "/static/"),
+    ],
+)
+def test_init_has_nginx_serve_static_files_at_the_static_url_the_settings_set(tmp_path, line, url):
+    project = startproject(tmp_path / "assets")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + f'{line}\nSTATIC_ROOT = BASE_DIR / "static"\n')
+    written = render_config(detect(project))
+    assert parse_config(tomllib.loads(written), "shipstate.toml").static_url == url
+    assert ("static_url =" in written) == (url != "/static/")
+
+
 def test_init_says_uploads_would_be_lost_when_models_have_file_fields_and_no_media_root(tmp_path):
     project = startproject(tmp_path / "media")
     models = project / "shop" / "models.py"
