@@ -499,8 +499,10 @@ def supervisor_programs(app_dir: Path, paths: list[str]) -> tuple[tuple[tuple[st
 
 
 # gunicorn's command line: -w 4, --workers=4, -t 120, --timeout 120 (also as a Dockerfile's
-# ["--workers", "4"]); and its config file: workers = 4
-GUNICORN_OPTION = re.compile(r"""(?<![\w-])(?:-([wt])|--(workers|timeout))(?:=|[\s"',]+)?(\d+)\b""")
+# ["--workers", "4"], or a variable's default: ${WEB_CONCURRENCY:-4}); its config file: workers = 4
+GUNICORN_OPTION = re.compile(
+    r"""(?<![\w-])(?:-([wt])|--(workers|timeout))(?:=|[\s"',]+)?(?:\$\{\w+:?-)?(\d+)\b"""
+)
 GUNICORN_SETTING = re.compile(r"^(workers|timeout)[ \t]*=[ \t]*(\d+)[ \t]*(?:#.*)?$", re.M)
 GUNICORN_LONG = {"w": "workers", "t": "timeout"}
 # uWSGI's ini: processes = 4 (or workers), harakiri = 60 (its request timeout)

@@ -2740,6 +2740,7 @@ def test_split_settings_without_a_production_file_are_named():
             60,
         ),
         ("Procfile", "web: gunicorn mysite.wsgi --workers 100 --timeout 0\n", 2, 60),
+        ("Procfile", "web: gunicorn mysite.wsgi -w ${WEB_CONCURRENCY:-4} -t $TIMEOUT\n", 4, 60),
         (
             "docker-compose.yml",
             "services:\n  web:\n    command: gunicorn mysite.wsgi -b 0.0.0.0:8000 -w 5\n",
@@ -2760,6 +2761,7 @@ def test_split_settings_without_a_production_file_are_named():
         "config",
         "dockerfile",
         "out-of-bounds",
+        "variable",
         "compose",
         "uwsgi",
     ],
