@@ -987,11 +987,13 @@ def _settings_forced(files: dict[str, Path], settings_module: str) -> list[str]:
 DOMAIN = re.compile(r"\.?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}", re.I)
 
 
-def _allowed_hosts(settings: str) -> str:
-    """The source of the last value the settings give ALLOWED_HOSTS: a list, or a line."""
-    assigned = list(re.finditer(r"^ALLOWED_HOSTS\s*=\s*", settings, re.M))
-    rest = settings[assigned[-1].end() :] if assigned else ""
-    return re.match(r"\[[^\]]*\]|\([^)]*\)|.*", rest)[0]
+@dataclass(frozen=True)
+class AllowedHosts:
+    """What the last ALLOWED_HOSTS the settings set names."""
+
+    domains: tuple[str, ...]  # as a literal list, or as the default of the variable it is read from
+    platforms: tuple[str, ...]  # those of them a hosting platform's (.pythonanywhere.com)
+    read_from: tuple[str, ...]  # the environment variables it is read from
 
 
 # hosting platforms' domains: where the app ran before, not the servers shipstate deploys to
@@ -1001,31 +1003,36 @@ PLATFORM_DOMAIN = re.compile(
     r"|ngrok(?:-free)?\.(?:io|app|dev)|replit\.(?:dev|app)|repl\.co|gitpod\.io|github\.dev"
     r"|elasticbeanstalk\.com|amazonaws\.com)$"
 )
-
-
 # env.list("ALLOWED_HOSTS", default=["example.com"]), os.getenv("HOSTS", "a.com,b.com").split(",")
 ENVIRONMENT_DEFAULT = re.compile(
     r"""(?:default\s*=\s*|\(\s*['"]\w+['"]\s*,\s*)(\[[^\]]*\]|\([^)]*\)|['"][^'"]*['"])"""
 )
 
 
-def _allowed_domains(settings: str) -> tuple[str, ...]:
-    """The domains the last ALLOWED_HOSTS the settings set lists, when it is a literal list, or
-    the default of the environment variable it is read from."""
-    value = _allowed_hosts(settings)
-    default = ENVIRONMENT_DEFAULT.search(value) if re.search(ENVIRONMENT_READ, value) else None
+def _allowed_hosts(settings: str) -> AllowedHosts:
+    assigned = list(re.finditer(r"^ALLOWED_HOSTS\s*=\s*", settings, re.M))
+    rest = settings[assigned[-1].end() :] if assigned else ""
+    value = re.match(r"\[[^\]]*\]|\([^)]*\)|.*", rest)[0]  # a list, or a line
+    read = tuple(dict.fromkeys(re.findall(ENVIRONMENT_READ, value)))
+    default = ENVIRONMENT_DEFAULT.search(value) if read else None
     hosts = literal(default[1] if default else value)
     if isinstance(hosts, str):
         hosts = re.split(r"[\s,]+", hosts)
-    if not isinstance(hosts, list | tuple):
-        return ()
-    names = [h.lower() for h in hosts if isinstance(h, str) and DOMAIN.fullmatch(h)]
-    return tuple(dict.fromkeys(sorted(names, key=lambda name: name.startswith("."))))
+    names = [
+        h.lower()
+        for h in (hosts if isinstance(hosts, list | tuple) else ())
+        if isinstance(h, str) and DOMAIN.fullmatch(h)
+    ]
+    domains = tuple(dict.fromkeys(sorted(names, key=lambda name: name.startswith("."))))
+    platforms = tuple(name for name in domains if PLATFORM_DOMAIN.search(name))
+    return AllowedHosts(domains, platforms, read)
 
 
-def _server_names(app_dir: Path, settings: str, kamal_names: tuple[str, ...]) -> ServerNames:
+def _server_names(
+    app_dir: Path, allowed: AllowedHosts, kamal_names: tuple[str, ...]
+) -> ServerNames:
     """The names the app is served at: Kamal's proxy's, else the nginx site's git holds, else
-    the domains ALLOWED_HOSTS lists."""
+    the domains ALLOWED_HOSTS lists (but a platform's)."""
     site = nginx_site(app_dir, tracked_files(app_dir, "*nginx*"))
     site_names = tuple(name for name in site.names if DOMAIN.fullmatch(name))
     staging = kamal_proxy(app_dir, "staging")[0]
@@ -1034,34 +1041,34 @@ def _server_names(app_dir: Path, settings: str, kamal_names: tuple[str, ...]) ->
         return ServerNames(kamal_names, "config/deploy.yml's proxy", staging, body_size)
     if site_names and site.found_in:
         return ServerNames(site_names, site.found_in, staging, body_size)
-    allowed = tuple(name for name in _allowed_domains(settings) if not PLATFORM_DOMAIN.search(name))
-    read = re.findall(ENVIRONMENT_READ, _allowed_hosts(settings))
+    names = tuple(name for name in allowed.domains if name not in allowed.platforms)
+    read = allowed.read_from
     found_in = f"the default of {read[0]} (ALLOWED_HOSTS)" if read else "ALLOWED_HOSTS"
-    return ServerNames(allowed, found_in, staging, body_size)
+    return ServerNames(names, found_in, staging, body_size)
 
 
-def _allowed_hosts_notes(settings: str, served_at: ServerNames) -> list[str]:
-    """Why ALLOWED_HOSTS gave no server_name, when it names hosts."""
-    read = dict.fromkeys(re.findall(ENVIRONMENT_READ, _allowed_hosts(settings)))
-    platforms = [name for name in _allowed_domains(settings) if PLATFORM_DOMAIN.search(name)]
+def _allowed_hosts_notes(allowed: AllowedHosts, served_at: ServerNames) -> list[str]:
+    """Why ALLOWED_HOSTS gave no server_name, when it names hosts; or that it gave its
+    variable's default."""
+    read = ", ".join(allowed.read_from)
     asked = (
         "(the health check asks for the first; Django answers 400 to a Host ALLOWED_HOSTS lacks)"
     )
     if read and served_at.names and served_at.found_in.startswith("the default of"):
         return [
-            f"ALLOWED_HOSTS is read from {', '.join(read)}: server_name is its default's; when "
-            f"your secrets file sets {', '.join(read)}, set server_name to the same name(s) {asked}"
+            f"ALLOWED_HOSTS is read from {read}: server_name is its default's; when your secrets "
+            f"file sets {read}, set server_name to the same name(s) {asked}"
         ]
     if served_at.names:
         return []
-    if platforms:
+    if allowed.platforms:
         return [
-            f"ALLOWED_HOSTS lists {', '.join(platforms)}, a hosting platform's: add the "
+            f"ALLOWED_HOSTS lists {', '.join(allowed.platforms)}, a hosting platform's: add the "
             f"domain(s) the servers answer for there, and as server_name in shipstate.toml {asked}"
         ]
     if read:
         return [
-            f"ALLOWED_HOSTS is read from {', '.join(read)}: set server_name in shipstate.toml "
+            f"ALLOWED_HOSTS is read from {read}: set server_name in shipstate.toml "
             f"to the name(s) it gives the servers {asked}"
         ]
     return []
@@ -1561,7 +1568,8 @@ def detect(app_dir: Path) -> Detected:
     cache_table = bool(DATABASE_CACHE.search(settings))
     former = _former_commands(app_dir, release_commands or [], cache_table, bool(build))
     compress = former.compressed or bool(COMPRESS_OFFLINE.search(settings))
-    served_at = _server_names(app_dir, settings, kamal_names)
+    allowed_hosts = _allowed_hosts(settings)
+    served_at = _server_names(app_dir, allowed_hosts, kamal_names)
     served = f"{(wsgi.rpartition(':')[0] if wsgi else asgi[1]).replace('.', '/')}.py"
     return Detected(
         name=name,
@@ -1648,7 +1656,7 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_setting_notes(settings, settings_module, in_git=not ignored),
-            *_allowed_hosts_notes(settings, served_at),
+            *_allowed_hosts_notes(allowed_hosts, served_at),
             *_out_of_git_notes(read),
             *(
                 f"the settings import {path} when there is one, and git has none: the releases "
