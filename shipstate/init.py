@@ -598,6 +598,13 @@ SETTING_NOTES = (
         "a certificate with [tls] in shipstate.toml (README: HTTPS) and set "
         'SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https"), or turn it off',
     ),
+    (
+        "CSRF_COOKIE_SECURE",
+        r"(?!False\b)",
+        "CSRF_COOKIE_SECURE may be on: over plain HTTP (the sandbox, or servers before [tls]) "
+        "browsers keep no CSRF cookie, so forms, the admin's login among them, fail with 403; "
+        "give nginx a certificate with [tls] in shipstate.toml (README: HTTPS)",
+    ),
 )
 # (setting the servers' settings module must set, what happens without it)
 UNSET_SETTINGS = (

@@ -649,16 +649,20 @@ def test_init_names_settings_not_ready_for_production(tmp_path):
     text = text.replace("ALLOWED_HOSTS = []", 'ALLOWED_HOSTS = ["example.com"]')
     text = re.sub(r"^SECRET_KEY = .*$", 'SECRET_KEY = os.environ["SECRET_KEY"]', text, flags=re.M)
     text += 'STATIC_ROOT = BASE_DIR / "staticfiles"\nSECURE_SSL_REDIRECT = True\n'
+    text += 'CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", True)\n'
     settings.write_text("import os\n" + text)
     found = detect(project)
-    assert found.environment == ("SECRET_KEY", "DEBUG")
+    assert found.environment == ("SECRET_KEY", "DEBUG", "SECURE_COOKIES")
     assert found.notes == (
         SETTING_NOTES[3][2],
-        "the settings read SECRET_KEY, DEBUG from the environment: put them in a secrets file "
-        "per inventory, see [secrets] in shipstate.toml",
+        SETTING_NOTES[4][2],
+        "the settings read SECRET_KEY, DEBUG, SECURE_COOKIES from the environment: put them in a "
+        "secrets file per inventory, see [secrets] in shipstate.toml",
     )
-    assert "# The settings read from the environment: SECRET_KEY, DEBUG." in render_config(found)
-    settings.write_text(settings.read_text().replace("SSL_REDIRECT = True", "SSL_REDIRECT = False"))
+    written = render_config(found)
+    assert "# The settings read from the environment: SECRET_KEY, DEBUG, SECURE_COOKIES." in written
+    text = settings.read_text().replace("SSL_REDIRECT = True", "SSL_REDIRECT = False")
+    settings.write_text(text.replace('env.bool("SECURE_COOKIES", True)', "False"))
     assert detect(project).notes[0].startswith("the settings read SECRET_KEY")
 
 
