@@ -1208,6 +1208,14 @@ def _environment_required(settings: str) -> tuple[str, ...]:
         or all(re.match(r"\s*(?!default\b)\w+\s*=", a) for a in arguments.split(",")[1:])
     }
     checked = set(re.findall(r"""['"](\w+)['"]\s+in\s+(?:os\.)?environ\b""", settings))
+    # SECRET_KEY = os.environ.get("SECRET_KEY"): None without it, and Django refuses to start
+    keys = re.findall(r"^SECRET_KEY\s*=\s*(.+)$", settings, re.M)
+    key = (
+        re.match(r"""(?:os\.)?(?:environ\.get|getenv)\(\s*['"](\w+)['"]\s*\)\s*$""", keys[-1])
+        if keys
+        else None
+    )
+    without_default |= {key[1]} if key else set()
     needed = (without_default | set(_configuration_values(settings))) - checked
     return tuple(name for name in _environment_read(settings) if name in needed)
 

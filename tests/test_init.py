@@ -2846,6 +2846,8 @@ def test_init_reads_what_the_settings_star_import_in_their_place_and_theirs(tmp_
         ),
         ("SECRET_KEY = values.SecretValue()", ("DJANGO_SECRET_KEY",)),
         ('if "DSN" in os.environ:\n    init(dsn=os.environ["DSN"])', ()),
+        ('SECRET_KEY = os.environ.get("KEY")\nDSN = os.getenv("DSN")', ("KEY",)),
+        ('SECRET_KEY = os.getenv("KEY", "")\nSECRET_KEY = os.getenv("KEY") or "x"', ()),
         ('DATABASES = {"default": dj_database_url.config(conn_max_age=600)}', ("DATABASE_URL",)),
         ('DATABASES = {"default": dj_database_url.config(env="PG_URL")}', ("PG_URL",)),
         ('DATABASES = {"default": dj_database_url.config(default="sqlite:///x")}', ()),
