@@ -625,8 +625,18 @@ ENVIRONMENT_READ = (
 # (setting, its value read from the environment with a default the servers must not keep,
 # note on the variable): DEBUG on by default, as env.bool("DEBUG", True),
 # config("DEBUG", default=True, cast=bool), os.environ.get("DEBUG", "True") == "True"; a key to
-# fall back on, as os.environ.get("SECRET_KEY", "dev-key"), env("KEY", default="x")
+# fall back on, as os.environ.get("SECRET_KEY", "dev-key"), env("KEY", default="x"); the
+# first that matches a setting's value is said
 ENVIRONMENT_DEFAULT_NOTES = (
+    (  # os.environ.get("DEBUG", "False"): a string, and "False" is true
+        "DEBUG",
+        re.compile(
+            r"""^(?:os\.)?(?:environ\.get|getenv)\(\s*['"]\w+['"]\s*(?:,\s*['"][^'"]*['"]\s*)?\)\s*(?:#.*)?$"""
+        ),
+        'DEBUG is the string the environment\'s {0} gives, and any but an empty one, "False" '
+        "too, turns it on: visitors would see tracebacks; compare it, e.g. DEBUG = "
+        'os.environ.get("{0}") == "1"',
+    ),
     (
         "DEBUG",
         re.compile(
@@ -1090,11 +1100,14 @@ def _setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
     for name, without in UNSET_SETTINGS if settings else ():
         if not re.search(rf"^{name}\s*=", settings, re.M):
             notes.append(f"{module} (with what it star-imports) sets no {name}: {without}")
+    noted = set()
     for name, default, note in ENVIRONMENT_DEFAULT_NOTES:
         values = re.findall(rf"^{name}\s*=\s*(.+)$", settings, re.M)
         read = re.search(ENVIRONMENT_READ, values[-1]) if values else None
         if read and default.search(values[-1]) and (in_git or name != "SECRET_KEY"):
-            notes.append(note.format(read[1]))
+            if name not in noted:
+                notes.append(note.format(read[1]))
+            noted.add(name)
     return tuple(notes)
 
 

@@ -2906,37 +2906,59 @@ def test_init_gives_the_app_a_secrets_file_per_inventory_when_its_settings_need_
     assert missing.value.hint.startswith("create it")
 
 
+DEBUG_ON = "DEBUG is on unless the environment's {} turns it off"
+DEBUG_STRING = (
+    "DEBUG is the string the environment's {} gives, and any but an empty one, "
+    '"False" too, turns it on'
+)
+KEY_IN_GIT = (
+    "SECRET_KEY falls back to a key written in the settings, so in git, when the environment "
+    "has no {}"
+)
+
+
 @pytest.mark.parametrize(
-    ("setting", "value", "named"),
+    ("setting", "value", "said"),
     [
-        ("DEBUG", 'env.bool("DJANGO_DEBUG", True)', "DJANGO_DEBUG"),
-        ("DEBUG", 'config("DEBUG", default=True, cast=bool)', "DEBUG"),
-        ("DEBUG", 'os.environ.get("DEBUG", "True") == "True"', "DEBUG"),
-        ("DEBUG", 'os.getenv("DEBUG", "1") == "1"', "DEBUG"),
+        ("DEBUG", 'env.bool("DJANGO_DEBUG", True)', DEBUG_ON.format("DJANGO_DEBUG")),
+        ("DEBUG", 'config("DEBUG", default=True, cast=bool)', DEBUG_ON.format("DEBUG")),
+        ("DEBUG", 'os.environ.get("DEBUG", "True") == "True"', DEBUG_ON.format("DEBUG")),
+        ("DEBUG", 'os.getenv("DEBUG", "1") == "1"', DEBUG_ON.format("DEBUG")),
         ("DEBUG", 'env.bool("DJANGO_DEBUG", False)', None),
         ("DEBUG", 'os.environ.get("DEBUG", "False") == "True"', None),
         ("DEBUG", 'os.environ.get("DEBUG") == "1"', None),
-        ("SECRET_KEY", 'os.environ.get("SECRET_KEY", "insecure-dev-key")', "SECRET_KEY"),
-        ("SECRET_KEY", 'env("DJANGO_SECRET_KEY", default="x")', "DJANGO_SECRET_KEY"),
+        ("DEBUG", 'os.environ.get("DEBUG", "False")', DEBUG_STRING.format("DEBUG")),
+        (
+            "DEBUG",
+            'os.getenv("DJANGO_DEBUG", "True")  # on here',
+            DEBUG_STRING.format("DJANGO_DEBUG"),
+        ),
+        ("DEBUG", 'os.getenv("DEBUG")', DEBUG_STRING.format("DEBUG")),
+        (
+            "SECRET_KEY",
+            'os.environ.get("SECRET_KEY", "insecure-dev-key")',
+            KEY_IN_GIT.format("SECRET_KEY"),
+        ),
+        (
+            "SECRET_KEY",
+            'env("DJANGO_SECRET_KEY", default="x")',
+            KEY_IN_GIT.format("DJANGO_SECRET_KEY"),
+        ),
         ("SECRET_KEY", 'os.environ.get("SECRET_KEY", "")', None),
         ("SECRET_KEY", 'os.environ.get("SECRET_KEY")', None),
         ("SECRET_KEY", 'os.environ["SECRET_KEY"]', None),
     ],
 )
-def test_init_names_a_default_the_environment_must_override(tmp_path, setting, value, named):
-    """DEBUG on, or a SECRET_KEY written in the settings, unless the environment says."""
+def test_init_names_a_default_the_environment_must_override(tmp_path, setting, value, said):
+    """DEBUG on, or a SECRET_KEY written in the settings, unless the environment says; a DEBUG
+    that is the environment's string (on for "False")."""
     project = django_project(tmp_path / "shop")
     settings = project / "mysite" / "settings.py"
     text = re.sub(rf"(?m)^{setting} = .*$", f"{setting} = {value}", settings.read_text())
     settings.write_text(text)
-    said = {
-        "DEBUG": f"DEBUG is on unless the environment's {named} turns it off",
-        "SECRET_KEY": "SECRET_KEY falls back to a key written in the settings, so in git, when "
-        f"the environment has no {named}",
-    }[setting]
-    overridden = ("DEBUG is on unless", "SECRET_KEY falls back")
-    notes = [n.partition(":")[0] for n in detect(project).notes if n.startswith(overridden)]
-    assert notes == ([said] if named else [])
+    kinds = tuple(kind.partition("{")[0] for kind in (DEBUG_ON, DEBUG_STRING, KEY_IN_GIT))
+    notes = [n.partition(":")[0] for n in detect(project).notes if n.startswith(kinds)]
+    assert notes == ([said] if said else [])
 
 
 def test_init_runs_what_render_or_fly_ran_on_each_deploy(tmp_path):
