@@ -40,7 +40,7 @@ from shipstate.former_tool import (
 )
 from shipstate.local_files import write_whole
 from shipstate.locks import CONVERTERS
-from shipstate.python_source import literal, statements
+from shipstate.python_source import literal, source_text, statements
 from shipstate.sandbox import host_pythons
 from shipstate.source import (
     MAKE_A_COMMIT,
@@ -255,7 +255,7 @@ def _frontend_build(app_dir: Path) -> FrontendBuild | None:
     paths = [p for p in tracked if p.name == "package.json" and "node_modules" not in p.parts]
     for package in (app_dir / p for p in sorted(paths, key=lambda p: (len(p.parts), p))):
         try:
-            scripts = json.loads(package.read_text()).get("scripts") or {}
+            scripts = json.loads(package.read_text(errors="replace")).get("scripts") or {}
         except (OSError, ValueError, AttributeError):
             continue
         if isinstance(scripts, dict) and "build" in scripts:
@@ -544,7 +544,7 @@ def _settings_module(app_dir: Path) -> tuple[str, bool]:
     """The settings module manage.py names; else the project's only one, and True."""
     manage = app_dir / "manage.py"
     found = re.search(  # setdefault("...", "x") or environ["..."] = "x"
-        r"DJANGO_SETTINGS_MODULE['\"]\s*(?:,|\]\s*=)\s*['\"]([\w.]+)['\"]", manage.read_text()
+        r"DJANGO_SETTINGS_MODULE['\"]\s*(?:,|\]\s*=)\s*['\"]([\w.]+)['\"]", source_text(manage)
     )
     if found:
         return found.group(1), False
@@ -667,7 +667,7 @@ CONFIGURATION_NAMED = r"DJANGO_CONFIGURATION['\"]\s*(?:,|\]\s*=)\s*['\"](\w+)['\
 def _configurations(project: Path, settings: str) -> tuple[str, str] | None:
     """django-configurations' settings classes: the one manage.py names, and the servers' (a
     Prod or Production class when manage.py names a Dev, Development or Local one)."""
-    named = re.search(CONFIGURATION_NAMED, (project / "manage.py").read_text())
+    named = re.search(CONFIGURATION_NAMED, source_text(project / "manage.py"))
     if named is None:
         return None
     classes = re.findall(r"^class (\w+)\(", settings, re.M)
@@ -742,7 +742,7 @@ def _production_sibling(app_dir: Path, module: str) -> str | None:
         sibling = f"{package}.{name}" if package else name
         found = _module_file(app_dir, sibling)
         if found and (
-            not overlays or re.search(r"^from [\w.]+ import \*", found.read_text(), re.M)
+            not overlays or re.search(r"^from [\w.]+ import \*", source_text(found), re.M)
         ):
             return sibling
     return None
@@ -757,7 +757,7 @@ def _production_settings(app_dir: Path, module: str) -> str:
         return sibling
     found = _module_file(app_dir, module)
     if found is not None and found.name == "__init__.py":
-        text = found.read_text()
+        text = source_text(found)
         chosen = re.findall(r"^[ \t]+from \.(\w+) import \*", text, re.M)
         production = [name for name in chosen if name in PRODUCTION_SETTINGS]
         if production and not re.search(r"^from \.\w+ import \*", text, re.M):
@@ -829,7 +829,7 @@ def _settings_text(app_dir: Path, module: str) -> tuple[str, list[Path]]:
                 return line[0]
             return spliced(imported, seen | {imported})
 
-        return STAR_IMPORT.sub(sibling, file.read_text())
+        return STAR_IMPORT.sub(sibling, source_text(file))
 
     return spliced(found, frozenset([found])), siblings
 
@@ -858,7 +858,7 @@ def _servers_settings(app_dir: Path, modules: Path, settings_module: str) -> Ser
     file = _module_file(modules, settings_module)
     split = split_settings(file, PRODUCTION_SETTINGS) if file else None
     if split:
-        text = "\n".join(included.read_text() for included in split.files)
+        text = "\n".join(source_text(included) for included in split.files)
         imported = [included for included in split.files if included not in split.optional]
         optional = list(split.optional)
     else:
@@ -2218,7 +2218,15 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
     """Write the files. Nothing is overwritten without `force`, and an inventory never."""
     found = detect(app_dir)
     text = render_config(found)
-    config = parse_config(tomllib.loads(text), CONFIG_FILE)
+    try:
+        config = parse_config(tomllib.loads(text), CONFIG_FILE)
+    except ShipstateError as exc:
+        raise ShipstateError(
+            f"init wrote nothing: what it read in the project makes an {exc}",
+            hint="a path the settings name (STATIC_ROOT, MEDIA_ROOT...) may use characters "
+            "shipstate.toml does not take: rename it there, or write shipstate.toml by hand "
+            "(README: Configuration reference)",
+        ) from None
     wanted: dict[Path, str | Path] = {app_dir / CONFIG_FILE: text}
     inventories = [app_dir / "inventories" / f"{env}.py" for env in ("staging", "production")]
     kept = [path for path in inventories if path.exists()]

@@ -2,7 +2,10 @@
 say, an invalid escape sequence in the user's settings is theirs, not init's output)."""
 
 import ast
+import io
+import tokenize
 import warnings
+from pathlib import Path
 
 PARSE_ERRORS = (SyntaxError, ValueError, TypeError, MemoryError, RecursionError)
 
@@ -25,3 +28,14 @@ def literal(text: str) -> object:
             return ast.literal_eval(text.strip())
         except PARSE_ERRORS:
             return None
+
+
+def source_text(path: Path) -> str:
+    """A Python file's text, decoded as Python decodes it (its coding line, as
+    `# -*- coding: latin-1 -*-`, else UTF-8), bytes it cannot decode replaced."""
+    data = path.read_bytes()
+    try:
+        encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except SyntaxError:  # an unknown encoding
+        encoding = "utf-8"
+    return data.decode(encoding, errors="replace")

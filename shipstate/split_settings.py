@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipstate.python_source import statements
+from shipstate.python_source import source_text, statements
 
 CHOSEN = "\0"  # stands for the environment variable's value in an include() pattern
 
@@ -108,7 +108,7 @@ def _included(node: ast.expr, assigned: dict[str, ast.expr]) -> list[tuple[str, 
 def split_settings(module_file: Path, production_names: Iterable[str]) -> SplitSettings | None:
     """What a settings module using django-split-settings includes on the servers: for a path
     made of an environment variable, the first of `production_names` it has a file for."""
-    body = statements(module_file.read_text())
+    body = statements(source_text(module_file))
     if body is None or not any(
         isinstance(node, ast.ImportFrom) and (node.module or "").startswith("split_settings")
         for node in body

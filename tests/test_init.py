@@ -1136,6 +1136,32 @@ def test_init_reads_the_settings_without_warning_about_their_source(tmp_path):
     assert [str(w.message) for w in caught] == []
 
 
+def test_init_reads_settings_in_the_encoding_their_coding_line_names(tmp_path):
+    """A legacy project's `# -*- coding: latin-1 -*-`, with accents in comments (init stopped
+    with a UnicodeDecodeError); the settings' star-imports likewise."""
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    coded = "# -*- coding: latin-1 -*-\n# Réglages d'été\n"
+    settings.write_bytes((coded + settings.read_text()).encode("latin-1"))
+    production = project / "mysite" / "settings_prod.py"
+    production.write_bytes(
+        (coded + 'from .settings import *\nSTATIC_ROOT = BASE_DIR / "public"\n').encode("latin-1")
+    )
+    found = detect(project)
+    assert (found.settings, found.static_root) == ("mysite.settings_prod", "public")
+
+
+def test_init_writes_nothing_when_the_settings_name_a_path_the_config_cannot_take(tmp_path):
+    project = startproject(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text() + 'STATIC_ROOT = BASE_DIR / "static files"\n')
+    refused = shipstate("init", cwd=project)
+    assert refused.code == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("error: init wrote nothing: what it read in the project")
+    assert "static_root: must be a relative path" in refused.stderr
+    assert not (project / "shipstate.toml").exists()
+
+
 @pytest.mark.parametrize(
     ("imported", "path"),
     [(".local_settings", "mysite/local_settings.py"), ("local_settings", "local_settings.py")],
