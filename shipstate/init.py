@@ -804,6 +804,24 @@ def _modules_dir(project: Path, settings_module: str) -> str | None:
 
 # from .base import *, unconditionally (a `try:`'s is indented)
 STAR_IMPORT = re.compile(r"^from (\.?[\w.]+) import \*.*$", re.M)
+# the block of `if ENV == "production":` (or `in ("prod", ...)`), whose star-imports the
+# servers run once [env] sets the variable compared (see _production_switch)
+PRODUCTION_BLOCK = re.compile(
+    r"""^if\b(?![^\n]*!=)[^\n]*(?:==|\bin\b)[^\n]*['"](?i:production|prod)['"][^\n]*:[ \t]*"""
+    r"""(?:#[^\n]*)?\n((?:[ \t]+[^\n]*\n|[ \t]*\n)+)""",
+    re.M,
+)
+
+
+def _production_imports_lifted(text: str) -> str:
+    """The source with the star-imports of its production blocks unindented, so that they are
+    read as the servers': `if ENV == "production":` then `    from .production import *`."""
+    return PRODUCTION_BLOCK.sub(
+        lambda block: block[0].replace(
+            block[1], re.sub(r"(?m)^[ \t]+(from \.?[\w.]+ import \*)", r"\1", block[1])
+        ),
+        text,
+    )
 
 
 def _settings_text(app_dir: Path, module: str) -> tuple[str, list[Path]]:
@@ -829,7 +847,7 @@ def _settings_text(app_dir: Path, module: str) -> tuple[str, list[Path]]:
                 return line[0]
             return spliced(imported, seen | {imported})
 
-        return STAR_IMPORT.sub(sibling, source_text(file))
+        return STAR_IMPORT.sub(sibling, _production_imports_lifted(source_text(file)))
 
     return spliced(found, frozenset([found])), siblings
 

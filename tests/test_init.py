@@ -1212,6 +1212,31 @@ def test_init_takes_the_production_module_a_settings_package_picks_by_the_enviro
     assert detect(project).settings == "config.settings", "production.py alone lacks base's"
 
 
+def test_init_reads_the_production_module_a_settings_package_imports_when_the_env_says(tmp_path):
+    """config/settings/__init__.py imports base.py, then production.py when DJANGO_ENV is
+    "production": the servers get DJANGO_ENV in [env], and init reads production.py's."""
+    project = tmp_path / "shop"
+    settings = settings_package(
+        project,
+        "config.settings.base",
+        base='DEBUG = True\nSTATIC_ROOT = BASE_DIR / "staticfiles"\nALLOWED_HOSTS = []\n',
+        production='DEBUG = False\nALLOWED_HOSTS = ["shop.example.com"]\nSECRET_KEY = "k"\n',
+        local='SECRET_KEY = "dev"\n',
+    )
+    manage = project / "manage.py"
+    manage.write_text(manage.read_text().replace("config.settings.base", "config.settings"))
+    (settings / "__init__.py").write_text(
+        "import os\nfrom .base import *\n\n"
+        'if os.environ.get("DJANGO_ENV", "local") == "production":  # the servers\n'
+        "    from .production import *\nelse:\n    from .local import *\n"
+    )
+    found = detect(project)
+    assert found.settings == "config.settings"
+    assert found.settings_variable[:2] == ("DJANGO_ENV", "production")
+    assert found.served_at.names == ("shop.example.com",)
+    assert not [n for n in found.notes if n.startswith(("DEBUG", "ALLOWED_HOSTS"))]
+
+
 def test_init_names_what_the_servers_settings_do_not_set(tmp_path):
     """Wagtail's project template: SECRET_KEY and ALLOWED_HOSTS only in dev.py, which manage.py
     and wsgi.py name; production.py star-imports base.py."""
