@@ -627,15 +627,24 @@ ENVIRONMENT_READ = (
 # config("DEBUG", default=True, cast=bool), os.environ.get("DEBUG", "True") == "True"; a key to
 # fall back on, as os.environ.get("SECRET_KEY", "dev-key"), env("KEY", default="x"); the
 # first that matches a setting's value is said
+RAW_STRING_READ = re.compile(  # os.environ.get("X", "default") as it is: a string
+    r"""^(?:os\.)?(?:environ\.get\(|getenv\(|environ\[)\s*['"]\w+['"]\s*"""
+    r"""(?:,\s*['"][^'"]*['"]\s*)?[)\]]\s*(?:#.*)?$"""
+)
 ENVIRONMENT_DEFAULT_NOTES = (
-    (  # os.environ.get("DEBUG", "False"): a string, and "False" is true
+    (  # "False" is true
         "DEBUG",
-        re.compile(
-            r"""^(?:os\.)?(?:environ\.get|getenv)\(\s*['"]\w+['"]\s*(?:,\s*['"][^'"]*['"]\s*)?\)\s*(?:#.*)?$"""
-        ),
+        RAW_STRING_READ,
         'DEBUG is the string the environment\'s {0} gives, and any but an empty one, "False" '
         "too, turns it on: visitors would see tracebacks; compare it, e.g. DEBUG = "
         'os.environ.get("{0}") == "1"',
+    ),
+    (  # a string is iterated as its characters
+        "ALLOWED_HOSTS",
+        RAW_STRING_READ,
+        "ALLOWED_HOSTS is the string the environment's {0} gives, which Django reads as a list "
+        "of its characters: it answers 400 to every request; split it, e.g. ALLOWED_HOSTS = "
+        'os.environ.get("{0}", "").split(",")',
     ),
     (
         "DEBUG",

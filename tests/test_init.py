@@ -2962,6 +2962,10 @@ DEBUG_STRING = (
     "DEBUG is the string the environment's {} gives, and any but an empty one, "
     '"False" too, turns it on'
 )
+HOSTS_STRING = (
+    "ALLOWED_HOSTS is the string the environment's {} gives, which Django reads as a list of "
+    "its characters"
+)
 KEY_IN_GIT = (
     "SECRET_KEY falls back to a key written in the settings, so in git, when the environment "
     "has no {}"
@@ -2998,6 +3002,9 @@ KEY_IN_GIT = (
         ("SECRET_KEY", 'os.environ.get("SECRET_KEY", "")', None),
         ("SECRET_KEY", 'os.environ.get("SECRET_KEY")', None),
         ("SECRET_KEY", 'os.environ["SECRET_KEY"]', None),
+        ("ALLOWED_HOSTS", 'os.environ["HOSTS"]', HOSTS_STRING.format("HOSTS")),
+        ("ALLOWED_HOSTS", 'os.getenv("HOSTS", "a.example.com")', HOSTS_STRING.format("HOSTS")),
+        ("ALLOWED_HOSTS", 'os.getenv("HOSTS", "a.example.com").split(",")', None),
     ],
 )
 def test_init_names_a_default_the_environment_must_override(tmp_path, setting, value, said):
@@ -3007,7 +3014,8 @@ def test_init_names_a_default_the_environment_must_override(tmp_path, setting, v
     settings = project / "mysite" / "settings.py"
     text = re.sub(rf"(?m)^{setting} = .*$", f"{setting} = {value}", settings.read_text())
     settings.write_text(text)
-    kinds = tuple(kind.partition("{")[0] for kind in (DEBUG_ON, DEBUG_STRING, KEY_IN_GIT))
+    kinds = (DEBUG_ON, DEBUG_STRING, HOSTS_STRING, KEY_IN_GIT)
+    kinds = tuple(kind.partition("{")[0] for kind in kinds)
     notes = [n.partition(":")[0] for n in detect(project).notes if n.startswith(kinds)]
     assert notes == ([said] if said else [])
 
