@@ -663,6 +663,7 @@ ENVIRONMENT_DEFAULT_NOTES = (
 )
 DEVELOPMENT_SETTINGS = ("local", "dev", "development")
 PRODUCTION_SETTINGS = ("production", "prod")
+PRODUCTION_VALUE = rf"""(?i:{"|".join(PRODUCTION_SETTINGS)})"""  # "production", "PROD"
 
 
 def _module_file(app_dir: Path, module: str) -> Path | None:
@@ -816,7 +817,7 @@ STAR_IMPORT = re.compile(r"^from (\.?[\w.]+) import \*.*$", re.M)
 # the block of `if ENV == "production":` (or `in ("prod", ...)`), whose star-imports the
 # servers run once [env] sets the variable compared (see _production_switch)
 PRODUCTION_BLOCK = re.compile(
-    r"""^if\b(?![^\n]*!=)[^\n]*(?:==|\bin\b)[^\n]*['"](?i:production|prod)['"][^\n]*:[ \t]*"""
+    rf"""^if\b(?![^\n]*!=)[^\n]*(?:==|\bin\b)[^\n]*['"]{PRODUCTION_VALUE}['"][^\n]*:[ \t]*"""
     r"""(?:#[^\n]*)?\n((?:[ \t]+[^\n]*\n|[ \t]*\n)+)""",
     re.M,
 )
@@ -1269,7 +1270,7 @@ def _configuration_values(settings: str) -> list[str]:
 PRODUCTION_COMPARED = re.compile(
     r"""((?:environ\.get|getenv|\benv(?:\.\w+)?|\bconfig)\(\s*['"]\w+['"][^)]*\)|\b\w+)"""
     r"""(?:\.\w+\(\))?\s*(?:==|!=|\bin)\s*[(\[{]?\s*(?:['"]\w+['"]\s*,\s*)*"""
-    r"""['"]((?i:production|prod))['"]"""
+    rf"""['"]({PRODUCTION_VALUE})['"]"""
 )
 
 
