@@ -105,8 +105,9 @@ def _inventory(env: str, former: FormerHosts | None) -> str:
 class ServerNames:
     names: tuple[str, ...] = ()  # the domains Kamal's proxy, an nginx site or ALLOWED_HOSTS lists
     found_in: str = "ALLOWED_HOSTS"
-    staging: tuple[str, ...] = ()  # Kamal's staging destination's proxy's
+    staging: tuple[str, ...] = ()  # Kamal's staging destination's proxy's, or staging.* domains
     body_size: tuple[str, str] | None = None  # nginx's client_max_body_size, and its file
+    staging_found_in: str = "config/deploy.staging.yml's proxy"
 
 
 @dataclass(frozen=True)
@@ -1089,6 +1090,10 @@ def _server_names(
     names = tuple(name for name in allowed.domains if name not in allowed.platforms)
     read = allowed.read_from
     found_in = f"the default of {read[0]} (ALLOWED_HOSTS)" if read else "ALLOWED_HOSTS"
+    staged = tuple(name for name in names if re.match(r"\.?(?:staging|stage)\.", name))
+    if staged and not staging and len(staged) < len(names):
+        names = tuple(name for name in names if name not in staged)
+        return ServerNames(names, found_in, staged, body_size, staging_found_in=found_in)
     return ServerNames(names, found_in, staging, body_size)
 
 
@@ -2214,7 +2219,7 @@ def render_config(found: Detected) -> str:
             [
                 "[environments.staging]",
                 f'server_name = "{" ".join(found.served_at.staging)}"   # as '
-                "config/deploy.staging.yml's proxy lists them",
+                f"{found.served_at.staging_found_in} lists them",
             ]
             if found.served_at.staging
             else ["# [environments.staging]", '# server_name = "staging.example.com"']

@@ -1065,6 +1065,25 @@ def test_init_names_the_server_as_allowed_hosts_lists_its_domains(
     assert platforms == ([pythonanywhere] if "pythonanywhere" in allowed else [])
 
 
+def test_init_gives_the_staging_domains_allowed_hosts_lists_to_the_staging_inventory(tmp_path):
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    allowed = '["shop.example.com", "staging.shop.example.com", "www.shop.example.com"]'
+    settings.write_text(settings.read_text() + f"ALLOWED_HOSTS = {allowed}\n")
+    written = tomllib.loads(render_config(detect(project)))
+    production = parse_config(written, "shipstate.toml", "production").server_name
+    staging = parse_config(written, "shipstate.toml", "staging").server_name
+    assert (production, staging) == (
+        "shop.example.com www.shop.example.com",
+        "staging.shop.example.com",
+    )
+    settings.write_text(settings.read_text() + 'ALLOWED_HOSTS = ["staging.shop.example.com"]\n')
+    written = tomllib.loads(render_config(detect(project)))
+    assert parse_config(written, "shipstate.toml", "production").server_name == (
+        "staging.shop.example.com"
+    ), "only staging names: the servers' own, whichever inventory they are in"
+
+
 NGINX_SITE_TEMPLATE = """\
 server {
     listen 80;
