@@ -157,6 +157,7 @@ class Detected:
     # (variable, value, what it does) in [env]: django-split-settings' choosing the servers'
     # files, or one the settings compare with "production"
     settings_variable: tuple[str, str, str] | None = None
+    staging_value: str | None = None  # what the settings compare that variable with for staging
     log_paths: tuple[str, ...] = ()  # what LOGGING writes in the project (shared: "logs/")
     settings_ignored: str | None = None  # the settings' file, when git ignores it (uploaded)
     served_at: ServerNames = ServerNames()
@@ -818,8 +819,8 @@ STAR_IMPORT = re.compile(r"^from (\.?[\w.]+) import \*.*$", re.M)
 # the block of `if ENV == "production":` (or `in ("prod", ...)`), whose star-imports the
 # servers run once [env] sets the variable compared (see _production_switch)
 PRODUCTION_BLOCK = re.compile(
-    rf"""^if\b(?![^\n]*!=)[^\n]*(?:==|\bin\b)[^\n]*['"]{PRODUCTION_VALUE}['"][^\n]*:[ \t]*"""
-    r"""(?:#[^\n]*)?\n((?:[ \t]+[^\n]*\n|[ \t]*\n)+)""",
+    r"""^if\b(?![^\n]*(?:!=|\bnot\s+in\b))[^\n]*(?:==|\bin\b)[^\n]*"""
+    rf"""['"]{PRODUCTION_VALUE}['"][^\n]*:[ \t]*(?:#[^\n]*)?\n((?:[ \t]+[^\n]*\n|[ \t]*\n)+)""",
     re.M,
 )
 
@@ -1272,22 +1273,35 @@ def _configuration_values(settings: str) -> list[str]:
 
 # ENV == "production", ENV.lower() != "prod", ENV in ("staging", "production"), where ENV is
 # a variable of the environment or a name the settings set to one
-PRODUCTION_COMPARED = re.compile(
+# what is compared with one of some values: `ENV ==`, `os.getenv("ENV") !=`, `ENV.lower() in (`
+COMPARED = (
     r"""((?:environ\.get|getenv|\benv(?:\.\w+)?|\bconfig)\(\s*['"]\w+['"][^)]*\)|\b\w+)"""
-    r"""(?:\.\w+\(\))?\s*(?:==|!=|\bin)\s*[(\[{]?\s*(?:['"]\w+['"]\s*,\s*)*"""
-    rf"""['"]({PRODUCTION_VALUE})['"]"""
+    r"""(?:\.\w+\(\))?\s*(?:==|!=|\b(?:not\s+)?in)\s*[(\[{]?\s*(?:['"]\w+['"]\s*,\s*)*"""
 )
+STAGING_VALUE = r"(?i:staging|stage)"
 
 
-def _production_switch(settings: str) -> tuple[str, str] | None:
-    """The variable of the environment the settings compare with a production value, and that
-    value: ENV = os.environ.get("ENV", "dev") then DEBUG = ENV != "prod", or os.getenv("ENV")."""
+def _production_switch(settings: str) -> tuple[str, str, str | None] | None:
+    """The variable of the environment the settings compare with a production value, that
+    value, and the staging one they compare it with if they do: ENV = os.environ.get("ENV",
+    "dev") then DEBUG = ENV != "prod", or os.getenv("ENV") == "staging"."""
+    found = {
+        values: _compared(settings, COMPARED + rf"""['"]({values})['"]""")
+        for values in (PRODUCTION_VALUE, STAGING_VALUE)
+    }
+    production, staging = found[PRODUCTION_VALUE], found[STAGING_VALUE]
+    if production is None:
+        return None
+    return *production, staging[1] if staging and staging[0] == production[0] else None
+
+
+def _compared(settings: str, pattern: str) -> tuple[str, str] | None:
     set_from = {
         name: read[0]
         for name, value in re.findall(r"^(\w+)\s*(?::[^=]+)?=\s*(.+)$", settings, re.M)
         if (read := re.findall(ENVIRONMENT_READ, value))
     }
-    for compared, value in PRODUCTION_COMPARED.findall(settings):
+    for compared, value in re.findall(pattern, settings):
         variable = set_from.get(compared) or next(
             iter(re.findall(ENVIRONMENT_READ, compared)), None
         )
@@ -1576,8 +1590,9 @@ def detect(app_dir: Path) -> Detected:
     settings_variable = (
         (split.variable, split.chosen, "chooses the settings' files")
         if split and split.chosen
-        else compared and (*compared, f'the settings compare it with "{compared[1]}"')
+        else compared and (*compared[:2], f'the settings compare it with "{compared[1]}"')
     )
+    staging_value = compared[2] if compared and settings_variable[0] == compared[0] else None
     set_in_env = settings_variable and settings_variable[0]
     environment = tuple(v for v in _environment_read(settings) if v != set_in_env)
     required = () if ignored else _environment_required(settings)
@@ -1667,6 +1682,7 @@ def detect(app_dir: Path) -> Detected:
         former_shared_in=kept_shared_in,
         configuration=configurations and configurations[1],
         settings_variable=settings_variable,
+        staging_value=staging_value,
         log_paths=log_paths,
         settings_ignored=ignored,
         served_at=served_at,
@@ -1698,6 +1714,7 @@ def detect(app_dir: Path) -> Detected:
                 [
                     f'the settings compare {compared[0]} with "{compared[1]}": the servers get '
                     f'{compared[0]} = "{compared[1]}" in [env]'
+                    + (f', staging\'s "{staging_value}"' if staging_value else "")
                 ]
                 if compared and settings_variable and settings_variable[0] == compared[0]
                 else []
@@ -1963,6 +1980,29 @@ def detect(app_dir: Path) -> Detected:
     )
 
 
+def _staging_lines(found: Detected) -> list[str]:
+    """[environments.staging]: its server_name and the value the settings compare the
+    production variable with for staging, as found; else an example, commented out."""
+    names = found.served_at.staging
+    name_line = (
+        f'server_name = "{" ".join(names)}"   # as {found.served_at.staging_found_in} lists them'
+    )
+    variable = found.settings_variable[0] if found.settings_variable else None
+    env_line = (
+        f'env = {{ {variable} = "{found.staging_value}" }}   # the settings compare it with it'
+        if found.staging_value
+        else None
+    )
+    kept = [line for line in (names and name_line, env_line) if line]
+    if not kept:
+        return [
+            "# [environments.staging]",
+            '# server_name = "staging.example.com"',
+            '# env = { SOME_SETTING = "value for staging" }',
+        ]
+    return ["[environments.staging]", *kept]
+
+
 def _former_hooks(found: Detected, commands: tuple[str, ...], when: str, hooks_run: str):
     """Hooks running what the former tool ran, `when` ("before"/"after") collectstatic."""
     if not commands:
@@ -2215,16 +2255,7 @@ def render_config(found: Detected) -> str:
     lines += [
         "",
         "# Keys that differ for one inventory (inventories/staging.py...), over those above:",
-        *(
-            [
-                "[environments.staging]",
-                f'server_name = "{" ".join(found.served_at.staging)}"   # as '
-                f"{found.served_at.staging_found_in} lists them",
-            ]
-            if found.served_at.staging
-            else ["# [environments.staging]", '# server_name = "staging.example.com"']
-        ),
-        '# env = { SOME_SETTING = "value for staging" }',
+        *_staging_lines(found),
     ]
     if found.sandbox_python:
         lines += [

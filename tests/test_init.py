@@ -891,33 +891,44 @@ def test_init_takes_the_production_module_beside_a_flat_settings_module(tmp_path
     [
         (
             'ENV = os.environ.get("ENV", "dev")\nDEBUG = ENV != "production"',
-            ("ENV", "production"),
+            ("ENV", "production", None),
         ),
-        ('DEBUG = os.getenv("DJANGO_ENV", "dev").lower() != "prod"', ("DJANGO_ENV", "prod")),
+        (
+            'DEBUG = os.getenv("DJANGO_ENV", "dev").lower() != "prod"',
+            ("DJANGO_ENV", "prod", None),
+        ),
         (
             'STAGE: str = env("STAGE")\nif STAGE in ("staging", "production"):\n    DEBUG = False',
-            ("STAGE", "production"),
+            ("STAGE", "production", "staging"),
+        ),
+        (
+            'ENV = os.getenv("ENV", "dev")\nDEBUG = ENV not in ("Prod", "stage")\n'
+            'X = os.getenv("X")\nY = X == "staging"',
+            ("ENV", "Prod", "stage"),
         ),
         ('DEBUG = os.environ.get("DEBUG") == "1"\nX = "production"\nY = X == "production"', None),
     ],
 )
 def test_init_sets_the_variable_the_settings_compare_with_production(tmp_path, lines, variable):
-    """DEBUG off only when the environment says "production": [env] says it, not the secrets."""
+    """DEBUG off only when the environment says "production": [env] says it, not the secrets;
+    the staging inventory's, when the settings compare it with "staging" too."""
     project = startproject(tmp_path / "shop")
     settings = project / "mysite" / "settings.py"
     settings.write_text(settings.read_text().replace("DEBUG = True", f"import os\n{lines}"))
     found = detect(project)
-    env = config_written_for(found).env
+    written = tomllib.loads(render_config(found))
+    env = parse_config(written, "shipstate.toml").env
     if variable is None:
         assert found.settings_variable is None and "X" not in env
         return
-    name, value = variable
+    name, value, staging = variable
     assert env[name] == value
+    assert parse_config(written, "shipstate.toml", "staging").env[name] == (staging or value)
     assert name not in found.environment + found.environment_required, "[env] gives it"
-    assert (
+    said = (
         f'the settings compare {name} with "{value}": the servers get {name} = "{value}" in [env]'
-        in found.notes
     )
+    assert said + (f', staging\'s "{staging}"' if staging else "") in found.notes
 
 
 def test_init_takes_the_production_module_named_as_the_development_one_manage_py_uses(tmp_path):
