@@ -624,15 +624,15 @@ UNSET_SETTINGS = (
 ENVIRONMENT_READ = (
     r"(?:environ\.get\(|environ\[|getenv\(|\benv(?:\.\w+)?\(|\bconfig\()\s*['\"](\w+)['\"]"
 )
-# (setting, its value read from the environment with a default the servers must not keep,
-# note on the variable): DEBUG on by default, as env.bool("DEBUG", True),
-# config("DEBUG", default=True, cast=bool), os.environ.get("DEBUG", "True") == "True"; a key to
-# fall back on, as os.environ.get("SECRET_KEY", "dev-key"), env("KEY", default="x"); the
-# first that matches a setting's value is said
 RAW_STRING_READ = re.compile(  # os.environ.get("X", "default") as it is: a string
     r"""^(?:os\.)?(?:environ\.get\(|getenv\(|environ\[)\s*['"]\w+['"]\s*"""
     r"""(?:,\s*['"][^'"]*['"]\s*)?[)\]]\s*(?:#.*)?$"""
 )
+# (setting, its value read from the environment as the servers must not keep it, note on the
+# variable): the environment's string as it is; DEBUG on by default, as env.bool("DEBUG",
+# True), config("DEBUG", default=True, cast=bool), os.environ.get("DEBUG", "True") == "True";
+# a key to fall back on, as os.environ.get("SECRET_KEY", "dev-key"), env("KEY", default="x");
+# the first that matches a setting's value is said
 ENVIRONMENT_DEFAULT_NOTES = (
     (  # "False" is true
         "DEBUG",
@@ -1042,6 +1042,12 @@ class AllowedHosts:
     platforms: tuple[str, ...]  # those of them a hosting platform's (.pythonanywhere.com)
     read_from: tuple[str, ...]  # the environment variables it is read from
 
+    @property
+    def found_in(self) -> str:
+        """Where server names taken from its domains come from."""
+        read = self.read_from
+        return f"the default of {read[0]} (ALLOWED_HOSTS)" if read else "ALLOWED_HOSTS"
+
 
 # hosting platforms' domains: where the app ran before, not the servers shipstate deploys to
 PLATFORM_DOMAIN = re.compile(
@@ -1089,8 +1095,7 @@ def _server_names(
     if site_names and site.found_in:
         return ServerNames(site_names, site.found_in, staging, body_size)
     names = tuple(name for name in allowed.domains if name not in allowed.platforms)
-    read = allowed.read_from
-    found_in = f"the default of {read[0]} (ALLOWED_HOSTS)" if read else "ALLOWED_HOSTS"
+    found_in = allowed.found_in
     staged = tuple(name for name in names if re.match(r"\.?(?:staging|stage)\.", name))
     if staged and not staging and len(staged) < len(names):
         names = tuple(name for name in names if name not in staged)
@@ -1105,7 +1110,7 @@ def _allowed_hosts_notes(allowed: AllowedHosts, served_at: ServerNames) -> list[
     asked = (
         "(the health check asks for the first; Django answers 400 to a Host ALLOWED_HOSTS lacks)"
     )
-    if read and served_at.names and served_at.found_in.startswith("the default of"):
+    if read and served_at.names and served_at.found_in == allowed.found_in:
         return [
             f"ALLOWED_HOSTS is read from {read}: server_name is its default's; when your secrets "
             f"file sets {read}, set server_name to the same name(s) {asked}"
@@ -1271,9 +1276,8 @@ def _configuration_values(settings: str) -> list[str]:
     return [f"DJANGO_{name}" for name in re.findall(REQUIRED_VALUE, settings, re.M)]
 
 
-# ENV == "production", ENV.lower() != "prod", ENV in ("staging", "production"), where ENV is
-# a variable of the environment or a name the settings set to one
-# what is compared with one of some values: `ENV ==`, `os.getenv("ENV") !=`, `ENV.lower() in (`
+# what is compared with one of some values: `ENV ==`, `os.getenv("ENV") !=`, `ENV.lower() in (`,
+# where ENV is a variable of the environment or a name the settings set to one
 COMPARED = (
     r"""((?:environ\.get|getenv|\benv(?:\.\w+)?|\bconfig)\(\s*['"]\w+['"][^)]*\)|\b\w+)"""
     r"""(?:\.\w+\(\))?\s*(?:==|!=|\b(?:not\s+)?in)\s*[(\[{]?\s*(?:['"]\w+['"]\s*,\s*)*"""
@@ -1285,29 +1289,23 @@ def _production_switch(settings: str) -> tuple[str, str, str | None] | None:
     """The variable of the environment the settings compare with a production value, that
     value, and the staging one they compare it with if they do: ENV = os.environ.get("ENV",
     "dev") then DEBUG = ENV != "prod", or os.getenv("ENV") == "staging"."""
-    found = {
-        values: _compared(settings, COMPARED + rf"""['"]({values})['"]""")
-        for values in (PRODUCTION_VALUE, STAGING_VALUE)
-    }
-    production, staging = found[PRODUCTION_VALUE], found[STAGING_VALUE]
-    if production is None:
-        return None
-    return *production, staging[1] if staging and staging[0] == production[0] else None
-
-
-def _compared(settings: str, pattern: str) -> tuple[str, str] | None:
     set_from = {
         name: read[0]
         for name, value in re.findall(r"^(\w+)\s*(?::[^=]+)?=\s*(.+)$", settings, re.M)
         if (read := re.findall(ENVIRONMENT_READ, value))
     }
-    for compared, value in re.findall(pattern, settings):
-        variable = set_from.get(compared) or next(
-            iter(re.findall(ENVIRONMENT_READ, compared)), None
-        )
-        if variable and variable != "DJANGO_SETTINGS_MODULE":
-            return variable, value
-    return None
+
+    def compared(values: str) -> tuple[str, str] | None:
+        for what, value in re.findall(COMPARED + rf"""['"]({values})['"]""", settings):
+            variable = set_from.get(what) or next(iter(re.findall(ENVIRONMENT_READ, what)), None)
+            if variable and variable != "DJANGO_SETTINGS_MODULE":
+                return variable, value
+        return None
+
+    production, staging = compared(PRODUCTION_VALUE), compared(STAGING_VALUE)
+    if production is None:
+        return None
+    return *production, staging[1] if staging and staging[0] == production[0] else None
 
 
 def _environment_read(settings: str) -> tuple[str, ...]:
@@ -1592,7 +1590,7 @@ def detect(app_dir: Path) -> Detected:
         if split and split.chosen
         else compared and (*compared[:2], f'the settings compare it with "{compared[1]}"')
     )
-    staging_value = compared[2] if compared and settings_variable[0] == compared[0] else None
+    switch = compared if compared and settings_variable[0] == compared[0] else None
     set_in_env = settings_variable and settings_variable[0]
     environment = tuple(v for v in _environment_read(settings) if v != set_in_env)
     required = () if ignored else _environment_required(settings)
@@ -1682,7 +1680,7 @@ def detect(app_dir: Path) -> Detected:
         former_shared_in=kept_shared_in,
         configuration=configurations and configurations[1],
         settings_variable=settings_variable,
-        staging_value=staging_value,
+        staging_value=switch and switch[2],
         log_paths=log_paths,
         settings_ignored=ignored,
         served_at=served_at,
@@ -1712,11 +1710,11 @@ def detect(app_dir: Path) -> Detected:
             *_split_settings_notes(split),
             *(
                 [
-                    f'the settings compare {compared[0]} with "{compared[1]}": the servers get '
-                    f'{compared[0]} = "{compared[1]}" in [env]'
-                    + (f', staging\'s "{staging_value}"' if staging_value else "")
+                    f'the settings compare {switch[0]} with "{switch[1]}": the servers get '
+                    f'{switch[0]} = "{switch[1]}" in [env]'
+                    + (f', staging\'s "{switch[2]}"' if switch[2] else "")
                 ]
-                if compared and settings_variable and settings_variable[0] == compared[0]
+                if switch
                 else []
             ),
             *_settings_forced(
