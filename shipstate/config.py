@@ -24,7 +24,7 @@ CONFIG_FILE = "shipstate.toml"
 
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
 PROCESS_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,30}$"
-WSGI_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*)?$"
+WSGI_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*(:[A-Za-z_][A-Za-z0-9_]*(\(\))?)?$"
 SERVER_NAME_PATTERN = r"^[A-Za-z0-9_.*~^$\\-]+( [A-Za-z0-9_.*~^$\\-]+)*$"
 URL_PATH_PATTERN = r"^/[A-Za-z0-9_./~-]*$"
 # a location nginx serves a directory at: an alias of a prefix without its slash reaches "../"
@@ -390,7 +390,8 @@ def for_environment(data: dict, environment: str | None) -> dict:
 PATTERN_WORDS = {
     NAME_PATTERN: "lowercase letters, digits, - and _, starting with a letter (at most 40)",
     PROCESS_NAME_PATTERN: "lowercase letters, digits and _, starting with a letter (at most 31)",
-    WSGI_PATTERN: "a module and its callable, e.g. mysite.wsgi:application",
+    WSGI_PATTERN: "a module and its callable (or a factory making it, called: app:create_app()), "
+    "e.g. mysite.wsgi:application",
     SERVER_NAME_PATTERN: "names separated by spaces, as nginx's server_name (e.g. example.com)",
     URL_PATH_PATTERN: "a URL path starting with / (letters, digits and _ . / ~ -)",
     URL_DIR_PATTERN: "a URL path starting and ending with /, e.g. /static/",

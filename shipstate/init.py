@@ -53,6 +53,7 @@ from shipstate.source import (
 )
 from shipstate.split_settings import SplitSettings, split_settings
 from shipstate.templates import ALL_TEMPLATES
+from shipstate.web_app import WebApp, web_app
 
 REQUIREMENTS = (
     "uv.lock",
@@ -169,6 +170,7 @@ class Detected:
     former_after_static: tuple[str, ...] = ()
     former_commands_in: str | None = None
     app_server: AppServer | None = None  # the workers and timeout gunicorn (or uWSGI) had
+    web: WebApp | None = None  # a project without Django: its application (Flask, FastAPI...)
 
 
 # ASGI_APPLICATION = "mysite.asgi.application": Channels serves websockets from there
@@ -449,7 +451,9 @@ def _workdir(app_dir: Path) -> str | None:
         + (f" but one in each of {', '.join(below)}" if below else " or a directory in it")
         + (f"; deeper: {', '.join(deeper)}" if deeper else ""),
         hint="run `shipstate init` in the root of a Django project (or the directory above "
-        "the one holding manage.py)"
+        "the one holding manage.py), or of a Flask, FastAPI or other WSGI/ASGI app: init finds "
+        "its application in the Procfile's web command, or in a module making it (`app = "
+        "Flask(__name__)`, `app = FastAPI()`, a `create_app()` factory, wsgi.py's `app`)"
         + (
             f", e.g. `shipstate -C {PurePosixPath(deeper[0]).parent.parent} init`" if deeper else ""
         ),
@@ -1463,7 +1467,7 @@ def _requirements(app_dir: Path, project: Path, workdir: str | None) -> str:
     raise ShipstateError(
         "no requirements file found",
         hint="create requirements.txt (or uv.lock, or [project] dependencies in "
-        "pyproject.toml) listing Django, commit it, and run init again",
+        "pyproject.toml) listing what the app needs (Django...), commit it, and run init again",
     )
 
 
@@ -1560,6 +1564,12 @@ def _former_commands(
 def detect(app_dir: Path) -> Detected:
     """What the project's files say; paths are relative to `app_dir`, which is the project's
     root or the directory above it (then the project's is the workdir)."""
+    procfile = _procfile(app_dir)
+    manage_py = [*app_dir.glob("manage.py"), *app_dir.glob("*/manage.py")]
+    without_django = not manage_py and not _deeper_projects(app_dir)
+    web = web_app(app_dir, procfile.get("web", "")) if without_django else None
+    if web:
+        return _detect_web_app(app_dir, web, procfile)
     workdir = _workdir(app_dir)
     project = app_dir / workdir if workdir else app_dir
     in_app = partial(_in_workdir, workdir)
@@ -1574,7 +1584,6 @@ def detect(app_dir: Path) -> Detected:
     if configurations:
         settings = _as_configuration(settings, configurations[1])
     settings = _as_django_heroku_leaves_them(settings)
-    procfile = _procfile(app_dir)
     asgi = ASGI_APPLICATION.search(settings) or ASGI_SERVED.search(procfile.get("web", ""))
     wsgi = None if asgi else _wsgi_application(modules, settings_module, settings)
     requirements = _requirements(app_dir, project, workdir)
@@ -1633,7 +1642,6 @@ def detect(app_dir: Path) -> Detected:
     in_image = [
         p for p in dockerfile_packages(app_dir) if p not in listed and not BUILD_ONLY.fullmatch(p)
     ]
-    built = [name for name in server_needs if name in BUILT_ON_THE_SERVERS]
     python_needed, python_needed_by = (
         (None, None) if python else _python_needed(app_dir, requirements, requirements_text)
     )
@@ -1741,36 +1749,8 @@ def detect(app_dir: Path) -> Detected:
                 "environment = false; README: Secrets)"
                 for path in read.optional_missing
             ),
-            *(
-                [
-                    f"{requirements} is pip-tools' input, which pins no versions: each new "
-                    "environment takes the newest that match; compile it (`pip-compile "
-                    f"{requirements}`), commit the .txt it writes, and run init again"
-                ]
-                if requirements.endswith(".in")
-                else []
-            ),
-            *(
-                f"the requirements pin gunicorn {major}.{minor}, which cannot run as `python -m "
-                "gunicorn` (20.1 and newer can): require gunicorn>=20.1, or remove it (shipstate "
-                "adds the newest)"
-                for major, minor in GUNICORN_PINNED.findall(requirements_text)
-                if (int(major), int(minor)) < (20, 1)
-            ),
-            *(
-                [
-                    f"{python_needed_by} needs Python {python_needed} or newer, and Debian 12's "
-                    f"python3 is 3.{NEWEST_ON_DEBIAN_12}: on servers with an older python3, "
-                    "install a newer one and uncomment `python` in shipstate.toml"
-                    + (
-                        f"; this machine's sandbox hosts have {sandbox_python}, which "
-                        "[environments.sandbox] names"
-                        if sandbox_python
-                        else ""
-                    )
-                ]
-                if python_needed
-                else []
+            *_requirements_notes(
+                requirements, requirements_text, python_needed, python_needed_by, sandbox_python
             ),
             *(
                 [
@@ -1822,46 +1802,7 @@ def detect(app_dir: Path) -> Detected:
                 if build
                 else []
             ),
-            *(
-                [
-                    f"the servers build {', '.join(built)} from source (no wheel): `packages` "
-                    "in shipstate.toml lists what that needs there, which `shipstate bootstrap` "
-                    "installs"
-                    + "".join(
-                        f" ({instead} instead of {name} would need none)"
-                        for name in built
-                        if (instead := BUILT_ON_THE_SERVERS[name])
-                    )
-                ]
-                if built
-                else []
-            ),
-            *(
-                [
-                    "the requirements list uWSGI, the former app server: shipstate runs gunicorn, "
-                    "so unless the code imports uwsgi, remove it from the servers' requirements "
-                    "(and python3-dev, build-essential from `packages`)"
-                ]
-                if "uwsgi" in built
-                else []
-            ),
-            *(
-                f"{who} loads {what} from the servers: `packages` in shipstate.toml lists "
-                f"{', '.join(SERVER_PACKAGES[need])}, which `shipstate bootstrap` installs"
-                + (f" ({instead} would need none)" if instead else "")
-                for need, (who, what, instead) in LOADS_FROM_THE_SERVERS.items()
-                if need in server_needs
-            ),
-            *(
-                [
-                    "the requirements install a package from a git repository: `packages` in "
-                    "shipstate.toml lists git, which `shipstate bootstrap` installs; a private "
-                    "one needs its credentials on the servers (a token in the URL as "
-                    "`${GIT_TOKEN}`, set in the secrets file; README: Secrets)"
-                ]
-                if "git" in server_needs
-                else []
-            ),
+            *_server_needs_notes(server_needs),
             *(
                 [
                     "git holds translations (.po) without their compiled .mo: the "
@@ -1899,15 +1840,7 @@ def detect(app_dir: Path) -> Detected:
                 if release_hook
                 else []
             ),
-            *(
-                [
-                    f"{processes_found_in} names processes ({', '.join(n for n, _ in processes)}):"
-                    " they are written commented out in shipstate.toml ([[processes]]); "
-                    "uncomment them once what they need (a broker?) is reachable from the servers"
-                ]
-                if processes
-                else []
-            ),
+            *_processes_notes(processes, processes_found_in),
             *(
                 [
                     f"the database is SQLite ({in_app(sqlite_by_default)}, shared by the "
@@ -1918,24 +1851,7 @@ def detect(app_dir: Path) -> Detected:
                 if sqlite_by_default
                 else []
             ),
-            *(
-                [
-                    f"the settings read {', '.join(environment)} from the environment: put "
-                    "them in a secrets file per inventory, see [secrets] in shipstate.toml"
-                ]
-                if environment
-                else []
-            ),
-            *(
-                [
-                    f"{env_example} lists the environment the app expects: copy it to "
-                    "secrets/production.env (one per inventory: secrets/staging.env...), fill in "
-                    "the values"
-                    + ("" if required else ", and uncomment [secrets] in shipstate.toml")
-                ]
-                if env_example
-                else []
-            ),
+            *_environment_notes("the settings read", environment, env_example, required),
             *(
                 [
                     f"{deploys_to_in} deploys to {former_root} (shipstate's root for "
@@ -1976,6 +1892,244 @@ def detect(app_dir: Path) -> Detected:
             ),
         ),
     )
+
+
+def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Detected:
+    """What the files of a project without Django say: its application, as `web` found it."""
+    requirements = _requirements(app_dir, app_dir, None)
+    requirements_text = _requirements_text(app_dir / requirements)
+    python, python_named_by = _python([app_dir])
+    python_needed, python_needed_by = (
+        (None, None) if python else _python_needed(app_dir, requirements, requirements_text)
+    )
+    sandbox_python = _sandbox_python(python_needed) if python_needed else None
+    package = web.application.partition(":")[0].split(".")[0]
+    processes, processes_found_in = _processes(app_dir, procfile, app_dir, package, "")
+    environment = _environment_read(web.source)
+    required = _environment_required(web.source)
+    server_needs = _needing_server_packages(requirements_text)
+    build = _frontend_build(app_dir)
+    static_url, static_root = web.static or ("/static/", None)
+    served = f"{web.framework + ' ' if web.framework else ''}{web.kind.upper()} app"
+    return Detected(
+        name=_app_name(app_dir, package)[:40],
+        workdir=None,
+        pythonpath=web.pythonpath,
+        settings="",
+        settings_paths=(),
+        wsgi=web.application if web.kind == "wsgi" else None,
+        asgi=web.application if web.kind == "asgi" else None,
+        requirements=requirements,
+        static_root=static_root,
+        sqlite_file=None,
+        media_root=None,
+        media_url="/media/",
+        static_url=static_url,
+        health_path=web.health_path or "/",
+        python=python,
+        python_named_by=python_named_by,
+        python_needed=python_needed,
+        python_needed_by=python_needed_by,
+        sandbox_python=sandbox_python,
+        environment=environment,
+        environment_required=required,
+        processes=processes,
+        processes_found_in=processes_found_in,
+        build=build,
+        release=procfile.get("release") or None,
+        server_needs=server_needs,
+        app_server=_former_app_server(app_dir),
+        web=web,
+        notes=(
+            f"no Django project here: shipstate.toml serves the {served} {web.found_in} names "
+            f"({web.application}) with gunicorn"
+            + (" through uvicorn's worker" if web.kind == "asgi" else "")
+            + (
+                ""
+                if web.migrate
+                else "; add hooks for what each release needs before it goes live (a database "
+                "migration...)"
+            ),
+            *(
+                [
+                    'no health route (healthz, health, ping) found: health_path = "/" must '
+                    "answer 200 to anyone; if it does not, add a route that does (e.g. "
+                    "/healthz) and set health_path to it"
+                ]
+                if web.health_path in (None, "/")
+                else []
+            ),
+            *(
+                [f"nginx serves {static_url} from {static_root}, as the app does"]
+                if static_root
+                else []
+            ),
+            *(
+                [
+                    f"Flask's instance folder ({web.instance}) is in `shared`: each host keeps "
+                    "it, and what the app writes there (a SQLite database), across releases"
+                ]
+                if web.instance
+                else [
+                    "the app uses SQLite: a database file in the release's directory is left "
+                    "behind at each deploy; keep it in a `shared` path (e.g. data/, with the "
+                    "database's URL naming it)"
+                ]
+                if web.sqlite
+                else []
+            ),
+            *(
+                [
+                    f"a hook runs `{web.migrate[0]}` for each release that changes "
+                    f"{' or '.join(web.migrate[1])}, before it goes live"
+                ]
+                if web.migrate
+                else []
+            ),
+            *_requirements_notes(
+                requirements, requirements_text, python_needed, python_needed_by, sandbox_python
+            ),
+            *_server_needs_notes(server_needs),
+            *(
+                [
+                    "the Procfile's release command is a hook in shipstate.toml, run for each "
+                    "release before it goes live"
+                ]
+                if procfile.get("release")
+                else []
+            ),
+            *_processes_notes(processes, processes_found_in),
+            *_environment_notes(
+                "the app reads", environment, _env_example(app_dir, [app_dir]), required
+            ),
+        ),
+    )
+
+
+def _processes_notes(processes: tuple[tuple[str, str], ...], found_in: str) -> list[str]:
+    if not processes:
+        return []
+    return [
+        f"{found_in} names processes ({', '.join(name for name, _ in processes)}): they are "
+        "written commented out in shipstate.toml ([[processes]]); uncomment them once what they "
+        "need (a broker?) is reachable from the servers"
+    ]
+
+
+def _requirements_notes(
+    requirements: str,
+    requirements_text: str,
+    python_needed: str | None,
+    python_needed_by: str | None,
+    sandbox_python: str | None,
+) -> list[str]:
+    """What the requirements (and the Python they need) ask of the servers or of you."""
+    return [
+        *(
+            [
+                f"{requirements} is pip-tools' input, which pins no versions: each new "
+                "environment takes the newest that match; compile it (`pip-compile "
+                f"{requirements}`), commit the .txt it writes, and run init again"
+            ]
+            if requirements.endswith(".in")
+            else []
+        ),
+        *(
+            f"the requirements pin gunicorn {major}.{minor}, which cannot run as `python -m "
+            "gunicorn` (20.1 and newer can): require gunicorn>=20.1, or remove it (shipstate "
+            "adds the newest)"
+            for major, minor in GUNICORN_PINNED.findall(requirements_text)
+            if (int(major), int(minor)) < (20, 1)
+        ),
+        *(
+            [
+                f"{python_needed_by} needs Python {python_needed} or newer, and Debian 12's "
+                f"python3 is 3.{NEWEST_ON_DEBIAN_12}: on servers with an older python3, "
+                "install a newer one and uncomment `python` in shipstate.toml"
+                + (
+                    f"; this machine's sandbox hosts have {sandbox_python}, which "
+                    "[environments.sandbox] names"
+                    if sandbox_python
+                    else ""
+                )
+            ]
+            if python_needed
+            else []
+        ),
+    ]
+
+
+def _server_needs_notes(server_needs: tuple[str, ...]) -> list[str]:
+    """What the requirements needing Debian packages on the servers make `packages` list."""
+    built = [name for name in server_needs if name in BUILT_ON_THE_SERVERS]
+    return [
+        *(
+            [
+                f"the servers build {', '.join(built)} from source (no wheel): `packages` "
+                "in shipstate.toml lists what that needs there, which `shipstate bootstrap` "
+                "installs"
+                + "".join(
+                    f" ({instead} instead of {name} would need none)"
+                    for name in built
+                    if (instead := BUILT_ON_THE_SERVERS[name])
+                )
+            ]
+            if built
+            else []
+        ),
+        *(
+            [
+                "the requirements list uWSGI, the former app server: shipstate runs gunicorn, "
+                "so unless the code imports uwsgi, remove it from the servers' requirements "
+                "(and python3-dev, build-essential from `packages`)"
+            ]
+            if "uwsgi" in built
+            else []
+        ),
+        *(
+            f"{who} loads {what} from the servers: `packages` in shipstate.toml lists "
+            f"{', '.join(SERVER_PACKAGES[need])}, which `shipstate bootstrap` installs"
+            + (f" ({instead} would need none)" if instead else "")
+            for need, (who, what, instead) in LOADS_FROM_THE_SERVERS.items()
+            if need in server_needs
+        ),
+        *(
+            [
+                "the requirements install a package from a git repository: `packages` in "
+                "shipstate.toml lists git, which `shipstate bootstrap` installs; a private "
+                "one needs its credentials on the servers (a token in the URL as "
+                "`${GIT_TOKEN}`, set in the secrets file; README: Secrets)"
+            ]
+            if "git" in server_needs
+            else []
+        ),
+    ]
+
+
+def _environment_notes(
+    reads: str, environment: tuple[str, ...], env_example: str | None, required: tuple[str, ...]
+) -> list[str]:
+    """The variables the settings or the app `reads` ("the app reads"), and where they are
+    listed."""
+    return [
+        *(
+            [
+                f"{reads} {', '.join(environment)} from the environment: put "
+                "them in a secrets file per inventory, see [secrets] in shipstate.toml"
+            ]
+            if environment
+            else []
+        ),
+        *(
+            [
+                f"{env_example} lists the environment the app expects: copy it to "
+                "secrets/production.env (one per inventory: secrets/staging.env...), fill in "
+                "the values" + ("" if required else ", and uncomment [secrets] in shipstate.toml")
+            ]
+            if env_example
+            else []
+        ),
+    ]
 
 
 def _staging_lines(found: Detected) -> list[str]:
@@ -2054,19 +2208,26 @@ def _keep_releases(kept: tuple[int, str] | None) -> str:
 
 
 def render_config(found: Detected) -> str:
-    hooks_run = "every-host" if found.sqlite_file else "once"
+    each_host = found.sqlite_file or (found.web and found.web.sqlite)
+    hooks_run = "every-host" if each_host else "once"
     body_size = found.served_at.body_size
     needed = _packages(found.server_needs, found.translations)
     packages = list(dict.fromkeys(p for names in needed.values() for p in names))
     static_root = found.static_root or _in_workdir(found.workdir, DEFAULT_STATIC_ROOT)
-    shared = [f"{found.media_root or _in_workdir(found.workdir, 'media')}/"]
+    django = found.web is None
+    reader = "The settings" if django else "The app's modules"
+    media = found.media_root or (_in_workdir(found.workdir, "media") if django else None)
+    shared = [f"{media}/"] if media else []
+    if found.web and found.web.instance:
+        shared.append(found.web.instance)
     if found.sqlite_file:
         shared.insert(0, found.sqlite_file)
     shared += [path for path in found.log_paths if path not in shared]
     formerly = [path for path in found.former_shared if path not in (*shared, SECRETS_PATH)]
     shared += formerly
     lines = [
-        f"# shipstate configuration, written by `shipstate init` for {found.settings}.",
+        f"# shipstate configuration, written by `shipstate init` for "
+        f"{found.settings or found.wsgi or found.asgi}.",
         "# Every key: see the README's configuration reference.",
         f'name = "{found.name}"',
         *(
@@ -2116,12 +2277,14 @@ def render_config(found: Detected) -> str:
             else []
         ),
         f"shared = [{', '.join(repr(s).replace(chr(39), chr(34)) for s in shared)}]"
-        + (f"   # {', '.join(formerly)}: as {found.former_shared_in} kept" if formerly else ""),
+        + (f"   # {', '.join(formerly)}: as {found.former_shared_in} kept" if formerly else "")
+        + ("" if shared else "   # paths each host keeps across releases: uploads, a database..."),
     ]
     if found.static_root or found.workdir:
         lines.append(f'static_root = "{static_root}"')
     if found.static_url != "/static/":
-        lines.append(f'static_url = "{found.static_url}"   # STATIC_URL: served by nginx')
+        said = "STATIC_URL: " if django else ""
+        lines.append(f'static_url = "{found.static_url}"   # {said}served by nginx')
     if found.media_root:
         lines.append(f'media_root = "{found.media_root}"   # MEDIA_ROOT: uploads, served by nginx')
         if found.media_url != "/media/":
@@ -2129,7 +2292,7 @@ def render_config(found: Detected) -> str:
     lines += [
         "",
         *(
-            [f"# The settings read from the environment: {', '.join(found.environment)}."]
+            [f"# {reader} read from the environment: {', '.join(found.environment)}."]
             if found.environment
             else []
         ),
@@ -2144,7 +2307,7 @@ def render_config(found: Detected) -> str:
             ]
             if found.settings_ignored
             else [
-                f"# The settings need {', '.join(found.environment_required)} (they fail "
+                f"# {reader} need {', '.join(found.environment_required)} (they fail "
                 "without): a local file",
                 "# per inventory gives them, as secrets/production.env or secrets/sandbox.env",
                 "# (KEY=VALUE lines, never committed; README: Secrets):",
@@ -2161,28 +2324,18 @@ def render_config(found: Detected) -> str:
                 '# file = "secrets/{inventory}.env"',
             ]
         ),
-        "",
-        "[env]",
-        f'DJANGO_SETTINGS_MODULE = "{found.settings}"',
-        *([f'DJANGO_CONFIGURATION = "{found.configuration}"'] if found.configuration else []),
-        *(['{} = "{}"   # {}'.format(*found.settings_variable)] if found.settings_variable else []),
-        *(
-            [
-                "# As config/deploy.yml's env.clear gave them (an accessory's name, as a",
-                "# database host, resolves only in Kamal's network):",
-                *(f"# {name} = {json.dumps(value)}" for name, value in found.kamal_clear),
-            ]
-            if found.kamal_clear
-            else []
-        ),
-        "",
-        "# A hook with inputs is skipped while they (paths in the app), the requirements, [env]",
-        "# and the secrets are as in the live release; its outputs are then copied from it.",
-        "[[hooks]]",
-        'command = "python manage.py migrate --noinput"',
-        f'run = "{hooks_run}"   # every-host: SQLite on each host; once: a shared database',
-        f"inputs = {json.dumps(['**/migrations/*.py', *found.settings_paths])}",
     ]
+    if django:
+        lines += _django_env_and_migrate(found, hooks_run)
+    elif found.web.migrate:
+        lines += [
+            "",
+            *HOOKS_SKIPPED,
+            "[[hooks]]",
+            f"command = {json.dumps(found.web.migrate[0])}",
+            f'run = "{hooks_run}"   # every-host: SQLite on each host; once: a shared database',
+            f"inputs = {json.dumps(found.web.migrate[1])}",
+        ]
     if found.cache_table:
         lines += [
             "",
@@ -2218,9 +2371,9 @@ def render_config(found: Detected) -> str:
         "   # all but Python code, and the settings",
         f'outputs = ["{static_root}"]',
     ]
-    if found.static_root:
+    if found.static_root and django:
         lines += ["", *collectstatic]
-    else:
+    elif django:
         lines += [
             "",
             f'# Set STATIC_ROOT = BASE_DIR / "{DEFAULT_STATIC_ROOT}" in your settings to have',
@@ -2264,6 +2417,38 @@ def render_config(found: Detected) -> str:
     return "\n".join(lines) + "\n"
 
 
+HOOKS_SKIPPED = (
+    "# A hook with inputs is skipped while they (paths in the app), the requirements, [env]",
+    "# and the secrets are as in the live release; its outputs are then copied from it.",
+)
+
+
+def _django_env_and_migrate(found: Detected, hooks_run: str) -> list[str]:
+    """[env] with the settings module, and the migrate hook."""
+    return [
+        "",
+        "[env]",
+        f'DJANGO_SETTINGS_MODULE = "{found.settings}"',
+        *([f'DJANGO_CONFIGURATION = "{found.configuration}"'] if found.configuration else []),
+        *(['{} = "{}"   # {}'.format(*found.settings_variable)] if found.settings_variable else []),
+        *(
+            [
+                "# As config/deploy.yml's env.clear gave them (an accessory's name, as a",
+                "# database host, resolves only in Kamal's network):",
+                *(f"# {name} = {json.dumps(value)}" for name, value in found.kamal_clear),
+            ]
+            if found.kamal_clear
+            else []
+        ),
+        "",
+        *HOOKS_SKIPPED,
+        "[[hooks]]",
+        'command = "python manage.py migrate --noinput"',
+        f'run = "{hooks_run}"   # every-host: SQLite on each host; once: a shared database',
+        f"inputs = {json.dumps(['**/migrations/*.py', *found.settings_paths])}",
+    ]
+
+
 @dataclass(frozen=True)
 class Written:
     written: list[Path]
@@ -2274,6 +2459,7 @@ class Written:
     packages: tuple[str, ...] = ()  # the Debian packages the config lists
     secrets_needed: tuple[str, ...] = ()  # what the settings need from each inventory's secrets
     local_env: str | None = None  # this machine's .env, out of git, which sets them all
+    made: str | None = None  # the secrets files' directory, made for them
 
 
 def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
@@ -2325,6 +2511,7 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
         config.packages,
         found.environment_required,
         _local_env(app_dir, found.environment_required),
+        _secrets_dir(app_dir) if found.environment_required else None,
     )
 
 
@@ -2337,8 +2524,17 @@ def _local_env(app_dir: Path, needed: tuple[str, ...]) -> str | None:
     return ".env" if set(needed) <= names else None
 
 
-# where the config's [secrets] (commented out) keeps them: `file = "secrets/{inventory}.env"`
+# where the config's [secrets] keeps them: `file = "secrets/{inventory}.env"`
 SECRETS_IGNORED = "/secrets/"
+
+
+def _secrets_dir(app_dir: Path) -> str | None:
+    """The secrets files' directory, made (for this user only) unless it exists."""
+    secrets = app_dir / SECRETS_IGNORED.strip("/")
+    if secrets.exists():
+        return None
+    secrets.mkdir(mode=0o700)
+    return f"{secrets.name}/"
 
 
 def _ignore_secrets(app_dir: Path) -> str | None:

@@ -153,6 +153,7 @@ def test_a_migrate_hook_run_on_every_host_is_told(hooks, every_host):
         ({"requirements": "Pipfile"}, "requirements"),
         ({"requirements": "setup.cfg"}, "requirements"),
         ({"wsgi": "x; rm -rf /"}, "wsgi"),
+        ({"wsgi": 'app:create_app(os.system("id"))'}, "wsgi"),
         ({"timeout": 0}, "timeout"),
         ({"client_max_body_size": "20 MB"}, "client_max_body_size"),
         ({"client_max_body_size": "1m; } server {"}, "client_max_body_size"),

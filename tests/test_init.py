@@ -3,6 +3,7 @@
 import re
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import tomllib
@@ -1761,7 +1762,7 @@ def deploy_with_a_secret_key(project: Path, fleet, config: str) -> str:
     secrets file: the DEBUG and SECRET_KEY the servers' settings then have."""
     config = config.replace("# [secrets]\n# file", "[secrets]\nfile")
     (project / "shipstate.toml").write_text(config)
-    (project / "secrets").mkdir()
+    (project / "secrets").mkdir(exist_ok=True)  # init made it: the settings need secrets
     (project / "secrets" / "sandbox.env").write_text("DJANGO_SECRET_KEY=not-in-git\n")
     deploy_serving_the_admin(project, fleet)
     debug = "from django.conf import settings; print(settings.DEBUG, settings.SECRET_KEY)"
@@ -2966,17 +2967,17 @@ def test_init_gives_the_app_a_secrets_file_per_inventory_when_its_settings_need_
     )
     assert (
         "add your hosts to inventories/production.py, write secrets/production.env (SECRET_KEY="
-        "...: the settings need it), commit, then" in said.stdout
+        "...: the app needs it), commit, then" in said.stdout
     )
     assert (
-        "README: The sandbox), with secrets/sandbox.env (SECRET_KEY=...: the settings need it):"
+        "README: The sandbox), with secrets/sandbox.env (SECRET_KEY=...: the app needs it):"
         in said.stdout
     )
     (project / ".env").write_text("DEBUG=1\n")
     assert "`cp .env" not in ok("init", "--force", cwd=project).stdout, "it lacks SECRET_KEY"
     (project / ".env").write_text("export SECRET_KEY=this machine's\n")
     assert (
-        "(SECRET_KEY=...: the settings need it; your .env has it: `cp .env secrets/sandbox.env`):"
+        "(SECRET_KEY=...: the app needs it; your .env has it: `cp .env secrets/sandbox.env`):"
         in ok("init", "--force", cwd=project).stdout
     )
     from shipstate.source import read_secrets
@@ -2985,6 +2986,10 @@ def test_init_gives_the_app_a_secrets_file_per_inventory_when_its_settings_need_
     with pytest.raises(ShipstateError, match=r"secrets file .*secrets/sandbox\.env") as missing:
         read_secrets(project, config.secrets, "sandbox")
     assert missing.value.hint.startswith("create it")
+    assert "made secrets/ (for the secrets files, readable by you alone)" in said.stdout
+    assert stat.S_IMODE((project / "secrets").stat().st_mode) == 0o700
+    subprocess.run(["cp", ".env", "secrets/sandbox.env"], cwd=project, check=True)
+    assert "secrets/" not in git(project, "status", "--porcelain", "--untracked-files=all")
 
 
 DEBUG_ON = "DEBUG is on unless the environment's {} turns it off"

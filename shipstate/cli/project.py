@@ -26,6 +26,8 @@ def init(
 ) -> None:
     """Write shipstate.toml and example inventories for the Django project here.
 
+    Or for a Flask, FastAPI or other WSGI/ASGI app, which the Procfile or its modules name.
+
     Detects the settings, WSGI module, requirements, static and media roots, SQLite, a health page.
 
     Also the processes to run beside the app server (a Procfile's, a supervisor config's, Celery's).
@@ -56,6 +58,8 @@ def init(
         out.print(f"kept {path.relative_to(app_dir)} (it exists)")
     if done.ignored:
         out.print(f"added {done.ignored} to .gitignore (secrets files stay out of git)")
+    if done.made:
+        out.print(f"made {done.made} (for the secrets files, readable by you alone)")
     for note in done.notes:
         err.print(f"note: {escape(note)}")
     hosts = "check the hosts in" if "production" in done.hosts_taken else "add your hosts to"
@@ -64,7 +68,7 @@ def init(
     copy = f"; your {done.local_env} has {them}: `cp {done.local_env} secrets/sandbox.env`"
 
     def secrets(inventory: str, also: str = "") -> str:
-        return f"secrets/{inventory}.env ({needed}: the settings need {them}{also})"
+        return f"secrets/{inventory}.env ({needed}: the app needs {them}{also})"
 
     out.print(
         f"\nNext: review shipstate.toml, {hosts} inventories/production.py, "

@@ -1,0 +1,217 @@
+"""A Python web app without Django (Flask, FastAPI...): its WSGI or ASGI application, as the
+Procfile's web command or the app's modules name it, read, never run."""
+
+import ast
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from shipstate.python_source import source_text, statements
+
+# a framework's application class, as the app calls it: (served as, the framework)
+APPLICATION_CLASSES = {
+    "Flask": ("wsgi", "Flask"),
+    "flask.Flask": ("wsgi", "Flask"),
+    "Bottle": ("wsgi", "Bottle"),
+    "bottle.Bottle": ("wsgi", "Bottle"),
+    "falcon.App": ("wsgi", "Falcon"),
+    "falcon.API": ("wsgi", "Falcon"),
+    "FastAPI": ("asgi", "FastAPI"),
+    "fastapi.FastAPI": ("asgi", "FastAPI"),
+    "Starlette": ("asgi", "Starlette"),
+    "Quart": ("asgi", "Quart"),
+    "Litestar": ("asgi", "Litestar"),
+    "falcon.asgi.App": ("asgi", "Falcon"),
+}
+# the names an app's module usually has, the likeliest first
+MODULE_NAMES = ("wsgi", "asgi", "app", "main", "application", "server", "api", "run", "__init__")
+# directories of what is not the app's code (shipstate's own among them)
+NOT_THE_APP = {
+    *("tests", "test", "docs", "migrations", "alembic", "scripts", "node_modules", "venv", "env"),
+    *("inventories", "deploy_templates", "secrets"),
+}
+# a command-line word naming an application: module:callable, or module:factory()
+APPLICATION_WORD = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(?:\(\))?$")
+ASGI_SERVERS = re.compile(r"\b(?:uvicorn|hypercorn|daphne|granian)\b", re.I)
+# @app.route("/x"), @router.get("/x"): a route without parameters
+ROUTE = re.compile(r"""@\w+\.(?:route|get|api_route)\(\s*["'](/[^"'<{]*)["']""")
+HEALTH_ROUTE = re.compile(r"^/(?:[\w-]+/)*(?:healthz?|ping|status|ready|live)/?$", re.I)
+# FastAPI's and Starlette's app.mount("/static", StaticFiles(directory="static"), ...)
+STATIC_MOUNT = re.compile(
+    r"""\.mount\(\s*["'](/[\w./-]*)["']\s*,\s*StaticFiles\(\s*directory\s*=\s*["']([\w./-]+)["']"""
+)
+
+
+@dataclass(frozen=True)
+class WebApp:
+    kind: str  # "wsgi" or "asgi"
+    application: str  # module:callable, or module:factory() (gunicorn calls it)
+    found_in: str  # what names it: the Procfile, or the module's file
+    framework: str | None
+    pythonpath: str | None  # "src" for a src layout
+    static: tuple[str, str] | None  # (URL, the directory in the app) the app serves them from
+    health_path: str | None  # a health route, else the home page, when the app has one
+    source: str  # the app's modules' text (what they read from the environment)
+    instance: str | None  # Flask's instance folder, when the app keeps files there (SQLite)
+    migrate: tuple[str, tuple[str, ...]] | None  # what upgrades its database, and its inputs
+    sqlite: bool  # a SQLite database (each host has its own)
+
+
+def web_app(app_dir: Path, web_command: str) -> WebApp | None:
+    """The app the Procfile's web command serves, else the first of the app's modules (by
+    depth, then name) that makes a framework's application or a factory of one."""
+    modules = _modules(app_dir)
+    source = "\n".join(text for _, text in modules)
+    served = _served(web_command)
+    found = (*served, "the Procfile's web command") if served else None
+    for path, text in modules if not found else ():
+        defined = _defined(path, text)
+        if defined:
+            found = (*defined[:2], path.as_posix())
+            break
+    if not found:
+        return None
+    kind, application, found_in = found
+    module = application.partition(":")[0]
+    path, text = next(((p, t) for p, t in modules if _named(p) == module), (None, ""))
+    pythonpath = "src" if path and path.parts[0] == "src" else None
+    framework = next((d[2] for d in [path and _defined(path, text)] if d), None)
+    routes = ROUTE.findall(source)
+    health = next((r for r in routes if HEALTH_ROUTE.match(r)), "/" if "/" in routes else None)
+    package = PurePosixPath(*([pythonpath] if pythonpath else []), *module.split("."))
+    flask_instance = framework == "Flask" and re.search(r"\binstance_|sqlite:", source)
+    return WebApp(
+        kind,
+        application,
+        found_in,
+        framework,
+        pythonpath,
+        _static(app_dir, package, text),
+        health,
+        source,
+        f"{package.parent / 'instance'}/" if flask_instance else None,
+        _migrate(app_dir, application, source),
+        "sqlite" in source,
+    )
+
+
+def _beside(app_dir: Path, package: PurePosixPath) -> PurePosixPath:
+    """The directory of a module's files: a package's own, else the one holding the module."""
+    return package if (app_dir / package / "__init__.py").is_file() else package.parent
+
+
+def _migrate(app_dir: Path, application: str, source: str) -> tuple[str, tuple[str, ...]] | None:
+    """Flask-Migrate's upgrade, with its migrations/, else Alembic's, with its scripts."""
+    if "flask_migrate" in source and (app_dir / "migrations" / "env.py").is_file():
+        return f"flask --app {shlex.quote(application)} db upgrade", ("migrations/**",)
+    ini = app_dir / "alembic.ini"
+    scripts = re.search(r"(?m)^script_location\s*=\s*(?:%\(here\)s/)?([\w./-]+)", _text(ini))
+    if scripts:
+        return "alembic upgrade head", (f"{scripts[1].strip('/')}/**", "alembic.ini")
+    return None
+
+
+def _text(path: Path) -> str:
+    return path.read_text(errors="replace") if path.is_file() else ""
+
+
+def _modules(app_dir: Path) -> list[tuple[PurePosixPath, str]]:
+    """The app's Python files (but tests, migrations, virtualenvs) two directories deep, or
+    three in src/, the likeliest app modules first, with their text."""
+    found = [
+        path.relative_to(app_dir)
+        for pattern in ("*.py", "*/*.py", "src/*/*.py")
+        for path in app_dir.glob(pattern)
+        if path.is_file()
+    ]
+    kept = [
+        PurePosixPath(p.as_posix())
+        for p in found
+        if not any(part.startswith(".") or part in NOT_THE_APP for part in p.parts[:-1])
+        and p.name not in ("setup.py", "conftest.py", "manage.py")
+        and not p.name.startswith("test")
+    ]
+
+    def likely(path: PurePosixPath) -> tuple:
+        rank = MODULE_NAMES.index(path.stem) if path.stem in MODULE_NAMES else len(MODULE_NAMES)
+        return len(path.parts) - (path.parts[0] == "src"), rank, path
+
+    return [(p, source_text(app_dir / p)) for p in sorted(kept, key=likely)]
+
+
+def _named(path: PurePosixPath) -> str:
+    """The module a file is imported as (src/ is on the path)."""
+    parts = path.parts[1:] if path.parts[0] == "src" else path.parts
+    names = [*parts[:-1], *([] if path.stem == "__init__" else [path.stem])]
+    return ".".join(names)
+
+
+def _served(command: str) -> tuple[str, str] | None:
+    """(served as, application) of a web server's command line, when it names one."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    named = [word for word in words if APPLICATION_WORD.match(word)]
+    if not named:
+        return None
+    factory = "--factory" in words and not named[0].endswith("()")
+    return "asgi" if ASGI_SERVERS.search(command) else "wsgi", named[0] + "()" * factory
+
+
+def _defined(path: PurePosixPath, text: str) -> tuple[str, str, str] | None:
+    """(served as, application, framework) a module makes: `app = Flask(__name__)`, a factory
+    (`def create_app():` making one), or wsgi.py's or asgi.py's `app`/`application`."""
+    module = _named(path)
+    body = statements(text) or []
+    for node in body:
+        target = _assigned(node)
+        if target and isinstance(node.value, ast.Call):
+            made = APPLICATION_CLASSES.get(_dotted(node.value.func))
+            if made:
+                return made[0], f"{module}:{target}", made[1]
+            if path.stem in ("wsgi", "asgi") and target in ("app", "application"):
+                return path.stem, f"{module}:{target}", None
+    for node in body:
+        if isinstance(node, ast.FunctionDef) and len(node.args.args) == len(node.args.defaults):
+            for called in ast.walk(node):
+                if isinstance(called, ast.Call) and _dotted(called.func) in APPLICATION_CLASSES:
+                    kind, framework = APPLICATION_CLASSES[_dotted(called.func)]
+                    return kind, f"{module}:{node.name}()", framework
+    return None
+
+
+def _assigned(node: ast.stmt) -> str | None:
+    """The one name a top-level assignment sets."""
+    if isinstance(node, ast.Assign) and len(node.targets) == 1:
+        target = node.targets[0]
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        target = node.target
+    else:
+        return None
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def _static(app_dir: Path, package: PurePosixPath, text: str) -> tuple[str, str] | None:
+    """(URL, directory) of the static files the app serves itself, when the directory is
+    there: Flask's static/ beside its module, or a StaticFiles mount's (from the app's root)."""
+    mounted = STATIC_MOUNT.search(text)
+    if mounted:
+        url, directory = mounted[1], mounted[2]
+    elif "Flask(" in text:
+        directory, url = (_beside(app_dir, package) / "static").as_posix(), "/static"
+    else:
+        return None
+    directory = directory.strip("/").removeprefix("./")
+    if not (app_dir / directory).is_dir() or directory.startswith(".."):
+        return None
+    return f"{url.rstrip('/')}/", directory

@@ -1,0 +1,246 @@
+"""`shipstate init` in a project without Django (Flask, FastAPI...): its application, static
+files, health route, database migrations and Flask's instance folder, then deployed."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from conftest import commit, commit_all, host_addresses, http_get, ok, reset_app_on_hosts, shipstate
+from shipstate.config import parse_config
+from shipstate.init import detect, render_config
+
+FLASK_FACTORY = """\
+import os
+
+from flask import Flask
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class Visit(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+
+
+def create_app(test_config=None):
+    app = Flask(__name__, instance_relative_config=True)
+    app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///hello.db")
+    db.init_app(app)
+    Migrate(app, db)
+
+    @app.route("/")
+    def index():
+        db.session.add(Visit())
+        db.session.commit()
+        return f"visits: {db.session.query(Visit).count()}"
+
+    @app.route("/healthz")
+    def healthz():
+        return "ok"
+
+    return app
+"""
+# Flask-Migrate's migrations, as `flask db init` and `flask db migrate` would write them
+MIGRATIONS = {
+    "alembic.ini": "[alembic]\n",
+    "env.py": """\
+from alembic import context
+from flask import current_app
+
+db = current_app.extensions["migrate"].db
+with db.engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=db.metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+""",
+    "versions/0001_visits.py": """\
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+
+
+def upgrade():
+    op.create_table("visit", sa.Column("id", sa.Integer, primary_key=True))
+""",
+}
+
+
+def project(path: Path, files: dict[str, str], requirements: str = "flask\n") -> Path:
+    for name, text in {"requirements.txt": requirements, **files}.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    return commit_all(path, "the app")
+
+
+def written(path: Path) -> tuple[str, object]:
+    """The shipstate.toml init writes, as text and as the config it is."""
+    text = render_config(detect(path))
+    return text, parse_config(tomllib.loads(text), "shipstate.toml")
+
+
+def test_a_flask_module_is_served_with_its_static_files_and_health_route(tmp_path):
+    app = project(
+        tmp_path / "notes",
+        {
+            "notes.py": 'from flask import Flask\napp = Flask(__name__)\n@app.get("/ping")\n'
+            'def ping():\n    return "ok"\n',
+            "static/site.css": "body {}\n",
+            "tests/test_app.py": "from flask import Flask\nother = Flask('x')\n",
+        },
+    )
+    text, config = written(app)
+    assert (config.wsgi, config.asgi, config.health_path) == ("notes:app", None, "/ping")
+    assert (config.static_root, config.static_url) == ("static", "/static/")
+    assert config.hooks == () and config.env == {} and config.shared == ()
+    assert "DJANGO" not in text and "manage.py" not in text
+    found = detect(app)
+    assert found.notes[0].startswith(
+        "no Django project here: shipstate.toml serves the Flask WSGI app notes.py names "
+        "(notes:app) with gunicorn; add hooks"
+    )
+    assert "nginx serves /static/ from static, as the app does" in found.notes
+
+
+def test_a_fastapi_app_in_src_with_its_mounted_static_files(tmp_path):
+    app = project(
+        tmp_path / "api",
+        {
+            "src/service/__init__.py": "",
+            "src/service/main.py": "from fastapi import FastAPI\n"
+            "from fastapi.staticfiles import StaticFiles\napp: FastAPI = FastAPI()\n"
+            'app.mount("/assets", StaticFiles(directory="public"), name="assets")\n'
+            '@app.get("/")\ndef index():\n    return {}\n',
+            "public/app.js": "",
+        },
+        "fastapi\n",
+    )
+    _, config = written(app)
+    assert (config.asgi, config.wsgi, config.pythonpath) == ("service.main:app", None, ("src",))
+    assert (config.static_root, config.static_url) == ("public", "/assets/")
+    assert config.health_path == "/"
+    notes = detect(app).notes
+    assert any(n.startswith('no health route (healthz, health, ping) found: health_path = "/"')
+               for n in notes)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("web", "application", "asgi"),
+    [
+        ("gunicorn -w 3 --timeout 90 --bind 0.0.0.0:$PORT 'wsgi:app'", "wsgi:app", False),
+        (
+            'gunicorn "shop:create_app()" -k uvicorn.workers.UvicornWorker',
+            "shop:create_app()",
+            True,
+        ),
+        ("uvicorn --factory shop.api:build --host 0.0.0.0 --port $PORT", "shop.api:build()", True),
+    ],
+)
+def test_the_procfile_names_the_application_and_the_app_servers_options(
+    tmp_path, web, application, asgi
+):
+    app = project(
+        tmp_path / "shop",
+        {
+            "Procfile": f"web: {web}\nworker: rq worker\n",
+            "wsgi.py": "from shop import create_app\napp = create_app()\n",
+            "shop/__init__.py": "",
+        },
+    )
+    _, config = written(app)
+    assert (config.asgi if asgi else config.wsgi) == application
+    if web.startswith("gunicorn -w 3"):
+        assert (config.workers, config.timeout) == (3, 90)
+    assert detect(app).processes == (("worker", "rq worker"),)
+
+
+def test_a_flask_factory_keeps_its_instance_folder_and_migrates_with_flask_migrate(tmp_path):
+    app = project(
+        tmp_path / "hello",
+        {
+            "hello/__init__.py": FLASK_FACTORY,
+            "hello/static/site.css": "body {}\n",
+            **{f"migrations/{name}": text for name, text in MIGRATIONS.items()},
+        },
+    )
+    text, config = written(app)
+    assert config.wsgi == "hello:create_app()"
+    assert config.shared == ("instance/",) and config.static_root == "hello/static"
+    assert [(h.command, h.run, h.inputs) for h in config.hooks] == [
+        ("flask --app 'hello:create_app()' db upgrade", "every-host", ("migrations/**",))
+    ]
+    assert config.secrets.file == "secrets/{inventory}.env"
+    assert "# The app's modules need SECRET_KEY (they fail without)" in text
+    assert detect(app).environment_required == ("SECRET_KEY",)
+
+
+def test_alembic_upgrades_a_database_the_hosts_share(tmp_path):
+    app = project(
+        tmp_path / "svc",
+        {
+            "app.py": "import os\nfrom bottle import Bottle\napp = Bottle()\n"
+            'DB = os.environ["DATABASE_URL"]\n',
+            "alembic.ini": "[alembic]\nscript_location = %(here)s/db/migrations\n",
+            "db/migrations/env.py": "",
+        },
+    )
+    _, config = written(app)
+    assert config.wsgi == "app:app" and config.shared == ()
+    assert [(h.command, h.run, h.inputs) for h in config.hooks] == [
+        ("alembic upgrade head", "once", ("db/migrations/**", "alembic.ini"))
+    ]
+
+
+def test_a_project_without_django_or_a_web_app_is_told_what_init_looks_for(tmp_path):
+    app = project(tmp_path / "tool", {"tool.py": "print('hello')\n"})
+    said = shipstate("init", cwd=app)
+    assert said.code == 1 and "error: no manage.py in" in said.stderr
+    assert "Flask, FastAPI" in said.stderr
+    assert not (app / "shipstate.toml").exists()
+    both = project(
+        tmp_path / "both",
+        {
+            "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "a/manage.py": "",
+            "b/manage.py": "",
+        },
+    )
+    said = shipstate("init", cwd=both)
+    assert said.code == 1 and "but one in each of a, b" in said.stderr, "Django's, not Flask's"
+
+
+def test_init_then_deploy_a_flask_app(tmp_path, fleet):
+    """A Flask factory with Flask-SQLAlchemy and Flask-Migrate: its SQLite database in the
+    instance folder outlives releases, its migrations run as a hook, nginx serves its static
+    files."""
+    reset_app_on_hosts()
+    app = project(
+        tmp_path / "hello",
+        {
+            "hello/__init__.py": FLASK_FACTORY,
+            "hello/static/site.css": "body { color: green }\n",
+            **{f"migrations/{name}": text for name, text in MIGRATIONS.items()},
+            ".gitignore": "instance/\n",
+        },
+        "flask\nflask-sqlalchemy\nflask-migrate\n",
+    )
+    ok("init", cwd=app)
+    (app / "secrets" / "sandbox.env").write_text("SECRET_KEY=sandbox\n")
+    (app / "inventories" / "sandbox.py").write_text(fleet.read_text())
+    commit(app, "shipstate init")
+    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app)
+    for address in host_addresses():
+        assert http_get(f"http://{address}/")[:2] == (200, "visits: 1")
+        status, css, headers = http_get(f"http://{address}/static/site.css")
+        assert (status, css) == (200, "body { color: green }\n")
+        assert "max-age=3600" in headers["Cache-Control"], "served by nginx, not by Flask"
+    (app / "hello" / "__init__.py").write_text(FLASK_FACTORY.replace("visits:", "Visits:"))
+    commit(app, "code only")
+    again = ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app).stdout
+    assert "so skipped: `flask --app 'hello:create_app()' db upgrade`" in again
+    for address in host_addresses():
+        assert http_get(f"http://{address}/")[:2] == (200, "Visits: 2"), "the same database"
