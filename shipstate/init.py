@@ -1921,7 +1921,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
         asgi=web.application if web.kind == "asgi" else None,
         requirements=requirements,
         static_root=static_root,
-        sqlite_file=None,
+        sqlite_file=web.sqlite_file,
         media_root=None,
         media_url="/media/",
         static_url=static_url,
@@ -1970,6 +1970,11 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
                     "it, and what the app writes there (a SQLite database), across releases"
                 ]
                 if web.instance
+                else [
+                    f"the database is SQLite ({web.sqlite_file}): in `shared`, so each host "
+                    "keeps its own across releases"
+                ]
+                if web.sqlite_file
                 else [
                     "the app uses SQLite: a database file in the release's directory is left "
                     "behind at each deploy; keep it in a `shared` path (e.g. data/, with the "

@@ -56,6 +56,7 @@ class WebApp:
     instance: str | None  # Flask's instance folder, when the app keeps files there (SQLite)
     migrate: tuple[str, tuple[str, ...]] | None  # what upgrades its database, and its inputs
     sqlite: bool  # a SQLite database (each host has its own)
+    sqlite_file: str | None  # its file in the app, when not in Flask's instance folder
 
 
 def web_app(app_dir: Path, web_command: str) -> WebApp | None:
@@ -73,27 +74,87 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
     if not found:
         return None
     kind, application, found_in = found
-    module = application.partition(":")[0]
-    path, text = next(((p, t) for p, t in modules if _named(p) == module), (None, ""))
+    module, _, name = application.partition(":")
+    path, text = _module(modules, module)
     pythonpath = "src" if path and path.parts[0] == "src" else None
-    framework = next((d[2] for d in [path and _defined(path, text)] if d), None)
+    origin, made_in = _origin(modules, path, text, name.removesuffix("()"))
+    framework = next((d[2] for d in [origin and _defined(origin, made_in)] if d), None)
     routes = ROUTE.findall(source)
     health = next((r for r in routes if HEALTH_ROUTE.match(r)), "/" if "/" in routes else None)
-    package = PurePosixPath(*([pythonpath] if pythonpath else []), *module.split("."))
-    flask_instance = framework == "Flask" and re.search(r"\binstance_|sqlite:", source)
+    made_by = _named(origin) if origin else module
+    package = PurePosixPath(*([pythonpath] if pythonpath else []), *made_by.split("."))
+    sqlite = _sqlite_file(modules)
+    # Flask-SQLAlchemy puts a relative SQLite URL's file in the instance folder
+    in_instance = "flask_sqlalchemy" in source and sqlite and sqlite[1]
+    flask_instance = framework == "Flask" and ("instance_" in source or in_instance)
     return WebApp(
         kind,
         application,
         found_in,
         framework,
         pythonpath,
-        _static(app_dir, package, text),
+        _static(app_dir, package, made_in),
         health,
         source,
         f"{package.parent / 'instance'}/" if flask_instance else None,
         _migrate(app_dir, application, source),
         "sqlite" in source,
+        sqlite[0] if sqlite and not (flask_instance and in_instance) else None,
     )
+
+
+def _module(
+    modules: list[tuple[PurePosixPath, str]], module: str
+) -> tuple[PurePosixPath | None, str]:
+    return next(((p, t) for p, t in modules if _named(p) == module), (None, ""))
+
+
+def _origin(
+    modules: list[tuple[PurePosixPath, str]], path: PurePosixPath | None, text: str, name: str
+) -> tuple[PurePosixPath | None, str]:
+    """The module that makes the application `name`, which the module at `path` makes or
+    imports (`from app import app`, as microblog.py does)."""
+    for _ in range(3):
+        if path is None or _defined(path, text):
+            return path, text
+        imported = next(
+            (
+                node
+                for node in statements(text) or []
+                if isinstance(node, ast.ImportFrom)
+                and any((alias.asname or alias.name) == name for alias in node.names)
+            ),
+            None,
+        )
+        if imported is None:
+            return None, ""
+        parts = _named(path).split(".")
+        package = parts if path.stem == "__init__" else parts[:-1]
+        base = package[: len(package) - imported.level + 1] if imported.level else []
+        path, text = _module(modules, ".".join([*base, *filter(None, [imported.module])]))
+        name = next(a.name for a in imported.names if (a.asname or a.name) == name)
+    return None, ""
+
+
+# a SQLite URL's file: "sqlite:///app.db", "sqlite:///" + os.path.join(basedir, "app.db"),
+# f"sqlite:///{BASE_DIR / 'app.db'}"
+SQLITE_URL = re.compile(
+    r"""sqlite:///(?:(?:\./)?([\w.-][\w./-]*)|(?:["']|\{).*?["']([\w.-]+\.(?:db|sqlite3?))["'])"""
+)
+
+
+def _sqlite_file(modules: list[tuple[PurePosixPath, str]]) -> tuple[str, bool] | None:
+    """The file a SQLite URL of the app names, in the app, and whether the URL is relative:
+    from the app's root (the app server's directory), or from its module's directory when
+    joined to a directory."""
+    for path, text in modules:
+        for line in text.replace("\\\n", " ").splitlines():
+            found = SQLITE_URL.search(line)
+            if found and found[1] and ".." not in found[1]:
+                return found[1], True
+            if found and found[2]:
+                return (path.parent / found[2]).as_posix(), False
+    return None
 
 
 def _beside(app_dir: Path, package: PurePosixPath) -> PurePosixPath:

@@ -178,6 +178,39 @@ def test_a_flask_factory_keeps_its_instance_folder_and_migrates_with_flask_migra
     assert detect(app).environment_required == ("SECRET_KEY",)
 
 
+def test_an_application_imported_from_its_package_and_its_sqlite_file(tmp_path):
+    """As the Flask Mega-Tutorial's microblog.py: `from app import app, db`, the database
+    `"sqlite:///" + os.path.join(basedir, "app.db")` beside config.py."""
+    app = project(
+        tmp_path / "microblog",
+        {
+            "microblog.py": "from app import app, db\n",
+            "config.py": "import os\nbasedir = os.path.abspath(os.path.dirname(__file__))\n"
+            "class Config:\n    SQLALCHEMY_DATABASE_URI = os.environ.get('DATABASE_URL') or \\\n"
+            "        'sqlite:///' + os.path.join(basedir, 'app.db')\n",
+            "app/__init__.py": "from flask import Flask\nfrom flask_sqlalchemy import SQLAlchemy\n"
+            "app = Flask(__name__)\ndb = SQLAlchemy(app)\nfrom app import routes\n",
+            "app/routes.py": "from app import app\n@app.route('/')\ndef index():\n    return ''\n",
+            "app/static/logo.svg": "<svg/>",
+            "Procfile": "web: flask db upgrade; gunicorn microblog:app\n",
+        },
+    )
+    _, config = written(app)
+    assert config.wsgi == "microblog:app" and config.static_root == "app/static"
+    assert config.shared == ("app.db",), "not Flask's instance folder: the URL is absolute"
+    assert "the database is SQLite (app.db): in `shared`" in " ".join(detect(app).notes)
+    (app / "config.py").write_text("DATABASE = 'sqlite:///./data/app.db'\n")
+    (app / "microblog.py").write_text("from app import app as application, db\n")
+    (app / "Procfile").write_text("web: gunicorn microblog:application\n")
+    commit(app, "a relative URL, the application imported as another name")
+    _, config = written(app)
+    assert config.shared == ("instance/",), "Flask-SQLAlchemy: in the instance folder"
+    (app / "app" / "__init__.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    commit(app, "plain SQLAlchemy")
+    _, config = written(app)
+    assert (config.static_root, config.shared) == ("app/static", ("data/app.db",))
+
+
 def test_alembic_upgrades_a_database_the_hosts_share(tmp_path):
     app = project(
         tmp_path / "svc",
