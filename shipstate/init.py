@@ -119,6 +119,15 @@ class FrontendBuild:
 
 
 @dataclass(frozen=True)
+class Pythons:
+    command: str | None = None  # the servers' command for the version a file of the app names
+    named_by: str | None = None
+    needed: str | None = None  # unpinned, a Python newer than Debian 12's the app needs
+    needed_by: str | None = None
+    sandbox: str | None = None  # the python3.X this machine's sandbox hosts have for it
+
+
+@dataclass(frozen=True)
 class Detected:
     name: str
     workdir: str | None  # where manage.py is, when it is not the app's root
@@ -133,11 +142,7 @@ class Detected:
     media_url: str
     static_url: str
     health_path: str
-    python: str | None = None  # the servers' command for the version a file of the app names
-    python_named_by: str | None = None
-    python_needed: str | None = None  # unpinned, a Python newer than Debian 12's the app needs
-    python_needed_by: str | None = None
-    sandbox_python: str | None = None  # the python3.X this machine's sandbox hosts have for it
+    pythons: Pythons = Pythons()
     environment: tuple[str, ...] = ()
     environment_required: tuple[str, ...] = ()  # without a default: [secrets] is written active
     processes: tuple[tuple[str, str], ...] = ()  # (name, command), written commented out
@@ -470,6 +475,18 @@ PYTHON_VERSION_FILES = (
     (".python-version", r"(\d+)\.(\d+)"),
     ("runtime.txt", r"python-(\d+)\.(\d+)"),
 )
+
+
+def _pythons(
+    app_dir: Path, places: list[Path], requirements: str, requirements_text: str
+) -> Pythons:
+    """The Python a file of the app pins, else the newer one its requirements need, and the
+    sandbox hosts' for it."""
+    command, named_by = _python(places)
+    if command:
+        return Pythons(command, named_by)
+    needed, needed_by = _python_needed(app_dir, requirements, requirements_text)
+    return Pythons(None, None, needed, needed_by, _sandbox_python(needed) if needed else None)
 
 
 def _python(places: list[Path]) -> tuple[str, str] | tuple[None, None]:
@@ -1628,7 +1645,6 @@ def detect(app_dir: Path) -> Detected:
         for path in (sqlite_file, media_root or "media")
         if path and tracked_files(app_dir, below_base(path))
     ]
-    python, python_named_by = _python([app_dir, project])
     processes, processes_found_in = _processes(
         app_dir, procfile, modules, settings_module, settings
     )
@@ -1638,14 +1654,11 @@ def detect(app_dir: Path) -> Detected:
     translations = _translations(app_dir)
     requirements_text = _requirements_text(app_dir / requirements)
     server_needs = _needing_server_packages(requirements_text, settings)
+    pythons = _pythons(app_dir, [app_dir, project], requirements, requirements_text)
     listed = {p for needed in _packages(server_needs, translations).values() for p in needed}
     in_image = [
         p for p in dockerfile_packages(app_dir) if p not in listed and not BUILD_ONLY.fullmatch(p)
     ]
-    python_needed, python_needed_by = (
-        (None, None) if python else _python_needed(app_dir, requirements, requirements_text)
-    )
-    sandbox_python = _sandbox_python(python_needed) if python_needed else None
     build = _frontend_build(app_dir)
     cache_table = bool(DATABASE_CACHE.search(settings))
     former = _former_commands(app_dir, release_commands or [], cache_table, bool(build))
@@ -1670,11 +1683,7 @@ def detect(app_dir: Path) -> Detected:
         media_url=_url_setting(settings, "MEDIA_URL", "/media/"),
         static_url=_url_setting(settings, "STATIC_URL", "/static/"),
         health_path=kamal_health or health,
-        python=python,
-        python_named_by=python_named_by,
-        python_needed=python_needed,
-        python_needed_by=python_needed_by,
-        sandbox_python=sandbox_python,
+        pythons=pythons,
         environment=environment,
         environment_required=required,
         processes=processes,
@@ -1749,9 +1758,7 @@ def detect(app_dir: Path) -> Detected:
                 "environment = false; README: Secrets)"
                 for path in read.optional_missing
             ),
-            *_requirements_notes(
-                requirements, requirements_text, python_needed, python_needed_by, sandbox_python
-            ),
+            *_requirements_notes(requirements, requirements_text, pythons),
             *(
                 [
                     "no health route (healthz, health, ping) nor admin found: health_path = "
@@ -1898,11 +1905,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
     """What the files of a project without Django say: its application, as `web` found it."""
     requirements = _requirements(app_dir, app_dir, None)
     requirements_text = _requirements_text(app_dir / requirements)
-    python, python_named_by = _python([app_dir])
-    python_needed, python_needed_by = (
-        (None, None) if python else _python_needed(app_dir, requirements, requirements_text)
-    )
-    sandbox_python = _sandbox_python(python_needed) if python_needed else None
+    pythons = _pythons(app_dir, [app_dir], requirements, requirements_text)
     package = web.application.partition(":")[0].split(".")[0]
     processes, processes_found_in = _processes(app_dir, procfile, app_dir, package, "")
     environment = _environment_read(web.source)
@@ -1926,11 +1929,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
         media_url="/media/",
         static_url=static_url,
         health_path=web.health_path or "/",
-        python=python,
-        python_named_by=python_named_by,
-        python_needed=python_needed,
-        python_needed_by=python_needed_by,
-        sandbox_python=sandbox_python,
+        pythons=pythons,
         environment=environment,
         environment_required=required,
         processes=processes,
@@ -1991,9 +1990,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
                 if web.migrate
                 else []
             ),
-            *_requirements_notes(
-                requirements, requirements_text, python_needed, python_needed_by, sandbox_python
-            ),
+            *_requirements_notes(requirements, requirements_text, pythons),
             *_server_needs_notes(server_needs),
             *(
                 [
@@ -2024,9 +2021,7 @@ def _processes_notes(processes: tuple[tuple[str, str], ...], found_in: str) -> l
 def _requirements_notes(
     requirements: str,
     requirements_text: str,
-    python_needed: str | None,
-    python_needed_by: str | None,
-    sandbox_python: str | None,
+    pythons: Pythons,
 ) -> list[str]:
     """What the requirements (and the Python they need) ask of the servers or of you."""
     return [
@@ -2048,17 +2043,17 @@ def _requirements_notes(
         ),
         *(
             [
-                f"{python_needed_by} needs Python {python_needed} or newer, and Debian 12's "
+                f"{pythons.needed_by} needs Python {pythons.needed} or newer, and Debian 12's "
                 f"python3 is 3.{NEWEST_ON_DEBIAN_12}: on servers with an older python3, "
                 "install a newer one and uncomment `python` in shipstate.toml"
                 + (
-                    f"; this machine's sandbox hosts have {sandbox_python}, which "
+                    f"; this machine's sandbox hosts have {pythons.sandbox}, which "
                     "[environments.sandbox] names"
-                    if sandbox_python
+                    if pythons.sandbox
                     else ""
                 )
             ]
-            if python_needed
+            if pythons.needed
             else []
         ),
     ]
@@ -2213,6 +2208,7 @@ def _keep_releases(kept: tuple[int, str] | None) -> str:
 
 
 def render_config(found: Detected) -> str:
+    pythons = found.pythons
     each_host = found.sqlite_file or (found.web and found.web.sqlite)
     hooks_run = "every-host" if each_host else "once"
     body_size = found.served_at.body_size
@@ -2255,13 +2251,13 @@ def render_config(found: Detected) -> str:
         ),
         f'requirements = "{found.requirements}"',
         *(
-            [f'python = "{found.python}"   # as {found.python_named_by} says: the servers need it']
-            if found.python
+            [f'python = "{pythons.command}"   # as {pythons.named_by} says: the servers need it']
+            if pythons.command
             else [
-                f'# python = "python{found.python_needed}"   # {found.python_needed_by} needs it: '
+                f'# python = "python{pythons.needed}"   # {pythons.needed_by} needs it: '
                 "if the servers' python3 is older"
             ]
-            if found.python_needed
+            if pythons.needed
             else []
         ),
         _keep_releases(found.releases_kept),
@@ -2413,11 +2409,11 @@ def render_config(found: Detected) -> str:
         "# Keys that differ for one inventory (inventories/staging.py...), over those above:",
         *_staging_lines(found),
     ]
-    if found.sandbox_python:
+    if pythons.sandbox:
         lines += [
             "",
             "[environments.sandbox]   # `shipstate sandbox up`'s hosts, whose python3 is older",
-            f'python = "{found.sandbox_python}"   # pyenv\'s, which they have too',
+            f'python = "{pythons.sandbox}"   # pyenv\'s, which they have too',
         ]
     return "\n".join(lines) + "\n"
 

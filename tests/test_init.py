@@ -1306,7 +1306,7 @@ def test_init_names_the_python_the_app_pins_for_the_servers(tmp_path, name, writ
     project = startproject(tmp_path / "pinned")
     (project / name).write_text(written)
     found = detect(project)
-    assert found.python == python
+    assert found.pythons.command == python
     assert tomllib.loads(render_config(found)).get("python") == python
 
 
@@ -1333,7 +1333,7 @@ def test_init_names_the_python_this_machines_sandbox_hosts_have_for_the_app(
     project = django_project(tmp_path / "newer")
     (project / "requirements.txt").write_text(required + "\n")
     found = detect(project)
-    assert found.sandbox_python == sandbox
+    assert found.pythons.sandbox == sandbox
     written = tomllib.loads(render_config(found))
     assert parse_config(written, "shipstate.toml", "sandbox").python == (sandbox or "python3")
     assert parse_config(written, "shipstate.toml", "production").python == "python3"
@@ -1375,7 +1375,7 @@ def test_init_says_when_the_requirements_need_a_python_newer_than_debian_12s(
     for name, text in files.items():
         (project / name).write_text(text)
     found = detect(project)
-    assert found.python_needed == needed
+    assert found.pythons.needed == needed
     written = render_config(found)
     config = tomllib.loads(written)
     assert config.get("python") == ("python3.13" if ".python-version" in files else None)
