@@ -1,7 +1,8 @@
 """`shipstate bootstrap`: a Debian/Ubuntu server made ready for shipstate deploys.
 
 Installs the packages, creates the deploy user with its key, the app root it owns, the only
-sudo rules it gets, supervisor's socket for its group and the nginx site include."""
+sudo rules it gets, supervisor's socket for its group and the nginx site include.
+`shipstate remove` takes the app's off again."""
 
 from dataclasses import dataclass
 from functools import partial
@@ -18,6 +19,7 @@ from shipstate.operations.server import (
     if_running,
     nginx_running,
     packages_installed,
+    path_absent,
     supervisor_running,
 )
 from shipstate.server_files import (
@@ -32,6 +34,7 @@ from shipstate.server_files import (
 )
 
 PACKAGES = ("nginx", "supervisor", "python3", "python3-venv", "sudo", "tar", "procps")
+NGINX_RELOAD = if_running("nginx", chain(argv("nginx", "-t", "-q"), argv("nginx", "-s", "reload")))
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,19 @@ def add_bootstrap_ops(state: State, setups: dict[Host, ServerSetup], sudo: bool)
 
 def _add(state: State, on: Host, sudo: bool, op, **arguments) -> None:
     add_op(state, op, host=on, _sudo=sudo, **arguments)
+
+
+def add_removal_ops(state: State, hosts: list[Host], layout: Layout, sudo: bool) -> None:
+    """The app's programs stopped (supervisord no longer includes them), its site gone from
+    nginx, then its root removed; what bootstrap set up for every app stays."""
+    for target in hosts:
+        each = partial(_add, state, target, sudo)
+        link = programs_link(layout.app)
+        update = if_running("supervisord", argv("supervisorctl", "update"))
+        each(path_absent, path=link, then=update, name=f"{link}: its programs stopped")
+        include = nginx_include_path(layout.app)
+        each(path_absent, path=include, then=NGINX_RELOAD, name=f"{include}: its site")
+        each(path_absent, path=layout.root, name=f"{layout.root}/: releases, environments, shared")
 
 
 def _setup_ops(each, setup: ServerSetup) -> None:
@@ -104,7 +120,7 @@ def _setup_ops(each, setup: ServerSetup) -> None:
         file_contents,
         path=include,
         content=nginx_include(layout),
-        then=if_running("nginx", chain(argv("nginx", "-t", "-q"), argv("nginx", "-s", "reload"))),
+        then=NGINX_RELOAD,
         name=f"{include}: the active release's site",
     )
     each(nginx_running, name="nginx running")

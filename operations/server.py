@@ -29,6 +29,17 @@ def _either(condition: StringCommand, then: StringCommand, otherwise: StringComm
     return StringCommand("if", condition, ";", "then", then, ";", "else", otherwise, ";", "fi")
 
 
+class PathPresent(FactBase):
+    """Whether a file, directory or link (even a dangling one) is at the path."""
+
+    def command(self, path: str) -> StringCommand:
+        present = StringCommand(argv("test", "-e", path), "||", argv("test", "-L", path))
+        return _either(present, argv("echo", "yes"), argv("echo", "no"))
+
+    def process(self, output: list[str]) -> bool:
+        return output == ["yes"]
+
+
 class DebPackagesInstalled(FactBase):
     """The Debian packages installed, and those they provide (awk: mawk provides it)."""
 
@@ -105,6 +116,18 @@ def file_contents(
         "1;",
         "}",
     )
+    if then is not None:
+        yield then
+
+
+@operation()
+def path_absent(path: str, then: StringCommand | None = None):
+    """Nothing is at the path (a directory is removed with what it holds); `then` runs after
+    a removal."""
+    if not host.get_fact(PathPresent, path=path):
+        host.noop(f"no {path}")
+        return
+    yield argv("rm", "-rf", path)
     if then is not None:
         yield then
 

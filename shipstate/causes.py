@@ -173,7 +173,9 @@ KNOWN_CAUSES = (
         "another site on this server answers for {0} on {1} too, and nginx would serve only one "
         "of them: give this app its own `server_name` in shipstate.toml (its domain), or its own "
         "`http_port` in the inventory's host data; or remove the other site if it is Debian's "
-        "default one (/etc/nginx/sites-enabled/default; `sudo nginx -T` shows every site)",
+        "default one (/etc/nginx/sites-enabled/default; `sudo nginx -T` shows every site), or "
+        "this app's under its former name (`shipstate remove` in a checkout of a commit with "
+        "that name)",
     ),
     (
         # uv's words, then pip's

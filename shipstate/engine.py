@@ -893,12 +893,7 @@ class Session:
                 hint="set ssh_user to an unprivileged user (e.g. deploy): bootstrap creates it",
             )
         keys = {spec.name: read_public_key(public_key, spec) for spec in self.hosts}
-        deploy_as = {spec.name: spec for spec in self.hosts}
-        self.hosts = [
-            spec.model_copy(update={"data": {**spec.data, "ssh_user": connect_user}})
-            for spec in self.hosts
-        ]
-        fleet = self.fleet()
+        fleet = self._connected_as(connect_user)
         _refuse_another_deploy_user(fleet, deploy_users)
         setups = {
             target: ServerSetup(
@@ -906,7 +901,7 @@ class Session:
             )
             for target in fleet.hosts
         }
-        self.report(f"setting up as {connect_user}: " + ", ".join(in_host_order(deploy_as)))
+        self.report(f"setting up as {connect_user}: " + ", ".join(in_host_order(deploy_users)))
         changes = fleet.prepare(
             lambda state: add_bootstrap_ops(state, setups, connect_user != "root")
         )
@@ -919,6 +914,45 @@ class Session:
                 hint="fix the cause and run bootstrap again: it only does what is missing",
             )
         return fleet.changed()
+
+    def remove(
+        self, connect_user: str, confirm: Callable[[dict[str, list[str]]], bool]
+    ) -> dict[str, list[str]] | None:
+        """Take the app off the hosts, as `connect_user` (root, or a sudoer), once `confirm` is
+        shown what that removes on each host; refused while a deploy holds the lock. Returns
+        what was removed, or None when not confirmed."""
+        from shipstate.deploys.bootstrap import add_removal_ops
+        from shipstate.lock import LockedError, describe, lock_ttl
+
+        fleet = self._connected_as(connect_user)
+        held = {name: host.lock for name, host in self.observe().items() if host.lock}
+        if held:
+            raise LockedError(
+                "refusing to remove the app while its deploy lock is held: "
+                + "; ".join(describe(name, held[name], lock_ttl()) for name in in_host_order(held)),
+                hint="wait until that deploy ends; a stale lock (its holder gone) goes with "
+                "`shipstate lock release --force`",
+            )
+        sudo = connect_user != "root"
+        changes = fleet.prepare(
+            lambda state: add_removal_ops(state, fleet.hosts, self.layout, sudo)
+        )
+        if not confirm(changes):
+            return None
+        failures = fleet.execute()
+        if failures:
+            raise RemoteError(
+                "remove failed:\n  " + describe_failures(failures),
+                hint="fix the cause and run remove again: it only does what is left",
+            )
+        return fleet.changed()
+
+    def _connected_as(self, user: str) -> Fleet:
+        """The fleet, reached as `user` instead of the inventory's deploy user."""
+        self.hosts = [
+            spec.model_copy(update={"data": {**spec.data, "ssh_user": user}}) for spec in self.hosts
+        ]
+        return self.fleet()
 
     def locked(self, wait_seconds: float, steal_stale: bool):
         """The deploy lock on every target host, for the duration of a `with` block."""

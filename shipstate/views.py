@@ -277,14 +277,20 @@ def history_json(found: dict[str, list[dict]]) -> str:
     )
 
 
-def render_setup(changes: dict[str, list[str]], planned: bool, console: Console) -> None:
-    """What `bootstrap` changed (or, planned, would change) on each host."""
-    verb = "would change" if planned else "changed"
+def render_setup(
+    changes: dict[str, list[str]],
+    planned: bool,
+    console: Console,
+    nothing: str = "already set up, nothing to do",
+    verbs: tuple[str, str] = ("change", "changed"),
+) -> None:
+    """What `bootstrap` (or `remove`) changed, or, planned, would change, on each host."""
+    verb = f"would {verbs[0]}" if planned else verbs[1]
     blocks = {
         name: (
             (f": {verb} {len(steps)}", *(f"  [yellow]~ {escape(step)}[/]" for step in steps))
             if steps
-            else (": already set up, nothing to do",)
+            else (f": {nothing}",)
         )
         for name, steps in changes.items()
     }

@@ -152,6 +152,29 @@ def on_host(address: str, command: str, user: str = "root") -> subprocess.Comple
     )
 
 
+# a host losing power, then booting: every process killed (no clean stop), /run and /tmp
+# emptied, then sshd, nginx and supervisord started as at boot, with the configs they have
+POWER_CYCLE = """\
+kill -9 -1; sleep 0.5
+umount /run && mount -t tmpfs -o mode=755 sandbox-run /run
+find /tmp -mindepth 1 -delete
+mkdir -p /run/sshd /var/run/supervisor && /usr/sbin/sshd && nginx
+supervisord -c /etc/supervisor/supervisord.conf
+"""
+
+
+def power_cycle(address: str) -> None:
+    """Restart a sandbox host the hard way (through its namespaces, as root on this machine)."""
+    from shipstate import sandbox
+
+    host = next(h for h in sandbox.hosts() if h.address == address)
+    init = Path(f"/proc/{host.pid}/task/{host.pid}/children").read_text().split()[0]
+    done = subprocess.run(
+        ["nsenter", "-t", init, "-a", "sh", "-ec", POWER_CYCLE], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+
+
 LEAST_PRIVILEGE = [
     "deploy",
     "no-etc",

@@ -175,3 +175,38 @@ def test_bootstrap_on_a_sandbox_host_changes_nothing_and_moves_the_app_to_anothe
         config.write_text(config.read_text().replace('root = "/srv/hello-moved"\n', ""))
         ok("bootstrap", *INVENTORY, *first, cwd=app)
         on_host("127.0.0.11", "rm -rf /srv/hello-moved")
+
+
+def test_remove_takes_the_app_off_the_servers_and_bootstrap_sets_it_up_anew(app):
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    addresses = [f"127.0.0.{10 + i}" for i in range(1, FLEET_SIZE + 1)]
+    info = '{"holder": "ops@elsewhere", "pid": 42, "command": "shipstate apply", "token": "x"}'
+    lock = f"mkdir /srv/hello/.lock && printf '%s' '{info}' > /srv/hello/.lock/info.json"
+    assert on_host(addresses[1], lock, user="deploy").returncode == 0
+    refused = shipstate("remove", *INVENTORY, "--yes", cwd=app)
+    assert refused.code == 3 and "sandbox-2: locked by ops@elsewhere pid 42" in refused.stderr
+    on_host(addresses[1], "rm -rf /srv/hello/.lock")
+    planned = ok("remove", *INVENTORY, "--plan", cwd=app).stdout
+    assert "sandbox-1, sandbox-2, sandbox-3: would remove 3\n" in planned
+    assert "~ /srv/hello/: releases, environments, shared" in planned
+    asked = shipstate("remove", *INVENTORY, cwd=app)
+    assert asked.code == 1 and "refusing to remove the app without confirmation" in asked.stderr
+    for address in addresses:
+        assert http_get(f"http://{address}/healthz")[0] == 200, "the plan changed nothing"
+    try:
+        ok("remove", *INVENTORY, "--yes", cwd=app)
+        for address in addresses:
+            assert http_get(f"http://{address}/healthz")[0] == 404, "nginx's sandbox site"
+            left = on_host(
+                address,
+                "ls -d /srv/hello /etc/nginx/conf.d/shipstate-hello.conf "
+                "/etc/supervisor/shipstate.d/hello; supervisorctl status; pgrep -u deploy -a .",
+            ).stdout
+            assert left == "", left
+        again = ok("remove", *INVENTORY, "--yes", cwd=app).stdout
+        assert again == "sandbox-1, sandbox-2, sandbox-3: nothing of the app here\n"
+    finally:
+        ok("bootstrap", *INVENTORY, cwd=app)
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    for address in addresses:
+        assert http_get(f"http://{address}/healthz")[0] == 200

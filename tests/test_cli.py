@@ -10,6 +10,7 @@ from conftest import EXAMPLE, make_app, shipstate
 
 COMMANDS = [
     "bootstrap",
+    "remove",
     "history",
     "init",
     "plan",

@@ -24,6 +24,7 @@ from conftest import (
     make_app,
     ok,
     on_host,
+    power_cycle,
     set_version,
     shipstate,
     start,
@@ -813,6 +814,23 @@ def test_an_app_server_that_stopped_is_started_again(app):
     assert "+ app server 1" in planned and "Plan: 1 to add, 0 to change, 0 to remove" in planned
     ok("apply", *INVENTORY, "--yes", cwd=app)
     fleet_serves("1", "1")
+
+
+def test_a_server_restarted_serves_the_active_release_and_runs_its_processes(app):
+    with open(app / "shipstate.toml", "a") as config:
+        config.write(WORKER)
+    commit(app, "a worker")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    set_version(app, "2")
+    ok("apply", *INVENTORY, "--yes", cwd=app)
+    first = host_addresses()[0]
+    power_cycle(first)
+    deadline = time.monotonic() + 30
+    while http_get(f"http://{first}/")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)  # supervisord starts the app servers as it starts
+    assert served(first) == ("2", "2")
+    workers_run_from(app, "2")
+    assert "No changes" in ok("plan", *INVENTORY, cwd=app).stdout
 
 
 def log_seconds(stamp: str) -> int:

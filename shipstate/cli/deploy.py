@@ -52,6 +52,14 @@ StealStale = Annotated[
     bool,
     typer.Option("--steal-stale", help="Take over a lock whose holder stopped sending heartbeats."),
 ]
+ConnectUser = Annotated[
+    str,
+    typer.Option(
+        "--user",
+        metavar="USER",
+        help="Connect as this user: root, or a user with passwordless sudo.",
+    ),
+]
 AcceptKeys = Annotated[
     bool, typer.Option("--accept-new-host-keys", help="Trust SSH host keys not yet in known_hosts.")
 ]
@@ -367,14 +375,7 @@ def _report(ran: list[Ran], what: str, prefixed: bool) -> None:
 def bootstrap(
     inventory: Inventory,
     limit: Limit = None,
-    user: Annotated[
-        str,
-        typer.Option(
-            "--user",
-            metavar="USER",
-            help="Connect as this user: root, or a user with passwordless sudo.",
-        ),
-    ] = "root",
+    user: ConnectUser = "root",
     public_key: Annotated[
         Path | None,
         typer.Option(
@@ -404,6 +405,55 @@ def bootstrap(
     with _session(inventory, limit, accept_new_host_keys) as session, working("setting up"):
         changes = session.bootstrap(user, public_key, plan_only)
     views.render_setup(changes, plan_only, out)
+
+
+NOTHING_TO_REMOVE = "nothing of the app here"
+REMOVE = ("remove", "removed")
+
+
+def remove(
+    inventory: Inventory,
+    limit: Limit = None,
+    user: ConnectUser = "root",
+    plan_only: Annotated[
+        bool, typer.Option("--plan", help="Show what would be removed; change nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Remove without asking.")] = False,
+    accept_new_host_keys: AcceptKeys = False,
+) -> None:
+    """Take the app off the servers: to retire it, or before renaming it (a new app).
+
+    Stops its app servers and processes, removes its nginx site and supervisor include.
+
+    Then deletes its root: releases, environments, shared files (uploads, SQLite, secrets).
+
+    Packages, the deploy user and its sudo rules stay, for the server's other apps.
+
+    Refused while a deploy holds the lock. A second run removes nothing.
+
+    Example: shipstate remove -i inventories/staging.py --plan
+    """
+
+    def confirm(changes: dict[str, list[str]]) -> bool:
+        views.render_setup(changes, True, out, NOTHING_TO_REMOVE, REMOVE)
+        if plan_only or not any(changes.values()):
+            return False
+        if not yes:
+            if not sys.stdin.isatty():
+                raise ShipstateError(
+                    "refusing to remove the app without confirmation",
+                    hint="pass --yes to remove it from a script",
+                )
+            question = f"Remove {session.config.name} and its shared files from these hosts?"
+            if not typer.confirm(question, default=False, err=True):
+                err.print("nothing changed")
+                raise typer.Exit(1)
+        return True
+
+    with _session(inventory, limit, accept_new_host_keys) as session:
+        removed = session.remove(user, confirm)
+    if removed is not None:
+        views.render_setup(removed, False, out, NOTHING_TO_REMOVE, REMOVE)
 
 
 lock_app = typer.Typer(
@@ -470,6 +520,7 @@ def lock_release(
 def register(app: typer.Typer) -> None:
     app.add_typer(lock_app, name="lock")
     app.command()(bootstrap)
+    app.command()(remove)
     app.command()(plan)
     app.command()(apply)
     app.command("set-active")(set_active)
