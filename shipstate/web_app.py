@@ -112,15 +112,23 @@ def _module(
 def _origin(
     modules: list[tuple[PurePosixPath, str]], path: PurePosixPath | None, text: str, name: str
 ) -> tuple[PurePosixPath | None, str]:
-    """The module that makes the application `name`, which the module at `path` makes or
-    imports (`from app import app`, as microblog.py does)."""
-    for _ in range(3):
-        if path is None or _defined(path, text):
-            return path, text
+    """The module making the application `name` of the module at `path`: itself, or one it
+    imports it from (microblog.py's `from app import app`), or the one defining the factory
+    it is made by (wsgi.py's `app = create_app()`, imported from the app's package)."""
+    for _ in range(4):
+        body = statements(text) or [] if path else []
+        made = next((n for n in body if _assigned(n) == name), None)
+        if made and isinstance(made.value, ast.Call):
+            if _dotted(made.value.func) in APPLICATION_CLASSES:
+                return path, text
+            name = _dotted(made.value.func).rpartition(".")[2]
+            continue
+        if any(isinstance(n, ast.FunctionDef) and n.name == name for n in body):
+            return (path, text) if _defined(path, text) else (None, "")
         imported = next(
             (
                 node
-                for node in statements(text) or []
+                for node in body
                 if isinstance(node, ast.ImportFrom)
                 and any((alias.asname or alias.name) == name for alias in node.names)
             ),
@@ -131,8 +139,8 @@ def _origin(
         parts = _named(path).split(".")
         package = parts if path.stem == "__init__" else parts[:-1]
         base = package[: len(package) - imported.level + 1] if imported.level else []
-        path, text = _module(modules, ".".join([*base, *filter(None, [imported.module])]))
         name = next(a.name for a in imported.names if (a.asname or a.name) == name)
+        path, text = _module(modules, ".".join([*base, *filter(None, [imported.module])]))
     return None, ""
 
 

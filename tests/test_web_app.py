@@ -211,6 +211,25 @@ def test_an_application_imported_from_its_package_and_its_sqlite_file(tmp_path):
     assert (config.static_root, config.shared) == ("app/static", ("data/app.db",))
 
 
+def test_a_wsgi_module_calling_the_packages_factory(tmp_path):
+    app = project(
+        tmp_path / "blog",
+        {
+            "wsgi.py": "from blog import create_app\n\napp = create_app()\n",
+            "blog/__init__.py": "import flask\n\ndef create_app():\n"
+            "    app = flask.Flask(__name__, instance_relative_config=True)\n    return app\n",
+            "blog/static/blog.css": "",
+        },
+    )
+    found = detect(app)
+    assert (found.wsgi, found.static_root, found.web.framework) == (
+        "wsgi:app",
+        "blog/static",
+        "Flask",
+    )
+    assert written(app)[1].shared == ("instance/",)
+
+
 def test_alembic_upgrades_a_database_the_hosts_share(tmp_path):
     app = project(
         tmp_path / "svc",
