@@ -53,7 +53,7 @@ from shipstate.source import (
 )
 from shipstate.split_settings import SplitSettings, split_settings
 from shipstate.templates import ALL_TEMPLATES
-from shipstate.web_app import WebApp, web_app
+from shipstate.web_app import PROCFILE_WEB, WebApp, web_app
 
 REQUIREMENTS = (
     "uv.lock",
@@ -1940,7 +1940,8 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
         app_server=_former_app_server(app_dir),
         web=web,
         notes=(
-            f"no Django project here: shipstate.toml serves the {served} {web.found_in} names "
+            f"no Django project here: shipstate.toml serves the {served} {web.found_in} "
+            f"{'names' if web.found_in == PROCFILE_WEB else 'makes'} "
             f"({web.application}) with gunicorn"
             + (" through uvicorn's worker" if web.kind == "asgi" else "")
             + (

@@ -31,6 +31,7 @@ NOT_THE_APP = {
     *("tests", "test", "docs", "migrations", "alembic", "scripts", "node_modules", "venv", "env"),
     *("inventories", "deploy_templates", "secrets"),
 }
+PROCFILE_WEB = "the Procfile's web command"
 # a command-line word naming an application: module:callable, or module:factory()
 APPLICATION_WORD = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(?:\(\))?$")
 ASGI_SERVERS = re.compile(r"\b(?:uvicorn|hypercorn|daphne|granian)\b", re.I)
@@ -65,7 +66,7 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
     modules = _modules(app_dir)
     source = "\n".join(text for _, text in modules)
     served = _served(web_command)
-    found = (*served, "the Procfile's web command") if served else None
+    found = (*served, PROCFILE_WEB) if served else None
     for path, text in modules if not found else ():
         defined = _defined(path, text)
         if defined:

@@ -100,7 +100,7 @@ def test_a_flask_module_is_served_with_its_static_files_and_health_route(tmp_pat
     assert "DJANGO" not in text and "manage.py" not in text
     found = detect(app)
     assert found.notes[0].startswith(
-        "no Django project here: shipstate.toml serves the Flask WSGI app notes.py names "
+        "no Django project here: shipstate.toml serves the Flask WSGI app notes.py makes "
         "(notes:app) with gunicorn; add hooks"
     )
     assert "nginx serves /static/ from static, as the app does" in found.notes
