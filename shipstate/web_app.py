@@ -201,6 +201,7 @@ def _modules(app_dir: Path) -> list[tuple[PurePosixPath, str]]:
         if not any(part.startswith(".") or part in NOT_THE_APP for part in p.parts[:-1])
         and p.name not in ("setup.py", "conftest.py", "manage.py")
         and not p.name.startswith("test")
+        and all(name.isidentifier() for name in _named(PurePosixPath(p.as_posix())).split("."))
     ]
 
     def likely(path: PurePosixPath) -> tuple:

@@ -248,7 +248,12 @@ def test_alembic_upgrades_a_database_the_hosts_share(tmp_path):
 
 
 def test_a_project_without_django_or_a_web_app_is_told_what_init_looks_for(tmp_path):
-    app = project(tmp_path / "tool", {"tool.py": "print('hello')\n"})
+    flask = "from flask import Flask\napp = Flask(__name__)\n"
+    app = project(
+        tmp_path / "tool",
+        # modules that cannot be imported by a name: the root's __init__, one in my-app/
+        {"tool.py": "print('hello')\n", "__init__.py": flask, "my-app/app.py": flask},
+    )
     said = shipstate("init", cwd=app)
     assert said.code == 1 and "error: no manage.py in" in said.stderr
     assert "Flask, FastAPI" in said.stderr
