@@ -35,12 +35,14 @@ PROCFILE_WEB = "the Procfile's web command"
 # a command-line word naming an application: module:callable, or module:factory()
 APPLICATION_WORD = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(?:\(\))?$")
 ASGI_SERVERS = re.compile(r"\b(?:uvicorn|hypercorn|daphne|granian)\b", re.I)
-# @app.route("/x"), @router.get("/x"): a route without parameters
-ROUTE = re.compile(r"""@\w+\.(?:route|get|api_route)\(\s*["'](/[^"'<{]*)["']""")
+# @app.route("/x"), @router.get("/x"), Starlette's Route("/x", ...): one without parameters
+ROUTE = re.compile(r"""(?:@\w+\.(?:route|get|api_route)|\bRoute)\(\s*["'](/[^"'<{]*)["']""")
 HEALTH_ROUTE = re.compile(r"^/(?:[\w-]+/)*(?:healthz?|ping|status|ready|live)/?$", re.I)
-# FastAPI's and Starlette's app.mount("/static", StaticFiles(directory="static"), ...)
+# FastAPI's and Starlette's app.mount("/static", StaticFiles(directory="static"), ...), and
+# Starlette's Mount("/static", app=StaticFiles(directory="static"))
 STATIC_MOUNT = re.compile(
-    r"""\.mount\(\s*["'](/[\w./-]*)["']\s*,\s*StaticFiles\(\s*directory\s*=\s*["']([\w./-]+)["']"""
+    r"""(?:\.mount|\bMount)\(\s*["'](/[\w./-]*)["']\s*,\s*(?:app\s*=\s*)?"""
+    r"""StaticFiles\(\s*directory\s*=\s*["']([\w./-]+)["']"""
 )
 
 

@@ -128,6 +128,25 @@ def test_a_fastapi_app_in_src_with_its_mounted_static_files(tmp_path):
                for n in notes)  # fmt: skip
 
 
+def test_a_starlette_app_with_its_routes_and_mounts_in_a_list(tmp_path):
+    app = project(
+        tmp_path / "feed",
+        {
+            "app.py": "from starlette.applications import Starlette\n"
+            "from starlette.routing import Mount, Route\n"
+            "from starlette.staticfiles import StaticFiles\n"
+            'routes = [Route("/", home), Route("/ping", ping),\n'
+            '          Mount("/files", app=StaticFiles(directory="files"), name="files")]\n'
+            "app = Starlette(routes=routes)\n",
+            "files/a.txt": "a",
+        },
+        "starlette\n",
+    )
+    _, config = written(app)
+    assert (config.asgi, config.health_path) == ("app:app", "/ping")
+    assert (config.static_root, config.static_url) == ("files", "/files/")
+
+
 @pytest.mark.parametrize(
     ("web", "application", "asgi"),
     [
