@@ -135,6 +135,14 @@ def _refuse_another_deploy_user(fleet: Fleet, deploy_users: dict[str, str]) -> N
         )
 
 
+def _executed(fleet: Fleet, command: str, hint: str) -> dict[str, list[str]]:
+    """What the operations prepared changed on each host, once run; a failure raised."""
+    failures = fleet.execute()
+    if failures:
+        raise RemoteError(f"{command} failed:\n  " + describe_failures(failures), hint=hint)
+    return fleet.changed()
+
+
 def site_ports(spec: HostSpec, config: Config) -> list[int]:
     """The ports the host's nginx serves the site on: HTTP's, and HTTPS' with TLS."""
     return [spec.port("http"), *([spec.port("https")] if config.tls else [])]
@@ -907,13 +915,11 @@ class Session:
         )
         if plan_only:
             return changes
-        failures = fleet.execute()
-        if failures:
-            raise RemoteError(
-                "bootstrap failed:\n  " + describe_failures(failures),
-                hint="fix the cause and run bootstrap again: it only does what is missing",
-            )
-        return fleet.changed()
+        return _executed(
+            fleet,
+            "bootstrap",
+            "fix the cause and run bootstrap again: it only does what is missing",
+        )
 
     def remove(
         self, connect_user: str, confirm: Callable[[dict[str, list[str]]], bool]
@@ -939,13 +945,9 @@ class Session:
         )
         if not confirm(changes):
             return None
-        failures = fleet.execute()
-        if failures:
-            raise RemoteError(
-                "remove failed:\n  " + describe_failures(failures),
-                hint="fix the cause and run remove again: it only does what is left",
-            )
-        return fleet.changed()
+        return _executed(
+            fleet, "remove", "fix the cause and run remove again: it only does what is left"
+        )
 
     def _connected_as(self, user: str) -> Fleet:
         """The fleet, reached as `user` instead of the inventory's deploy user."""

@@ -1913,6 +1913,9 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
     server_needs = _needing_server_packages(requirements_text)
     build = _frontend_build(app_dir)
     static_url, static_root = web.static or ("/static/", None)
+    # a release command upgrading the database (flask db upgrade): the migrate hook does
+    upgrades = web.migrate and re.search(r"\b(?:db|alembic) upgrade\b", procfile.get("release", ""))
+    release = None if upgrades else procfile.get("release") or None
     served = f"{web.framework + ' ' if web.framework else ''}{web.kind.upper()} app"
     return Detected(
         name=_app_name(app_dir, package)[:40],
@@ -1935,7 +1938,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
         processes=processes,
         processes_found_in=processes_found_in,
         build=build,
-        release=procfile.get("release") or None,
+        release=release,
         server_needs=server_needs,
         app_server=_former_app_server(app_dir),
         web=web,
@@ -1998,7 +2001,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
                     "the Procfile's release command is a hook in shipstate.toml, run for each "
                     "release before it goes live"
                 ]
-                if procfile.get("release")
+                if release
                 else []
             ),
             *_processes_notes(processes, processes_found_in),

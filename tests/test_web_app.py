@@ -195,6 +195,12 @@ def test_a_flask_factory_keeps_its_instance_folder_and_migrates_with_flask_migra
     assert config.secrets.file == "secrets/{inventory}.env"
     assert "# The app's modules need SECRET_KEY (they fail without)" in text
     assert detect(app).environment_required == ("SECRET_KEY",)
+    (app / "Procfile").write_text("release: flask db upgrade\nweb: gunicorn 'hello:create_app()'\n")
+    commit(app, "a Procfile whose release command upgrades the database")
+    assert [h.command for h in written(app)[1].hooks] == [config.hooks[0].command], "not twice"
+    (app / "Procfile").write_text("release: python seed.py\nweb: gunicorn 'hello:create_app()'\n")
+    commit(app, "one that seeds it")
+    assert [h.command for h in written(app)[1].hooks][1:] == ["python seed.py"]
 
 
 def test_an_application_imported_from_its_package_and_its_sqlite_file(tmp_path):
