@@ -2,6 +2,7 @@
 Procfile's web command or the app's modules name it, read, never run."""
 
 import ast
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass
@@ -276,15 +277,36 @@ def _dotted(node: ast.expr) -> str:
 
 def _static(app_dir: Path, package: PurePosixPath, text: str) -> tuple[str, str] | None:
     """(URL, directory) of the static files the app serves itself, when the directory is
-    there: Flask's static/ beside its module, or a StaticFiles mount's (from the app's root)."""
+    there: Flask's static folder (static/ beside its module), or a StaticFiles mount's (from
+    the app's root)."""
     mounted = STATIC_MOUNT.search(text)
+    flask = _flask_static(text)
     if mounted:
         url, directory = mounted[1], mounted[2]
-    elif "Flask(" in text:
-        directory, url = (_beside(app_dir, package) / "static").as_posix(), "/static"
+    elif flask:
+        folder, url = flask
+        directory = posixpath.normpath((_beside(app_dir, package) / folder).as_posix())
     else:
         return None
     directory = directory.strip("/").removeprefix("./")
-    if not (app_dir / directory).is_dir() or directory.startswith(".."):
+    at_root = not url.strip("/")  # the app's every URL: not nginx's to take
+    if at_root or not (app_dir / directory).is_dir() or directory.startswith(".."):
         return None
     return f"{url.rstrip('/')}/", directory
+
+
+def _flask_static(text: str) -> tuple[str, str] | None:
+    """(folder, URL) of a Flask(...) the module makes: its static_folder and static_url_path
+    when given as strings ("static" and "/" + its name otherwise); None without a Flask, or
+    with static_folder=None."""
+    for node in ast.walk(ast.Module(body=statements(text) or [], type_ignores=[])):
+        if isinstance(node, ast.Call) and _dotted(node.func) in ("Flask", "flask.Flask"):
+            given = {
+                k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)
+            }
+            folder = given.get("static_folder", "static")
+            if not isinstance(folder, str):
+                return None
+            url = given.get("static_url_path")
+            return folder, url if isinstance(url, str) else f"/{PurePosixPath(folder).name}"
+    return None

@@ -104,6 +104,17 @@ def test_a_flask_module_is_served_with_its_static_files_and_health_route(tmp_pat
         "(notes:app) with gunicorn; add hooks"
     )
     assert "nginx serves /static/ from static, as the app does" in found.notes
+    module = (app / "notes.py").read_text()
+    for made, static in [
+        ('Flask(__name__, static_folder="assets", static_url_path="/a")', ("assets", "/a/")),
+        ('Flask(__name__, static_folder="assets")', ("assets", "/assets/")),
+        ("Flask(__name__, static_folder=None)", (None, "/static/")),
+        ('Flask(__name__, static_url_path="")', (None, "/static/")),
+    ]:
+        (app / "assets").mkdir(exist_ok=True)
+        (app / "notes.py").write_text(module.replace("Flask(__name__)", made))
+        found = detect(app)
+        assert (found.static_root, found.static_url) == static, made
 
 
 def test_a_fastapi_app_in_src_with_its_mounted_static_files(tmp_path):
