@@ -82,7 +82,8 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
     path, text = _module(modules, module)
     pythonpath = "src" if path and path.parts[0] == "src" else None
     origin, made_in = _origin(modules, path, text, name.removesuffix("()"))
-    framework = next((d[2] for d in [origin and _defined(origin, made_in)] if d), None)
+    made = _defined(origin, made_in) if origin else None
+    framework = made[2] if made else None
     routes = ROUTE.findall(source)
     health = next((r for r in routes if HEALTH_ROUTE.match(r)), "/" if "/" in routes else None)
     made_by = _named(origin) if origin else module
