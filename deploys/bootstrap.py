@@ -57,12 +57,11 @@ def _add(state: State, on: Host, sudo: bool, op, **arguments) -> None:
 def add_removal_ops(state: State, hosts: list[Host], layout: Layout, sudo: bool) -> None:
     """The app's programs stopped (supervisord no longer includes them), its site gone from
     nginx, then its root removed; what bootstrap set up for every app stays."""
+    link, include = programs_link(layout.app), nginx_include_path(layout.app)
+    update = if_running("supervisord", argv("supervisorctl", "update"))
     for target in hosts:
         each = partial(_add, state, target, sudo)
-        link = programs_link(layout.app)
-        update = if_running("supervisord", argv("supervisorctl", "update"))
         each(path_absent, path=link, then=update, name=f"{link}: its programs stopped")
-        include = nginx_include_path(layout.app)
         each(path_absent, path=include, then=NGINX_RELOAD, name=f"{include}: its site")
         each(path_absent, path=layout.root, name=f"{layout.root}/: releases, environments, shared")
 

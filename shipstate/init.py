@@ -443,14 +443,21 @@ def _env_example(app_dir: Path, places: list[Path]) -> str | None:
     return next((f.relative_to(app_dir).as_posix() for f in found if f.is_file()), None)
 
 
-def _workdir(app_dir: Path) -> str | None:
-    """Where manage.py is: the app's root, or the one directory below it that has one."""
+def _manage_py(app_dir: Path) -> tuple[list[str], list[str]]:
+    """The directories holding manage.py: "." (the app's root), else those one below it; and,
+    when none does, the deeper ones git tracks."""
     if (app_dir / "manage.py").is_file():
-        return None
+        return ["."], []
     below = sorted(p.parent.name for p in app_dir.glob("*/manage.py") if p.is_file())
+    return below, [] if below else _deeper_projects(app_dir)
+
+
+def _workdir(app_dir: Path, below: list[str], deeper: list[str]) -> str | None:
+    """Where manage.py is (`_manage_py`): the app's root, or the one directory below it."""
+    if below == ["."]:
+        return None
     if len(below) == 1:
         return below[0]
-    deeper = [] if below else _deeper_projects(app_dir)
     raise ShipstateError(
         f"no manage.py in {app_dir}"
         + (f" but one in each of {', '.join(below)}" if below else " or a directory in it")
@@ -1582,12 +1589,11 @@ def detect(app_dir: Path) -> Detected:
     """What the project's files say; paths are relative to `app_dir`, which is the project's
     root or the directory above it (then the project's is the workdir)."""
     procfile = _procfile(app_dir)
-    manage_py = [*app_dir.glob("manage.py"), *app_dir.glob("*/manage.py")]
-    without_django = not manage_py and not _deeper_projects(app_dir)
-    web = web_app(app_dir, procfile.get("web", "")) if without_django else None
+    below, deeper = _manage_py(app_dir)
+    web = None if below or deeper else web_app(app_dir, procfile.get("web", ""))
     if web:
         return _detect_web_app(app_dir, web, procfile)
-    workdir = _workdir(app_dir)
+    workdir = _workdir(app_dir, below, deeper)
     project = app_dir / workdir if workdir else app_dir
     in_app = partial(_in_workdir, workdir)
     used_by_manage, settings_found_so = _settings_module(project)

@@ -194,18 +194,18 @@ def _modules(app_dir: Path) -> list[tuple[PurePosixPath, str]]:
     """The app's Python files (but tests, migrations, virtualenvs) two directories deep, or
     three in src/, the likeliest app modules first, with their text."""
     found = [
-        path.relative_to(app_dir)
+        PurePosixPath(path.relative_to(app_dir).as_posix())
         for pattern in ("*.py", "*/*.py", "src/*/*.py")
         for path in app_dir.glob(pattern)
         if path.is_file()
     ]
     kept = [
-        PurePosixPath(p.as_posix())
+        p
         for p in found
         if not any(part.startswith(".") or part in NOT_THE_APP for part in p.parts[:-1])
         and p.name not in ("setup.py", "conftest.py", "manage.py")
         and not p.name.startswith("test")
-        and all(name.isidentifier() for name in _named(PurePosixPath(p.as_posix())).split("."))
+        and all(name.isidentifier() for name in _named(p).split("."))
     ]
 
     def likely(path: PurePosixPath) -> tuple:
@@ -301,7 +301,8 @@ def _flask_static(text: str) -> tuple[str, str] | None:
     when given as strings ("static" and "/" + its name otherwise); None without a Flask, or
     with static_folder=None."""
     for node in ast.walk(ast.Module(body=statements(text) or [], type_ignores=[])):
-        if isinstance(node, ast.Call) and _dotted(node.func) in ("Flask", "flask.Flask"):
+        made = isinstance(node, ast.Call) and APPLICATION_CLASSES.get(_dotted(node.func))
+        if made and made[1] == "Flask":
             given = {
                 k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)
             }

@@ -168,9 +168,9 @@ def power_cycle(address: str) -> None:
     from shipstate import sandbox
 
     host = next(h for h in sandbox.hosts() if h.address == address)
-    init = Path(f"/proc/{host.pid}/task/{host.pid}/children").read_text().split()[0]
+    init = sandbox.namespace_init(host.pid)[0]
     done = subprocess.run(
-        ["nsenter", "-t", init, "-a", "sh", "-ec", POWER_CYCLE], capture_output=True, text=True
+        ["nsenter", "-t", str(init), "-a", "sh", "-ec", POWER_CYCLE], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
 

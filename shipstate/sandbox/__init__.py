@@ -371,7 +371,8 @@ def _write_state(started: list[SandboxHost], app: str, bare: bool) -> None:
     _state_file().write_text(json.dumps(state))
 
 
-def _namespace_init(pid: int) -> list[int]:
+def namespace_init(pid: int) -> list[int]:
+    """A host's PID namespace's init (host.sh), the child of its `unshare` process `pid`."""
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
@@ -382,7 +383,7 @@ def down() -> int:
     """Stop every sandbox host (killing a PID namespace's init ends all its processes)."""
     stopped = 0
     for host in hosts():
-        for pid in [*_namespace_init(host.pid), host.pid]:
+        for pid in [*namespace_init(host.pid), host.pid]:
             try:
                 os.kill(pid, signal.SIGKILL)
                 stopped += pid != host.pid
