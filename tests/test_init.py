@@ -24,9 +24,13 @@ from conftest import (
     reset_app_on_hosts,
     shipstate,
 )
+from shipstate.app_processes import FrontendBuild
+from shipstate.app_requirements import needing_server_packages
 from shipstate.config import parse_config
+from shipstate.django_settings import as_configuration, split_settings_notes
 from shipstate.errors import ShipstateError
-from shipstate.init import SETTING_NOTES, FrontendBuild, detect, init, render_config
+from shipstate.init import detect, init, render_config
+from shipstate.settings_read import SETTING_NOTES, environment_required
 
 
 def django_project(path):
@@ -492,8 +496,16 @@ def test_init_takes_a_pyproject_listing_dependencies_when_there_is_no_requiremen
     project = startproject(tmp_path / "modern")
     (project / "requirements.txt").unlink()
     pyproject = project / "pyproject.toml"
+    pyproject.write_text('[tool.poetry.dependencies]\ndjango = "^5.2"\n')
+    refused = shipstate("init", cwd=project)
+    assert refused.code == 1 and "Traceback" not in refused.stderr
+    assert "error: no requirements file found, only Poetry's [tool.poetry.dependencies] in " in (
+        refused.stderr
+    )
+    assert "hint: lock them (`poetry lock`; shipstate installs what poetry.lock pins)" in (
+        refused.stderr
+    )
     for unusable in (
-        '[tool.poetry.dependencies]\ndjango = "^5.2"\n',
         '[project]\nname = "mysite"\ndynamic = ["dependencies"]\ndependencies = []\n',
         "[project\n",
     ):
@@ -1329,7 +1341,7 @@ def test_init_names_the_python_this_machines_sandbox_hosts_have_for_the_app(
     python3, *others = machine
     pythons = {"python3": Path(f"/usr/bin/python{python3}")}
     pythons |= {f"python{v}": Path(f"/root/.pyenv/versions/{v}.1/bin/python{v}") for v in others}
-    monkeypatch.setattr("shipstate.init.host_pythons", lambda: pythons)
+    monkeypatch.setattr("shipstate.app_requirements.host_pythons", lambda: pythons)
     project = django_project(tmp_path / "newer")
     (project / "requirements.txt").write_text(required + "\n")
     found = detect(project)
@@ -1903,13 +1915,12 @@ def test_split_settings_include_the_production_file_however_its_path_is_made(
 
 
 def test_class_based_settings_read_as_the_class_and_its_bases_set_them():
-    from shipstate.init import _as_configuration
 
     settings = (
         "X = 0\nclass Base(Configuration):\n    A = 1\n    B = 1\n"
         "class Mixin:\n    B = 2\n    C = 2\nclass Prod(Mixin, Base):\n    C = 3\n"
     )
-    assert _as_configuration(settings, "Prod").splitlines() == [
+    assert as_configuration(settings, "Prod").splitlines() == [
         "X = 0",
         "A = 1",
         "B = 1",
@@ -1917,7 +1928,7 @@ def test_class_based_settings_read_as_the_class_and_its_bases_set_them():
         "C = 2",
         "C = 3",
     ], "the last wins: Prod's, then Mixin's over Base's"
-    assert _as_configuration(settings, "Staging") == settings, "a class it lacks: as written"
+    assert as_configuration(settings, "Staging") == settings, "a class it lacks: as written"
 
 
 def test_init_deploys_the_production_class_of_class_based_settings(tmp_path, fleet):
@@ -1977,10 +1988,9 @@ def test_a_geodjango_project_is_told_to_have_gdal_on_the_servers(tmp_path, fleet
     ids=["uv.lock", "poetry.lock", "Pipfile.lock"],
 )
 def test_a_lock_installing_from_git_needs_git_on_the_servers(lock):
-    from shipstate.init import _needing_server_packages
 
-    assert _needing_server_packages(lock) == ("git",)
-    assert _needing_server_packages(lock.replace("git", "url")) == ()
+    assert needing_server_packages(lock) == ("git",)
+    assert needing_server_packages(lock.replace("git", "url")) == ()
 
 
 def test_init_says_to_start_the_secrets_file_from_the_projects_env_example(tmp_path):
@@ -2784,16 +2794,15 @@ def test_init_names_the_packages_a_dockerfile_installs_that_packages_lacks(tmp_p
 
 
 def test_split_settings_without_a_production_file_are_named():
-    from shipstate.init import _split_settings_notes
     from shipstate.split_settings import SplitSettings
 
     split = SplitSettings(files=(), optional=(), variable="DJANGO_ENV", default="dev", chosen=None)
-    assert _split_settings_notes(split) == [
+    assert split_settings_notes(split) == [
         "the settings include files by DJANGO_ENV (django-split-settings), and none is for "
         "production (production, prod): the servers get its default, dev; set DJANGO_ENV in "
         "[env] in shipstate.toml"
     ]
-    assert _split_settings_notes(split.__class__(**{**split.__dict__, "chosen": "dev"})) == []
+    assert split_settings_notes(split.__class__(**{**split.__dict__, "chosen": "dev"})) == []
 
 
 @pytest.mark.parametrize(
@@ -2941,9 +2950,8 @@ def test_init_reads_what_the_settings_star_import_in_their_place_and_theirs(tmp_
     ],
 )
 def test_init_names_the_variables_the_settings_cannot_start_without(read, required):
-    from shipstate.init import _environment_required
 
-    assert _environment_required(read) == required
+    assert environment_required(read) == required
 
 
 def test_init_gives_the_app_a_secrets_file_per_inventory_when_its_settings_need_one(tmp_path):

@@ -1,0 +1,428 @@
+"""What a project needs installed: its requirements file, its Python, the Debian packages its
+requirements need on the servers (for `shipstate init`)."""
+
+import ast
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipstate.causes import DEVELOPMENT_TOOLS
+from shipstate.config import EXPORTS
+from shipstate.errors import ShipstateError
+from shipstate.locks import CONVERTERS
+from shipstate.python_source import statements
+from shipstate.sandbox import host_pythons
+from shipstate.source import decoded_requirements, lists_dependencies
+
+REQUIREMENTS = (
+    "uv.lock",
+    *CONVERTERS,
+    "requirements.txt",
+    "requirements/production.txt",
+    "requirements/prod.txt",
+    "requirements/base.txt",
+    "config/requirements.txt",  # the fabfile's of the Fabric project shipstate replaces
+)
+
+
+# requirements-prod.txt, requirements/live.txt: a production one first, then a base one
+PRODUCTION_REQUIREMENTS = re.compile(r"prod|live|deploy|server", re.I)
+
+
+NOT_PRODUCTION_REQUIREMENTS = re.compile(r"dev|test|local|doc|lint|ci\b|typ|debug", re.I)
+
+
+@dataclass(frozen=True)
+class Pythons:
+    command: str | None = None  # the servers' command for the version a file of the app names
+    named_by: str | None = None
+    needed: str | None = None  # unpinned, a Python newer than Debian 12's the app needs
+    needed_by: str | None = None
+    sandbox: str | None = None  # the python3.X this machine's sandbox hosts have for it
+
+
+# the Debian packages requirements need on the servers: those with no wheel are built there
+# (psycopg 3's C implementation too); others load a library of the servers'
+BUILDS_ON_LIBPQ = ("libpq-dev", "python3-dev", "build-essential")
+
+
+FOR_DJANGO_HEROKU = "psycopg2 (for django-heroku)"  # which requires psycopg2, not its wheels
+
+
+SERVER_PACKAGES = {
+    "psycopg2": BUILDS_ON_LIBPQ,
+    FOR_DJANGO_HEROKU: BUILDS_ON_LIBPQ,
+    "mysqlclient": ("default-libmysqlclient-dev", "pkg-config", "python3-dev", "build-essential"),
+    "psycopg[c]": BUILDS_ON_LIBPQ,
+    "uwsgi": ("python3-dev", "build-essential"),
+    "psycopg": ("libpq5",),
+    "python-magic": ("libmagic1",),
+    "weasyprint": ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0"),
+    "django.contrib.gis": ("gdal-bin",),
+    "git": ("git",),
+}
+
+
+# what needs a library on the servers: who, loading what, and what would need none
+LOADS_FROM_THE_SERVERS = {
+    "psycopg": ("psycopg without [binary]", "PostgreSQL's client library", "psycopg[binary]"),
+    "python-magic": ("python-magic", "libmagic", None),
+    "weasyprint": ("WeasyPrint", "Pango", None),
+    "django.contrib.gis": ("GeoDjango (django.contrib.gis)", "GDAL, GEOS and PROJ", None),
+}
+
+
+# a requirement from a git repository: a requirements line (or one made of a lock), uv.lock's
+# source, poetry.lock's or Pipfile.lock's
+FROM_GIT = re.compile(
+    r"""\bgit\+[a-z]+://|\bsource\s*=\s*\{\s*git\s*=|^type\s*=\s*"git"|"git"\s*:""", re.M
+)
+
+
+# what is built on the servers, and the requirement with wheels that would build nothing
+BUILT_ON_THE_SERVERS = {
+    "psycopg2": "psycopg2-binary",
+    FOR_DJANGO_HEROKU: None,
+    "mysqlclient": None,
+    "psycopg[c]": "psycopg[binary]",
+    "uwsgi": None,
+}
+
+
+# psycopg[binary] as required, or psycopg-binary as locked; the same for [c]
+PSYCOPG_BINARY = re.compile(r"""(?im)psycopg[-_]binary|^\s*["']?psycopg\[[^]]*\bbinary\b""")
+
+
+PSYCOPG_C = re.compile(r"""(?im)psycopg[-_]c(?![\w.-])|^\s*["']?psycopg\[[^]]*\bc\b""")
+
+
+# gunicorn pinned (==, as a lock pins it too): before 20.1 it cannot run as `python -m gunicorn`
+GUNICORN_PINNED = re.compile(
+    r"""(?im)^\s*(?:name\s*=\s*)?["']?gunicorn["']?\s*(?:==\s*|\n\s*version\s*=\s*["'])(\d+)\.(\d+)"""
+)
+
+
+# a requirement's name at the start of a line, as a lock file names it (name = "x") or as
+# pyproject.toml lists it ("x>=1",)
+REQUIREMENT_NAMED = r"""(?im)^\s*(?:name\s*=\s*)?["']?({})(?![\w.-])"""
+
+
+def read_requirements(requirements: Path) -> str:
+    """The requirements file, and those it includes with -r."""
+    text = decoded_requirements(requirements.read_bytes())
+    for included in re.findall(r"(?m)^\s*-r\s+(\S+)", text):
+        path = requirements.parent / included
+        text += "\n" + (decoded_requirements(path.read_bytes()) if path.is_file() else "")
+    return text
+
+
+def packages(server_needs, translations) -> dict[str, tuple[str, ...]]:
+    """The Debian packages the servers need, by what needs them."""
+    needed = {name: SERVER_PACKAGES[name] for name in server_needs}
+    if translations:
+        needed["compilemessages"] = ("gettext",)
+    return needed
+
+
+def needing_server_packages(text: str, settings: str = "") -> tuple[str, ...]:
+    """The requirements (in a requirements text) and the settings' apps that need Debian
+    packages on the servers."""
+    named = re.findall(
+        REQUIREMENT_NAMED.format(
+            "psycopg2|mysqlclient|psycopg|python[-_.]magic|weasyprint|django[-_.]heroku|uwsgi"
+        ),
+        text,
+    )
+    found = [re.sub(r"[-_.]", "-", name.lower()) for name in named]
+    found = [FOR_DJANGO_HEROKU if name == "django-heroku" else name for name in found]
+    if "psycopg2" in found:
+        found = [name for name in found if name != FOR_DJANGO_HEROKU]
+    if "psycopg" in found:
+        found = [name for name in found if name != "psycopg"]
+        if not PSYCOPG_BINARY.search(text):
+            found.append("psycopg[c]" if PSYCOPG_C.search(text) else "psycopg")
+    if FROM_GIT.search(text):
+        found.append("git")
+    if re.search(r"""["']django\.contrib\.gis["']""", settings):
+        found.append("django.contrib.gis")
+    return tuple(dict.fromkeys(found))
+
+
+def development_tools(settings: str, requirements_text: str) -> list[tuple[str, str]]:
+    """The development tools (debug_toolbar) the settings' own statements name, not under a
+    condition (`if DEBUG:`), whose package the requirements lack: (module, package)."""
+    named = {
+        node.value
+        for statement in statements(settings) or []
+        if isinstance(statement, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Expr)
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+    return [
+        (module, package)
+        for module, package in DEVELOPMENT_TOOLS.items()
+        if any(name == module or name.startswith(f"{module}.") for name in named)
+        and not re.search(
+            REQUIREMENT_NAMED.format(re.sub(r"-", "[-_.]", package)), requirements_text
+        )
+    ]
+
+
+# what only building a requirement from source needs (the servers install wheels; `packages`
+# lists what those requirements init finds needing a build need)
+BUILD_ONLY = re.compile(r"build-essential|gcc|g\+\+|make|cmake|pkg-config|.+-dev")
+
+
+# the files that pin the app's Python version, and how each writes it
+PYTHON_VERSION_FILES = (
+    (".python-version", r"(\d+)\.(\d+)"),
+    ("runtime.txt", r"python-(\d+)\.(\d+)"),
+)
+
+
+def find_pythons(
+    app_dir: Path, places: list[Path], requirements: str, requirements_text: str
+) -> Pythons:
+    """The Python a file of the app pins, else the newer one its requirements need, and the
+    sandbox hosts' for it."""
+    command, named_by = _python(places)
+    if command:
+        return Pythons(command, named_by)
+    needed, needed_by = _python_needed(app_dir, requirements, requirements_text)
+    return Pythons(None, None, needed, needed_by, _sandbox_python(needed) if needed else None)
+
+
+def _python(places: list[Path]) -> tuple[str, str] | tuple[None, None]:
+    """The servers' command for the Python version a file of the app pins (python3.12)."""
+    for directory in places:
+        for name, written in PYTHON_VERSION_FILES:
+            path = directory / name
+            text = path.read_text(errors="replace").strip() if path.is_file() else ""
+            found = re.match(written, text)
+            if found:
+                return f"python{found[1]}.{found[2]}", path.name
+    return None, None
+
+
+# Debian 12's python3 is 3.11: an app needing a newer one says so in its requirements
+NEWEST_ON_DEBIAN_12 = 11
+
+
+# the oldest Python 3 minor each Django major runs on, where newer than Debian 12's
+DJANGO_NEEDS_PYTHON = {6: 12}
+
+
+# Django's version as a requirement (Django>=6.1), a pyproject (["django~=6.0"]) or a lock
+# (name = "django" then version = "6.1.3") gives its lower bound
+DJANGO_VERSION = re.compile(
+    r"""(?im)^\s*["']?django(?:\[[^\]]*\])?\s*(?:==|>=|~=|===)\s*(\d+)\.|"""
+    r"""^name\s*=\s*"django"\s*\nversion\s*=\s*"(\d+)\."""
+)
+
+
+# requires-python = ">=3.12", Poetry's python = "^3.12"
+LOWEST_PYTHON = re.compile(r"(?:>=|~=|\^|==)\s*3\.(\d+)")
+
+
+def _python_needed(
+    app_dir: Path, requirements: str, text: str
+) -> tuple[str, str] | tuple[None, None]:
+    """The oldest Python the app needs, where newer than Debian 12's, and what says so."""
+    try:
+        project = tomllib.loads((app_dir / "pyproject.toml").read_text(errors="replace"))
+    except (OSError, tomllib.TOMLDecodeError):
+        project = {}
+    poetry = project.get("tool", {}).get("poetry", {}).get("dependencies", {})
+    for wanted, said_by in (
+        (project.get("project", {}).get("requires-python"), "requires-python in pyproject.toml"),
+        (poetry.get("python") if isinstance(poetry, dict) else None, "Poetry's python"),
+    ):
+        found = LOWEST_PYTHON.search(wanted) if isinstance(wanted, str) else None
+        if found and int(found[1]) > NEWEST_ON_DEBIAN_12:
+            return f"3.{found[1]}", said_by
+    django = DJANGO_VERSION.search(text)
+    major = int(django[1] or django[2]) if django else 0
+    minor = max((m for since, m in DJANGO_NEEDS_PYTHON.items() if major >= since), default=0)
+    return (f"3.{minor}", f"Django {major} ({requirements})") if minor else (None, None)
+
+
+def _sandbox_python(needed: str) -> str | None:
+    """The python3.X, `needed` (3.12) or newer, this machine's sandbox hosts have, when their
+    python3 is older (pyenv's Pythons beside Debian 12's)."""
+    minors = {
+        name: int(minor[0])
+        for name, path in host_pythons().items()
+        if (minor := re.findall(r"^python3\.(\d+)$", path.name))
+    }
+    wanted = int(needed.partition(".")[2])
+    if minors.get("python3", wanted) >= wanted:
+        return None
+    newer = sorted((minor, name) for name, minor in minors.items() if minor >= wanted)
+    return newer[0][1] if newer else None
+
+
+def in_workdir(workdir: str | None, path: str) -> str:
+    return f"{workdir}/{path}" if workdir else path
+
+
+def _requirements_places(directory: Path) -> list[str]:
+    """Where the requirements may be, relative to `directory`, the likeliest first: the usual
+    names, a requirements file named otherwise but for production, pip-tools' input
+    (requirements.in) when it has not been compiled, then pyproject.toml."""
+    named = [
+        str(path.relative_to(directory))
+        for pattern in ("requirements*.txt", "requirements/*.txt", "requirements*.in")
+        for path in sorted(directory.glob(pattern))
+        if not NOT_PRODUCTION_REQUIREMENTS.search(path.stem)
+    ]
+    others = sorted(
+        named, key=lambda name: (name.endswith(".in"), not PRODUCTION_REQUIREMENTS.search(name))
+    )
+    return [*REQUIREMENTS, *(n for n in others if n not in REQUIREMENTS), "pyproject.toml"]
+
+
+def requirements_file(app_dir: Path, project: Path, workdir: str | None) -> str:
+    """The requirements file (or lock) to install, from `app_dir`; refused when there is
+    none, saying how to make one."""
+    in_project = _requirements_places(project) if workdir else []
+    places = [*_requirements_places(app_dir), *(in_workdir(workdir, p) for p in in_project)]
+    unusable: list[ShipstateError] = []
+    requirements = next((r for r in places if _installable(app_dir / r, unusable)), None)
+    if requirements:
+        return requirements
+    if unusable:
+        raise unusable[0]
+    if any(_poetry_dependencies(directory / "pyproject.toml") for directory in (app_dir, project)):
+        raise ShipstateError(
+            "no requirements file found, only Poetry's [tool.poetry.dependencies] in "
+            "pyproject.toml, without poetry.lock",
+            hint="lock them (`poetry lock`; shipstate installs what poetry.lock pins), commit "
+            "poetry.lock, and run init again",
+        )
+    kept_in = next((n for n in EXPORTS if (app_dir / n).is_file() or (project / n).is_file()), None)
+    if kept_in:
+        raise ShipstateError(
+            f"no requirements file found, only {kept_in}",
+            hint=f"{EXPORTS[kept_in]}, commit it, and run init again",
+        )
+    raise ShipstateError(
+        "no requirements file found",
+        hint="create requirements.txt (or uv.lock, or [project] dependencies in "
+        "pyproject.toml) listing what the app needs (Django...), commit it, and run init again",
+    )
+
+
+def _poetry_dependencies(pyproject: Path) -> bool:
+    try:
+        tool = tomllib.loads(pyproject.read_text()).get("tool", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return "dependencies" in tool.get("poetry", {})
+
+
+def _installable(path: Path, unusable: list[ShipstateError]) -> bool:
+    """Adds to `unusable` why a lock file shipstate converts cannot be."""
+    if not path.is_file():
+        return False
+    if path.name in CONVERTERS:
+        try:
+            CONVERTERS[path.name](path.read_bytes(), path.name)
+        except ShipstateError as exc:
+            unusable.append(exc)
+            return False
+        return True
+    if path.name != "pyproject.toml":
+        return True
+    try:
+        return lists_dependencies(path.read_bytes())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+
+
+def requirements_notes(
+    requirements: str,
+    requirements_text: str,
+    pythons: Pythons,
+) -> list[str]:
+    """What the requirements (and the Python they need) ask of the servers or of you."""
+    return [
+        *(
+            [
+                f"{requirements} is pip-tools' input, which pins no versions: each new "
+                "environment takes the newest that match; compile it (`pip-compile "
+                f"{requirements}`), commit the .txt it writes, and run init again"
+            ]
+            if requirements.endswith(".in")
+            else []
+        ),
+        *(
+            f"the requirements pin gunicorn {major}.{minor}, which cannot run as `python -m "
+            "gunicorn` (20.1 and newer can): require gunicorn>=20.1, or remove it (shipstate "
+            "adds the newest)"
+            for major, minor in GUNICORN_PINNED.findall(requirements_text)
+            if (int(major), int(minor)) < (20, 1)
+        ),
+        *(
+            [
+                f"{pythons.needed_by} needs Python {pythons.needed} or newer, and Debian 12's "
+                f"python3 is 3.{NEWEST_ON_DEBIAN_12}: on servers with an older python3, "
+                "install a newer one and uncomment `python` in shipstate.toml"
+                + (
+                    f"; this machine's sandbox hosts have {pythons.sandbox}, which "
+                    "[environments.sandbox] names"
+                    if pythons.sandbox
+                    else ""
+                )
+            ]
+            if pythons.needed
+            else []
+        ),
+    ]
+
+
+def server_needs_notes(server_needs: tuple[str, ...]) -> list[str]:
+    """What the requirements needing Debian packages on the servers make `packages` list."""
+    built = [name for name in server_needs if name in BUILT_ON_THE_SERVERS]
+    return [
+        *(
+            [
+                f"the servers build {', '.join(built)} from source (no wheel): `packages` "
+                "in shipstate.toml lists what that needs there, which `shipstate bootstrap` "
+                "installs"
+                + "".join(
+                    f" ({instead} instead of {name} would need none)"
+                    for name in built
+                    if (instead := BUILT_ON_THE_SERVERS[name])
+                )
+            ]
+            if built
+            else []
+        ),
+        *(
+            [
+                "the requirements list uWSGI, the former app server: shipstate runs gunicorn, "
+                "so unless the code imports uwsgi, remove it from the servers' requirements "
+                "(and python3-dev, build-essential from `packages`)"
+            ]
+            if "uwsgi" in built
+            else []
+        ),
+        *(
+            f"{who} loads {what} from the servers: `packages` in shipstate.toml lists "
+            f"{', '.join(SERVER_PACKAGES[need])}, which `shipstate bootstrap` installs"
+            + (f" ({instead} would need none)" if instead else "")
+            for need, (who, what, instead) in LOADS_FROM_THE_SERVERS.items()
+            if need in server_needs
+        ),
+        *(
+            [
+                "the requirements install a package from a git repository: `packages` in "
+                "shipstate.toml lists git, which `shipstate bootstrap` installs; a private "
+                "one needs its credentials on the servers (a token in the URL as "
+                "`${GIT_TOKEN}`, set in the secrets file; README: Secrets)"
+            ]
+            if "git" in server_needs
+            else []
+        ),
+    ]

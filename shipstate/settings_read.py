@@ -1,0 +1,550 @@
+"""What a Django project's settings say that a deploy needs: its paths, the environment they
+read, the names it is served at, its health route; and what init notes about them."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from shipstate.config import Config
+from shipstate.django_settings import PRODUCTION_VALUE
+from shipstate.former_tool import kamal_proxy, nginx_site
+from shipstate.python_source import literal
+from shipstate.source import tracked_files
+
+
+@dataclass(frozen=True)
+class ServerNames:
+    names: tuple[str, ...] = ()  # the domains Kamal's proxy, an nginx site or ALLOWED_HOSTS lists
+    found_in: str = "ALLOWED_HOSTS"
+    staging: tuple[str, ...] = ()  # Kamal's staging destination's proxy's, or staging.* domains
+    body_size: tuple[str, str] | None = None  # nginx's client_max_body_size, and its file
+    staging_found_in: str = "config/deploy.staging.yml's proxy"
+
+
+STATIC_ROOT = r"^STATIC_ROOT\s*=\s*(.+)$"
+
+
+DEFAULT_STATIC_ROOT = Config.model_fields["static_root"].default
+
+
+MEDIA_ROOT = r"^MEDIA_ROOT\s*=\s*(.+)$"
+
+
+SQLITE_NAME = r"['\"]NAME['\"]\s*:\s*(.*BASE_DIR.*)$"
+
+
+# a LOGGING handler's file: "filename": BASE_DIR / "logs" / "app.log"
+LOG_FILE = r"['\"]filename['\"]\s*:\s*(.+)$"
+
+
+# (setting, what its last value looks like when it needs a word, note)
+SETTING_NOTES = (
+    (
+        "DEBUG",
+        r"True\b",
+        "DEBUG = True in the settings: visitors would see tracebacks; read it from the "
+        'environment, e.g. DEBUG = os.environ.get("DEBUG") == "1"',
+    ),
+    (
+        "ALLOWED_HOSTS",
+        r"\[\s*\]",
+        "ALLOWED_HOSTS = [] in the settings: Django answers 400 to any Host but localhost "
+        "(and to every request once DEBUG is off); list your domains, as in server_name",
+    ),
+    (
+        "SECRET_KEY",
+        r"['\"]",
+        "SECRET_KEY is written in the settings, so in git: read it from the environment and "
+        "keep it in a secrets file (README: Secrets)",
+    ),
+    (
+        "SECURE_SSL_REDIRECT",
+        r"(?!False\b)",
+        "SECURE_SSL_REDIRECT may be on: the app then redirects plain HTTP to HTTPS; give nginx "
+        "a certificate with [tls] in shipstate.toml (README: HTTPS) and set "
+        'SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https"), or turn it off',
+    ),
+    (
+        "CSRF_COOKIE_SECURE",
+        r"(?!False\b)",
+        "CSRF_COOKIE_SECURE may be on: over plain HTTP (the sandbox, or servers before [tls]) "
+        "browsers keep no CSRF cookie, so forms, the admin's login among them, fail with 403; "
+        "give nginx a certificate with [tls] in shipstate.toml (README: HTTPS)",
+    ),
+)
+
+
+# (setting the servers' settings module must set, what happens without it)
+UNSET_SETTINGS = (
+    (
+        "SECRET_KEY",
+        'Django will not start without one; add SECRET_KEY = os.environ["SECRET_KEY"] and put '
+        "the key in a secrets file (README: Secrets)",
+    ),
+    (
+        "ALLOWED_HOSTS",
+        "Django answers 400 to every request with DEBUG off; list your domains, as in server_name",
+    ),
+)
+
+
+# os.environ["X"], os.environ.get("X"), os.getenv("X"), env("X"), env.bool("X"), config("X")
+ENVIRONMENT_READ = (
+    r"(?:environ\.get\(|environ\[|getenv\(|\benv(?:\.\w+)?\(|\bconfig\()\s*['\"](\w+)['\"]"
+)
+
+
+RAW_STRING_READ = re.compile(  # os.environ.get("X", "default") as it is: a string
+    r"""^(?:os\.)?(?:environ\.get\(|getenv\(|environ\[)\s*['"]\w+['"]\s*"""
+    r"""(?:,\s*['"][^'"]*['"]\s*)?[)\]]\s*(?:#.*)?$"""
+)
+
+
+# (setting, its value read from the environment as the servers must not keep it, note on the
+# variable): the environment's string as it is; DEBUG on by default, as env.bool("DEBUG",
+# True), config("DEBUG", default=True, cast=bool), os.environ.get("DEBUG", "True") == "True";
+# a key to fall back on, as os.environ.get("SECRET_KEY", "dev-key"), env("KEY", default="x");
+# the first that matches a setting's value is said
+ENVIRONMENT_DEFAULT_NOTES = (
+    (  # "False" is true
+        "DEBUG",
+        RAW_STRING_READ,
+        'DEBUG is the string the environment\'s {0} gives, and any but an empty one, "False" '
+        "too, turns it on: visitors would see tracebacks; compare it, e.g. DEBUG = "
+        'os.environ.get("{0}") == "1"',
+    ),
+    (  # a string is iterated as its characters
+        "ALLOWED_HOSTS",
+        RAW_STRING_READ,
+        "ALLOWED_HOSTS is the string the environment's {0} gives, which Django reads as a list "
+        "of its characters: it answers 400 to every request; split it, e.g. ALLOWED_HOSTS = "
+        'os.environ.get("{0}", "").split(",")',
+    ),
+    (
+        "DEBUG",
+        re.compile(
+            r"""(?:default\s*=\s*|['"]\w+['"]\s*,\s*)['"]?(?:True|true|1|yes|on)['"]?\s*[,)]"""
+        ),
+        "DEBUG is on unless the environment's {0} turns it off: visitors would see tracebacks; "
+        "set {0}=False in each inventory's secrets file, or default it to off",
+    ),
+    (
+        "SECRET_KEY",
+        re.compile(r"""(?:default\s*=\s*|['"]\w+['"]\s*,\s*)r?['"][^'"]+['"]\s*[,)]"""),
+        "SECRET_KEY falls back to a key written in the settings, so in git, when the environment "
+        "has no {0}: set {0} in each inventory's secrets file (README: Secrets)",
+    ),
+)
+
+
+# a domain name, or Django's ".example.com" (it and its subdomains, as nginx reads it too)
+DOMAIN = re.compile(r"\.?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}", re.I)
+
+
+@dataclass(frozen=True)
+class AllowedHosts:
+    """What the last ALLOWED_HOSTS the settings set names."""
+
+    domains: tuple[str, ...]  # as a literal list, or as the default of the variable it is read from
+    platforms: tuple[str, ...]  # those of them a hosting platform's (.pythonanywhere.com)
+    read_from: tuple[str, ...]  # the environment variables it is read from
+
+    @property
+    def found_in(self) -> str:
+        """Where server names taken from its domains come from."""
+        read = self.read_from
+        return f"the default of {read[0]} (ALLOWED_HOSTS)" if read else "ALLOWED_HOSTS"
+
+
+# hosting platforms' domains: where the app ran before, not the servers shipstate deploys to
+PLATFORM_DOMAIN = re.compile(
+    r"(?:^|\.)(?:pythonanywhere\.com|herokuapp\.com|onrender\.com|fly\.dev|railway\.app"
+    r"|vercel\.app|azurewebsites\.net|appspot\.com|ondigitalocean\.app|koyeb\.app|glitch\.me"
+    r"|ngrok(?:-free)?\.(?:io|app|dev)|replit\.(?:dev|app)|repl\.co|gitpod\.io|github\.dev"
+    r"|elasticbeanstalk\.com|amazonaws\.com)$"
+)
+
+
+# env.list("ALLOWED_HOSTS", default=["example.com"]), os.getenv("HOSTS", "a.com,b.com").split(",")
+ENVIRONMENT_DEFAULT = re.compile(
+    r"""(?:default\s*=\s*|\(\s*['"]\w+['"]\s*,\s*)(\[[^\]]*\]|\([^)]*\)|['"][^'"]*['"])"""
+)
+
+
+def allowed_hosts(settings: str) -> AllowedHosts:
+    assigned = list(re.finditer(r"^ALLOWED_HOSTS\s*=\s*", settings, re.M))
+    rest = settings[assigned[-1].end() :] if assigned else ""
+    value = re.match(r"\[[^\]]*\]|\([^)]*\)|.*", rest)[0]  # a list, or a line
+    read = tuple(dict.fromkeys(re.findall(ENVIRONMENT_READ, value)))
+    default = ENVIRONMENT_DEFAULT.search(value) if read else None
+    hosts = literal(default[1] if default else value)
+    if isinstance(hosts, str):
+        hosts = re.split(r"[\s,]+", hosts)
+    names = [
+        h.lower()
+        for h in (hosts if isinstance(hosts, list | tuple) else ())
+        if isinstance(h, str) and DOMAIN.fullmatch(h)
+    ]
+    domains = tuple(dict.fromkeys(sorted(names, key=lambda name: name.startswith("."))))
+    platforms = tuple(name for name in domains if PLATFORM_DOMAIN.search(name))
+    return AllowedHosts(domains, platforms, read)
+
+
+def server_names(app_dir: Path, allowed: AllowedHosts, kamal_names: tuple[str, ...]) -> ServerNames:
+    """The names the app is served at: Kamal's proxy's, else the nginx site's git holds, else
+    the domains ALLOWED_HOSTS lists (but a platform's)."""
+    site = nginx_site(app_dir, tracked_files(app_dir, "*nginx*"))
+    site_names = tuple(name for name in site.names if DOMAIN.fullmatch(name))
+    staging = kamal_proxy(app_dir, "staging")[0]
+    body_size = (site.body_size, site.found_in) if site.body_size and site.found_in else None
+    if kamal_names:
+        return ServerNames(kamal_names, "config/deploy.yml's proxy", staging, body_size)
+    if site_names and site.found_in:
+        return ServerNames(site_names, site.found_in, staging, body_size)
+    names = tuple(name for name in allowed.domains if name not in allowed.platforms)
+    found_in = allowed.found_in
+    staged = tuple(name for name in names if re.match(r"\.?(?:staging|stage)\.", name))
+    if staged and not staging and len(staged) < len(names):
+        names = tuple(name for name in names if name not in staged)
+        return ServerNames(names, found_in, staged, body_size, staging_found_in=found_in)
+    return ServerNames(names, found_in, staging, body_size)
+
+
+def allowed_hosts_notes(allowed: AllowedHosts, served_at: ServerNames) -> list[str]:
+    """Why ALLOWED_HOSTS gave no server_name, when it names hosts; or that it gave its
+    variable's default."""
+    read = ", ".join(allowed.read_from)
+    asked = (
+        "(the health check asks for the first; Django answers 400 to a Host ALLOWED_HOSTS lacks)"
+    )
+    if read and served_at.names and served_at.found_in == allowed.found_in:
+        return [
+            f"ALLOWED_HOSTS is read from {read}: server_name is its default's; when your secrets "
+            f"file sets {read}, set server_name to the same name(s) {asked}"
+        ]
+    if served_at.names:
+        return []
+    if allowed.platforms:
+        return [
+            f"ALLOWED_HOSTS lists {', '.join(allowed.platforms)}, a hosting platform's: add the "
+            f"domain(s) the servers answer for there, and as server_name in shipstate.toml {asked}"
+        ]
+    if read:
+        return [
+            f"ALLOWED_HOSTS is read from {read}: set server_name in shipstate.toml "
+            f"to the name(s) it gives the servers {asked}"
+        ]
+    return []
+
+
+def setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
+    notes = []
+    for name, bad, note in SETTING_NOTES:
+        values = re.findall(rf"^{name}\s*=\s*(.+)$", settings, re.M)
+        if values and re.match(bad, values[-1]) and (in_git or name != "SECRET_KEY"):
+            notes.append(note)
+    for name, without in UNSET_SETTINGS if settings else ():
+        if not re.search(rf"^{name}\s*=", settings, re.M):
+            notes.append(f"{module} (with what it star-imports) sets no {name}: {without}")
+    noted = set()
+    for name, default, note in ENVIRONMENT_DEFAULT_NOTES:
+        values = re.findall(rf"^{name}\s*=\s*(.+)$", settings, re.M)
+        read = re.search(ENVIRONMENT_READ, values[-1]) if values else None
+        if read and default.search(values[-1]) and (in_git or name != "SECRET_KEY"):
+            if name not in noted:
+                notes.append(note.format(read[1]))
+            noted.add(name)
+    return tuple(notes)
+
+
+def static_notes(settings: str, static_root: str | None) -> list[str]:
+    if static_root or "django.contrib.staticfiles" not in settings:
+        return []
+    if not re.search(STATIC_ROOT, settings, re.M):
+        return [
+            "STATIC_ROOT is not set: nginx would serve no static files (the admin's CSS "
+            f'neither); add STATIC_ROOT = BASE_DIR / "{DEFAULT_STATIC_ROOT}" to the settings, '
+            "then uncomment the collectstatic hook in shipstate.toml"
+        ]
+    outside = _outside_app(settings, STATIC_ROOT)
+    if outside:
+        return [
+            f"STATIC_ROOT is {outside}, outside the releases: every release's collectstatic "
+            "would write there (a rollback serving the newer files), and nginx serves a "
+            f'release\'s own; set STATIC_ROOT = BASE_DIR / "{DEFAULT_STATIC_ROOT}" in the '
+            "servers' settings, then uncomment the collectstatic hook in shipstate.toml"
+        ]
+    return [
+        "STATIC_ROOT is not a path below BASE_DIR: set static_root in shipstate.toml to where "
+        "collectstatic puts the files in a release, and uncomment the collectstatic hook"
+    ]
+
+
+def _file_fields(app_dir: Path) -> list[str]:
+    """The models files git holds that declare a FileField or an ImageField (uploads)."""
+    return [
+        path
+        for path in tracked_files(app_dir, "*models*.py")
+        if re.search(r"\b(?:File|Image)Field\(", (app_dir / path).read_text(errors="replace"))
+    ]
+
+
+def media_notes(settings: str, app_dir: Path) -> list[str]:
+    outside = _outside_app(settings, MEDIA_ROOT)
+    uploads = [] if re.search(MEDIA_ROOT, settings, re.M) else _file_fields(app_dir)
+    if uploads:
+        return [
+            f"MEDIA_ROOT is not set, and {uploads[0]} has file fields: uploads would be written "
+            "in the release's directory and lost at the next deploy; add MEDIA_ROOT = BASE_DIR / "
+            '"media" to the settings (shared by the releases, served by nginx)'
+        ]
+    if outside is None:
+        return []
+    return [
+        f"MEDIA_ROOT is {outside}, outside the app: uploads would go there on each host (if "
+        "the deploy user may write it), and nginx serves /media/ from the shared dir; set "
+        'MEDIA_ROOT = BASE_DIR / "media" in the servers\' settings to keep them there'
+    ]
+
+
+def _outside_app(settings: str, pattern: str) -> str | None:
+    """The setting's last value when it names a place outside the app: an absolute path, or
+    one above BASE_DIR (BASE_DIR.parent / "media")."""
+    values = re.findall(pattern, settings, re.M)
+    value = literal(values[-1]) if values else None
+    if isinstance(value, str):
+        return value if value.startswith("/") else None
+    above = values and re.search(r"\bBASE_DIR\s*\.\s*parents?\b|['\"]\.\.['\"/]", values[-1])
+    return values[-1].strip() if above else None
+
+
+# django-configurations' values the environment must give, as DJANGO_<name>
+REQUIRED_VALUE = r"^([A-Z][A-Z0-9_]*)\s*=\s*values\.(?:SecretValue\(|.*environ_required\s*=\s*True)"
+
+
+# a variable read with no default, which the settings fail without: os.environ["X"],
+# env("X"), env.list("X"), config("X", cast=bool) (a second argument would be its default)
+REQUIRED_READ = re.compile(
+    r"""environ\[\s*['"](\w+)['"]\s*\](?!\s*=(?!=))"""
+    r"""|\b(?:env(?:\.\w+)?|config)\(\s*['"](\w+)['"]\s*((?:,[^)]*)?)\)"""
+)
+
+
+# reads of a variable named by default: dj_database_url.config() (DATABASE_URL, or its env=),
+# django-environ's env.db(), env.cache(), env.email_url(), env.search_url()
+IMPLICIT_READS = {
+    r"dj_database_url\.config\(": "DATABASE_URL",
+    r"\benv\.(?:db|db_url)\(": "DATABASE_URL",
+    r"\benv\.(?:cache|cache_url)\(": "CACHE_URL",
+    r"\benv\.email_url\(": "EMAIL_URL",
+    r"\benv\.search_url\(": "SEARCH_URL",
+}
+
+
+def _reads_named(settings: str) -> str:
+    """The settings with the variables read by default named: dj_database_url.config(x=1) as
+    dj_database_url.config("DATABASE_URL", x=1)."""
+    for call, variable in IMPLICIT_READS.items():
+
+        def named(found: re.Match, variable: str = variable) -> str:
+            rest = found.string[found.end() :]
+            given = re.match(r"[^)]*\benv\s*=\s*['\"](\w+)['\"]", rest)
+            comma = "" if rest.lstrip().startswith(")") else ", "
+            return f'{found[0]}"{given[1] if given else variable}"{comma}'
+
+        settings = re.sub(rf"{call}(?!\s*['\"])", named, settings)
+    return settings
+
+
+def environment_required(settings: str) -> tuple[str, ...]:
+    """The variables the settings cannot start without (but those read only when set: `if
+    "SENTRY_DSN" in os.environ:`)."""
+    settings = _reads_named(settings)
+    without_default = {
+        subscript or called
+        for subscript, called, arguments in REQUIRED_READ.findall(settings)
+        if subscript
+        or all(re.match(r"\s*(?!default\b)\w+\s*=", a) for a in arguments.split(",")[1:])
+    }
+    checked = set(re.findall(r"""['"](\w+)['"]\s+in\s+(?:os\.)?environ\b""", settings))
+    # SECRET_KEY = os.environ.get("SECRET_KEY"): None without it, and Django refuses to start
+    keys = re.findall(r"^SECRET_KEY\s*=\s*(.+)$", settings, re.M)
+    key = (
+        re.match(r"""(?:os\.)?(?:environ\.get|getenv)\(\s*['"](\w+)['"]\s*\)\s*$""", keys[-1])
+        if keys
+        else None
+    )
+    without_default |= {key[1]} if key else set()
+    needed = (without_default | set(_configuration_values(settings))) - checked
+    return tuple(name for name in environment_read(settings) if name in needed)
+
+
+def _configuration_values(settings: str) -> list[str]:
+    return [f"DJANGO_{name}" for name in re.findall(REQUIRED_VALUE, settings, re.M)]
+
+
+# what is compared with one of some values: `ENV ==`, `os.getenv("ENV") !=`, `ENV.lower() in (`,
+# where ENV is a variable of the environment or a name the settings set to one
+COMPARED = (
+    r"""((?:environ\.get|getenv|\benv(?:\.\w+)?|\bconfig)\(\s*['"]\w+['"][^)]*\)|\b\w+)"""
+    r"""(?:\.\w+\(\))?\s*(?:==|!=|\b(?:not\s+)?in)\s*[(\[{]?\s*(?:['"]\w+['"]\s*,\s*)*"""
+)
+
+
+STAGING_VALUE = r"(?i:staging|stage)"
+
+
+def production_switch(settings: str) -> tuple[str, str, str | None] | None:
+    """The variable of the environment the settings compare with a production value, that
+    value, and the staging one they compare it with if they do: ENV = os.environ.get("ENV",
+    "dev") then DEBUG = ENV != "prod", or os.getenv("ENV") == "staging"."""
+    set_from = {
+        name: read[0]
+        for name, value in re.findall(r"^(\w+)\s*(?::[^=]+)?=\s*(.+)$", settings, re.M)
+        if (read := re.findall(ENVIRONMENT_READ, value))
+    }
+
+    def compared(values: str) -> tuple[str, str] | None:
+        for what, value in re.findall(COMPARED + rf"""['"]({values})['"]""", settings):
+            variable = set_from.get(what) or next(iter(re.findall(ENVIRONMENT_READ, what)), None)
+            if variable and variable != "DJANGO_SETTINGS_MODULE":
+                return variable, value
+        return None
+
+    production, staging = compared(PRODUCTION_VALUE), compared(STAGING_VALUE)
+    if production is None:
+        return None
+    return *production, staging[1] if staging and staging[0] == production[0] else None
+
+
+def environment_read(settings: str) -> tuple[str, ...]:
+    settings = _reads_named(settings)
+    names = dict.fromkeys(
+        [*re.findall(ENVIRONMENT_READ, settings), *_configuration_values(settings)]
+    )
+    names.pop("DJANGO_SETTINGS_MODULE", None)
+    return tuple(names)
+
+
+def relative_to_base(settings: str, pattern: str) -> str | None:
+    """The last `BASE_DIR / "x" / "y"` or os.path.join(BASE_DIR, "x", "y") -> "x/y"; also
+    below a name set so (APPS_DIR = BASE_DIR / "app"; APPS_DIR / "media" -> "app/media")."""
+    values = re.findall(pattern, settings, re.M)
+    return below_base(settings, values[-1], 3) if values else None
+
+
+def below_base(settings: str, expression: str, depth: int) -> str | None:
+    return _path_below_base(settings, expression, depth) or None
+
+
+def _path_below_base(settings: str, expression: str, depth: int) -> str | None:
+    """As below_base, but "" for BASE_DIR itself."""
+    anchor = re.search(r"\b[A-Z][A-Z0-9_]*\b", expression)
+    if anchor is None or depth == 0:
+        return None
+    rest = expression[anchor.end() :]
+    parts = re.findall(r"['\"]([^'\"]+)['\"]", rest)
+    if re.match(r"\s*\.parents?\b", rest) or any(".." in part.split("/") for part in parts):
+        return None  # above it
+    if anchor[0] == "BASE_DIR":
+        return "/".join(parts)
+    assigned = re.findall(rf"^{anchor[0]}\s*=\s*(.+)$", settings, re.M)
+    root = _path_below_base(settings, assigned[-1], depth - 1) if assigned else None
+    return None if root is None else "/".join(p for p in [root, *parts] if p)
+
+
+def sqlite_url_default(settings: str) -> str | None:
+    """The SQLite file a database URL's default names (dj-database-url, django-environ):
+    f"sqlite:///{BASE_DIR / 'x'}", "sqlite:///" + str(BASE_DIR / "x"), or "sqlite:///x"
+    (relative to the working directory, which is the project's)."""
+    for rest in re.findall(r"sqlite:///(.*)$", settings, re.M):
+        if rest.startswith("{"):
+            found = below_base(settings, rest[1:].partition("}")[0], 3)
+        elif rest[:1] in ("'", '"'):
+            found = below_base(settings, rest[1:], 3)
+        else:
+            literal = re.match(r"([\w.-][\w./-]*)['\"]", rest)
+            found = literal[1] if literal else None
+        if found:
+            return found
+    return None
+
+
+def url_setting(settings: str, name: str, default: str) -> str:
+    """MEDIA_URL or STATIC_URL as nginx's location: "media/" and "/media" -> "/media/"."""
+    values = re.findall(rf"^{name}\s*=\s*['\"]([A-Za-z0-9_./~-]*)['\"]\s*$", settings, re.M)
+    path = values[-1].strip("/") if values else default.strip("/")
+    return f"/{path}/" if path else default
+
+
+# a route of the root URLconf, as written: path("healthz/", ...) is /healthz/, not /healthz
+HEALTH_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?((?:healthz?|health-?check|ping)/?)\$?['"]"""
+
+
+ADMIN_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/-]*)['"]\s*,\s*admin\.site\.urls"""
+
+
+# django-health-check's URLs, wherever they are included (its README: "ht/")
+HEALTH_CHECK_ROUTE = (
+    r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/-]*)['"]\s*,\s*include\(\s*['"]health_check\.urls"""
+)
+
+
+# a route written without converters: path("polls/", ...), re_path(r"^api/$", ...)
+LITERAL_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/.-]*)\$?['"]"""
+
+
+def root_urls(app_dir: Path, settings: str) -> str:
+    """The text of the URLconf ROOT_URLCONF names ("" when it cannot be read)."""
+    named = re.findall(r"^ROOT_URLCONF\s*=\s*['\"]([\w.]+)['\"]", settings, re.M)
+    path = app_dir / (named[-1].replace(".", "/") + ".py") if named else None
+    return path.read_text(errors="replace") if path and path.is_file() else ""
+
+
+def health_path(urls: str, settings: str) -> tuple[str, bool]:
+    """A health route of the root URLconf, else the admin's login page (found: True); else the
+    home page, or, when the root URLconf has none, its first route written without converters
+    (found: False)."""
+    health = re.search(HEALTH_ROUTE, urls) or re.search(HEALTH_CHECK_ROUTE, urls)
+    if health:
+        return f"{_language_prefix(urls, health.start(), settings)}/{health[1]}", True
+    admin = re.search(ADMIN_ROUTE, urls)
+    if "django.contrib.admin" in settings and (admin or not urls):
+        prefix = admin[1].strip("/") if admin else "admin"
+        language = _language_prefix(urls, admin.start(), settings) if admin else ""
+        return language + (f"/{prefix}/login/" if prefix else "/login/"), True
+    patterns = re.search(r"(?m)^urlpatterns\b", urls)  # not the docstring's examples
+    routes = re.findall(LITERAL_ROUTE, urls[patterns.start() :]) if patterns else []
+    return ("/" if not routes or "" in routes else f"/{routes[0]}"), False
+
+
+def _language_prefix(urls: str, at: int, settings: str) -> str:
+    """`/en` when the route at `at` is one of i18n_patterns(...)'s, which Django serves below
+    the default language's code."""
+    for call in re.finditer(r"\bi18n_patterns\(", urls):
+        depth, end = 1, call.end()
+        while depth and end < len(urls):
+            depth += {"(": 1, ")": -1}.get(urls[end], 0)
+            end += 1
+        unprefixed = re.search(r"prefix_default_language\s*=\s*False", urls[call.start() : end])
+        if call.start() < at < end and not unprefixed:
+            return f"/{_default_language(settings)}"
+    return ""
+
+
+def _default_language(settings: str) -> str:
+    """LANGUAGE_CODE, or its generic code (en for en-us) when LANGUAGES lists that instead."""
+    codes = re.findall(r"^LANGUAGE_CODE\s*=\s*['\"]([\w-]+)['\"]", settings, re.M)
+    code = codes[-1].lower() if codes else "en-us"
+    listed = re.search(r"^LANGUAGES\s*=\s*[\[(](.*?)^[\])]", settings, re.M | re.S)
+    supported = re.findall(r"\(\s*['\"]([\w-]+)['\"]\s*,", listed[1]) if listed else []
+    generic = code.partition("-")[0]
+    return generic if supported and code not in supported and generic in supported else code
+
+
+# COMPRESS_OFFLINE = True: pages need what `manage.py compress` makes in each release
+COMPRESS_OFFLINE = re.compile(r"^\s*COMPRESS_OFFLINE\s*=\s*True\b", re.M)
+
+
+# a cache in the database, whose table `manage.py createcachetable` makes (migrate does not)
+DATABASE_CACHE = re.compile(r"""["']django\.core\.cache\.backends\.db\.DatabaseCache["']""")
