@@ -306,11 +306,29 @@ def requirements_file(app_dir: Path, project: Path, workdir: str | None) -> str:
             f"no requirements file found, only {kept_in}",
             hint=f"{EXPORTS[kept_in]}, commit it, and run init again",
         )
+    venv = _virtualenv(app_dir, project)
+    freeze = (
+        f": `{venv}/bin/python -m pip freeze > requirements.txt` writes what its virtualenv "
+        f"{venv}/ holds (remove what only development needs)"
+        if venv
+        else ""
+    )
     raise ShipstateError(
         "no requirements file found",
-        hint="create requirements.txt (or uv.lock, or [project] dependencies in "
-        "pyproject.toml) listing what the app needs (Django...), commit it, and run init again",
+        hint=f"create requirements.txt listing what the app needs (Django...){freeze}; or "
+        "uv.lock, or [project] dependencies in pyproject.toml; commit it, and run init again",
     )
+
+
+def _virtualenv(app_dir: Path, project: Path) -> str | None:
+    """A virtualenv with pip in the project (myvenv/, .venv/), from `app_dir`."""
+    found = (
+        config.parent
+        for directory in dict.fromkeys((project, app_dir))
+        for config in sorted(directory.glob("*/pyvenv.cfg"))
+        if (config.parent / "bin" / "pip").is_file()
+    )
+    return next((venv.relative_to(app_dir).as_posix() for venv in found), None)
 
 
 def _poetry_dependencies(pyproject: Path) -> bool:

@@ -530,6 +530,29 @@ def test_init_takes_a_pyproject_listing_dependencies_when_there_is_no_requiremen
     assert detect(project).requirements == "pyproject.toml"
 
 
+def test_init_without_requirements_says_how_to_write_them_from_the_projects_virtualenv(
+    tmp_path,
+):
+    """As the Django Girls tutorial leaves a project: Django installed in myvenv/ (git ignores
+    it), no requirements file."""
+    project = startproject(tmp_path / "blog")
+    (project / "requirements.txt").unlink()
+    refused = shipstate("init", cwd=project)
+    assert "hint: create requirements.txt listing what the app needs (Django...); or uv.lock" in (
+        refused.stderr
+    )
+    venv = project / "myvenv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (venv / "bin" / "pip").write_text("")
+    refused = shipstate("init", cwd=project)
+    assert refused.code == 1 and "error: no requirements file found\n" in refused.stderr
+    assert (
+        "(Django...): `myvenv/bin/python -m pip freeze > requirements.txt` writes what its "
+        "virtualenv myvenv/ holds (remove what only development needs); or uv.lock"
+    ) in refused.stderr.replace("\n", " ")
+
+
 def test_init_shares_and_serves_the_media_root_the_settings_name(tmp_path):
     project = startproject(tmp_path / "media")
     assert detect(project).media_root is None
