@@ -101,6 +101,12 @@ PSYCOPG_C = re.compile(r"""(?im)psycopg[-_]c(?![\w.-])|^\s*["']?psycopg\[[^]]*\b
 GUNICORN_PINNED = re.compile(
     r"""(?im)^\s*(?:name\s*=\s*)?["']?gunicorn["']?\s*(?:==\s*|\n\s*version\s*=\s*["'])(\d+)\.(\d+)"""
 )
+# a requirements line, without an environment marker, of what installs on Windows or macOS only
+# (as `pip freeze` there writes them)
+DESKTOP_ONLY = re.compile(
+    r"(?im)^\s*(?:(?P<windows>pywin32|pypiwin32|pywinpty|wmi|windows-curses)|pyobjc(?:-[\w-]+)?)"
+    r"(?![\w.-])[^;\n]*$"
+)
 
 
 # a requirement's name at the start of a line, as a lock file names it (name = "x") or as
@@ -380,6 +386,16 @@ def requirements_notes(
             "adds the newest)"
             for major, minor in GUNICORN_PINNED.findall(requirements_text)
             if (int(major), int(minor)) < (20, 1)
+        ),
+        *(
+            f"{requirements} requires {found[0].strip()}, which installs on "
+            + ("Windows" if found["windows"] else "macOS")
+            + " only (as `pip freeze` there lists it): the servers cannot install it; remove "
+            f'it, or mark it `{found[0].strip()}; sys_platform == "'
+            + ("win32" if found["windows"] else "darwin")
+            + '"`'
+            for found in DESKTOP_ONLY.finditer(requirements_text)
+            if requirements.endswith((".txt", ".in"))
         ),
         *(
             [

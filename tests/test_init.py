@@ -1701,6 +1701,25 @@ def test_init_says_when_the_requirements_pin_a_gunicorn_too_old_to_run(tmp_path,
                       "(shipstate adds the newest)"] if told else [])  # fmt: skip
 
 
+def test_init_names_what_a_freeze_on_windows_or_macos_required_that_the_servers_cannot_install(
+    tmp_path,
+):
+    project = django_project(tmp_path / "frozen")
+    (project / "requirements.txt").write_text(
+        "Django==5.2.20\npywin32==306\npywin32-ctypes==0.2.3\npyobjc-core==10.1\n"
+        'pywinpty==2.0.14 ; sys_platform == "win32"\nappnope==0.1.4\n'
+    )
+    notes = [n for n in detect(project).notes if "only (as `pip freeze` there" in n]
+    assert notes == [
+        "requirements.txt requires pywin32==306, which installs on Windows only (as `pip freeze` "
+        "there lists it): the servers cannot install it; remove it, or mark it `pywin32==306; "
+        'sys_platform == "win32"`',
+        "requirements.txt requires pyobjc-core==10.1, which installs on macOS only (as `pip "
+        "freeze` there lists it): the servers cannot install it; remove it, or mark it "
+        '`pyobjc-core==10.1; sys_platform == "darwin"`',
+    ]
+
+
 def test_init_reads_a_requirements_file_powershell_wrote(tmp_path):
     project = django_project(tmp_path / "windows")
     requirements = "Django==6.0\r\n-r base.txt\r\n"
