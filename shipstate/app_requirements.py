@@ -13,7 +13,7 @@ from shipstate.errors import ShipstateError
 from shipstate.locks import CONVERTERS
 from shipstate.python_source import statements
 from shipstate.sandbox import host_pythons
-from shipstate.source import decoded_requirements, lists_dependencies
+from shipstate.source import decoded_requirements, lists_dependencies, local_requirement
 
 REQUIREMENTS = (
     "uv.lock",
@@ -365,12 +365,17 @@ def _installable(path: Path, unusable: list[ShipstateError]) -> bool:
 
 
 def requirements_notes(
+    app_dir: Path,
     requirements: str,
     requirements_text: str,
     pythons: Pythons,
 ) -> list[str]:
     """What the requirements (and the Python they need) ask of the servers or of you."""
+    pip_format = requirements.endswith((".txt", ".in"))
+    own_text = decoded_requirements((app_dir / requirements).read_bytes()) if pip_format else ""
+    local = local_requirement(requirements, own_text)
     return [
+        *([f"{local.message}: {local.hint}"] if local else []),
         *(
             [
                 f"{requirements} is pip-tools' input, which pins no versions: each new "
@@ -395,7 +400,7 @@ def requirements_notes(
             + ("win32" if found["windows"] else "darwin")
             + '"`'
             for found in DESKTOP_ONLY.finditer(requirements_text)
-            if requirements.endswith((".txt", ".in"))
+            if pip_format
         ),
         *(
             [

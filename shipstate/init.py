@@ -447,7 +447,7 @@ def detect(app_dir: Path) -> Detected:
                 "environment = false; README: Secrets)"
                 for path in read.optional_missing
             ),
-            *app_requirements.requirements_notes(requirements, requirements_text, pythons),
+            *app_requirements.requirements_notes(app_dir, requirements, requirements_text, pythons),
             *(
                 [
                     "no health route (healthz, health, ping) nor admin found: health_path = "
@@ -687,7 +687,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
                 if web.migrate
                 else []
             ),
-            *app_requirements.requirements_notes(requirements, requirements_text, pythons),
+            *app_requirements.requirements_notes(app_dir, requirements, requirements_text, pythons),
             *app_requirements.server_needs_notes(server_needs),
             *(
                 [

@@ -37,6 +37,31 @@ LOCAL_PATH = re.compile(
 )
 
 
+# name @ file:///...: how `pip freeze` lists a package installed from a file of that machine, as
+# each that conda installed
+FROZEN_FROM_A_FILE = re.compile(r"[^\s#@]+(?=[ \t]*@[ \t]*file://)")
+
+
+def local_requirement(path: str, text: str) -> ShipstateError | None:
+    """Why the requirements file cannot be installed as it is: it names a path on disk."""
+    local = LOCAL_PATH.search(text)
+    if not local:
+        return None
+    line = text[: local.start()].count("\n") + 1
+    where = f"{path} line {line}: `{local[0].strip()}`"
+    frozen = FROZEN_FROM_A_FILE.match(local[0].strip())
+    if frozen:
+        return ShipstateError(
+            f"{where} installs a file of the machine that wrote it (as `pip freeze` lists what "
+            "conda installed)",
+            hint=f"require {frozen[0]} by its version instead: `pip list --format=freeze > "
+            f"{path}` writes each so",
+        )
+    return ShipstateError(
+        f"{where} installs a path on disk: {LOCAL_SOURCE}", hint=f"remove the line: {LOCAL_HINT}"
+    )
+
+
 class Source(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -339,13 +364,9 @@ def _included(app_dir: Path, commit: str, prefix: str, path: str, content: bytes
 
     def follow(path: str, content: bytes) -> None:
         text = decoded_requirements(content)
-        local = LOCAL_PATH.search(text)
+        local = local_requirement(path, text)
         if local:
-            line = text[: local.start()].count("\n") + 1
-            raise ShipstateError(
-                f"{path} line {line}: `{local[0].strip()}` installs a path on disk: {LOCAL_SOURCE}",
-                hint=f"remove the line: {LOCAL_HINT}",
-            )
+            raise local
         for name in INCLUDE.findall(text):
             if "://" in name:
                 continue  # a URL: pip's to fetch, not ours to read

@@ -1701,16 +1701,21 @@ def test_init_says_when_the_requirements_pin_a_gunicorn_too_old_to_run(tmp_path,
                       "(shipstate adds the newest)"] if told else [])  # fmt: skip
 
 
-def test_init_names_what_a_freeze_on_windows_or_macos_required_that_the_servers_cannot_install(
+def test_init_names_what_a_freeze_on_windows_macos_or_conda_listed_that_the_servers_cannot_install(
     tmp_path,
 ):
     project = django_project(tmp_path / "frozen")
     (project / "requirements.txt").write_text(
         "Django==5.2.20\npywin32==306\npywin32-ctypes==0.2.3\npyobjc-core==10.1\n"
         'pywinpty==2.0.14 ; sys_platform == "win32"\nappnope==0.1.4\n'
+        "certifi @ file:///croot/certifi_1690232220950/work/certifi\n"
     )
-    notes = [n for n in detect(project).notes if "only (as `pip freeze` there" in n]
+    notes = [n for n in detect(project).notes if "`pip freeze`" in n]
     assert notes == [
+        "requirements.txt line 7: `certifi @ file:///croot/certifi_1690232220950/work/certifi` "
+        "installs a file of the machine that wrote it (as `pip freeze` lists what conda "
+        "installed): require certifi by its version instead: `pip list --format=freeze > "
+        "requirements.txt` writes each so",
         "requirements.txt requires pywin32==306, which installs on Windows only (as `pip freeze` "
         "there lists it): the servers cannot install it; remove it, or mark it `pywin32==306; "
         'sys_platform == "win32"`',

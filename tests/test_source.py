@@ -112,13 +112,13 @@ def test_an_include_missing_or_outside_the_app_is_refused(repo):
 @pytest.mark.parametrize(
     "line, refused",
     [
-        ("-e .", True),
-        ("  --editable=./libs/shop  # ours", True),
-        ("./wheels/shop-1.0-py3-none-any.whl", True),
-        ("shop @ file:///home/ann/shop", True),
-        ("-e git+https://example.com/shop.git#egg=shop", False),
-        ("shop @ https://example.com/shop-1.0-py3-none-any.whl", False),
-        ("# -e .", False),
+        ("-e .", "installs a path on disk"),
+        ("  --editable=./libs/shop  # ours", "installs a path on disk"),
+        ("./wheels/shop-1.0-py3-none-any.whl", "installs a path on disk"),
+        ("file:wheels/shop-1.0-py3-none-any.whl", "installs a path on disk"),
+        ("-e git+https://example.com/shop.git#egg=shop", None),
+        ("shop @ https://example.com/shop-1.0-py3-none-any.whl", None),
+        ("# -e .", None),
     ],
 )
 def test_a_requirement_that_is_a_path_on_disk_is_refused(repo, line, refused):
@@ -133,9 +133,28 @@ def test_a_requirement_that_is_a_path_on_disk_is_refused(repo, line, refused):
     with pytest.raises(ShipstateError) as error:
         sha(repo)
     assert error.value.message.startswith(
-        f"requirements/base.txt line 2: `{line.split('#')[0].strip()}` installs a path on disk"
+        f"requirements/base.txt line 2: `{line.split('#')[0].strip()}` {refused}"
     )
     assert "import the app from the release's directory" in error.value.hint
+
+
+def test_a_freeze_of_a_conda_environment_is_told_to_list_versions(repo):
+    """`pip freeze` in a conda environment lists its packages as files of that machine."""
+    (repo / "requirements" / "base.txt").write_text(
+        "Django==5.2.19\ncertifi @ file:///croot/certifi_1690232220950/work/certifi\n"
+    )
+    commit(repo, "conda freeze")
+    with pytest.raises(ShipstateError) as error:
+        sha(repo)
+    assert error.value.message == (
+        "requirements/base.txt line 2: `certifi @ file:///croot/certifi_1690232220950/work/"
+        "certifi` installs a file of the machine that wrote it (as `pip freeze` lists what conda "
+        "installed)"
+    )
+    assert error.value.hint == (
+        "require certifi by its version instead: `pip list --format=freeze > "
+        "requirements/base.txt` writes each so"
+    )
 
 
 def test_a_hooks_inputs_are_the_paths_its_patterns_match_in_the_commit(tmp_path):
