@@ -98,6 +98,12 @@ def inventory_file(path: Path) -> Path:
     return path
 
 
+SANDBOX_UP_WRITES_IT = (
+    "`shipstate sandbox up` writes it here (and starts the sandbox hosts, or adds this app to "
+    "those up)"
+)
+
+
 def which_inventory(directory: Path = INVENTORIES) -> str:
     """What to pass as -i: the inventories in `directory`."""
     found = sorted(f.as_posix() for f in directory.glob("*.py") if f.name[0] != "_")
@@ -113,7 +119,7 @@ def load_inventory(path: Path) -> list[HostSpec]:
         near = next((d for d in places if d.is_dir() and d != Path(".")), INVENTORIES)
         raise ShipstateError(
             f"inventory {path} {'is a directory' if path.is_dir() else 'does not exist'}",
-            hint=which_inventory(near),
+            hint=SANDBOX_UP_WRITES_IT if path.stem == "sandbox" else which_inventory(near),
         )
     try:
         namespace = runpy.run_path(str(path))

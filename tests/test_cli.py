@@ -107,6 +107,12 @@ def test_a_missing_inventory_or_config_is_met_with_where_they_are(tmp_path):
         without = shipstate(command, cwd=app)
         assert without.code == 2 and "Missing option '-i' / '--inventory'" in without.stderr
         assert without.stderr.endswith(listed), without.stderr
+    for given in ("inventories/sandbox.py", "sandbox"):  # as init's next steps name it
+        result = shipstate("apply", "-i", given, cwd=app)
+        assert result.code == 1 and result.stderr.endswith(
+            "hint: `shipstate sandbox up` writes it here (and starts the sandbox hosts, or adds "
+            "this app to those up)\n"
+        ), result.stderr
     below = shipstate("plan", "-i", "inventories/staging.py", cwd=app / "hello")
     assert f"hint: there is one in {app}: run shipstate there, or pass -C {app}" in below.stderr
 
