@@ -4,6 +4,7 @@ task queues' workers, a frontend build, translations (for `shipstate init`)."""
 import json
 import posixpath
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -109,7 +110,7 @@ def frontend_build(app_dir: Path) -> FrontendBuild | None:
             at = directory.relative_to(app_dir).as_posix()
             command = next(c for lock, c in FRONTEND_BUILDS if (directory / lock).is_file())
             return FrontendBuild(
-                command if at == "." else f"cd {at} && {command}",
+                command if at == "." else f"cd {shlex.quote(at)} && {command}",
                 package.relative_to(app_dir).as_posix(),
                 _bundled_into(directory, " ".join(map(str, scripts.values())), at),
             )
@@ -119,11 +120,7 @@ def frontend_build(app_dir: Path) -> FrontendBuild | None:
 # Vite's build.outDir; webpack's output.path as path.resolve(__dirname, "x", "y"); the
 # Tailwind CLI's output file, whose directory is taken
 VITE_OUT_DIR = re.compile(r"""\boutDir\s*:\s*["'`]([^"'`]+)["'`]""")
-
-
 WEBPACK_PATH = re.compile(r"""\bpath\s*:\s*path\.(?:resolve|join)\(\s*__dirname\s*,([^)]*)\)""")
-
-
 TAILWIND_OUTPUT = re.compile(r"\btailwindcss\b[^&|;]*?\s(?:-o|--output)(?:=|\s+)(\S+)/[^/\s]+")
 
 

@@ -24,12 +24,8 @@ REQUIREMENTS = (
     "requirements/base.txt",
     "config/requirements.txt",  # the fabfile's of the Fabric project shipstate replaces
 )
-
-
 # requirements-prod.txt, requirements/live.txt: a production one first, then a base one
 PRODUCTION_REQUIREMENTS = re.compile(r"prod|live|deploy|server", re.I)
-
-
 NOT_PRODUCTION_REQUIREMENTS = re.compile(r"dev|test|local|doc|lint|ci\b|typ|debug", re.I)
 
 
@@ -45,11 +41,7 @@ class Pythons:
 # the Debian packages requirements need on the servers: those with no wheel are built there
 # (psycopg 3's C implementation too); others load a library of the servers'
 BUILDS_ON_LIBPQ = ("libpq-dev", "python3-dev", "build-essential")
-
-
 FOR_DJANGO_HEROKU = "psycopg2 (for django-heroku)"  # which requires psycopg2, not its wheels
-
-
 SERVER_PACKAGES = {
     "psycopg2": BUILDS_ON_LIBPQ,
     FOR_DJANGO_HEROKU: BUILDS_ON_LIBPQ,
@@ -62,8 +54,6 @@ SERVER_PACKAGES = {
     "django.contrib.gis": ("gdal-bin",),
     "git": ("git",),
 }
-
-
 # what needs a library on the servers: who, loading what, and what would need none
 LOADS_FROM_THE_SERVERS = {
     "psycopg": ("psycopg without [binary]", "PostgreSQL's client library", "psycopg[binary]"),
@@ -71,15 +61,11 @@ LOADS_FROM_THE_SERVERS = {
     "weasyprint": ("WeasyPrint", "Pango", None),
     "django.contrib.gis": ("GeoDjango (django.contrib.gis)", "GDAL, GEOS and PROJ", None),
 }
-
-
 # a requirement from a git repository: a requirements line (or one made of a lock), uv.lock's
 # source, poetry.lock's or Pipfile.lock's
 FROM_GIT = re.compile(
     r"""\bgit\+[a-z]+://|\bsource\s*=\s*\{\s*git\s*=|^type\s*=\s*"git"|"git"\s*:""", re.M
 )
-
-
 # what is built on the servers, and the requirement with wheels that would build nothing
 BUILT_ON_THE_SERVERS = {
     "psycopg2": "psycopg2-binary",
@@ -88,15 +74,9 @@ BUILT_ON_THE_SERVERS = {
     "psycopg[c]": "psycopg[binary]",
     "uwsgi": None,
 }
-
-
 # psycopg[binary] as required, or psycopg-binary as locked; the same for [c]
 PSYCOPG_BINARY = re.compile(r"""(?im)psycopg[-_]binary|^\s*["']?psycopg\[[^]]*\bbinary\b""")
-
-
 PSYCOPG_C = re.compile(r"""(?im)psycopg[-_]c(?![\w.-])|^\s*["']?psycopg\[[^]]*\bc\b""")
-
-
 # gunicorn pinned (==, as a lock pins it too): before 20.1 it cannot run as `python -m gunicorn`
 GUNICORN_PINNED = re.compile(
     r"""(?im)^\s*(?:name\s*=\s*)?["']?gunicorn["']?\s*(?:==\s*|\n\s*version\s*=\s*["'])(\d+)\.(\d+)"""
@@ -213,20 +193,14 @@ def _python(places: list[Path]) -> tuple[str, str] | tuple[None, None]:
 
 # Debian 12's python3 is 3.11: an app needing a newer one says so in its requirements
 NEWEST_ON_DEBIAN_12 = 11
-
-
 # the oldest Python 3 minor each Django major runs on, where newer than Debian 12's
 DJANGO_NEEDS_PYTHON = {6: 12}
-
-
 # Django's version as a requirement (Django>=6.1), a pyproject (["django~=6.0"]) or a lock
 # (name = "django" then version = "6.1.3") gives its lower bound
 DJANGO_VERSION = re.compile(
     r"""(?im)^\s*["']?django(?:\[[^\]]*\])?\s*(?:==|>=|~=|===)\s*(\d+)\.|"""
     r"""^name\s*=\s*"django"\s*\nversion\s*=\s*"(\d+)\."""
 )
-
-
 # requires-python = ">=3.12", Poetry's python = "^3.12"
 LOWEST_PYTHON = re.compile(r"(?:>=|~=|\^|==)\s*3\.(\d+)")
 

@@ -42,11 +42,7 @@ def manage_py_settings(app_dir: Path) -> tuple[str, bool]:
 
 
 DEVELOPMENT_SETTINGS = ("local", "dev", "development")
-
-
 PRODUCTION_SETTINGS = ("production", "prod")
-
-
 PRODUCTION_VALUE = rf"""(?i:{"|".join(PRODUCTION_SETTINGS)})"""  # "production", "PROD"
 
 
@@ -198,8 +194,6 @@ def modules_dir(project: Path, settings_module: str) -> str | None:
 
 # from .base import *, unconditionally (a `try:`'s is indented)
 STAR_IMPORT = re.compile(r"^from (\.?[\w.]+) import \*.*$", re.M)
-
-
 # the block of `if ENV == "production":` (or `in ("prod", ...)`), whose star-imports the
 # servers run once [env] sets the variable compared (see settings_read.production_switch)
 PRODUCTION_BLOCK = re.compile(

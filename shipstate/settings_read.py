@@ -22,21 +22,11 @@ class ServerNames:
 
 
 STATIC_ROOT = r"^STATIC_ROOT\s*=\s*(.+)$"
-
-
 DEFAULT_STATIC_ROOT = Config.model_fields["static_root"].default
-
-
 MEDIA_ROOT = r"^MEDIA_ROOT\s*=\s*(.+)$"
-
-
 SQLITE_NAME = r"['\"]NAME['\"]\s*:\s*(.*BASE_DIR.*)$"
-
-
 # a LOGGING handler's file: "filename": BASE_DIR / "logs" / "app.log"
 LOG_FILE = r"['\"]filename['\"]\s*:\s*(.+)$"
-
-
 # (setting, what its last value looks like when it needs a word, note)
 SETTING_NOTES = (
     (
@@ -72,8 +62,6 @@ SETTING_NOTES = (
         "give nginx a certificate with [tls] in shipstate.toml (README: HTTPS)",
     ),
 )
-
-
 # (setting the servers' settings module must set, what happens without it)
 UNSET_SETTINGS = (
     (
@@ -86,20 +74,14 @@ UNSET_SETTINGS = (
         "Django answers 400 to every request with DEBUG off; list your domains, as in server_name",
     ),
 )
-
-
 # os.environ["X"], os.environ.get("X"), os.getenv("X"), env("X"), env.bool("X"), config("X")
 ENVIRONMENT_READ = (
     r"(?:environ\.get\(|environ\[|getenv\(|\benv(?:\.\w+)?\(|\bconfig\()\s*['\"](\w+)['\"]"
 )
-
-
 RAW_STRING_READ = re.compile(  # os.environ.get("X", "default") as it is: a string
     r"""^(?:os\.)?(?:environ\.get\(|getenv\(|environ\[)\s*['"]\w+['"]\s*"""
     r"""(?:,\s*['"][^'"]*['"]\s*)?[)\]]\s*(?:#.*)?$"""
 )
-
-
 # (setting, its value read from the environment as the servers must not keep it, note on the
 # variable): the environment's string as it is; DEBUG on by default, as env.bool("DEBUG",
 # True), config("DEBUG", default=True, cast=bool), os.environ.get("DEBUG", "True") == "True";
@@ -163,8 +145,6 @@ PLATFORM_DOMAIN = re.compile(
     r"|ngrok(?:-free)?\.(?:io|app|dev)|replit\.(?:dev|app)|repl\.co|gitpod\.io|github\.dev"
     r"|elasticbeanstalk\.com|amazonaws\.com)$"
 )
-
-
 # env.list("ALLOWED_HOSTS", default=["example.com"]), os.getenv("HOSTS", "a.com,b.com").split(",")
 ENVIRONMENT_DEFAULT = re.compile(
     r"""(?:default\s*=\s*|\(\s*['"]\w+['"]\s*,\s*)(\[[^\]]*\]|\([^)]*\)|['"][^'"]*['"])"""
@@ -389,8 +369,6 @@ COMPARED = (
     r"""((?:environ\.get|getenv|\benv(?:\.\w+)?|\bconfig)\(\s*['"]\w+['"][^)]*\)|\b\w+)"""
     r"""(?:\.\w+\(\))?\s*(?:==|!=|\b(?:not\s+)?in)\s*[(\[{]?\s*(?:['"]\w+['"]\s*,\s*)*"""
 )
-
-
 STAGING_VALUE = r"(?i:staging|stage)"
 
 
@@ -479,17 +457,11 @@ def url_setting(settings: str, name: str, default: str) -> str:
 
 # a route of the root URLconf, as written: path("healthz/", ...) is /healthz/, not /healthz
 HEALTH_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?((?:healthz?|health-?check|ping)/?)\$?['"]"""
-
-
 ADMIN_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/-]*)['"]\s*,\s*admin\.site\.urls"""
-
-
 # django-health-check's URLs, wherever they are included (its README: "ht/")
 HEALTH_CHECK_ROUTE = (
     r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/-]*)['"]\s*,\s*include\(\s*['"]health_check\.urls"""
 )
-
-
 # a route written without converters: path("polls/", ...), re_path(r"^api/$", ...)
 LITERAL_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/.-]*)\$?['"]"""
 
@@ -544,7 +516,5 @@ def _default_language(settings: str) -> str:
 
 # COMPRESS_OFFLINE = True: pages need what `manage.py compress` makes in each release
 COMPRESS_OFFLINE = re.compile(r"^\s*COMPRESS_OFFLINE\s*=\s*True\b", re.M)
-
-
 # a cache in the database, whose table `manage.py createcachetable` makes (migrate does not)
 DATABASE_CACHE = re.compile(r"""["']django\.core\.cache\.backends\.db\.DatabaseCache["']""")

@@ -835,6 +835,8 @@ def test_init_builds_a_frontend_in_a_directory_of_the_app_into_what_its_bundler_
     assert written_build(detect_tracked(project)) == (command, ("assets/dist/",))
     vite.write_text('export default defineConfig({build: {outDir: "/var/www/assets"}})\n')
     assert detect_tracked(project).build.outputs is None, "outside the app: not a release's"
+    frontend.rename(project / "web client")
+    assert detect_tracked(project).build.command.startswith("cd 'web client' && pnpm install")
 
 
 def test_init_builds_django_tailwinds_theme_into_the_directory_its_cli_writes(tmp_path):
