@@ -550,6 +550,7 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_environment_notes("the settings read", environment, env_example, required),
+            *_tracked_env_notes(app_dir, settings, "the settings"),
             *(
                 [
                     f"{deploys_to_in} deploys to {former_root} (shipstate's root for "
@@ -701,6 +702,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
             *_environment_notes(
                 "the app reads", environment, _env_example(app_dir, [app_dir]), required
             ),
+            *_tracked_env_notes(app_dir, web.source, "the app"),
         ),
     )
 
@@ -1126,6 +1128,33 @@ def _local_env(app_dir: Path, needed: tuple[str, ...]) -> str | None:
         return None
     names = LocalSecrets(content=env.read_bytes(), digest="").names
     return ".env" if set(needed) <= names else None
+
+
+# django-environ's read_env(), python-dotenv's load_dotenv() or dotenv_values(), python-decouple
+LOADS_DOTENV = re.compile(r"\b(read_env|load_dotenv|dotenv_values)\(|\b(decouple)\b")
+
+
+def _tracked_env_notes(app_dir: Path, source: str, who: str) -> list[str]:
+    """A .env git tracks that `source` (the settings', the app's) loads: the servers get it."""
+    loader = LOADS_DOTENV.search(source)
+    tracked = [*tracked_files(app_dir, ".env"), *tracked_files(app_dir, "*/.env")]
+    if not loader or not tracked:
+        return []
+    names = set().union(
+        *(
+            LocalSecrets(content=(app_dir / p).read_bytes(), digest="").names
+            for p in tracked
+            if (app_dir / p).is_file()
+        )
+    )
+    return [
+        f"git tracks {', '.join(tracked)}, which {who} load ({loader[1] or loader[2]}): each "
+        "release holds it, so the servers get what it sets wherever their environment does not"
+        + (f" ({', '.join(sorted(names))})" if names else "")
+        + f": take it out of git (`git rm --cached {tracked[0]}`, and .env in .gitignore; it "
+        "stays in git's history: change the secrets it held) and give the servers their values "
+        "in the secrets file"
+    ]
 
 
 # where the config's [secrets] keeps them: `file = "secrets/{inventory}.env"`

@@ -2071,6 +2071,34 @@ def test_init_says_when_git_tracks_what_each_host_keeps_in_its_shared_dir(tmp_pa
     assert "`git rm -r --cached media` and add it to .gitignore" in said[1]
 
 
+def test_init_says_when_git_tracks_a_dotenv_the_settings_load_on_the_servers_too(tmp_path):
+    """django-environ's read_env() fills in what the environment lacks from the release's .env:
+    the servers would run with the development DEBUG and key git holds."""
+    project = startproject(tmp_path / "dotenv")
+    settings = project / "mysite" / "settings.py"
+    (project / ".env").write_text("DEBUG=True\nSECRET_KEY=dev-key\n")
+
+    def said():
+        return [note for note in detect_tracked(project).notes if note.startswith("git tracks")]
+
+    assert said() == [], "the settings load no .env"
+    original = settings.read_text()
+    settings.write_text("import environ\n" + original + 'environ.Env.read_env(BASE_DIR / ".env")\n')
+    assert said() == [
+        "git tracks .env, which the settings load (read_env): each release holds it, so the "
+        "servers get what it sets wherever their environment does not (DEBUG, SECRET_KEY): take "
+        "it out of git (`git rm --cached .env`, and .env in .gitignore; it stays in git's "
+        "history: change the secrets it held) and give the servers their values in the secrets "
+        "file"
+    ]
+    (project / ".env").rename(project / "mysite" / ".env")  # python-decouple's, beside them
+    settings.write_text("from decouple import config\n" + original)
+    assert said()[0].startswith("git tracks mysite/.env, which the settings load (decouple)")
+    (project / ".gitignore").write_text(".env\n")
+    git(project, "rm", "-q", "--cached", "mysite/.env")
+    assert said() == [], "git does not track it"
+
+
 FABFILE = """\
 from fabric.api import env, run, task
 
