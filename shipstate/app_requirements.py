@@ -37,6 +37,11 @@ class Pythons:
     needed_by: str | None = None
     sandbox: str | None = None  # the python3.X this machine's sandbox hosts have for it
 
+    @property
+    def pinned_older(self) -> bool:
+        """The version pinned is older than Debian 12's python3, which has no such command."""
+        return bool(self.command) and int(self.command.partition(".")[2]) < NEWEST_ON_DEBIAN_12
+
 
 # the Debian packages requirements need on the servers: those with no wheel are built there
 # (psycopg 3's C implementation too); others load a library of the servers'
@@ -375,6 +380,17 @@ def requirements_notes(
             + '"`'
             for found in DESKTOP_ONLY.finditer(requirements_text)
             if pip_format
+        ),
+        *(
+            [
+                f"{pythons.named_by} pins Python {pythons.command.removeprefix('python')}, older "
+                f"than Debian 12's python3 (3.{NEWEST_ON_DEBIAN_12}), which has no "
+                f"{pythons.command}: shipstate.toml has `python` commented out, so the servers' "
+                f"python3 runs the app; uncomment it for servers that have {pythons.command} "
+                "(Ubuntu 22.04's python3 is 3.10)"
+            ]
+            if pythons.pinned_older
+            else []
         ),
         *(
             [

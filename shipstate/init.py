@@ -87,21 +87,21 @@ def _inventory(env: str, former: FormerHosts | None) -> str:
     return INVENTORY.format(env=env, about=about, user=user, hosts="".join(lines))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Detected:
     name: str
-    workdir: str | None  # where manage.py is, when it is not the app's root
-    pythonpath: str | None  # where the project's modules are, when not beside manage.py (src)
-    settings: str
-    settings_paths: tuple[str, ...]  # the settings' files, or their package
-    wsgi: str | None
     requirements: str
-    static_root: str | None
-    sqlite_file: str | None
-    media_root: str | None
-    media_url: str
-    static_url: str
     health_path: str
+    workdir: str | None = None  # where manage.py is, when it is not the app's root
+    pythonpath: str | None = None  # where the project's modules are, when not beside manage.py
+    settings: str = ""  # (a Django project's)
+    settings_paths: tuple[str, ...] = ()  # the settings' files, or their package
+    wsgi: str | None = None
+    static_root: str | None = None
+    sqlite_file: str | None = None
+    media_root: str | None = None
+    media_url: str = "/media/"
+    static_url: str = "/static/"
     pythons: Pythons = Pythons()
     environment: tuple[str, ...] = ()
     environment_required: tuple[str, ...] = ()  # without a default: [secrets] is written active
@@ -613,17 +613,12 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
     served = f"{web.framework + ' ' if web.framework else ''}{web.kind.upper()} app"
     return Detected(
         name=_app_name(app_dir, package)[:40],
-        workdir=None,
         pythonpath=web.pythonpath,
-        settings="",
-        settings_paths=(),
         wsgi=web.application if web.kind == "wsgi" else None,
         asgi=web.application if web.kind == "asgi" else None,
         requirements=requirements,
         static_root=static_root,
         sqlite_file=web.sqlite_file,
-        media_root=None,
-        media_url="/media/",
         static_url=static_url,
         health_path=web.health_path or "/",
         pythons=pythons,
@@ -856,7 +851,11 @@ def render_config(found: Detected) -> str:
         ),
         f'requirements = "{found.requirements}"',
         *(
-            [f'python = "{pythons.command}"   # as {pythons.named_by} says: the servers need it']
+            [
+                ("# " if pythons.pinned_older else "")
+                + f'python = "{pythons.command}"   # as {pythons.named_by} says'
+                + (", if the servers have it" if pythons.pinned_older else ": the servers need it")
+            ]
             if pythons.command
             else [
                 f'# python = "python{pythons.needed}"   # {pythons.needed_by} needs it: '

@@ -679,6 +679,14 @@ def test_init_names_settings_not_ready_for_production(tmp_path):
     result = ok("init", cwd=project)
     for setting in ("DEBUG = True", "ALLOWED_HOSTS = []", "SECRET_KEY"):
         assert f"note: {setting}" in result.stderr, (setting, result.stderr)
+    behind_https = (
+        "note: mysite.settings (with what it star-imports) sets no SECURE_PROXY_SSL_HEADER: once "
+        "nginx serves HTTPS ([tls] in shipstate.toml; README: HTTPS), Django 4 and newer refuses "
+        'forms posted over it, the admin\'s login among them (403, "Origin checking failed"); '
+        'add SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") (nginx sets that '
+        "header on each request it passes to the app)\n"
+    )
+    assert behind_https in result.stderr
     settings = project / "mysite" / "settings.py"
     text = settings.read_text()
     text = text.replace("DEBUG = True", 'DEBUG = os.environ.get("DEBUG") == "1"')
@@ -686,6 +694,7 @@ def test_init_names_settings_not_ready_for_production(tmp_path):
     text = re.sub(r"^SECRET_KEY = .*$", 'SECRET_KEY = os.environ["SECRET_KEY"]', text, flags=re.M)
     text += 'STATIC_ROOT = BASE_DIR / "staticfiles"\nSECURE_SSL_REDIRECT = True\n'
     text += 'CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", True)\n'
+    text += 'CSRF_TRUSTED_ORIGINS = ["https://example.com"]\n'
     settings.write_text("import os\n" + text)
     found = detect(project)
     assert found.environment == ("SECRET_KEY", "DEBUG", "SECURE_COOKIES")
@@ -880,7 +889,8 @@ def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_pa
         "INSTALLED_APPS = ['django.contrib.admin']\n",
         local='from .base import *\nSECRET_KEY = "dev"\n',
         production="from .base import *  # noqa\nDEBUG = False\n"
-        'SECRET_KEY = env("DJANGO_SECRET_KEY")\nALLOWED_HOSTS = ["shop.example.com"]\n',
+        'SECRET_KEY = env("DJANGO_SECRET_KEY")\nALLOWED_HOSTS = ["shop.example.com"]\n'
+        'SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")\n',
     )
     found = detect(project)
     assert found.settings == "config.settings.production"
@@ -1327,7 +1337,8 @@ def test_init_names_what_the_servers_settings_do_not_set(tmp_path):
     )
     (settings / "base.py").write_text('INSTALLED_APPS = []\nALLOWED_HOSTS = ["example.com"]\n')
     production.write_text(production.read_text() + 'SECRET_KEY = os.environ["SECRET_KEY"]\n')
-    assert not any("sets no" in note for note in detect(project).notes)
+    unset = [n.split("sets no ")[1].split(":")[0] for n in detect(project).notes if "sets no" in n]
+    assert unset == ["SECURE_PROXY_SSL_HEADER"], "for HTTPS, which Wagtail's template leaves"
 
 
 @pytest.mark.parametrize(
@@ -1337,14 +1348,29 @@ def test_init_names_what_the_servers_settings_do_not_set(tmp_path):
         (".python-version", "3.13\n", "python3.13"),
         ("runtime.txt", "python-3.12.1\n", "python3.12"),
         (".python-version", "system\n", None),
+        ("runtime.txt", "python-3.9.18\n", "# python3.9"),  # Heroku's: older than Debian 12's
     ],
 )
 def test_init_names_the_python_the_app_pins_for_the_servers(tmp_path, name, written, python):
     project = startproject(tmp_path / "pinned")
     (project / name).write_text(written)
     found = detect(project)
-    assert found.pythons.command == python
-    assert tomllib.loads(render_config(found)).get("python") == python
+    older = python and python.startswith("# ")
+    command = python and python.removeprefix("# ")
+    assert found.pythons.command == command
+    config = render_config(found)
+    assert tomllib.loads(config).get("python") == (None if older else command)
+    said = [n for n in found.notes if " pins Python " in n]
+    if older:
+        assert f'# python = "{command}"   # as runtime.txt says, if the servers have it' in config
+        assert said == [
+            "runtime.txt pins Python 3.9, older than Debian 12's python3 (3.11), which has no "
+            "python3.9: shipstate.toml has `python` commented out, so the servers' python3 runs "
+            "the app; uncomment it for servers that have python3.9 (Ubuntu 22.04's python3 is "
+            "3.10)"
+        ]
+    else:
+        assert said == []
 
 
 @pytest.mark.parametrize(
@@ -1815,6 +1841,7 @@ class Prod(Dev):
     SECRET_KEY = values.SecretValue()
     ALLOWED_HOSTS = values.ListValue(["localhost"])
     STATIC_ROOT = BASE_DIR / "staticfiles"
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 """
 
 
@@ -1893,6 +1920,7 @@ def split_settings_project(path: Path) -> Path:
     (package / "environments" / "production.py").write_text(
         'import os\n\nDEBUG = False\nSECRET_KEY = os.environ["DJANGO_SECRET_KEY"]\n'
         'ALLOWED_HOSTS = ["localhost"]\nSTATIC_ROOT = BASE_DIR / "staticfiles"\n'
+        'SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")\n'
     )
     with (project / "requirements.txt").open("a") as requirements:
         requirements.write("django-split-settings==1.3.2\n")
