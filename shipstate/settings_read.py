@@ -51,8 +51,7 @@ SETTING_NOTES = (
         "SECURE_SSL_REDIRECT",
         r"(?!False\b)",
         "SECURE_SSL_REDIRECT may be on: the app then redirects plain HTTP to HTTPS; give nginx "
-        "a certificate with [tls] in shipstate.toml (README: HTTPS) and set "
-        'SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https"), or turn it off',
+        "a certificate with [tls] in shipstate.toml (README: HTTPS), or turn it off",
     ),
     (
         "CSRF_COOKIE_SECURE",
@@ -74,8 +73,6 @@ UNSET_SETTINGS = (
         "Django answers 400 to every request with DEBUG off; list your domains, as in server_name",
     ),
 )
-# what tells Django a request nginx passes came over HTTPS, or trusts the origin of its forms
-BEHIND_HTTPS = r"^(?:SECURE_PROXY_SSL_HEADER|CSRF_TRUSTED_ORIGINS)\s*="
 # os.environ["X"], os.environ.get("X"), os.getenv("X"), env("X"), env.bool("X"), config("X")
 ENVIRONMENT_READ = (
     r"(?:environ\.get\(|environ\[|getenv\(|\benv(?:\.\w+)?\(|\bconfig\()\s*['\"](\w+)['\"]"
@@ -228,14 +225,6 @@ def setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
     for name, without in UNSET_SETTINGS if settings else ():
         if not re.search(rf"^{name}\s*=", settings, re.M):
             notes.append(f"{module} (with what it star-imports) sets no {name}: {without}")
-    if settings and not re.search(BEHIND_HTTPS, settings, re.M):
-        notes.append(
-            f"{module} (with what it star-imports) sets no SECURE_PROXY_SSL_HEADER: once nginx "
-            "serves HTTPS ([tls] in shipstate.toml; README: HTTPS), Django 4 and newer refuses "
-            "forms posted over it, the admin's login among them (403, \"Origin checking "
-            'failed"); add SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") (nginx '
-            "sets that header on each request it passes to the app)"
-        )
     noted = set()
     for name, default, note in ENVIRONMENT_DEFAULT_NOTES:
         values = re.findall(rf"^{name}\s*=\s*(.+)$", settings, re.M)

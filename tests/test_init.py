@@ -679,14 +679,6 @@ def test_init_names_settings_not_ready_for_production(tmp_path):
     result = ok("init", cwd=project)
     for setting in ("DEBUG = True", "ALLOWED_HOSTS = []", "SECRET_KEY"):
         assert f"note: {setting}" in result.stderr, (setting, result.stderr)
-    behind_https = (
-        "note: mysite.settings (with what it star-imports) sets no SECURE_PROXY_SSL_HEADER: once "
-        "nginx serves HTTPS ([tls] in shipstate.toml; README: HTTPS), Django 4 and newer refuses "
-        'forms posted over it, the admin\'s login among them (403, "Origin checking failed"); '
-        'add SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") (nginx sets that '
-        "header on each request it passes to the app)\n"
-    )
-    assert behind_https in result.stderr
     settings = project / "mysite" / "settings.py"
     text = settings.read_text()
     text = text.replace("DEBUG = True", 'DEBUG = os.environ.get("DEBUG") == "1"')
@@ -694,7 +686,6 @@ def test_init_names_settings_not_ready_for_production(tmp_path):
     text = re.sub(r"^SECRET_KEY = .*$", 'SECRET_KEY = os.environ["SECRET_KEY"]', text, flags=re.M)
     text += 'STATIC_ROOT = BASE_DIR / "staticfiles"\nSECURE_SSL_REDIRECT = True\n'
     text += 'CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", True)\n'
-    text += 'CSRF_TRUSTED_ORIGINS = ["https://example.com"]\n'
     settings.write_text("import os\n" + text)
     found = detect(project)
     assert found.environment == ("SECRET_KEY", "DEBUG", "SECURE_COOKIES")
@@ -889,8 +880,7 @@ def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_pa
         "INSTALLED_APPS = ['django.contrib.admin']\n",
         local='from .base import *\nSECRET_KEY = "dev"\n',
         production="from .base import *  # noqa\nDEBUG = False\n"
-        'SECRET_KEY = env("DJANGO_SECRET_KEY")\nALLOWED_HOSTS = ["shop.example.com"]\n'
-        'SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")\n',
+        'SECRET_KEY = env("DJANGO_SECRET_KEY")\nALLOWED_HOSTS = ["shop.example.com"]\n',
     )
     found = detect(project)
     assert found.settings == "config.settings.production"
@@ -1337,8 +1327,7 @@ def test_init_names_what_the_servers_settings_do_not_set(tmp_path):
     )
     (settings / "base.py").write_text('INSTALLED_APPS = []\nALLOWED_HOSTS = ["example.com"]\n')
     production.write_text(production.read_text() + 'SECRET_KEY = os.environ["SECRET_KEY"]\n')
-    unset = [n.split("sets no ")[1].split(":")[0] for n in detect(project).notes if "sets no" in n]
-    assert unset == ["SECURE_PROXY_SSL_HEADER"], "for HTTPS, which Wagtail's template leaves"
+    assert not any("sets no" in note for note in detect(project).notes)
 
 
 @pytest.mark.parametrize(
@@ -1841,7 +1830,6 @@ class Prod(Dev):
     SECRET_KEY = values.SecretValue()
     ALLOWED_HOSTS = values.ListValue(["localhost"])
     STATIC_ROOT = BASE_DIR / "staticfiles"
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 """
 
 
@@ -1920,7 +1908,6 @@ def split_settings_project(path: Path) -> Path:
     (package / "environments" / "production.py").write_text(
         'import os\n\nDEBUG = False\nSECRET_KEY = os.environ["DJANGO_SECRET_KEY"]\n'
         'ALLOWED_HOSTS = ["localhost"]\nSTATIC_ROOT = BASE_DIR / "staticfiles"\n'
-        'SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")\n'
     )
     with (project / "requirements.txt").open("a") as requirements:
         requirements.write("django-split-settings==1.3.2\n")

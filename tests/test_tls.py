@@ -24,7 +24,9 @@ def fetch(scheme: str, address: str, path: str) -> tuple[int, str, dict]:
 
 def test_https_with_a_certificate_on_the_servers(app):
     """The app insists on HTTPS (SECURE_SSL_REDIRECT): its health checks, the switch and a
-    rollback work over TLS; plain HTTP is redirected, except certbot's webroot challenges."""
+    rollback work over TLS; plain HTTP is redirected, except certbot's webroot challenges. The
+    app sets no SECURE_PROXY_SSL_HEADER: gunicorn tells it the scheme nginx says (else each
+    request over HTTPS would be redirected to itself)."""
     for address in host_addresses():
         made = on_host(
             address,

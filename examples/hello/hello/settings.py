@@ -30,8 +30,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
-# nginx says whether a request came over HTTPS (shipstate.toml [tls])
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# no SECURE_PROXY_SSL_HEADER: gunicorn takes nginx's X-Forwarded-Proto as the scheme
 SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SECURE_SSL_REDIRECT") == "1"
 ROOT_URLCONF = "hello.urls"
 WSGI_APPLICATION = "hello.wsgi.application"
