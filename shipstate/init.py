@@ -550,7 +550,7 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_environment_notes("the settings read", environment, env_example, required),
-            *_tracked_env_notes(app_dir, settings, "the settings"),
+            *_tracked_env_notes(app_dir, settings, "the settings", bool(required) and not ignored),
             *(
                 [
                     f"{deploys_to_in} deploys to {former_root} (shipstate's root for "
@@ -697,7 +697,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
             *_environment_notes(
                 "the app reads", environment, _env_example(app_dir, [app_dir]), required
             ),
-            *_tracked_env_notes(app_dir, web.source, "the app"),
+            *_tracked_env_notes(app_dir, web.source, "the app", bool(required)),
         ),
     )
 
@@ -1133,10 +1133,12 @@ def _local_env(app_dir: Path, needed: tuple[str, ...]) -> str | None:
 LOADS_DOTENV = re.compile(r"\b(read_env|load_dotenv|dotenv_values)\(|\b(decouple)\b")
 
 
-def _tracked_env_notes(app_dir: Path, source: str, who: str) -> list[str]:
-    """A .env git tracks that `source` (the settings', the app's) loads: the servers get it."""
+def _tracked_env_notes(app_dir: Path, source: str, who: str, secrets: bool) -> list[str]:
+    """A .env git tracks that `source` (the settings', the app's) loads: the servers get it,
+    but where the `secrets` file written active takes its place."""
     loader = LOADS_DOTENV.search(source)
-    tracked = [*tracked_files(app_dir, ".env"), *tracked_files(app_dir, "*/.env")]
+    tracked = [] if secrets else tracked_files(app_dir, SECRETS_PATH)
+    tracked += tracked_files(app_dir, "*/.env")
     if not loader or not tracked:
         return []
     names = set().union(

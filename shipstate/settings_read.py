@@ -346,6 +346,7 @@ def environment_required(settings: str) -> tuple[str, ...]:
         or all(re.match(r"\s*(?!default\b)\w+\s*=", a) for a in arguments.split(",")[1:])
     }
     checked = set(re.findall(r"""['"](\w+)['"]\s+in\s+(?:os\.)?environ\b""", settings))
+    checked |= _scheme_defaults(settings)
     # SECRET_KEY = os.environ.get("SECRET_KEY"): None without it, and Django refuses to start
     keys = re.findall(r"^SECRET_KEY\s*=\s*(.+)$", settings, re.M)
     key = (
@@ -356,6 +357,18 @@ def environment_required(settings: str) -> tuple[str, ...]:
     without_default |= {key[1]} if key else set()
     needed = (without_default | set(_configuration_values(settings))) - checked
     return tuple(name for name in environment_read(settings) if name in needed)
+
+
+def _scheme_defaults(settings: str) -> set[str]:
+    """The variables django-environ's scheme gives a default: environ.Env(DEBUG=(bool, False))."""
+    found = set()
+    for call in re.finditer(r"\bEnv\(", settings):
+        depth, end = 1, call.end()
+        while depth and end < len(settings):
+            depth += {"(": 1, ")": -1}.get(settings[end], 0)
+            end += 1
+        found |= set(re.findall(r"(\w+)\s*=\s*\(\s*[\w.]+\s*,", settings[call.end() : end]))
+    return found
 
 
 def _configuration_values(settings: str) -> list[str]:

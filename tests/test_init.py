@@ -2106,6 +2106,8 @@ def test_init_says_when_git_tracks_a_dotenv_the_settings_load_on_the_servers_too
         "history: change the secrets it held) and give the servers their values in the secrets "
         "file"
     ]
+    settings.write_text(settings.read_text() + 'SECRET_KEY = env("SECRET_KEY")\n')
+    assert said() == [], "[secrets] is written active: the secrets file takes .env's place"
     (project / ".env").rename(project / "mysite" / ".env")  # python-decouple's, beside them
     settings.write_text("from decouple import config\n" + original)
     assert said()[0].startswith("git tracks mysite/.env, which the settings load (decouple)")
@@ -3039,6 +3041,16 @@ def test_init_reads_what_the_settings_star_import_in_their_place_and_theirs(tmp_
             ("DATABASE_URL", "CACHE_URL"),
         ),
         ('DATABASES = {"default": env.db("DB", default="sqlite:///x")}', ()),
+        (  # django-environ's scheme: DEBUG's default is given there, KEY's type only
+            'env = environ.Env(DEBUG=(bool, False), KEY=(str))\nDEBUG = env("DEBUG")\n'
+            'SECRET_KEY = env("KEY")',
+            ("KEY",),
+        ),
+        (
+            'env = environ.Env(\n    DEBUG=(bool, False),\n    HOSTS=(list, ["a.example"]),\n)\n'
+            'DEBUG = env("DEBUG")\nALLOWED_HOSTS = env("HOSTS")',
+            (),
+        ),
     ],
 )
 def test_init_names_the_variables_the_settings_cannot_start_without(read, required):
