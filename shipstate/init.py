@@ -550,7 +550,9 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_environment_notes("the settings read", environment, env_example, required),
-            *_tracked_env_notes(app_dir, settings, "the settings", bool(required) and not ignored),
+            *_tracked_env_notes(
+                app_dir, settings, "the settings load", bool(required) and not ignored
+            ),
             *(
                 [
                     f"{deploys_to_in} deploys to {former_root} (shipstate's root for "
@@ -697,7 +699,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
             *_environment_notes(
                 "the app reads", environment, _env_example(app_dir, [app_dir]), required
             ),
-            *_tracked_env_notes(app_dir, web.source, "the app", bool(required)),
+            *_tracked_env_notes(app_dir, web.source, "the app loads", bool(required)),
         ),
     )
 
@@ -1134,8 +1136,8 @@ LOADS_DOTENV = re.compile(r"\b(read_env|load_dotenv|dotenv_values)\(|\b(decouple
 
 
 def _tracked_env_notes(app_dir: Path, source: str, who: str, secrets: bool) -> list[str]:
-    """A .env git tracks that `source` (the settings', the app's) loads: the servers get it,
-    but where the `secrets` file written active takes its place."""
+    """A .env git tracks that `source` (the settings', the app's) loads, as `who` says: the
+    servers get it, but where the `secrets` file written active takes its place."""
     loader = LOADS_DOTENV.search(source)
     tracked = [] if secrets else tracked_files(app_dir, SECRETS_PATH)
     tracked += tracked_files(app_dir, "*/.env")
@@ -1149,7 +1151,7 @@ def _tracked_env_notes(app_dir: Path, source: str, who: str, secrets: bool) -> l
         )
     )
     return [
-        f"git tracks {', '.join(tracked)}, which {who} load ({loader[1] or loader[2]}): each "
+        f"git tracks {', '.join(tracked)}, which {who} ({loader[1] or loader[2]}): each "
         "release holds it, so the servers get what it sets wherever their environment does not"
         + (f" ({', '.join(sorted(names))})" if names else "")
         + f": take it out of git (`git rm --cached {tracked[0]}`, and .env in .gitignore; it "

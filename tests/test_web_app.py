@@ -117,6 +117,25 @@ def test_a_flask_module_is_served_with_its_static_files_and_health_route(tmp_pat
         assert (found.static_root, found.static_url) == static, made
 
 
+def test_a_dotenv_git_tracks_that_the_app_loads_is_named(tmp_path):
+    app = project(
+        tmp_path / "notes",
+        {
+            "notes.py": "import os\nfrom dotenv import load_dotenv\nfrom flask import Flask\n"
+            'load_dotenv()\napp = Flask(__name__)\napp.secret_key = os.environ.get("KEY", "dev")\n',
+            ".env": "KEY=dev-key\nFLASK_DEBUG=1\n",
+        },
+        requirements="flask\npython-dotenv\n",
+    )
+    said = [note for note in detect(app).notes if note.startswith("git tracks")]
+    assert said == [
+        "git tracks .env, which the app loads (load_dotenv): each release holds it, so the servers "
+        "get what it sets wherever their environment does not (FLASK_DEBUG, KEY): take it out of "
+        "git (`git rm --cached .env`, and .env in .gitignore; it stays in git's history: change "
+        "the secrets it held) and give the servers their values in the secrets file"
+    ]
+
+
 def test_a_fastapi_app_in_src_with_its_mounted_static_files(tmp_path):
     app = project(
         tmp_path / "api",
