@@ -454,15 +454,54 @@ def _tree_entries(repo: Path, tree: str) -> list[tuple[str, str, str]]:
     return entries
 
 
+# the attributes of the repository's working tree too: those above the app's directory (a root
+# .gitattributes saying which files Git LFS keeps), which its tree alone lacks
+GIT_ARCHIVE = ("archive", "--worktree-attributes")
+
+
 def archive(app_dir: Path, commit: str) -> bytes:
     """A tar.gz of the app's directory at `commit`, with its git submodules at the commits
-    it records (git archive leaves them out)."""
+    it records (git archive leaves them out), and the files Git LFS keeps (git-lfs puts them
+    in place of their pointers); refused while it would hold such pointers."""
     top = Path(_git(app_dir, "rev-parse", "--show-toplevel"))
     tree = f"{commit}:{_git(app_dir, 'rev-parse', '--show-prefix')}"
     submodules = _submodules(top, tree)
-    if not submodules:
-        return _git(top, "archive", "--format=tar.gz", tree, binary=True)
-    return _merged(_tars(top, tree, "", submodules))
+    if submodules:
+        made = _merged(_tars(top, tree, "", submodules))
+    else:
+        made = _git(top, *GIT_ARCHIVE, "--format=tar.gz", tree, binary=True)
+    pointers = _lfs_pointers_left(top, commit, tree, made)
+    if pointers:
+        more = f" and {len(pointers) - 3} more" if len(pointers) > 3 else ""
+        raise ShipstateError(
+            f"{', '.join(pointers[:3])}{more}: Git LFS pointers, not the files they stand for "
+            "(git-lfs is not installed here, or has not fetched them)",
+            hint="install git-lfs (Debian: apt install git-lfs), run `git lfs install` and `git "
+            "lfs pull` in the app's repository, then apply again",
+        )
+    return made
+
+
+# what git holds in place of a file Git LFS keeps: a small text starting so
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\n"
+
+
+def _lfs_pointers_left(top: Path, commit: str, tree: str, made: bytes) -> list[str]:
+    """The files of `tree` (in `commit`) that Git LFS keeps which the tar.gz `made` holds as
+    pointers."""
+    lfs = ("grep", "-q", "-e", "filter=lfs", commit, "--", ".gitattributes", "*/.gitattributes")
+    if _run_git(top, *lfs).returncode != 0:
+        return []
+    found = _run_git(top, "grep", "-l", "-F", "-e", LFS_POINTER.decode().strip(), tree)
+    kept = {line[len(tree) + 1 :] for line in found.stdout.decode().splitlines()}
+    with tarfile.open(fileobj=io.BytesIO(made)) as tar:
+        return [
+            member.name
+            for member in tar
+            if member.name in kept
+            and member.isfile()
+            and tar.extractfile(member).read(len(LFS_POINTER)) == LFS_POINTER
+        ]
 
 
 def _merged(parts: list[bytes], replaced: tuple[str, ...] = ()) -> bytes:
@@ -564,7 +603,7 @@ def _submodules(repo: Path, tree: str) -> list[tuple[str, str]]:
 
 def _tars(repo: Path, tree: str, prefix: str, submodules: list[tuple[str, str]]) -> list[bytes]:
     """Uncompressed tars of `tree` of `repo` under `prefix`, then of its `submodules`'."""
-    parts = [_git(repo, "archive", "--format=tar", f"--prefix={prefix}", tree, binary=True)]
+    parts = [_git(repo, *GIT_ARCHIVE, "--format=tar", f"--prefix={prefix}", tree, binary=True)]
     directory = repo / tree.split(":", 1)[1]
     for path, commit in submodules:
         checkout = directory / path

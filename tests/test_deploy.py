@@ -329,6 +329,18 @@ pathlib.Path("assets/built.txt").write_text(f"built from {version}")
 """
 
 
+def test_the_files_git_lfs_keeps_are_deployed_not_their_pointers(app):
+    git(app, "lfs", "install", "--local")
+    git(app, "lfs", "track", "*.svg")
+    banner = '<svg xmlns="http://www.w3.org/2000/svg"><text>kept by Git LFS</text></svg>\n'
+    (app / "pages" / "static" / "pages" / "banner.svg").write_text(banner)
+    commit(app, "a banner Git LFS keeps")
+    assert git(app, "cat-file", "-p", "HEAD:pages/static/pages/banner.svg").startswith("version ")
+    ok("apply", *INVENTORY, "--limit", "sandbox-1", "--yes", cwd=app)
+    address = host_addresses()[0]
+    assert http_get(f"http://{address}/static/pages/banner.svg", "localhost")[:2] == (200, banner)
+
+
 def test_a_build_runs_on_this_machine_once_per_commit_and_its_outputs_are_deployed(app, tmp_path):
     runs = tmp_path / "runs"
     (app / "build.py").write_text(BUILD_SCRIPT)

@@ -243,6 +243,34 @@ def test_the_archive_holds_submodules_at_the_commits_the_app_records(tmp_path):
     assert caught.value.hint == "git submodule update --init --recursive"
 
 
+def test_the_archive_holds_the_files_git_lfs_keeps_and_is_refused_with_their_pointers(
+    tmp_path, monkeypatch
+):
+    app = tmp_path / "repo" / "app"  # the app in a subdirectory, .gitattributes at the root
+    (app / "static").mkdir(parents=True)
+    (app / "manage.py").write_text("# manage\n")
+    repo = commit_all(tmp_path / "repo", "app")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")  # git-lfs only as this repository says
+    git(repo, "lfs", "install", "--local")
+    git(repo, "lfs", "track", "*.jpg")
+    image = bytes(range(256)) * 8
+    (app / "static" / "hero.jpg").write_bytes(image)
+    commit(repo, "an image Git LFS keeps")
+    assert git(repo, "cat-file", "-p", "HEAD:app/static/hero.jpg").startswith(
+        "version https://git-lfs.github.com/spec/v1\n"
+    ), "git holds a pointer"
+    with tarfile.open(fileobj=io.BytesIO(archive(app, "HEAD"))) as tar:
+        assert tar.extractfile("static/hero.jpg").read() == image
+    git(repo, "lfs", "uninstall", "--local")  # as a machine without git-lfs
+    with pytest.raises(ShipstateError) as refused:
+        archive(app, "HEAD")
+    assert refused.value.message == (
+        "static/hero.jpg: Git LFS pointers, not the files they stand for (git-lfs is not "
+        "installed here, or has not fetched them)"
+    )
+    assert refused.value.hint.startswith("install git-lfs (Debian: apt install git-lfs)")
+
+
 def test_a_secrets_file_is_read_without_a_byte_order_mark_and_refused_when_git_tracks_it(
     tmp_path, monkeypatch
 ):
