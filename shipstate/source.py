@@ -474,7 +474,7 @@ def archive(app_dir: Path, commit: str) -> bytes:
     if pointers:
         more = f" and {len(pointers) - 3} more" if len(pointers) > 3 else ""
         raise ShipstateError(
-            f"{', '.join(pointers[:3])}{more}: Git LFS pointers, not the files they stand for "
+            f"the archive holds Git LFS pointers in place of {', '.join(pointers[:3])}{more} "
             "(git-lfs is not installed here, or has not fetched them)",
             hint="install git-lfs (Debian: apt install git-lfs), run `git lfs install` and `git "
             "lfs pull` in the app's repository, then apply again",

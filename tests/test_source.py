@@ -265,7 +265,7 @@ def test_the_archive_holds_the_files_git_lfs_keeps_and_is_refused_with_their_poi
     with pytest.raises(ShipstateError) as refused:
         archive(app, "HEAD")
     assert refused.value.message == (
-        "static/hero.jpg: Git LFS pointers, not the files they stand for (git-lfs is not "
+        "the archive holds Git LFS pointers in place of static/hero.jpg (git-lfs is not "
         "installed here, or has not fetched them)"
     )
     assert refused.value.hint.startswith("install git-lfs (Debian: apt install git-lfs)")
