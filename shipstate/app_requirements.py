@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipstate.causes import DEVELOPMENT_TOOLS
-from shipstate.config import EXPORTS
+from shipstate.config import EXPORTS, in_workdir
 from shipstate.errors import ShipstateError
 from shipstate.locks import CONVERTERS
 from shipstate.python_source import statements
@@ -245,10 +245,6 @@ def _sandbox_python(needed: str) -> str | None:
         return None
     newer = sorted((minor, name) for name, minor in minors.items() if minor >= wanted)
     return newer[0][1] if newer else None
-
-
-def in_workdir(workdir: str | None, path: str) -> str:
-    return f"{workdir}/{path}" if workdir else path
 
 
 def _requirements_places(directory: Path) -> list[str]:

@@ -78,6 +78,11 @@ EXPORTS = {
 }
 
 
+def in_workdir(workdir: str | None, path: str) -> str:
+    """A path of the `workdir` (where manage.py is) as a path of the app."""
+    return f"{workdir}/{path}" if workdir else path
+
+
 def default_root(name: str) -> str:
     return f"/srv/{name}"
 

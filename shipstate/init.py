@@ -14,7 +14,14 @@ from pathlib import Path, PurePosixPath
 from shipstate import app_processes, app_requirements, django_settings, settings_read
 from shipstate.app_processes import ASGI_SERVED, SCHEDULER, FrontendBuild
 from shipstate.app_requirements import BUILD_ONLY, Pythons
-from shipstate.config import CONFIG_FILE, SECRETS_PATH, Config, default_root, parse_config
+from shipstate.config import (
+    CONFIG_FILE,
+    SECRETS_PATH,
+    Config,
+    default_root,
+    in_workdir,
+    parse_config,
+)
 from shipstate.django_settings import ASGI_APPLICATION
 from shipstate.errors import ShipstateError
 from shipstate.former_tool import (
@@ -186,7 +193,7 @@ def _deeper_projects(app_dir: Path) -> list[str]:
 def _below(directory: Path, app_dir: Path) -> Callable[[str], str]:
     """A path in `directory` (the app's, or one in it) as a path in the app."""
     return partial(
-        app_requirements.in_workdir,
+        in_workdir,
         None if directory == app_dir else directory.relative_to(app_dir).as_posix(),
     )
 
@@ -268,7 +275,7 @@ def detect(app_dir: Path) -> Detected:
         return _detect_web_app(app_dir, web, procfile)
     workdir = _workdir(app_dir, below, deeper)
     project = app_dir / workdir if workdir else app_dir
-    in_app = partial(app_requirements.in_workdir, workdir)
+    in_app = partial(in_workdir, workdir)
     used_by_manage, settings_found_so = django_settings.manage_py_settings(project)
     src = django_settings.modules_dir(project, used_by_manage)
     modules = project / src if src else project
@@ -812,14 +819,10 @@ def render_config(found: Detected) -> str:
     body_size = found.served_at.body_size
     needed = app_requirements.packages(found.server_needs, found.translations)
     packages = list(dict.fromkeys(p for names in needed.values() for p in names))
-    static_root = found.static_root or app_requirements.in_workdir(
-        found.workdir, DEFAULT_STATIC_ROOT
-    )
+    static_root = found.static_root or in_workdir(found.workdir, DEFAULT_STATIC_ROOT)
     django = found.web is None
     reader = "The settings" if django else "The app's modules"
-    media = found.media_root or (
-        app_requirements.in_workdir(found.workdir, "media") if django else None
-    )
+    media = found.media_root or (in_workdir(found.workdir, "media") if django else None)
     shared = [f"{media}/"] if media else []
     if found.web and found.web.instance:
         shared.append(found.web.instance)
