@@ -214,10 +214,7 @@ def _python_needed(
     app_dir: Path, requirements: str, text: str
 ) -> tuple[str, str] | tuple[None, None]:
     """The oldest Python the app needs, where newer than Debian 12's, and what says so."""
-    try:
-        project = tomllib.loads((app_dir / "pyproject.toml").read_text(errors="replace"))
-    except (OSError, tomllib.TOMLDecodeError):
-        project = {}
+    project = _pyproject(app_dir / "pyproject.toml")
     poetry = project.get("tool", {}).get("poetry", {}).get("dependencies", {})
     for wanted, said_by in (
         (project.get("project", {}).get("requires-python"), "requires-python in pyproject.toml"),
@@ -312,12 +309,17 @@ def _virtualenv(app_dir: Path, project: Path) -> str | None:
     return next((venv.relative_to(app_dir).as_posix() for venv in found), None)
 
 
-def _poetry_dependencies(pyproject: Path) -> bool:
+def _pyproject(path: Path) -> dict:
+    """pyproject.toml's tables; none when there is no such file, or it is not TOML."""
     try:
-        tool = tomllib.loads(pyproject.read_text()).get("tool", {})
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
-    return "dependencies" in tool.get("poetry", {})
+        return tomllib.loads(path.read_text(errors="replace"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _poetry_dependencies(pyproject: Path) -> bool:
+    poetry = _pyproject(pyproject).get("tool", {}).get("poetry", {})
+    return isinstance(poetry, dict) and "dependencies" in poetry
 
 
 def _installable(path: Path, unusable: list[ShipstateError]) -> bool:

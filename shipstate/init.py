@@ -1142,9 +1142,11 @@ def _tracked_env_notes(app_dir: Path, source: str, who: str, secrets: bool) -> l
     """A .env git tracks that `source` (the settings', the app's) loads, as `who` says: the
     servers get it, but where the `secrets` file written active takes its place."""
     loader = LOADS_DOTENV.search(source)
-    tracked = [] if secrets else tracked_files(app_dir, SECRETS_PATH)
-    tracked += tracked_files(app_dir, "*/.env")
-    if not loader or not tracked:
+    if not loader:
+        return []
+    everywhere = tracked_files(app_dir, ":(glob)**/.env")
+    tracked = [path for path in everywhere if not (secrets and path == SECRETS_PATH)]
+    if not tracked:
         return []
     names = set().union(
         *(

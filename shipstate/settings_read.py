@@ -2,6 +2,7 @@
 read, the names it is served at, its health route; and what init notes about them."""
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -362,13 +363,20 @@ def environment_required(settings: str) -> tuple[str, ...]:
 def _scheme_defaults(settings: str) -> set[str]:
     """The variables django-environ's scheme gives a default: environ.Env(DEBUG=(bool, False))."""
     found = set()
-    for call in re.finditer(r"\bEnv\(", settings):
-        depth, end = 1, call.end()
-        while depth and end < len(settings):
-            depth += {"(": 1, ")": -1}.get(settings[end], 0)
-            end += 1
+    for call, end in _calls(r"\bEnv\(", settings):
         found |= set(re.findall(r"(\w+)\s*=\s*\(\s*[\w.]+\s*,", settings[call.end() : end]))
     return found
+
+
+def _calls(opening: str, text: str) -> Iterator[tuple[re.Match, int]]:
+    """Each call `opening` (a pattern ending in its open parenthesis) finds in `text`, and
+    where its closing parenthesis ends."""
+    for call in re.finditer(opening, text):
+        depth, end = 1, call.end()
+        while depth and end < len(text):
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            end += 1
+        yield call, end
 
 
 def _configuration_values(settings: str) -> list[str]:
@@ -505,11 +513,7 @@ def health_path(urls: str, settings: str) -> tuple[str, bool]:
 def _language_prefix(urls: str, at: int, settings: str) -> str:
     """`/en` when the route at `at` is one of i18n_patterns(...)'s, which Django serves below
     the default language's code."""
-    for call in re.finditer(r"\bi18n_patterns\(", urls):
-        depth, end = 1, call.end()
-        while depth and end < len(urls):
-            depth += {"(": 1, ")": -1}.get(urls[end], 0)
-            end += 1
+    for call, end in _calls(r"\bi18n_patterns\(", urls):
         unprefixed = re.search(r"prefix_default_language\s*=\s*False", urls[call.start() : end])
         if call.start() < at < end and not unprefixed:
             return f"/{_default_language(settings)}"
