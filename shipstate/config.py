@@ -295,8 +295,16 @@ class Config(BaseModel):
 
     @model_validator(mode="after")
     def _secrets_not_shared(self) -> "Config":
-        if self.secrets and self.secrets.path.rstrip("/") in (p.rstrip("/") for p in self.shared):
+        path = self.secrets.path.rstrip("/") if self.secrets else None
+        if path in (p.rstrip("/") for p in self.shared):
             raise ValueError(f"secrets.path {self.secrets.path!r} is also listed in shared")
+        holder = next((d for d in self.shared_dirs if path and path.startswith(d + "/")), None)
+        if holder:
+            raise ValueError(
+                f"secrets.path {path!r} is in the shared dir {holder + '/'!r}: every release "
+                "would see the same file, a new one before its release goes live; share what "
+                f'the app writes there instead (files or dirs in it, as "{holder}/app.db")'
+            )
         return self
 
     @model_validator(mode="after")

@@ -667,6 +667,18 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
             ),
             *(
                 [
+                    f"the app reads {web.instance_config} when there is one: [secrets] in "
+                    f"shipstate.toml gives each release its own, from "
+                    f"{_instance_secrets(web.instance_config).format(inventory='production')} "
+                    "and the "
+                    "like (with SECRET_KEY = '...', a new one, as `python3 -c 'import secrets; "
+                    "print(secrets.token_hex())'` prints), so the folder is not in `shared`"
+                ]
+                if web.instance_config and not required
+                else []
+            ),
+            *(
+                [
                     f"Flask's instance folder ({web.instance}) is in `shared`: each host keeps "
                     "it, and what the app writes there (a SQLite database), across releases"
                 ]
@@ -686,8 +698,15 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
             ),
             *(
                 [
-                    f"a hook runs `{web.migrate[0]}` for each release that changes "
-                    f"{' or '.join(web.migrate[1])}, before it goes live"
+                    f"a hook runs `{web.migrate.command}`: it makes the database on each host "
+                    f"while {web.migrate.made_once} is missing or empty, so once (run again, "
+                    "the command would make it anew); change its tables there yourself "
+                    "(`shipstate run -i INV --all -- ...`)"
+                ]
+                if web.migrate and web.migrate.made_once
+                else [
+                    f"a hook runs `{web.migrate.command}` for each release that changes "
+                    f"{' or '.join(web.migrate.inputs)}, before it goes live"
                 ]
                 if web.migrate
                 else []
@@ -707,6 +726,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
                 "the app reads", environment, _env_example(app_dir, [app_dir]), required
             ),
             *_tracked_env_notes(app_dir, web.source, "the app loads", bool(required)),
+            *([] if web.instance_config else settings_read.secret_key_notes(web.source)),
         ),
     )
 
@@ -926,6 +946,18 @@ def render_config(found: Detected) -> str:
             ]
             if found.environment_required
             else [
+                f"# The app reads {found.web.instance_config} from its instance folder when there "
+                "is one: each",
+                "# release gets it from a local file per inventory, as "
+                f"{secrets_file(found).format(inventory='production')}",
+                "# (never committed; README: Secrets):",
+                "[secrets]",
+                f'file = "{secrets_file(found)}"',
+                f'path = "{found.web.instance_config}"',
+                "environment = false",
+            ]
+            if secrets_file(found) != ENV_SECRETS
+            else [
                 "# Secrets go in a local file per inventory (e.g. secrets/production.env, "
                 "KEY=VALUE",
                 "# lines, never committed; README: Secrets). Uncomment to give its variables to "
@@ -942,9 +974,9 @@ def render_config(found: Detected) -> str:
             "",
             *HOOKS_SKIPPED,
             "[[hooks]]",
-            f"command = {json.dumps(found.web.migrate[0])}",
+            f"command = {json.dumps(found.web.migrate.command)}",
             f'run = "{hooks_run}"   # every-host: SQLite on each host; once: a shared database',
-            f"inputs = {json.dumps(found.web.migrate[1])}",
+            f"inputs = {json.dumps(found.web.migrate.inputs)}",
         ]
     if found.cache_table:
         lines += [
@@ -1070,6 +1102,7 @@ class Written:
     secrets_needed: tuple[str, ...] = ()  # what the settings need from each inventory's secrets
     local_env: str | None = None  # this machine's .env, out of git, which sets them all
     made: str | None = None  # the secrets files' directory, made for them
+    secrets_file: str = "secrets/{inventory}.env"  # the file [secrets] names, when active
 
 
 def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
@@ -1112,6 +1145,10 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
     taken = tuple(path.stem for path in inventories if path.stem in former and path not in kept)
     hosts_notes = tuple(_former_hosts_note(env, former[env]) for env in taken)
     notes = (*found.notes, *hosts_notes, *outside_git)
+    file = secrets_file(found)
+    # the Flask tutorial's SECRET_KEY = "dev" until the instance config sets another
+    key = ("SECRET_KEY",) if found.web and "SECRET_KEY" in found.web.source else ()
+    needed = found.environment_required or (key if file != ENV_SECRETS else ())
     return Written(
         list(wanted),
         kept,
@@ -1119,10 +1156,26 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
         taken,
         _ignore_secrets(app_dir),
         config.packages,
-        found.environment_required,
+        needed,
         _local_env(app_dir, found.environment_required),
-        _secrets_dir(app_dir) if found.environment_required else None,
+        _secrets_dir(app_dir) if needed or file != ENV_SECRETS else None,
+        file,
     )
+
+
+# the file [secrets] names, written active for variables the app needs
+ENV_SECRETS = "secrets/{inventory}.env"
+
+
+def secrets_file(found: Detected) -> str:
+    """The file init's [secrets] names: the app's instance config's, else KEY=VALUE lines."""
+    if found.web and found.web.instance_config and not found.environment_required:
+        return _instance_secrets(found.web.instance_config)
+    return ENV_SECRETS
+
+
+def _instance_secrets(config: str) -> str:
+    return f"secrets/{{inventory}}_{PurePosixPath(config).name}"
 
 
 def _local_env(app_dir: Path, needed: tuple[str, ...]) -> str | None:

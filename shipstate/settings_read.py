@@ -82,6 +82,14 @@ RAW_STRING_READ = re.compile(  # os.environ.get("X", "default") as it is: a stri
     r"""^(?:os\.)?(?:environ\.get\(|getenv\(|environ\[)\s*['"]\w+['"]\s*"""
     r"""(?:,\s*['"][^'"]*['"]\s*)?[)\]]\s*(?:#.*)?$"""
 )
+# a key in the code where the environment has none: os.environ.get("SECRET_KEY", "dev-key"),
+# env("KEY", default="x"), os.environ.get("SECRET_KEY") or "x"
+KEY_FALLBACK = re.compile(
+    r"""(?:default\s*=\s*|['"]\w+['"]\s*,\s*|\bor\s+)r?['"][^'"]+['"]\s*(?:[,)#]|$)"""
+)
+# the app's key set (SECRET_KEY = ..., SECRET_KEY="dev", app.config["SECRET_KEY"] = ...,
+# app.secret_key = ...): what it is set to
+KEY_SET = re.compile(r"""(?:\bSECRET_KEY\b(?:['"]\])?|\.secret_key)\s*=\s*(.+)""")
 # (setting, its value read from the environment as the servers must not keep it, note on the
 # variable): the environment's string as it is; DEBUG on by default, as env.bool("DEBUG",
 # True), config("DEBUG", default=True, cast=bool), os.environ.get("DEBUG", "True") == "True";
@@ -112,7 +120,7 @@ ENVIRONMENT_DEFAULT_NOTES = (
     ),
     (
         "SECRET_KEY",
-        re.compile(r"""(?:default\s*=\s*|['"]\w+['"]\s*,\s*)r?['"][^'"]+['"]\s*[,)]"""),
+        KEY_FALLBACK,
         "SECRET_KEY falls back to a key written in the settings, so in git, when the environment "
         "has no {0}: set {0} in each inventory's secrets file (README: Secrets)",
     ),
@@ -235,6 +243,25 @@ def setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
                 notes.append(note.format(read[1]))
             noted.add(name)
     return tuple(notes)
+
+
+def secret_key_notes(source: str) -> list[str]:
+    """The key an app without Django signs its sessions with, when its modules write it."""
+    for value in KEY_SET.findall(source):
+        read = re.search(ENVIRONMENT_READ, value)
+        if read and KEY_FALLBACK.search(value):
+            return [
+                f"SECRET_KEY falls back to a key written in the app, so in git, when the "
+                f"environment has no {read[1]}: set {read[1]} in each inventory's secrets file "
+                "(README: Secrets)"
+            ]
+        if re.match(r"""r?['"][^'"]+['"]""", value):
+            return [
+                "SECRET_KEY is written in the app, so in git: whoever reads it can sign the "
+                "app's sessions (log in as anyone); read it from the environment, e.g. "
+                'os.environ["SECRET_KEY"], and keep it in a secrets file (README: Secrets)'
+            ]
+    return []
 
 
 def static_notes(settings: str, static_root: str | None) -> list[str]:

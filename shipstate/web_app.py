@@ -45,6 +45,29 @@ STATIC_MOUNT = re.compile(
     r"""(?:\.mount|\bMount)\(\s*["'](/[\w./-]*)["']\s*,\s*(?:app\s*=\s*)?"""
     r"""StaticFiles\(\s*directory\s*=\s*["']([\w./-]+)["']"""
 )
+# a file in Flask's instance folder: os.path.join(app.instance_path, "flaskr.sqlite")
+INSTANCE_FILE = re.compile(r"""instance_path\s*\)?\s*(?:,|/)\s*["']([\w.-]+)["']""")
+# a config file Flask reads from it: app.config.from_pyfile("config.py", silent=True)
+INSTANCE_CONFIG = re.compile(r"""\.from_pyfile\(\s*["']([\w.-]+)["']""")
+# a Flask command making the database, as the Flask tutorial's: `@click.command("init-db")`
+# (added with app.cli.add_command), `@app.cli.command()` on `def init_db():`
+DATABASE_COMMAND = re.compile(
+    r"""^@(?:click|\w+\.cli)\.command\((?:\s*["']([\w-]+)["'])?[^)]*\)\s*\n"""
+    r"""(?:@.*\n)*def (\w+)""",
+    re.M,
+)
+MAKES_A_DATABASE = re.compile(r"^(?:init|create)[-_]?(?:db|database|tables?)$")
+
+
+@dataclass(frozen=True)
+class Migrate:
+    """The command making or upgrading the app's database, run when `inputs` change."""
+
+    command: str
+    inputs: tuple[str, ...]
+    # the SQLite file a command making the database once (the Flask tutorial's init-db, which
+    # drops its tables) runs for, while it is missing or empty
+    made_once: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,9 +81,10 @@ class WebApp:
     health_path: str | None  # a health route, else the home page, when the app has one
     source: str  # the app's modules' text (what they read from the environment)
     instance: str | None  # Flask's instance folder, when the app keeps files there (SQLite)
-    migrate: tuple[str, tuple[str, ...]] | None  # what upgrades its database, and its inputs
+    instance_config: str | None  # a file the app reads from it, given to each release instead
+    migrate: Migrate | None
     sqlite: bool  # a SQLite database (each host has its own)
-    sqlite_file: str | None  # its file in the app, when not in Flask's instance folder
+    sqlite_file: str | None  # its file in the app, unless the instance folder holding it is kept
 
 
 def web_app(app_dir: Path, web_command: str) -> WebApp | None:
@@ -92,6 +116,16 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
     # Flask-SQLAlchemy puts a relative SQLite URL's file in the instance folder
     in_instance = "flask_sqlalchemy" in source and sqlite and sqlite[1]
     flask_instance = framework == "Flask" and ("instance_" in source or in_instance)
+    instance = package.parent / "instance"
+    named_in_instance = _instance_file(source) or (sqlite[0] if in_instance else None)
+    in_folder = named_in_instance if flask_instance else None
+    configured = (
+        INSTANCE_CONFIG.search(source) if "instance_relative_config=True" in source else None
+    )
+    # a file read from the instance folder differs by inventory, so each release has its own:
+    # the folder is then kept across releases by its database's file only
+    own_config = bool(in_folder and configured)
+    database = (instance / in_folder).as_posix() if in_folder else sqlite[0] if sqlite else None
     return WebApp(
         kind,
         application,
@@ -101,11 +135,18 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
         _static(app_dir, package, made_in),
         health,
         source,
-        f"{package.parent / 'instance'}/" if flask_instance else None,
-        _migrate(app_dir, application, source),
+        f"{instance}/" if flask_instance and not own_config else None,
+        (instance / configured[1]).as_posix() if own_config else None,
+        _migrate(app_dir, application, source, modules, database),
         "sqlite" in source,
-        sqlite[0] if sqlite and not (flask_instance and in_instance) else None,
+        database if own_config or not in_folder else None,
     )
+
+
+def _instance_file(source: str) -> str | None:
+    """The file the app names in Flask's instance folder, as its SQLite database."""
+    named = INSTANCE_FILE.search(source)
+    return named[1] if named and not named[1].startswith(".") else None
 
 
 def _module(
@@ -175,14 +216,32 @@ def _beside(app_dir: Path, package: PurePosixPath) -> PurePosixPath:
     return package if (app_dir / package / "__init__.py").is_file() else package.parent
 
 
-def _migrate(app_dir: Path, application: str, source: str) -> tuple[str, tuple[str, ...]] | None:
-    """Flask-Migrate's upgrade, with its migrations/, else Alembic's, with its scripts."""
+def _migrate(
+    app_dir: Path,
+    application: str,
+    source: str,
+    modules: list[tuple[PurePosixPath, str]],
+    sqlite_file: str | None,
+) -> Migrate | None:
+    """Flask-Migrate's upgrade, with its migrations/, else Alembic's, with its scripts, else a
+    Flask command making a SQLite database, run while its file is missing or empty."""
+    flask = f"flask --app {shlex.quote(application)}"
     if "flask_migrate" in source and (app_dir / "migrations" / "env.py").is_file():
-        return f"flask --app {shlex.quote(application)} db upgrade", ("migrations/**",)
+        return Migrate(f"{flask} db upgrade", ("migrations/**",))
     ini = app_dir / "alembic.ini"
     scripts = re.search(r"(?m)^script_location\s*=\s*(?:%\(here\)s/)?([\w./-]+)", _text(ini))
     if scripts:
-        return "alembic upgrade head", (f"{scripts[1].strip('/')}/**", "alembic.ini")
+        return Migrate("alembic upgrade head", (f"{scripts[1].strip('/')}/**", "alembic.ini"))
+    for path, text in modules if sqlite_file else ():
+        for named, function in DATABASE_COMMAND.findall(text):
+            command = named or function.replace("_", "-")
+            if MAKES_A_DATABASE.match(command):
+                file = shlex.quote(sqlite_file)
+                return Migrate(
+                    f"test -s {file} || {flask} {command}",
+                    (path.as_posix(), f"{path.parent / '**' / '*.sql'}"),
+                    sqlite_file,
+                )
     return None
 
 

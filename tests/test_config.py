@@ -186,6 +186,10 @@ def test_a_migrate_hook_run_on_every_host_is_told(hooks, every_host):
         ({"secrets": {"file": ".env.prod", "path": "../.env"}}, "secrets.path"),
         ({"secrets": {"file": ".env.prod", "typo": 1}}, "secrets.typo"),
         ({"secrets": {"file": ".env.prod"}, "shared": [".env"]}, "(top level)"),
+        (
+            {"secrets": {"file": "c.py", "path": "instance/config.py"}, "shared": ["instance/"]},
+            "(top level): secrets.path 'instance/config.py' is in the shared dir 'instance/'",
+        ),
         ({"tls": {"certificate": "cert.pem", "key": "/k"}}, "tls.certificate"),
         ({"tls": {"certificate": "/c.pem", "key": "/k; } server {"}}, "tls.key"),
         ({"tls": {"certificate": "/etc/../c.pem", "key": "/k"}}, "tls.certificate"),

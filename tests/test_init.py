@@ -3146,6 +3146,11 @@ KEY_IN_GIT = (
             'env("DJANGO_SECRET_KEY", default="x")',
             KEY_IN_GIT.format("DJANGO_SECRET_KEY"),
         ),
+        (
+            "SECRET_KEY",
+            'os.environ.get("DJANGO_KEY") or "insecure"  # for development',
+            KEY_IN_GIT.format("DJANGO_KEY"),
+        ),
         ("SECRET_KEY", 'os.environ.get("SECRET_KEY", "")', None),
         ("SECRET_KEY", 'os.environ.get("SECRET_KEY")', None),
         ("SECRET_KEY", 'os.environ["SECRET_KEY"]', None),

@@ -70,6 +70,83 @@ def upgrade():
 }
 
 
+# the Flask tutorial's blog (flaskr), its database made by `flask init-db`, which drops its
+# tables first; its secret key read from the instance folder's config.py
+FLASK_TUTORIAL = {
+    "flaskr/__init__.py": """\
+import os
+
+from flask import Flask
+
+
+def create_app(test_config=None):
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        SECRET_KEY="dev",
+        DATABASE=os.path.join(app.instance_path, "flaskr.sqlite"),
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from . import db
+
+    db.init_app(app)
+
+    @app.route("/")
+    def index():
+        posts = db.get_db().execute("SELECT count(*) FROM post").fetchone()[0]
+        return f"posts: {posts}, key: {app.config['SECRET_KEY']}"
+
+    @app.route("/write")
+    def write():
+        db.get_db().execute("INSERT INTO post (body) VALUES ('hello')")
+        db.get_db().commit()
+        return "written"
+
+    return app
+""",
+    "flaskr/db.py": """\
+import sqlite3
+
+import click
+from flask import current_app, g
+
+
+def get_db():
+    if "db" not in g:
+        g.db = sqlite3.connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(e=None):
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def init_db():
+    with current_app.open_resource("schema.sql") as f:
+        get_db().executescript(f.read().decode("utf8"))
+
+
+@click.command("init-db")
+def init_db_command():
+    \"\"\"Clear existing data and create new tables.\"\"\"
+    init_db()
+    click.echo("Initialized the database.")
+
+
+def init_app(app):
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(init_db_command)
+""",
+    "flaskr/schema.sql": "DROP TABLE IF EXISTS post;\n"
+    "CREATE TABLE post (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);\n",
+    ".gitignore": "instance/\n",
+}
+
+
 def project(path: Path, files: dict[str, str], requirements: str = "flask\n") -> Path:
     for name, text in {"requirements.txt": requirements, **files}.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -233,6 +310,43 @@ def test_a_flask_factory_keeps_its_instance_folder_and_migrates_with_flask_migra
     assert [h.command for h in written(app)[1].hooks][1:] == ["python seed.py"]
 
 
+def test_the_flask_tutorials_database_is_made_once_and_its_instance_config_is_a_secret(tmp_path):
+    app = project(tmp_path / "flaskr", FLASK_TUTORIAL)
+    text, config = written(app)
+    assert config.wsgi == "flaskr:create_app()"
+    assert config.shared == ("instance/flaskr.sqlite",), "not the folder: config.py differs"
+    assert (config.secrets.file, config.secrets.path, config.secrets.environment) == (
+        "secrets/{inventory}_config.py",
+        "instance/config.py",
+        False,
+    )
+    made_once = "test -s instance/flaskr.sqlite || flask --app 'flaskr:create_app()' init-db"
+    assert [(h.command, h.run, h.inputs) for h in config.hooks] == [
+        (made_once, "every-host", ("flaskr/db.py", "flaskr/**/*.sql"))
+    ]
+    said = shipstate("init", cwd=app)
+    assert "write secrets/production_config.py (SECRET_KEY = '...': the app needs it)" in (
+        said.stdout
+    )
+    assert "so once (run again, the command would make it anew)" in said.stderr
+    assert (app / "secrets").stat().st_mode & 0o777 == 0o700
+    (app / "flaskr" / "__init__.py").write_text(
+        FLASK_TUTORIAL["flaskr/__init__.py"].replace(
+            'app.config.from_pyfile("config.py", silent=True)', "pass"
+        )
+    )
+    (app / "flaskr" / "db.py").write_text(
+        FLASK_TUTORIAL["flaskr/db.py"]
+        .replace('@click.command("init-db")\ndef init_db_command', "def init_db_command")
+        .replace("app.cli.add_command(init_db_command)", "app.cli.command()(init_db)")
+        .replace("def init_db():", "@click.command()\n@click.option('-v')\ndef init_db(v):")
+    )
+    commit(app, "no instance config; the command named by its function")
+    _, config = written(app)
+    assert config.shared == ("instance/",) and config.secrets is None
+    assert [h.command for h in config.hooks] == [made_once]
+
+
 def test_an_application_imported_from_its_package_and_its_sqlite_file(tmp_path):
     """As the Flask Mega-Tutorial's microblog.py: `from app import app, db`, the database
     `"sqlite:///" + os.path.join(basedir, "app.db")` beside config.py."""
@@ -264,6 +378,30 @@ def test_an_application_imported_from_its_package_and_its_sqlite_file(tmp_path):
     commit(app, "plain SQLAlchemy")
     _, config = written(app)
     assert (config.static_root, config.shared) == ("app/static", ("data/app.db",))
+
+
+@pytest.mark.parametrize(
+    ("key", "said"),
+    [
+        ('app.secret_key = "hard to guess"', "SECRET_KEY is written in the app, so in git"),
+        ('app.config["SECRET_KEY"] = "x"', "SECRET_KEY is written in the app, so in git"),
+        (
+            'app.config["SECRET_KEY"] = os.environ.get("KEY") or "you-will-never-guess"',
+            "SECRET_KEY falls back to a key written in the app, so in git, when the "
+            "environment has no KEY",
+        ),
+        ('app.config.from_mapping(SECRET_KEY=os.getenv("KEY", "dev"))', "SECRET_KEY falls back"),
+        ('app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]', None),
+        ("app.secret_key = os.urandom(16)", None),
+    ],
+)
+def test_a_key_signing_the_apps_sessions_written_in_it_is_named(tmp_path, key, said):
+    app = project(
+        tmp_path / "site",
+        {"app.py": f"import os\nfrom flask import Flask\napp = Flask(__name__)\n{key}\n"},
+    )
+    notes = [note for note in detect(app).notes if note.startswith("SECRET_KEY")]
+    assert [note[: len(said)] for note in notes] == ([said] if said else [])
 
 
 def test_a_wsgi_module_calling_the_packages_factory(tmp_path):
@@ -356,3 +494,29 @@ def test_init_then_deploy_a_flask_app(tmp_path, fleet):
     assert "so skipped: `flask --app 'hello:create_app()' db upgrade`" in again
     for address in host_addresses():
         assert http_get(f"http://{address}/")[:2] == (200, "Visits: 2"), "the same database"
+
+
+def test_deploy_the_flask_tutorials_blog_as_init_writes_it(tmp_path, fleet):
+    """Its database made by its init-db command once on each host, kept when the command's
+    module changes; its secret key from each release's instance config."""
+    reset_app_on_hosts()
+    app = project(tmp_path / "hello", FLASK_TUTORIAL)
+    ok("init", cwd=app)
+    (app / "secrets" / "sandbox_config.py").write_text("SECRET_KEY = 'first'\n")
+    (app / "inventories" / "sandbox.py").write_text(fleet.read_text())
+    commit(app, "shipstate init")
+    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app)
+    for address in host_addresses():
+        assert http_get(f"http://{address}/")[:2] == (200, "posts: 0, key: first")
+        assert http_get(f"http://{address}/write")[:2] == (200, "written")
+    db = app / "flaskr" / "db.py"
+    db.write_text(db.read_text() + "# a change to the hook's inputs\n")
+    commit(app, "the command's module changes")
+    (app / "secrets" / "sandbox_config.py").write_text("SECRET_KEY = 'second'\n")
+    again = ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app).stdout
+    assert "so skipped" not in again, "its inputs changed: it runs, and keeps the database"
+    for address in host_addresses():
+        assert http_get(f"http://{address}/")[:2] == (200, "posts: 1, key: second")
+    ok("rollback", "-i", "inventories/sandbox.py", "--yes", cwd=app)
+    for address in host_addresses():
+        assert http_get(f"http://{address}/")[:2] == (200, "posts: 1, key: first")

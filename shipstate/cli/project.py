@@ -63,12 +63,14 @@ def init(
     for note in done.notes:
         err.print(f"note: {escape(note)}")
     hosts = "check the hosts in" if "production" in done.hosts_taken else "add your hosts to"
-    needed = ", ".join(f"{name}=..." for name in done.secrets_needed)
+    python = done.secrets_file.endswith(".py")
+    needed = ", ".join(f"{n} = '...'" if python else f"{n}=..." for n in done.secrets_needed)
     them = "it" if len(done.secrets_needed) == 1 else "them"
     copy = f"; your {done.local_env} has {them}: `cp {done.local_env} secrets/sandbox.env`"
 
     def secrets(inventory: str, also: str = "") -> str:
-        return f"secrets/{inventory}.env ({needed}: the app needs {them}{also})"
+        file = done.secrets_file.format(inventory=inventory)
+        return f"{file} ({needed}: the app needs {them}{also})"
 
     out.print(
         f"\nNext: review shipstate.toml, {hosts} inventories/production.py, "
