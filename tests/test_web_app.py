@@ -478,11 +478,7 @@ def test_init_then_deploy_a_flask_app(tmp_path, fleet):
         },
         "flask\nflask-sqlalchemy\nflask-migrate\n",
     )
-    ok("init", cwd=app)
-    (app / "secrets" / "sandbox.env").write_text("SECRET_KEY=sandbox\n")
-    (app / "inventories" / "sandbox.py").write_text(fleet.read_text())
-    commit(app, "shipstate init")
-    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app)
+    applied_as_init_writes_it(app, fleet, "sandbox.env", "SECRET_KEY=sandbox\n")
     for address in host_addresses():
         assert http_get(f"http://{address}/")[:2] == (200, "visits: 1")
         status, css, headers = http_get(f"http://{address}/static/site.css")
@@ -501,11 +497,7 @@ def test_deploy_the_flask_tutorials_blog_as_init_writes_it(tmp_path, fleet):
     module changes; its secret key from each release's instance config."""
     reset_app_on_hosts()
     app = project(tmp_path / "hello", FLASK_TUTORIAL)
-    ok("init", cwd=app)
-    (app / "secrets" / "sandbox_config.py").write_text("SECRET_KEY = 'first'\n")
-    (app / "inventories" / "sandbox.py").write_text(fleet.read_text())
-    commit(app, "shipstate init")
-    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app)
+    applied_as_init_writes_it(app, fleet, "sandbox_config.py", "SECRET_KEY = 'first'\n")
     for address in host_addresses():
         assert http_get(f"http://{address}/")[:2] == (200, "posts: 0, key: first")
         assert http_get(f"http://{address}/write")[:2] == (200, "written")
@@ -520,3 +512,12 @@ def test_deploy_the_flask_tutorials_blog_as_init_writes_it(tmp_path, fleet):
     ok("rollback", "-i", "inventories/sandbox.py", "--yes", cwd=app)
     for address in host_addresses():
         assert http_get(f"http://{address}/")[:2] == (200, "posts: 1, key: first")
+
+
+def applied_as_init_writes_it(app: Path, fleet: Path, secrets: str, secret: str) -> None:
+    """`shipstate init`, then its secrets file for the sandbox, then apply to it."""
+    ok("init", cwd=app)
+    (app / "secrets" / secrets).write_text(secret)
+    (app / "inventories" / "sandbox.py").write_text(fleet.read_text())
+    commit(app, "shipstate init")
+    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app)
