@@ -611,6 +611,9 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
     processes, processes_found_in = app_processes.processes_to_run(
         app_dir, procfile, app_dir, package, ""
     )
+    if not processes and web.celery:
+        module, processes_found_in = web.celery
+        processes = (("worker", f"celery -A {module} worker -l info"),)
     environment = settings_read.environment_read(web.source)
     required = settings_read.environment_required(web.source)
     server_needs = app_requirements.needing_server_packages(requirements_text)

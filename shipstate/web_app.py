@@ -56,6 +56,7 @@ DATABASE_COMMAND = re.compile(
     r"""(?:@.*\n)*def (\w+)""",
     re.M,
 )
+CELERY_CLASSES = ("Celery", "celery.Celery")
 MAKES_A_DATABASE = re.compile(r"^(?:init|create)[-_]?(?:db|database|tables?)$")
 
 
@@ -85,6 +86,7 @@ class WebApp:
     migrate: Migrate | None
     sqlite: bool  # a SQLite database (each host has its own)
     sqlite_file: str | None  # its file in the app, unless the instance folder holding it is kept
+    celery: tuple[str, str] | None  # (module, its file): a Celery app made on import, for -A
 
 
 def web_app(app_dir: Path, web_command: str) -> WebApp | None:
@@ -140,7 +142,26 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
         _migrate(app_dir, application, source, modules, database),
         "sqlite" in source,
         database if own_config or not in_folder else None,
+        _celery(modules),
     )
+
+
+def _celery(modules: list[tuple[PurePosixPath, str]]) -> tuple[str, str] | None:
+    """The first module making a Celery app as it is imported, as Flask's make_celery.py:
+    `celery_app = flask_app.extensions["celery"]`, or `celery = Celery(__name__)`."""
+    for path, text in modules if "celery" in "".join(t for _, t in modules).lower() else ():
+        for node in statements(text) or []:
+            value = node.value if _assigned(node) else None
+            made = isinstance(value, ast.Call) and _dotted(value.func) in CELERY_CLASSES
+            taken = (
+                isinstance(value, ast.Subscript)
+                and _dotted(value.value).endswith(".extensions")
+                and isinstance(value.slice, ast.Constant)
+                and value.slice.value == "celery"
+            )
+            if made or taken:
+                return _named(path), path.as_posix()
+    return None
 
 
 def _instance_file(source: str) -> str | None:

@@ -404,6 +404,32 @@ def test_a_key_signing_the_apps_sessions_written_in_it_is_named(tmp_path, key, s
     assert [note[: len(said)] for note in notes] == ([said] if said else [])
 
 
+def test_a_celery_app_made_on_import_is_a_worker_to_run(tmp_path):
+    """As Flask's Celery example: make_celery.py takes it from the app its factory makes."""
+    factory = (
+        "from celery import Celery\nfrom flask import Flask\n\ndef create_app():\n"
+        "    app = Flask(__name__)\n    app.extensions['celery'] = Celery(app.name)\n"
+        "    return app\n"
+    )
+    app = project(
+        tmp_path / "tasks",
+        {
+            "src/task_app/__init__.py": factory,
+            "make_celery.py": "from task_app import create_app\n\nflask_app = create_app()\n"
+            'celery_app = flask_app.extensions["celery"]\n',
+        },
+    )
+    found = detect(app)
+    assert found.wsgi == "task_app:create_app()" and found.pythonpath == "src"
+    assert found.processes == (("worker", "celery -A make_celery worker -l info"),)
+    assert found.processes_found_in == "make_celery.py"
+    assert '# command = "celery -A make_celery worker -l info"' in render_config(found)
+    (app / "make_celery.py").unlink()
+    (app / "worker.py").write_text("import celery\n\ncelery = celery.Celery('tasks')\n")
+    commit_all(app, "a Celery app of its own")
+    assert detect(app).processes == (("worker", "celery -A worker worker -l info"),)
+
+
 def test_a_wsgi_module_calling_the_packages_factory(tmp_path):
     app = project(
         tmp_path / "blog",
