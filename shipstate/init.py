@@ -57,7 +57,7 @@ from shipstate.source import (
     tracked_files,
 )
 from shipstate.templates import ALL_TEMPLATES
-from shipstate.web_app import PROCFILE_WEB, WebApp, web_app
+from shipstate.web_app import FASTAPI_DOCS, PROCFILE_WEB, WebApp, web_app
 
 INVENTORY = '''"""pyinfra inventory for {env}, written by `shipstate init` {about}.
 
@@ -661,6 +661,13 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
                     "/healthz) and set health_path to it"
                 ]
                 if web.health_path in (None, "/")
+                else [
+                    "no health route (healthz, health, ping) nor / found: health_path = "
+                    f'"{FASTAPI_DOCS}", FastAPI\'s docs page, answers while the app runs; a route '
+                    "checking what it "
+                    "needs too (its database...) makes a better one (e.g. /healthz)"
+                ]
+                if web.health_path == FASTAPI_DOCS
                 else []
             ),
             *(

@@ -8,7 +8,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from shipstate.python_source import source_text, statements
+from shipstate.python_source import literal, source_text, statements
 
 # a framework's application class, as the app calls it: (served as, the framework)
 APPLICATION_CLASSES = {
@@ -38,6 +38,7 @@ APPLICATION_WORD = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(?:\(\))?$")
 ASGI_SERVERS = re.compile(r"\b(?:uvicorn|hypercorn|daphne|granian)\b", re.I)
 # @app.route("/x"), @router.get("/x"), Starlette's Route("/x", ...): one without parameters
 ROUTE = re.compile(r"""(?:@\w+\.(?:route|get|api_route)|\bRoute)\(\s*["'](/[^"'<{]*)["']""")
+FASTAPI_DOCS = "/docs"  # the page FastAPI serves unless told otherwise (docs_url)
 HEALTH_ROUTE = re.compile(r"^/(?:[\w-]+/)*(?:healthz?|ping|status|ready|live)/?$", re.I)
 # FastAPI's and Starlette's app.mount("/static", StaticFiles(directory="static"), ...), and
 # Starlette's Mount("/static", app=StaticFiles(directory="static"))
@@ -112,6 +113,8 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
     framework = made[2] if made else None
     routes = ROUTE.findall(source)
     health = next((r for r in routes if HEALTH_ROUTE.match(r)), "/" if "/" in routes else None)
+    if health is None and framework == "FastAPI" and "docs_url" not in source:
+        health = FASTAPI_DOCS
     made_by = _named(origin) if origin else module
     package = PurePosixPath(*([pythonpath] if pythonpath else []), *made_by.split("."))
     sqlite = _sqlite_file(modules)
@@ -212,9 +215,10 @@ def _origin(
 
 
 # a SQLite URL's file: "sqlite:///app.db", "sqlite:///" + os.path.join(basedir, "app.db"),
-# f"sqlite:///{BASE_DIR / 'app.db'}"
+# f"sqlite:///{BASE_DIR / 'app.db'}"; or the name of the one holding it: f"sqlite:///{name}"
 SQLITE_URL = re.compile(
-    r"""sqlite:///(?:(?:\./)?([\w.-][\w./-]*)|(?:["']|\{).*?["']([\w.-]+\.(?:db|sqlite3?))["'])"""
+    r"""sqlite:///(?:(?:\./)?([\w.-][\w./-]*)|(?:["']|\{).*?["']([\w.-]+\.(?:db|sqlite3?))["']"""
+    r"""|\{(\w+)\})"""
 )
 
 
@@ -225,8 +229,10 @@ def _sqlite_file(modules: list[tuple[PurePosixPath, str]]) -> tuple[str, bool] |
     for path, text in modules:
         for line in text.replace("\\\n", " ").splitlines():
             found = SQLITE_URL.search(line)
-            if found and found[1] and ".." not in found[1]:
-                return found[1], True
+            named = found and found[3] and re.search(rf"(?m)^{found[3]}\s*=\s*(.+)$", text)
+            file = literal(named[1]) if named else found and found[1]
+            if isinstance(file, str) and file and ".." not in file and not file.startswith("/"):
+                return file.removeprefix("./"), True
             if found and found[2]:
                 return (path.parent / found[2]).as_posix(), False
     return None

@@ -235,6 +235,50 @@ def test_a_fastapi_app_in_src_with_its_mounted_static_files(tmp_path):
                for n in notes)  # fmt: skip
 
 
+SQLMODEL_TUTORIAL = """\
+from fastapi import FastAPI
+from sqlmodel import SQLModel, create_engine
+
+sqlite_file_name = "database.db"
+sqlite_url = f"sqlite:///{sqlite_file_name}"
+engine = create_engine(sqlite_url, connect_args={"check_same_thread": False})
+app = FastAPI()
+
+
+@app.on_event("startup")
+def on_startup():
+    SQLModel.metadata.create_all(engine)
+
+
+@app.get("/heroes/")
+def read_heroes():
+    return []
+"""
+
+
+def test_fastapis_sql_tutorial_keeps_its_database_and_is_asked_its_docs_page(tmp_path):
+    """FastAPI's SQL tutorial names its SQLite file by a variable, and has neither / nor a
+    health route: its docs page answers while it runs."""
+    app = project(tmp_path / "heroes", {"main.py": SQLMODEL_TUTORIAL}, "fastapi\nsqlmodel\n")
+    _, config = written(app)
+    assert (config.asgi, config.shared, config.health_path) == (
+        "main:app",
+        ("database.db",),
+        "/docs",
+    )
+    notes = detect(app).notes
+    assert any(n.startswith('no health route (healthz, health, ping) nor / found: health_path = '
+                            '"/docs", FastAPI\'s docs page') for n in notes)  # fmt: skip
+    (app / "main.py").write_text(
+        SQLMODEL_TUTORIAL.replace("FastAPI()", "FastAPI(docs_url=None)").replace(
+            '"database.db"', '"./data/heroes.db"'
+        )
+    )
+    commit(app, "no docs page; the database in data/")
+    _, config = written(app)
+    assert (config.shared, config.health_path) == (("data/heroes.db",), "/")
+
+
 def test_a_starlette_app_with_its_routes_and_mounts_in_a_list(tmp_path):
     app = project(
         tmp_path / "feed",
