@@ -246,8 +246,12 @@ def setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
 
 
 def secret_key_notes(source: str) -> list[str]:
-    """The key an app without Django signs its sessions with, when its modules write it."""
-    for value in KEY_SET.findall(source):
+    """The key an app without Django signs its sessions with, when its modules write it (and
+    set none from the environment alone, as a production config class beside a test one)."""
+    values = KEY_SET.findall(source)
+    if any(re.search(ENVIRONMENT_READ, v) and not KEY_FALLBACK.search(v) for v in values):
+        return []
+    for value in values:
         read = re.search(ENVIRONMENT_READ, value)
         if read and KEY_FALLBACK.search(value):
             return [

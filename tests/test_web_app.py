@@ -437,6 +437,11 @@ def test_an_application_imported_from_its_package_and_its_sqlite_file(tmp_path):
         ('app.config.from_mapping(SECRET_KEY=os.getenv("KEY", "dev"))', "SECRET_KEY falls back"),
         ('app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]', None),
         ("app.secret_key = os.urandom(16)", None),
+        (
+            "class Config:\n    SECRET_KEY = os.environ['SECRET_KEY']\n"
+            "class TestingConfig(Config):\n    SECRET_KEY = 'test'",
+            None,
+        ),
     ],
 )
 def test_a_key_signing_the_apps_sessions_written_in_it_is_named(tmp_path, key, said):
