@@ -156,6 +156,22 @@ def translations(app_dir: Path) -> tuple[str, ...]:
     return tuple(sorted(locales - {"."}))
 
 
+# what serves the app in a Procfile's web command (shipstate runs gunicorn itself)
+APP_SERVER = re.compile(
+    r"\b(?:gunicorn|uwsgi|daphne|uvicorn|hypercorn|granian|waitress-serve|runserver)\b"
+)
+
+
+def web_steps(web: str, application: str) -> tuple[str, ...]:
+    """What a Procfile's web command runs before its server, as a Heroku app may (`flask db
+    upgrade; flask translate compile; gunicorn microblog:app`); a `flask` command is given the
+    application shipstate serves."""
+    parts = [part for part in re.split(r"\s*(?:&&|;)\s*", web.strip()) if part]
+    server = next((at for at, part in enumerate(parts) if APP_SERVER.search(part)), 0)
+    flask = f"flask --app {shlex.quote(application)} "
+    return tuple(re.sub(r"^flask (?!--app\b)", flask, part) for part in parts[:server])
+
+
 def processes_notes(processes: tuple[tuple[str, str], ...], found_in: str) -> list[str]:
     if not processes:
         return []

@@ -3,6 +3,7 @@
 
 import json
 import re
+import shlex
 import tomllib
 from collections import Counter
 from collections.abc import Callable
@@ -118,7 +119,9 @@ class Detected:
     asgi: str | None = None  # the ASGI application the settings name (Channels)
     build: FrontendBuild | None = None  # the frontend's build a package.json describes
     release: str | None = None  # a Procfile's release command, unless only management commands
+    web_steps: tuple[str, ...] = ()  # what its web command runs before the server (no Django)
     translations: tuple[str, ...] = ()  # locale directories whose .po git holds uncompiled
+    compile_translations: str = "python manage.py compilemessages"
     server_needs: tuple[str, ...] = ()  # requirements needing Debian packages (psycopg2)
     releases_kept: tuple[int, str] | None = None  # by the former deploy tool, and where it says
     root: str | None = None  # when the former tool deploys into shipstate's default root
@@ -240,14 +243,14 @@ class FormerCommands:
 
 
 def _former_commands(
-    app_dir: Path, released: list[str], cache_table: bool, built: bool
+    app_dir: Path, released: list[str], released_in: str, cache_table: bool, built: bool
 ) -> FormerCommands:
-    """The former tool's (a Procfile's `release` commands, `released`, after them);
-    `cache_table`: init writes createcachetable; `built`: [build] builds the frontend."""
+    """The former tool's (a Procfile's commands, `released`, after them, as `released_in`
+    says); `cache_table`: init writes createcachetable; `built`: [build] builds the frontend."""
     commands, found_in = deploy_commands(app_dir) or ((), None)
-    if released:  # Heroku's release phase, which runs after its build's collectstatic
+    if released:  # Heroku's release phase and dynos, which run after its build's collectstatic
         commands = (*commands, "collectstatic", *released)
-        found_in = found_in or "the Procfile's release"
+        found_in = found_in or released_in
     written = set(WRITTEN_ANYWAY)
     if cache_table:
         written.add("createcachetable")
@@ -341,6 +344,8 @@ def detect(app_dir: Path) -> Detected:
     release = procfile.get("release", "")
     release_commands = management_commands_only(release)
     release_hook = None if release_commands is not None else release or None
+    steps = app_processes.web_steps(procfile.get("web", ""), "")
+    step_commands = management_commands_only(" && ".join(steps))
     translations = app_processes.translations(app_dir)
     requirements_text = app_requirements.read_requirements(app_dir / requirements)
     server_needs = app_requirements.needing_server_packages(requirements_text, settings)
@@ -357,7 +362,13 @@ def detect(app_dir: Path) -> Detected:
     ]
     build = app_processes.frontend_build(app_dir)
     cache_table = bool(DATABASE_CACHE.search(settings))
-    former = _former_commands(app_dir, release_commands or [], cache_table, bool(build))
+    former = _former_commands(
+        app_dir,
+        [*(release_commands or []), *(step_commands or [])],
+        "the Procfile's release" if release_commands else "the Procfile's web command",
+        cache_table,
+        bool(build),
+    )
     compress = former.compressed or bool(COMPRESS_OFFLINE.search(settings))
     allowed_hosts = settings_read.allowed_hosts(settings)
     served_at = settings_read.server_names(app_dir, allowed_hosts, kamal_names)
@@ -404,6 +415,7 @@ def detect(app_dir: Path) -> Detected:
         former_after_static=former.after_static,
         former_commands_in=former.found_in if former.before_static or former.after_static else None,
         release=release_hook,
+        web_steps=() if step_commands else steps,
         translations=translations,
         server_needs=server_needs,
         notes=(
@@ -545,6 +557,7 @@ def detect(app_dir: Path) -> Detected:
                 if release_hook
                 else []
             ),
+            *_web_steps_notes(() if step_commands else steps),
             *app_processes.processes_notes(processes, processes_found_in),
             *(
                 [
@@ -620,8 +633,14 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
     build = app_processes.frontend_build(app_dir)
     static_url, static_root = web.static or ("/static/", None)
     # a release command upgrading the database (flask db upgrade): the migrate hook does
-    upgrades = web.migrate and re.search(r"\b(?:db|alembic) upgrade\b", procfile.get("release", ""))
-    release = None if upgrades else procfile.get("release") or None
+    upgrade = re.compile(r"\b(?:db|alembic) upgrade\b" if web.migrate else r"(?!)")
+    release = None if upgrade.search(procfile.get("release", "")) else procfile.get("release")
+    steps = app_processes.web_steps(procfile.get("web", ""), web.application)
+    steps = tuple(step for step in steps if not upgrade.search(step))
+    # Flask-Babel's translations, unless a step compiles them (microblog's `flask translate
+    # compile`)
+    compiled = "flask_babel" not in web.source or any("compile" in step for step in steps)
+    translations = () if compiled else app_processes.translations(app_dir)
     served = f"{web.framework + ' ' if web.framework else ''}{web.kind.upper()} app"
     return Detected(
         name=_app_name(app_dir, package)[:40],
@@ -639,7 +658,12 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
         processes=processes,
         processes_found_in=processes_found_in,
         build=build,
-        release=release,
+        release=release or None,
+        web_steps=steps,
+        translations=translations,
+        compile_translations=" && ".join(
+            f"pybabel compile -d {shlex.quote(directory)}" for directory in translations
+        ),
         server_needs=server_needs,
         app_server=_former_app_server(app_dir),
         web=web,
@@ -731,6 +755,15 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
                 if release
                 else []
             ),
+            *_web_steps_notes(steps),
+            *(
+                [
+                    "git holds translations (.po) without their compiled .mo: a hook in "
+                    "shipstate.toml compiles them with pybabel in each release"
+                ]
+                if translations
+                else []
+            ),
             *app_processes.processes_notes(processes, processes_found_in),
             *_environment_notes(
                 "the app reads", environment, _env_example(app_dir, [app_dir]), required
@@ -739,6 +772,16 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
             *([] if web.instance_config else settings_read.secret_key_notes(web.source)),
         ),
     )
+
+
+def _web_steps_notes(steps: tuple[str, ...]) -> list[str]:
+    if not steps:
+        return []
+    return [
+        f"the Procfile's web command runs {' and '.join(f'`{s}`' for s in steps)} before its "
+        + ("server: a hook runs it" if len(steps) == 1 else "server: hooks run them")
+        + " in each release on every host before it goes live"
+    ]
 
 
 def _environment_notes(
@@ -847,7 +890,7 @@ def render_config(found: Detected) -> str:
     each_host = found.sqlite_file or (found.web and found.web.sqlite)
     hooks_run = "every-host" if each_host else "once"
     body_size = found.served_at.body_size
-    needed = app_requirements.packages(found.server_needs, found.translations)
+    needed = app_requirements.packages(found.server_needs, found.web is None and found.translations)
     packages = list(dict.fromkeys(p for names in needed.values() for p in names))
     static_root = found.static_root or in_workdir(found.workdir, DEFAULT_STATIC_ROOT)
     django = found.web is None
@@ -1002,7 +1045,7 @@ def render_config(found: Detected) -> str:
             "",
             "# The translations git holds uncompiled (.po), compiled in each release:",
             "[[hooks]]",
-            'command = "python manage.py compilemessages"',
+            f"command = {json.dumps(found.compile_translations)}",
             'inputs = ["**/*.po"]',
             f"outputs = {json.dumps(list(found.translations))}",
         ]
@@ -1013,6 +1056,13 @@ def render_config(found: Detected) -> str:
             "[[hooks]]",
             f"command = {json.dumps(found.release)}",
             f'run = "{hooks_run}"',
+        ]
+    for step in found.web_steps:
+        lines += [
+            "",
+            "# Run by the Procfile's web command before its server, so for each release:",
+            "[[hooks]]",
+            f"command = {json.dumps(step)}",
         ]
     lines += _former_hooks(found, found.former_before_static, "before", hooks_run)
     compress = " && python manage.py compress" if found.compress else ""

@@ -1592,6 +1592,26 @@ def test_a_procfiles_release_of_management_commands_runs_those_init_does_not_wri
     assert len(config_written_for(detect(project)).hooks) == 1, "only what init writes anyway"
 
 
+def test_what_a_procfiles_web_command_runs_before_its_server_runs_as_hooks(tmp_path):
+    project = startproject(tmp_path / "heroku")
+    (project / "Procfile").write_text(
+        "web: python manage.py migrate && python manage.py clearsessions && gunicorn mysite.wsgi\n"
+    )
+    found = detect(project)
+    assert [(h.command, h.run) for h in config_written_for(found).hooks] == [
+        ("python manage.py migrate --noinput", "every-host"),
+        ("python manage.py clearsessions", "every-host"),
+    ], "migrate as init writes it, the other management command after it"
+    assert any(n.startswith("the Procfile's web command ran `manage.py clearsessions`")
+               for n in found.notes)  # fmt: skip
+    (project / "Procfile").write_text("web: ./bin/warm-cache.sh; exec gunicorn mysite.wsgi\n")
+    found = detect(project)
+    assert [h.command for h in config_written_for(found).hooks][1:] == ["./bin/warm-cache.sh"]
+    assert "the Procfile's web command runs `./bin/warm-cache.sh` before its server: a hook" in (
+        " ".join(found.notes)
+    )
+
+
 FRENCH_LOG_IN = """msgid ""
 msgstr ""
 "Content-Type: text/plain; charset=UTF-8\\n"

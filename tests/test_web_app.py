@@ -479,6 +479,40 @@ def test_a_celery_app_made_on_import_is_a_worker_to_run(tmp_path):
     assert detect(app).processes == (("worker", "celery -A worker worker -l info"),)
 
 
+def test_what_the_procfiles_web_command_runs_before_its_server_and_babels_translations(tmp_path):
+    """As the Flask Mega-Tutorial's microblog: `flask db upgrade; flask translate compile;
+    gunicorn microblog:app`, its translations kept uncompiled."""
+    factory = FLASK_FACTORY.replace(
+        "from flask_migrate", "from flask_babel import Babel\nfrom flask_migrate"
+    )
+    app = project(
+        tmp_path / "microblog",
+        {
+            "app/__init__.py": factory,
+            "microblog.py": "from app import create_app\n\napp = create_app()\n",
+            "app/translations/es/LC_MESSAGES/messages.po": 'msgid ""\nmsgstr ""\n',
+            **{f"migrations/{name}": text for name, text in MIGRATIONS.items()},
+            "Procfile": "web: flask db upgrade; flask translate compile; gunicorn microblog:app\n",
+        },
+    )
+    _, config = written(app)
+    assert config.wsgi == "microblog:app"
+    assert [(h.command, h.run, h.outputs) for h in config.hooks] == [
+        ("flask --app microblog:app db upgrade", "every-host", ()),
+        ("flask --app microblog:app translate compile", "every-host", ()),
+    ], "the upgrade once, as the migrate hook; the step compiles the translations"
+    assert "runs `flask --app microblog:app translate compile` before its server" in " ".join(
+        detect(app).notes
+    )
+    (app / "Procfile").unlink()
+    commit_all(app, "no Procfile")
+    _, config = written(app)
+    assert [(h.command, h.inputs, h.outputs) for h in config.hooks][1:] == [
+        ("pybabel compile -d app/translations", ("**/*.po",), ("app/translations",))
+    ]
+    assert config.packages == (), "pybabel is Python's: no gettext"
+
+
 def test_a_wsgi_module_calling_the_packages_factory(tmp_path):
     app = project(
         tmp_path / "blog",
