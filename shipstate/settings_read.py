@@ -114,6 +114,9 @@ ENVIRONMENT_DEFAULT_NOTES = (
         "DEBUG",
         re.compile(
             r"""(?:default\s*=\s*|['"]\w+['"]\s*,\s*)['"]?(?:True|true|1|yes|on)['"]?\s*[,)]"""
+            # the MDN tutorial's os.environ.get("DJANGO_DEBUG", "") != "False": on when unset
+            r"""|\(\s*['"]\w+['"]\s*(?:,\s*['"](?P<default>[^'"]*)['"]\s*)?\)\s*!=\s*"""
+            r"""['"](?!(?P=default)['"])"""
         ),
         "DEBUG is on unless the environment's {0} turns it off: visitors would see tracebacks; "
         "set {0}=False in each inventory's secrets file, or default it to off",

@@ -3149,6 +3149,9 @@ KEY_IN_GIT = (
         ("DEBUG", 'env.bool("DJANGO_DEBUG", False)', None),
         ("DEBUG", 'os.environ.get("DEBUG", "False") == "True"', None),
         ("DEBUG", 'os.environ.get("DEBUG") == "1"', None),
+        ("DEBUG", "os.environ.get('DJANGO_DEBUG', '') != 'False'", DEBUG_ON.format("DJANGO_DEBUG")),
+        ("DEBUG", 'os.getenv("DEBUG") != "0"', DEBUG_ON.format("DEBUG")),
+        ("DEBUG", 'os.environ.get("DEBUG", "False") != "False"', None),
         ("DEBUG", 'os.environ.get("DEBUG", "False")', DEBUG_STRING.format("DEBUG")),
         (
             "DEBUG",
