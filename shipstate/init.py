@@ -60,6 +60,8 @@ from shipstate.source import (
 from shipstate.templates import ALL_TEMPLATES
 from shipstate.web_app import FASTAPI_DOCS, PROCFILE_WEB, WebApp, web_app
 
+# the file [secrets] names, written active for variables the app needs
+ENV_SECRETS = "secrets/{inventory}.env"
 INVENTORY = '''"""pyinfra inventory for {env}, written by `shipstate init` {about}.
 
 Every top-level list is a group; each host is "name" or ("name", {{data}}). The first connection
@@ -119,7 +121,7 @@ class Detected:
     asgi: str | None = None  # the ASGI application the settings name (Channels)
     build: FrontendBuild | None = None  # the frontend's build a package.json describes
     release: str | None = None  # a Procfile's release command, unless only management commands
-    web_steps: tuple[str, ...] = ()  # what its web command runs before the server (no Django)
+    web_steps: tuple[str, ...] = ()  # what its web command runs before the server, as hooks
     translations: tuple[str, ...] = ()  # locale directories whose .po git holds uncompiled
     compile_translations: str = "python manage.py compilemessages"
     server_needs: tuple[str, ...] = ()  # requirements needing Debian packages (psycopg2)
@@ -688,8 +690,8 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
                 else [
                     "no health route (healthz, health, ping) nor / found: health_path = "
                     f'"{FASTAPI_DOCS}", FastAPI\'s docs page, answers while the app runs; a route '
-                    "checking what it "
-                    "needs too (its database...) makes a better one (e.g. /healthz)"
+                    "checking what it needs too (its database...) makes a better one (e.g. "
+                    "/healthz)"
                 ]
                 if web.health_path == FASTAPI_DOCS
                 else []
@@ -704,9 +706,9 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
                     f"the app reads {web.instance_config} when there is one: [secrets] in "
                     f"shipstate.toml gives each release its own, from "
                     f"{_instance_secrets(web.instance_config).format(inventory='production')} "
-                    "and the "
-                    "like (with SECRET_KEY = '...', a new one, as `python3 -c 'import secrets; "
-                    "print(secrets.token_hex())'` prints), so the folder is not in `shared`"
+                    "and the like (with SECRET_KEY = '...', a new one, as `python3 -c 'import "
+                    "secrets; print(secrets.token_hex())'` prints), so the folder is not in "
+                    "`shared`"
                 ]
                 if web.instance_config and not required
                 else []
@@ -890,10 +892,10 @@ def render_config(found: Detected) -> str:
     each_host = found.sqlite_file or (found.web and found.web.sqlite)
     hooks_run = "every-host" if each_host else "once"
     body_size = found.served_at.body_size
-    needed = app_requirements.packages(found.server_needs, found.web is None and found.translations)
+    django = found.web is None
+    needed = app_requirements.packages(found.server_needs, django and found.translations)
     packages = list(dict.fromkeys(p for names in needed.values() for p in names))
     static_root = found.static_root or in_workdir(found.workdir, DEFAULT_STATIC_ROOT)
-    django = found.web is None
     reader = "The settings" if django else "The app's modules"
     media = found.media_root or (in_workdir(found.workdir, "media") if django else None)
     shared = [f"{media}/"] if media else []
@@ -1002,14 +1004,14 @@ def render_config(found: Detected) -> str:
                 f"# The app reads {found.web.instance_config} from its instance folder when there "
                 "is one: each",
                 "# release gets it from a local file per inventory, as "
-                f"{secrets_file(found).format(inventory='production')}",
+                f"{_secrets_file(found).format(inventory='production')}",
                 "# (never committed; README: Secrets):",
                 "[secrets]",
-                f'file = "{secrets_file(found)}"',
+                f'file = "{_secrets_file(found)}"',
                 f'path = "{found.web.instance_config}"',
                 "environment = false",
             ]
-            if secrets_file(found) != ENV_SECRETS
+            if _secrets_file(found) != ENV_SECRETS
             else [
                 "# Secrets go in a local file per inventory (e.g. secrets/production.env, "
                 "KEY=VALUE",
@@ -1162,7 +1164,7 @@ class Written:
     secrets_needed: tuple[str, ...] = ()  # what the settings need from each inventory's secrets
     local_env: str | None = None  # this machine's .env, out of git, which sets them all
     made: str | None = None  # the secrets files' directory, made for them
-    secrets_file: str = "secrets/{inventory}.env"  # the file [secrets] names, when active
+    secrets_file: str = ENV_SECRETS  # the file [secrets] names, when active
 
 
 def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
@@ -1205,7 +1207,7 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
     taken = tuple(path.stem for path in inventories if path.stem in former and path not in kept)
     hosts_notes = tuple(_former_hosts_note(env, former[env]) for env in taken)
     notes = (*found.notes, *hosts_notes, *outside_git)
-    file = secrets_file(found)
+    file = _secrets_file(found)
     # the Flask tutorial's SECRET_KEY = "dev" until the instance config sets another
     key = ("SECRET_KEY",) if found.web and "SECRET_KEY" in found.web.source else ()
     needed = found.environment_required or (key if file != ENV_SECRETS else ())
@@ -1223,11 +1225,7 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
     )
 
 
-# the file [secrets] names, written active for variables the app needs
-ENV_SECRETS = "secrets/{inventory}.env"
-
-
-def secrets_file(found: Detected) -> str:
+def _secrets_file(found: Detected) -> str:
     """The file init's [secrets] names: the app's instance config's, else KEY=VALUE lines."""
     if found.web and found.web.instance_config and not found.environment_required:
         return _instance_secrets(found.web.instance_config)

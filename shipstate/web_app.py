@@ -53,8 +53,8 @@ INSTANCE_CONFIG = re.compile(r"""\.from_pyfile\(\s*["']([\w.-]+)["']""")
 # a Flask command making the database, as the Flask tutorial's: `@click.command("init-db")`
 # (added with app.cli.add_command), `@app.cli.command()` on `def init_db():`
 DATABASE_COMMAND = re.compile(
-    r"""^@(?:click|\w+\.cli)\.command\((?:\s*["']([\w-]+)["'])?[^)]*\)\s*\n"""
-    r"""(?:@.*\n)*def (\w+)""",
+    r"""^[ \t]*@(?:click|\w+\.cli)\.command\((?:\s*["']([\w-]+)["'])?[^)]*\)\s*\n"""
+    r"""(?:[ \t]*@.*\n)*[ \t]*def (\w+)""",
     re.M,
 )
 CELERY_CLASSES = ("Celery", "celery.Celery")
@@ -122,8 +122,8 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
     in_instance = "flask_sqlalchemy" in source and sqlite and sqlite[1]
     flask_instance = framework == "Flask" and ("instance_" in source or in_instance)
     instance = package.parent / "instance"
-    named_in_instance = _instance_file(source) or (sqlite[0] if in_instance else None)
-    in_folder = named_in_instance if flask_instance else None
+    in_folder = _instance_file(source) or (sqlite[0] if in_instance else None)
+    in_folder = in_folder if flask_instance else None
     configured = (
         INSTANCE_CONFIG.search(source) if "instance_relative_config=True" in source else None
     )
@@ -152,8 +152,8 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
 def _celery(modules: list[tuple[PurePosixPath, str]]) -> tuple[str, str] | None:
     """The first module making a Celery app as it is imported, as Flask's make_celery.py:
     `celery_app = flask_app.extensions["celery"]`, or `celery = Celery(__name__)`."""
-    for path, text in modules if "celery" in "".join(t for _, t in modules).lower() else ():
-        for node in statements(text) or []:
+    for path, text in modules:
+        for node in statements(text) or [] if "celery" in text.lower() else []:
             value = node.value if _assigned(node) else None
             made = isinstance(value, ast.Call) and _dotted(value.func) in CELERY_CLASSES
             taken = (

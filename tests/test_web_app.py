@@ -389,6 +389,16 @@ def test_the_flask_tutorials_database_is_made_once_and_its_instance_config_is_a_
     _, config = written(app)
     assert config.shared == ("instance/",) and config.secrets is None
     assert [h.command for h in config.hooks] == [made_once]
+    (app / "flaskr" / "db.py").write_text(
+        FLASK_TUTORIAL["flaskr/db.py"]
+        .replace('@click.command("init-db")\ndef init_db_command', "def init_db_command")
+        .replace(
+            "    app.cli.add_command(init_db_command)",
+            '    @app.cli.command("init-db")\n    def make():\n        init_db()',
+        )
+    )
+    commit(app, "the command made in the factory")
+    assert [h.command for h in written(app)[1].hooks] == [made_once]
 
 
 def test_an_application_imported_from_its_package_and_its_sqlite_file(tmp_path):
