@@ -42,6 +42,10 @@ class Pythons:
         """The version pinned is older than Debian 12's python3, which has no such command."""
         return bool(self.command) and int(self.command.partition(".")[2]) < NEWEST_ON_DEBIAN_12
 
+    @property
+    def pinned_newer(self) -> bool:
+        return bool(self.command) and int(self.command.partition(".")[2]) > NEWEST_ON_DEBIAN_12
+
 
 # the Debian packages requirements need on the servers: those with no wheel are built there
 # (psycopg 3's C implementation too); others load a library of the servers'
@@ -388,6 +392,13 @@ def requirements_notes(
                 "(Ubuntu 22.04's python3 is 3.10)"
             ]
             if pythons.pinned_older
+            else [
+                f"{pythons.named_by} pins Python {pythons.command.removeprefix('python')}, newer "
+                f"than Debian 12's python3 (3.{NEWEST_ON_DEBIAN_12}): the servers need "
+                f"{pythons.command} (Ubuntu 24.04's python3 is 3.12, Debian 13's 3.13; "
+                f"`shipstate plan` names the hosts lacking it)"
+            ]
+            if pythons.pinned_newer
             else []
         ),
         *(

@@ -1358,6 +1358,12 @@ def test_init_names_the_python_the_app_pins_for_the_servers(tmp_path, name, writ
             "the app; uncomment it for servers that have python3.9 (Ubuntu 22.04's python3 is "
             "3.10)"
         ]
+    elif command:
+        assert said == [
+            f"{name} pins Python {command[6:]}, newer than Debian 12's python3 (3.11): the "
+            f"servers need {command} (Ubuntu 24.04's python3 is 3.12, Debian 13's 3.13; "
+            "`shipstate plan` names the hosts lacking it)"
+        ]
     else:
         assert said == []
 
