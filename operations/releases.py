@@ -5,6 +5,7 @@ when the resource already is as asked."""
 
 import io
 import json
+import shlex
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
@@ -304,7 +305,9 @@ def release_hooks_run(
         for output in hook.outputs:
             yield missing_fails(
                 f"{directory}/{output}",
-                f"`{hook.command}` did not make it, and its `outputs` say it does",
+                f"`{hook.command}` did not make it, and its `outputs` say it does (for a "
+                "command making it only when it has something to put there, as collectstatic "
+                f"finding no static files: `mkdir -p {shlex.quote(output)} && ` before it)",
             )
 
 

@@ -141,6 +141,7 @@ class Detected:
     served_at: ServerNames = ServerNames()
     compress: bool = False  # django-compressor's offline compression, after collectstatic
     cache_table: bool = False  # the cache is in the database: createcachetable
+    databases: bool = True  # the settings set DATABASES (else migrate has nothing to migrate)
     # the management commands the former tool ran on each deploy, but those init writes anyway,
     # before collectstatic and after it
     former_before_static: tuple[str, ...] = ()
@@ -364,6 +365,7 @@ def detect(app_dir: Path) -> Detected:
     ]
     build = app_processes.frontend_build(app_dir)
     cache_table = bool(DATABASE_CACHE.search(settings))
+    databases = not settings or "DATABASES" in settings
     former = _former_commands(
         app_dir,
         [*(release_commands or []), *(step_commands or [])],
@@ -413,6 +415,7 @@ def detect(app_dir: Path) -> Detected:
         app_server=_former_app_server(app_dir),
         compress=compress,
         cache_table=cache_table,
+        databases=databases,
         former_before_static=former.before_static,
         former_after_static=former.after_static,
         former_commands_in=former.found_in if former.before_static or former.after_static else None,
@@ -560,6 +563,14 @@ def detect(app_dir: Path) -> Detected:
                 else []
             ),
             *_web_steps_notes(() if step_commands else steps),
+            *(
+                []
+                if databases
+                else [
+                    "the settings set no DATABASES: the migrate hook is written commented out "
+                    "(Django would refuse to run it without a database)"
+                ]
+            ),
             *app_processes.processes_notes(processes, processes_found_in),
             *(
                 [
@@ -1146,10 +1157,16 @@ def _django_env_and_migrate(found: Detected, hooks_run: str) -> list[str]:
         ),
         "",
         *HOOKS_SKIPPED,
-        "[[hooks]]",
-        'command = "python manage.py migrate --noinput"',
-        f'run = "{hooks_run}"   # every-host: SQLite on each host; once: a shared database',
-        f"inputs = {json.dumps(['**/migrations/*.py', *found.settings_paths])}",
+        *([] if found.databases else ["# The settings set no DATABASES: uncomment once they do."]),
+        *(
+            line if found.databases else f"# {line}"
+            for line in (
+                "[[hooks]]",
+                'command = "python manage.py migrate --noinput"',
+                f'run = "{hooks_run}"   # every-host: SQLite on each host; once: a shared database',
+                f"inputs = {json.dumps(['**/migrations/*.py', *found.settings_paths])}",
+            )
+        ),
     ]
 
 

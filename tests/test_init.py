@@ -1618,6 +1618,18 @@ def test_what_a_procfiles_web_command_runs_before_its_server_runs_as_hooks(tmp_p
     )
 
 
+def test_settings_without_databases_get_the_migrate_hook_commented_out(tmp_path):
+    project = startproject(tmp_path / "nodb")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(re.sub(r"(?s)DATABASES = \{.*?\n\}\n", "", settings.read_text()))
+    found = detect(project)
+    assert config_written_for(found).hooks == ()
+    assert '# command = "python manage.py migrate --noinput"' in render_config(found)
+    assert "the settings set no DATABASES: the migrate hook is written commented out" in (
+        " ".join(found.notes)
+    )
+
+
 FRENCH_LOG_IN = """msgid ""
 msgstr ""
 "Content-Type: text/plain; charset=UTF-8\\n"
