@@ -205,6 +205,16 @@ KNOWN_CAUSES = (
         f"servers: add git to {_PACKAGES}",
     ),
     (
+        # git over SSH, as uv and pip run it for `lib @ git+ssh://git@github.com/org/lib.git`
+        r"git\+ssh://(?:[^@\s/]+@)?([^/:\s`']+)[\s\S]*?"
+        r"(?:Host key verification failed|Permission denied \(publickey)",
+        "the servers' deploy user cannot fetch a requirement's git repository over SSH from {0} "
+        "(no key it accepts, or {0}'s host key unknown there): give each server's deploy user "
+        "a key the repository accepts (a deploy key) and {0}'s host key (`ssh-keyscan {0} >> "
+        "~/.ssh/known_hosts`), or require it over HTTPS with a token from the secrets file "
+        "(`lib @ git+https://${{GIT_TOKEN}}@{0}/org/lib.git`; README: Secrets)",
+    ),
+    (
         r"no pq wrapper available",
         "psycopg without [binary] loads PostgreSQL's client library (libpq) from the servers, "
         f"which lack it: add libpq5 to {_PACKAGES}, or require `psycopg[binary]` instead",

@@ -133,6 +133,24 @@ def test_servers_without_git_for_a_requirement_from_git_are_named_as_the_cause(m
     assert "add git to `packages` in shipstate.toml" in said
 
 
+@pytest.mark.parametrize(
+    "refused", ["Host key verification failed.", "git@github.com: Permission denied (publickey)."]
+)
+def test_a_requirement_from_a_git_repository_the_servers_cannot_reach_over_ssh(refused):
+    """What uv says (seen on the sandbox for a repository on another sandbox host)."""
+    said = hint_for(
+        [
+            "error: Failed to download and build `lib @ git+ssh://git@github.com/org/lib.git`\n"
+            "  cause: Git operation failed\n"
+            f"         --- stderr\n         {refused}\n"
+            "         fatal: Could not read from remote repository."
+        ]
+    )
+    assert said.startswith("the servers' deploy user cannot fetch a requirement's git repository")
+    assert "`ssh-keyscan github.com >> ~/.ssh/known_hosts`" in said
+    assert "`lib @ git+https://${GIT_TOKEN}@github.com/org/lib.git`" in said
+
+
 def test_a_module_the_app_cannot_import_is_named_with_where_it_could_come_from():
     said = hint_for(["ModuleNotFoundError: No module named 'mysite.settings'"])
     assert said.startswith("the app imports mysite.settings, which neither its environment")
