@@ -19,6 +19,7 @@ from shipstate.plan import HostPlan
 
 PREPARE = "prepare"
 SWITCH = "switch"
+HOOKS = "hooks"  # the step running the release's hooks
 FINISH = "finish"
 
 
@@ -116,7 +117,7 @@ def add_plan_ops(state: State, config: Config, work: dict[Host, HostWork]) -> di
     )
     hooks = (
         PREPARE,
-        "hooks",
+        HOOKS,
         releases.release_hooks_run,
         lambda p, w: {
             "layout": layout,

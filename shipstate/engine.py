@@ -35,7 +35,7 @@ from shipstate.desired import (
     resolve_release,
 )
 from shipstate.errors import Interrupted, RemoteError, ShipstateError
-from shipstate.hosts import in_host_order
+from shipstate.hosts import in_host_order, named_among
 from shipstate.identity import operator, utc_now
 from shipstate.inventory import HostSpec, inventory_file, load_inventory, select_hosts
 from shipstate.layout import PROCESSES_CONFIG, Layout
@@ -680,7 +680,11 @@ class Session:
         self._report_phases(phases)
         try:
             if failures:
-                self._recover(plan, failures, phases, interrupted)
+                ran = {
+                    h.name: [s.command for s in w.hooks if s.reuse_from is None]
+                    for h, w in work.items()
+                }
+                self._recover(plan, failures, phases, interrupted, ran)
             self.verify(plan, before)
         except ShipstateError as exc:
             said, *where = (line.strip().rstrip(":") for line in exc.message.splitlines())
@@ -829,10 +833,17 @@ class Session:
         return {name: HostHistory.entries(lines) for name, lines in found.items()}
 
     def _recover(
-        self, plan: Plan, failures: list[Failure], phases: dict[str, str], interrupted: bool
+        self,
+        plan: Plan,
+        failures: list[Failure],
+        phases: dict[str, str],
+        interrupted: bool,
+        hooks: dict[str, list[str]],
     ) -> None:
         """Undo a failed or interrupted apply: remove what it built and, if any host was
-        switched, switch every host back to its previous release. Then raise the failure."""
+        switched, switch every host back to its previous release. Then raise the failure,
+        naming the `hooks` (each host's commands) that ran: what they did outside the release
+        stays."""
         from shipstate.deploys.apply import PREPARE, SWITCH
 
         failed_in = {phases.get(f.operation, PREPARE) for f in failures}
@@ -869,7 +880,26 @@ class Session:
             if interrupted
             else (RemoteError, hint_for([f.output for f in failures]))
         )
-        raise error(f"apply {outcome}:\n  {what}", hint=hint)
+        ran = self._hooks_ran(failures, hooks) if failed_in & {PREPARE, SWITCH} else ""
+        raise error(f"apply {outcome}:\n  {what}{ran}", hint=hint)
+
+    def _hooks_ran(self, failures: list[Failure], hooks: dict[str, list[str]]) -> str:
+        """Which hooks ran where, when any did: the release they ran in is gone, what they did
+        outside it (a database they migrated) is not."""
+        from shipstate.deploys.apply import HOOKS
+
+        failed = {f.host for f in failures if f.operation == HOOKS}
+        alike: dict[tuple[tuple[str, ...], bool], list[str]] = {}
+        for name in in_host_order({*self.fleet().reached(HOOKS), *failed}):
+            if hooks.get(name):
+                alike.setdefault((tuple(hooks[name]), name in failed), []).append(name)
+        return "".join(
+            f"\n  {named_among(names, len(self.hosts))}: the hooks ran"
+            + (" (up to the one that failed)" if failing else "")
+            + f": {', '.join(f'`{c}`' for c in commands)}; what they changed outside the release, "
+            "as a database they migrated, stays"
+            for (commands, failing), names in alike.items()
+        )
 
     def verify(self, plan: Plan, before: dict[str, ObservedHost]) -> None:
         observed = self.observe()

@@ -407,6 +407,15 @@ class Fleet:
         """After `run`: per host, the operations that changed it."""
         return self._changes(lambda meta: meta.is_complete() and meta.did_change())
 
+    def reached(self, step: str) -> list[str]:
+        """After `run`: the hosts whose `step` ran commands, to their end or to a failure."""
+        return [
+            host.name
+            for host in self.hosts
+            for name, meta in self._operations(host)
+            if name == step and meta.is_complete() and (meta.did_change() or not meta.did_succeed())
+        ]
+
     def _changes(self, changes: Callable) -> dict[str, list[str]]:
         return {
             host.name: [name for name, meta in self._operations(host) if changes(meta)]

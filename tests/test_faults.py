@@ -403,7 +403,12 @@ def test_failing_hook(deployed):
         'command = "python manage.py migrate --noinput"',
         'command = "python manage.py no_such_command"',
     )
-    fails_to_deploy(app, "no_such_command", "no host was switched")
+    said = fails_to_deploy(app, "no_such_command", "no host was switched")
+    assert (
+        "all 3 hosts: the hooks ran (up to the one that failed): `python manage.py "
+        "no_such_command`, `python manage.py collectstatic --noinput`; what they changed outside "
+        "the release, as a database they migrated, stays"
+    ) in said
     history = json.loads(ok("history", *INVENTORY, "--json", cwd=app).stdout)["hosts"]
     assert all(
         re.fullmatch(
