@@ -38,6 +38,8 @@ APPLICATION_WORD = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*(?:\(\))?$")
 ASGI_SERVERS = re.compile(r"\b(?:uvicorn|hypercorn|daphne|granian)\b", re.I)
 # @app.route("/x"), @router.get("/x"), Starlette's Route("/x", ...): one without parameters
 ROUTE = re.compile(r"""(?:@\w+\.(?:route|get|api_route)|\bRoute)\(\s*["'](/[^"'<{]*)["']""")
+# a router's or blueprint's own prefix: APIRouter(prefix="/api"), Blueprint(..., url_prefix=...)
+ROUTER_PREFIX = re.compile(r"""\b(?:APIRouter|Blueprint)\([^)]*?prefix\s*=\s*["'](/[^"']*)["']""")
 FASTAPI_DOCS = "/docs"  # the page FastAPI serves unless told otherwise (docs_url)
 HEALTH_ROUTE = re.compile(r"^/(?:[\w-]+/)*(?:healthz?|ping|status|ready|live)/?$", re.I)
 # FastAPI's and Starlette's app.mount("/static", StaticFiles(directory="static"), ...), and
@@ -111,7 +113,7 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
     origin, made_in = _origin(modules, path, text, name.removesuffix("()"))
     made = _defined(origin, made_in) if origin else None
     framework = made[2] if made else None
-    routes = ROUTE.findall(source)
+    routes = [route for path, text in modules for route in _routes(path, text, source)]
     health = next((r for r in routes if HEALTH_ROUTE.match(r)), "/" if "/" in routes else None)
     if health is None and framework == "FastAPI" and "docs_url" not in source:
         health = FASTAPI_DOCS
@@ -165,6 +167,20 @@ def _celery(modules: list[tuple[PurePosixPath, str]]) -> tuple[str, str] | None:
             if made or taken:
                 return _named(path), path.as_posix()
     return None
+
+
+def _routes(path: PurePosixPath, text: str, source: str) -> list[str]:
+    """The paths of the routes a module declares, below its router's prefix and the one it is
+    included with (`app.include_router(items.router, prefix="/items")`, `register_blueprint(
+    auth.bp, url_prefix="/auth")`)."""
+    own = ROUTER_PREFIX.search(text)
+    included = re.search(
+        rf"""(?:include_router|register_blueprint)\(\s*(?:\w+\.)*{re.escape(path.stem)}\.\w+"""
+        r"""\s*,[^)]*?prefix\s*=\s*["'](/[^"']*)["']""",
+        source,
+    )
+    prefix = (included[1].rstrip("/") if included else "") + (own[1].rstrip("/") if own else "")
+    return [prefix + route for route in ROUTE.findall(text)]
 
 
 def _instance_file(source: str) -> str | None:
@@ -277,11 +293,11 @@ def _text(path: Path) -> str:
 
 
 def _modules(app_dir: Path) -> list[tuple[PurePosixPath, str]]:
-    """The app's Python files (but tests, migrations, virtualenvs) two directories deep, or
-    three in src/, the likeliest app modules first, with their text."""
+    """The app's Python files (but tests, migrations, virtualenvs) three directories deep, or
+    four in src/ (app/routers/items.py), the likeliest app modules first, with their text."""
     found = [
         PurePosixPath(path.relative_to(app_dir).as_posix())
-        for pattern in ("*.py", "*/*.py", "src/*/*.py")
+        for pattern in ("*.py", "*/*.py", "*/*/*.py", "src/*/*.py", "src/*/*/*.py")
         for path in app_dir.glob(pattern)
         if path.is_file()
     ]

@@ -877,7 +877,8 @@ def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_pa
         project,
         "config.settings.local",
         base='DEBUG = True\nSTATIC_ROOT = str(BASE_DIR / "staticfiles")\n'
-        "INSTALLED_APPS = ['django.contrib.admin']\n",
+        "INSTALLED_APPS = ['django.contrib.admin']\n"
+        'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", "NAME": "shop"}}\n',
         local='from .base import *\nSECRET_KEY = "dev"\n',
         production="from .base import *  # noqa\nDEBUG = False\n"
         'SECRET_KEY = env("DJANGO_SECRET_KEY")\nALLOWED_HOSTS = ["shop.example.com"]\n',

@@ -279,6 +279,40 @@ def test_fastapis_sql_tutorial_keeps_its_database_and_is_asked_its_docs_page(tmp
     assert (config.shared, config.health_path) == (("data/heroes.db",), "/")
 
 
+def test_a_health_route_is_asked_below_its_routers_prefixes(tmp_path):
+    """FastAPI's bigger applications: routers with a prefix of their own, or one they are
+    included with; Flask's blueprints with a url_prefix."""
+    app = project(
+        tmp_path / "api",
+        {
+            "app/main.py": "from fastapi import FastAPI\nfrom .routers import items, status\n"
+            "app = FastAPI()\napp.include_router(status.router, prefix='/api')\n"
+            "app.include_router(items.router)\n",
+            "app/routers/items.py": "from fastapi import APIRouter\n"
+            'router = APIRouter(prefix="/items")\n@router.get("/")\ndef items():\n    return []\n',
+            "app/routers/status.py": "from fastapi import APIRouter\n"
+            'router = APIRouter(prefix="/v1/")\n@router.get("/healthz")\n'
+            "def ok():\n    return {}\n",
+        },
+        "fastapi\n",
+    )
+    assert written(app)[1].health_path == "/api/v1/healthz"
+    (app / "app" / "routers" / "status.py").unlink()
+    commit_all(app, "no health route; the items' index is not the site's")
+    assert written(app)[1].health_path == "/docs"
+    flask = project(
+        tmp_path / "site",
+        {
+            "site/__init__.py": "from flask import Flask\napp = Flask(__name__)\n"
+            "from . import ops\napp.register_blueprint(ops.bp)\n",
+            "site/ops.py": "from flask import Blueprint\n"
+            "bp = Blueprint('ops', __name__, url_prefix='/ops')\n@bp.route('/ping')\n"
+            "def ping():\n    return 'pong'\n",
+        },
+    )
+    assert written(flask)[1].health_path == "/ops/ping"
+
+
 def test_a_starlette_app_with_its_routes_and_mounts_in_a_list(tmp_path):
     app = project(
         tmp_path / "feed",
