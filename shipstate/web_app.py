@@ -100,7 +100,7 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
     served = _served(web_command)
     found = (*served, PROCFILE_WEB) if served else None
     for path, text in modules if not found else ():
-        defined = _defined(path, text)
+        defined = _defined(path, text) or _assigned_app(modules, path, text)
         if defined:
             found = (*defined[:2], path.as_posix())
             break
@@ -111,7 +111,7 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
     path, text = _module(modules, module)
     pythonpath = "src" if path and path.parts[0] == "src" else None
     origin, made_in = _origin(modules, path, text, name.removesuffix("()"))
-    made = _defined(origin, made_in) if origin else None
+    made = _defined(origin, made_in, any_factory=True) if origin else None
     framework = made[2] if made else None
     routes = [route for path, text in modules for route in _routes(path, text, source)]
     health = next((r for r in routes if HEALTH_ROUTE.match(r)), "/" if "/" in routes else None)
@@ -210,7 +210,7 @@ def _origin(
             name = _dotted(made.value.func).rpartition(".")[2]
             continue
         if any(isinstance(n, ast.FunctionDef) and n.name == name for n in body):
-            return (path, text) if _defined(path, text) else (None, "")
+            return (path, text) if _defined(path, text, any_factory=True) else (None, "")
         imported = next(
             (
                 node
@@ -337,9 +337,27 @@ def _served(command: str) -> tuple[str, str] | None:
     return "asgi" if ASGI_SERVERS.search(command) else "wsgi", named[0] + "()" * factory
 
 
-def _defined(path: PurePosixPath, text: str) -> tuple[str, str, str] | None:
+def _assigned_app(
+    modules: list[tuple[PurePosixPath, str]], path: PurePosixPath, text: str
+) -> tuple[str, str, str | None] | None:
+    """(served as, application, framework) of a module's `app` or `application` that a
+    factory of the app's makes, as Flasky's flasky.py: `app = create_app(os.getenv(...))`."""
+    for node in statements(text) or []:
+        target = _assigned(node)
+        if target in ("app", "application") and isinstance(node.value, ast.Call):
+            origin, made_in = _origin(modules, path, text, target)
+            made = _defined(origin, made_in, any_factory=True) if origin else None
+            if made:
+                return made[0], f"{_named(path)}:{target}", made[2]
+    return None
+
+
+def _defined(
+    path: PurePosixPath, text: str, any_factory: bool = False
+) -> tuple[str, str, str] | None:
     """(served as, application, framework) a module makes: `app = Flask(__name__)`, a factory
-    (`def create_app():` making one), or wsgi.py's or asgi.py's `app`/`application`."""
+    (`def create_app():` making one; `any_factory`: one taking arguments too), or wsgi.py's or
+    asgi.py's `app`/`application`."""
     module = _named(path)
     body = statements(text) or []
     for node in body:
@@ -351,7 +369,9 @@ def _defined(path: PurePosixPath, text: str) -> tuple[str, str, str] | None:
             if path.stem in ("wsgi", "asgi") and target in ("app", "application"):
                 return path.stem, f"{module}:{target}", None
     for node in body:
-        if isinstance(node, ast.FunctionDef) and len(node.args.args) == len(node.args.defaults):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        if any_factory or len(node.args.args) == len(node.args.defaults):
             for called in ast.walk(node):
                 if isinstance(called, ast.Call) and _dotted(called.func) in APPLICATION_CLASSES:
                     kind, framework = APPLICATION_CLASSES[_dotted(called.func)]

@@ -557,6 +557,27 @@ def test_what_the_procfiles_web_command_runs_before_its_server_and_babels_transl
     assert config.packages == (), "pybabel is Python's: no gettext"
 
 
+def test_an_app_a_factory_taking_its_configs_name_makes(tmp_path):
+    """As Flasky (Flask Web Development): flasky.py's `app = create_app(os.getenv(...) or
+    'default')`, the factory in app/ needing that argument."""
+    app = project(
+        tmp_path / "flasky",
+        {
+            "flasky.py": "import os\nfrom app import create_app\n\n"
+            "app = create_app(os.getenv('FLASK_CONFIG') or 'default')\n",
+            "app/__init__.py": "from flask import Flask\n\n\ndef create_app(config_name):\n"
+            "    app = Flask(__name__)\n    return app\n",
+            "app/static/site.css": "",
+        },
+    )
+    found = detect(app)
+    assert (found.wsgi, found.web.framework, found.static_root) == (
+        "flasky:app",
+        "Flask",
+        "app/static",
+    )
+
+
 def test_a_wsgi_module_calling_the_packages_factory(tmp_path):
     app = project(
         tmp_path / "blog",
