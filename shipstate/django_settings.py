@@ -43,6 +43,7 @@ def manage_py_settings(app_dir: Path) -> tuple[str, bool]:
 
 DEVELOPMENT_SETTINGS = ("local", "dev", "development")
 PRODUCTION_SETTINGS = ("production", "prod")
+STAGING_SETTINGS = ("staging", "stage")
 PRODUCTION_VALUE = rf"""(?i:{"|".join(PRODUCTION_SETTINGS)})"""  # "production", "PROD"
 
 
@@ -153,6 +154,19 @@ def production_settings(app_dir: Path, module: str) -> str:
         if production and not re.search(r"^from \.\w+ import \*", text, re.M):
             return f"{module}.{production[0]}"
     return module
+
+
+def staging_settings(modules: Path, production: str) -> str | None:
+    """The staging module beside the production one (proj.settings.staging beside
+    proj.settings.production, settings_stage beside settings_prod)."""
+    package, _, leaf = production.rpartition(".")
+    words = leaf.split("_")
+    for staging in STAGING_SETTINGS:
+        name = "_".join(staging if word in PRODUCTION_SETTINGS else word for word in words)
+        sibling = f"{package}.{name}" if package else name
+        if name != leaf and _module_file(modules, sibling):
+            return sibling
+    return None
 
 
 def base_dir(modules: Path, settings_module: str, settings: str) -> Path | None:

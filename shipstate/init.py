@@ -7,7 +7,7 @@ import shlex
 import tomllib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -136,6 +136,7 @@ class Detected:
     # files, or one the settings compare with "production"
     settings_variable: tuple[str, str, str] | None = None
     staging_value: str | None = None  # what the settings compare that variable with for staging
+    staging_settings: str | None = None  # the staging module beside the production one
     log_paths: tuple[str, ...] = ()  # what LOGGING writes in the project (shared: "logs/")
     settings_ignored: str | None = None  # the settings' file, when git ignores it (uploaded)
     served_at: ServerNames = ServerNames()
@@ -376,6 +377,16 @@ def detect(app_dir: Path) -> Detected:
     compress = former.compressed or bool(COMPRESS_OFFLINE.search(settings))
     allowed_hosts = settings_read.allowed_hosts(settings)
     served_at = settings_read.server_names(app_dir, allowed_hosts, kamal_names)
+    staging = django_settings.staging_settings(modules, settings_module)
+    if staging and not served_at.staging:
+        staged = settings_read.allowed_hosts(
+            django_settings.servers_settings(app_dir, modules, staging).text
+        )
+        names = tuple(name for name in staged.domains if name not in staged.platforms)
+        if names and names != served_at.names:
+            served_at = replace(
+                served_at, staging=names, staging_found_in=f"{staging}'s ALLOWED_HOSTS"
+            )
     served = f"{(wsgi.rpartition(':')[0] if wsgi else asgi[1]).replace('.', '/')}.py"
     return Detected(
         name=name,
@@ -409,6 +420,7 @@ def detect(app_dir: Path) -> Detected:
         configuration=configurations and configurations[1],
         settings_variable=settings_variable,
         staging_value=switch and switch[2],
+        staging_settings=staging,
         log_paths=log_paths,
         settings_ignored=ignored,
         served_at=served_at,
@@ -425,7 +437,10 @@ def detect(app_dir: Path) -> Detected:
         server_needs=server_needs,
         notes=(
             *(
-                [f"manage.py uses {used_by_manage}; the servers get {settings_module}"]
+                [
+                    f"manage.py uses {used_by_manage}; the servers get {settings_module}"
+                    + (f", the staging inventory's {staging}" if staging else "")
+                ]
                 if settings_module != used_by_manage
                 else []
             ),
@@ -834,6 +849,8 @@ def _staging_lines(found: Detected) -> list[str]:
     env_line = (
         f'env = {{ {variable} = "{found.staging_value}" }}   # the settings compare it with it'
         if found.staging_value
+        else f'env = {{ DJANGO_SETTINGS_MODULE = "{found.staging_settings}" }}'
+        if found.staging_settings
         else None
     )
     kept = [line for line in (names and name_line, env_line) if line]

@@ -869,6 +869,33 @@ def test_init_builds_django_tailwinds_theme_into_the_directory_its_cli_writes(tm
     )
 
 
+def test_the_staging_inventory_gets_the_staging_settings_beside_the_production_ones(tmp_path):
+    project = tmp_path / "shop"
+    settings_package(
+        project,
+        "config.settings.local",
+        base="DATABASES = {}\nSECRET_KEY = 'x'\n",
+        local="from .base import *\n",
+        production='from .base import *\nALLOWED_HOSTS = ["shop.example.com"]\n',
+        staging='from .production import *\nALLOWED_HOSTS = ["shop.staging-example.net"]\n',
+    )
+    found = detect(project)
+    assert (found.settings, found.staging_settings) == (
+        "config.settings.production",
+        "config.settings.staging",
+    )
+    written = tomllib.loads(render_config(found))
+    assert written["server_name"] == "shop.example.com"
+    assert written["environments"]["staging"] == {
+        "server_name": "shop.staging-example.net",
+        "env": {"DJANGO_SETTINGS_MODULE": "config.settings.staging"},
+    }
+    assert found.notes[0] == (
+        "manage.py uses config.settings.local; the servers get config.settings.production, the "
+        "staging inventory's config.settings.staging"
+    )
+
+
 def test_init_finds_production_settings_and_wsgi_above_a_settings_package(tmp_path):
     """The cookiecutter-django layout: manage.py names config.settings.local, wsgi.py is in
     config/, production.py star-imports base.py."""
