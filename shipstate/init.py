@@ -929,6 +929,7 @@ def render_config(found: Detected) -> str:
     shared = [f"{media}/"] if media else []
     if found.web and found.web.instance:
         shared.append(found.web.instance)
+    shared += found.web.instance_dirs if found.web else ()
     if found.sqlite_file:
         shared.insert(0, found.sqlite_file)
     shared += [path for path in found.log_paths if path not in shared]

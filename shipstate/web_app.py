@@ -48,8 +48,10 @@ STATIC_MOUNT = re.compile(
     r"""(?:\.mount|\bMount)\(\s*["'](/[\w./-]*)["']\s*,\s*(?:app\s*=\s*)?"""
     r"""StaticFiles\(\s*directory\s*=\s*["']([\w./-]+)["']"""
 )
-# a file in Flask's instance folder: os.path.join(app.instance_path, "flaskr.sqlite")
-INSTANCE_FILE = re.compile(r"""instance_path\s*\)?\s*(?:,|/)\s*["']([\w.-]+)["']""")
+# what the app keeps in Flask's instance folder: os.path.join(app.instance_path, "flaskr.sqlite"),
+# a database, or Path(app.instance_path) / "uploads", a directory
+INSTANCE_PATH = re.compile(r"""instance_path\s*\)?\s*(?:,|/)\s*["']([\w-][\w.-]*)["']""")
+DATABASE_FILE = re.compile(r"\.(?:sqlite3?|db)$")
 # a config file Flask reads from it: app.config.from_pyfile("config.py", silent=True)
 INSTANCE_CONFIG = re.compile(r"""\.from_pyfile\(\s*["']([\w.-]+)["']""")
 # a Flask command making the database, as the Flask tutorial's: `@click.command("init-db")`
@@ -86,6 +88,7 @@ class WebApp:
     source: str  # the app's modules' text (what they read from the environment)
     instance: str | None  # Flask's instance folder, when the app keeps files there (SQLite)
     instance_config: str | None  # a file the app reads from it, given to each release instead
+    instance_dirs: tuple[str, ...]  # then, the directories the app keeps there (uploads/)
     migrate: Migrate | None
     sqlite: bool  # a SQLite database (each host has its own)
     sqlite_file: str | None  # its file in the app, unless the instance folder holding it is kept
@@ -124,14 +127,16 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
     in_instance = "flask_sqlalchemy" in source and sqlite and sqlite[1]
     flask_instance = framework == "Flask" and ("instance_" in source or in_instance)
     instance = package.parent / "instance"
-    in_folder = _instance_file(source) or (sqlite[0] if in_instance else None)
-    in_folder = in_folder if flask_instance else None
+    kept = INSTANCE_PATH.findall(source) if flask_instance else []
+    named = next((name for name in kept if DATABASE_FILE.search(name)), None)
+    in_folder = named or (sqlite[0] if flask_instance and in_instance else None)
     configured = (
         INSTANCE_CONFIG.search(source) if "instance_relative_config=True" in source else None
     )
     # a file read from the instance folder differs by inventory, so each release has its own:
     # the folder is then kept across releases by its database's file only
     own_config = bool(in_folder and configured)
+    directories = [f"{instance / name}/" for name in dict.fromkeys(kept) if name != in_folder]
     database = (instance / in_folder).as_posix() if in_folder else sqlite[0] if sqlite else None
     return WebApp(
         kind,
@@ -144,6 +149,7 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
         source,
         f"{instance}/" if flask_instance and not own_config else None,
         (instance / configured[1]).as_posix() if own_config else None,
+        tuple(directories) if own_config else (),
         _migrate(app_dir, application, source, modules, database),
         "sqlite" in source,
         database if own_config or not in_folder else None,
@@ -181,12 +187,6 @@ def _routes(path: PurePosixPath, text: str, source: str) -> list[str]:
     )
     prefix = (included[1].rstrip("/") if included else "") + (own[1].rstrip("/") if own else "")
     return [prefix + route for route in ROUTE.findall(text)]
-
-
-def _instance_file(source: str) -> str | None:
-    """The file the app names in Flask's instance folder, as its SQLite database."""
-    named = INSTANCE_FILE.search(source)
-    return named[1] if named and not named[1].startswith(".") else None
 
 
 def _module(

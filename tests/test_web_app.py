@@ -402,6 +402,15 @@ def test_the_flask_tutorials_database_is_made_once_and_its_instance_config_is_a_
     assert [(h.command, h.run, h.inputs) for h in config.hooks] == [
         (made_once, "every-host", ("flaskr/db.py", "flaskr/**/*.sql"))
     ]
+    factory = app / "flaskr" / "__init__.py"
+    factory.write_text(
+        factory.read_text().replace(
+            "    os.makedirs(",
+            '    UPLOADS = Path(app.instance_path) / "uploads"\n    os.makedirs(',
+        )
+    )
+    assert written(app)[1].shared == ("instance/flaskr.sqlite", "instance/uploads/")
+    commit(app, "uploads kept in the instance folder")
     said = shipstate("init", cwd=app)
     assert "write secrets/production_config.py (SECRET_KEY = '...': the app needs it)" in (
         said.stdout
