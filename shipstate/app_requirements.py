@@ -40,11 +40,15 @@ class Pythons:
     @property
     def pinned_older(self) -> bool:
         """The version pinned is older than Debian 12's python3, which has no such command."""
-        return bool(self.command) and int(self.command.partition(".")[2]) < NEWEST_ON_DEBIAN_12
+        return self._pinned_minor is not None and self._pinned_minor < NEWEST_ON_DEBIAN_12
 
     @property
     def pinned_newer(self) -> bool:
-        return bool(self.command) and int(self.command.partition(".")[2]) > NEWEST_ON_DEBIAN_12
+        return self._pinned_minor is not None and self._pinned_minor > NEWEST_ON_DEBIAN_12
+
+    @property
+    def _pinned_minor(self) -> int | None:
+        return int(self.command.partition(".")[2]) if self.command else None
 
 
 # the Debian packages requirements need on the servers: those with no wheel are built there

@@ -350,6 +350,7 @@ def detect(app_dir: Path) -> Detected:
     release_hook = None if release_commands is not None else release or None
     steps = app_processes.web_steps(procfile.get("web", ""), "")
     step_commands = management_commands_only(" && ".join(steps))
+    step_hooks = () if step_commands else steps  # but management commands, as the release's
     translations = app_processes.translations(app_dir)
     requirements_text = app_requirements.read_requirements(app_dir / requirements)
     server_needs = app_requirements.needing_server_packages(requirements_text, settings)
@@ -432,7 +433,7 @@ def detect(app_dir: Path) -> Detected:
         former_after_static=former.after_static,
         former_commands_in=former.found_in if former.before_static or former.after_static else None,
         release=release_hook,
-        web_steps=() if step_commands else steps,
+        web_steps=step_hooks,
         translations=translations,
         server_needs=server_needs,
         notes=(
@@ -577,7 +578,7 @@ def detect(app_dir: Path) -> Detected:
                 if release_hook
                 else []
             ),
-            *_web_steps_notes(() if step_commands else steps),
+            *_web_steps_notes(step_hooks),
             *(
                 []
                 if databases
@@ -921,6 +922,7 @@ def render_config(found: Detected) -> str:
     hooks_run = "every-host" if each_host else "once"
     body_size = found.served_at.body_size
     django = found.web is None
+    secrets_file = _secrets_file(found)
     needed = app_requirements.packages(found.server_needs, django and found.translations)
     packages = list(dict.fromkeys(p for names in needed.values() for p in names))
     static_root = found.static_root or in_workdir(found.workdir, DEFAULT_STATIC_ROOT)
@@ -1033,14 +1035,14 @@ def render_config(found: Detected) -> str:
                 f"# The app reads {found.web.instance_config} from its instance folder when there "
                 "is one: each",
                 "# release gets it from a local file per inventory, as "
-                f"{_secrets_file(found).format(inventory='production')}",
+                f"{secrets_file.format(inventory='production')}",
                 "# (never committed; README: Secrets):",
                 "[secrets]",
-                f'file = "{_secrets_file(found)}"',
+                f'file = "{secrets_file}"',
                 f'path = "{found.web.instance_config}"',
                 "environment = false",
             ]
-            if _secrets_file(found) != ENV_SECRETS
+            if secrets_file != ENV_SECRETS
             else [
                 "# Secrets go in a local file per inventory (e.g. secrets/production.env, "
                 "KEY=VALUE",

@@ -113,8 +113,7 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
     module, _, name = application.partition(":")
     path, text = _module(modules, module)
     pythonpath = "src" if path and path.parts[0] == "src" else None
-    origin, made_in = _origin(modules, path, text, name.removesuffix("()"))
-    made = _defined(origin, made_in, any_factory=True) if origin else None
+    origin, made_in, made = _made_by(modules, path, text, name.removesuffix("()"))
     framework = made[2] if made else None
     routes = [route for path, text in modules for route in _routes(path, text, source)]
     health = next((r for r in routes if HEALTH_ROUTE.match(r)), "/" if "/" in routes else None)
@@ -193,6 +192,15 @@ def _module(
     modules: list[tuple[PurePosixPath, str]], module: str
 ) -> tuple[PurePosixPath | None, str]:
     return next(((p, t) for p, t in modules if _named(p) == module), (None, ""))
+
+
+def _made_by(
+    modules: list[tuple[PurePosixPath, str]], path: PurePosixPath | None, text: str, name: str
+) -> tuple[PurePosixPath | None, str, tuple[str, str, str] | None]:
+    """The module making the application `name` of the module at `path` (see _origin), its
+    text, and what it makes there (see _defined)."""
+    origin, made_in = _origin(modules, path, text, name)
+    return origin, made_in, _defined(origin, made_in, any_factory=True) if origin else None
 
 
 def _origin(
@@ -345,8 +353,7 @@ def _assigned_app(
     for node in statements(text) or []:
         target = _assigned(node)
         if target in ("app", "application") and isinstance(node.value, ast.Call):
-            origin, made_in = _origin(modules, path, text, target)
-            made = _defined(origin, made_in, any_factory=True) if origin else None
+            made = _made_by(modules, path, text, target)[2]
             if made:
                 return made[0], f"{_named(path)}:{target}", made[2]
     return None
