@@ -289,7 +289,7 @@ def servers_settings(app_dir: Path, modules: Path, settings_module: str) -> Serv
     uncommitted = _uncommitted(app_dir, file)
     files = tuple(dict.fromkeys(f for f in [file, *imported] if f and f.is_file()))
     out_of_git = tuple(
-        dict.fromkeys([*filter(None, [uncommitted]), *_not_in_git(app_dir, imported)])
+        dict.fromkeys([*filter(None, [uncommitted]), *not_in_git(app_dir, imported)])
     )
     return ServersSettings(
         text=text,
@@ -299,7 +299,7 @@ def servers_settings(app_dir: Path, modules: Path, settings_module: str) -> Serv
         uncommitted=uncommitted,
         out_of_git=out_of_git,
         ignored=tuple(path for path in out_of_git if git_ignores(app_dir, path)),
-        optional_missing=tuple(_not_in_git(app_dir, optional)),
+        optional_missing=tuple(not_in_git(app_dir, optional)),
     )
 
 
@@ -367,7 +367,7 @@ def out_of_git_notes(read: ServersSettings) -> list[str]:
     return notes
 
 
-def _not_in_git(app_dir: Path, files: Iterable[Path]) -> list[str]:
+def not_in_git(app_dir: Path, files: Iterable[Path]) -> list[str]:
     """Those of `files` in the app that git does not have, as paths from `app_dir` (none
     outside a repository: init says so once)."""
     if not in_git_work_tree(app_dir):

@@ -139,6 +139,7 @@ class Detected:
     staging_settings: str | None = None  # the staging module beside the production one
     log_paths: tuple[str, ...] = ()  # what LOGGING writes in the project (shared: "logs/")
     settings_ignored: str | None = None  # the settings' file, when git ignores it (uploaded)
+    read_at_start: str | None = None  # a file git ignores that the settings read, from [secrets]
     served_at: ServerNames = ServerNames()
     compress: bool = False  # django-compressor's offline compression, after collectstatic
     cache_table: bool = False  # the cache is in the database: createcachetable
@@ -150,6 +151,14 @@ class Detected:
     former_commands_in: str | None = None
     app_server: AppServer | None = None  # the workers and timeout gunicorn (or uWSGI) had
     web: WebApp | None = None  # a project without Django: its application (Flask, FastAPI...)
+
+    @property
+    def secrets_read(self) -> str | None:
+        """The file the app reads that each release gets from [secrets], unless it needs
+        environment variables from there: Flask's instance config, or one the settings read."""
+        if self.environment_required:
+            return None
+        return self.web.instance_config if self.web else self.read_at_start
 
 
 # the file a project keeps to list the environment variables it expects, without their values
@@ -195,6 +204,37 @@ def _workdir(app_dir: Path, below: list[str], deeper: list[str]) -> str | None:
 def _deeper_projects(app_dir: Path) -> list[str]:
     """The manage.py files git tracks below the directory's children (services/web/...)."""
     return [path for path in tracked_files(app_dir, "*/manage.py") if path.count("/") >= 2]
+
+
+def _files_read(
+    app_dir: Path, paths: list[str], secrets_taken: bool
+) -> tuple[str | None, list[str]]:
+    """Of the files the settings read as they start (`paths`, in the app or absolute), the one
+    git ignores that [secrets] gives each release (unless it gives the environment), and notes
+    on those the releases lack."""
+    in_app = [Path(app_dir, path) for path in paths if not path.startswith("/")]
+    out_of_git = django_settings.not_in_git(app_dir, in_app)
+    ignored = [path for path in out_of_git if git_ignores(app_dir, path)]
+    given = None if secrets_taken or not ignored else ignored[0]
+    notes = [
+        f"the settings read {path} as they start: each server needs it, readable by the "
+        "deploy user (shipstate puts nothing outside the app's root); or read it from the "
+        "release, where [secrets] can put it (README: Secrets)"
+        for path in paths
+        if path.startswith("/")
+    ]
+    notes += [
+        f"the settings read {path} as they start, which git ignores: [secrets] in "
+        f"shipstate.toml gives each release its own, from "
+        f"{_read_secrets(path).format(inventory='production')} and the like"
+        if path == given
+        else f"the settings read {path} as they start, which git "
+        + ("ignores" if path in ignored else "does not have")
+        + ": no release has it; commit it, or give it the servers with [secrets] (README: "
+        "Secrets)"
+        for path in out_of_git
+    ]
+    return given, notes
 
 
 def _below(directory: Path, app_dir: Path) -> Callable[[str], str]:
@@ -337,6 +377,14 @@ def detect(app_dir: Path) -> Detected:
         )
     )
     logs_outside = [m[1] for v in log_files if (m := re.match(r"""["'](/[^"']+)["']""", v))]
+    read_at_start, files_read_notes = _files_read(
+        app_dir,
+        [
+            path if path.startswith("/") else (below_base if from_base else in_app)(path)
+            for path, from_base in settings_read.files_read(settings)
+        ],
+        secrets_taken=bool(ignored or required),
+    )
     shared_in_git = [
         path
         for path in (sqlite_file, media_root or "media")
@@ -424,6 +472,7 @@ def detect(app_dir: Path) -> Detected:
         staging_settings=staging,
         log_paths=log_paths,
         settings_ignored=ignored,
+        read_at_start=read_at_start,
         served_at=served_at,
         app_server=_former_app_server(app_dir),
         compress=compress,
@@ -480,6 +529,7 @@ def detect(app_dir: Path) -> Detected:
             *settings_read.setting_notes(settings, settings_module, in_git=not ignored),
             *settings_read.allowed_hosts_notes(allowed_hosts, served_at),
             *django_settings.out_of_git_notes(read),
+            *files_read_notes,
             *(
                 f"the settings import {path} when there is one, and git has none: the releases "
                 "run without it; if the servers need one, give it them with [secrets] in "
@@ -732,7 +782,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
                 [
                     f"the app reads {web.instance_config} when there is one: [secrets] in "
                     f"shipstate.toml gives each release its own, from "
-                    f"{_instance_secrets(web.instance_config).format(inventory='production')} "
+                    f"{_read_secrets(web.instance_config).format(inventory='production')} "
                     "and the like (with SECRET_KEY = '...', a new one, as `python3 -c 'import "
                     "secrets; print(secrets.token_hex())'` prints), so the folder is not in "
                     "`shared`"
@@ -1032,14 +1082,18 @@ def render_config(found: Detected) -> str:
             ]
             if found.environment_required
             else [
-                f"# The app reads {found.web.instance_config} from its instance folder when there "
-                "is one: each",
+                (
+                    f"# The settings read {found.secrets_read}, which git ignores: each"
+                    if django
+                    else f"# The app reads {found.secrets_read} from its instance folder when "
+                    "there is one: each"
+                ),
                 "# release gets it from a local file per inventory, as "
                 f"{secrets_file.format(inventory='production')}",
                 "# (never committed; README: Secrets):",
                 "[secrets]",
                 f'file = "{secrets_file}"',
-                f'path = "{found.web.instance_config}"',
+                f'path = "{found.secrets_read}"',
                 "environment = false",
             ]
             if secrets_file != ENV_SECRETS
@@ -1199,9 +1253,10 @@ class Written:
     ignored: str | None = None  # the pattern added to .gitignore, if one was
     packages: tuple[str, ...] = ()  # the Debian packages the config lists
     secrets_needed: tuple[str, ...] = ()  # what the settings need from each inventory's secrets
-    local_env: str | None = None  # this machine's .env, out of git, which sets them all
+    local_copy: str | None = None  # this machine's file, out of git, to start them from
     made: str | None = None  # the secrets files' directory, made for them
     secrets_file: str = ENV_SECRETS  # the file [secrets] names, when active
+    secrets_read: str | None = None  # where the app reads it, when not from the environment
 
 
 def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
@@ -1256,25 +1311,30 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
         _ignore_secrets(app_dir),
         config.packages,
         needed,
-        _local_env(app_dir, found.environment_required),
+        _local_copy(app_dir, found),
         _secrets_dir(app_dir) if needed or file != ENV_SECRETS else None,
         file,
+        found.secrets_read,
     )
 
 
 def _secrets_file(found: Detected) -> str:
-    """The file init's [secrets] names: the app's instance config's, else KEY=VALUE lines."""
-    if found.web and found.web.instance_config and not found.environment_required:
-        return _instance_secrets(found.web.instance_config)
-    return ENV_SECRETS
+    """The file init's [secrets] names: for a file the app reads, its own; else KEY=VALUE
+    lines."""
+    return _read_secrets(found.secrets_read) if found.secrets_read else ENV_SECRETS
 
 
-def _instance_secrets(config: str) -> str:
+def _read_secrets(config: str) -> str:
     return f"secrets/{{inventory}}_{PurePosixPath(config).name}"
 
 
-def _local_env(app_dir: Path, needed: tuple[str, ...]) -> str | None:
-    """The app's .env when git does not track it and it sets all the variables `needed`."""
+def _local_copy(app_dir: Path, found: Detected) -> str | None:
+    """The file the app reads from [secrets] when this machine has one (git does not); else the
+    app's .env when git does not track it and it sets all the variables the app needs."""
+    read = found.secrets_read
+    if read and (app_dir / read).is_file() and not tracked_files(app_dir, read):
+        return read
+    needed = found.environment_required
     env = app_dir / ".env"
     if not needed or not env.is_file() or tracked_files(app_dir, ".env"):
         return None

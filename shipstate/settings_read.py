@@ -485,6 +485,55 @@ def _path_below_base(settings: str, expression: str, depth: int) -> str | None:
     return None if root is None else "/".join(p for p in [root, *parts] if p)
 
 
+# what a top-level statement of the settings reads a file with: open(X), Path(X).read_text(),
+# (X).read_text(), and a ConfigParser's read(X)
+READ_METHOD = re.compile(r"\((.+)\)\.(?:read_text|read_bytes|open)\(")
+CONFIG_PARSER = re.compile(r"^(\w+)\s*=\s*(?:configparser\.)?(?:Raw|Safe)?ConfigParser\(", re.M)
+
+
+def files_read(settings: str) -> tuple[tuple[str, bool], ...]:
+    """The files the settings read as they start (in a top-level statement, not a function's or
+    a `try:`'s), and whether below BASE_DIR: "x/y" below it (or a root made of it), True; a
+    literal as written (from the working directory, or absolute, as the Django docs'
+    "/etc/secret_key.txt"), False."""
+    parsers = CONFIG_PARSER.findall(settings)
+    openings = [r"(?<![\w.])open\(", *(rf"\b{name}\.read\(" for name in parsers)]
+    arguments = [
+        _first_argument(settings[call.end() : end - 1])
+        for opening in openings
+        for call, end in _calls(opening, settings)
+        if _top_level(settings, call.start())
+    ]
+    arguments += [
+        found[1]
+        for found in READ_METHOD.finditer(settings)
+        if _top_level(settings, found.start()) and "(" not in found[1]
+    ]
+    paths = (_file_path(settings, argument) for argument in arguments)
+    return tuple(dict.fromkeys(path for path in paths if path))
+
+
+def _top_level(text: str, at: int) -> bool:
+    return text[text.rfind("\n", 0, at) + 1 : at + 1][:1] not in (" ", "\t")
+
+
+def _first_argument(arguments: str) -> str:
+    depth = 0
+    for at, char in enumerate(arguments):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            return arguments[:at]
+    return arguments
+
+
+def _file_path(settings: str, expression: str) -> tuple[str, bool] | None:
+    written = re.fullmatch(r"\s*r?(['\"])([^'\"{}]+)\1\s*", expression)
+    if written:
+        return written[2], False
+    below = below_base(settings, expression, 3)
+    return (below, True) if below else None
+
+
 def sqlite_url_default(settings: str) -> str | None:
     """The SQLite file a database URL's default names (dj-database-url, django-environ):
     f"sqlite:///{BASE_DIR / 'x'}", "sqlite:///" + str(BASE_DIR / "x"), or "sqlite:///x"

@@ -30,7 +30,7 @@ from shipstate.config import parse_config
 from shipstate.django_settings import as_configuration, split_settings_notes
 from shipstate.errors import ShipstateError
 from shipstate.init import detect, init, render_config
-from shipstate.settings_read import SETTING_NOTES, environment_required
+from shipstate.settings_read import SETTING_NOTES, environment_required, files_read
 
 
 def django_project(path):
@@ -1059,6 +1059,114 @@ def test_production_settings_git_ignores_are_uploaded_into_each_release(tmp_path
     assert found.settings_ignored is None
     uncommitted = "git does not track mysite/settings/production.py, the settings the servers get"
     assert any(note.startswith(uncommitted) for note in found.notes)
+
+
+TWO_SCOOPS_SECRETS = """
+with open(BASE_DIR / "secrets.json") as f:
+    secrets = json.load(f)
+
+
+def get_secret(setting, secrets=secrets):
+    try:
+        return secrets[setting]
+    except KeyError:
+        raise ImproperlyConfigured(f"Set the {setting} environment variable")
+
+
+SECRET_KEY = get_secret("SECRET_KEY")
+"""
+
+
+def test_a_file_git_ignores_that_the_settings_read_is_each_releases_from_the_secrets(
+    tmp_path, fleet
+):
+    """Two Scoops of Django's secrets.json, which git ignores and the settings open as they
+    start: init gives each release one from a secrets file per inventory, and the releases
+    run with its key."""
+    reset_app_on_hosts()
+    project = django_project(tmp_path / "hello")
+    settings = project / "mysite" / "settings.py"
+    text = settings.read_text().replace(
+        "from pathlib import Path\n",
+        "import json\nfrom pathlib import Path\n\n"
+        "from django.core.exceptions import ImproperlyConfigured\n",
+    )
+    text = re.sub(r"\nSECRET_KEY = .*\n", TWO_SCOOPS_SECRETS, text)
+    text = text.replace("DEBUG = True", "DEBUG = False")
+    settings.write_text(text.replace("ALLOWED_HOSTS = []", 'ALLOWED_HOSTS = ["localhost"]'))
+    (project / "secrets.json").write_text('{"SECRET_KEY": "the developer\'s"}')
+    (project / ".gitignore").write_text("secrets.json\n")
+    commit_all(project, "secrets.json, kept out of git")
+
+    written = ok("init", cwd=project).output
+    assert "the settings read secrets.json as they start, which git ignores" in written
+    secrets = parse_config(tomllib.loads((project / "shipstate.toml").read_text()), "").secrets
+    assert (secrets.file, secrets.path, secrets.environment) == (
+        "secrets/{inventory}_secrets.json",
+        "secrets.json",
+        False,
+    )
+    copy = "`cp secrets.json secrets/sandbox_secrets.json`"
+    assert copy in written and "write secrets/production_secrets.json" in written
+    subprocess.run(shlex.split(copy.strip("`")), cwd=project, check=True)
+    (project / "secrets" / "sandbox_secrets.json").write_text('{"SECRET_KEY": "the sandbox\'s"}')
+    deploy_serving_the_admin(project, fleet)
+    printed = run_on_the_sandbox(
+        project,
+        "python manage.py shell -c 'from django.conf import settings; print(settings.SECRET_KEY)'",
+    )
+    assert printed.strip().splitlines()[-1] == "the sandbox's"
+
+    (project / ".gitignore").write_text("")  # neither ignored nor committed
+    found = detect(project)
+    assert found.read_at_start is None and config_written_for(found).secrets is None
+    assert (
+        "the settings read secrets.json as they start, which git does not have: no release "
+        "has it; commit it" in "\n".join(found.notes)
+    )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        'with open(BASE_DIR / "conf" / "secrets.json") as f:\n    secrets = json.load(f)',
+        "secrets = json.load(open(os.path.join(BASE_DIR, 'conf', 'secrets.json')))",
+        'SECRET_KEY = (BASE_DIR / "conf/secrets.json").read_text().strip()',
+        'SECRET_KEY = Path(BASE_DIR, "conf", "secrets.json").read_text()',
+        'config = configparser.ConfigParser()\nconfig.read(BASE_DIR / "conf" / "secrets.json")',
+        'CONF = BASE_DIR / "conf"\nwith open(CONF / "secrets.json", encoding="utf-8") as f:\n'
+        "    pass",
+    ],
+)
+def test_the_files_the_settings_read_as_they_start_are_found_however_written(statement):
+    settings = f"BASE_DIR = Path(__file__).resolve().parent.parent\n{statement}\n"
+    assert files_read(settings) == (("conf/secrets.json", True),)
+
+
+def test_a_file_read_in_a_function_or_a_try_is_not_one_the_settings_need_to_start():
+    settings = (
+        "def key():\n    return open(BASE_DIR / 'key.txt').read()\n"
+        "try:\n    with open('local.json') as f:\n        LOCAL = json.load(f)\n"
+        "except FileNotFoundError:\n    LOCAL = {}\n"
+        "with open('/etc/secret_key.txt') as f:\n    SECRET_KEY = f.read().strip()\n"
+    )
+    assert files_read(settings) == (("/etc/secret_key.txt", False),)
+
+
+def test_init_says_each_server_needs_the_file_outside_the_app_the_settings_read(tmp_path):
+    """The Django deployment checklist's way: the key read from /etc/secret_key.txt."""
+    project = django_project(tmp_path / "checklist")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        re.sub(
+            r"\nSECRET_KEY = .*\n",
+            '\nwith open("/etc/secret_key.txt") as f:\n    SECRET_KEY = f.read().strip()\n',
+            settings.read_text(),
+        )
+    )
+    commit_all(project, "the key outside the project")
+    notes = "\n".join(detect(project).notes)
+    assert "the settings read /etc/secret_key.txt as they start: each server needs it" in notes
 
 
 def test_init_uploads_the_local_settings_git_ignores_that_the_settings_import(tmp_path):

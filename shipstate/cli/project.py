@@ -66,21 +66,31 @@ def init(
     python = done.secrets_file.endswith(".py")
     needed = ", ".join(f"{n} = '...'" if python else f"{n}=..." for n in done.secrets_needed)
     them = "it" if len(done.secrets_needed) == 1 else "them"
-    copy = f"; your {done.local_env} has {them}: `cp {done.local_env} secrets/sandbox.env`"
+    what = (
+        f"{needed}: the app needs {them}" if needed else f"the app reads it as {done.secrets_read}"
+    )
+    local = done.local_copy
+    copy = (
+        f"; your {local}{f' has {them}' if needed else ''}: "
+        f"`cp {local} {done.secrets_file.format(inventory='sandbox')}`"
+    )
 
     def secrets(inventory: str, also: str = "") -> str:
-        file = done.secrets_file.format(inventory=inventory)
-        return f"{file} ({needed}: the app needs {them}{also})"
+        return f"{done.secrets_file.format(inventory=inventory)} ({what}{also})"
 
     out.print(
         f"\nNext: review shipstate.toml, {hosts} inventories/production.py, "
-        + (f"write {secrets('production')}, " if needed else "")
+        + (f"write {secrets('production')}, " if needed or done.secrets_read else "")
         + "commit, then"
         "\n  shipstate bootstrap -i inventories/production.py --accept-new-host-keys"
         "   # new servers, as root"
         "\n  shipstate plan -i inventories/production.py --accept-new-host-keys"
         "\nOr first try it on local sandbox hosts (Linux, root; README: The sandbox)"
-        + (f", with {secrets('sandbox', copy if done.local_env else '')}" if needed else "")
+        + (
+            f", with {secrets('sandbox', copy if local else '')}"
+            if needed or done.secrets_read
+            else ""
+        )
         + ":\n  shipstate sandbox up --hosts 2 && "
         + ("shipstate bootstrap -i inventories/sandbox.py && " if done.packages else "")
         + "shipstate apply -i inventories/sandbox.py"
