@@ -206,8 +206,12 @@ def modules_dir(project: Path, settings_module: str) -> str | None:
     return "src"
 
 
-# from .base import *, unconditionally (a `try:`'s is indented)
-STAR_IMPORT = re.compile(r"^from (\.?[\w.]+) import \*.*$", re.M)
+# from .base import *, unconditionally (a `try:`'s is indented); or some settings of it,
+# from .secret_settings import SECRET_KEY
+SETTINGS_IMPORT = re.compile(
+    r"^from (\.?[\w.]+) import (?:\*.*|\(\s*([A-Z][\w\s,]*)\)|([A-Z][\w \t,]*?))[ \t]*(?:#.*)?$",
+    re.M,
+)
 # the block of `if ENV == "production":` (or `in ("prod", ...)`), whose star-imports the
 # servers run once [env] sets the variable compared (see settings_read.production_switch)
 PRODUCTION_BLOCK = re.compile(
@@ -215,6 +219,14 @@ PRODUCTION_BLOCK = re.compile(
     rf"""['"]{PRODUCTION_VALUE}['"][^\n]*:[ \t]*(?:#[^\n]*)?\n((?:[ \t]+[^\n]*\n|[ \t]*\n)+)""",
     re.M,
 )
+
+
+def _statements_setting(text: str, names: list[str]) -> str:
+    """The top-level statements of `text` that assign one of `names` (with their lines
+    below)."""
+    statements = re.findall(r"^\S.*\n?(?:(?:[ \t]+.*|[ \t]*[)\]}].*)?\n)*", text, re.M)
+    setting = re.compile(rf"({'|'.join(names)})\s*(?::[^=]+)?=(?!=)")
+    return "".join(s for s in statements if setting.match(s))
 
 
 def _production_imports_lifted(text: str) -> str:
@@ -230,8 +242,8 @@ def _production_imports_lifted(text: str) -> str:
 
 def _settings_text(app_dir: Path, module: str) -> tuple[str, list[Path]]:
     """The settings' source, with that of each module of the project it star-imports
-    (`from .base import *`, `from mysite.settings import *`) in its place (theirs too); and
-    those modules' files."""
+    (`from .base import *`, `from mysite.settings import *`) in its place (theirs too), or the
+    statements setting the settings it imports by name; and those modules' files."""
     found = _module_file(app_dir, module)
     if found is None:
         return "", []
@@ -249,9 +261,11 @@ def _settings_text(app_dir: Path, module: str) -> tuple[str, list[Path]]:
             siblings.append(imported)
             if imported in seen or not imported.is_file():
                 return line[0]
-            return spliced(imported, seen | {imported})
+            text = spliced(imported, seen | {imported})
+            names = re.findall(r"\w+", line[2] or line[3] or "")
+            return _statements_setting(text, names) if names else text
 
-        return STAR_IMPORT.sub(sibling, _production_imports_lifted(source_text(file)))
+        return SETTINGS_IMPORT.sub(sibling, _production_imports_lifted(source_text(file)))
 
     return spliced(found, frozenset([found])), siblings
 

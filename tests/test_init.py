@@ -1199,6 +1199,35 @@ def test_init_uploads_the_local_settings_git_ignores_that_the_settings_import(tm
 
 
 @pytest.mark.parametrize(
+    "imported",
+    ["SECRET_KEY, DATABASES  # kept out of git", "(\n    SECRET_KEY,\n    DATABASES,\n)"],
+)
+def test_init_uploads_the_module_git_ignores_that_the_settings_import_settings_of(
+    tmp_path, imported
+):
+    """`from .secret_settings import SECRET_KEY, DATABASES`: the settings are what that module
+    sets them to (not its other settings), and git ignores it, so [secrets] uploads it."""
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    text = re.sub(
+        r"\nSECRET_KEY = .*\n", f"\nfrom .secret_settings import {imported}\n", settings.read_text()
+    )
+    text = re.sub(r"\nDATABASES = \{.*?\n\}\n", "\n", text, flags=re.S)
+    settings.write_text(text.replace("ALLOWED_HOSTS = []", 'ALLOWED_HOSTS = ["shop.example.com"]'))
+    (project / "mysite" / "secret_settings.py").write_text(
+        'SECRET_KEY = "kept out of git"\nDATABASES = {\n    "default": {\n'
+        '        "ENGINE": "django.db.backends.sqlite3",\n        "NAME": BASE_DIR / "shop.db",\n'
+        '    }\n}\nSTATIC_ROOT = "/elsewhere"\n'
+    )
+    (project / ".gitignore").write_text("secret_settings.py\n")
+    commit_all(project, "secret settings kept out of git")
+    found = detect(project)
+    assert uploaded_settings(found) == ("mysite/secret_settings.py", "shop.example.com")
+    assert (found.sqlite_file, found.static_root) == ("shop.db", None)
+    assert not [n for n in found.notes if "sets no SECRET_KEY" in n or "DATABASES" in n]
+
+
+@pytest.mark.parametrize(
     ("allowed", "names", "read_from"),
     [
         (
