@@ -271,8 +271,22 @@ def secret_key_notes(source: str) -> list[str]:
     return []
 
 
+STATICFILES_DIRS = re.compile(r"^STATICFILES_DIRS\s*=\s*[\[(](.*?)[\])]\s*$", re.M | re.S)
+
+
 def static_notes(settings: str, static_root: str | None) -> list[str]:
-    if static_root or "django.contrib.staticfiles" not in settings:
+    if "django.contrib.staticfiles" not in settings:
+        return []
+    if static_root:
+        listed = STATICFILES_DIRS.findall(settings)
+        items = _items(listed[-1]) if listed else []
+        if static_root.rstrip("/") in (below_base(settings, item, 3) for item in items):
+            return [
+                f"STATIC_ROOT ({static_root}) is in STATICFILES_DIRS too: Django refuses it "
+                "(staticfiles.E002), so the collectstatic hook would fail every apply; set "
+                f'STATIC_ROOT = BASE_DIR / "{DEFAULT_STATIC_ROOT}" in the settings, and '
+                f'static_root = "{DEFAULT_STATIC_ROOT}" in shipstate.toml'
+            ]
         return []
     if not re.search(STATIC_ROOT, settings, re.M):
         return [
@@ -499,7 +513,7 @@ def files_read(settings: str) -> tuple[tuple[str, bool], ...]:
     parsers = CONFIG_PARSER.findall(settings)
     openings = [r"(?<![\w.])open\(", *(rf"\b{name}\.read\(" for name in parsers)]
     arguments = [
-        _first_argument(settings[call.end() : end - 1])
+        _items(settings[call.end() : end - 1])[0]
         for opening in openings
         for call, end in _calls(opening, settings)
         if _top_level(settings, call.start())
@@ -517,13 +531,15 @@ def _top_level(text: str, at: int) -> bool:
     return text[text.rfind("\n", 0, at) + 1 : at + 1][:1] not in (" ", "\t")
 
 
-def _first_argument(arguments: str) -> str:
-    depth = 0
-    for at, char in enumerate(arguments):
-        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+def _items(listed: str) -> list[str]:
+    """The items of a call's arguments or a list's, split at their top-level commas."""
+    items, depth, start = [], 0, 0
+    for at, char in enumerate(listed):
+        depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(char, 0)
         if char == "," and depth == 0:
-            return arguments[:at]
-    return arguments
+            items.append(listed[start:at])
+            start = at + 1
+    return [*items, listed[start:]]
 
 
 def _file_path(settings: str, expression: str) -> tuple[str, bool] | None:

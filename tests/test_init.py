@@ -735,6 +735,17 @@ def test_init_says_how_to_have_static_files_served(tmp_path):
         'STATIC_ROOT is BASE_DIR.parent / "static"',
         'MEDIA_ROOT is os.path.join(BASE_DIR, "..", "media")',
     ]
+    for dirs in ('[BASE_DIR / "static"]', '(\n    os.path.join(BASE_DIR, "static"),\n)'):
+        settings.write_text(
+            f'{original}STATIC_ROOT = BASE_DIR / "static"\nSTATICFILES_DIRS = {dirs}\n'
+        )
+        assert "STATIC_ROOT (static) is in STATICFILES_DIRS too: Django refuses it" in (
+            "\n".join(detect(project).notes)
+        )
+    settings.write_text(
+        f'{original}STATIC_ROOT = BASE_DIR / "static"\nSTATICFILES_DIRS = [BASE_DIR / "assets"]\n'
+    )
+    assert not [n for n in detect(project).notes if "STATIC" in n]
 
 
 def settings_package(project, used_by_manage: str, **modules: str):
