@@ -28,6 +28,19 @@ MEDIA_ROOT = r"^MEDIA_ROOT\s*=\s*(.+)$"
 SQLITE_NAME = r"['\"]NAME['\"]\s*:\s*(.*BASE_DIR.*)$"
 # a LOGGING handler's file: "filename": BASE_DIR / "logs" / "app.log"
 LOG_FILE = r"['\"]filename['\"]\s*:\s*(.+)$"
+# os.environ["X"], os.environ.get("X"), os.getenv("X"), env("X"), env.bool("X"), config("X")
+ENVIRONMENT_READ = (
+    r"(?:environ\.get\(|environ\[|getenv\(|\benv(?:\.\w+)?\(|\bconfig\()\s*['\"](\w+)['\"]"
+)
+# a key each process makes as it starts: get_random_secret_key(), os.urandom(24),
+# secrets.token_hex(), get_random_string(50), uuid.uuid4()
+RANDOM_KEY = re.compile(
+    r"\b(?:get_random_secret_key|urandom|token_(?:hex|urlsafe|bytes)|get_random_string|uuid4)\("
+)
+EACH_PROCESS = (
+    "each app server process (gunicorn's workers, every release's) would make its own: logins "
+    "and signed cookies fail between them and at each deploy"
+)
 # (setting, what its last value looks like when it needs a word, note)
 SETTING_NOTES = (
     (
@@ -47,6 +60,12 @@ SETTING_NOTES = (
         r"['\"]",
         "SECRET_KEY is written in the settings, so in git: read it from the environment and "
         "keep it in a secrets file (README: Secrets)",
+    ),
+    (
+        "SECRET_KEY",
+        rf"(?!.*{ENVIRONMENT_READ}).*{RANDOM_KEY.pattern}",
+        f"SECRET_KEY is a random key: {EACH_PROCESS}; read it from the environment, e.g. "
+        'os.environ["SECRET_KEY"], and keep it in a secrets file (README: Secrets)',
     ),
     (
         "SECURE_SSL_REDIRECT",
@@ -73,10 +92,6 @@ UNSET_SETTINGS = (
         "ALLOWED_HOSTS",
         "Django answers 400 to every request with DEBUG off; list your domains, as in server_name",
     ),
-)
-# os.environ["X"], os.environ.get("X"), os.getenv("X"), env("X"), env.bool("X"), config("X")
-ENVIRONMENT_READ = (
-    r"(?:environ\.get\(|environ\[|getenv\(|\benv(?:\.\w+)?\(|\bconfig\()\s*['\"](\w+)['\"]"
 )
 RAW_STRING_READ = re.compile(  # os.environ.get("X", "default") as it is: a string
     r"""^(?:os\.)?(?:environ\.get\(|getenv\(|environ\[)\s*['"]\w+['"]\s*"""
@@ -120,6 +135,12 @@ ENVIRONMENT_DEFAULT_NOTES = (
         ),
         "DEBUG is on unless the environment's {0} turns it off: visitors would see tracebacks; "
         "set {0}=False in each inventory's secrets file, or default it to off",
+    ),
+    (
+        "SECRET_KEY",
+        RANDOM_KEY,
+        f"SECRET_KEY falls back to a random key when the environment has no {{0}}: "
+        f"{EACH_PROCESS}; set {{0}} in each inventory's secrets file (README: Secrets)",
     ),
     (
         "SECRET_KEY",
@@ -252,10 +273,23 @@ def secret_key_notes(source: str) -> list[str]:
     """The key an app without Django signs its sessions with, when its modules write it (and
     set none from the environment alone, as a production config class beside a test one)."""
     values = KEY_SET.findall(source)
-    if any(re.search(ENVIRONMENT_READ, v) and not KEY_FALLBACK.search(v) for v in values):
+    fallback = (KEY_FALLBACK, RANDOM_KEY)
+    if any(
+        re.search(ENVIRONMENT_READ, v) and not any(f.search(v) for f in fallback) for v in values
+    ):
         return []
     for value in values:
         read = re.search(ENVIRONMENT_READ, value)
+        if read and RANDOM_KEY.search(value):
+            return [
+                f"SECRET_KEY falls back to a random key when the environment has no {read[1]}: "
+                f"{EACH_PROCESS}; set {read[1]} in each inventory's secrets file (README: Secrets)"
+            ]
+        if RANDOM_KEY.search(value):
+            return [
+                f"SECRET_KEY is a random key: {EACH_PROCESS}; read it from the environment, e.g. "
+                'os.environ["SECRET_KEY"], and keep it in a secrets file (README: Secrets)'
+            ]
         if read and KEY_FALLBACK.search(value):
             return [
                 f"SECRET_KEY falls back to a key written in the app, so in git, when the "
@@ -396,10 +430,12 @@ def environment_required(settings: str) -> tuple[str, ...]:
     }
     checked = set(re.findall(r"""['"](\w+)['"]\s+in\s+(?:os\.)?environ\b""", settings))
     checked |= _scheme_defaults(settings)
-    # SECRET_KEY = os.environ.get("SECRET_KEY"): None without it, and Django refuses to start
-    keys = re.findall(r"^SECRET_KEY\s*=\s*(.+)$", settings, re.M)
+    # SECRET_KEY = os.environ.get("SECRET_KEY"): None without it, and Django refuses to start;
+    # os.getenv("SECRET_KEY", get_random_secret_key()): a key per process
+    keys = KEY_SET.findall(settings)
     key = (
         re.match(r"""(?:os\.)?(?:environ\.get|getenv)\(\s*['"](\w+)['"]\s*\)\s*$""", keys[-1])
+        or (RANDOM_KEY.search(keys[-1]) and re.search(ENVIRONMENT_READ, keys[-1]))
         if keys
         else None
     )

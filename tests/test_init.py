@@ -690,8 +690,8 @@ def test_init_names_settings_not_ready_for_production(tmp_path):
     found = detect(project)
     assert found.environment == ("SECRET_KEY", "DEBUG", "SECURE_COOKIES")
     assert found.notes == (
-        SETTING_NOTES[3][2],
         SETTING_NOTES[4][2],
+        SETTING_NOTES[5][2],
         "the settings read SECRET_KEY, DEBUG, SECURE_COOKIES from the environment: put them in a "
         "secrets file per inventory, see [secrets] in shipstate.toml",
     )
@@ -3387,6 +3387,39 @@ def test_init_names_a_default_the_environment_must_override(tmp_path, setting, v
     kinds = tuple(kind.partition("{")[0] for kind in kinds)
     notes = [n.partition(":")[0] for n in detect(project).notes if n.startswith(kinds)]
     assert notes == ([said] if said else [])
+
+
+@pytest.mark.parametrize(
+    ("value", "needed", "said"),
+    [
+        (  # DigitalOcean's App Platform tutorial
+            'os.getenv("DJANGO_SECRET_KEY", get_random_secret_key())',
+            ("DJANGO_SECRET_KEY",),
+            "SECRET_KEY falls back to a random key when the environment has no DJANGO_SECRET_KEY",
+        ),
+        (
+            'env("SECRET_KEY", default=get_random_string(50))',
+            ("SECRET_KEY",),
+            "SECRET_KEY falls back to a random key when the environment has no SECRET_KEY",
+        ),
+        ("get_random_secret_key()", (), "SECRET_KEY is a random key"),
+    ],
+)
+def test_a_random_secret_key_is_named_and_the_secrets_file_gives_one(tmp_path, value, needed, said):
+    """A key each process makes: gunicorn's workers would each sign with their own."""
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        re.sub(r"(?m)^SECRET_KEY = .*$", f"SECRET_KEY = {value}", settings.read_text())
+    )
+    found = detect(project)
+    notes = [n for n in found.notes if n.startswith("SECRET_KEY")]
+    assert len(notes) == 1 and notes[0].startswith(
+        f"{said}: each app server process (gunicorn's workers, every release's) would make its own"
+    )
+    assert found.environment_required == needed
+    secrets = config_written_for(found).secrets
+    assert (secrets and secrets.file) == ("secrets/{inventory}.env" if needed else None)
 
 
 def test_init_runs_what_render_or_fly_ran_on_each_deploy(tmp_path):

@@ -489,7 +489,11 @@ def test_an_application_imported_from_its_package_and_its_sqlite_file(tmp_path):
         ),
         ('app.config.from_mapping(SECRET_KEY=os.getenv("KEY", "dev"))', "SECRET_KEY falls back"),
         ('app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]', None),
-        ("app.secret_key = os.urandom(16)", None),
+        ("app.secret_key = os.urandom(16)", "SECRET_KEY is a random key: each app server"),
+        (
+            'app.config["SECRET_KEY"] = os.environ.get("KEY") or secrets.token_hex()',
+            "SECRET_KEY falls back to a random key when the environment has no KEY",
+        ),
         (
             "class Config:\n    SECRET_KEY = os.environ['SECRET_KEY']\n"
             "class TestingConfig(Config):\n    SECRET_KEY = 'test'",
