@@ -334,6 +334,10 @@ def detect(app_dir: Path) -> Detected:
     if configurations:
         settings = django_settings.as_configuration(settings, configurations[1])
     settings = django_settings.as_django_heroku_leaves_them(settings)
+    compared = settings_read.production_switch(settings)
+    chosen_files = split and split.chosen
+    present = None if compared or chosen_files else settings_read.presence_switch(settings)
+    settings = settings_read.as_servers_run_them(settings, compared, present)
     asgi = ASGI_APPLICATION.search(settings) or ASGI_SERVED.search(procfile.get("web", ""))
     wsgi = None if asgi else django_settings.wsgi_application(modules, settings_module, settings)
     requirements = app_requirements.requirements_file(app_dir, project, workdir)
@@ -345,11 +349,13 @@ def detect(app_dir: Path) -> Detected:
     )
     kamal_names, kamal_health = kamal_proxy(app_dir)
     name = _app_name(app_dir, settings_module)[:40]
-    compared = settings_read.production_switch(settings)
     settings_variable = (
         (split.variable, split.chosen, "chooses the settings' files")
-        if split and split.chosen
-        else compared and (*compared[:2], f'the settings compare it with "{compared[1]}"')
+        if chosen_files
+        else compared
+        and (*compared[:2], f'the settings compare it with "{compared[1]}"')
+        or present
+        and (present, "1", "the settings take their production branch when it is set")
     )
     switch = compared if compared and settings_variable[0] == compared[0] else None
     set_in_env = settings_variable and settings_variable[0]

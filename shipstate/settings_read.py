@@ -2,6 +2,7 @@
 read, the names it is served at, its health route; and what init notes about them."""
 
 import re
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -497,6 +498,87 @@ def production_switch(settings: str) -> tuple[str, str, str | None] | None:
     if production is None:
         return None
     return *production, staging[1] if staging and staging[0] == production[0] else None
+
+
+# `if "X" in os.environ:`, `if os.environ.get("X"):`, `if not os.getenv("X"):`: the
+# production branch when X is set, as Obey the Testing Goat's DJANGO_DEBUG_FALSE
+PRESENCE = re.compile(
+    r"""(not\s+)?(?:['"](\w+)['"]\s+(not\s+)?in\s+(?:os\.)?environ"""
+    r"""|(?:os\.)?(?:environ\.get|getenv)\(\s*['"](\w+)['"]\s*\))\s*"""
+)
+BRANCH = re.compile(r"(if|elif|else)\b\s*(.*?)\s*:\s*(?:#.*)?$")
+
+
+def _if_chains(lines: list[str]) -> Iterator[tuple[int, int, list[tuple[str | None, list[str]]]]]:
+    """Each top-level `if` of `lines` with its `elif`s and `else`: where it starts and ends,
+    and each branch's condition (None for `else`) and body."""
+    at = 0
+    while at < len(lines):
+        head = BRANCH.match(lines[at])
+        if head is None or head[1] != "if":
+            at += 1
+            continue
+        start, branches = at, []
+        while (
+            at < len(lines)
+            and (head := BRANCH.match(lines[at]))
+            and (head[1] != "if" or not branches)
+        ):
+            at += 1
+            body = []
+            while at < len(lines) and (lines[at][:1] in (" ", "\t") or not lines[at].strip()):
+                body.append(lines[at])
+                at += 1
+            branches.append((None if head[1] == "else" else head[2], body))
+            if head[1] == "else":
+                break
+        yield start, at, branches
+
+
+def presence_switch(settings: str) -> str | None:
+    """The variable whose presence makes the settings take a branch turning DEBUG off (or
+    whose absence, one turning it on)."""
+    for _, _, branches in _if_chains(settings.splitlines(keepends=True)):
+        condition, body = branches[0]
+        present = PRESENCE.fullmatch(condition or "")
+        if present is None:
+            continue
+        negated = bool(present[1]) != bool(present[3])
+        debug = re.findall(r"^\s+DEBUG\s*=\s*(True|False)\b", "".join(body), re.M)
+        if debug and (debug[-1] == "True") == negated:
+            return present[2] or present[4]
+    return None
+
+
+def as_servers_run_them(
+    settings: str, compared: tuple[str, str, str | None] | None, present: str | None
+) -> str:
+    """The settings with each top-level `if` the servers' environment decides replaced by the
+    branch they take, unindented: one comparing the variable with the production value, or
+    testing that the `present` variable is set."""
+
+    def taken(condition: str | None) -> bool | None:
+        if condition is None:
+            return True
+        presence = PRESENCE.fullmatch(condition)
+        if presence and present and present in (presence[2], presence[4]):
+            return bool(presence[1]) == bool(presence[3])
+        if compared and re.search(rf"""['"]{PRODUCTION_VALUE}['"]""", condition):
+            return not re.search(r"!=|\bnot\s+in\b", condition)
+        if compared and compared[2] and re.search(rf"""['"]{compared[2]}['"]""", condition):
+            return bool(re.search(r"!=|\bnot\s+in\b", condition))
+        return None
+
+    lines = settings.splitlines(keepends=True)
+    resolved, done = [], 0
+    for start, end, branches in _if_chains(lines):
+        decisions = [taken(condition) for condition, _ in branches]
+        if None in decisions[: decisions.index(True) + 1 if True in decisions else None]:
+            continue
+        body = next((body for (_, body), yes in zip(branches, decisions, strict=True) if yes), [])
+        resolved += [*lines[done:start], textwrap.dedent("".join(body))]
+        done = end
+    return "".join([*resolved, *lines[done:]])
 
 
 def environment_read(settings: str) -> tuple[str, ...]:

@@ -30,7 +30,14 @@ from shipstate.config import parse_config
 from shipstate.django_settings import as_configuration, split_settings_notes
 from shipstate.errors import ShipstateError
 from shipstate.init import detect, init, render_config
-from shipstate.settings_read import SETTING_NOTES, environment_required, files_read
+from shipstate.settings_read import (
+    SETTING_NOTES,
+    as_servers_run_them,
+    environment_required,
+    files_read,
+    presence_switch,
+    production_switch,
+)
 
 
 def django_project(path):
@@ -1006,6 +1013,74 @@ def test_init_sets_the_variable_the_settings_compare_with_production(tmp_path, l
         f'the settings compare {name} with "{value}": the servers get {name} = "{value}" in [env]'
     )
     assert said + (f', staging\'s "{staging}"' if staging else "") in found.notes
+
+
+GOATS_SETTINGS = """
+if "DJANGO_DEBUG_FALSE" in os.environ:
+    DEBUG = False
+    SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
+    ALLOWED_HOSTS = [os.environ["DJANGO_ALLOWED_HOST"]]
+else:
+    DEBUG = True
+    SECRET_KEY = "insecure-key-for-dev"
+    ALLOWED_HOSTS = []
+"""
+
+
+def test_the_servers_take_the_settings_branch_a_variable_set_in_env_chooses(tmp_path, fleet):
+    """Obey the Testing Goat's settings: production's when DJANGO_DEBUG_FALSE is set. [env]
+    sets it, and the variables that branch reads are the secrets file's."""
+    reset_app_on_hosts()
+    project = django_project(tmp_path / "hello")
+    settings = project / "mysite" / "settings.py"
+    text = re.sub(
+        r"\nSECRET_KEY = .*?\nALLOWED_HOSTS = \[\]\n",
+        GOATS_SETTINGS,
+        settings.read_text(),
+        flags=re.S,
+    )
+    settings.write_text("import os\n" + text)
+    commit_all(project, "the Goat's settings")
+    found = detect(project)
+    assert found.settings_variable[:2] == ("DJANGO_DEBUG_FALSE", "1")
+    assert found.environment_required == ("DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOST")
+    assert not [n for n in found.notes if "sets no" in n or "DEBUG = True" in n], found.notes
+    written = ok("init", cwd=project).stdout
+    assert "secrets/sandbox.env (DJANGO_SECRET_KEY=..., DJANGO_ALLOWED_HOST=...:" in written
+    (project / "secrets" / "sandbox.env").write_text(
+        "DJANGO_SECRET_KEY=the sandbox's\nDJANGO_ALLOWED_HOST=localhost\n"
+    )
+    deploy_serving_the_admin(project, fleet)
+    printed = run_on_the_sandbox(
+        project,
+        "python manage.py shell -c 'from django.conf import settings; "
+        "print(settings.DEBUG, settings.SECRET_KEY)'",
+    )
+    assert printed.strip().splitlines()[-1] == "False the sandbox's"
+
+
+def test_the_settings_are_read_as_the_branch_the_servers_take():
+    settings = (
+        'ENV = os.environ.get("ENV", "dev")\n'
+        'if ENV == "production":\n    DEBUG = False\n    ALLOWED_HOSTS = ["shop.example.com"]\n'
+        'elif ENV == "staging":\n    DEBUG = True\nelse:\n    DEBUG = True\n'
+        "if DEBUG:\n    INSTALLED_APPS += ['debug_toolbar']\n"
+        'if not os.getenv("CI"):\n    X = 1\n'
+    )
+    compared = production_switch(settings)
+    assert compared == ("ENV", "production", "staging")
+    assert as_servers_run_them(settings, compared, None) == (
+        'ENV = os.environ.get("ENV", "dev")\n'
+        'DEBUG = False\nALLOWED_HOSTS = ["shop.example.com"]\n'
+        "if DEBUG:\n    INSTALLED_APPS += ['debug_toolbar']\n"
+        'if not os.getenv("CI"):\n    X = 1\n'
+    ), "an `if` the servers' environment does not decide is kept"
+    negated = 'if ENV != "prod":\n    DEBUG = True\nelse:\n    DEBUG = False\n'
+    assert as_servers_run_them(negated, ("ENV", "prod", None), None) == "DEBUG = False\n"
+    absent = 'if not os.environ.get("LIVE"):\n    DEBUG = True\n'
+    assert presence_switch(absent) == "LIVE"
+    assert as_servers_run_them(absent, None, "LIVE") == ""
+    assert presence_switch('if "CI" in os.environ:\n    DEBUG = True\n') is None
 
 
 def test_init_takes_the_production_module_named_as_the_development_one_manage_py_uses(tmp_path):
