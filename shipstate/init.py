@@ -109,6 +109,7 @@ class Detected:
     wsgi: str | None = None
     static_root: str | None = None
     sqlite_file: str | None = None
+    sqlite_outside: bool = False  # a SQLite database outside the app: still one per host
     media_root: str | None = None
     media_url: str = "/media/"
     static_url: str = "/static/"
@@ -373,6 +374,7 @@ def detect(app_dir: Path) -> Detected:
     )
     sqlite_by_default = None if sqlite_named else settings_read.sqlite_url_default(settings)
     sqlite_file = sqlite_named or sqlite_by_default
+    sqlite_outside = None if sqlite_file else settings_read.sqlite_outside(settings)
     media_root = settings_read.relative_to_base(settings, MEDIA_ROOT)
     log_files = re.findall(LOG_FILE, settings, re.M)
     log_paths = tuple(
@@ -456,6 +458,7 @@ def detect(app_dir: Path) -> Detected:
         requirements=requirements,
         static_root=static_root and below_base(static_root),
         sqlite_file=sqlite_file and below_base(sqlite_file),
+        sqlite_outside=bool(sqlite_outside),
         media_root=media_root and below_base(media_root),
         media_url=settings_read.url_setting(settings, "MEDIA_URL", "/media/"),
         static_url=settings_read.url_setting(settings, "STATIC_URL", "/static/"),
@@ -557,6 +560,7 @@ def detect(app_dir: Path) -> Detected:
             ),
             *settings_read.static_notes(settings, static_root),
             *settings_read.media_notes(settings, app_dir),
+            *settings_read.sqlite_notes(sqlite_outside),
             *(
                 f"the settings the servers get name {module}, whose package ({package}) the "
                 "requirements lack: the app would not start there; name it in the development "
@@ -974,7 +978,7 @@ def _keep_releases(kept: tuple[int, str] | None) -> str:
 
 def render_config(found: Detected) -> str:
     pythons = found.pythons
-    each_host = found.sqlite_file or (found.web and found.web.sqlite)
+    each_host = found.sqlite_file or found.sqlite_outside or (found.web and found.web.sqlite)
     hooks_run = "every-host" if each_host else "once"
     body_size = found.served_at.body_size
     django = found.web is None

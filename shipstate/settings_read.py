@@ -370,6 +370,33 @@ def media_notes(settings: str, app_dir: Path) -> list[str]:
     ]
 
 
+def sqlite_outside(settings: str) -> str | None:
+    """The SQLite database's file when DATABASES puts it outside the app: an absolute path,
+    or one above BASE_DIR (the Goat's os.path.join(BASE_DIR, "../database/db.sqlite3"))."""
+    blocks = re.findall(r"^DATABASES\s*=.*?(?=^\S|\Z)", settings, re.M | re.S)
+    if not blocks or "sqlite3" not in blocks[-1]:
+        return None
+    return _outside_app(blocks[-1], r"['\"]NAME['\"]\s*:\s*(.+?),?\s*$")
+
+
+def sqlite_notes(outside: str | None) -> list[str]:
+    if outside is None:
+        return []
+    keep = (
+        'put it in the project (NAME = BASE_DIR / "db.sqlite3"), which shipstate keeps in each '
+        "host's shared dir"
+    )
+    if outside.startswith("/"):
+        return [
+            f"the SQLite database is {outside}, outside the app: each server needs its "
+            f"directory, writable by the deploy user (shipstate makes nothing there); or {keep}"
+        ]
+    return [
+        f"the SQLite database is {outside}, outside the project: on the servers that is below "
+        f"the releases' directory, where no release has it, so migrate fails; {keep}"
+    ]
+
+
 def _outside_app(settings: str, pattern: str) -> str | None:
     """The setting's last value when it names a place outside the app: an absolute path, or
     one above BASE_DIR (BASE_DIR.parent / "media")."""

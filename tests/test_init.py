@@ -755,6 +755,39 @@ def test_init_says_how_to_have_static_files_served(tmp_path):
     assert not [n for n in detect(project).notes if "STATIC" in n]
 
 
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        (
+            "os.path.join(BASE_DIR, '../database/db.sqlite3')",
+            "the SQLite database is os.path.join(BASE_DIR, '../database/db.sqlite3'), outside "
+            "the project: on the servers that is below the releases' directory",
+        ),
+        (
+            '"/var/lib/shop/db.sqlite3"',
+            "the SQLite database is /var/lib/shop/db.sqlite3, outside the app: each server needs "
+            "its directory, writable by the deploy user",
+        ),
+    ],
+)
+def test_a_sqlite_database_outside_the_project_is_named_and_migrated_on_each_host(
+    tmp_path, name, said
+):
+    """As Obey the Testing Goat's second edition keeps it, beside the source."""
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text()
+        .replace("BASE_DIR / 'db.sqlite3'", name)
+        .replace('"NAME": BASE_DIR / "db.sqlite3"', f'"NAME": {name}')
+    )
+    found = detect(project)
+    assert found.sqlite_file is None and any(note.startswith(said) for note in found.notes)
+    config = config_written_for(found)
+    assert [hook.run for hook in config.hooks][0] == "every-host"
+    assert config.shared == ("media/",)
+
+
 def settings_package(project, used_by_manage: str, **modules: str):
     """A project whose settings are a package of `modules` (module name: source), with
     wsgi.py in the package above it; returns the settings' directory."""
