@@ -855,7 +855,8 @@ def _ansistrano_hook_files(app_dir: Path) -> list[Path]:
 def deploy_commands(app_dir: Path) -> tuple[tuple[str, ...], str] | None:
     """The management commands (`compress --force`) the former tool ran on each deploy, in
     its order, and the file saying so: a fabfile's deploy task, Capistrano's or Deployer's tasks
-    hooked into their deploy, Ansistrano's hook tasks, Render's or Fly's deploy commands."""
+    hooked into their deploy, Ansistrano's hook tasks, Render's or Fly's deploy commands, or
+    what the Dockerfile (Kamal's image) runs, building or starting it."""
     if (fabfile := _fabfile(app_dir)) and (
         commands := fabric_deploy_commands(_text(app_dir / fabfile[0]))
     ):
@@ -870,7 +871,32 @@ def deploy_commands(app_dir: Path) -> tuple[tuple[str, ...], str] | None:
     for name in ("render.yaml", "fly.toml"):
         if commands := _platform_commands(app_dir, _text(app_dir / name)):
             return tuple(commands), name
+    if commands := _image_commands(app_dir, _text(app_dir / "Dockerfile")):
+        return tuple(commands), "Dockerfile"
     return None
+
+
+# a Dockerfile's instructions running commands: RUN as it builds, ENTRYPOINT and CMD as the
+# container starts (a script of the app's, as cookiecutter-django's /start); and its copies
+IMAGE_COMMAND = re.compile(r"^(RUN|ENTRYPOINT|CMD)\s+(.+(?:\\\n.*)*)", re.M | re.I)
+IMAGE_COPY = re.compile(r"^(?:COPY|ADD)\s+(?:--\S+\s+)*(\S+)\s+(\S+)\s*$", re.M | re.I)
+START_SCRIPT = re.compile(r"[\w.-]+\.sh|(?:docker-)?entrypoint|start")
+
+
+def _image_commands(app_dir: Path, text: str) -> list[str]:
+    """The management commands a Dockerfile runs, and those of the app's scripts it starts
+    the container with (copied into the image, or at their path in the app)."""
+    copied = {dest: source for source, dest in IMAGE_COPY.findall(text)}
+    commands = []
+    for instruction, line in IMAGE_COMMAND.findall(text):
+        for word in re.findall(r"[\w./-]+", line) if instruction.upper() != "RUN" else ():
+            name = PurePosixPath(word).name
+            source = copied.get(word) or (word.lstrip("./") if START_SCRIPT.fullmatch(name) else "")
+            script = app_dir / source.lstrip("./") if source else None
+            if script and script.is_file() and script.resolve().is_relative_to(app_dir.resolve()):
+                commands += _commands_in(_text(script))
+        commands += _commands_in(line)
+    return list(dict.fromkeys(commands))
 
 
 # a platform's commands run on each deploy: Render's build and pre-deploy, Fly's release

@@ -3561,6 +3561,42 @@ def test_init_runs_what_render_or_fly_ran_on_each_deploy(tmp_path):
     assert deploy_commands(project) == (("migrate --noinput",), "fly.toml")
 
 
+def test_init_runs_what_the_dockerfile_ran_building_and_starting_the_image(tmp_path):
+    """As cookiecutter-django's image (Kamal's, or any): the scripts it copies in and starts
+    the container with, and what it runs as it builds."""
+    from shipstate.former_tool import deploy_commands
+
+    project = django_project(tmp_path / "shop")
+    scripts = project / "compose" / "production" / "django"
+    scripts.mkdir(parents=True)
+    (scripts / "entrypoint").write_text(
+        '#!/bin/bash\nset -o errexit\npython manage.py createcachetable\nexec "$@"\n'
+    )
+    (scripts / "start").write_text(
+        "#!/bin/bash\npython /app/manage.py collectstatic --noinput\n"
+        "python /app/manage.py update_index\nexec gunicorn mysite.wsgi --bind 0.0.0.0:5000\n"
+    )
+    (project / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN pip install -r requirements.txt\n"
+        "COPY ./compose/production/django/entrypoint /entrypoint\n"
+        "RUN sed -i 's/\\r$//g' /entrypoint && chmod +x /entrypoint\n"
+        "COPY ./compose/production/django/start /start\nCOPY . /app\n"
+        'RUN python manage.py compilemessages\nENTRYPOINT ["/entrypoint"]\nCMD ["/start"]\n'
+    )
+    assert deploy_commands(project) == (
+        ("compilemessages", "createcachetable", "collectstatic --noinput", "update_index"),
+        "Dockerfile",
+    )
+    commit_all(project, "deployed as an image")
+    found = detect(project)
+    assert (found.former_before_static, found.former_after_static) == (
+        ("createcachetable",),
+        ("update_index",),
+    )
+    assert found.former_commands_in == "Dockerfile"
+
+
 @pytest.mark.parametrize(
     ("roots", "static_root"),
     [
