@@ -87,6 +87,16 @@ KNOWN_CAUSES = (
         _module_missing,
     ),
     (
+        # Python's own words; a SyntaxError of code that runs on the developer's Python
+        r'File "(?:[^"\n]*/releases/\d+/)?([^"\n]+)", line (\d+)\n(?:[^\n]*\n){0,4}'
+        r"\s*SyntaxError: ([^\n]+)",
+        "{0}, line {1}, does not parse on the servers' Python (SyntaxError: {2}): if it runs "
+        "on your machine, it is written for a newer Python than theirs (3.12 lets an f-string "
+        'reuse its quotes, as f"{{post["title"]}}", and has `type` aliases): install one on the '
+        'servers and name it with `python` in shipstate.toml (e.g. `python = "python3.12"`), '
+        "or write the code for the servers' Python",
+    ),
+    (
         r"(?:OperationalError|ProgrammingError): (?:no such table: |relation \")(\w+)",
         "the database has no table {0}: its migrations have not run there; check the migrate "
         "hook in shipstate.toml (there, and its `run` and `inputs` right?)",

@@ -81,6 +81,13 @@ SETTING_NOTES = (
         "browsers keep no CSRF cookie, so forms, the admin's login among them, fail with 403; "
         "give nginx a certificate with [tls] in shipstate.toml (README: HTTPS)",
     ),
+    (
+        "SESSION_COOKIE_SECURE",
+        r"(?!False\b)",
+        "SESSION_COOKIE_SECURE may be on: over plain HTTP browsers keep no session cookie, so "
+        "a login (the admin's) leads back to the login page; give nginx a certificate with "
+        "[tls] in shipstate.toml (README: HTTPS)",
+    ),
 )
 # (setting the servers' settings module must set, what happens without it)
 UNSET_SETTINGS = (

@@ -151,6 +151,25 @@ def test_a_requirement_from_a_git_repository_the_servers_cannot_reach_over_ssh(r
     assert "`lib @ git+https://${GIT_TOKEN}@github.com/org/lib.git`" in said
 
 
+def test_code_the_servers_python_cannot_parse_is_named_with_the_python_it_needs():
+    """As a migrate hook's output said on the sandbox (Debian 12's Python 3.11)."""
+    said = hint_for(
+        [
+            '      File "/srv/nu/releases/1/mysite/urls.py", line 20, in <module>\n'
+            "        from blog.views import home\n"
+            '      File "/srv/nu/releases/1/blog/views.py", line 6\n'
+            '        return HttpResponse(f"{post["title"]}")\n'
+            "                                     ^^^^^\n"
+            "    SyntaxError: f-string: unmatched '['\n"
+        ]
+    )
+    assert said.startswith(
+        "blog/views.py, line 6, does not parse on the servers' Python (SyntaxError: f-string: "
+        "unmatched '['): if it runs on your machine, it is written for a newer Python"
+    )
+    assert '`python = "python3.12"`' in said
+
+
 def test_a_module_the_app_cannot_import_is_named_with_where_it_could_come_from():
     said = hint_for(["ModuleNotFoundError: No module named 'mysite.settings'"])
     assert said.startswith("the app imports mysite.settings, which neither its environment")

@@ -692,19 +692,21 @@ def test_init_names_settings_not_ready_for_production(tmp_path):
     text = text.replace("ALLOWED_HOSTS = []", 'ALLOWED_HOSTS = ["example.com"]')
     text = re.sub(r"^SECRET_KEY = .*$", 'SECRET_KEY = os.environ["SECRET_KEY"]', text, flags=re.M)
     text += 'STATIC_ROOT = BASE_DIR / "staticfiles"\nSECURE_SSL_REDIRECT = True\n'
-    text += 'CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", True)\n'
+    text += 'CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", True)\nSESSION_COOKIE_SECURE = True\n'
     settings.write_text("import os\n" + text)
     found = detect(project)
     assert found.environment == ("SECRET_KEY", "DEBUG", "SECURE_COOKIES")
     assert found.notes == (
         SETTING_NOTES[4][2],
         SETTING_NOTES[5][2],
+        SETTING_NOTES[6][2],
         "the settings read SECRET_KEY, DEBUG, SECURE_COOKIES from the environment: put them in a "
         "secrets file per inventory, see [secrets] in shipstate.toml",
     )
     written = render_config(found)
     assert "# The settings read from the environment: SECRET_KEY, DEBUG, SECURE_COOKIES." in written
     text = settings.read_text().replace("SSL_REDIRECT = True", "SSL_REDIRECT = False")
+    text = text.replace("SESSION_COOKIE_SECURE = True", "SESSION_COOKIE_SECURE = False")
     settings.write_text(text.replace('env.bool("SECURE_COOKIES", True)', "False"))
     assert detect(project).notes[0].startswith("the settings read SECRET_KEY")
 
