@@ -3,7 +3,7 @@ read, the names it is served at, its health route; and what init notes about the
 
 import re
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -584,16 +584,19 @@ def presence_switch(settings: str) -> str | None:
     return None
 
 
+# `if DEBUG:`, `if not settings.DEBUG:`, `if DEBUG is False:`, `if DEBUG == True:`
+DEBUG_TEST = re.compile(r"(not\s+)?(?:settings\.)?DEBUG(?:\s*(?:is|==)\s*(True|False))?")
+
+
 def as_servers_run_them(
     settings: str, compared: tuple[str, str, str | None] | None, present: str | None
 ) -> str:
     """The settings with each top-level `if` the servers' environment decides replaced by the
     branch they take, unindented: one comparing the variable with the production value, or
-    testing that the `present` variable is set."""
+    testing that the `present` variable is set; then one testing DEBUG, when the settings
+    then set it to True or False."""
 
-    def taken(condition: str | None) -> bool | None:
-        if condition is None:
-            return True
+    def taken(condition: str) -> bool | None:
         presence = PRESENCE.fullmatch(condition)
         if presence and present and present in (presence[2], presence[4]):
             return bool(presence[1]) == bool(presence[3])
@@ -603,10 +606,28 @@ def as_servers_run_them(
             return bool(re.search(r"!=|\bnot\s+in\b", condition))
         return None
 
+    settings = _branches_taken(settings, taken)
+    values = re.findall(r"^DEBUG\s*=\s*(.+?)\s*(?:#.*)?$", settings, re.M)
+    debug = values[-1:] if values and values[-1] in ("True", "False") else None
+    if not debug:
+        return settings
+
+    def debug_taken(condition: str) -> bool | None:
+        test = DEBUG_TEST.fullmatch(condition)
+        if test is None:
+            return None
+        return (debug[-1] == (test[2] or "True")) != bool(test[1])
+
+    return _branches_taken(settings, debug_taken)
+
+
+def _branches_taken(settings: str, taken: Callable[[str], bool | None]) -> str:
+    """`settings` with each top-level `if` whose branch `taken` decides (True, False, or None
+    when it cannot) replaced by that branch, unindented."""
     lines = settings.splitlines(keepends=True)
     resolved, done = [], 0
     for start, end, branches in _if_chains(lines):
-        decisions = [taken(condition) for condition, _ in branches]
+        decisions = [True if condition is None else taken(condition) for condition, _ in branches]
         if None in decisions[: decisions.index(True) + 1 if True in decisions else None]:
             continue
         body = next((body for (_, body), yes in zip(branches, decisions, strict=True) if yes), [])

@@ -1107,15 +1107,34 @@ def test_the_settings_are_read_as_the_branch_the_servers_take():
     assert as_servers_run_them(settings, compared, None) == (
         'ENV = os.environ.get("ENV", "dev")\n'
         'DEBUG = False\nALLOWED_HOSTS = ["shop.example.com"]\n'
-        "if DEBUG:\n    INSTALLED_APPS += ['debug_toolbar']\n"
         'if not os.getenv("CI"):\n    X = 1\n'
-    ), "an `if` the servers' environment does not decide is kept"
+    ), "an `if` the servers' environment does not decide is kept; DEBUG's is, once it is set"
+    by_debug = (
+        "DEBUG = False\nif not DEBUG:\n    SECURE_SSL_REDIRECT = True\n"
+        "if settings.DEBUG is True:\n    X = 1\nelse:\n    X = 2\n"
+    )
+    assert as_servers_run_them(by_debug, None, None) == (
+        "DEBUG = False\nSECURE_SSL_REDIRECT = True\nX = 2\n"
+    )
+    assert as_servers_run_them(by_debug.replace("False", "env.bool('DEBUG')"), None, None) == (
+        by_debug.replace("False", "env.bool('DEBUG')")
+    ), "DEBUG unknown"
     negated = 'if ENV != "prod":\n    DEBUG = True\nelse:\n    DEBUG = False\n'
     assert as_servers_run_them(negated, ("ENV", "prod", None), None) == "DEBUG = False\n"
     absent = 'if not os.environ.get("LIVE"):\n    DEBUG = True\n'
     assert presence_switch(absent) == "LIVE"
     assert as_servers_run_them(absent, None, "LIVE") == ""
     assert presence_switch('if "CI" in os.environ:\n    DEBUG = True\n') is None
+
+
+def test_init_names_what_the_settings_set_when_debug_is_off(tmp_path):
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text().replace("DEBUG = True", "DEBUG = False")
+        + "\nif not DEBUG:\n    SECURE_SSL_REDIRECT = True\n"
+    )
+    assert any(n.startswith("SECURE_SSL_REDIRECT may be on") for n in detect(project).notes)
 
 
 def test_init_takes_the_production_module_named_as_the_development_one_manage_py_uses(tmp_path):
@@ -1456,7 +1475,13 @@ def test_init_takes_the_names_and_upload_size_of_the_nginx_site_git_holds(tmp_pa
         ('INSTALLED_APPS += ["debug_toolbar"]\n', "", True),
         ('MIDDLEWARE.insert(0, "debug_toolbar.middleware.DebugToolbarMiddleware")\n', "", True),
         ('INSTALLED_APPS += ["debug_toolbar"]\n', "django_debug_toolbar==5.2\n", False),
-        ('if DEBUG:\n    INSTALLED_APPS += ["debug_toolbar"]\n', "", False),
+        ('DEBUG = False\nif DEBUG:\n    INSTALLED_APPS += ["debug_toolbar"]\n', "", False),
+        (
+            'DEBUG = os.environ.get("DEBUG") == "1"\nif DEBUG:\n    INSTALLED_APPS += ["debug_toolbar"]\n',
+            "",
+            False,
+        ),
+        ('if DEBUG:\n    INSTALLED_APPS += ["debug_toolbar"]\n', "", True),  # as startproject's
         ("# debug_toolbar, one day\n", "", False),
     ],
 )
