@@ -716,7 +716,10 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
     if not processes and web.celery:
         module, processes_found_in = web.celery
         processes = (("worker", f"celery -A {module} worker -l info"),)
-    environment = settings_read.environment_read(web.source)
+    chosen = web.config_chosen
+    environment = tuple(
+        v for v in settings_read.environment_read(web.source) if not chosen or v != chosen[0]
+    )
     required = settings_read.environment_required(web.source)
     server_needs = app_requirements.needing_server_packages(requirements_text)
     build = app_processes.frontend_build(app_dir)
@@ -756,6 +759,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
         server_needs=server_needs,
         app_server=_former_app_server(app_dir),
         web=web,
+        settings_variable=chosen and (*chosen, "the app's production config"),
         notes=(
             f"no Django project here: shipstate.toml serves the {served} {web.found_in} "
             f"{'names' if web.found_in == PROCFILE_WEB else 'makes'} "
@@ -766,6 +770,14 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
                 if web.migrate
                 else "; add hooks for what each release needs before it goes live (a database "
                 "migration...)"
+            ),
+            *(
+                [
+                    f"the app picks its config by {chosen[0]}: the servers get {chosen[0]} = "
+                    f'"{chosen[1]}" in [env]'
+                ]
+                if chosen
+                else []
             ),
             *(
                 [
@@ -1119,7 +1131,9 @@ def render_config(found: Detected) -> str:
     ]
     if django:
         lines += _django_env_and_migrate(found, hooks_run)
-    elif found.web.migrate:
+    elif found.settings_variable:
+        lines += ["", "[env]", '{} = "{}"   # {}'.format(*found.settings_variable)]
+    if not django and found.web.migrate:
         lines += [
             "",
             *HOOKS_SKIPPED,

@@ -93,6 +93,7 @@ class WebApp:
     sqlite: bool  # a SQLite database (each host has its own)
     sqlite_file: str | None  # its file in the app, unless the instance folder holding it is kept
     celery: tuple[str, str] | None  # (module, its file): a Celery app made on import, for -A
+    config_chosen: tuple[str, str] | None  # (variable, value) choosing the production config
 
 
 def web_app(app_dir: Path, web_command: str) -> WebApp | None:
@@ -121,7 +122,8 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
         health = FASTAPI_DOCS
     made_by = _named(origin) if origin else module
     package = PurePosixPath(*([pythonpath] if pythonpath else []), *made_by.split("."))
-    sqlite = _sqlite_file(modules)
+    chosen = _production_config(modules, source)
+    sqlite = _sqlite_file([*(chosen[2:] if chosen else ()), *modules])
     # Flask-SQLAlchemy puts a relative SQLite URL's file in the instance folder
     in_instance = "flask_sqlalchemy" in source and sqlite and sqlite[1]
     flask_instance = framework == "Flask" and ("instance_" in source or in_instance)
@@ -153,7 +155,46 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
         "sqlite" in source,
         database if own_config or not in_folder else None,
         _celery(modules),
+        chosen[:2] if chosen else None,
     )
+
+
+# the environment variable a factory is given (Flasky's create_app(os.getenv("FLASK_CONFIG")
+# or "default")), or a name set from it, or what from_object() loads (APP_SETTINGS)
+ENVIRONMENT_CHOICE = re.compile(
+    r"""\b(create_app|from_object)\(\s*(?:os\.)?(?:environ\.get\(|getenv\(|environ\[)"""
+    r"""\s*["'](\w+)["']"""
+)
+PRODUCTION_KEY = re.compile(r"""["'](?:production|prod)["']\s*:\s*([A-Z]\w*)""")
+PRODUCTION_CLASS = re.compile(r"^class\s+(Prod(?:uction)?\w*)\b.*:", re.M)
+
+
+def _production_config(
+    modules: list[tuple[PurePosixPath, str]], source: str
+) -> tuple[str, str, tuple[PurePosixPath, str]] | None:
+    """The variable choosing the app's config, the value choosing the production one (its
+    name in the factory's dict of configs, or its class as from_object() imports it), and
+    that class's module with its body."""
+    named = re.findall(
+        r"""^(\w+)\s*=\s*(?:os\.)?(?:environ\.get\(|getenv\(|environ\[)\s*["'](\w+)["']""",
+        source,
+        re.M,
+    )
+    chosen = ENVIRONMENT_CHOICE.findall(source) + [
+        ("create_app", variable)
+        for name, variable in named
+        if re.search(rf"\bcreate_app\(\s*{name}\b", source)
+    ]
+    for call, variable in chosen:
+        key = PRODUCTION_KEY.search(source) if call == "create_app" else None
+        name = key[1] if key else None
+        for path, text in modules:
+            found = next((m for m in PRODUCTION_CLASS.finditer(text) if name in (None, m[1])), None)
+            if found and (key or call == "from_object"):
+                body = re.match(r".*\n(?:[ \t]+.*\n|[ \t]*\n)*", text[found.start() :])
+                value = key[0].split(":")[0].strip("\"' ") if key else f"{_named(path)}.{found[1]}"
+                return variable, value, (path, body[0] if body else "")
+    return None
 
 
 def _celery(modules: list[tuple[PurePosixPath, str]]) -> tuple[str, str] | None:

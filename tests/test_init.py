@@ -1477,7 +1477,8 @@ def test_init_takes_the_names_and_upload_size_of_the_nginx_site_git_holds(tmp_pa
         ('INSTALLED_APPS += ["debug_toolbar"]\n', "django_debug_toolbar==5.2\n", False),
         ('DEBUG = False\nif DEBUG:\n    INSTALLED_APPS += ["debug_toolbar"]\n', "", False),
         (
-            'DEBUG = os.environ.get("DEBUG") == "1"\nif DEBUG:\n    INSTALLED_APPS += ["debug_toolbar"]\n',
+            'DEBUG = os.environ.get("DEBUG") == "1"\n'
+            'if DEBUG:\n    INSTALLED_APPS += ["debug_toolbar"]\n',
             "",
             False,
         ),

@@ -591,6 +591,86 @@ def test_an_app_a_factory_taking_its_configs_name_makes(tmp_path):
     )
 
 
+FLASKY_CONFIG = """import os
+
+basedir = os.path.abspath(os.path.dirname(__file__))
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+
+
+class DevelopmentConfig(Config):
+    NAME = "development"
+    DATABASE = "sqlite:///" + os.path.join(basedir, "data-dev.sqlite")
+
+
+class ProductionConfig(Config):
+    NAME = "production"
+    DATABASE = "sqlite:///" + os.path.join(basedir, "data.sqlite")
+
+
+config = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "default": DevelopmentConfig,
+}
+"""
+FLASKY_FACTORY = """from flask import Flask
+
+from config import config
+
+
+def create_app(config_name):
+    app = Flask(__name__)
+    app.config.from_object(config[config_name])
+
+    @app.route("/")
+    def home():
+        return app.config["NAME"]
+
+    return app
+"""
+
+
+def test_the_servers_get_the_production_config_a_variable_chooses(tmp_path, fleet):
+    """Flasky's create_app(os.getenv("FLASK_CONFIG") or "default") with its dict of configs:
+    [env] chooses the production one, whose SQLite file is kept."""
+    reset_app_on_hosts()
+    app = project(
+        tmp_path / "hello",
+        {
+            "flasky.py": "import os\nfrom app import create_app\n\n"
+            "app = create_app(os.getenv('FLASK_CONFIG') or 'default')\n",
+            "config.py": FLASKY_CONFIG,
+            "app/__init__.py": FLASKY_FACTORY,
+        },
+    )
+    found = detect(app)
+    assert found.settings_variable[:2] == ("FLASK_CONFIG", "production")
+    assert (found.sqlite_file, found.environment) == ("data.sqlite", ("SECRET_KEY",))
+    said = 'the app picks its config by FLASK_CONFIG: the servers get FLASK_CONFIG = "production"'
+    assert any(note.startswith(said) for note in found.notes)
+    applied_as_init_writes_it(app, fleet, "sandbox.env", "SECRET_KEY=sandbox\n")
+    for address in host_addresses():
+        assert http_get(f"http://{address}/")[:2] == (200, "production")
+
+
+def test_the_production_config_class_from_object_loads_by_a_variable(tmp_path):
+    """Real Python's Flask on Heroku: app.config.from_object(os.environ["APP_SETTINGS"])."""
+    app = project(
+        tmp_path / "site",
+        {
+            "app.py": "import os\nfrom flask import Flask\napp = Flask(__name__)\n"
+            "app.config.from_object(os.environ.get('APP_SETTINGS', 'config.DevelopmentConfig'))\n",
+            "config.py": FLASKY_CONFIG.rpartition("config = ")[0],
+        },
+    )
+    text, config = written(app)
+    assert config.env == {"APP_SETTINGS": "config.ProductionConfig"}
+    assert config.shared == ("data.sqlite",)
+
+
 def test_a_wsgi_module_calling_the_packages_factory(tmp_path):
     app = project(
         tmp_path / "blog",
