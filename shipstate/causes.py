@@ -64,6 +64,16 @@ KNOWN_CAUSES = (
         "if it is no secret, to `[env]`",
     ),
     (
+        # pydantic-settings, a field the environment must give (its name, or env_prefix's)
+        r"validation errors? for (\w+)\n(\w+)\n\s+Field required \[type=missing",
+        lambda model, field: (
+            f"the app's {model} (pydantic-settings) needs {field}, which the servers' "
+            f"environment does not give: add `{field.upper()}=...` (after the class's "
+            "env_prefix, if it has one) to the secrets file (`[secrets] file` in shipstate.toml; "
+            "README: Secrets) or, if it is no secret, to `[env]`"
+        ),
+    ),
+    (
         # Django's dummy database backend, as a database URL the servers lack leaves it
         r"settings\.DATABASES is improperly configured\. Please supply the ENGINE value",
         "the settings give Django no database on the servers (DATABASES has no ENGINE): if "

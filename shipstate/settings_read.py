@@ -475,7 +475,8 @@ def environment_required(settings: str) -> tuple[str, ...]:
         else None
     )
     without_default |= {key[1]} if key else set()
-    needed = (without_default | set(_configuration_values(settings))) - checked
+    declared = {name for name, required in _declared(settings).items() if required}
+    needed = (without_default | declared) - checked
     return tuple(name for name in environment_read(settings) if name in needed)
 
 
@@ -498,8 +499,28 @@ def _calls(opening: str, text: str) -> Iterator[tuple[re.Match, int]]:
         yield call, end
 
 
-def _configuration_values(settings: str) -> list[str]:
-    return [f"DJANGO_{name}" for name in re.findall(REQUIRED_VALUE, settings, re.M)]
+# pydantic-settings' class: its fields are variables of the environment (with its prefix)
+SETTINGS_CLASS = re.compile(
+    r"^class\s+\w+\(\s*(?:[\w.]*\.)?BaseSettings\s*\):[^\n]*\n((?:[ \t]+.*\n|[ \t]*\n)*)", re.M
+)
+SETTINGS_FIELD = re.compile(r"^([ \t]+)([a-zA-Z]\w*)\s*:\s*([^=\n]+?)\s*(?:=\s*(.*))?$", re.M)
+
+
+def _declared(settings: str) -> dict[str, bool]:
+    """The variables declared as such, and whether required: django-configurations' values
+    the environment must give (as DJANGO_<NAME>), pydantic-settings' fields (as their names
+    in capitals, after the class's env_prefix: `database_url: str` is DATABASE_URL, required,
+    `debug: bool = False` DEBUG, not)."""
+    declared = {f"DJANGO_{name}": True for name in re.findall(REQUIRED_VALUE, settings, re.M)}
+    for body in SETTINGS_CLASS.findall(settings + "\n"):
+        prefix = re.search(r"""env_prefix\s*[=:]\s*["'](\w*)["']""", body)
+        fields = SETTINGS_FIELD.findall(body)
+        indent = min((len(field[0]) for field in fields), default=0)
+        for spaces, name, kind, default in fields:
+            if len(spaces) == indent and name != "model_config" and "ClassVar" not in kind:
+                required = not default or bool(re.match(r"Field\(\s*(?:\.\.\.|\))", default))
+                declared[f"{prefix[1] if prefix else ''}{name}".upper()] = required
+    return declared
 
 
 # what is compared with one of some values: `ENV ==`, `os.getenv("ENV") !=`, `ENV.lower() in (`,
@@ -638,9 +659,7 @@ def _branches_taken(settings: str, taken: Callable[[str], bool | None]) -> str:
 
 def environment_read(settings: str) -> tuple[str, ...]:
     settings = _reads_named(settings)
-    names = dict.fromkeys(
-        [*re.findall(ENVIRONMENT_READ, settings), *_configuration_values(settings)]
-    )
+    names = dict.fromkeys([*re.findall(ENVIRONMENT_READ, settings), *_declared(settings)])
     names.pop("DJANGO_SETTINGS_MODULE", None)
     return tuple(names)
 

@@ -170,6 +170,18 @@ def test_code_the_servers_python_cannot_parse_is_named_with_the_python_it_needs(
     assert '`python = "python3.12"`' in said
 
 
+def test_a_field_of_pydantic_settings_the_environment_lacks_is_named_as_its_variable():
+    """pydantic's own words (2.14)."""
+    said = hint_for(
+        [
+            "pydantic_core._pydantic_core.ValidationError: 1 validation error for Settings\n"
+            "database_url\n  Field required [type=missing, input_value={}, input_type=dict]\n"
+        ]
+    )
+    assert said.startswith("the app's Settings (pydantic-settings) needs database_url")
+    assert "add `DATABASE_URL=...` (after the class's env_prefix" in said
+
+
 def test_a_module_the_app_cannot_import_is_named_with_where_it_could_come_from():
     said = hint_for(["ModuleNotFoundError: No module named 'mysite.settings'"])
     assert said.startswith("the app imports mysite.settings, which neither its environment")

@@ -671,6 +671,30 @@ def test_the_production_config_class_from_object_loads_by_a_variable(tmp_path):
     assert config.shared == ("data.sqlite",)
 
 
+def test_the_variables_a_pydantic_settings_class_needs_are_the_secrets_files(tmp_path):
+    """FastAPI's way: fields without a default must come from the environment."""
+    app = project(
+        tmp_path / "api",
+        {
+            "app/config.py": "from pydantic import Field\n"
+            "from pydantic_settings import BaseSettings, SettingsConfigDict\n\n\n"
+            "class Settings(BaseSettings):\n"
+            '    model_config = SettingsConfigDict(env_file=".env", env_prefix="SHOP_")\n\n'
+            "    database_url: str\n    secret_key: str = Field(...)\n    debug: bool = False\n"
+            "\n    def dsn(self) -> str:\n        scheme: str = 'x'\n        return scheme\n\n\n"
+            "settings = Settings()\n",
+            "app/main.py": "from fastapi import FastAPI\n\nfrom app.config import settings\n\n"
+            "app = FastAPI()\n",
+        },
+        "fastapi\npydantic-settings\n",
+    )
+    found = detect(app)
+    assert found.environment == ("SHOP_DATABASE_URL", "SHOP_SECRET_KEY", "SHOP_DEBUG")
+    assert found.environment_required == ("SHOP_DATABASE_URL", "SHOP_SECRET_KEY")
+    _, config = written(app)
+    assert config.secrets.file == "secrets/{inventory}.env"
+
+
 def test_a_wsgi_module_calling_the_packages_factory(tmp_path):
     app = project(
         tmp_path / "blog",
