@@ -280,7 +280,7 @@ def setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
 def secret_key_notes(source: str) -> list[str]:
     """The key an app without Django signs its sessions with, when its modules write it (and
     set none from the environment alone, as a production config class beside a test one)."""
-    values = KEY_SET.findall(source)
+    values = KEY_SET.findall(_fields_read(source))
     fallback = (KEY_FALLBACK, RANDOM_KEY)
     if any(
         re.search(ENVIRONMENT_READ, v) and not any(f.search(v) for f in fallback) for v in values
@@ -438,9 +438,43 @@ IMPLICIT_READS = {
 }
 
 
+# pydantic-settings' class: its fields are variables of the environment (with its prefix)
+SETTINGS_CLASS = re.compile(
+    r"^(class\s+\w+\(\s*(?:[\w.]*\.)?BaseSettings\s*\):[^\n]*\n)((?:[ \t]+.*\n|[ \t]*\n)*)", re.M
+)
+SETTINGS_FIELD = re.compile(r"^([ \t]+)([a-zA-Z]\w*)\s*:\s*([^=\n]+?)[ \t]*(?:=[ \t]*(.*))?$", re.M)
+
+
+def _fields_read(settings: str) -> str:
+    """The settings with pydantic-settings' fields written as the reads of the environment
+    they are (their names in capitals, after the class's env_prefix): `database_url: str` as
+    `database_url = os.environ["DATABASE_URL"]`, `debug: bool = False` as `debug =
+    os.environ.get("DEBUG", False)`."""
+
+    def read(settings_class: re.Match) -> str:
+        body = settings_class[2]
+        prefix = re.search(r"""env_prefix\s*[=:]\s*["'](\w*)["']""", body)
+        indent = min((len(f[1]) for f in SETTINGS_FIELD.finditer(body)), default=0)
+
+        def field(found: re.Match) -> str:
+            spaces, name, kind, default = found.groups()
+            if len(spaces) != indent or name == "model_config" or "ClassVar" in kind:
+                return found[0]
+            variable = f"{prefix[1] if prefix else ''}{name}".upper()
+            if not default or re.match(r"Field\(\s*(?:\.\.\.|\))", default):
+                return f'{spaces}{name} = os.environ["{variable}"]'
+            return f'{spaces}{name} = os.environ.get("{variable}", {default})'
+
+        return settings_class[1] + SETTINGS_FIELD.sub(field, body)
+
+    return SETTINGS_CLASS.sub(read, settings)
+
+
 def _reads_named(settings: str) -> str:
     """The settings with the variables read by default named: dj_database_url.config(x=1) as
-    dj_database_url.config("DATABASE_URL", x=1)."""
+    dj_database_url.config("DATABASE_URL", x=1), a pydantic-settings field as the variable it
+    reads."""
+    settings = _fields_read(settings)
     for call, variable in IMPLICIT_READS.items():
 
         def named(found: re.Match, variable: str = variable) -> str:
@@ -475,8 +509,7 @@ def environment_required(settings: str) -> tuple[str, ...]:
         else None
     )
     without_default |= {key[1]} if key else set()
-    declared = {name for name, required in _declared(settings).items() if required}
-    needed = (without_default | declared) - checked
+    needed = (without_default | set(_configuration_values(settings))) - checked
     return tuple(name for name in environment_read(settings) if name in needed)
 
 
@@ -499,28 +532,8 @@ def _calls(opening: str, text: str) -> Iterator[tuple[re.Match, int]]:
         yield call, end
 
 
-# pydantic-settings' class: its fields are variables of the environment (with its prefix)
-SETTINGS_CLASS = re.compile(
-    r"^class\s+\w+\(\s*(?:[\w.]*\.)?BaseSettings\s*\):[^\n]*\n((?:[ \t]+.*\n|[ \t]*\n)*)", re.M
-)
-SETTINGS_FIELD = re.compile(r"^([ \t]+)([a-zA-Z]\w*)\s*:\s*([^=\n]+?)\s*(?:=\s*(.*))?$", re.M)
-
-
-def _declared(settings: str) -> dict[str, bool]:
-    """The variables declared as such, and whether required: django-configurations' values
-    the environment must give (as DJANGO_<NAME>), pydantic-settings' fields (as their names
-    in capitals, after the class's env_prefix: `database_url: str` is DATABASE_URL, required,
-    `debug: bool = False` DEBUG, not)."""
-    declared = {f"DJANGO_{name}": True for name in re.findall(REQUIRED_VALUE, settings, re.M)}
-    for body in SETTINGS_CLASS.findall(settings + "\n"):
-        prefix = re.search(r"""env_prefix\s*[=:]\s*["'](\w*)["']""", body)
-        fields = SETTINGS_FIELD.findall(body)
-        indent = min((len(field[0]) for field in fields), default=0)
-        for spaces, name, kind, default in fields:
-            if len(spaces) == indent and name != "model_config" and "ClassVar" not in kind:
-                required = not default or bool(re.match(r"Field\(\s*(?:\.\.\.|\))", default))
-                declared[f"{prefix[1] if prefix else ''}{name}".upper()] = required
-    return declared
+def _configuration_values(settings: str) -> list[str]:
+    return [f"DJANGO_{name}" for name in re.findall(REQUIRED_VALUE, settings, re.M)]
 
 
 # what is compared with one of some values: `ENV ==`, `os.getenv("ENV") !=`, `ENV.lower() in (`,
@@ -659,7 +672,9 @@ def _branches_taken(settings: str, taken: Callable[[str], bool | None]) -> str:
 
 def environment_read(settings: str) -> tuple[str, ...]:
     settings = _reads_named(settings)
-    names = dict.fromkeys([*re.findall(ENVIRONMENT_READ, settings), *_declared(settings)])
+    names = dict.fromkeys(
+        [*re.findall(ENVIRONMENT_READ, settings), *_configuration_values(settings)]
+    )
     names.pop("DJANGO_SETTINGS_MODULE", None)
     return tuple(names)
 

@@ -490,6 +490,10 @@ def test_an_application_imported_from_its_package_and_its_sqlite_file(tmp_path):
         ('app.config.from_mapping(SECRET_KEY=os.getenv("KEY", "dev"))', "SECRET_KEY falls back"),
         ('app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]', None),
         ("app.secret_key = os.urandom(16)", "SECRET_KEY is a random key: each app server"),
+        (  # FastAPI's full-stack template
+            "class Settings(BaseSettings):\n    SECRET_KEY: str = secrets.token_urlsafe(32)\n",
+            "SECRET_KEY falls back to a random key when the environment has no SECRET_KEY",
+        ),
         (
             'app.config["SECRET_KEY"] = os.environ.get("KEY") or secrets.token_hex()',
             "SECRET_KEY falls back to a random key when the environment has no KEY",
