@@ -41,7 +41,9 @@ ROUTE = re.compile(r"""(?:@\w+\.(?:route|get|api_route)|\bRoute)\(\s*["'](/[^"'<
 # a router's or blueprint's own prefix: APIRouter(prefix="/api"), Blueprint(..., url_prefix=...)
 ROUTER_PREFIX = re.compile(r"""\b(?:APIRouter|Blueprint)\([^)]*?prefix\s*=\s*["'](/[^"']*)["']""")
 FASTAPI_DOCS = "/docs"  # the page FastAPI serves unless told otherwise (docs_url)
-HEALTH_ROUTE = re.compile(r"^/(?:[\w-]+/)*(?:healthz?|ping|status|ready|live)/?$", re.I)
+HEALTH_ROUTE = re.compile(
+    r"^/(?:[\w-]+/)*(?:healthz?|health-?check|ping|status|ready|live)/?$", re.I
+)
 # FastAPI's and Starlette's app.mount("/static", StaticFiles(directory="static"), ...), and
 # Starlette's Mount("/static", app=StaticFiles(directory="static"))
 STATIC_MOUNT = re.compile(

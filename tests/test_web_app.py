@@ -311,6 +311,12 @@ def test_a_health_route_is_asked_below_its_routers_prefixes(tmp_path):
         },
     )
     assert written(flask)[1].health_path == "/ops/ping"
+    (flask / "site" / "ops.py").write_text(
+        "from flask import Blueprint\nbp = Blueprint('ops', __name__)\n"
+        "@bp.route('/health-check/')\ndef check():\n    return 'ok'\n"
+    )
+    commit_all(flask, "FastAPI's template names it so")
+    assert written(flask)[1].health_path == "/health-check/"
 
 
 def test_a_starlette_app_with_its_routes_and_mounts_in_a_list(tmp_path):
