@@ -213,8 +213,8 @@ def _files_read(
     """Of the files the settings read as they start (`paths`, in the app or absolute), the one
     git ignores that [secrets] gives each release (unless it gives the environment), and notes
     on those the releases lack."""
-    in_app = [Path(app_dir, path) for path in paths if not path.startswith("/")]
-    out_of_git = django_settings.not_in_git(app_dir, in_app)
+    files = [Path(app_dir, path) for path in paths if not path.startswith("/")]
+    out_of_git = django_settings.not_in_git(app_dir, files)
     ignored = [path for path in out_of_git if git_ignores(app_dir, path)]
     given = None if secrets_taken or not ignored else ignored[0]
     notes = [
@@ -717,10 +717,9 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
         module, processes_found_in = web.celery
         processes = (("worker", f"celery -A {module} worker -l info"),)
     chosen = web.config_chosen
-    environment = tuple(
-        v for v in settings_read.environment_read(web.source) if not chosen or v != chosen[0]
-    )
-    required = settings_read.environment_required(web.source)
+    in_env = chosen[0] if chosen else None
+    environment = tuple(v for v in settings_read.environment_read(web.source) if v != in_env)
+    required = tuple(v for v in settings_read.environment_required(web.source) if v != in_env)
     server_needs = app_requirements.needing_server_packages(requirements_text)
     build = app_processes.frontend_build(app_dir)
     static_url, static_root = web.static or ("/static/", None)

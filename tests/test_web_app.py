@@ -672,12 +672,13 @@ def test_the_production_config_class_from_object_loads_by_a_variable(tmp_path):
         tmp_path / "site",
         {
             "app.py": "import os\nfrom flask import Flask\napp = Flask(__name__)\n"
-            "app.config.from_object(os.environ.get('APP_SETTINGS', 'config.DevelopmentConfig'))\n",
+            "app.config.from_object(os.environ['APP_SETTINGS'])\n",
             "config.py": FLASKY_CONFIG.rpartition("config = ")[0],
         },
     )
     text, config = written(app)
     assert config.env == {"APP_SETTINGS": "config.ProductionConfig"}
+    assert "APP_SETTINGS" not in detect(app).environment_required, "[env] gives it"
     assert config.shared == ("data.sqlite",)
 
 
