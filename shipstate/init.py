@@ -385,12 +385,15 @@ def detect(app_dir: Path) -> Detected:
         )
     )
     logs_outside = [m[1] for v in log_files if (m := re.match(r"""["'](/[^"']+)["']""", v))]
+    build = app_processes.frontend_build(app_dir)
+    built = f"{build.outputs.rstrip('/')}/" if build and build.outputs else "\0"
+    files_read = [
+        read if read.startswith("/") else (below_base if from_base else in_app)(read)
+        for read, from_base in settings_read.files_read(settings)
+    ]
     read_at_start, files_read_notes = _files_read(
         app_dir,
-        [
-            path if path.startswith("/") else (below_base if from_base else in_app)(path)
-            for path, from_base in settings_read.files_read(settings)
-        ],
+        [path for path in files_read if not path.startswith(built)],  # the build makes them
         secrets_taken=bool(ignored or required),
     )
     shared_in_git = [
@@ -421,7 +424,6 @@ def detect(app_dir: Path) -> Detected:
     in_image = [
         p for p in dockerfile_packages(app_dir) if p not in listed and not BUILD_ONLY.fullmatch(p)
     ]
-    build = app_processes.frontend_build(app_dir)
     cache_table = bool(DATABASE_CACHE.search(settings))
     databases = not settings or "DATABASES" in settings
     former = _former_commands(

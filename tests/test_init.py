@@ -886,6 +886,15 @@ def test_init_builds_a_frontend_in_a_directory_of_the_app_into_what_its_bundler_
     vite = frontend / "vite.config.ts"
     vite.write_text('export default defineConfig({build: {outDir: "../assets/dist"}})\n')
     assert written_build(detect_tracked(project)) == (command, ("assets/dist/",))
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        settings.read_text()
+        + '\nwith open(BASE_DIR / "assets" / "dist" / "manifest.json") as f:\n    MANIFEST = f\n'
+    )
+    (project / ".gitignore").write_text("node_modules/\nassets/dist/\n")
+    commit_all(project, "the settings read what the build makes")
+    read = detect_tracked(project)
+    assert read.read_at_start is None and not [n for n in read.notes if "manifest" in n]
     vite.write_text('export default defineConfig({build: {outDir: "/var/www/assets"}})\n')
     assert detect_tracked(project).build.outputs is None, "outside the app: not a release's"
     frontend.rename(project / "web client")
