@@ -377,30 +377,46 @@ def media_notes(settings: str, app_dir: Path) -> list[str]:
     ]
 
 
-def sqlite_outside(settings: str) -> str | None:
-    """The SQLite database's file when DATABASES puts it outside the app: an absolute path,
-    or one above BASE_DIR (the Goat's os.path.join(BASE_DIR, "../database/db.sqlite3"))."""
+SQLITE_NAME_ANY = r"['\"]NAME['\"]\s*:\s*(.+?),?\s*$"
+
+
+def sqlite_outside(settings: str) -> tuple[str, bool] | None:
+    """The SQLite database's file when DATABASES names it, but not as a file in the project,
+    and whether outside the app: an absolute path, or one above BASE_DIR (the Goat's
+    os.path.join(BASE_DIR, "../database/db.sqlite3")); else what init cannot place (the Goat's
+    db_path, read from the environment)."""
     blocks = re.findall(r"^DATABASES\s*=.*?(?=^\S|\Z)", settings, re.M | re.S)
     if not blocks or "sqlite3" not in blocks[-1]:
         return None
-    return _outside_app(blocks[-1], r"['\"]NAME['\"]\s*:\s*(.+?),?\s*$")
+    outside = _outside_app(blocks[-1], SQLITE_NAME_ANY)
+    names = re.findall(SQLITE_NAME_ANY, blocks[-1], re.M)
+    return (outside, True) if outside else (names[-1].strip(), False) if names else None
 
 
-def sqlite_notes(outside: str | None) -> list[str]:
-    if outside is None:
+def sqlite_notes(found: tuple[str, bool] | None, settings: str) -> list[str]:
+    if found is None:
         return []
+    name, outside = found
     keep = (
         'put it in the project (NAME = BASE_DIR / "db.sqlite3"), which shipstate keeps in each '
         "host's shared dir"
     )
-    if outside.startswith("/"):
+    if outside and name.startswith("/"):
         return [
-            f"the SQLite database is {outside}, outside the app: each server needs its "
+            f"the SQLite database is {name}, outside the app: each server needs its "
             f"directory, writable by the deploy user (shipstate makes nothing there); or {keep}"
         ]
+    if outside:
+        return [
+            f"the SQLite database is {name}, outside the project: on the servers that is "
+            f"below the releases' directory, where no release has it, so migrate fails; {keep}"
+        ]
+    assigned = "\n".join(re.findall(rf"^{re.escape(name)}\s*=\s*(.+)$", settings, re.M))
+    read = re.findall(ENVIRONMENT_READ, assigned or name)
+    where = f"the environment's {read[-1]}" if read else name
     return [
-        f"the SQLite database is {outside}, outside the project: on the servers that is below "
-        f"the releases' directory, where no release has it, so migrate fails; {keep}"
+        f"the SQLite database's file is {where}: each host keeps its own there (migrate runs on "
+        f"every host); name a file outside the release, which the next deploy replaces, or {keep}"
     ]
 
 

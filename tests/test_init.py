@@ -770,18 +770,23 @@ def test_init_says_how_to_have_static_files_served(tmp_path):
             "the SQLite database is /var/lib/shop/db.sqlite3, outside the app: each server needs "
             "its directory, writable by the deploy user",
         ),
+        (  # the Goat's third edition
+            "db_path",
+            "the SQLite database's file is the environment's DB_PATH: each host keeps its own "
+            "there (migrate runs on every host); name a file outside the release",
+        ),
     ],
 )
 def test_a_sqlite_database_outside_the_project_is_named_and_migrated_on_each_host(
     tmp_path, name, said
 ):
-    """As Obey the Testing Goat's second edition keeps it, beside the source."""
+    """As Obey the Testing Goat keeps it: beside the source (second edition), where the
+    environment says (third)."""
     project = django_project(tmp_path / "shop")
     settings = project / "mysite" / "settings.py"
     settings.write_text(
-        settings.read_text()
-        .replace("BASE_DIR / 'db.sqlite3'", name)
-        .replace('"NAME": BASE_DIR / "db.sqlite3"', f'"NAME": {name}')
+        settings.read_text().replace("BASE_DIR / 'db.sqlite3'", name)
+        + 'db_path = os.environ["DB_PATH"]\n'
     )
     found = detect(project)
     assert found.sqlite_file is None and any(note.startswith(said) for note in found.notes)
