@@ -1323,7 +1323,7 @@ def init(app_dir: Path, force: bool, copy_templates: bool) -> Written:
     )
     taken = tuple(path.stem for path in inventories if path.stem in former and path not in kept)
     hosts_notes = tuple(_former_hosts_note(env, former[env]) for env in taken)
-    notes = (*found.notes, *hosts_notes, *outside_git)
+    notes = (*found.notes, *_tracked_environments(app_dir), *hosts_notes, *outside_git)
     file = _secrets_file(found)
     # the Flask tutorial's SECRET_KEY = "dev" until the instance config sets another
     key = ("SECRET_KEY",) if found.web and "SECRET_KEY" in found.web.source else ()
@@ -1351,6 +1351,21 @@ def _secrets_file(found: Detected) -> str:
 
 def _read_secrets(config: str) -> str:
     return f"secrets/{{inventory}}_{PurePosixPath(config).name}"
+
+
+def _tracked_environments(app_dir: Path) -> list[str]:
+    """A virtualenv or node_modules git tracks, which every release would upload for nothing."""
+    venvs = [PurePosixPath(p).parent.as_posix() for p in tracked_files(app_dir, "*pyvenv.cfg")]
+    modules = {p.partition("node_modules/")[0] for p in tracked_files(app_dir, "*node_modules/*")}
+    found = [
+        *((f"{path}/", "a virtualenv (the servers build their own)") for path in venvs),
+        *((f"{path}node_modules/", "the frontend's packages") for path in sorted(modules)),
+    ]
+    return [
+        f"git tracks {path}, {what}: every release would upload it; `git rm -r --cached "
+        f"{shlex.quote(path)}`, add it to .gitignore and commit"
+        for path, what in found
+    ]
 
 
 def _local_copy(app_dir: Path, found: Detected) -> str | None:

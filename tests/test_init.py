@@ -199,6 +199,22 @@ def test_init_then_deploy_a_project_whose_modules_are_in_src_beside_manage_py(tm
     assert refused.code == 1 and "pythonpath 'lib' is not a directory in commit" in refused.stderr
 
 
+def test_init_names_a_virtualenv_or_node_modules_git_tracks(tmp_path):
+    """As a beginner's repository may hold them: every release would upload them."""
+    project = django_project(tmp_path / "shop")
+    (project / ".venv" / "bin").mkdir(parents=True)
+    (project / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (project / "web" / "node_modules" / "lib").mkdir(parents=True)
+    (project / "web" / "node_modules" / "lib" / "index.js").write_text("")
+    commit_all(project, "everything")
+    said = ok("init", cwd=project).stderr
+    assert (
+        "note: git tracks .venv/, a virtualenv (the servers build their own): every release "
+        "would upload it; `git rm -r --cached .venv/`, add it to .gitignore and commit"
+    ) in said
+    assert "note: git tracks web/node_modules/, the frontend's packages" in said
+
+
 def test_init_keeps_the_secrets_files_out_of_git(tmp_path):
     """The config's [secrets] names secrets/{inventory}.env: init has git ignore that
     directory (once), unless it does already."""
