@@ -393,6 +393,34 @@ def sqlite_outside(settings: str) -> tuple[str, bool] | None:
     return (outside, True) if outside else (names[-1].strip(), False) if names else None
 
 
+def database_notes(settings: str) -> list[str]:
+    """On a database server DATABASES names on each server itself (HOST localhost), and a
+    password written in the settings."""
+    blocks = re.findall(r"^DATABASES\s*=.*?(?=^\S|\Z)", settings, re.M | re.S)
+    engine = re.search(r"['\"]ENGINE['\"]\s*:\s*['\"]([\w.]+)['\"]", blocks[-1]) if blocks else None
+    if engine is None or engine[1].endswith("sqlite3"):
+        return []
+    notes = []
+    host = re.findall(r"['\"]HOST['\"]\s*:\s*(.+?),?\s*$", blocks[-1], re.M)
+    local = literal(host[-1]) if host else None
+    if local in ("localhost", "127.0.0.1", "::1"):
+        notes.append(
+            f"the database ({engine[1].rsplit('.', 1)[-1]}) is on each server itself (HOST "
+            f"{local}): it "
+            "must be installed and running there (bootstrap does not), and with more than one "
+            "host each would keep data of its own; for one database the hosts share, name its "
+            "server in HOST"
+        )
+    password = re.findall(r"['\"]PASSWORD['\"]\s*:\s*(.+?),?\s*$", blocks[-1], re.M)
+    if password and literal(password[-1]):
+        notes.append(
+            "the database's PASSWORD is written in the settings, so in git: read it from the "
+            'environment, e.g. os.environ["DB_PASSWORD"], and keep it in a secrets file '
+            "(README: Secrets)"
+        )
+    return notes
+
+
 def sqlite_notes(found: tuple[str, bool] | None, settings: str) -> list[str]:
     if found is None:
         return []
@@ -715,6 +743,7 @@ def _path_below_base(settings: str, expression: str, depth: int) -> str | None:
     parts = re.findall(r"['\"]([^'\"]+)['\"]", rest)
     if re.match(r"\s*\.parents?\b", rest) or any(".." in part.split("/") for part in parts):
         return None  # above it
+    parts = [part.strip("/") for part in parts if part.strip("/") not in ("", ".")]
     if anchor[0] == "BASE_DIR":
         return "/".join(parts)
     assigned = re.findall(rf"^{anchor[0]}\s*=\s*(.+)$", settings, re.M)

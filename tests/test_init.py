@@ -811,6 +811,45 @@ def test_a_sqlite_database_outside_the_project_is_named_and_migrated_on_each_hos
     assert config.shared == ("media/",)
 
 
+DIGITALOCEANS_DATABASES = """DATABASES = {
+    'default': {
+        'ENGINE': 'django.db.backends.postgresql',
+        'NAME': 'myproject',
+        'USER': 'myprojectuser',
+        'PASSWORD': 'password',
+        'HOST': 'localhost',
+        'PORT': '',
+    }
+}
+"""
+
+
+def test_init_names_a_database_on_each_server_and_its_password_in_git(tmp_path):
+    """DigitalOcean's Django + PostgreSQL + nginx + gunicorn tutorial's settings; its
+    STATIC_ROOT os.path.join(BASE_DIR, 'static/') too (init wrote nothing before)."""
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    text = re.sub(r"(?ms)^DATABASES = \{.*?^\}\n", DIGITALOCEANS_DATABASES, settings.read_text())
+    settings.write_text(
+        f"import os\n{text}STATIC_ROOT = os.path.join(BASE_DIR, 'static/')\n"
+        "MEDIA_ROOT = os.path.join(BASE_DIR, 'media/')\n"
+    )
+    found = detect(project)
+    config = config_written_for(found)
+    assert (config.static_root, config.shared) == ("static", ("media/",))
+    notes = [note.partition(":")[0] for note in found.notes if "database" in note]
+    assert notes == [
+        "the database (postgresql) is on each server itself (HOST localhost)",
+        "the database's PASSWORD is written in the settings, so in git",
+    ]
+    settings.write_text(
+        settings.read_text()
+        .replace("'password'", "os.environ['DB_PASSWORD']")
+        .replace("'localhost'", "os.environ['DB_HOST']")
+    )
+    assert not [note for note in detect(project).notes if "database" in note]
+
+
 def settings_package(project, used_by_manage: str, **modules: str):
     """A project whose settings are a package of `modules` (module name: source), with
     wsgi.py in the package above it; returns the settings' directory."""
