@@ -455,7 +455,9 @@ def _outside_app(settings: str, pattern: str) -> str | None:
     value = literal(values[-1]) if values else None
     if isinstance(value, str):
         return value if value.startswith("/") else None
-    above = values and re.search(r"\bBASE_DIR\s*\.\s*parents?\b|['\"]\.\.['\"/]", values[-1])
+    above = values and re.search(
+        r"\bBASE_DIR\)?\s*\.\s*parents?\b|dirname\(\s*BASE_DIR\b|['\"]\.\.['\"/]", values[-1]
+    )
     return values[-1].strip() if above else None
 
 
@@ -741,8 +743,10 @@ def _path_below_base(settings: str, expression: str, depth: int) -> str | None:
         return None
     rest = expression[anchor.end() :]
     parts = re.findall(r"['\"]([^'\"]+)['\"]", rest)
-    if re.match(r"\s*\.parents?\b", rest) or any(".." in part.split("/") for part in parts):
-        return None  # above it
+    # above it: BASE_DIR.parent, os.path.dirname(BASE_DIR), "..", Path(BASE_DIR).parent
+    dirname = re.search(r"dirname\(\s*$", expression[: anchor.start()])
+    if dirname or re.match(r"\)?\s*\.parents?\b", rest) or any(".." in p.split("/") for p in parts):
+        return None
     parts = [part.strip("/") for part in parts if part.strip("/") not in ("", ".")]
     if anchor[0] == "BASE_DIR":
         return "/".join(parts)

@@ -760,6 +760,17 @@ def test_init_says_how_to_have_static_files_served(tmp_path):
         'STATIC_ROOT is BASE_DIR.parent / "static"',
         'MEDIA_ROOT is os.path.join(BASE_DIR, "..", "media")',
     ]
+    settings.write_text(  # Two Scoops' older layout, beside the project
+        original + 'STATIC_ROOT = os.path.join(os.path.dirname(BASE_DIR), "staticfiles")\n'
+        'MEDIA_ROOT = Path(BASE_DIR).parent / "media"\n'
+    )
+    found = detect(project)
+    assert (found.static_root, found.media_root) == (None, None)
+    outside = [n.partition(", outside")[0] for n in found.notes if "outside the" in n]
+    assert outside == [
+        'STATIC_ROOT is os.path.join(os.path.dirname(BASE_DIR), "staticfiles")',
+        'MEDIA_ROOT is Path(BASE_DIR).parent / "media"',
+    ]
     for dirs in ('[BASE_DIR / "static"]', '(\n    os.path.join(BASE_DIR, "static"),\n)'):
         settings.write_text(
             f'{original}STATIC_ROOT = BASE_DIR / "static"\nSTATICFILES_DIRS = {dirs}\n'
