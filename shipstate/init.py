@@ -562,7 +562,11 @@ def detect(app_dir: Path) -> Detected:
             ),
             *settings_read.static_notes(settings, static_root),
             *settings_read.media_notes(settings, app_dir),
-            *settings_read.sqlite_notes(sqlite_outside, settings),
+            *settings_read.sqlite_notes(
+                sqlite_outside,
+                settings,
+                f"{former_root}-shipstate" if former_root else default_root(name),
+            ),
             *settings_read.database_notes(settings),
             *(
                 f"the settings the servers get name {module}, whose package ({package}) the "

@@ -421,7 +421,7 @@ def database_notes(settings: str) -> list[str]:
     return notes
 
 
-def sqlite_notes(found: tuple[str, bool] | None, settings: str) -> list[str]:
+def sqlite_notes(found: tuple[str, bool] | None, settings: str, root: str) -> list[str]:
     if found is None:
         return []
     name, outside = found
@@ -441,10 +441,11 @@ def sqlite_notes(found: tuple[str, bool] | None, settings: str) -> list[str]:
         ]
     assigned = "\n".join(re.findall(rf"^{re.escape(name)}\s*=\s*(.+)$", settings, re.M))
     read = re.findall(ENVIRONMENT_READ, assigned or name)
-    where = f"the environment's {read[-1]}" if read else name
+    where = f"named by the environment's {read[-1]}" if read else name
     return [
         f"the SQLite database's file is {where}: each host keeps its own there (migrate runs on "
-        f"every host); name a file outside the release, which the next deploy replaces, or {keep}"
+        "every host); name a file outside the release, which the next deploy replaces (as "
+        f"{root}/shared/db.sqlite3), or {keep}"
     ]
 
 

@@ -799,8 +799,9 @@ def test_init_says_how_to_have_static_files_served(tmp_path):
         ),
         (  # the Goat's third edition
             "db_path",
-            "the SQLite database's file is the environment's DB_PATH: each host keeps its own "
-            "there (migrate runs on every host); name a file outside the release",
+            "the SQLite database's file is named by the environment's DB_PATH: each host keeps "
+            "its own there (migrate runs on every host); name a file outside the release, which "
+            "the next deploy replaces (as /srv/shop/shared/db.sqlite3)",
         ),
     ],
 )
