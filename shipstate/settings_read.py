@@ -400,7 +400,14 @@ def database_notes(settings: str) -> list[str]:
     engine = re.search(r"['\"]ENGINE['\"]\s*:\s*['\"]([\w.]+)['\"]", blocks[-1]) if blocks else None
     if engine is None or engine[1].endswith("sqlite3"):
         return []
-    notes = []
+    notes = (
+        [
+            "ENGINE django.db.backends.postgresql_psycopg2 is gone since Django 3.0, which "
+            "refuses it: write django.db.backends.postgresql"
+        ]
+        if engine[1].endswith("postgresql_psycopg2")
+        else []
+    )
     host = re.findall(r"['\"]HOST['\"]\s*:\s*(.+?),?\s*$", blocks[-1], re.M)
     local = literal(host[-1]) if host else None
     if local in ("localhost", "127.0.0.1", "::1"):
