@@ -423,6 +423,13 @@ def test_the_flask_tutorials_database_is_made_once_and_its_instance_config_is_a_
     )
     assert "so once (run again, the command would make it anew)" in said.stderr
     assert (app / "secrets").stat().st_mode & 0o777 == 0o700
+    (app / "instance").mkdir(exist_ok=True)
+    (app / "instance" / "config.py").write_text("SECRET_KEY = 'dev'\n")  # git has none
+    assert (
+        "(SECRET_KEY = '...': the app needs it; your instance/config.py: `cp instance/config.py "
+        "secrets/sandbox_config.py`)"
+    ) in shipstate("init", "--force", cwd=app).stdout
+    (app / "instance" / "config.py").unlink()
     (app / "flaskr" / "__init__.py").write_text(
         FLASK_TUTORIAL["flaskr/__init__.py"].replace(
             'app.config.from_pyfile("config.py", silent=True)', "pass"

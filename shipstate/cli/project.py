@@ -70,10 +70,8 @@ def init(
         f"{needed}: the app needs {them}" if needed else f"the app reads it as {done.secrets_read}"
     )
     local = done.local_copy
-    copy = (
-        f"; your {local}{f' has {them}' if needed else ''}: "
-        f"`cp {local} {done.secrets_file.format(inventory='sandbox')}`"
-    )
+    has = f" has {them}" if needed and local != done.secrets_read else ""  # a .env, checked
+    copy = f"; your {local}{has}: `cp {local} {done.secrets_file.format(inventory='sandbox')}`"
 
     def secrets(inventory: str, also: str = "") -> str:
         return f"{done.secrets_file.format(inventory=inventory)} ({what}{also})"
