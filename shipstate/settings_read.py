@@ -380,24 +380,30 @@ def media_notes(settings: str, app_dir: Path) -> list[str]:
 SQLITE_NAME_ANY = r"['\"]NAME['\"]\s*:\s*(.+?),?\s*$"
 
 
+def _databases(settings: str) -> str:
+    """The text of the last DATABASES the settings set."""
+    blocks = re.findall(r"^DATABASES\s*=.*?(?=^\S|\Z)", settings, re.M | re.S)
+    return blocks[-1] if blocks else ""
+
+
 def sqlite_outside(settings: str) -> tuple[str, bool] | None:
     """The SQLite database's file when DATABASES names it, but not as a file in the project,
     and whether outside the app: an absolute path, or one above BASE_DIR (the Goat's
     os.path.join(BASE_DIR, "../database/db.sqlite3")); else what init cannot place (the Goat's
     db_path, read from the environment)."""
-    blocks = re.findall(r"^DATABASES\s*=.*?(?=^\S|\Z)", settings, re.M | re.S)
-    if not blocks or "sqlite3" not in blocks[-1]:
+    databases = _databases(settings)
+    if "sqlite3" not in databases:
         return None
-    outside = _outside_app(blocks[-1], SQLITE_NAME_ANY)
-    names = re.findall(SQLITE_NAME_ANY, blocks[-1], re.M)
+    outside = _outside_app(databases, SQLITE_NAME_ANY)
+    names = re.findall(SQLITE_NAME_ANY, databases, re.M)
     return (outside, True) if outside else (names[-1].strip(), False) if names else None
 
 
 def database_notes(settings: str) -> list[str]:
     """On a database server DATABASES names on each server itself (HOST localhost), and a
     password written in the settings."""
-    blocks = re.findall(r"^DATABASES\s*=.*?(?=^\S|\Z)", settings, re.M | re.S)
-    engine = re.search(r"['\"]ENGINE['\"]\s*:\s*['\"]([\w.]+)['\"]", blocks[-1]) if blocks else None
+    databases = _databases(settings)
+    engine = re.search(r"['\"]ENGINE['\"]\s*:\s*['\"]([\w.]+)['\"]", databases)
     if engine is None or engine[1].endswith("sqlite3"):
         return []
     notes = (
@@ -408,17 +414,16 @@ def database_notes(settings: str) -> list[str]:
         if engine[1].endswith("postgresql_psycopg2")
         else []
     )
-    host = re.findall(r"['\"]HOST['\"]\s*:\s*(.+?),?\s*$", blocks[-1], re.M)
+    host = re.findall(r"['\"]HOST['\"]\s*:\s*(.+?),?\s*$", databases, re.M)
     local = literal(host[-1]) if host else None
     if local in ("localhost", "127.0.0.1", "::1"):
         notes.append(
             f"the database ({engine[1].rsplit('.', 1)[-1]}) is on each server itself (HOST "
-            f"{local}): it "
-            "must be installed and running there (bootstrap does not), and with more than one "
-            "host each would keep data of its own; for one database the hosts share, name its "
-            "server in HOST"
+            f"{local}): it must be installed and running there (bootstrap does not), and with "
+            "more than one host each would keep data of its own; for one database the hosts "
+            "share, name its server in HOST"
         )
-    password = re.findall(r"['\"]PASSWORD['\"]\s*:\s*(.+?),?\s*$", blocks[-1], re.M)
+    password = re.findall(r"['\"]PASSWORD['\"]\s*:\s*(.+?),?\s*$", databases, re.M)
     if password and literal(password[-1]):
         notes.append(
             "the database's PASSWORD is written in the settings, so in git: read it from the "
