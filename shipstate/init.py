@@ -386,14 +386,14 @@ def detect(app_dir: Path) -> Detected:
     )
     logs_outside = [m[1] for v in log_files if (m := re.match(r"""["'](/[^"']+)["']""", v))]
     build = app_processes.frontend_build(app_dir)
-    built = f"{build.outputs.rstrip('/')}/" if build and build.outputs else "\0"
+    built = f"{build.outputs.rstrip('/')}/" if build and build.outputs else None
     files_read = [
         read if read.startswith("/") else (below_base if from_base else in_app)(read)
         for read, from_base in settings_read.files_read(settings)
     ]
     read_at_start, files_read_notes = _files_read(
         app_dir,
-        [path for path in files_read if not path.startswith(built)],  # the build makes them
+        [p for p in files_read if not (built and p.startswith(built))],  # the build makes those
         secrets_taken=bool(ignored or required),
     )
     shared_in_git = [

@@ -163,11 +163,9 @@ def web_app(app_dir: Path, web_command: str) -> WebApp | None:
 
 # the environment variable a factory is given (Flasky's create_app(os.getenv("FLASK_CONFIG")
 # or "default")), or a name set from it, or what from_object() loads (APP_SETTINGS)
-ENVIRONMENT_CHOICE = re.compile(
-    r"""\b(create_app|from_object)\(\s*(?:os\.)?(?:environ\.get\(|getenv\(|environ\[)"""
-    r"""\s*["'](\w+)["']"""
-)
-PRODUCTION_KEY = re.compile(r"""["'](?:production|prod)["']\s*:\s*([A-Z]\w*)""")
+OS_ENVIRONMENT_READ = r"""(?:os\.)?(?:environ\.get\(|getenv\(|environ\[)\s*["'](\w+)["']"""
+ENVIRONMENT_CHOICE = re.compile(rf"\b(create_app|from_object)\(\s*{OS_ENVIRONMENT_READ}")
+PRODUCTION_KEY = re.compile(r"""["'](production|prod)["']\s*:\s*([A-Z]\w*)""")
 PRODUCTION_CLASS = re.compile(r"^class\s+(Prod(?:uction)?\w*)\b.*:", re.M)
 
 
@@ -177,11 +175,7 @@ def _production_config(
     """The variable choosing the app's config, the value choosing the production one (its
     name in the factory's dict of configs, or its class as from_object() imports it), and
     that class's module with its body."""
-    named = re.findall(
-        r"""^(\w+)\s*=\s*(?:os\.)?(?:environ\.get\(|getenv\(|environ\[)\s*["'](\w+)["']""",
-        source,
-        re.M,
-    )
+    named = re.findall(rf"^(\w+)\s*=\s*{OS_ENVIRONMENT_READ}", source, re.M)
     chosen = ENVIRONMENT_CHOICE.findall(source) + [
         ("create_app", variable)
         for name, variable in named
@@ -189,12 +183,12 @@ def _production_config(
     ]
     for call, variable in chosen:
         key = PRODUCTION_KEY.search(source) if call == "create_app" else None
-        name = key[1] if key else None
+        name = key[2] if key else None
         for path, text in modules:
             found = next((m for m in PRODUCTION_CLASS.finditer(text) if name in (None, m[1])), None)
             if found and (key or call == "from_object"):
                 body = re.match(r".*\n(?:[ \t]+.*\n|[ \t]*\n)*", text[found.start() :])
-                value = key[0].split(":")[0].strip("\"' ") if key else f"{_named(path)}.{found[1]}"
+                value = key[1] if key else f"{_named(path)}.{found[1]}"
                 return variable, value, (path, body[0] if body else "")
     return None
 
