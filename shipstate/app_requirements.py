@@ -38,6 +38,12 @@ class Pythons:
     sandbox: str | None = None  # the python3.X this machine's sandbox hosts have for it
 
     @property
+    def minor(self) -> int:
+        """The servers' Python 3 minor: the version pinned, else needed, else Debian 12's."""
+        version = self.command.removeprefix("python") if self.command else self.needed
+        return int(version.partition(".")[2]) if version else NEWEST_ON_DEBIAN_12
+
+    @property
     def pinned_older(self) -> bool:
         """The version pinned is older than Debian 12's python3, which has no such command."""
         return self._pinned_minor is not None and self._pinned_minor < NEWEST_ON_DEBIAN_12
@@ -62,6 +68,8 @@ SERVER_PACKAGES = {
     "psycopg[c]": BUILDS_ON_LIBPQ,
     "uwsgi": ("python3-dev", "build-essential"),
     "psycopg": ("libpq5",),
+    "Pillow": ("libjpeg-dev", "zlib1g-dev", "python3-dev", "build-essential"),
+    "psycopg2-binary": BUILDS_ON_LIBPQ,
     "python-magic": ("libmagic1",),
     "weasyprint": ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0"),
     "django.contrib.gis": ("gdal-bin",),
@@ -90,10 +98,18 @@ BUILT_ON_THE_SERVERS = {
 # psycopg[binary] as required, or psycopg-binary as locked; the same for [c]
 PSYCOPG_BINARY = re.compile(r"""(?im)psycopg[-_]binary|^\s*["']?psycopg\[[^]]*\bbinary\b""")
 PSYCOPG_C = re.compile(r"""(?im)psycopg[-_]c(?![\w.-])|^\s*["']?psycopg\[[^]]*\bc\b""")
-# gunicorn pinned (==, as a lock pins it too): before 20.1 it cannot run as `python -m gunicorn`
-GUNICORN_PINNED = re.compile(
-    r"""(?im)^\s*(?:name\s*=\s*)?["']?gunicorn["']?\s*(?:==\s*|\n\s*version\s*=\s*["'])(\d+)\.(\d+)"""
+# a requirement pinned (==, as a lock pins it too), and its version
+PINNED = (
+    r"""(?im)^\s*(?:name\s*=\s*)?["']?{}["']?\s*(?:==\s*|\n\s*version\s*=\s*["'])(\d+(?:\.\d+)*)"""
 )
+# before 20.1, gunicorn cannot run as `python -m gunicorn`
+GUNICORN_PINNED = re.compile(PINNED.format("gunicorn"))
+# the first version with wheels for each Python 3 minor (Linux x86-64) of requirements an old
+# project pins: one pinned older is built from source on the servers
+WHEELS_SINCE = {
+    "Pillow": {11: (9, 2), 12: (10, 0), 13: (10, 4), 14: (11, 3)},
+    "psycopg2-binary": {11: (2, 9, 5), 12: (2, 9, 9), 13: (2, 9, 10), 14: (2, 9, 11)},
+}
 # a requirements line, without an environment marker, of what installs on Windows or macOS only
 # (as `pip freeze` there writes them)
 DESKTOP_ONLY = re.compile(
@@ -124,9 +140,25 @@ def packages(server_needs, translations) -> dict[str, tuple[str, ...]]:
     return needed
 
 
-def needing_server_packages(text: str, settings: str = "") -> tuple[str, ...]:
+def pinned_before_wheels(text: str, python_minor: int) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """The requirements pinned to a version with no wheel for Python 3.<python_minor>: the
+    version pinned and the first with one, by name."""
+    found = {}
+    for name, since in WHEELS_SINCE.items():
+        first = since.get(python_minor)
+        pinned = re.search(PINNED.format(re.sub(r"-", "[-_.]", name)), text)
+        if first and pinned and _version(pinned[1]) < first:
+            found[name] = (pinned[1], first)
+    return found
+
+
+def _version(written: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in written.split("."))
+
+
+def needing_server_packages(text: str, python_minor: int, settings: str = "") -> tuple[str, ...]:
     """The requirements (in a requirements text) and the settings' apps that need Debian
-    packages on the servers."""
+    packages on the servers whose Python is 3.<python_minor>."""
     named = re.findall(
         REQUIREMENT_NAMED.format(
             "psycopg2|mysqlclient|psycopg|python[-_.]magic|weasyprint|django[-_.]heroku|uwsgi"
@@ -141,6 +173,7 @@ def needing_server_packages(text: str, settings: str = "") -> tuple[str, ...]:
         found = [name for name in found if name != "psycopg"]
         if not PSYCOPG_BINARY.search(text):
             found.append("psycopg[c]" if PSYCOPG_C.search(text) else "psycopg")
+    found += pinned_before_wheels(text, python_minor)
     if FROM_GIT.search(text):
         found.append("git")
     if re.search(r"""["']django\.contrib\.gis["']""", settings):
@@ -371,11 +404,20 @@ def requirements_notes(
             else []
         ),
         *(
-            f"the requirements pin gunicorn {major}.{minor}, which cannot run as `python -m "
+            f"the requirements pin gunicorn {version}, which cannot run as `python -m "
             "gunicorn` (20.1 and newer can): require gunicorn>=20.1, or remove it (shipstate "
             "adds the newest)"
-            for major, minor in GUNICORN_PINNED.findall(requirements_text)
-            if (int(major), int(minor)) < (20, 1)
+            for version in GUNICORN_PINNED.findall(requirements_text)
+            if _version(version) < (20, 1)
+        ),
+        *(
+            f"{requirements} pins {name} {pinned}, which has no wheel for the servers' Python "
+            f"3.{pythons.minor} ({name} {'.'.join(map(str, first))} and newer have one): the "
+            f"servers build it from source, for which `packages` in shipstate.toml lists "
+            f"{', '.join(SERVER_PACKAGES[name])}; a newer pin would need none"
+            for name, (pinned, first) in pinned_before_wheels(
+                requirements_text, pythons.minor
+            ).items()
         ),
         *(
             f"{requirements} requires {found[0].strip()}, which installs on "

@@ -266,6 +266,13 @@ KNOWN_CAUSES = (
         f"{_PACKAGES}",
     ),
     (
+        r"The headers or library files could not be found for (\w+),\s*a required dependency "
+        r"when compiling Pillow",
+        f"Pillow {_FROM_SOURCE} the headers of {{0}} on the servers: add libjpeg-dev, "
+        f"zlib1g-dev, python3-dev and build-essential to {_PACKAGES}, or pin a Pillow that has "
+        "a wheel for the servers' Python (9.2 and newer for Python 3.11)",
+    ),
+    (
         r"command '[\w./-]*(?:gcc|cc)' failed|Python\.h: No such file or directory",
         f"a requirement {_FROM_SOURCE} a compiler and Python's headers on the servers: add "
         f"build-essential and python3-dev (and the -dev package of any library it wraps) to "

@@ -412,9 +412,11 @@ def detect(app_dir: Path) -> Detected:
     step_hooks = () if step_commands else steps  # but management commands, as the release's
     translations = app_processes.translations(app_dir)
     requirements_text = app_requirements.read_requirements(app_dir / requirements)
-    server_needs = app_requirements.needing_server_packages(requirements_text, settings)
     pythons = app_requirements.find_pythons(
         app_dir, [app_dir, project], requirements, requirements_text
+    )
+    server_needs = app_requirements.needing_server_packages(
+        requirements_text, pythons.minor, settings
     )
     listed = {
         p
@@ -727,7 +729,7 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
     in_env = chosen[0] if chosen else None
     environment = tuple(v for v in settings_read.environment_read(web.source) if v != in_env)
     required = tuple(v for v in settings_read.environment_required(web.source) if v != in_env)
-    server_needs = app_requirements.needing_server_packages(requirements_text)
+    server_needs = app_requirements.needing_server_packages(requirements_text, pythons.minor)
     build = app_processes.frontend_build(app_dir)
     static_url, static_root = web.static or ("/static/", None)
     # a release command upgrading the database (flask db upgrade): the migrate hook does

@@ -281,6 +281,12 @@ def test_a_library_the_app_loads_that_the_servers_lack_is_named(output, said):
         ),
         ("Exception: Can not find valid pkg-config name.", "mysqlclient builds from source"),
         ("/bin/sh: 1: mysql_config: not found\nOSError: mysql_config not found", "mysqlclient"),
+        (
+            "The headers or library files could not be found for jpeg,\na required dependency "
+            "when compiling Pillow from source.",  # Pillow's setup.py
+            "Pillow builds from source (no wheel for the servers' Python and platform), which "
+            "needs the headers of jpeg on the servers: add libjpeg-dev, zlib1g-dev",
+        ),
         ("error: command 'x86_64-linux-gnu-gcc' failed: No such file", "a requirement builds"),
         ("src/x.c:1:10: fatal error: Python.h: No such file or directory", "a requirement builds"),
     ],

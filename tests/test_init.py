@@ -25,7 +25,7 @@ from conftest import (
     shipstate,
 )
 from shipstate.app_processes import FrontendBuild
-from shipstate.app_requirements import needing_server_packages
+from shipstate.app_requirements import SERVER_PACKAGES, needing_server_packages
 from shipstate.config import parse_config
 from shipstate.django_settings import as_configuration, split_settings_notes
 from shipstate.errors import ShipstateError
@@ -2133,11 +2133,15 @@ def test_init_lists_the_packages_a_requirement_built_on_the_servers_needs(
 @pytest.mark.parametrize(
     ("file", "text", "told"),
     [
-        ("requirements.txt", "Django==5.2.19\ngunicorn==20.0.4\n", "20.0"),
-        ("requirements.txt", "Django==5.2.19\nGunicorn == 19.9.0 ; python_version > '3'\n", "19.9"),
+        ("requirements.txt", "Django==5.2.19\ngunicorn==20.0.4\n", "20.0.4"),
+        (
+            "requirements.txt",
+            "Django==5.2.19\nGunicorn == 19.9.0 ; python_version > '3'\n",
+            "19.9.0",
+        ),
         ("requirements.txt", "Django==5.2.19\ngunicorn==20.1.0\n", None),
         ("requirements.txt", "Django==5.2.19\ngunicorn>=19\n", None),
-        ("uv.lock", '[[package]]\nname = "gunicorn"\nversion = "20.0.4"\n', "20.0"),
+        ("uv.lock", '[[package]]\nname = "gunicorn"\nversion = "20.0.4"\n', "20.0.4"),
     ],
 )
 def test_init_says_when_the_requirements_pin_a_gunicorn_too_old_to_run(tmp_path, file, text, told):
@@ -2150,6 +2154,39 @@ def test_init_says_when_the_requirements_pin_a_gunicorn_too_old_to_run(tmp_path,
     assert notes == ([f"the requirements pin gunicorn {told}, which cannot run as `python -m "
                       "gunicorn` (20.1 and newer can): require gunicorn>=20.1, or remove it "
                       "(shipstate adds the newest)"] if told else [])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("python", "requirement", "told", "packages"),
+    [
+        (None, "Pillow==8.0.1", "Pillow 8.0.1, which has no wheel for the servers' Python 3.11 "
+         "(Pillow 9.2 and newer have one)", ("libjpeg-dev", "zlib1g-dev")),
+        (None, "pillow == 9.2.0", None, ()),
+        ("3.12", "Pillow==9.5.0", "Pillow 9.5.0, which has no wheel for the servers' Python 3.12 "
+         "(Pillow 10.0 and newer have one)", ("libjpeg-dev", "zlib1g-dev")),
+        (None, "psycopg2_binary==2.8.6", "psycopg2-binary 2.8.6, which has no wheel for the "
+         "servers' Python 3.11 (psycopg2-binary 2.9.5 and newer have one)", ("libpq-dev",)),
+        (None, "psycopg2-binary>=2.8", None, ()),
+    ],
+)  # fmt: skip
+def test_init_names_a_requirement_pinned_before_its_wheels_for_the_servers_python(
+    tmp_path, python, requirement, told, packages
+):
+    """Tutorials' requirements pin versions older than the servers' Python: pip builds those
+    from source, which fails on a server without their libraries' headers."""
+    project = django_project(tmp_path / "old")
+    (project / "requirements.txt").write_text(f"Django==4.2.16\n{requirement}\n")
+    if python:
+        (project / ".python-version").write_text(python)
+    found = detect(project)
+    notes = [n for n in found.notes if " which has no wheel for the servers' Python " in n]
+    assert notes == ([f"requirements.txt pins {told}: the servers build it from source, for which "
+                      f"`packages` in shipstate.toml lists {', '.join(SERVER_PACKAGES[n])}; a "
+                      "newer pin would need none" for n in ["Pillow" if "Pillow" in told
+                                                            else "psycopg2-binary"]]
+                     if told else [])  # fmt: skip
+    config = config_written_for(found)
+    assert all(p in config.packages for p in packages) and bool(config.packages) == bool(told)
 
 
 def test_init_names_what_a_freeze_on_windows_macos_or_conda_listed_that_the_servers_cannot_install(
@@ -2487,8 +2524,8 @@ def test_a_geodjango_project_is_told_to_have_gdal_on_the_servers(tmp_path, fleet
 )
 def test_a_lock_installing_from_git_needs_git_on_the_servers(lock):
 
-    assert needing_server_packages(lock) == ("git",)
-    assert needing_server_packages(lock.replace("git", "url")) == ()
+    assert needing_server_packages(lock, 11) == ("git",)
+    assert needing_server_packages(lock.replace("git", "url"), 11) == ()
 
 
 def test_init_says_to_start_the_secrets_file_from_the_projects_env_example(tmp_path):
