@@ -241,6 +241,9 @@ def _python(places: list[Path]) -> tuple[str, str] | tuple[None, None]:
 NEWEST_ON_DEBIAN_12 = 11
 # the oldest Python 3 minor each Django major runs on, where newer than Debian 12's
 DJANGO_NEEDS_PYTHON = {6: 12}
+# the oldest Django that runs on each Python 3 minor: older ones import what it removed
+# (collections' ABCs in 3.10, gettext's codeset in 3.11, distutils in 3.12, cgi in 3.13)
+DJANGO_OLDEST_FOR_PYTHON = {11: (2, 2), 12: (3, 2), 13: (4, 1)}
 # Django's version as a requirement (Django>=6.1), a pyproject (["django~=6.0"]) or a lock
 # (name = "django" then version = "6.1.3") gives its lower bound
 DJANGO_VERSION = re.compile(
@@ -418,6 +421,16 @@ def requirements_notes(
             for name, (pinned, first) in pinned_before_wheels(
                 requirements_text, pythons.minor
             ).items()
+        ),
+        *(
+            f"{requirements} pins Django {pinned[1]}, which does not run on the servers' Python "
+            f"3.{pythons.minor} (Django {'.'.join(map(str, oldest))} is the oldest that does): "
+            "upgrade Django, or install an older Python on the servers and name it with "
+            "`python` in shipstate.toml"
+            for pinned in [re.search(PINNED.format("django"), requirements_text)]
+            if pinned
+            and (oldest := DJANGO_OLDEST_FOR_PYTHON.get(pythons.minor))
+            and _version(pinned[1]) < oldest
         ),
         *(
             f"{requirements} requires {found[0].strip()}, which installs on "

@@ -23,8 +23,26 @@ DEVELOPMENT_TOOLS = {
 }  # fmt: skip
 
 
+# modules of Python's own it removed, by the minor that removed them
+REMOVED_FROM_PYTHON = {
+    **dict.fromkeys(("distutils", "imp", "asynchat", "asyncore", "smtpd"), 12),
+    **dict.fromkeys(
+        ("cgi", "cgitb", "crypt", "imghdr", "telnetlib", "pipes", "nntplib", "uu", "xdrlib"), 13
+    ),
+}
+_OLDER_THAN_PYTHON = (
+    "a requirement older than the servers' Python (the output's traceback names it: Django "
+    "before 2.2 on Python 3.11, before 3.2 on 3.12, before 4.1 on 3.13) imports {}: upgrade it, "
+    "or install an older Python on the servers and name it with `python` in shipstate.toml"
+)
+
+
 def _module_missing(module: str) -> str:
     top = module.split(".")[0]
+    if top in REMOVED_FROM_PYTHON:
+        return _OLDER_THAN_PYTHON.format(
+            f"{top}, which Python 3.{REMOVED_FROM_PYTHON[top]} removed"
+        )
     if top in DEVELOPMENT_TOOLS:
         return (
             f"the servers' settings use {top} ({DEVELOPMENT_TOOLS[top]}), a development tool the "
@@ -91,6 +109,14 @@ KNOWN_CAUSES = (
         r"No module named gunicorn\.__main__",
         "the requirements pin a gunicorn older than 20.1, which cannot run as `python -m "
         "gunicorn`: require gunicorn>=20.1 (or remove it: shipstate adds the newest)",
+    ),
+    (
+        r"cannot import name '(\w+)' from 'collections'",
+        _OLDER_THAN_PYTHON.format("collections.{0}, which Python 3.10 moved to collections.abc"),
+    ),
+    (
+        r"translation\(\) got an unexpected keyword argument 'codeset'",
+        _OLDER_THAN_PYTHON.format("gettext's codeset, which Python 3.11 removed"),
     ),
     (
         r"ModuleNotFoundError: No module named '([\w.]+)'",

@@ -237,6 +237,36 @@ def test_a_configuration_class_or_a_database_the_servers_are_not_given_is_named(
 
 
 @pytest.mark.parametrize(
+    "output, imports",
+    [
+        (  # Django 1.11 on Python 3.11, as seen
+            '  File "/srv/a/releases/1/venv/lib/python3.11/site-packages/django/db/models/sql/'
+            'query.py", line 11, in <module>\n    from collections import Counter, Iterator, '
+            "Mapping, OrderedDict\nImportError: cannot import name 'Iterator' from 'collections' "
+            "(/usr/lib/python3.11/collections/__init__.py)",
+            "collections.Iterator, which Python 3.10 moved to collections.abc",
+        ),
+        (  # Django 2.1 on Python 3.11
+            "TypeError: translation() got an unexpected keyword argument 'codeset'",
+            "gettext's codeset, which Python 3.11 removed",
+        ),
+        (  # Django 3.1 on Python 3.12, Django 4.0 on 3.13
+            "ModuleNotFoundError: No module named 'distutils'",
+            "distutils, which Python 3.12 removed",
+        ),
+        ("ModuleNotFoundError: No module named 'cgi'", "cgi, which Python 3.13 removed"),
+    ],
+)
+def test_a_requirement_older_than_the_servers_python_is_named(output, imports):
+    said = hint_for([f"Traceback (most recent call last):\n{output}\n"])
+    assert said.startswith(
+        "a requirement older than the servers' Python (the output's traceback names it: Django "
+        f"before 2.2 on Python 3.11, before 3.2 on 3.12, before 4.1 on 3.13) imports {imports}: "
+        "upgrade it, or install an older Python on the servers"
+    ), said
+
+
+@pytest.mark.parametrize(
     "output, said",
     [
         (

@@ -2189,6 +2189,33 @@ def test_init_names_a_requirement_pinned_before_its_wheels_for_the_servers_pytho
     assert all(p in config.packages for p in packages) and bool(config.packages) == bool(told)
 
 
+@pytest.mark.parametrize(
+    ("python", "requirement", "told"),
+    [
+        (None, "Django==1.11.29", "Django 1.11.29, which does not run on the servers' Python 3.11 "
+         "(Django 2.2 is the oldest that does)"),
+        (None, "django==2.2.28", None),
+        ("3.12", "Django==3.1.14", "Django 3.1.14, which does not run on the servers' Python 3.12 "
+         "(Django 3.2 is the oldest that does)"),
+        ("3.7", "Django==1.11.29", None),
+        (None, "Django>=1.11", None),
+    ],
+)  # fmt: skip
+def test_init_names_a_django_pinned_older_than_the_servers_python_runs(
+    tmp_path, python, requirement, told
+):
+    """Old tutorials pin Django 1.11, which imports what Python 3.10 removed: every release of
+    it would fail on Debian 12's Python 3.11 (seen)."""
+    project = django_project(tmp_path / "old")
+    (project / "requirements.txt").write_text(f"{requirement}\n")
+    if python:
+        (project / ".python-version").write_text(python)
+    notes = [n for n in detect(project).notes if "which does not run on the servers' Python" in n]
+    assert notes == ([f"requirements.txt pins {told}: upgrade Django, or install an older Python "
+                      "on the servers and name it with `python` in shipstate.toml"]
+                     if told else [])  # fmt: skip
+
+
 def test_init_names_what_a_freeze_on_windows_macos_or_conda_listed_that_the_servers_cannot_install(
     tmp_path,
 ):
