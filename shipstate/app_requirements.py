@@ -117,6 +117,10 @@ DESKTOP_ONLY = re.compile(
     r"(?![\w.-])[^;\n]*$"
 )
 
+# what `pip freeze` of Debian's and Ubuntu's pip lists for setuptools' pkg_resources: no index
+# has it
+FROZEN_PKG_RESOURCES = re.compile(r"(?im)^\s*pkg[-_.]resources\s*==\s*0\.0\.0\b")
+
 
 # a requirement's name at the start of a line, as a lock file names it (name = "x") or as
 # pyproject.toml lists it ("x>=1",)
@@ -441,6 +445,15 @@ def requirements_notes(
             + '"`'
             for found in DESKTOP_ONLY.finditer(requirements_text)
             if pip_format
+        ),
+        *(
+            [
+                f"{requirements} lists pkg-resources==0.0.0, which `pip freeze` of Debian's and "
+                "Ubuntu's pip writes and no package index has (every install would fail): "
+                "remove that line"
+            ]
+            if pip_format and FROZEN_PKG_RESOURCES.search(requirements_text)
+            else []
         ),
         *(
             [

@@ -111,6 +111,13 @@ KNOWN_CAUSES = (
         "gunicorn`: require gunicorn>=20.1 (or remove it: shipstate adds the newest)",
     ),
     (
+        # uv's and pip's words
+        r"pkg-resources was not found in the package registry"
+        r"|No matching distribution found for pkg-resources==0\.0\.0",
+        "the requirements list pkg-resources==0.0.0, which `pip freeze` of Debian's and Ubuntu's "
+        "pip writes and no package index has: remove that line",
+    ),
+    (
         r"cannot import name '(\w+)' from 'collections'",
         _OLDER_THAN_PYTHON.format("collections.{0}, which Python 3.10 moved to collections.abc"),
     ),

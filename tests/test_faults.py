@@ -237,6 +237,21 @@ def test_a_configuration_class_or_a_database_the_servers_are_not_given_is_named(
 
 
 @pytest.mark.parametrize(
+    "output",
+    [
+        "cause: Because pkg-resources was not found in the package registry and you require "
+        "pkg-resources==0.0.0, we can conclude that your requirements are unsatisfiable.",  # uv
+        "ERROR: No matching distribution found for pkg-resources==0.0.0",  # pip
+    ],
+)
+def test_the_pkg_resources_line_of_an_ubuntu_freeze_is_named(output):
+    assert hint_for([output]).startswith(
+        "the requirements list pkg-resources==0.0.0, which `pip freeze` of Debian's and Ubuntu's "
+        "pip writes and no package index has: remove that line"
+    )
+
+
+@pytest.mark.parametrize(
     "output, imports",
     [
         (  # Django 1.11 on Python 3.11, as seen

@@ -2216,18 +2216,19 @@ def test_init_names_a_django_pinned_older_than_the_servers_python_runs(
                      if told else [])  # fmt: skip
 
 
-def test_init_names_what_a_freeze_on_windows_macos_or_conda_listed_that_the_servers_cannot_install(
+def test_init_names_what_a_freeze_on_windows_macos_ubuntu_or_conda_listed_that_cannot_install(
     tmp_path,
 ):
     project = django_project(tmp_path / "frozen")
     (project / "requirements.txt").write_text(
         "Django==5.2.20\npywin32==306\npywin32-ctypes==0.2.3\npyobjc-core==10.1\n"
+        "pkg-resources==0.0.0\n"
         'pywinpty==2.0.14 ; sys_platform == "win32"\nappnope==0.1.4\n'
         "certifi @ file:///croot/certifi_1690232220950/work/certifi\n"
     )
     notes = [n for n in detect(project).notes if "`pip freeze`" in n]
     assert notes == [
-        "requirements.txt line 7: `certifi @ file:///croot/certifi_1690232220950/work/certifi` "
+        "requirements.txt line 8: `certifi @ file:///croot/certifi_1690232220950/work/certifi` "
         "installs a file of the machine that wrote it (as `pip freeze` lists what conda "
         "installed): require certifi by its version instead: `pip list --format=freeze > "
         "requirements.txt` writes each so",
@@ -2237,6 +2238,9 @@ def test_init_names_what_a_freeze_on_windows_macos_or_conda_listed_that_the_serv
         "requirements.txt requires pyobjc-core==10.1, which installs on macOS only (as `pip "
         "freeze` there lists it): the servers cannot install it; remove it, or mark it "
         '`pyobjc-core==10.1; sys_platform == "darwin"`',
+        "requirements.txt lists pkg-resources==0.0.0, which `pip freeze` of Debian's and "
+        "Ubuntu's pip writes and no package index has (every install would fail): remove that "
+        "line",
     ]
 
 
