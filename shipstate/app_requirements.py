@@ -121,6 +121,10 @@ DESKTOP_ONLY = re.compile(
 # has it
 FROZEN_PKG_RESOURCES = re.compile(r"(?im)^\s*pkg[-_.]resources\s*==\s*0\.0\.0\b")
 
+# backports.zoneinfo as `pip freeze` on Python 3.8 lists it for Django 4, without the marker
+# Django requires it with: it builds on no Python 3.9 or newer, which has zoneinfo
+UNMARKED_ZONEINFO = re.compile(r"(?im)^\s*(backports[-_.]zoneinfo\b[^;#\n]*?)\s*$")
+
 
 # a requirement's name at the start of a line, as a lock file names it (name = "x") or as
 # pyproject.toml lists it ("x>=1",)
@@ -444,6 +448,14 @@ def requirements_notes(
             + ("win32" if found["windows"] else "darwin")
             + '"`'
             for found in DESKTOP_ONLY.finditer(requirements_text)
+            if pip_format
+        ),
+        *(
+            f"{requirements} requires {found[1]} (as `pip freeze` on Python 3.8 lists it for "
+            "Django 4), which Python 3.9 and newer have as zoneinfo (it builds on none of them): "
+            "remove it, or mark it as Django requires it, "
+            f'`{found[1]}; python_version < "3.9"`'
+            for found in UNMARKED_ZONEINFO.finditer(requirements_text)
             if pip_format
         ),
         *(

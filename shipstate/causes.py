@@ -118,6 +118,13 @@ KNOWN_CAUSES = (
         "pip writes and no package index has: remove that line",
     ),
     (
+        # uv's and pip's words
+        r"Failed to build `backports-zoneinfo|Failed building wheel for backports\.zoneinfo",
+        "the requirements list backports.zoneinfo, which Python 3.9 and newer have as zoneinfo "
+        "(it builds on none of them; `pip freeze` on 3.8 lists it for Django 4): remove it, or "
+        'mark it as Django requires it, `backports.zoneinfo; python_version < "3.9"`',
+    ),
+    (
         r"cannot import name '(\w+)' from 'collections'",
         _OLDER_THAN_PYTHON.format("collections.{0}, which Python 3.10 moved to collections.abc"),
     ),

@@ -252,6 +252,20 @@ def test_the_pkg_resources_line_of_an_ubuntu_freeze_is_named(output):
 
 
 @pytest.mark.parametrize(
+    "output",
+    [
+        "error: Failed to build `backports-zoneinfo==0.2.1`\n  cause: The build backend returned "
+        "an error\n  ... error: command '/usr/bin/gcc' failed with exit code 1",  # uv
+        "  ERROR: Failed building wheel for backports.zoneinfo",  # pip
+    ],
+)
+def test_the_zoneinfo_backport_of_a_python_3_8_freeze_is_named(output):
+    assert hint_for([output]).startswith(
+        "the requirements list backports.zoneinfo, which Python 3.9 and newer have as zoneinfo"
+    )
+
+
+@pytest.mark.parametrize(
     "output, imports",
     [
         (  # Django 1.11 on Python 3.11, as seen

@@ -2222,13 +2222,14 @@ def test_init_names_what_a_freeze_on_windows_macos_ubuntu_or_conda_listed_that_c
     project = django_project(tmp_path / "frozen")
     (project / "requirements.txt").write_text(
         "Django==5.2.20\npywin32==306\npywin32-ctypes==0.2.3\npyobjc-core==10.1\n"
-        "pkg-resources==0.0.0\n"
+        "pkg-resources==0.0.0\nbackports.zoneinfo==0.2.1\n"
+        'backports.zoneinfo==0.2.1;python_version<"3.9"\n'
         'pywinpty==2.0.14 ; sys_platform == "win32"\nappnope==0.1.4\n'
         "certifi @ file:///croot/certifi_1690232220950/work/certifi\n"
     )
     notes = [n for n in detect(project).notes if "`pip freeze`" in n]
     assert notes == [
-        "requirements.txt line 8: `certifi @ file:///croot/certifi_1690232220950/work/certifi` "
+        "requirements.txt line 10: `certifi @ file:///croot/certifi_1690232220950/work/certifi` "
         "installs a file of the machine that wrote it (as `pip freeze` lists what conda "
         "installed): require certifi by its version instead: `pip list --format=freeze > "
         "requirements.txt` writes each so",
@@ -2238,6 +2239,10 @@ def test_init_names_what_a_freeze_on_windows_macos_ubuntu_or_conda_listed_that_c
         "requirements.txt requires pyobjc-core==10.1, which installs on macOS only (as `pip "
         "freeze` there lists it): the servers cannot install it; remove it, or mark it "
         '`pyobjc-core==10.1; sys_platform == "darwin"`',
+        "requirements.txt requires backports.zoneinfo==0.2.1 (as `pip freeze` on Python 3.8 lists "
+        "it for Django 4), which Python 3.9 and newer have as zoneinfo (it builds on none of "
+        "them): remove it, or mark it as Django requires it, "
+        '`backports.zoneinfo==0.2.1; python_version < "3.9"`',
         "requirements.txt lists pkg-resources==0.0.0, which `pip freeze` of Debian's and "
         "Ubuntu's pip writes and no package index has (every install would fail): remove that "
         "line",
