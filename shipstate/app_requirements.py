@@ -11,9 +11,14 @@ from shipstate.causes import DEVELOPMENT_TOOLS
 from shipstate.config import EXPORTS, in_workdir
 from shipstate.errors import ShipstateError
 from shipstate.locks import CONVERTERS
-from shipstate.python_source import statements
+from shipstate.python_source import source_text, statements
 from shipstate.sandbox import host_pythons
-from shipstate.source import decoded_requirements, lists_dependencies, local_requirement
+from shipstate.source import (
+    decoded_requirements,
+    lists_dependencies,
+    local_requirement,
+    tracked_files,
+)
 
 REQUIREMENTS = (
     "uv.lock",
@@ -164,6 +169,55 @@ def _version(written: str) -> tuple[int, ...]:
     return tuple(int(n) for n in written.split("."))
 
 
+def allows_django(text: str, release: tuple[int, int]) -> bool:
+    """Whether the requirements (or a lock) let a Django of `release` or newer install."""
+    found = DJANGO_SPECIFIERS.search(text)
+    if not found:
+        return False
+    written = f"=={found[2]}" if found[2] else found[1]
+    for operator, version in re.findall(r"(===?|~=|<=?)\s*(\d+(?:\.\d+)*)", written):
+        bound = _version(version)
+        if operator == "~=":
+            bound = (*bound[:-2], bound[-2] + 1) if len(bound) > 1 else bound
+        if operator.startswith("==") and bound < release[: len(bound)]:
+            return False
+        if (operator in ("<", "~=") and bound <= release) or (operator == "<=" and bound < release):
+            return False
+    return True
+
+
+def removed_from_django_notes(app_dir: Path, requirements: str, text: str) -> list[str]:
+    """What the app's code uses that a Django its requirements (a pip requirements file, or
+    the lock of uv or Poetry) let install removed."""
+    if not requirements.endswith((".txt", ".in", "uv.lock", "poetry.lock")):
+        return []
+    removed = [r for r in REMOVED_FROM_DJANGO if allows_django(text, r[2])]
+    code = {
+        path: source_text(app_dir / path)
+        for path in (tracked_files(app_dir, "*.py") if removed else [])
+        if "/migrations/" not in f"/{path}" and (app_dir / path).is_file()
+    }
+    used = {
+        what: (path, release)
+        for pattern, what, release in removed
+        for path in [next((p for p, code in code.items() if re.search(pattern, code)), None)]
+        if path
+    }
+    if not used:
+        return []
+    oldest = min(release for _, release in used.values())
+    return [
+        "the code uses "
+        + ", ".join(
+            f"{what} ({path}), which Django {'.'.join(map(str, release))} removed"
+            for what, (path, release) in used.items()
+        )
+        + f", and {requirements} lets such a Django install (each new environment takes the "
+        "newest the servers' Python runs): pin the Django the app was written for (e.g. "
+        f"`Django<{'.'.join(map(str, oldest))}`; `pip freeze` where it runs), or update the code"
+    ]
+
+
 def needing_server_packages(text: str, python_minor: int, settings: str = "") -> tuple[str, ...]:
     """The requirements (in a requirements text) and the settings' apps that need Debian
     packages on the servers whose Python is 3.<python_minor>."""
@@ -252,6 +306,23 @@ DJANGO_NEEDS_PYTHON = {6: 12}
 # the oldest Django that runs on each Python 3 minor: older ones import what it removed
 # (collections' ABCs in 3.10, gettext's codeset in 3.11, distutils in 3.12, cgi in 3.13)
 DJANGO_OLDEST_FOR_PYTHON = {11: (2, 2), 12: (3, 2), 13: (4, 1)}
+# what old code uses that a Django release removed: (the code's words, what, the release)
+REMOVED_FROM_DJANGO = (
+    (r"\bdjango\.core\.urlresolvers\b", "django.core.urlresolvers", (2, 0)),
+    (r"\bdjango\.utils\b[^\n]*\bsix\b", "django.utils.six", (3, 0)),
+    (r"\brender_to_response\b", "render_to_response", (3, 0)),
+    (r"\bpython_2_unicode_compatible\b", "python_2_unicode_compatible", (3, 0)),
+    (r"from django\.conf\.urls import\s*\(?[\w\s,]*\burl\b", "django.conf.urls.url", (4, 0)),
+    (r"\bu(?:n)?gettext(?:_lazy|_noop)?\b", "ugettext", (4, 0)),
+    (r"\b(?:force|smart)_text\b", "force_text", (4, 0)),
+    (r"from django\.utils\.timezone import\s*\(?[\w\s,]*\butc\b", "timezone.utc", (5, 0)),
+    (r"(?m)^\s+index_together\s*=", "Meta.index_together", (5, 1)),
+)
+# the Django requirement's version specifiers (Django>=2.2,<4), or the version a lock pins
+DJANGO_SPECIFIERS = re.compile(
+    r"""(?im)^\s*["']?django(?:\[[^\]]*\])?(?![\w.-])\s*([^;#"'\n]*)|"""
+    r'^name\s*=\s*"django"\s*\nversion\s*=\s*"([\d.]+)"'
+)
 # Django's version as a requirement (Django>=6.1), a pyproject (["django~=6.0"]) or a lock
 # (name = "django" then version = "6.1.3") gives its lower bound
 DJANGO_VERSION = re.compile(

@@ -125,6 +125,13 @@ KNOWN_CAUSES = (
         'mark it as Django requires it, `backports.zoneinfo; python_version < "3.9"`',
     ),
     (
+        r"cannot import name '(\w+)' from '([\w.]+)' \([^)\n]*/site-packages/(\w+)/",
+        "the app imports {0} from {1}, which the {2} its requirements installed lacks (a newer "
+        "version removed it, as Django 4.0 did django.conf.urls.url and ugettext): pin the "
+        "version the app was written for in the requirements (`pip freeze` where it runs "
+        "lists it), or update the code",
+    ),
+    (
         r"cannot import name '(\w+)' from 'collections'",
         _OLDER_THAN_PYTHON.format("collections.{0}, which Python 3.10 moved to collections.abc"),
     ),

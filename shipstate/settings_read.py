@@ -843,15 +843,15 @@ def url_setting(settings: str, name: str, default: str) -> str:
     return f"/{path}/" if path else default
 
 
-# a route of the root URLconf, as written: path("healthz/", ...) is /healthz/, not /healthz
-HEALTH_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?((?:healthz?|health-?check|ping)/?)\$?['"]"""
-ADMIN_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/-]*)['"]\s*,\s*admin\.site\.urls"""
+# a route of the root URLconf, as written: path("healthz/", ...) is /healthz/, not /healthz;
+# url(r"^admin/", ...) as before Django 4
+ROUTE = r"""\b(?:re_path|path|url)\(\s*r?['"]\^?"""
+HEALTH_ROUTE = ROUTE + r"""((?:healthz?|health-?check|ping)/?)\$?['"]"""
+ADMIN_ROUTE = ROUTE + r"""([\w/-]*)['"]\s*,\s*admin\.site\.urls"""
 # django-health-check's URLs, wherever they are included (its README: "ht/")
-HEALTH_CHECK_ROUTE = (
-    r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/-]*)['"]\s*,\s*include\(\s*['"]health_check\.urls"""
-)
+HEALTH_CHECK_ROUTE = ROUTE + r"""([\w/-]*)['"]\s*,\s*include\(\s*['"]health_check\.urls"""
 # a route written without converters: path("polls/", ...), re_path(r"^api/$", ...)
-LITERAL_ROUTE = r"""\b(?:re_)?path\(\s*r?['"]\^?([\w/.-]*)\$?['"]"""
+LITERAL_ROUTE = ROUTE + r"""([\w/.-]*)\$?['"]"""
 
 
 def root_urls(app_dir: Path, settings: str) -> str:

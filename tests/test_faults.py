@@ -236,6 +236,20 @@ def test_a_configuration_class_or_a_database_the_servers_are_not_given_is_named(
     assert said.startswith("the settings give Django no database on the servers"), said
 
 
+def test_a_name_the_installed_version_of_a_requirement_lacks_is_named():
+    said = hint_for(
+        [
+            '  File "/srv/a/releases/1/site1/urls.py", line 1, in <module>\n    from django.conf.'
+            "urls import url\nImportError: cannot import name 'url' from 'django.conf.urls' (/srv"
+            "/a/releases/1/venv/lib/python3.11/site-packages/django/conf/urls/__init__.py)"
+        ]
+    )
+    assert said.startswith(
+        "the app imports url from django.conf.urls, which the django its requirements installed "
+        "lacks (a newer version removed it"
+    ), said
+
+
 @pytest.mark.parametrize(
     "output",
     [

@@ -25,7 +25,7 @@ from conftest import (
     shipstate,
 )
 from shipstate.app_processes import FrontendBuild
-from shipstate.app_requirements import SERVER_PACKAGES, needing_server_packages
+from shipstate.app_requirements import SERVER_PACKAGES, allows_django, needing_server_packages
 from shipstate.config import parse_config
 from shipstate.django_settings import as_configuration, split_settings_notes
 from shipstate.errors import ShipstateError
@@ -326,6 +326,8 @@ def test_init_takes_the_only_settings_module_when_manage_py_computes_its_name(tm
         ('path("polls/<int:pk>/", views.detail),\n    path("polls/", views.index),', "/polls/"),
         ('re_path(r"^api/v1/", include(router.urls)),', "/api/v1/"),
         ('path("polls/", views.index),\n    path("", views.home),', "/"),
+        ("url(r'^admin/', admin.site.urls),", "/admin/login/"),  # before Django 4
+        ("url(r'^ping/$', views.ping),\n    url(r'^admin/', admin.site.urls),", "/ping/"),
     ],
 )
 def test_init_checks_health_at_a_route_the_root_urlconf_has_as_written(tmp_path, routes, health):
@@ -2187,6 +2189,64 @@ def test_init_names_a_requirement_pinned_before_its_wheels_for_the_servers_pytho
                      if told else [])  # fmt: skip
     config = config_written_for(found)
     assert all(p in config.packages for p in packages) and bool(config.packages) == bool(told)
+
+
+@pytest.mark.parametrize(
+    ("requirements", "allowed"),
+    [
+        ("Django\n", True),
+        ("django>=2.2\n", True),
+        ("Django==3.2.25\n", False),
+        ("Django==3.2.*\n", False),
+        ("Django==4.0.1\n", True),
+        ("Django>=2.2,<4\n", False),
+        ("Django<=3.2.25\n", False),
+        ("Django<4.1\n", True),
+        ("Django~=3.2\n", False),
+        ("Django~=3.2.0\n", False),
+        ("Django~=4.0\n", True),
+        ("django-environ\n", False),
+        ('[[package]]\nname = "django"\nversion = "3.2.25"\n', False),
+        ('[[package]]\nname = "django"\nversion = "4.2.16"\n', True),
+    ],
+)
+def test_init_knows_whether_the_requirements_let_a_django_release_install(requirements, allowed):
+    assert allows_django(requirements, (4, 0)) == allowed
+
+
+@pytest.mark.parametrize(
+    ("requirements", "told"),
+    [
+        ("Django\n", "django.conf.urls.url (mysite/urls.py), which Django 4.0 removed, "
+         "ugettext (polls/models.py), which Django 4.0 removed, and requirements.txt"),
+        ("Django>=3.0,<4.1\n", "django.conf.urls.url (mysite/urls.py), which Django 4.0 removed, "
+         "ugettext (polls/models.py), which Django 4.0 removed, and requirements.txt"),
+        ("Django==3.2.25\n", None),
+    ],
+)  # fmt: skip
+def test_init_names_what_the_code_uses_that_a_django_the_requirements_allow_removed(
+    tmp_path, requirements, told
+):
+    """A tutorial of Django 2 with `Django` unpinned: every new environment took Django 5,
+    whose migrate failed on `from django.conf.urls import url` (seen)."""
+    project = django_project(tmp_path / "old")
+    (project / "requirements.txt").write_text(requirements)
+    (project / "mysite" / "urls.py").write_text(
+        "from django.conf.urls import (\n    include,\n    url,\n)\n"
+        "urlpatterns = [url(r'^polls/', include('polls.urls'))]\n"
+    )
+    (project / "polls" / "migrations").mkdir(parents=True)
+    (project / "polls" / "models.py").write_text(
+        "from django.utils.translation import ugettext_lazy as _\n"
+    )
+    (project / "polls" / "migrations" / "0001_initial.py").write_text("index_together = []\n")
+    commit_all(project, "a Django 2 tutorial")
+    (project / "polls" / "untracked.py").write_text("from django.utils import six\n")
+    notes = [n for n in detect(project).notes if n.startswith("the code uses ")]
+    assert notes == ([f"the code uses {told} lets such a Django install (each new environment "
+                      "takes the newest the servers' Python runs): pin the Django the app was "
+                      "written for (e.g. `Django<4.0`; `pip freeze` where it runs), or update the "
+                      "code"] if told else [])  # fmt: skip
 
 
 @pytest.mark.parametrize(
