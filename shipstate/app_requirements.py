@@ -169,6 +169,10 @@ def _version(written: str) -> tuple[int, ...]:
     return tuple(int(n) for n in written.split("."))
 
 
+def _written(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
 def allows_django(text: str, release: tuple[int, int]) -> bool:
     """Whether the requirements (or a lock) let a Django of `release` or newer install."""
     found = DJANGO_SPECIFIERS.search(text)
@@ -186,7 +190,9 @@ def allows_django(text: str, release: tuple[int, int]) -> bool:
     return True
 
 
-def removed_from_django_notes(app_dir: Path, requirements: str, text: str) -> list[str]:
+def removed_from_django_notes(
+    app_dir: Path, requirements: str, text: str, pythons: Pythons
+) -> list[str]:
     """What the app's code uses that a Django its requirements (a pip requirements file, or
     the lock of uv or Poetry) let install removed."""
     if not requirements.endswith((".txt", ".in", "uv.lock", "poetry.lock")):
@@ -205,16 +211,23 @@ def removed_from_django_notes(app_dir: Path, requirements: str, text: str) -> li
     }
     if not used:
         return []
-    oldest = min(release for _, release in used.values())
+    removed_in = _written(min(release for _, release in used.values()))
+    runs_since = DJANGO_OLDEST_FOR_PYTHON.get(pythons.minor)
     return [
         "the code uses "
         + ", ".join(
-            f"{what} ({path}), which Django {'.'.join(map(str, release))} removed"
+            f"{what} ({path}), which Django {_written(release)} removed"
             for what, (path, release) in used.items()
         )
         + f", and {requirements} lets such a Django install (each new environment takes the "
-        "newest the servers' Python runs): pin the Django the app was written for (e.g. "
-        f"`Django<{'.'.join(map(str, oldest))}`; `pip freeze` where it runs), or update the code"
+        + (
+            f"newest the servers' Python runs): no Django before {removed_in} runs on their "
+            f"Python 3.{pythons.minor} ({_written(runs_since)} is the oldest that does): "
+            "update the code"
+            if runs_since and _version(removed_in) <= runs_since
+            else "newest the servers' Python runs): pin the Django the app was written for "
+            f"(e.g. `Django<{removed_in}`; `pip freeze` where it runs), or update the code"
+        )
     ]
 
 
@@ -309,6 +322,12 @@ DJANGO_OLDEST_FOR_PYTHON = {11: (2, 2), 12: (3, 2), 13: (4, 1)}
 # what old code uses that a Django release removed: (the code's words, what, the release)
 REMOVED_FROM_DJANGO = (
     (r"\bdjango\.core\.urlresolvers\b", "django.core.urlresolvers", (2, 0)),
+    (r"(?m)^MIDDLEWARE_CLASSES\s*=", "MIDDLEWARE_CLASSES", (2, 0)),
+    (  # a relation without on_delete (its arguments holding calls one level deep)
+        r"\b(?:ForeignKey|OneToOneField)\((?!(?:[^()]|\([^()]*\))*on_delete)(?:[^()]|\([^()]*\))*\)",
+        "a ForeignKey without on_delete",
+        (2, 0),
+    ),
     (r"\bdjango\.utils\b[^\n]*\bsix\b", "django.utils.six", (3, 0)),
     (r"\brender_to_response\b", "render_to_response", (3, 0)),
     (r"\bpython_2_unicode_compatible\b", "python_2_unicode_compatible", (3, 0)),
@@ -317,6 +336,11 @@ REMOVED_FROM_DJANGO = (
     (r"\b(?:force|smart)_text\b", "force_text", (4, 0)),
     (r"from django\.utils\.timezone import\s*\(?[\w\s,]*\butc\b", "timezone.utc", (5, 0)),
     (r"(?m)^\s+index_together\s*=", "Meta.index_together", (5, 1)),
+    (  # ignored since: static files unhashed, uploads on the servers' disks instead
+        r"(?m)^(?:STATICFILES_STORAGE|DEFAULT_FILE_STORAGE)\s*=",
+        "STATICFILES_STORAGE or DEFAULT_FILE_STORAGE (STORAGES since Django 4.2)",
+        (5, 1),
+    ),
 )
 # the Django requirement's version specifiers (Django>=2.2,<4), or the version a lock pins
 DJANGO_SPECIFIERS = re.compile(
@@ -494,7 +518,7 @@ def requirements_notes(
         ),
         *(
             f"{requirements} pins {name} {pinned}, which has no wheel for the servers' Python "
-            f"3.{pythons.minor} ({name} {'.'.join(map(str, first))} and newer have one): the "
+            f"3.{pythons.minor} ({name} {_written(first)} and newer have one): the "
             f"servers build it from source, for which `packages` in shipstate.toml lists "
             f"{', '.join(SERVER_PACKAGES[name])}; a newer pin would need none"
             for name, (pinned, first) in pinned_before_wheels(
@@ -503,7 +527,7 @@ def requirements_notes(
         ),
         *(
             f"{requirements} pins Django {pinned[1]}, which does not run on the servers' Python "
-            f"3.{pythons.minor} (Django {'.'.join(map(str, oldest))} is the oldest that does): "
+            f"3.{pythons.minor} (Django {_written(oldest)} is the oldest that does): "
             "upgrade Django, or install an older Python on the servers and name it with "
             "`python` in shipstate.toml"
             for pinned in [re.search(PINNED.format("django"), requirements_text)]

@@ -551,7 +551,9 @@ def detect(app_dir: Path) -> Detected:
                 for path in read.optional_missing
             ),
             *app_requirements.requirements_notes(app_dir, requirements, requirements_text, pythons),
-            *app_requirements.removed_from_django_notes(app_dir, requirements, requirements_text),
+            *app_requirements.removed_from_django_notes(
+                app_dir, requirements, requirements_text, pythons
+            ),
             *(
                 [
                     "no health route (healthz, health, ping) nor admin found: health_path = "

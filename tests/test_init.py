@@ -2249,6 +2249,53 @@ def test_init_names_what_the_code_uses_that_a_django_the_requirements_allow_remo
                       "code"] if told else [])  # fmt: skip
 
 
+def test_init_says_when_no_django_the_servers_python_runs_has_what_the_code_uses(tmp_path):
+    """Code of Django 1 (a relation without on_delete): no Django before 2.0 runs on Python
+    3.11, so pinning one is no way out."""
+    project = django_project(tmp_path / "older")
+    (project / "requirements.txt").write_text("Django>=1.11\n")
+    (project / "polls").mkdir()
+    (project / "polls" / "models.py").write_text(
+        "a = models.ForeignKey(User, verbose_name=_('a'), on_delete=models.CASCADE)\n"
+        "b = models.OneToOneField(\n    User,\n    on_delete=models.CASCADE,\n)\n"
+    )
+    commit_all(project, "Django 1")
+    assert not [n for n in detect(project).notes if n.startswith("the code uses ")]
+    with (project / "polls" / "models.py").open("a") as models:
+        models.write("c = models.ForeignKey(User, related_name=_('c'))\n")
+    commit(project, "a relation of Django 1")
+    notes = [n for n in detect(project).notes if n.startswith("the code uses ")]
+    assert notes == [
+        "the code uses a ForeignKey without on_delete (polls/models.py), which Django 2.0 "
+        "removed, and requirements.txt lets such a Django install (each new environment takes "
+        "the newest the servers' Python runs): no Django before 2.0 runs on their Python 3.11 "
+        "(2.2 is the oldest that does): update the code"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("requirements", "told"), [("Django>=4.2\n", True), ("Django~=4.2\n", False)]
+)
+def test_init_names_a_storage_setting_django_5_1_ignores(tmp_path, requirements, told):
+    """Django 5.1 removed STATICFILES_STORAGE: whitenoise's compressed, hashed files silently
+    became plain ones."""
+    project = django_project(tmp_path / "storage")
+    (project / "requirements.txt").write_text(requirements)
+    with (project / "mysite" / "settings.py").open("a") as settings:
+        settings.write(
+            'STATICFILES_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"\n'
+        )
+    commit_all(project, "Django 4.2")
+    notes = [n for n in detect(project).notes if n.startswith("the code uses ")]
+    assert notes == ([
+        "the code uses STATICFILES_STORAGE or DEFAULT_FILE_STORAGE (STORAGES since Django 4.2) "
+        "(mysite/settings.py), which Django 5.1 removed, and requirements.txt lets such a Django "
+        "install (each new environment takes the newest the servers' Python runs): pin the "
+        "Django the app was written for (e.g. `Django<5.1`; `pip freeze` where it runs), or "
+        "update the code"
+    ] if told else [])  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("python", "requirement", "told"),
     [
