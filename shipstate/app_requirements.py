@@ -173,9 +173,9 @@ def _written(version: tuple[int, ...]) -> str:
     return ".".join(map(str, version))
 
 
-def allows_django(text: str, release: tuple[int, int]) -> bool:
-    """Whether the requirements (or a lock) let a Django of `release` or newer install."""
-    found = DJANGO_SPECIFIERS.search(text)
+def allows(text: str, package: str, release: tuple[int, int]) -> bool:
+    """Whether the requirements (or a lock) let `package` of `release` or newer install."""
+    found = re.search(SPECIFIERS.format(re.sub(r"-", "[-_.]", package)), text)
     if not found:
         return False
     written = f"=={found[2]}" if found[2] else found[1]
@@ -190,45 +190,46 @@ def allows_django(text: str, release: tuple[int, int]) -> bool:
     return True
 
 
-def removed_from_django_notes(
+def removed_by_upgrades_notes(
     app_dir: Path, requirements: str, text: str, pythons: Pythons
 ) -> list[str]:
-    """What the app's code uses that a Django its requirements (a pip requirements file, or
-    the lock of uv or Poetry) let install removed."""
+    """What the app's code uses that a version of Django (or of a package used with it) its
+    requirements (a pip requirements file, or the lock of uv or Poetry) let install removed."""
     if not requirements.endswith((".txt", ".in", "uv.lock", "poetry.lock")):
         return []
-    removed = [r for r in REMOVED_FROM_DJANGO if allows_django(text, r[2])]
+    removed = [r for r in REMOVED_BY_RELEASE if allows(text, r[0], r[3])]
     code = {
         path: source_text(app_dir / path)
         for path in (tracked_files(app_dir, "*.py") if removed else [])
         if "/migrations/" not in f"/{path}" and (app_dir / path).is_file()
     }
-    used = {
-        what: (path, release)
-        for pattern, what, release in removed
-        for path in [next((p for p, code in code.items() if re.search(pattern, code)), None)]
-        if path
-    }
-    if not used:
-        return []
-    removed_in = _written(min(release for _, release in used.values()))
-    runs_since = DJANGO_OLDEST_FOR_PYTHON.get(pythons.minor)
-    return [
+    used: dict[str, dict[str, tuple[str, tuple[int, int]]]] = {}
+    for package, pattern, what, release in removed:
+        path = next((p for p, code in code.items() if re.search(pattern, code)), None)
+        if path:
+            used.setdefault(package, {})[what] = (path, release)
+    return [_removed_note(package, uses, requirements, pythons) for package, uses in used.items()]
+
+
+def _removed_note(package: str, uses: dict, requirements: str, pythons: Pythons) -> str:
+    removed_in = _written(min(release for _, release in uses.values()))
+    runs_since = DJANGO_OLDEST_FOR_PYTHON.get(pythons.minor) if package == "Django" else None
+    return (
         "the code uses "
         + ", ".join(
-            f"{what} ({path}), which Django {_written(release)} removed"
-            for what, (path, release) in used.items()
+            f"{what} ({path}), which {package} {_written(release)} removed"
+            for what, (path, release) in uses.items()
         )
-        + f", and {requirements} lets such a Django install (each new environment takes the "
+        + f", and {requirements} lets such a {package} install (each new environment takes the "
         + (
             f"newest the servers' Python runs): no Django before {removed_in} runs on their "
             f"Python 3.{pythons.minor} ({_written(runs_since)} is the oldest that does): "
             "update the code"
             if runs_since and _version(removed_in) <= runs_since
-            else "newest the servers' Python runs): pin the Django the app was written for "
-            f"(e.g. `Django<{removed_in}`; `pip freeze` where it runs), or update the code"
+            else f"newest the servers' Python runs): pin the {package} the app was written for "
+            f"(e.g. `{package}<{removed_in}`; `pip freeze` where it runs), or update the code"
         )
-    ]
+    )
 
 
 def needing_server_packages(text: str, python_minor: int, settings: str = "") -> tuple[str, ...]:
@@ -319,33 +320,42 @@ DJANGO_NEEDS_PYTHON = {6: 12}
 # the oldest Django that runs on each Python 3 minor: older ones import what it removed
 # (collections' ABCs in 3.10, gettext's codeset in 3.11, distutils in 3.12, cgi in 3.13)
 DJANGO_OLDEST_FOR_PYTHON = {11: (2, 2), 12: (3, 2), 13: (4, 1)}
-# what old code uses that a Django release removed: (the code's words, what, the release)
-REMOVED_FROM_DJANGO = (
-    (r"\bdjango\.core\.urlresolvers\b", "django.core.urlresolvers", (2, 0)),
-    (r"(?m)^MIDDLEWARE_CLASSES\s*=", "MIDDLEWARE_CLASSES", (2, 0)),
+# what old code uses that a release of Django, or of a package used with it, removed: (the
+# package, the code's words, what, the release)
+REMOVED_BY_RELEASE = (
+    ("Django", r"\bdjango\.core\.urlresolvers\b", "django.core.urlresolvers", (2, 0)),
+    ("Django", r"(?m)^MIDDLEWARE_CLASSES\s*=", "MIDDLEWARE_CLASSES", (2, 0)),
     (  # a relation without on_delete (its arguments holding calls one level deep)
+        "Django",
         r"\b(?:ForeignKey|OneToOneField)\((?!(?:[^()]|\([^()]*\))*on_delete)(?:[^()]|\([^()]*\))*\)",
         "a ForeignKey without on_delete",
         (2, 0),
     ),
-    (r"\bdjango\.utils\b[^\n]*\bsix\b", "django.utils.six", (3, 0)),
-    (r"\brender_to_response\b", "render_to_response", (3, 0)),
-    (r"\bpython_2_unicode_compatible\b", "python_2_unicode_compatible", (3, 0)),
-    (r"from django\.conf\.urls import\s*\(?[\w\s,]*\burl\b", "django.conf.urls.url", (4, 0)),
-    (r"\bu(?:n)?gettext(?:_lazy|_noop)?\b", "ugettext", (4, 0)),
-    (r"\b(?:force|smart)_text\b", "force_text", (4, 0)),
-    (r"from django\.utils\.timezone import\s*\(?[\w\s,]*\butc\b", "timezone.utc", (5, 0)),
-    (r"(?m)^\s+index_together\s*=", "Meta.index_together", (5, 1)),
+    ("Django", r"\bdjango\.utils\b[^\n]*\bsix\b", "django.utils.six", (3, 0)),
+    ("Django", r"\brender_to_response\b", "render_to_response", (3, 0)),
+    ("Django", r"\bpython_2_unicode_compatible\b", "python_2_unicode_compatible", (3, 0)),
+    (
+        "Django",
+        r"from django\.conf\.urls import\s*\(?[\w\s,]*\burl\b",
+        "django.conf.urls.url",
+        (4, 0),
+    ),
+    ("Django", r"\bu(?:n)?gettext(?:_lazy|_noop)?\b", "ugettext", (4, 0)),
+    ("Django", r"\b(?:force|smart)_text\b", "force_text", (4, 0)),
+    ("Django", r"from django\.utils\.timezone import\s*\(?[\w\s,]*\butc\b", "timezone.utc", (5, 0)),
+    ("Django", r"(?m)^\s+index_together\s*=", "Meta.index_together", (5, 1)),
     (  # ignored since: static files unhashed, uploads on the servers' disks instead
+        "Django",
         r"(?m)^(?:STATICFILES_STORAGE|DEFAULT_FILE_STORAGE)\s*=",
         "STATICFILES_STORAGE or DEFAULT_FILE_STORAGE (STORAGES since Django 4.2)",
         (5, 1),
     ),
+    ("whitenoise", r"\bwhitenoise\.django\b", "whitenoise.django", (4, 0)),
 )
-# the Django requirement's version specifiers (Django>=2.2,<4), or the version a lock pins
-DJANGO_SPECIFIERS = re.compile(
-    r"""(?im)^\s*["']?django(?:\[[^\]]*\])?(?![\w.-])\s*([^;#"'\n]*)|"""
-    r'^name\s*=\s*"django"\s*\nversion\s*=\s*"([\d.]+)"'
+# a requirement's version specifiers (Django>=2.2,<4), or the version a lock pins
+SPECIFIERS = (
+    r"""(?im)^\s*["']?{0}(?:\[[^\]]*\])?(?![\w.-])\s*([^;#"'\n]*)|"""
+    r'^name\s*=\s*"{0}"\s*\nversion\s*=\s*"([\d.]+)"'
 )
 # Django's version as a requirement (Django>=6.1), a pyproject (["django~=6.0"]) or a lock
 # (name = "django" then version = "6.1.3") gives its lower bound

@@ -551,7 +551,7 @@ def detect(app_dir: Path) -> Detected:
                 for path in read.optional_missing
             ),
             *app_requirements.requirements_notes(app_dir, requirements, requirements_text, pythons),
-            *app_requirements.removed_from_django_notes(
+            *app_requirements.removed_by_upgrades_notes(
                 app_dir, requirements, requirements_text, pythons
             ),
             *(

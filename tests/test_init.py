@@ -25,7 +25,7 @@ from conftest import (
     shipstate,
 )
 from shipstate.app_processes import FrontendBuild
-from shipstate.app_requirements import SERVER_PACKAGES, allows_django, needing_server_packages
+from shipstate.app_requirements import SERVER_PACKAGES, allows, needing_server_packages
 from shipstate.config import parse_config
 from shipstate.django_settings import as_configuration, split_settings_notes
 from shipstate.errors import ShipstateError
@@ -2211,7 +2211,7 @@ def test_init_names_a_requirement_pinned_before_its_wheels_for_the_servers_pytho
     ],
 )
 def test_init_knows_whether_the_requirements_let_a_django_release_install(requirements, allowed):
-    assert allows_django(requirements, (4, 0)) == allowed
+    assert allows(requirements, "Django", (4, 0)) == allowed
 
 
 @pytest.mark.parametrize(
@@ -2271,6 +2271,23 @@ def test_init_says_when_no_django_the_servers_python_runs_has_what_the_code_uses
         "the newest the servers' Python runs): no Django before 2.0 runs on their Python 3.11 "
         "(2.2 is the oldest that does): update the code"
     ]
+
+
+@pytest.mark.parametrize("whitenoise", ["whitenoise", "whitenoise==3.3.1"])
+def test_init_names_whitenoise_django_with_a_whitenoise_that_removed_it(tmp_path, whitenoise):
+    """Heroku's Django tutorials of 2017 wrapped the WSGI app in whitenoise.django."""
+    project = django_project(tmp_path / "heroku")
+    (project / "requirements.txt").write_text(f"Django==3.2.25\n{whitenoise}\n")
+    with (project / "mysite" / "wsgi.py").open("a") as wsgi:
+        wsgi.write("from whitenoise.django import DjangoWhiteNoise\n")
+    commit_all(project, "Heroku's tutorial")
+    notes = [n for n in detect(project).notes if n.startswith("the code uses ")]
+    assert notes == ([
+        "the code uses whitenoise.django (mysite/wsgi.py), which whitenoise 4.0 removed, and "
+        "requirements.txt lets such a whitenoise install (each new environment takes the newest "
+        "the servers' Python runs): pin the whitenoise the app was written for (e.g. "
+        "`whitenoise<4.0`; `pip freeze` where it runs), or update the code"
+    ] if whitenoise == "whitenoise" else [])  # fmt: skip
 
 
 @pytest.mark.parametrize(
