@@ -107,7 +107,8 @@ PSYCOPG_C = re.compile(r"""(?im)psycopg[-_]c(?![\w.-])|^\s*["']?psycopg\[[^]]*\b
 PINNED = (
     r"""(?im)^\s*(?:name\s*=\s*)?["']?{}["']?\s*(?:==\s*|\n\s*version\s*=\s*["'])(\d+(?:\.\d+)*)"""
 )
-# before 20.1, gunicorn cannot run as `python -m gunicorn`
+# before 20.1, gunicorn cannot run as `python -m gunicorn`; before 21 it imports pkg_resources,
+# which setuptools 82 and newer (installed with it) lack
 GUNICORN_PINNED = re.compile(PINNED.format("gunicorn"))
 # the first version with wheels for each Python 3 minor (Linux x86-64) of requirements an old
 # project pins: one pinned older is built from source on the servers
@@ -520,11 +521,16 @@ def requirements_notes(
             else []
         ),
         *(
-            f"the requirements pin gunicorn {version}, which cannot run as `python -m "
-            "gunicorn` (20.1 and newer can): require gunicorn>=20.1, or remove it (shipstate "
-            "adds the newest)"
+            f"the requirements pin gunicorn {version}, which "
+            + (
+                "cannot run as `python -m gunicorn` (20.1 and newer can)"
+                if _version(version) < (20, 1)
+                else "imports pkg_resources: setuptools, installed with it, has none since 82 "
+                "(gunicorn 21 and newer import none)"
+            )
+            + ": require gunicorn>=21, or remove it (shipstate adds the newest)"
             for version in GUNICORN_PINNED.findall(requirements_text)
-            if _version(version) < (20, 1)
+            if _version(version) < (21,)
         ),
         *(
             f"{requirements} pins {name} {pinned}, which has no wheel for the servers' Python "

@@ -39,6 +39,12 @@ _OLDER_THAN_PYTHON = (
 
 def _module_missing(module: str) -> str:
     top = module.split(".")[0]
+    if top == "pkg_resources":
+        return (
+            "a requirement imports pkg_resources, which setuptools removed in 82 (the output's "
+            "traceback names who imports it, as gunicorn before 21): upgrade that requirement, "
+            "or require `setuptools<82` with it"
+        )
     if top in REMOVED_FROM_PYTHON:
         return _OLDER_THAN_PYTHON.format(
             f"{top}, which Python 3.{REMOVED_FROM_PYTHON[top]} removed"
@@ -108,7 +114,7 @@ KNOWN_CAUSES = (
         # gunicorn before 20.1 has no __main__ (nor the wsgi_app setting shipstate's config uses)
         r"No module named gunicorn\.__main__",
         "the requirements pin a gunicorn older than 20.1, which cannot run as `python -m "
-        "gunicorn`: require gunicorn>=20.1 (or remove it: shipstate adds the newest)",
+        "gunicorn`: require gunicorn>=21 (or remove it: shipstate adds the newest)",
     ),
     (
         # uv's and pip's words

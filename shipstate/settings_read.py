@@ -557,7 +557,7 @@ def environment_required(settings: str) -> tuple[str, ...]:
         or all(re.match(r"\s*(?!default\b)\w+\s*=", a) for a in arguments.split(",")[1:])
     }
     checked = set(re.findall(r"""['"](\w+)['"]\s+in\s+(?:os\.)?environ\b""", settings))
-    checked |= _scheme_defaults(settings)
+    checked |= _scheme_defaults(settings) | _merged_database_urls(settings)
     # SECRET_KEY = os.environ.get("SECRET_KEY"): None without it, and Django refuses to start;
     # os.getenv("SECRET_KEY", get_random_secret_key()): a key per process
     keys = KEY_SET.findall(settings)
@@ -570,6 +570,17 @@ def environment_required(settings: str) -> tuple[str, ...]:
     without_default |= {key[1]} if key else set()
     needed = (without_default | set(_configuration_values(settings))) - checked
     return tuple(name for name in environment_read(settings) if name in needed)
+
+
+def _merged_database_urls(settings: str) -> set[str]:
+    """The variables of dj_database_url.config() calls merged into a database of the settings
+    (Heroku's `DATABASES["default"].update(db_from_env)`): without one, nothing is merged."""
+    config = r"""dj_database_url\.config\(\s*['"](\w+)['"]"""
+    merged = set(re.findall(rf"\.update\(\s*{config}", settings))
+    for name, variable in re.findall(rf"(?m)^(\w+)\s*=\s*{config}", settings):
+        if re.search(rf"\.update\(\s*{name}\s*\)", settings):
+            merged.add(variable)
+    return merged
 
 
 def _scheme_defaults(settings: str) -> set[str]:

@@ -460,6 +460,14 @@ def test_a_health_page_the_app_does_not_serve_to_anyone_is_named(ended, said):
             "is a package and cannot be directly executed",
             "the requirements pin a gunicorn older than 20.1, which cannot run as `python -m",
         ),
+        (  # gunicorn==20.1.0 with setuptools 84 (seen)
+            '  File "/srv/a/envs/63db6110600b1b7f/lib/python3.11/site-packages/gunicorn/util.py", '
+            "line 25, in <module>\n    import pkg_resources\nModuleNotFoundError: No module named "
+            "'pkg_resources'",
+            "a requirement imports pkg_resources, which setuptools removed in 82 (the output's "
+            "traceback names who imports it, as gunicorn before 21): upgrade that requirement, or "
+            "require `setuptools<82` with it",
+        ),
         (  # mysqlclient built on Debian 12's MariaDB client library
             "django.db.utils.OperationalError: (2002, \"Can't connect to server on '127.0.0.1' "
             '(115)")',
