@@ -64,6 +64,10 @@ def _module_missing(module: str) -> str:
     )
 
 
+# Python's words for a SyntaxError: the file (below the release) and line, then the message
+_SYNTAX_ERROR_AT = (
+    r'File "(?:[^"\n]*/releases/\d+/)?([^"\n]+)", line (\d+)\n(?:[^\n]*\n){0,4}\s*SyntaxError: '
+)
 # (what a failure's output says, what to do about it: the text, or a function of what it found)
 KNOWN_CAUSES = (
     (
@@ -150,9 +154,16 @@ KNOWN_CAUSES = (
         _module_missing,
     ),
     (
+        # Python 3's words for Python 2's print statement, `except X, e:`, octal 0777
+        _SYNTAX_ERROR_AT
+        + r"((?:Missing parentheses in call to '(?:print|exec)'|multiple exception types must "
+        r"be parenthesized|leading zeros in decimal integer literals)[^\n]*)",
+        "{0}, line {1}, is Python 2 code ({2}), which no Python 3 parses: port the app to Python "
+        "3 (`2to3 -w .` starts it), with a Django that runs on the servers' Python",
+    ),
+    (
         # Python's own words; a SyntaxError of code that runs on the developer's Python
-        r'File "(?:[^"\n]*/releases/\d+/)?([^"\n]+)", line (\d+)\n(?:[^\n]*\n){0,4}'
-        r"\s*SyntaxError: ([^\n]+)",
+        _SYNTAX_ERROR_AT + r"([^\n]+)",
         "{0}, line {1}, does not parse on the servers' Python (SyntaxError: {2}): if it runs "
         "on your machine, it is written for a newer Python than theirs (3.12 lets an f-string "
         'reuse its quotes, as f"{{post["title"]}}", and has `type` aliases): install one on the '

@@ -170,6 +170,20 @@ def test_code_the_servers_python_cannot_parse_is_named_with_the_python_it_needs(
     assert '`python = "python3.12"`' in said
 
 
+def test_python_2_code_is_named_as_such():
+    said = hint_for(
+        [
+            '  File "/srv/old/releases/1/polls/views.py", line 9\n    print "voted"\n'
+            "    ^^^^^^^^^^^^^\nSyntaxError: Missing parentheses in call to 'print'. Did you mean "
+            "print(...)?\n"
+        ]
+    )
+    assert said.startswith(
+        "polls/views.py, line 9, is Python 2 code (Missing parentheses in call to 'print'. Did "
+        "you mean print(...)?), which no Python 3 parses: port the app to Python 3"
+    ), said
+
+
 def test_a_field_of_pydantic_settings_the_environment_lacks_is_named_as_its_variable():
     """pydantic's own words (2.14)."""
     said = hint_for(
