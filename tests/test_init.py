@@ -2279,44 +2279,46 @@ def test_init_says_when_no_django_the_servers_python_runs_has_what_the_code_uses
     ]
 
 
-@pytest.mark.parametrize("whitenoise", ["whitenoise", "whitenoise==3.3.1"])
-def test_init_names_whitenoise_django_with_a_whitenoise_that_removed_it(tmp_path, whitenoise):
-    """Heroku's Django tutorials of 2017 wrapped the WSGI app in whitenoise.django."""
-    project = django_project(tmp_path / "heroku")
-    (project / "requirements.txt").write_text(f"Django==3.2.25\n{whitenoise}\n")
-    with (project / "mysite" / "wsgi.py").open("a") as wsgi:
-        wsgi.write("from whitenoise.django import DjangoWhiteNoise\n")
-    commit_all(project, "Heroku's tutorial")
-    notes = [n for n in detect(project).notes if n.startswith("the code uses ")]
-    assert notes == ([
-        "the code uses whitenoise.django (mysite/wsgi.py), which whitenoise 4.0 removed, and "
-        "requirements.txt lets such a whitenoise install (each new environment takes the newest "
-        "the servers' Python runs): pin the whitenoise the app was written for (e.g. "
-        "`whitenoise<4.0`; `pip freeze` where it runs), or update the code"
-    ] if whitenoise == "whitenoise" else [])  # fmt: skip
+WHITENOISE_DJANGO = (
+    "the code uses whitenoise.django (mysite/wsgi.py), which whitenoise 4.0 removed, and "
+    "requirements.txt lets such a whitenoise install (each new environment takes the newest the "
+    "servers' Python runs): pin the whitenoise the app was written for (e.g. `whitenoise<4.0`; "
+    "`pip freeze` where it runs), or update the code"
+)
+STORAGE_SETTING = (
+    "the code uses STATICFILES_STORAGE or DEFAULT_FILE_STORAGE (STORAGES since Django 4.2) "
+    "(mysite/settings.py), which Django 5.1 removed, and requirements.txt lets such a Django "
+    "install (each new environment takes the newest the servers' Python runs): pin the Django "
+    "the app was written for (e.g. `Django<5.1`; `pip freeze` where it runs), or update the code"
+)
 
 
 @pytest.mark.parametrize(
-    ("requirements", "told"), [("Django>=4.2\n", True), ("Django~=4.2\n", False)]
-)
-def test_init_names_a_storage_setting_django_5_1_ignores(tmp_path, requirements, told):
-    """Django 5.1 removed STATICFILES_STORAGE: whitenoise's compressed, hashed files silently
-    became plain ones."""
-    project = django_project(tmp_path / "storage")
+    ("requirements", "module", "code", "told"),
+    [
+        # Heroku's Django tutorials of 2017 wrapped the WSGI app in whitenoise.django
+        ("Django==3.2.25\nwhitenoise\n", "wsgi", "from whitenoise.django import DjangoWhiteNoise",
+         WHITENOISE_DJANGO),
+        ("Django==3.2.25\nwhitenoise==3.3.1\n", "wsgi",
+         "from whitenoise.django import DjangoWhiteNoise", None),
+        # Django 5.1 ignores STATICFILES_STORAGE: whitenoise's hashed files silently went
+        ("Django>=4.2\n", "settings",
+         'STATICFILES_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"',
+         STORAGE_SETTING),
+        ("Django~=4.2\n", "settings",
+         'STATICFILES_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"', None),
+    ],
+)  # fmt: skip
+def test_init_names_what_an_upgrade_the_requirements_allow_removed(
+    tmp_path, requirements, module, code, told
+):
+    project = django_project(tmp_path / "upgraded")
     (project / "requirements.txt").write_text(requirements)
-    with (project / "mysite" / "settings.py").open("a") as settings:
-        settings.write(
-            'STATICFILES_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"\n'
-        )
-    commit_all(project, "Django 4.2")
+    with (project / "mysite" / f"{module}.py").open("a") as written:
+        written.write(f"{code}\n")
+    commit_all(project, "as it was written")
     notes = [n for n in detect(project).notes if n.startswith("the code uses ")]
-    assert notes == ([
-        "the code uses STATICFILES_STORAGE or DEFAULT_FILE_STORAGE (STORAGES since Django 4.2) "
-        "(mysite/settings.py), which Django 5.1 removed, and requirements.txt lets such a Django "
-        "install (each new environment takes the newest the servers' Python runs): pin the "
-        "Django the app was written for (e.g. `Django<5.1`; `pip freeze` where it runs), or "
-        "update the code"
-    ] if told else [])  # fmt: skip
+    assert notes == ([told] if told else [])
 
 
 @pytest.mark.parametrize(
