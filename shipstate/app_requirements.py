@@ -201,7 +201,8 @@ def removed_by_upgrades_notes(
     removed = [r for r in REMOVED_BY_RELEASE if allows(text, r[0], r[3])]
     code = {
         path: source_text(app_dir / path)
-        for path in (tracked_files(app_dir, "*.py") if removed else [])
+        for pattern in (("*.py", "*.html") if removed else ())
+        for path in tracked_files(app_dir, pattern)
         if "/migrations/" not in f"/{path}" and (app_dir / path).is_file()
     }
     used: dict[str, dict[str, tuple[str, tuple[int, int]]]] = {}
@@ -324,7 +325,14 @@ DJANGO_OLDEST_FOR_PYTHON = {11: (2, 2), 12: (3, 2), 13: (4, 1)}
 # what old code uses that a release of Django, or of a package used with it, removed: (the
 # package, the code's words, what, the release)
 REMOVED_BY_RELEASE = (
+    (
+        "Django",
+        r"from django\.conf\.urls import\s*\(?[\w\s,]*\bpatterns\b",
+        "django.conf.urls.patterns",
+        (1, 10),
+    ),
     ("Django", r"\bdjango\.core\.urlresolvers\b", "django.core.urlresolvers", (2, 0)),
+    ("Django", r"\bSessionAuthenticationMiddleware\b", "SessionAuthenticationMiddleware", (2, 0)),
     ("Django", r"(?m)^MIDDLEWARE_CLASSES\s*=", "MIDDLEWARE_CLASSES", (2, 0)),
     (  # a relation without on_delete (its arguments holding calls one level deep)
         "Django",
@@ -335,6 +343,12 @@ REMOVED_BY_RELEASE = (
     ("Django", r"\bdjango\.utils\b[^\n]*\bsix\b", "django.utils.six", (3, 0)),
     ("Django", r"\brender_to_response\b", "render_to_response", (3, 0)),
     ("Django", r"\bpython_2_unicode_compatible\b", "python_2_unicode_compatible", (3, 0)),
+    (  # in a template: its pages fail as they render, the health check's may not
+        "Django",
+        r"\{%\s*load\s+(?:\w+\s+)*(?:staticfiles|admin_static)\b",
+        "{% load staticfiles %}",
+        (3, 0),
+    ),
     (
         "Django",
         r"from django\.conf\.urls import\s*\(?[\w\s,]*\burl\b",

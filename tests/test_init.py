@@ -2285,6 +2285,12 @@ WHITENOISE_DJANGO = (
     "servers' Python runs): pin the whitenoise the app was written for (e.g. `whitenoise<4.0`; "
     "`pip freeze` where it runs), or update the code"
 )
+TEMPLATE_TAG = (
+    "the code uses {% load staticfiles %} (polls/templates/polls/index.html), which Django 3.0 "
+    "removed, and requirements.txt lets such a Django install (each new environment takes the "
+    "newest the servers' Python runs): pin the Django the app was written for (e.g. "
+    "`Django<3.0`; `pip freeze` where it runs), or update the code"
+)
 STORAGE_SETTING = (
     "the code uses STATICFILES_STORAGE or DEFAULT_FILE_STORAGE (STORAGES since Django 4.2) "
     "(mysite/settings.py), which Django 5.1 removed, and requirements.txt lets such a Django "
@@ -2294,27 +2300,32 @@ STORAGE_SETTING = (
 
 
 @pytest.mark.parametrize(
-    ("requirements", "module", "code", "told"),
+    ("requirements", "path", "code", "told"),
     [
         # Heroku's Django tutorials of 2017 wrapped the WSGI app in whitenoise.django
-        ("Django==3.2.25\nwhitenoise\n", "wsgi", "from whitenoise.django import DjangoWhiteNoise",
-         WHITENOISE_DJANGO),
-        ("Django==3.2.25\nwhitenoise==3.3.1\n", "wsgi",
+        ("Django==3.2.25\nwhitenoise\n", "mysite/wsgi.py",
+         "from whitenoise.django import DjangoWhiteNoise", WHITENOISE_DJANGO),
+        ("Django==3.2.25\nwhitenoise==3.3.1\n", "mysite/wsgi.py",
          "from whitenoise.django import DjangoWhiteNoise", None),
         # Django 5.1 ignores STATICFILES_STORAGE: whitenoise's hashed files silently went
-        ("Django>=4.2\n", "settings",
+        ("Django>=4.2\n", "mysite/settings.py",
          'STATICFILES_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"',
          STORAGE_SETTING),
-        ("Django~=4.2\n", "settings",
+        ("Django~=4.2\n", "mysite/settings.py",
          'STATICFILES_STORAGE = "whitenoise.storage.CompressedManifestStaticFilesStorage"', None),
+        # a template of Django 2: its page fails as it renders, not the admin's
+        ("Django>=2.2\n", "polls/templates/polls/index.html", "{% load i18n staticfiles %}",
+         TEMPLATE_TAG),
+        ("Django<3\n", "polls/templates/polls/index.html", "{% load i18n staticfiles %}", None),
     ],
 )  # fmt: skip
 def test_init_names_what_an_upgrade_the_requirements_allow_removed(
-    tmp_path, requirements, module, code, told
+    tmp_path, requirements, path, code, told
 ):
     project = django_project(tmp_path / "upgraded")
     (project / "requirements.txt").write_text(requirements)
-    with (project / "mysite" / f"{module}.py").open("a") as written:
+    (project / path).parent.mkdir(parents=True, exist_ok=True)
+    with (project / path).open("a") as written:
         written.write(f"{code}\n")
     commit_all(project, "as it was written")
     notes = [n for n in detect(project).notes if n.startswith("the code uses ")]
