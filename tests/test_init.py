@@ -397,6 +397,59 @@ def test_an_admin_in_i18n_patterns_is_checked_and_served_below_the_language(tmp_
     deploy_serving_the_admin(project, fleet, login="/en-us/admin/login/")
 
 
+# what Heroku's Django tutorial of 2019 changed in the settings startproject wrote
+HEROKU_2019_SETTINGS = {
+    "from pathlib import Path\n": "import os\nimport dj_database_url\n",
+    "BASE_DIR = Path(__file__).resolve().parent.parent": (
+        "BASE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))"
+    ),
+    "'NAME': BASE_DIR / 'db.sqlite3',": "'NAME': os.path.join(BASE_DIR, 'db.sqlite3'),",
+    "ALLOWED_HOSTS = []": "ALLOWED_HOSTS = ['*']",
+    "'django.middleware.security.SecurityMiddleware',": (
+        "'django.middleware.security.SecurityMiddleware',\n"
+        "    'whitenoise.middleware.WhiteNoiseMiddleware',"
+    ),
+    "STATIC_URL = 'static/'": (
+        "STATIC_URL = '/static/'\nSTATIC_ROOT = os.path.join(BASE_DIR, 'staticfiles')\n"
+        "STATICFILES_STORAGE = 'whitenoise.storage.CompressedManifestStaticFilesStorage'\n"
+        "db_from_env = dj_database_url.config(conn_max_age=500)\n"
+        "DATABASES['default'].update(db_from_env)"
+    ),
+}
+
+
+def test_init_then_deploy_a_django_2_project_of_herokus_tutorial(tmp_path, fleet):
+    """Django 2.2, its admin routed with url(), SQLite unless DATABASE_URL is set: deployed
+    as init wrote it."""
+    reset_app_on_hosts()
+    project = django_project(tmp_path / "hello")
+    settings = project / "mysite" / "settings.py"
+    text = settings.read_text()
+    for written, changed in HEROKU_2019_SETTINGS.items():
+        assert written in text
+        text = text.replace(written, changed)
+    settings.write_text(text)
+    urls = project / "mysite" / "urls.py"
+    urls.write_text(
+        urls.read_text()
+        .replace("from django.urls import path", "from django.conf.urls import url")
+        .replace("path('admin/', admin.site.urls)", "url(r'^admin/', admin.site.urls)")
+    )
+    (project / "requirements.txt").write_text(
+        "Django==2.2.28\ndj-database-url==0.5.0\ngunicorn==22.0.0\nwhitenoise==4.1.4\n"
+        "pytz==2019.1\nsqlparse==0.3.0\n"
+    )
+    (project / "Procfile").write_text("web: gunicorn mysite.wsgi --log-file -\n")
+    commit_all(project, "Heroku's tutorial")
+    written = ok("init", cwd=project).stdout
+    config = (project / "shipstate.toml").read_text()
+    assert 'health_path = "/admin/login/"' in config
+    assert "\n[secrets]" not in config and "the app needs it" not in written
+    deploy_serving_the_admin(project, fleet)
+    for address in host_addresses():
+        assert http_get(f"http://{address}/static/admin/css/base.css")[0] == 200
+
+
 def test_an_interrupted_init_leaves_the_files_it_was_writing_as_they_were(tmp_path, monkeypatch):
     project = startproject(tmp_path / "edited")
     (project / "shipstate.toml").write_text("# the user's own edits\n")
