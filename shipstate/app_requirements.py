@@ -155,10 +155,23 @@ def packages(server_needs, translations) -> dict[str, tuple[str, ...]]:
 
 
 def pinned_before_wheels(text: str, python_minor: int) -> dict[str, tuple[str, tuple[int, ...]]]:
-    """The requirements pinned to a version with no wheel for Python 3.<python_minor>: the
-    version pinned and the first with one, by name."""
+    """The requirements pinned to a version with no wheel for Python 3.<python_minor> (but
+    working there, once built): the version pinned and the first with one, by name."""
+    not_working = _pinned_before(OLDEST_FOR_PYTHON, text, python_minor)
+    return {
+        name: pinned
+        for name, pinned in _pinned_before(WHEELS_SINCE, text, python_minor).items()
+        if name not in not_working
+    }
+
+
+def _pinned_before(
+    versions: dict[str, dict[int, tuple[int, ...]]], text: str, python_minor: int
+) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """The requirements pinned older than `versions` gives for Python 3.<python_minor>: the
+    version pinned and that version, by name."""
     found = {}
-    for name, since in WHEELS_SINCE.items():
+    for name, since in versions.items():
         first = since.get(python_minor)
         pinned = re.search(PINNED.format(re.sub(r"-", "[-_.]", name)), text)
         if first and pinned and _version(pinned[1]) < first:
@@ -215,7 +228,7 @@ def removed_by_upgrades_notes(
 
 def _removed_note(package: str, uses: dict, requirements: str, pythons: Pythons) -> str:
     removed_in = _written(min(release for _, release in uses.values()))
-    runs_since = DJANGO_OLDEST_FOR_PYTHON.get(pythons.minor) if package == "Django" else None
+    runs_since = OLDEST_FOR_PYTHON["Django"].get(pythons.minor) if package == "Django" else None
     return (
         "the code uses "
         + ", ".join(
@@ -319,9 +332,14 @@ def _python(places: list[Path]) -> tuple[str, str] | tuple[None, None]:
 NEWEST_ON_DEBIAN_12 = 11
 # the oldest Python 3 minor each Django major runs on, where newer than Debian 12's
 DJANGO_NEEDS_PYTHON = {6: 12}
-# the oldest Django that runs on each Python 3 minor: older ones import what it removed
-# (collections' ABCs in 3.10, gettext's codeset in 3.11, distutils in 3.12, cgi in 3.13)
-DJANGO_OLDEST_FOR_PYTHON = {11: (2, 2), 12: (3, 2), 13: (4, 1)}
+# the oldest version of requirements old projects pin that works on each Python 3 minor: older
+# Djangos import what it removed (collections' ABCs in 3.10, gettext's codeset in 3.11,
+# distutils in 3.12, cgi in 3.13), older psycopg2s do not compile (as measured)
+OLDEST_FOR_PYTHON = {
+    "Django": {11: (2, 2), 12: (3, 2), 13: (4, 1)},
+    "psycopg2": {11: (2, 8, 6), 12: (2, 8, 6)},
+    "psycopg2-binary": {11: (2, 8, 6), 12: (2, 8, 6)},
+}
 # what old code uses that a release of Django, or of a package used with it, removed: (the
 # package, the code's words, what, the release)
 REMOVED_BY_RELEASE = (
@@ -556,14 +574,13 @@ def requirements_notes(
             ).items()
         ),
         *(
-            f"{requirements} pins Django {pinned[1]}, which does not run on the servers' Python "
-            f"3.{pythons.minor} (Django {_written(oldest)} is the oldest that does): "
-            "upgrade Django, or install an older Python on the servers and name it with "
+            f"{requirements} pins {name} {pinned}, which does not work on the servers' Python "
+            f"3.{pythons.minor} ({name} {_written(oldest)} is the oldest that does): "
+            f"upgrade {name}, or install an older Python on the servers and name it with "
             "`python` in shipstate.toml"
-            for pinned in [re.search(PINNED.format("django"), requirements_text)]
-            if pinned
-            and (oldest := DJANGO_OLDEST_FOR_PYTHON.get(pythons.minor))
-            and _version(pinned[1]) < oldest
+            for name, (pinned, oldest) in _pinned_before(
+                OLDEST_FOR_PYTHON, requirements_text, pythons.minor
+            ).items()
         ),
         *(
             f"{requirements} requires {found[0].strip()}, which installs on "

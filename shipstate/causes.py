@@ -337,6 +337,13 @@ KNOWN_CAUSES = (
         "a wheel for the servers' Python (9.2 and newer for Python 3.11)",
     ),
     (
+        # its C code older than the servers' Python: 2.8.5 and older on Python 3.11 (seen)
+        r"psycopg/\w+\.c:\d+:\d+: error:",
+        "the psycopg2 the requirements pin does not compile for the servers' Python (2.8.6 and "
+        "newer do for Python 3.11 and 3.12): upgrade it, or require psycopg2-binary 2.9.5 or "
+        "newer, which has wheels",
+    ),
+    (
         r"command '[\w./-]*(?:gcc|cc)' failed|Python\.h: No such file or directory",
         f"a requirement {_FROM_SOURCE} a compiler and Python's headers on the servers: add "
         f"build-essential and python3-dev (and the -dev package of any library it wraps) to "

@@ -374,6 +374,12 @@ def test_a_library_the_app_loads_that_the_servers_lack_is_named(output, said):
             "Pillow builds from source (no wheel for the servers' Python and platform), which "
             "needs the headers of jpeg on the servers: add libjpeg-dev, zlib1g-dev",
         ),
+        (  # psycopg2 2.7.7 for Python 3.11, as pip said
+            "      psycopg/psycopgmodule.c:689:18: error: invalid use of incomplete typedef "
+            "\u2018PyInterpreterState\u2019\n      error: command '/usr/bin/gcc' failed with exit "
+            "code 1",
+            "the psycopg2 the requirements pin does not compile for the servers' Python",
+        ),
         ("error: command 'x86_64-linux-gnu-gcc' failed: No such file", "a requirement builds"),
         ("src/x.c:1:10: fatal error: Python.h: No such file or directory", "a requirement builds"),
     ],

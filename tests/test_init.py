@@ -2388,28 +2388,38 @@ def test_init_names_what_an_upgrade_the_requirements_allow_removed(
 @pytest.mark.parametrize(
     ("python", "requirement", "told"),
     [
-        (None, "Django==1.11.29", "Django 1.11.29, which does not run on the servers' Python 3.11 "
+        (None, "Django==1.11.29", "Django 1.11.29, which does not work on the servers' Python 3.11 "
          "(Django 2.2 is the oldest that does)"),
         (None, "django==2.2.28", None),
-        ("3.12", "Django==3.1.14", "Django 3.1.14, which does not run on the servers' Python 3.12 "
+        ("3.12", "Django==3.1.14", "Django 3.1.14, which does not work on the servers' Python 3.12 "
          "(Django 3.2 is the oldest that does)"),
         ("3.7", "Django==1.11.29", None),
         (None, "Django>=1.11", None),
+        # psycopg2 2.8.5 and older do not compile for Python 3.11 (seen)
+        (None, "psycopg2==2.7.7", "psycopg2 2.7.7, which does not work on the servers' Python "
+         "3.11 (psycopg2 2.8.6 is the oldest that does)"),
+        (None, "psycopg2-binary==2.8.4", "psycopg2-binary 2.8.4, which does not work on the "
+         "servers' Python 3.11 (psycopg2-binary 2.8.6 is the oldest that does)"),
+        (None, "psycopg2==2.8.6", None),
     ],
 )  # fmt: skip
-def test_init_names_a_django_pinned_older_than_the_servers_python_runs(
+def test_init_names_a_requirement_pinned_older_than_the_servers_python_runs(
     tmp_path, python, requirement, told
 ):
     """Old tutorials pin Django 1.11, which imports what Python 3.10 removed: every release of
-    it would fail on Debian 12's Python 3.11 (seen)."""
+    it would fail on Debian 12's Python 3.11 (seen); and a psycopg2 that does not build there,
+    which needs no note that it builds from source."""
     project = django_project(tmp_path / "old")
     (project / "requirements.txt").write_text(f"{requirement}\n")
     if python:
         (project / ".python-version").write_text(python)
-    notes = [n for n in detect(project).notes if "which does not run on the servers' Python" in n]
-    assert notes == ([f"requirements.txt pins {told}: upgrade Django, or install an older Python "
+    found = detect(project)
+    notes = [n for n in found.notes if "which does not work on the servers' Python" in n]
+    name = told and told.split()[0]
+    assert notes == ([f"requirements.txt pins {told}: upgrade {name}, or install an older Python "
                       "on the servers and name it with `python` in shipstate.toml"]
                      if told else [])  # fmt: skip
+    assert not [n for n in found.notes if "which has no wheel" in n]
 
 
 def test_init_names_what_a_freeze_on_windows_macos_ubuntu_or_conda_listed_that_cannot_install(
