@@ -2,6 +2,8 @@
 
 import re
 
+from shipstate.python_source import PYTHON_2_SYNTAX
+
 _FROM_SOURCE = "builds from source (no wheel for the servers' Python and platform), which needs"
 _PACKAGES = "`packages` in shipstate.toml and run `shipstate bootstrap` (or install them there)"
 
@@ -61,6 +63,13 @@ def _module_missing(module: str) -> str:
         f"package{package} to the requirements, or, if {module} is the app's own, set `workdir` "
         f"to the directory holding manage.py, or `pythonpath` to the one holding {module} when "
         "it is not beside manage.py (a src/ layout; and check `wsgi` or `asgi`)"
+    )
+
+
+def python_2_code(file: str, line: str, words: str) -> str:
+    return (
+        f"{file}, line {line}, is Python 2 code ({words}), which no Python 3 parses: port the "
+        "app to Python 3 (`2to3 -w .` starts it), with a Django that runs on the servers' Python"
     )
 
 
@@ -155,11 +164,8 @@ KNOWN_CAUSES = (
     ),
     (
         # Python 3's words for Python 2's print statement, `except X, e:`, octal 0777
-        _SYNTAX_ERROR_AT
-        + r"((?:Missing parentheses in call to '(?:print|exec)'|multiple exception types must "
-        r"be parenthesized|leading zeros in decimal integer literals)[^\n]*)",
-        "{0}, line {1}, is Python 2 code ({2}), which no Python 3 parses: port the app to Python "
-        "3 (`2to3 -w .` starts it), with a Django that runs on the servers' Python",
+        _SYNTAX_ERROR_AT + rf"((?:{PYTHON_2_SYNTAX})[^\n]*)",
+        python_2_code,
     ),
     (
         # Python's own words; a SyntaxError of code that runs on the developer's Python

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from shipstate import app_processes, app_requirements, django_settings, settings_read
 from shipstate.app_processes import ASGI_SERVED, SCHEDULER, FrontendBuild
 from shipstate.app_requirements import BUILD_ONLY, Pythons
+from shipstate.causes import python_2_code
 from shipstate.config import (
     CONFIG_FILE,
     SECRETS_PATH,
@@ -40,6 +41,7 @@ from shipstate.former_tool import (
     releases_kept,
 )
 from shipstate.local_files import write_whole
+from shipstate.python_source import python_2_at, source_text
 from shipstate.settings_read import (
     COMPRESS_OFFLINE,
     DATABASE_CACHE,
@@ -551,6 +553,7 @@ def detect(app_dir: Path) -> Detected:
                 for path in read.optional_missing
             ),
             *app_requirements.requirements_notes(app_dir, requirements, requirements_text, pythons),
+            *_python_2_notes(app_dir, read.files),
             *app_requirements.removed_by_upgrades_notes(
                 app_dir, requirements, requirements_text, pythons
             ),
@@ -884,6 +887,15 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
             *([] if web.instance_config else settings_read.secret_key_notes(web.source)),
         ),
     )
+
+
+def _python_2_notes(app_dir: Path, files: tuple[Path, ...]) -> list[str]:
+    """The first of the settings' files that is Python 2 code, named."""
+    for path in files:
+        found = python_2_at(source_text(path))
+        if found:
+            return [python_2_code(path.relative_to(app_dir).as_posix(), str(found[0]), found[1])]
+    return []
 
 
 def _web_steps_notes(steps: tuple[str, ...]) -> list[str]:

@@ -3,11 +3,17 @@ say, an invalid escape sequence in the user's settings is theirs, not init's out
 
 import ast
 import io
+import re
 import tokenize
 import warnings
 from pathlib import Path
 
 PARSE_ERRORS = (SyntaxError, ValueError, TypeError, MemoryError, RecursionError)
+# Python 3's words for what only Python 2 wrote: a print statement, `except X, e:`, octal 0777
+PYTHON_2_SYNTAX = (
+    r"Missing parentheses in call to '(?:print|exec)'|multiple exception types must be "
+    r"parenthesized|leading zeros in decimal integer literals"
+)
 
 
 def statements(text: str) -> list[ast.stmt] | None:
@@ -18,6 +24,20 @@ def statements(text: str) -> list[ast.stmt] | None:
             return ast.parse(text).body
         except PARSE_ERRORS:
             return None
+
+
+def python_2_at(text: str) -> tuple[int, str] | None:
+    """The line of Python 2 code Python 3 cannot parse, and Python's words for it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ast.parse(text)
+        except SyntaxError as error:
+            if re.match(PYTHON_2_SYNTAX, error.msg or ""):
+                return error.lineno or 0, error.msg
+        except PARSE_ERRORS:
+            pass
+    return None
 
 
 def literal(text: str) -> object:

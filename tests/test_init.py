@@ -2422,6 +2422,27 @@ def test_init_names_a_requirement_pinned_older_than_the_servers_python_runs(
     assert not [n for n in found.notes if "which has no wheel" in n]
 
 
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ('print "settings loaded"',
+         "Missing parentheses in call to 'print'. Did you mean print(...)?"),
+        ("try:\n    import x\nexcept ImportError, e:\n    pass",
+         "multiple exception types must be parenthesized"),
+        ("print('settings loaded')", None),
+    ],
+)  # fmt: skip
+def test_init_names_settings_of_python_2(tmp_path, code, words):
+    project = django_project(tmp_path / "py2")
+    settings = project / "mysite" / "settings.py"
+    line = settings.read_text().count("\n") + (3 if "except" in code else 1)
+    settings.write_text(settings.read_text() + code + "\n")
+    notes = [n for n in detect(project).notes if " is Python 2 code " in n]
+    assert notes == ([f"mysite/settings.py, line {line}, is Python 2 code ({words}), which no "
+                      "Python 3 parses: port the app to Python 3 (`2to3 -w .` starts it), with a "
+                      "Django that runs on the servers' Python"] if words else [])  # fmt: skip
+
+
 def test_init_names_what_a_freeze_on_windows_macos_ubuntu_or_conda_listed_that_cannot_install(
     tmp_path,
 ):
