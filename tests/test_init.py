@@ -2217,6 +2217,15 @@ def test_init_says_when_the_requirements_pin_a_gunicorn_too_old_to_run(tmp_path,
                       "or remove it (shipstate adds the newest)"] if told else [])  # fmt: skip
 
 
+def detected_pinning(tmp_path, requirements, python):
+    """What init finds in a startproject with these requirements, its Python pinned or not."""
+    project = django_project(tmp_path / "old")
+    (project / "requirements.txt").write_text(requirements)
+    if python:
+        (project / ".python-version").write_text(python)
+    return detect(project)
+
+
 @pytest.mark.parametrize(
     ("python", "requirement", "told", "packages"),
     [
@@ -2235,11 +2244,7 @@ def test_init_names_a_requirement_pinned_before_its_wheels_for_the_servers_pytho
 ):
     """Tutorials' requirements pin versions older than the servers' Python: pip builds those
     from source, which fails on a server without their libraries' headers."""
-    project = django_project(tmp_path / "old")
-    (project / "requirements.txt").write_text(f"Django==4.2.16\n{requirement}\n")
-    if python:
-        (project / ".python-version").write_text(python)
-    found = detect(project)
+    found = detected_pinning(tmp_path, f"Django==4.2.16\n{requirement}\n", python)
     notes = [n for n in found.notes if " which has no wheel for the servers' Python " in n]
     assert notes == ([f"requirements.txt pins {told}: the servers build it from source, for which "
                       f"`packages` in shipstate.toml lists {', '.join(SERVER_PACKAGES[n])}; a "
@@ -2409,11 +2414,7 @@ def test_init_names_a_requirement_pinned_older_than_the_servers_python_runs(
     """Old tutorials pin Django 1.11, which imports what Python 3.10 removed: every release of
     it would fail on Debian 12's Python 3.11 (seen); and a psycopg2 that does not build there,
     which needs no note that it builds from source."""
-    project = django_project(tmp_path / "old")
-    (project / "requirements.txt").write_text(f"{requirement}\n")
-    if python:
-        (project / ".python-version").write_text(python)
-    found = detect(project)
+    found = detected_pinning(tmp_path, f"{requirement}\n", python)
     notes = [n for n in found.notes if "which does not work on the servers' Python" in n]
     name = told and told.split()[0]
     assert notes == ([f"requirements.txt pins {told}: upgrade {name}, or install an older Python "
