@@ -45,8 +45,9 @@ class Pythons:
     @property
     def minor(self) -> int:
         """The servers' Python 3 minor: the version pinned, else needed, else Debian 12's."""
-        version = self.command.removeprefix("python") if self.command else self.needed
-        return int(version.partition(".")[2]) if version else NEWEST_ON_DEBIAN_12
+        if self._pinned_minor is not None:
+            return self._pinned_minor
+        return int(self.needed.partition(".")[2]) if self.needed else NEWEST_ON_DEBIAN_12
 
     @property
     def pinned_older(self) -> bool:

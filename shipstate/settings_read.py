@@ -377,7 +377,9 @@ def media_notes(settings: str, app_dir: Path) -> list[str]:
     ]
 
 
-SQLITE_NAME_ANY = r"['\"]NAME['\"]\s*:\s*(.+?),?\s*$"
+# a key's value in a database of DATABASES, as written
+DATABASE_KEY = r"['\"]{}['\"]\s*:\s*(.+?),?\s*$"
+SQLITE_NAME_ANY = DATABASE_KEY.format("NAME")
 
 
 def _databases(settings: str) -> str:
@@ -414,8 +416,7 @@ def database_notes(settings: str) -> list[str]:
         if engine[1].endswith("postgresql_psycopg2")
         else []
     )
-    host = re.findall(r"['\"]HOST['\"]\s*:\s*(.+?),?\s*$", databases, re.M)
-    local = literal(host[-1]) if host else None
+    local = _last_literal(databases, "HOST")
     if local in ("localhost", "127.0.0.1", "::1"):
         notes.append(
             f"the database ({engine[1].rsplit('.', 1)[-1]}) is on each server itself (HOST "
@@ -423,14 +424,19 @@ def database_notes(settings: str) -> list[str]:
             "more than one host each would keep data of its own; for one database the hosts "
             "share, name its server in HOST"
         )
-    password = re.findall(r"['\"]PASSWORD['\"]\s*:\s*(.+?),?\s*$", databases, re.M)
-    if password and literal(password[-1]):
+    if _last_literal(databases, "PASSWORD"):
         notes.append(
             "the database's PASSWORD is written in the settings, so in git: read it from the "
             'environment, e.g. os.environ["DB_PASSWORD"], and keep it in a secrets file '
             "(README: Secrets)"
         )
     return notes
+
+
+def _last_literal(databases: str, key: str) -> object:
+    """The value of the last `key` the databases give, when written as a literal."""
+    values = re.findall(DATABASE_KEY.format(key), databases, re.M)
+    return literal(values[-1]) if values else None
 
 
 def sqlite_notes(found: tuple[str, bool] | None, settings: str, root: str) -> list[str]:
