@@ -280,6 +280,7 @@ def development_tools(settings: str, requirements_text: str) -> list[tuple[str, 
         node.value
         for statement in statements(settings) or []
         if isinstance(statement, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Expr)
+        and not _installed_when_importable(statement)
         for node in ast.walk(statement)
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
     }
@@ -291,6 +292,15 @@ def development_tools(settings: str, requirements_text: str) -> list[tuple[str, 
             REQUIREMENT_NAMED.format(re.sub(r"-", "[-_.]", package)), requirements_text
         )
     ]
+
+
+# apps a framework installs only when they import: Mezzanine's OPTIONAL_APPS
+INSTALLED_WHEN_IMPORTABLE = ("OPTIONAL_APPS",)
+
+
+def _installed_when_importable(statement: ast.stmt) -> bool:
+    targets = statement.targets if isinstance(statement, ast.Assign) else []
+    return any(isinstance(t, ast.Name) and t.id in INSTALLED_WHEN_IMPORTABLE for t in targets)
 
 
 # what only building a requirement from source needs (the servers install wheels; `packages`

@@ -299,7 +299,7 @@ def servers_settings(app_dir: Path, modules: Path, settings_module: str) -> Serv
         optional = list(split.optional)
     else:
         text, imported = _settings_text(modules, settings_module)
-        optional = _optional_settings(text, file.parent, modules) if file else []
+        optional = _optional_settings(text, file, modules) if file else []
     uncommitted = _uncommitted(app_dir, file)
     files = tuple(dict.fromkeys(f for f in [file, *imported] if f and f.is_file()))
     out_of_git = tuple(
@@ -329,13 +329,36 @@ OPTIONAL_SETTINGS = re.compile(
 )
 
 
-def _optional_settings(settings: str, package: Path, modules: Path) -> list[Path]:
-    """The modules the settings (in `package`) import when there is one (a local_settings.py)."""
-    return [
-        (package if module.startswith(".") else modules)
+# Mezzanine's: f = os.path.join(PROJECT_APP_PATH, "local_settings.py"), then, when it exists,
+# exec(open(f, "rb").read())
+EXECUTED_SETTINGS = re.compile(
+    r"""os\.path\.join\(\s*([A-Z][A-Z0-9_]*)\s*,\s*['"](\w+\.py)['"]\s*\)"""
+)
+EXECUTES = re.compile(r"\bexec(?:file\(|\(\s*open\()")
+
+
+def _optional_settings(settings: str, file: Path, modules: Path) -> list[Path]:
+    """The modules the settings (`file`) import when there is one (a local_settings.py), or
+    execute."""
+    imported = [
+        (file.parent if module.startswith(".") else modules)
         / f"{module.lstrip('.').replace('.', '/')}.py"
         for module in OPTIONAL_SETTINGS.findall(settings)
     ]
+    executed = [
+        root / name
+        for variable, name in (
+            EXECUTED_SETTINGS.findall(settings) if EXECUTES.search(settings) else []
+        )
+        if (root := _root_named(settings, file, variable))
+    ]
+    return imported + executed
+
+
+def _root_named(settings: str, file: Path, variable: str) -> Path | None:
+    """The directory a variable of the settings names as made of `__file__`."""
+    values = re.findall(rf"^{variable}\s*=\s*(.*__file__.*)$", settings, re.M)
+    return _from_file(file, values[-1]) if values else None
 
 
 def split_settings_notes(split: SplitSettings | None) -> list[str]:

@@ -545,13 +545,7 @@ def detect(app_dir: Path) -> Detected:
             *settings_read.allowed_hosts_notes(allowed_hosts, served_at),
             *django_settings.out_of_git_notes(read),
             *files_read_notes,
-            *(
-                f"the settings import {path} when there is one, and git has none: the releases "
-                "run without it; if the servers need one, give it them with [secrets] in "
-                f'shipstate.toml (file = "secrets/{{inventory}}_settings.py", path = "{path}", '
-                "environment = false; README: Secrets)"
-                for path in read.optional_missing
-            ),
+            *(_optional_settings_note(path, settings) for path in read.optional_missing),
             *app_requirements.requirements_notes(app_dir, requirements, requirements_text, pythons),
             *_python_2_notes(app_dir, read.files),
             *app_requirements.removed_by_upgrades_notes(
@@ -886,6 +880,26 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
             *_tracked_env_notes(app_dir, web.source, "the app loads", bool(required)),
             *([] if web.instance_config else settings_read.secret_key_notes(web.source)),
         ),
+    )
+
+
+def _optional_settings_note(path: str, settings: str) -> str:
+    """On a settings module the settings import when there is one, which git has not."""
+    given = (
+        f'with [secrets] in shipstate.toml (file = "secrets/{{inventory}}_settings.py", path = '
+        f'"{path}", environment = false; README: Secrets)'
+    )
+    said = (
+        f"the settings import {path} when there is one, and git has none: the releases run "
+        "without it"
+    )
+    if re.search(r"^SECRET_KEY\s*=", settings, re.M):
+        return f"{said}; if the servers need one, give it them {given}"
+    return (
+        f"{said}, where the settings set no SECRET_KEY: give the servers one {given}, as a copy "
+        "of yours with DEBUG = False and the servers' own SECRET_KEY, ALLOWED_HOSTS and "
+        "DATABASES (with SQLite, a file in the project must be in `shared` too, or each release "
+        'gets an empty one, and the migrate hook must run = "every-host")'
     )
 
 

@@ -383,9 +383,10 @@ SQLITE_NAME_ANY = DATABASE_KEY.format("NAME")
 
 
 def _databases(settings: str) -> str:
-    """The text of the last DATABASES the settings set."""
+    """The text of the last DATABASES the settings set, without its comment lines (Mezzanine's
+    `# Ends with "postgresql_psycopg2", "mysql", "sqlite3" or "oracle".`)."""
     blocks = re.findall(r"^DATABASES\s*=.*?(?=^\S|\Z)", settings, re.M | re.S)
-    return blocks[-1] if blocks else ""
+    return re.sub(r"(?m)^[ \t]*#.*\n", "", blocks[-1]) if blocks else ""
 
 
 def sqlite_outside(settings: str) -> tuple[str, bool] | None:
@@ -766,8 +767,21 @@ def below_base(settings: str, expression: str, depth: int) -> str | None:
     return _path_below_base(settings, expression, depth) or None
 
 
+# a setting stripped of its slashes, as a path's part: Mezzanine's STATIC_URL.strip("/")
+STRIPPED_SETTING = re.compile(r"""\b([A-Z][A-Z0-9_]*)\.strip\(\s*['"]/['"]\s*\)""")
+
+
+def _stripped_settings(settings: str, expression: str) -> str:
+    def value(stripped: re.Match) -> str:
+        assigned = re.findall(rf"^{stripped[1]}\s*=\s*(['\"][^'\"]*['\"])\s*$", settings, re.M)
+        return assigned[-1] if assigned else stripped[0]
+
+    return STRIPPED_SETTING.sub(value, expression)
+
+
 def _path_below_base(settings: str, expression: str, depth: int) -> str | None:
     """As below_base, but "" for BASE_DIR itself."""
+    expression = _stripped_settings(settings, expression)
     anchor = re.search(r"\b[A-Z][A-Z0-9_]*\b", expression)
     if anchor is None or depth == 0:
         return None

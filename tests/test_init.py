@@ -450,6 +450,190 @@ def test_init_then_deploy_a_django_2_project_of_herokus_tutorial(tmp_path, fleet
         assert http_get(f"http://{address}/static/admin/css/base.css")[0] == 200
 
 
+# the shape of what `mezzanine-project mysite` writes (Mezzanine 6): its settings run a
+# local_settings.py git ignores, holding the key and the database, and name their roots so
+MEZZANINE_SETTINGS = """\
+import os
+
+ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+DEBUG = False
+SITE_ID = 1
+USE_I18N = False
+TIME_ZONE = "UTC"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTHENTICATION_BACKENDS = ("mezzanine.core.auth_backends.MezzanineBackend",)
+
+DATABASES = {
+    "default": {
+        # Ends with "postgresql_psycopg2", "mysql", "sqlite3" or "oracle".
+        "ENGINE": "django.db.backends.",
+        # DB name or path to database file if using sqlite3.
+        "NAME": "",
+    }
+}
+
+PROJECT_APP_PATH = os.path.dirname(os.path.abspath(__file__))
+PROJECT_APP = os.path.basename(PROJECT_APP_PATH)
+PROJECT_ROOT = BASE_DIR = os.path.dirname(PROJECT_APP_PATH)
+STATIC_URL = "/static/"
+STATIC_ROOT = os.path.join(PROJECT_ROOT, STATIC_URL.strip("/"))
+MEDIA_URL = "/media/"
+MEDIA_ROOT = os.path.join(PROJECT_ROOT, MEDIA_URL.strip("/"))
+ROOT_URLCONF = "%s.urls" % PROJECT_APP
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [os.path.join(PROJECT_ROOT, "templates")],
+        "OPTIONS": {
+            "context_processors": [
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.request",
+                "django.template.context_processors.static",
+                "mezzanine.conf.context_processors.settings",
+                "mezzanine.pages.context_processors.page",
+            ],
+            "loaders": [
+                "mezzanine.template.loaders.host_themes.Loader",
+                "django.template.loaders.filesystem.Loader",
+                "django.template.loaders.app_directories.Loader",
+            ],
+        },
+    },
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.redirects",
+    "django.contrib.sessions",
+    "django.contrib.sites",
+    "django.contrib.sitemaps",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "mezzanine.boot",
+    "mezzanine.conf",
+    "mezzanine.core",
+    "mezzanine.generic",
+    "mezzanine.pages",
+    "mezzanine.blog",
+]
+
+MIDDLEWARE = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "mezzanine.core.request.CurrentRequestMiddleware",
+    "mezzanine.core.middleware.RedirectFallbackMiddleware",
+    "mezzanine.pages.middleware.PageMiddleware",
+)
+
+PACKAGE_NAME_FILEBROWSER = "filebrowser_safe"
+PACKAGE_NAME_GRAPPELLI = "grappelli_safe"
+OPTIONAL_APPS = (
+    "debug_toolbar",
+    "django_extensions",
+    PACKAGE_NAME_FILEBROWSER,
+    PACKAGE_NAME_GRAPPELLI,
+)
+
+f = os.path.join(PROJECT_APP_PATH, "local_settings.py")
+if os.path.exists(f):
+    import sys
+    import types
+
+    module_name = "%s.local_settings" % PROJECT_APP
+    module = types.ModuleType(module_name)
+    module.__file__ = f
+    sys.modules[module_name] = module
+    exec(open(f, "rb").read())
+
+try:
+    from mezzanine.utils.conf import set_dynamic_settings
+except ImportError:
+    pass
+else:
+    set_dynamic_settings(globals())
+"""
+MEZZANINE_URLS = """\
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+admin.autodiscover()
+urlpatterns = [
+    path("admin/", include(admin.site.urls)),
+    path("", TemplateView.as_view(template_name="index.html"), name="home"),
+    path("", include("mezzanine.urls")),
+]
+"""
+
+
+def mezzanine_project(path):
+    project = django_project(path)
+    (project / "mysite" / "settings.py").write_text(MEZZANINE_SETTINGS)
+    (project / "mysite" / "urls.py").write_text(MEZZANINE_URLS)
+    (project / "mysite" / "local_settings.py").write_text(
+        'DEBUG = True\nSECRET_KEY = "this machine\'s"\nDATABASES = {"default": {"ENGINE": '
+        '"django.db.backends.sqlite3", "NAME": "dev.db"}}\n'
+    )
+    (project / ".gitignore").write_text("local_settings.py\n/static\n*.db\n")
+    (project / "requirements.txt").write_text(
+        "Mezzanine==6.1.1\nDjango==4.2.30\nsoupsieve==2.7\nbeautifulsoup4==4.13.4\n"
+    )
+    return commit_all(project, "mezzanine-project mysite")
+
+
+def test_init_reads_a_mezzanine_project_as_mezzanine_runs_it(tmp_path):
+    """Its roots made of STATIC_URL.strip("/"), its OPTIONAL_APPS (installed when they
+    import), the sqlite3 of a comment, and the local_settings.py it runs when there is one."""
+    found = detect(mezzanine_project(tmp_path / "hello"))
+    assert (found.static_root, found.media_root) == ("static", "media")
+    assert not [n for n in found.notes if "debug_toolbar" in n or "SQLite database" in n]
+    assert (
+        "the settings import mysite/local_settings.py when there is one, and git has none: the "
+        "releases run without it, where the settings set no SECRET_KEY: give the servers one "
+        'with [secrets] in shipstate.toml (file = "secrets/{inventory}_settings.py", path = '
+        '"mysite/local_settings.py", environment = false; README: Secrets)'
+    ) in "\n".join(found.notes)
+
+
+def test_init_then_deploy_a_mezzanine_project_with_the_local_settings_init_asks_for(
+    tmp_path, fleet
+):
+    reset_app_on_hosts()
+    project = mezzanine_project(tmp_path / "hello")
+    ok("init", cwd=project)
+    config = (project / "shipstate.toml").read_text()
+    assert 'outputs = ["static"]' in config and "# [secrets]" in config
+    (project / "secrets").mkdir()
+    (project / "secrets" / "sandbox_settings.py").write_text(
+        'SECRET_KEY = "the sandbox\'s own"\nALLOWED_HOSTS = ["*"]\nDATABASES = {"default": '
+        '{"ENGINE": "django.db.backends.sqlite3", "NAME": "dev.db"}}\n'
+    )
+    (project / "shipstate.toml").write_text(
+        config.replace(
+            '# [secrets]\n# file = "secrets/{inventory}.env"',
+            '[secrets]\nfile = "secrets/{inventory}_settings.py"\n'
+            'path = "mysite/local_settings.py"\nenvironment = false',
+        )
+        .replace('shared = ["media/"]', 'shared = ["media/", "dev.db"]')
+        .replace('run = "once"', 'run = "every-host"')
+    )
+    commit(project, "the servers' local settings, as init's note says")
+    (project / "inventories" / "sandbox.py").write_text(fleet.read_text())
+    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project)
+    for address in host_addresses():
+        status, body, _ = http_get(f"http://{address}/blog/", host="localhost")
+        assert status == 200 and "Mezzanine" in body
+        assert http_get(f"http://{address}/static/css/mezzanine.css")[0] == 200
+
+
 def test_an_interrupted_init_leaves_the_files_it_was_writing_as_they_were(tmp_path, monkeypatch):
     project = startproject(tmp_path / "edited")
     (project / "shipstate.toml").write_text("# the user's own edits\n")
