@@ -215,7 +215,13 @@ def read_public_key(path: Path | None, spec: HostSpec) -> str:
 
 
 def ssh_user(spec: HostSpec) -> str:
-    return str(spec.data.get("ssh_user") or getpass.getuser())
+    """Who pyinfra logs in as: the inventory's ssh_user, else the SSH config's `User` for the
+    host (~/.ssh/config, or the inventory's ssh_config_file), else this machine's user."""
+    from pyinfra.connectors.sshuserclient.client import get_ssh_config
+
+    config = get_ssh_config(spec.data.get("ssh_config_file"))
+    configured = config.lookup(spec.address).get("user") if config else None
+    return str(spec.data.get("ssh_user") or configured or getpass.getuser())
 
 
 def home_of(user: str) -> str:

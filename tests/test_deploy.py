@@ -29,6 +29,7 @@ from conftest import (
     shipstate,
     start,
 )
+from shipstate.sandbox import key_path, known_hosts_path
 
 INVENTORY = ("-i", "inventories/sandbox.py")
 CONFIG_MARKER = """{% extends "nginx.conf.j2" %}"""
@@ -179,6 +180,29 @@ def test_an_inventory_deploys_with_its_environments_keys(app):
         assert http_get(f"http://{address}/")[0] == 400, "Django allows sandbox.example.com only"
     shown = ok("run", *INVENTORY, "--", "sh", "-c", "echo $ALLOWED_HOSTS", cwd=app).stdout
     assert shown == "sandbox.example.com\n"
+
+
+def test_hosts_named_by_the_ssh_config_are_deployed_as_its_user(app):
+    """An inventory of the names an SSH config gives (`Host web1`, its HostName, User,
+    IdentityFile), no ssh_user: the app server runs as the user pyinfra logs in as (deploy),
+    not as this machine's (root), whose socket deploy could not reach."""
+    ssh_config = app / "ssh_config"
+    ssh_config.write_text(
+        "".join(
+            f"Host web{n}\n  HostName {address}\n  User deploy\n  IdentityFile {key_path()}"
+            f"\n  UserKnownHostsFile {known_hosts_path()}\n"
+            for n, address in enumerate(host_addresses(), 1)
+        )
+    )
+    hosts = [
+        (f"web{n}", {"ssh_config_file": str(ssh_config), "listen_addr": address})
+        for n, address in enumerate(host_addresses(), 1)
+    ]
+    (app / "inventories" / "aliases.py").write_text(f"web = {hosts!r}\n")
+    commit(app, "hosts as the SSH config names them")
+    ok("apply", "-i", "inventories/aliases.py", "--yes", cwd=app)
+    for address in host_addresses():
+        assert served(address) == ("1", "1")
 
 
 WORKER = (
