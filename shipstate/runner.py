@@ -52,7 +52,9 @@ def openssh_command(
     and never asking for a password (one of several at once)."""
     data = {**SSH_DEFAULTS, **spec.data}
     checking = "accept-new" if accept_new_host_keys else data["ssh_strict_host_key_checking"]
-    options = {"StrictHostKeyChecking": checking, "Port": spec.port("ssh")}
+    options = {"StrictHostKeyChecking": checking}
+    if data.get("ssh_port"):  # else the SSH config's, as pyinfra
+        options["Port"] = data["ssh_port"]
     if data.get("ssh_user"):
         options["User"] = data["ssh_user"]
     if data.get("ssh_key"):

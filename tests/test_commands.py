@@ -254,9 +254,16 @@ def test_a_terminal_connects_as_pyinfra_does_with_the_inventorys_data():
     ]  # fmt: skip
     plain = HostSpec(name="-web", data={"ssh_config_file": "/k/config"}, groups=())
     assert openssh_command(plain, True, "true") == [
-        "ssh", "-t", "-oLogLevel=ERROR", "-F", "/k/config", "-oStrictHostKeyChecking=accept-new",
-        "-oPort=22", "--", "-web", "true",
-    ]  # fmt: skip
+        "ssh",
+        "-t",
+        "-oLogLevel=ERROR",
+        "-F",
+        "/k/config",
+        "-oStrictHostKeyChecking=accept-new",
+        "--",
+        "-web",
+        "true",
+    ]  # fmt: skip, the port the SSH config gives, else 22
 
 
 def test_a_process_runs_from_current_in_its_workdir_as_hooks_run():

@@ -203,6 +203,9 @@ def test_hosts_named_by_the_ssh_config_are_deployed_as_its_user(app):
     ok("apply", "-i", "inventories/aliases.py", "--yes", cwd=app)
     for address in host_addresses():
         assert served(address) == ("1", "1")
+    shell = ("run", "-i", "inventories/aliases.py", "-t", "--", "id", "-un")
+    code, shown = in_terminal(*shell, cwd=app)
+    assert code == 0 and shown.splitlines()[-1] == "deploy", shown
 
 
 WORKER = (
