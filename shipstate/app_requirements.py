@@ -7,11 +7,17 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from shipstate.causes import DEVELOPMENT_TOOLS
+from shipstate.causes import (
+    DEVELOPMENT_TOOLS,
+    OLDEST_FOR_PYTHON,
+    REMOVED_FROM_PYTHON,
+    WHEELS_SINCE,
+    dotted,
+)
 from shipstate.config import EXPORTS, in_workdir
 from shipstate.errors import ShipstateError
 from shipstate.locks import CONVERTERS
-from shipstate.python_source import source_text, statements
+from shipstate.python_source import source_text, statements, unguarded_imports
 from shipstate.sandbox import host_pythons
 from shipstate.source import (
     decoded_requirements,
@@ -111,12 +117,6 @@ PINNED = (
 # before 20.1, gunicorn cannot run as `python -m gunicorn`; before 21 it imports pkg_resources,
 # which setuptools 82 and newer (installed with it) lack
 GUNICORN_PINNED = re.compile(PINNED.format("gunicorn"))
-# the first version with wheels for each Python 3 minor (Linux x86-64) of requirements an old
-# project pins: one pinned older is built from source on the servers
-WHEELS_SINCE = {
-    "Pillow": {11: (9, 2), 12: (10, 0), 13: (10, 4), 14: (11, 3)},
-    "psycopg2-binary": {11: (2, 9, 5), 12: (2, 9, 9), 13: (2, 9, 10), 14: (2, 9, 11)},
-}
 # a requirements line, without an environment marker, of what installs on Windows or macOS only
 # (as `pip freeze` there writes them)
 DESKTOP_ONLY = re.compile(
@@ -184,10 +184,6 @@ def _version(written: str) -> tuple[int, ...]:
     return tuple(int(n) for n in written.split("."))
 
 
-def _written(version: tuple[int, ...]) -> str:
-    return ".".join(map(str, version))
-
-
 def allows(text: str, package: str, release: tuple[int, int]) -> bool:
     """Whether the requirements (or a lock) let `package` of `release` or newer install."""
     found = re.search(SPECIFIERS.format(re.sub(r"-", "[-_.]", package)), text)
@@ -213,12 +209,7 @@ def removed_by_upgrades_notes(
     if not requirements.endswith((".txt", ".in", "uv.lock", "poetry.lock")):
         return []
     removed = [r for r in REMOVED_BY_RELEASE if allows(text, r[0], r[3])]
-    code = {
-        path: source_text(app_dir / path)
-        for pattern in (("*.py", "*.html") if removed else ())
-        for path in tracked_files(app_dir, pattern)
-        if "/migrations/" not in f"/{path}" and (app_dir / path).is_file()
-    }
+    code = _tracked_code(app_dir, "*.py", "*.html") if removed else {}
     used: dict[str, dict[str, tuple[str, tuple[int, int]]]] = {}
     for package, pattern, what, release in removed:
         path = next((p for p, code in code.items() if re.search(pattern, code)), None)
@@ -227,19 +218,55 @@ def removed_by_upgrades_notes(
     return [_removed_note(package, uses, requirements, pythons) for package, uses in used.items()]
 
 
+def _tracked_code(app_dir: Path, *patterns: str) -> dict[str, str]:
+    """The text of each file git tracks matching one of `patterns`, but migrations."""
+    return {
+        path: source_text(app_dir / path)
+        for pattern in patterns
+        for path in tracked_files(app_dir, pattern)
+        if "/migrations/" not in f"/{path}" and (app_dir / path).is_file()
+    }
+
+
+def removed_from_python_notes(app_dir: Path, text: str, pythons: Pythons) -> list[str]:
+    """What the app's code imports (not in a `try:`) that Python 3.12 or 3.13 removed: the
+    python3 of Ubuntu 24.04 and Debian 13. distutils is setuptools' too, when required."""
+    removed = {
+        module: minor
+        for module, minor in REMOVED_FROM_PYTHON.items()
+        if module != "distutils" or not re.search(REQUIREMENT_NAMED.format("setuptools"), text)
+    }
+    first: dict[str, str] = {}
+    for path, code in _tracked_code(app_dir, "*.py").items():
+        for module in sorted(unguarded_imports(code) & removed.keys()):
+            first.setdefault(module, path)
+    return [
+        f"the code imports {module} ({path}), which Python 3.{removed[module]} removed: "
+        + (
+            f"the app cannot start on the servers' Python 3.{pythons.minor}"
+            if pythons.minor >= removed[module]
+            else f"servers whose python3 is 3.{removed[module]} or newer (Ubuntu 24.04's is "
+            "3.12, Debian 13's 3.13) cannot start the app"
+        )
+        + f"; update that code (Python 3.{removed[module]}'s \"What's New\" names what replaces "
+        "it)"
+        for module, path in first.items()
+    ]
+
+
 def _removed_note(package: str, uses: dict, requirements: str, pythons: Pythons) -> str:
-    removed_in = _written(min(release for _, release in uses.values()))
+    removed_in = dotted(min(release for _, release in uses.values()))
     runs_since = OLDEST_FOR_PYTHON["Django"].get(pythons.minor) if package == "Django" else None
     return (
         "the code uses "
         + ", ".join(
-            f"{what} ({path}), which {package} {_written(release)} removed"
+            f"{what} ({path}), which {package} {dotted(release)} removed"
             for what, (path, release) in uses.items()
         )
         + f", and {requirements} lets such a {package} install (each new environment takes the "
         + (
             f"newest the servers' Python runs): no Django before {removed_in} runs on their "
-            f"Python 3.{pythons.minor} ({_written(runs_since)} is the oldest that does): "
+            f"Python 3.{pythons.minor} ({dotted(runs_since)} is the oldest that does): "
             "update the code"
             if runs_since and _version(removed_in) <= runs_since
             else f"newest the servers' Python runs): pin the {package} the app was written for "
@@ -343,14 +370,6 @@ def _python(places: list[Path]) -> tuple[str, str] | tuple[None, None]:
 NEWEST_ON_DEBIAN_12 = 11
 # the oldest Python 3 minor each Django major runs on, where newer than Debian 12's
 DJANGO_NEEDS_PYTHON = {6: 12}
-# the oldest version of requirements old projects pin that works on each Python 3 minor: older
-# Djangos import what it removed (collections' ABCs in 3.10, gettext's codeset in 3.11,
-# distutils in 3.12, cgi in 3.13), older psycopg2s do not compile (as measured)
-OLDEST_FOR_PYTHON = {
-    "Django": {11: (2, 2), 12: (3, 2), 13: (4, 1)},
-    "psycopg2": {11: (2, 8, 6), 12: (2, 8, 6)},
-    "psycopg2-binary": {11: (2, 8, 6), 12: (2, 8, 6)},
-}
 # what old code uses that a release of Django, or of a package used with it, removed: (the
 # package, the code's words, what, the release)
 REMOVED_BY_RELEASE = (
@@ -577,7 +596,7 @@ def requirements_notes(
         ),
         *(
             f"{requirements} pins {name} {pinned}, which has no wheel for the servers' Python "
-            f"3.{pythons.minor} ({name} {_written(first)} and newer have one): the "
+            f"3.{pythons.minor} ({name} {dotted(first)} and newer have one): the "
             f"servers build it from source, for which `packages` in shipstate.toml lists "
             f"{', '.join(SERVER_PACKAGES[name])}; a newer pin would need none"
             for name, (pinned, first) in pinned_before_wheels(
@@ -586,7 +605,7 @@ def requirements_notes(
         ),
         *(
             f"{requirements} pins {name} {pinned}, which does not work on the servers' Python "
-            f"3.{pythons.minor} ({name} {_written(oldest)} is the oldest that does): "
+            f"3.{pythons.minor} ({name} {dotted(oldest)} is the oldest that does): "
             f"upgrade {name}, or install an older Python on the servers and name it with "
             "`python` in shipstate.toml"
             for name, (pinned, oldest) in _pinned_before(

@@ -25,6 +25,26 @@ DEVELOPMENT_TOOLS = {
 }  # fmt: skip
 
 
+# the first version with wheels for each Python 3 minor (Linux x86-64) of requirements an old
+# project pins: one pinned older is built from source on the servers
+WHEELS_SINCE = {
+    "Pillow": {11: (9, 2), 12: (10, 0), 13: (10, 4), 14: (11, 3)},
+    "psycopg2-binary": {11: (2, 9, 5), 12: (2, 9, 9), 13: (2, 9, 10), 14: (2, 9, 11)},
+}
+# the oldest version of requirements old projects pin that works on each Python 3 minor: older
+# Djangos import what it removed (collections' ABCs in 3.10, gettext's codeset in 3.11,
+# distutils in 3.12, cgi in 3.13), older psycopg2s do not compile (as measured)
+OLDEST_FOR_PYTHON = {
+    "Django": {11: (2, 2), 12: (3, 2), 13: (4, 1)},
+    "psycopg2": {11: (2, 8, 6), 12: (2, 8, 6)},
+    "psycopg2-binary": {11: (2, 8, 6), 12: (2, 8, 6)},
+}
+
+
+def dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
 # modules of Python's own it removed, by the minor that removed them
 REMOVED_FROM_PYTHON = {
     **dict.fromkeys(("distutils", "imp", "asynchat", "asyncore", "smtpd"), 12),
@@ -33,9 +53,14 @@ REMOVED_FROM_PYTHON = {
     ),
 }
 _OLDER_THAN_PYTHON = (
-    "a requirement older than the servers' Python (the output's traceback names it: Django "
-    "before 2.2 on Python 3.11, before 3.2 on 3.12, before 4.1 on 3.13) imports {}: upgrade it, "
-    "or install an older Python on the servers and name it with `python` in shipstate.toml"
+    "the app's code, or a requirement older than the servers' Python (the output's traceback "
+    "names which: Django "
+    + ", ".join(
+        f"before {dotted(version)} on {'Python ' if minor == 11 else ''}3.{minor}"
+        for minor, version in OLDEST_FOR_PYTHON["Django"].items()
+    )
+    + ") imports {}: update that code or upgrade that requirement, or install an older Python on "
+    "the servers and name it with `python` in shipstate.toml"
 )
 
 
@@ -340,14 +365,17 @@ KNOWN_CAUSES = (
         r"when compiling Pillow",
         f"Pillow {_FROM_SOURCE} the headers of {{0}} on the servers: add libjpeg-dev, "
         f"zlib1g-dev, python3-dev and build-essential to {_PACKAGES}, or pin a Pillow that has "
-        "a wheel for the servers' Python (9.2 and newer for Python 3.11)",
+        f"a wheel for the servers' Python ({dotted(WHEELS_SINCE['Pillow'][11])} and newer for "
+        "Python 3.11)",
     ),
     (
         # its C code older than the servers' Python: 2.8.5 and older on Python 3.11 (seen)
         r"psycopg/\w+\.c:\d+:\d+: error:",
-        "the psycopg2 the requirements pin does not compile for the servers' Python (2.8.6 and "
-        "newer do for Python 3.11 and 3.12): upgrade it, or require psycopg2-binary 2.9.5 or "
-        "newer, which has wheels",
+        "the psycopg2 the requirements pin does not compile for the servers' Python ("
+        f"{dotted(OLDEST_FOR_PYTHON['psycopg2'][11])} and newer do for Python 3.11 and 3.12): "
+        "upgrade it, or require psycopg2-binary "
+        f"{dotted(WHEELS_SINCE['psycopg2-binary'][11])} or newer, which "
+        "has wheels",
     ),
     (
         r"command '[\w./-]*(?:gcc|cc)' failed|Python\.h: No such file or directory",

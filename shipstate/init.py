@@ -551,6 +551,7 @@ def detect(app_dir: Path) -> Detected:
             *app_requirements.removed_by_upgrades_notes(
                 app_dir, requirements, requirements_text, pythons
             ),
+            *app_requirements.removed_from_python_notes(app_dir, requirements_text, pythons),
             *(
                 [
                     "no health route (healthz, health, ping) nor admin found: health_path = "

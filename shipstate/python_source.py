@@ -59,3 +59,27 @@ def source_text(path: Path) -> str:
     except SyntaxError:  # an unknown encoding
         encoding = "utf-8"
     return data.decode(encoding, errors="replace")
+
+
+def unguarded_imports(text: str) -> set[str]:
+    """The top-level packages the module imports, but in a `try:` (which has a fallback)."""
+    body = statements(text)
+    if body is None:
+        return set()
+    module = ast.Module(body=body, type_ignores=[])
+    guarded = {
+        id(node)
+        for tried in ast.walk(module)
+        if isinstance(tried, ast.Try)
+        for statement in tried.body
+        for node in ast.walk(statement)
+    }
+    imported = set()
+    for node in ast.walk(module):
+        if id(node) in guarded:
+            continue
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            imported.add(node.module.partition(".")[0])
+    return imported

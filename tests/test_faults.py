@@ -314,12 +314,13 @@ def test_the_zoneinfo_backport_of_a_python_3_8_freeze_is_named(output):
         ("ModuleNotFoundError: No module named 'cgi'", "cgi, which Python 3.13 removed"),
     ],
 )
-def test_a_requirement_older_than_the_servers_python_is_named(output, imports):
+def test_code_or_a_requirement_older_than_the_servers_python_is_named(output, imports):
     said = hint_for([f"Traceback (most recent call last):\n{output}\n"])
     assert said.startswith(
-        "a requirement older than the servers' Python (the output's traceback names it: Django "
-        f"before 2.2 on Python 3.11, before 3.2 on 3.12, before 4.1 on 3.13) imports {imports}: "
-        "upgrade it, or install an older Python on the servers"
+        "the app's code, or a requirement older than the servers' Python (the output's traceback "
+        "names which: Django before 2.2 on Python 3.11, before 3.2 on 3.12, before 4.1 on 3.13) "
+        f"imports {imports}: update that code or upgrade that requirement, or install an older "
+        "Python on the servers"
     ), said
 
 

@@ -634,6 +634,38 @@ def test_init_then_deploy_a_mezzanine_project_with_the_local_settings_init_asks_
         assert http_get(f"http://{address}/static/css/mezzanine.css")[0] == 200
 
 
+def test_init_names_code_importing_what_newer_pythons_removed(tmp_path):
+    """distutils' strtobool in old settings (Python 3.12 removed it; setuptools has it too),
+    Mezzanine's `import imp` (3.12), cgi (3.13); not one a `try:` falls back from."""
+    project = django_project(tmp_path / "old")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(
+        "from distutils.util import strtobool\n"
+        + settings.read_text()
+        + "try:\n    import cgi\nexcept ImportError:\n    cgi = None\n"
+    )
+    (project / "mysite" / "views.py").write_text("def view():\n    import imp\n")
+    commit_all(project, "old code")
+    said = [n for n in detect(project).notes if n.startswith("the code imports")]
+    assert said == [
+        "the code imports distutils (mysite/settings.py), which Python 3.12 removed: servers whose "
+        "python3 is 3.12 or newer (Ubuntu 24.04's is 3.12, Debian 13's 3.13) cannot start the "
+        "app; update that code (Python 3.12's \"What's New\" names what replaces it)",
+        "the code imports imp (mysite/views.py), which Python 3.12 removed: servers whose python3 "
+        "is 3.12 or newer (Ubuntu 24.04's is 3.12, Debian 13's 3.13) cannot start the app; "
+        "update that code (Python 3.12's \"What's New\" names what replaces it)",
+    ]
+    (project / ".python-version").write_text("3.13\n")
+    (project / "requirements.txt").write_text("Django==5.2.19\nsetuptools==80.9.0\n")
+    commit(project, "Python 3.13, and setuptools' distutils")
+    said = [n for n in detect(project).notes if n.startswith("the code imports")]
+    assert said == [
+        "the code imports imp (mysite/views.py), which Python 3.12 removed: the app cannot start "
+        "on the servers' Python 3.13; update that code (Python 3.12's \"What's New\" names what "
+        "replaces it)"
+    ]
+
+
 def test_an_interrupted_init_leaves_the_files_it_was_writing_as_they_were(tmp_path, monkeypatch):
     project = startproject(tmp_path / "edited")
     (project / "shipstate.toml").write_text("# the user's own edits\n")
