@@ -359,9 +359,21 @@ def _file_fields(app_dir: Path) -> list[str]:
     ]
 
 
+# apps whose models keep files in MEDIA_ROOT (uploads, or thumbnails made of them)
+UPLOADING_APPS = re.compile(
+    r"""["'](oscar|wagtail\.(?:images|documents)|filer|photologue|ckeditor_uploader|"""
+    r"""django_summernote|avatar|markdownx|sorl\.thumbnail|easy_thumbnails|imagekit)[."']"""
+)
+
+
 def media_notes(settings: str, app_dir: Path) -> list[str]:
     outside = _outside_app(settings, MEDIA_ROOT)
-    uploads = [] if re.search(MEDIA_ROOT, settings, re.M) else _file_fields(app_dir)
+    uploads = (
+        []
+        if re.search(MEDIA_ROOT, settings, re.M)
+        else _file_fields(app_dir)
+        or [f"{app} (in INSTALLED_APPS)" for app in UPLOADING_APPS.findall(settings)]
+    )
     if uploads:
         return [
             f"MEDIA_ROOT is not set, and {uploads[0]} has file fields: uploads would be written "

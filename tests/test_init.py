@@ -905,6 +905,23 @@ def test_init_says_uploads_would_be_lost_when_models_have_file_fields_and_no_med
     assert not [note for note in detect(project).notes if note.startswith(said)]
 
 
+def test_init_says_uploads_would_be_lost_when_an_installed_app_keeps_files_and_no_media_root(
+    tmp_path,
+):
+    """django-oscar's docs add its apps (product images) to a startproject's settings, and
+    sorl-thumbnail: neither sets MEDIA_ROOT."""
+    project = startproject(tmp_path / "frobshop")
+    settings = project / "mysite" / "settings.py"
+    text = settings.read_text()
+    settings.write_text(
+        text.replace("INSTALLED_APPS = [", "INSTALLED_APPS = [\n    'oscar.config.Shop',")
+    )
+    said = "MEDIA_ROOT is not set, and oscar (in INSTALLED_APPS) has file fields: uploads would be"
+    assert [note for note in detect(project).notes if note.startswith(said)]
+    settings.write_text(text)
+    assert not [note for note in detect(project).notes if note.startswith("MEDIA_ROOT is not")]
+
+
 LOGGING_TO = """
 LOGGING = {{
     "version": 1,
