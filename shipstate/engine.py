@@ -625,9 +625,13 @@ class Session:
 
     def _archive(self, commit: str) -> bytes:
         archived = self._archives.get(commit)
-        if archived is not None:
-            return archived.result()
-        return release_archive(self.app_dir, commit, self.config.build, self.report)
+        if archived is None:
+            return release_archive(self.app_dir, commit, self.config.build, self.report)
+        if not archived.done():  # a large repository's
+            self.report(f"archiving commit {commit[:12]}")
+            made = archived.result()
+            self.report(f"archived: {len(made) / 1e6:.1f} MB compressed")
+        return archived.result()
 
     def _requirements_made(self, commit: str) -> bytes | None:
         """The requirements file made of the app's lock file, for a new environment."""

@@ -342,7 +342,7 @@ def test_the_plan_shows_the_commits_a_change_makes_live_and_those_it_undoes(app)
 
 
 BUILD_SCRIPT = """\
-import pathlib, sys
+import pathlib, sys, time
 
 with open(sys.argv[1], "a") as runs:
     runs.write("run\\n")
@@ -350,6 +350,7 @@ if pathlib.Path("untracked.txt").exists():
     sys.exit("the build sees files the commit does not have")
 if pathlib.Path("break-the-build").exists():
     sys.exit("the build broke")
+time.sleep(2)  # as a frontend's build takes a while: the apply waits for it, saying so
 pathlib.Path("assets").mkdir()
 version = pathlib.Path("hello/version.py").read_text().strip()
 pathlib.Path("assets/built.txt").write_text(f"built from {version}")
@@ -377,6 +378,9 @@ def test_a_build_runs_on_this_machine_once_per_commit_and_its_outputs_are_deploy
     (app / "untracked.txt").write_text("not in the commit")
     first = ok("apply", *INVENTORY, "--limit", "sandbox-1", "--yes", cwd=app)
     assert "build: running `python3 build.py" in first.stderr and "build: done (" in first.stderr
+    assert re.search(
+        r"\narchiving commit \w{12}\n(.*\n)*archived: [\d.]+ MB compressed\n", first.stderr
+    )
     assert f"with what `python3 build.py {runs}` makes on this machine" in first.stdout
     assert runs.read_text() == "run\n"
     built = on_host(host_addresses()[0], "cat /srv/hello/current/assets/built.txt").stdout
