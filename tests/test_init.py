@@ -58,14 +58,15 @@ def startproject(path):
     return commit_all(django_project(path), "django-admin startproject")
 
 
-def deploy_serving_the_admin(app, fleet, login="/admin/login/"):
-    """Commit what init wrote, apply it to the sandbox: every host serves Django's admin."""
+def deploy_serving_the_admin(app, fleet, login="/admin/login/", showing="Django"):
+    """Commit what init wrote, apply it to the sandbox: every host serves Django's admin (or
+    the page at `login`, `showing` that)."""
     commit(app, "shipstate init")
     (app / "inventories" / "sandbox.py").write_text(fleet.read_text())
     ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=app)
     for address in host_addresses():
         status, body, _ = http_get(f"http://{address}{login}", host="localhost")
-        assert status == 200 and "Django" in body
+        assert status == 200 and showing in body
 
 
 def uploaded_settings(found) -> tuple[str | None, str]:
@@ -625,12 +626,8 @@ def test_init_then_deploy_a_mezzanine_project_with_the_local_settings_init_asks_
         .replace('shared = ["media/"]', 'shared = ["media/", "dev.db"]')
         .replace('run = "once"', 'run = "every-host"')
     )
-    commit(project, "the servers' local settings, as init's note says")
-    (project / "inventories" / "sandbox.py").write_text(fleet.read_text())
-    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project)
+    deploy_serving_the_admin(project, fleet, login="/blog/", showing="Mezzanine")
     for address in host_addresses():
-        status, body, _ = http_get(f"http://{address}/blog/", host="localhost")
-        assert status == 200 and "Mezzanine" in body
         assert http_get(f"http://{address}/static/css/mezzanine.css")[0] == 200
 
 
