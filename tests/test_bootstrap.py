@@ -122,6 +122,50 @@ def test_bootstrap_bare_hosts_then_deploy_as_deploy(fleet, tmp_path):
         shutil.rmtree(app, ignore_errors=True)
 
 
+def test_bootstrap_then_deploy_and_roll_back_on_debian_13_hosts(fleet, tmp_path):
+    """Hosts of Debian 13, as new servers now run (Python 3.13, OpenSSH 10, supervisor 4.2.5):
+    bootstrap installs the app's packages there with apt, the app deploys and rolls back."""
+    app = make_app(tmp_path / "app")
+    try:
+        ok("sandbox", "down")
+        up = ("sandbox", "up", "--hosts", "2", "--bare", "--debian", "trixie", "--app", "hello")
+        ok(*up, cwd=app)
+        addresses = ["127.0.0.11", "127.0.0.12"]
+        for address in addresses:
+            assert on_host(address, "cat /etc/debian_version").stdout.startswith("13.")
+        config = app / "shipstate.toml"
+        config.write_text('packages = ["jq"]\n' + config.read_text())
+        commit(app, "the app's packages")
+        assert ok("bootstrap", *INVENTORY, cwd=app).stdout.startswith(
+            "sandbox-1, sandbox-2: changed"
+        )
+        ok("apply", *INVENTORY, "--yes", cwd=app)
+        set_version(app, "2")
+        ok("apply", *INVENTORY, "--yes", cwd=app)
+        ok("rollback", *INVENTORY, "--yes", cwd=app)
+        for address in addresses:
+            status, body, _ = http_get(f"http://{address}/healthz")
+            assert status == 200 and json.loads(body)["version"] == "1", body
+            assert on_host(address, "jq --version").returncode == 0
+            python = on_host(address, "/srv/hello/current/venv/bin/python --version").stdout
+            assert python.startswith("Python 3.13."), python
+        again = shipstate("sandbox", "up", "--hosts", "2", "--app", "hello", cwd=app)
+        assert again.code == 1 and "already up: 2 bare Debian 13 host(s)" in again.stderr
+    finally:
+        ok("sandbox", "down")
+        ok("sandbox", "up", "--hosts", str(FLEET_SIZE), "--app", "hello", cwd=fleet.parent.parent)
+        shutil.rmtree(app, ignore_errors=True)
+
+
+def test_a_debian_release_the_sandbox_lacks_is_refused(tmp_path):
+    refused = shipstate("sandbox", "up", "--debian", "14", "--app", "hello", cwd=tmp_path)
+    assert refused.code == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr == (
+        "error: --debian 14: not a Debian release the sandbox has\n"
+        "hint: one of 12 (bookworm), 13 (trixie)\n"
+    )
+
+
 # needrestart's apt hook, as Ubuntu 22.04+ has it; its stand-in notes that it ran (the real
 # one asks which services to restart, and so waits for an answer) unless told to skip
 NEEDRESTART_HOOK = """

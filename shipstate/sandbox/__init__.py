@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
@@ -156,21 +157,93 @@ def _port_free_to_connect(addr: str, port: int) -> bool:
     return False
 
 
-def running(count: int, bare: bool = False) -> list[SandboxHost]:
+def running(count: int, bare: bool = False, debian: str | None = None) -> list[SandboxHost]:
     """The sandbox's hosts if it is up as asked, [] if it is down; an error if it is up with
     other hosts."""
     alive = alive_hosts()
     if not alive:
         return []
     state = _state()
-    if (state["bare"], len(alive)) != (bare, count):
-        kind = " bare" if state["bare"] else ""
+    up_debian = state.get("debian")
+    if (state["bare"], len(alive), up_debian) != (bare, count, debian):
+        kind = (" bare" if state["bare"] else "") + (f" Debian {up_debian}" if up_debian else "")
+        options = (" --bare" if state["bare"] else "") + (
+            f" --debian {up_debian}" if up_debian else ""
+        )
         raise ShipstateError(
             f"the sandbox is already up: {len(alive)}{kind} host(s), for {apps_text()}",
-            hint=f"use it as it is (--hosts {len(alive)}{' --bare' if state['bare'] else ''}), "
-            "or `shipstate sandbox down` first",
+            hint=f"use it as it is (--hosts {len(alive)}{options}), or `shipstate sandbox down` "
+            "first",
         )
     return alive
+
+
+# the Debian releases hosts may run instead of this machine's own system, by number
+DEBIAN_RELEASES = {"12": "bookworm", "13": "trixie"}
+ROOTS = Path(os.environ.get("SHIPSTATE_SANDBOX_ROOTS", "/opt/shipstate-sandbox-roots"))
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+# what a host runs (sshd, nginx, supervisord) and what bootstrap installs, as this machine has
+ROOT_PACKAGES = (
+    "openssh-server", "nginx", "supervisor", "sudo", "python3", "python3-venv", "tar", "procps",
+    "ca-certificates",
+)  # fmt: skip
+
+
+def debian_release(asked: str) -> str:
+    """The release number `--debian` names, by number or by name (13, trixie)."""
+    names = {name: number for number, name in DEBIAN_RELEASES.items()}
+    if asked in DEBIAN_RELEASES or asked in names:
+        return names.get(asked, asked)
+    raise ShipstateError(
+        f"--debian {asked}: not a Debian release the sandbox has",
+        hint="one of "
+        + ", ".join(f"{number} ({name})" for number, name in DEBIAN_RELEASES.items()),
+    )
+
+
+def debian_root(release: str, report: Callable[[str], None]) -> Path:
+    """The system of Debian `release` the hosts run, made once by debootstrap (kept in ROOTS),
+    trusting what this machine trusts: the certificate authorities it added, its pip.conf."""
+    suite = DEBIAN_RELEASES[release]
+    root = ROOTS / suite
+    if root.is_dir():
+        return root
+    if not shutil.which("debootstrap"):
+        raise ShipstateError(
+            f"--debian {release} needs debootstrap, which is not installed",
+            hint="apt-get install debootstrap",
+        )
+    report(f"making the hosts' Debian {release} ({suite}) with debootstrap, once (~1 min)")
+    partial = ROOTS / f".{suite}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    ROOTS.mkdir(parents=True, exist_ok=True)
+    made = subprocess.run(
+        [
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={','.join(ROOT_PACKAGES)}",
+            suite,
+            str(partial),
+            DEBIAN_MIRROR,
+        ],  # fmt: skip
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    if made.returncode != 0:
+        said = made.stdout.decode(errors="replace").splitlines()
+        raise ShipstateError(
+            f"debootstrap of Debian {release} failed; its last lines:\n" + "\n".join(said[-10:]),
+            hint=f"check that {DEBIAN_MIRROR} answers, then run sandbox up again",
+        )
+    added = Path("/usr/local/share/ca-certificates")
+    for certificate in added.rglob("*.crt") if added.is_dir() else ():
+        shutil.copy2(certificate, partial / certificate.relative_to("/"))
+    subprocess.run(["chroot", str(partial), "update-ca-certificates"], capture_output=True)
+    if Path("/etc/pip.conf").is_file():
+        shutil.copy2("/etc/pip.conf", partial / "etc/pip.conf")
+    partial.rename(root)
+    return root
 
 
 def _state() -> dict:
@@ -281,11 +354,15 @@ def _commands(steps: list[list[str]]) -> str:
     return " && ".join(map(shlex.join, steps))
 
 
-def up(count: int, layout: Layout, bare: bool = False) -> list[SandboxHost]:
+def up(
+    count: int, layout: Layout, bare: bool = False, debian: tuple[str, Path] | None = None
+) -> list[SandboxHost]:
+    """Start `count` hosts: running this machine's system, or `debian`'s (its release and
+    root, debian_root())."""
     _preflight()
     if not 1 <= count <= MAX_HOSTS:
         raise ShipstateError(f"--hosts must be from 1 to {MAX_HOSTS}", hint="e.g. --hosts 3")
-    if running(count, bare):
+    if running(count, bare, debian and debian[0]):
         raise ShipstateError("the sandbox is already up", hint="`shipstate sandbox status`")
     names = [(f"sandbox-{i}", address(i)) for i in range(1, count + 1)]
     taken = [f"{a}:{p}" for _, a in names for p in (22, 80) if _port_taken(a, p)]
@@ -326,7 +403,10 @@ def up(count: int, layout: Layout, bare: bool = False) -> list[SandboxHost]:
                 "SANDBOX_ADDR": addr,
                 "SANDBOX_SETUP": _commands(_host_setup(layout)),
                 "SANDBOX_BARE": "1" if bare else "0",
-                "SANDBOX_PYTHONS": " ".join(
+                "SANDBOX_ROOT": str(debian[1]) if debian else "",
+                "SANDBOX_PYTHONS": ""
+                if debian
+                else " ".join(
                     f"{name}={path}" for name, path in host_pythons().items() if name != "python3"
                 ),
             }
@@ -352,7 +432,7 @@ def up(count: int, layout: Layout, bare: bool = False) -> list[SandboxHost]:
                     cwd="/",
                 )
             started.append(SandboxHost(name=name, address=addr, pid=process.pid))
-            _write_state(started, layout.app, bare)
+            _write_state(started, layout.app, bare, debian and debian[0])
         deadline = time.monotonic() + 60
         for host in started:
             _wait_ready(host.dir, host.address, deadline)
@@ -366,8 +446,13 @@ def up(count: int, layout: Layout, bare: bool = False) -> list[SandboxHost]:
     return started
 
 
-def _write_state(started: list[SandboxHost], app: str, bare: bool) -> None:
-    state = {"apps": {app: FIRST_APP_PORT}, "bare": bare, "hosts": [asdict(h) for h in started]}
+def _write_state(started: list[SandboxHost], app: str, bare: bool, debian: str | None) -> None:
+    state = {
+        "apps": {app: FIRST_APP_PORT},
+        "bare": bare,
+        "debian": debian,
+        "hosts": [asdict(h) for h in started],
+    }
     _state_file().write_text(json.dumps(state))
 
 

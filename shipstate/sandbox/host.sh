@@ -1,6 +1,7 @@
 #!/bin/bash
 # PID 1 of one sandbox host, run by `unshare --mount --pid --uts --fork --mount-proc`.
-# Env: SANDBOX_BASE, SANDBOX_HOST_DIR, SANDBOX_NAME, SANDBOX_ADDR, SANDBOX_BARE, SANDBOX_SETUP.
+# Env: SANDBOX_BASE, SANDBOX_HOST_DIR, SANDBOX_NAME, SANDBOX_ADDR, SANDBOX_BARE, SANDBOX_SETUP,
+# SANDBOX_ROOT (a Debian release's system, in place of this machine's; else empty).
 set -euo pipefail
 d=$SANDBOX_HOST_DIR
 addr=$SANDBOX_ADDR
@@ -8,7 +9,7 @@ hostname "$SANDBOX_NAME"
 
 for top in etc usr var root; do
   mkdir -p "$d/upper/$top" "$d/work/$top"
-  mount -t overlay "sandbox-$top" -o "lowerdir=/$top,upperdir=$d/upper/$top,workdir=$d/work/$top" "/$top"
+  mount -t overlay "sandbox-$top" -o "lowerdir=$SANDBOX_ROOT/$top,upperdir=$d/upper/$top,workdir=$d/work/$top" "/$top"
 done
 for top in srv home tmp var/log; do
   mkdir -p "$d/$top" "/$top"
