@@ -221,7 +221,7 @@ try:
         page, HTTP_HOST=host, HTTP_X_FORWARDED_PROTO=scheme
     )
 except Exception:
-    traceback.print_exc(limit=-4, file=sys.stdout)
+    print(traceback.format_exc(limit=-4).partition("\\n")[2], end="")  # its last frames
     print("(what %s raised)" % said)
 else:
     print("%s answered HTTP %d" % (said, answer.status_code))

@@ -824,7 +824,8 @@ def test_ssh_connection_dropped_while_preparing(deployed):
     for line in victim.stderr:
         if "all 3 hosts: upload done" in line:
             break
-    dropped = on_host(host_addresses()[1], "pkill -f '^sshd: deploy'")  # while the hook sleeps
+    # while the hook sleeps; OpenSSH 10 names a session's process sshd-session
+    dropped = on_host(host_addresses()[1], "pkill -f '^sshd(-session)?: deploy'")
     assert dropped.returncode == 0, dropped.stderr
     _, stderr = victim.communicate(timeout=300)
     assert victim.returncode == 1, stderr
