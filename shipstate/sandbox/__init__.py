@@ -225,7 +225,7 @@ def debian_root(release: str, report: Callable[[str], None]) -> Path:
             suite,
             str(partial),
             DEBIAN_MIRROR,
-        ],  # fmt: skip
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
