@@ -16,14 +16,22 @@ from shipstate.split_settings import SplitSettings, split_settings
 ASGI_APPLICATION = re.compile(r"""^ASGI_APPLICATION\s*=\s*["']([\w.]+)\.(\w+)["']""", re.M)
 
 
+# Mezzanine's manage.py: "%s.settings" % real_project_name("mysite")
+MEZZANINE_SETTINGS = r"""['"]%s\.settings['"]\s*%\s*real_project_name\(\s*['"](\w+)['"]\s*\)"""
+
+
 def manage_py_settings(app_dir: Path) -> tuple[str, bool]:
     """The settings module manage.py names; else the project's only one, and True."""
     manage = app_dir / "manage.py"
+    text = source_text(manage)
     found = re.search(  # setdefault("...", "x") or environ["..."] = "x"
-        r"DJANGO_SETTINGS_MODULE['\"]\s*(?:,|\]\s*=)\s*['\"]([\w.]+)['\"]", source_text(manage)
+        r"DJANGO_SETTINGS_MODULE['\"]\s*(?:,|\]\s*=)\s*['\"]([\w.]+)['\"]", text
     )
     if found:
         return found.group(1), False
+    mezzanine = re.search(MEZZANINE_SETTINGS, text)
+    if mezzanine:
+        return f"{mezzanine[1]}.settings", False
     modules = [f"{p.parent.name}.settings" for p in sorted(app_dir.glob("*/settings.py"))]
     modules += [
         f"{package.parent.name}.settings.{name}"

@@ -541,7 +541,9 @@ def detect(app_dir: Path) -> Detected:
                 if settings_found_so
                 else []
             ),
-            *settings_read.setting_notes(settings, settings_module, in_git=not ignored),
+            *settings_read.setting_notes(
+                settings, settings_module, not ignored, bool(read.optional_missing)
+            ),
             *settings_read.allowed_hosts_notes(allowed_hosts, served_at),
             *django_settings.out_of_git_notes(read),
             *files_read_notes,

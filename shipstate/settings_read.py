@@ -257,13 +257,17 @@ def allowed_hosts_notes(allowed: AllowedHosts, served_at: ServerNames) -> list[s
     return []
 
 
-def setting_notes(settings: str, module: str, in_git: bool) -> tuple[str, ...]:
+def setting_notes(
+    settings: str, module: str, in_git: bool, optional_missing: bool = False
+) -> tuple[str, ...]:
+    """On the settings' values; on those they lack, but when a settings file they import when
+    there is one may set them (`optional_missing`: its note says so)."""
     notes = []
     for name, bad, note in SETTING_NOTES:
         values = re.findall(rf"^{name}\s*=\s*(.+)$", settings, re.M)
         if values and re.match(bad, values[-1]) and (in_git or name != "SECRET_KEY"):
             notes.append(note)
-    for name, without in UNSET_SETTINGS if settings else ():
+    for name, without in UNSET_SETTINGS if settings and not optional_missing else ():
         if not re.search(rf"^{name}\s*=", settings, re.M):
             notes.append(f"{module} (with what it star-imports) sets no {name}: {without}")
     noted = set()

@@ -575,8 +575,24 @@ urlpatterns = [
 """
 
 
+MEZZANINE_MANAGE_PY = """\
+import os
+import sys
+
+if __name__ == "__main__":
+    from mezzanine.utils.conf import real_project_name
+
+    settings_module = "%s.settings" % real_project_name("mysite")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+"""
+
+
 def mezzanine_project(path):
     project = django_project(path)
+    (project / "manage.py").write_text(MEZZANINE_MANAGE_PY)
     (project / "mysite" / "settings.py").write_text(MEZZANINE_SETTINGS)
     (project / "mysite" / "urls.py").write_text(MEZZANINE_URLS)
     (project / "mysite" / "local_settings.py").write_text(
@@ -591,11 +607,18 @@ def mezzanine_project(path):
 
 
 def test_init_reads_a_mezzanine_project_as_mezzanine_runs_it(tmp_path):
-    """Its roots made of STATIC_URL.strip("/"), its OPTIONAL_APPS (installed when they
-    import), the sqlite3 of a comment, and the local_settings.py it runs when there is one."""
+    """Its manage.py's settings module, its roots made of STATIC_URL.strip("/"), its
+    OPTIONAL_APPS (installed when they import), the sqlite3 of a comment, and the
+    local_settings.py it runs when there is one (what the settings lack without it is said
+    there, not once more)."""
     found = detect(mezzanine_project(tmp_path / "hello"))
+    assert found.settings == "mysite.settings"
     assert (found.static_root, found.media_root) == ("static", "media")
-    assert not [n for n in found.notes if "debug_toolbar" in n or "SQLite database" in n]
+    assert not [
+        n
+        for n in found.notes
+        if "debug_toolbar" in n or "SQLite database" in n or "sets no" in n or "manage.py" in n
+    ]
     assert (
         "the settings import mysite/local_settings.py when there is one, and git has none: the "
         "releases run without it, where the settings set no SECRET_KEY: give the servers one "
