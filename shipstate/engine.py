@@ -185,13 +185,16 @@ def recovery_commands(
 
 
 def read_public_key(path: Path | None, spec: HostSpec) -> str:
-    """The deploy user's public key: `path`, else the inventory's ssh_key + .pub, else ~/.ssh's."""
+    """The deploy user's public key: `path`, else the inventory's ssh_key + .pub, else the SSH
+    config's IdentityFile + .pub, else ~/.ssh's."""
     home = Path.home() / ".ssh"
+    keys = [spec.data["ssh_key"]] if spec.data.get("ssh_key") else []
+    keys += _ssh_config(spec).get("identityfile", [])
     candidates = (
         [path]
         if path
         else [
-            *([Path(f"{spec.data['ssh_key']}.pub")] if spec.data.get("ssh_key") else []),
+            *(Path(f"{key}.pub").expanduser() for key in keys),
             home / "id_ed25519.pub",
             home / "id_rsa.pub",
         ]
@@ -216,12 +219,17 @@ def read_public_key(path: Path | None, spec: HostSpec) -> str:
 
 def ssh_user(spec: HostSpec) -> str:
     """Who pyinfra logs in as: the inventory's ssh_user, else the SSH config's `User` for the
-    host (~/.ssh/config, or the inventory's ssh_config_file), else this machine's user."""
+    host, else this machine's user."""
+    return str(spec.data.get("ssh_user") or _ssh_config(spec).get("user") or getpass.getuser())
+
+
+def _ssh_config(spec: HostSpec) -> dict:
+    """What the SSH config (~/.ssh/config, or the inventory's ssh_config_file) says of the host,
+    as pyinfra reads it."""
     from pyinfra.connectors.sshuserclient.client import get_ssh_config
 
     config = get_ssh_config(spec.data.get("ssh_config_file"))
-    configured = config.lookup(spec.address).get("user") if config else None
-    return str(spec.data.get("ssh_user") or configured or getpass.getuser())
+    return config.lookup(spec.address) if config else {}
 
 
 def home_of(user: str) -> str:

@@ -26,6 +26,7 @@ from shipstate.commands import (
     write_text,
 )
 from shipstate.config import parse_config
+from shipstate.engine import read_public_key, ssh_user
 from shipstate.inventory import HostSpec
 from shipstate.layout import Layout
 from shipstate.runner import openssh_command
@@ -264,6 +265,20 @@ def test_a_terminal_connects_as_pyinfra_does_with_the_inventorys_data():
         "-web",
         "true",
     ]  # fmt: skip, the port the SSH config gives, else 22
+
+
+def test_a_host_named_as_the_ssh_config_names_it_has_its_user_and_key(tmp_path):
+    key = tmp_path / "web_key"
+    (tmp_path / "web_key.pub").write_text("ssh-ed25519 AAAAC3Nz web\n")
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host web1\n  HostName 127.0.0.11\n  User deploy\n  IdentityFile {key}\n")
+    aliased = HostSpec(name="web1", data={"ssh_config_file": str(config)}, groups=())
+    assert ssh_user(aliased) == "deploy"
+    assert read_public_key(None, aliased) == "ssh-ed25519 AAAAC3Nz web"
+    named = HostSpec(
+        name="web1", data={"ssh_config_file": str(config), "ssh_user": "app"}, groups=()
+    )
+    assert ssh_user(named) == "app", "the inventory's, as pyinfra logs in"
 
 
 def test_a_process_runs_from_current_in_its_workdir_as_hooks_run():
