@@ -181,8 +181,7 @@ def base_dir(modules: Path, settings_module: str, settings: str) -> Path | None:
     """BASE_DIR: the settings file's directory, or as many above it as BASE_DIR's `.parent`s,
     `.parents[n]` or `os.path.dirname`s of `__file__` say; None when set otherwise."""
     found = _module_file(modules, settings_module)
-    values = re.findall(r"^BASE_DIR\s*=\s*(.*__file__.*)$", settings, re.M)
-    return _from_file(found, values[-1]) if found and values else None
+    return _root_named(settings, found, "BASE_DIR") if found else None
 
 
 def _from_file(file: Path, value: str) -> Path | None:

@@ -637,8 +637,7 @@ class Session:
             return release_archive(self.app_dir, commit, self.config.build, self.report)
         if not archived.done():  # a large repository's
             self.report(f"archiving commit {commit[:12]}")
-            made = archived.result()
-            self.report(f"archived: {len(made) / 1e6:.1f} MB compressed")
+            self.report(f"archived: {len(archived.result()) / 1e6:.1f} MB compressed")
         return archived.result()
 
     def _requirements_made(self, commit: str) -> bytes | None:
