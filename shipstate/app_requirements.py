@@ -201,18 +201,26 @@ def allows(text: str, package: str, release: tuple[int, int]) -> bool:
     return True
 
 
-def removed_by_upgrades_notes(
-    app_dir: Path, requirements: str, text: str, pythons: Pythons
+def removed_notes(app_dir: Path, requirements: str, text: str, pythons: Pythons) -> list[str]:
+    """What the app's code (read once) uses that a newer Django or Python removed."""
+    code = _tracked_code(app_dir, "*.py", "*.html")
+    return [
+        *_removed_by_upgrades_notes(code, requirements, text, pythons),
+        *_removed_from_python_notes(code, text, pythons),
+    ]
+
+
+def _removed_by_upgrades_notes(
+    code: dict[str, str], requirements: str, text: str, pythons: Pythons
 ) -> list[str]:
     """What the app's code uses that a version of Django (or of a package used with it) its
     requirements (a pip requirements file, or the lock of uv or Poetry) let install removed."""
     if not requirements.endswith((".txt", ".in", "uv.lock", "poetry.lock")):
         return []
     removed = [r for r in REMOVED_BY_RELEASE if allows(text, r[0], r[3])]
-    code = _tracked_code(app_dir, "*.py", "*.html") if removed else {}
     used: dict[str, dict[str, tuple[str, tuple[int, int]]]] = {}
     for package, pattern, what, release in removed:
-        path = next((p for p, code in code.items() if re.search(pattern, code)), None)
+        path = next((p for p, source in code.items() if re.search(pattern, source)), None)
         if path:
             used.setdefault(package, {})[what] = (path, release)
     return [_removed_note(package, uses, requirements, pythons) for package, uses in used.items()]
@@ -228,7 +236,7 @@ def _tracked_code(app_dir: Path, *patterns: str) -> dict[str, str]:
     }
 
 
-def removed_from_python_notes(app_dir: Path, text: str, pythons: Pythons) -> list[str]:
+def _removed_from_python_notes(code: dict[str, str], text: str, pythons: Pythons) -> list[str]:
     """What the app's code imports (not in a `try:`) that Python 3.12 or 3.13 removed: the
     python3 of Ubuntu 24.04 and Debian 13. distutils is setuptools' too, when required."""
     removed = {
@@ -237,8 +245,10 @@ def removed_from_python_notes(app_dir: Path, text: str, pythons: Pythons) -> lis
         if module != "distutils" or not re.search(REQUIREMENT_NAMED.format("setuptools"), text)
     }
     first: dict[str, str] = {}
-    for path, code in _tracked_code(app_dir, "*.py").items():
-        for module in sorted(unguarded_imports(code) & removed.keys()):
+    for path, source in code.items():
+        if not path.endswith(".py"):
+            continue
+        for module in sorted(unguarded_imports(source) & removed.keys()):
             first.setdefault(module, path)
     return [
         f"the code imports {module} ({path}), which Python 3.{removed[module]} removed: "

@@ -550,10 +550,7 @@ def detect(app_dir: Path) -> Detected:
             *(_optional_settings_note(path, settings) for path in read.optional_missing),
             *app_requirements.requirements_notes(app_dir, requirements, requirements_text, pythons),
             *_python_2_notes(app_dir, read.files),
-            *app_requirements.removed_by_upgrades_notes(
-                app_dir, requirements, requirements_text, pythons
-            ),
-            *app_requirements.removed_from_python_notes(app_dir, requirements_text, pythons),
+            *app_requirements.removed_notes(app_dir, requirements, requirements_text, pythons),
             *(
                 [
                     "no health route (healthz, health, ping) nor admin found: health_path = "
