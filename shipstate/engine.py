@@ -68,6 +68,7 @@ from shipstate.source import (
     CommitChange,
     LocalSecrets,
     Source,
+    check_database_url,
     check_directories,
     check_shared_files,
     commits_between,
@@ -467,6 +468,7 @@ class Session:
                 )
                 check_directories(self.app_dir, source, self.config.workdir, self.config.pythonpath)
                 check_shared_files(self.app_dir, source, self.config.shared_files)
+                check_database_url(self.config, secrets, self.inventory_name)
                 archived = (
                     pool.submit(
                         release_archive,

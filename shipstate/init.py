@@ -175,6 +175,45 @@ def _env_example(app_dir: Path, places: list[Path]) -> str | None:
     return next((f.relative_to(app_dir).as_posix() for f in found if f.is_file()), None)
 
 
+def _sqlite_in_env_file(
+    app_dir: Path, places: list[Path], env_example: str | None
+) -> tuple[str, str] | None:
+    """The SQLite file the DATABASE_URL of the app's .env (else of its example) names, and
+    that file's path from `app_dir`."""
+    files = dict.fromkeys([*(place / ".env" for place in places), app_dir / (env_example or ".")])
+    for file in (f for f in files if f.is_file()):
+        url = LocalSecrets(content=file.read_bytes(), digest="").variables.get("DATABASE_URL")
+        if url:
+            named = re.fullmatch(r"sqlite:///([^?#]+)", url)
+            return (named[1], file.relative_to(app_dir).as_posix()) if named else None
+    return None
+
+
+def _outside_release(path: str) -> bool:
+    return path.startswith("/") or ".." in path.split("/")
+
+
+def _sqlite_in_env_notes(found: tuple[str, str] | None, root: str) -> list[str]:
+    if found is None:
+        return []
+    path, file = found
+    every_host = (
+        "for one database for every host, give the secrets files a database server's URL and "
+        'set the migrate hook\'s run = "once"'
+    )
+    if _outside_release(path):
+        return [
+            f"DATABASE_URL in {file} is a SQLite file of this machine ({path}): in each "
+            f"inventory's secrets file, name one on the servers outside the releases (as "
+            f"sqlite:///{root}/shared/db.sqlite3; migrate runs on every host); or {every_host}"
+        ]
+    return [
+        f"DATABASE_URL in {file} is SQLite ({path}, in the directory the app runs in: each "
+        "release's): it is in `shared`, so the releases of each host keep one database (migrate "
+        f"runs on every host); {every_host}"
+    ]
+
+
 def _manage_py(app_dir: Path) -> tuple[list[str], list[str]]:
     """The directories holding manage.py: "." (the app's root), else those one below it; and,
     when none does, the deeper ones git tracks."""
@@ -377,6 +416,13 @@ def detect(app_dir: Path) -> Detected:
     sqlite_by_default = None if sqlite_named else settings_read.sqlite_url_default(settings)
     sqlite_file = sqlite_named or sqlite_by_default
     sqlite_outside = None if sqlite_file else settings_read.sqlite_outside(settings)
+    sqlite_in_env = (
+        None
+        if sqlite_file or sqlite_outside or "DATABASE_URL" not in environment
+        else _sqlite_in_env_file(app_dir, [app_dir, project], env_example)
+    )
+    in_release = sqlite_in_env and not _outside_release(sqlite_in_env[0])
+    sqlite_in_release = in_app(sqlite_in_env[0]) if in_release else None
     media_root = settings_read.relative_to_base(settings, MEDIA_ROOT)
     log_files = re.findall(LOG_FILE, settings, re.M)
     log_paths = tuple(
@@ -463,8 +509,8 @@ def detect(app_dir: Path) -> Detected:
         asgi=f"{asgi[1]}:{asgi[2] or 'application'}" if asgi else None,
         requirements=requirements,
         static_root=static_root and below_base(static_root),
-        sqlite_file=sqlite_file and below_base(sqlite_file),
-        sqlite_outside=bool(sqlite_outside),
+        sqlite_file=below_base(sqlite_file) if sqlite_file else sqlite_in_release,
+        sqlite_outside=bool(sqlite_outside or sqlite_in_env),
         media_root=media_root and below_base(media_root),
         media_url=settings_read.url_setting(settings, "MEDIA_URL", "/media/"),
         static_url=settings_read.url_setting(settings, "STATIC_URL", "/static/"),
@@ -568,6 +614,9 @@ def detect(app_dir: Path) -> Detected:
                 sqlite_outside,
                 settings,
                 f"{former_root}-shipstate" if former_root else default_root(name),
+            ),
+            *_sqlite_in_env_notes(
+                sqlite_in_env, f"{former_root}-shipstate" if former_root else default_root(name)
             ),
             *settings_read.database_notes(settings),
             *(

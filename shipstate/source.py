@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shipstate.config import Build, Hook, Secrets
+from shipstate.config import Build, Config, Hook, Secrets, in_workdir
 from shipstate.errors import ShipstateError
 from shipstate.locks import CONVERTERS, LOCAL_HINT, LOCAL_SOURCE
 
@@ -333,6 +333,31 @@ def check_shared_files(app_dir: Path, source: Source, files: tuple[str, ...]) ->
             )
 
 
+def check_database_url(config: Config, secrets: "LocalSecrets | None", inventory: str) -> None:
+    """The SQLite file a DATABASE_URL ([env]'s, else the inventory's secrets file's) names in
+    the directory the app runs in is one `shared` keeps: else each release has an empty one."""
+    from_secrets = secrets.variables if secrets and config.secrets_env_file else {}
+    url = config.env.get("DATABASE_URL") or from_secrets.get("DATABASE_URL", "")
+    named = re.fullmatch(r"sqlite:///([^/?#][^?#]*)", url)
+    if not named or named[1] == ":memory:":
+        return
+    path = posixpath.normpath(in_workdir(config.workdir, named[1]))
+    kept = path in config.shared_files or any(path.startswith(f"{d}/") for d in config.shared_dirs)
+    if not kept and not path.startswith("../"):
+        given = (
+            "[env]"
+            if "DATABASE_URL" in config.env
+            else config.secrets.file.replace("{inventory}", inventory)
+        )
+        raise ShipstateError(
+            f"DATABASE_URL ({given}) names a SQLite file in the release ({path}): each release "
+            "would start with an empty database of its own",
+            hint=f'add "{path}" to shared in shipstate.toml (one database per host, kept by '
+            'every release; the migrate hook\'s run = "every-host"), or name a file outside '
+            f"the releases (sqlite:///{config.root}/shared/db.sqlite3)",
+        )
+
+
 def _committed(app_dir: Path, commit: str, prefix: str, path: str, by: str | None) -> bytes:
     try:
         return _git(app_dir, "show", f"{commit}:{prefix}{path}", binary=True)
@@ -630,14 +655,21 @@ class LocalSecrets(BaseModel):
     digest: str
 
     @property
-    def names(self) -> frozenset[str]:
-        """The variables it sets, read as the servers read it (commands.ENV_FILE)."""
+    def variables(self) -> dict[str, str]:
+        """The variables it sets and their values, read as the servers read it
+        (commands.ENV_FILE: the first setting of a name wins)."""
         lines = (line.partition("=") for line in self.content.decode(errors="replace").splitlines())
-        return frozenset(
-            key.strip().removeprefix("export ").strip()
-            for key, is_set, _ in lines
-            if is_set and key.strip() and not key.lstrip().startswith("#")
-        )
+        found: dict[str, str] = {}
+        for key, is_set, value in lines:
+            if is_set and key.strip() and not key.lstrip().startswith("#"):
+                found.setdefault(
+                    key.strip().removeprefix("export ").strip(), value.strip().strip("\"'")
+                )
+        return found
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.variables)
 
 
 def read_secrets(app_dir: Path, secrets: Secrets | None, inventory: str) -> LocalSecrets | None:

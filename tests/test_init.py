@@ -137,6 +137,49 @@ def test_init_then_deploy_a_fresh_startproject(tmp_path, fleet):
         assert answered.returncode == 0, answered.stderr
 
 
+def test_init_then_deploy_keeps_the_sqlite_database_the_dotenv_it_copies_names(tmp_path, fleet):
+    """DATABASE_URL=sqlite:///db.sqlite3 is relative to where the app runs: each release's
+    own file, empty, unless `shared` keeps one per host; apply refuses a config without it."""
+    reset_app_on_hosts()
+    project = django_project(tmp_path / "hello")
+    settings = project / "mysite" / "settings.py"
+    text = re.sub(r"^DATABASES = \{.*?^\}$", "", settings.read_text(), flags=re.M | re.S)
+    settings.write_text(
+        "import dj_database_url\n" + text + 'DATABASES = {"default": dj_database_url.config()}\n'
+    )
+    with (project / "requirements.txt").open("a") as requirements:
+        requirements.write("dj-database-url==3.1.2\n")
+    (project / ".gitignore").write_text(".env\n")
+    (project / ".env").write_text("DATABASE_URL=sqlite:///db.sqlite3\n")
+    commit_all(project, "a database URL in .env")
+    said = ok("init", cwd=project)
+    assert "DATABASE_URL in .env is SQLite (db.sqlite3, in the directory" in said.stderr
+    assert "your .env has it: `cp .env secrets/sandbox.env`" in said.stdout
+    shutil.copy(project / ".env", project / "secrets" / "sandbox.env")
+    deploy_serving_the_admin(project, fleet)
+    count_users = "from django.contrib.auth.models import User; print(User.objects.count())"
+    add_user = "from django.contrib.auth.models import User; User.objects.create(username='ann')"
+    ok("run", "-i", "inventories/sandbox.py", "--all", "--", "python", "manage.py", "shell",
+       "-c", add_user, cwd=project)  # fmt: skip
+    (project / "mysite" / "urls.py").write_text(
+        (project / "mysite" / "urls.py").read_text() + "# a code-only change\n"
+    )
+    commit(project, "code only")
+    ok("apply", "-i", "inventories/sandbox.py", "--yes", cwd=project)
+    counted = ok("run", "-i", "inventories/sandbox.py", "--all", "--", "python", "manage.py",
+                 "shell", "-c", count_users, cwd=project).stdout  # fmt: skip
+    assert re.findall(r"^\S*\s*(\d+)$", counted, re.M) == ["1"] * len(host_addresses()), counted
+    config = project / "shipstate.toml"
+    config.write_text(config.read_text().replace('shared = ["db.sqlite3", ', "shared = ["))
+    commit(project, "db.sqlite3 no longer shared")
+    refused = shipstate("plan", "-i", "inventories/sandbox.py", cwd=project)
+    assert refused.code == 1 and "Traceback" not in refused.stderr
+    assert (
+        "error: DATABASE_URL (secrets/sandbox.env) names a SQLite file in the release "
+        "(db.sqlite3): each release would start with an empty database of its own" in refused.stderr
+    )
+
+
 def test_init_then_deploy_a_project_kept_in_src(tmp_path, fleet):
     """The repository holds requirements.txt; the Django project is in src/."""
     reset_app_on_hosts()
@@ -802,6 +845,42 @@ def test_init_shares_the_sqlite_file_a_database_url_defaults_to(tmp_path, databa
                      " when the environment gives no database URL: for one database for every "
                      "host, put its URL in the secrets file and set the migrate hook's run = "
                      '"once"'] if shared else [])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("env_file", "url", "shared", "said"),
+    [
+        (".env", "sqlite:///db.sqlite3", "db.sqlite3", "is SQLite (db.sqlite3, in the directory"),
+        (".env.example", '"sqlite:///data/app.db"', "data/app.db", "is SQLite (data/app.db,"),
+        (".env", "sqlite:////home/me/db.sqlite3", None, "a SQLite file of this machine"),
+        (".env", "sqlite:///../db.sqlite3", None, "a SQLite file of this machine"),
+        (".env", "postgres://me@localhost/hello", None, None),
+    ],
+)
+def test_init_shares_the_sqlite_file_the_database_url_of_the_env_names(
+    tmp_path, env_file, url, shared, said
+):
+    """The .env init says to copy into the secrets files: its SQLite file, relative to where
+    the app runs, would be each release's own."""
+    project = django_project(tmp_path / "url")
+    settings = project / "mysite" / "settings.py"
+    text = re.sub(r"^DATABASES = \{.*?^\}$", "", settings.read_text(), flags=re.M | re.S)
+    settings.write_text(
+        "import dj_database_url\n" + text + 'DATABASES = {"default": dj_database_url.config()}\n'
+    )
+    (project / ".gitignore").write_text(".env\n")
+    (project / env_file).write_text(f"SECRET_KEY=x\nDATABASE_URL={url}\nDATABASE_URL=y\n")
+    commit_all(project, "a database URL")
+    found = detect(project)
+    assert found.sqlite_file == shared
+    config = config_written_for(found)
+    assert (shared in config.shared) if shared else "db.sqlite3" not in config.shared
+    assert config.hooks[0].run == ("once" if said is None else "every-host")
+    notes = [note for note in found.notes if note.startswith("DATABASE_URL in ")]
+    assert len(notes) == (said is not None) and all(said in note for note in notes)
+    assert all(note.startswith(f"DATABASE_URL in {env_file} ") for note in notes)
+    if said == "a SQLite file of this machine":
+        assert "(as sqlite:////srv/url/shared/db.sqlite3;" in notes[0]
 
 
 def test_init_takes_a_pyproject_listing_dependencies_when_there_is_no_requirements_file(

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import re
 import shlex
 import subprocess
 import tarfile
@@ -9,11 +10,13 @@ import tarfile
 import pytest
 
 from conftest import commit, commit_all, git
-from shipstate.config import Hook, Secrets
+from shipstate.config import Hook, Secrets, parse_config
 from shipstate.errors import ShipstateError
 from shipstate.source import (
+    LocalSecrets,
     MigrationsUndone,
     archive,
+    check_database_url,
     check_shared_files,
     hook_inputs,
     inputs_digest,
@@ -357,3 +360,44 @@ def test_a_squash_of_migrations_is_not_taken_for_undoing_them(tmp_path):
     assert migrations_undone(tmp_path, "HEAD", before) == (
         MigrationsUndone(app="blog", count=1, back_to="0002_tags"),
     ), "the squash stands for what the target has; what came after it does not"
+
+
+@pytest.mark.parametrize(
+    ("config", "url", "refused"),
+    [
+        ({}, "sqlite:///db.sqlite3", "(secrets/staging.env) names a SQLite file in the release"),
+        ({"shared": ["db.sqlite3"]}, "sqlite:///db.sqlite3", None),
+        ({"shared": ["data/"]}, "sqlite:///data/app.db?timeout=5", None),
+        ({"shared": ["data/"]}, "sqlite:///database/app.db", "in the release (database/app.db)"),
+        ({"workdir": "src", "shared": ["db.sqlite3"]}, "sqlite:///db.sqlite3", "(src/db.sqlite3)"),
+        ({"workdir": "src", "shared": ["src/db.sqlite3"]}, "sqlite:///db.sqlite3", None),
+        ({"workdir": "src"}, "sqlite:///../db.sqlite3", "in the release (db.sqlite3)"),
+        ({}, "sqlite:///../db.sqlite3", None),
+        ({}, "sqlite:////srv/hello/shared/db.sqlite3", None),
+        ({}, "sqlite:///:memory:", None),
+        ({}, "postgres://hello@localhost/hello", None),
+        ({"env": {"DATABASE_URL": "sqlite:///app.db"}}, "", "DATABASE_URL ([env]) names"),
+        ({"env": {"DATABASE_URL": "postgres://db/hello"}}, "sqlite:///db.sqlite3", None),
+        ({"secrets": {"file": "s.py", "path": "s.py", "environment": False}}, "sqlite:///x", None),
+    ],
+)
+def test_a_sqlite_database_url_naming_a_file_in_each_release_is_refused(config, url, refused):
+    """Each release would start with an empty database: the last one's data left behind."""
+    config = parse_config(
+        {
+            "name": "hello",
+            "wsgi": "mysite.wsgi:application",
+            "secrets": {"file": "secrets/{inventory}.env"},
+            **config,
+        },
+        "shipstate.toml",
+    )
+    secrets = LocalSecrets(content=f"export DATABASE_URL='{url}'\n".encode(), digest="")
+    if refused is None:
+        check_database_url(config, secrets, "staging")
+        return
+    with pytest.raises(ShipstateError, match=re.escape(refused)) as error:
+        check_database_url(config, secrets, "staging")
+    assert "would start with an empty database of its own" in str(error.value)
+    assert error.value.hint.startswith('add "')
+    assert error.value.hint.endswith("(sqlite:////srv/hello/shared/db.sqlite3)")
