@@ -444,6 +444,11 @@ def detect(app_dir: Path) -> Detected:
         [p for p in files_read if not (built and p.startswith(built))],  # the build makes those
         secrets_taken=bool(ignored or required),
     )
+    key_given_by = (
+        None
+        if ignored or required or read_at_start or _sets_secret_key(settings)
+        else next(iter(read.optional_missing), None)
+    )
     shared_in_git = [
         path
         for path in (sqlite_file, media_root or "media")
@@ -533,7 +538,7 @@ def detect(app_dir: Path) -> Detected:
         staging_settings=staging,
         log_paths=log_paths,
         settings_ignored=ignored,
-        read_at_start=read_at_start,
+        read_at_start=read_at_start or key_given_by,
         served_at=served_at,
         app_server=_former_app_server(app_dir),
         compress=compress,
@@ -593,7 +598,10 @@ def detect(app_dir: Path) -> Detected:
             *settings_read.allowed_hosts_notes(allowed_hosts, served_at),
             *django_settings.out_of_git_notes(read),
             *files_read_notes,
-            *(_optional_settings_note(path, settings) for path in read.optional_missing),
+            *(
+                _optional_settings_note(path, settings, path == key_given_by)
+                for path in read.optional_missing
+            ),
             *app_requirements.requirements_notes(app_dir, requirements, requirements_text, pythons),
             *_python_2_notes(app_dir, read.files),
             *app_requirements.removed_notes(app_dir, requirements, requirements_text, pythons),
@@ -932,23 +940,28 @@ def _detect_web_app(app_dir: Path, web: WebApp, procfile: dict[str, str]) -> Det
     )
 
 
-def _optional_settings_note(path: str, settings: str) -> str:
-    """On a settings module the settings import when there is one, which git has not."""
-    given = (
-        f'with [secrets] in shipstate.toml (file = "secrets/{{inventory}}_settings.py", path = '
-        f'"{path}", environment = false; README: Secrets)'
-    )
-    said = (
-        f"the settings import {path} when there is one, and git has none: the releases run "
-        "without it"
-    )
-    if re.search(r"^SECRET_KEY\s*=", settings, re.M):
-        return f"{said}; if the servers need one, give it them {given}"
+def _sets_secret_key(settings: str) -> bool:
+    return bool(re.search(r"^SECRET_KEY\s*=", settings, re.M))
+
+
+def _optional_settings_note(path: str, settings: str, written: bool) -> str:
+    """On a settings module the settings import when there is one, which git has not;
+    `written`: init's [secrets] gives each release one."""
+    file = _read_secrets(path)
+    said = f"the settings import {path} when there is one, and git has none"
+    if not written:
+        return (
+            f"{said}: the releases run without it; if the servers need one, give it them with "
+            f'[secrets] in shipstate.toml (file = "{file}", path = "{path}", environment = false; '
+            "README: Secrets)"
+        )
     return (
-        f"{said}, where the settings set no SECRET_KEY: give the servers one {given}, as a copy "
-        "of yours with DEBUG = False and the servers' own SECRET_KEY, ALLOWED_HOSTS and "
-        "DATABASES (with SQLite, a file in the project must be in `shared` too, or each release "
-        'gets an empty one, and the migrate hook must run = "every-host")'
+        f"{said}, and the settings set no SECRET_KEY without it: shipstate.toml's [secrets] "
+        f"gives each release one from {file.format(inventory='sandbox')} (and the like for each "
+        "inventory): write it as a copy of yours with DEBUG = False and the servers' own "
+        "SECRET_KEY, ALLOWED_HOSTS and DATABASES (with SQLite, a file in the project must be in "
+        "`shared` too, or each release gets an empty one, and the migrate hook must run = "
+        '"every-host")'
     )
 
 
@@ -1191,7 +1204,7 @@ def render_config(found: Detected) -> str:
             if found.environment_required
             else [
                 (
-                    f"# The settings read {found.secrets_read}, which git ignores: each"
+                    f"# The settings read {found.secrets_read}, which git has not: each"
                     if django
                     else f"# The app reads {found.secrets_read} from its instance folder when "
                     "there is one: each"

@@ -663,11 +663,18 @@ def test_init_reads_a_mezzanine_project_as_mezzanine_runs_it(tmp_path):
         if "debug_toolbar" in n or "SQLite database" in n or "sets no" in n or "manage.py" in n
     ]
     assert (
-        "the settings import mysite/local_settings.py when there is one, and git has none: the "
-        "releases run without it, where the settings set no SECRET_KEY: give the servers one "
-        'with [secrets] in shipstate.toml (file = "secrets/{inventory}_settings.py", path = '
-        '"mysite/local_settings.py", environment = false; README: Secrets)'
+        "the settings import mysite/local_settings.py when there is one, and git has none, and "
+        "the settings set no SECRET_KEY without it: shipstate.toml's [secrets] gives each release "
+        "one from secrets/sandbox_local_settings.py (and the like for each inventory): write it "
+        "as a copy of yours with DEBUG = False and the servers' own SECRET_KEY, ALLOWED_HOSTS and "
+        "DATABASES (with SQLite, a file in the project must be in `shared` too"
     ) in "\n".join(found.notes)
+    secrets = config_written_for(found).secrets
+    assert (secrets.file, secrets.path, secrets.environment) == (
+        "secrets/{inventory}_local_settings.py",
+        "mysite/local_settings.py",
+        False,
+    )
 
 
 def test_init_then_deploy_a_mezzanine_project_with_the_local_settings_init_asks_for(
@@ -675,22 +682,22 @@ def test_init_then_deploy_a_mezzanine_project_with_the_local_settings_init_asks_
 ):
     reset_app_on_hosts()
     project = mezzanine_project(tmp_path / "hello")
-    ok("init", cwd=project)
+    said = ok("init", cwd=project).stdout
+    assert (
+        "with secrets/sandbox_local_settings.py (the app reads it as mysite/local_settings.py; "
+        "your mysite/local_settings.py: `cp mysite/local_settings.py "
+        "secrets/sandbox_local_settings.py`):"
+    ) in said
     config = (project / "shipstate.toml").read_text()
-    assert 'outputs = ["static"]' in config and "# [secrets]" in config
-    (project / "secrets").mkdir()
-    (project / "secrets" / "sandbox_settings.py").write_text(
+    assert 'outputs = ["static"]' in config and '[secrets]\nfile = "secrets/' in config
+    (project / "secrets" / "sandbox_local_settings.py").write_text(
         'SECRET_KEY = "the sandbox\'s own"\nALLOWED_HOSTS = ["*"]\nDATABASES = {"default": '
         '{"ENGINE": "django.db.backends.sqlite3", "NAME": "dev.db"}}\n'
     )
     (project / "shipstate.toml").write_text(
-        config.replace(
-            '# [secrets]\n# file = "secrets/{inventory}.env"',
-            '[secrets]\nfile = "secrets/{inventory}_settings.py"\n'
-            'path = "mysite/local_settings.py"\nenvironment = false',
+        config.replace('shared = ["media/"]', 'shared = ["media/", "dev.db"]').replace(
+            'run = "once"', 'run = "every-host"'
         )
-        .replace('shared = ["media/"]', 'shared = ["media/", "dev.db"]')
-        .replace('run = "once"', 'run = "every-host"')
     )
     deploy_serving_the_admin(project, fleet, login="/blog/", showing="Mezzanine")
     for address in host_addresses():
@@ -2993,7 +3000,7 @@ def test_init_deploys_the_production_files_of_split_settings(tmp_path, fleet):
         'default, development; the servers get DJANGO_ENV = "production" in [env]',
         "the settings import mysite/settings/environments/local.py when there is one, and git "
         "has none: the releases run without it; if the servers need one, give it them with "
-        '[secrets] in shipstate.toml (file = "secrets/{inventory}_settings.py", path = '
+        '[secrets] in shipstate.toml (file = "secrets/{inventory}_local.py", path = '
         '"mysite/settings/environments/local.py", environment = false; README: Secrets)',
         "the settings read DJANGO_SECRET_KEY from the environment: put them in a secrets file "
         "per inventory, see [secrets] in shipstate.toml",
