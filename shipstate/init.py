@@ -175,17 +175,24 @@ def _env_example(app_dir: Path, places: list[Path]) -> str | None:
     return next((f.relative_to(app_dir).as_posix() for f in found if f.is_file()), None)
 
 
-def _sqlite_in_env_file(
-    app_dir: Path, places: list[Path], env_example: str | None
-) -> tuple[str, str] | None:
-    """The SQLite file the DATABASE_URL of the app's .env (else of its example) names, and
-    that file's path from `app_dir`."""
+def _sqlite_copied(
+    app_dir: Path, places: list[Path], env_example: str | None, local_settings: str | None
+) -> tuple[str, str, str] | None:
+    """The SQLite file named where this machine keeps what the servers get from the secrets:
+    the DATABASE_URL of the app's .env (else of its example), or the DATABASES of the local
+    settings module the settings import (`local_settings`); what names it, and how a file of
+    the servers would be written there."""
+    if local_settings:
+        local = app_dir / local_settings
+        found = local.is_file() and settings_read.sqlite_relative(source_text(local))
+        return (found, f"the DATABASES of {local_settings}", "NAME ") if found else None
     files = dict.fromkeys([*(place / ".env" for place in places), app_dir / (env_example or ".")])
     for file in (f for f in files if f.is_file()):
         url = LocalSecrets(content=file.read_bytes(), digest="").variables.get("DATABASE_URL")
         if url:
             named = re.fullmatch(r"sqlite:///([^?#]+)", url)
-            return (named[1], file.relative_to(app_dir).as_posix()) if named else None
+            where = file.relative_to(app_dir).as_posix()
+            return (named[1], f"DATABASE_URL in {where}", "sqlite:///") if named else None
     return None
 
 
@@ -193,24 +200,24 @@ def _outside_release(path: str) -> bool:
     return path.startswith("/") or ".." in path.split("/")
 
 
-def _sqlite_in_env_notes(found: tuple[str, str] | None, root: str) -> list[str]:
+def _sqlite_copied_notes(found: tuple[str, str, str] | None, root: str) -> list[str]:
     if found is None:
         return []
-    path, file = found
+    path, named_by, written = found
     every_host = (
-        "for one database for every host, give the secrets files a database server's URL and "
-        'set the migrate hook\'s run = "once"'
+        "for one database for every host, name a database server in the secrets files and set "
+        'the migrate hook\'s run = "once"'
     )
     if _outside_release(path):
         return [
-            f"DATABASE_URL in {file} is a SQLite file of this machine ({path}): in each "
-            f"inventory's secrets file, name one on the servers outside the releases (as "
-            f"sqlite:///{root}/shared/db.sqlite3; migrate runs on every host); or {every_host}"
+            f"{named_by} is a SQLite file of this machine ({path}): in each inventory's "
+            f"secrets file, name one on the servers outside the releases (as "
+            f"{written}{root}/shared/db.sqlite3; migrate runs on every host); or {every_host}"
         ]
     return [
-        f"DATABASE_URL in {file} is SQLite ({path}, in the directory the app runs in: each "
-        "release's): it is in `shared`, so the releases of each host keep one database (migrate "
-        f"runs on every host); {every_host}"
+        f"{named_by} is SQLite ({path}, in the directory the app runs in: each release's): it "
+        "is in `shared`, so the releases of each host keep one database (migrate runs on every "
+        f"host); {every_host}"
     ]
 
 
@@ -415,14 +422,10 @@ def detect(app_dir: Path) -> Detected:
     )
     sqlite_by_default = None if sqlite_named else settings_read.sqlite_url_default(settings)
     sqlite_file = sqlite_named or sqlite_by_default
-    sqlite_outside = None if sqlite_file else settings_read.sqlite_outside(settings)
-    sqlite_in_env = (
-        None
-        if sqlite_file or sqlite_outside or "DATABASE_URL" not in environment
-        else _sqlite_in_env_file(app_dir, [app_dir, project], env_example)
+    sqlite_relative = None if sqlite_file else settings_read.sqlite_relative(settings)
+    sqlite_outside = (
+        None if sqlite_file or sqlite_relative else settings_read.sqlite_outside(settings)
     )
-    in_release = sqlite_in_env and not _outside_release(sqlite_in_env[0])
-    sqlite_in_release = in_app(sqlite_in_env[0]) if in_release else None
     media_root = settings_read.relative_to_base(settings, MEDIA_ROOT)
     log_files = re.findall(LOG_FILE, settings, re.M)
     log_paths = tuple(
@@ -449,10 +452,27 @@ def detect(app_dir: Path) -> Detected:
         if ignored or required or read_at_start or _sets_secret_key(settings)
         else next(iter(read.optional_missing), None)
     )
+    sqlite_copied = (
+        None
+        if sqlite_file
+        or sqlite_relative
+        or sqlite_outside
+        or not (key_given_by or "DATABASE_URL" in environment)
+        else _sqlite_copied(app_dir, [app_dir, project], env_example, key_given_by)
+    )
+    copied_in_release = sqlite_copied and not _outside_release(sqlite_copied[0])
+    sqlite_in_workdir = sqlite_relative or (copied_in_release and sqlite_copied[0])
+    sqlite_shared = (
+        below_base(sqlite_file)
+        if sqlite_file
+        else in_app(sqlite_in_workdir)
+        if sqlite_in_workdir
+        else None
+    )
     shared_in_git = [
         path
-        for path in (sqlite_file, media_root or "media")
-        if path and tracked_files(app_dir, below_base(path))
+        for path in (sqlite_shared, below_base(media_root or "media"))
+        if path and tracked_files(app_dir, path)
     ]
     processes, processes_found_in = app_processes.processes_to_run(
         app_dir, procfile, modules, settings_module, settings
@@ -514,8 +534,8 @@ def detect(app_dir: Path) -> Detected:
         asgi=f"{asgi[1]}:{asgi[2] or 'application'}" if asgi else None,
         requirements=requirements,
         static_root=static_root and below_base(static_root),
-        sqlite_file=below_base(sqlite_file) if sqlite_file else sqlite_in_release,
-        sqlite_outside=bool(sqlite_outside or sqlite_in_env),
+        sqlite_file=sqlite_shared,
+        sqlite_outside=bool(sqlite_outside or sqlite_copied),
         media_root=media_root and below_base(media_root),
         media_url=settings_read.url_setting(settings, "MEDIA_URL", "/media/"),
         static_url=settings_read.url_setting(settings, "STATIC_URL", "/static/"),
@@ -623,8 +643,8 @@ def detect(app_dir: Path) -> Detected:
                 settings,
                 f"{former_root}-shipstate" if former_root else default_root(name),
             ),
-            *_sqlite_in_env_notes(
-                sqlite_in_env, f"{former_root}-shipstate" if former_root else default_root(name)
+            *_sqlite_copied_notes(
+                sqlite_copied, f"{former_root}-shipstate" if former_root else default_root(name)
             ),
             *settings_read.database_notes(settings),
             *(
@@ -636,9 +656,9 @@ def detect(app_dir: Path) -> Detected:
                 )
             ),
             *(
-                f"git tracks {in_app(path)}, which each host keeps in its shared dir instead (it "
+                f"git tracks {path}, which each host keeps in its shared dir instead (it "
                 f"outlives releases): what the commit holds there is not deployed; `git rm -r "
-                f"--cached {in_app(path)}` and add it to .gitignore (put files the app needs "
+                f"--cached {path}` and add it to .gitignore (put files the app needs "
                 "elsewhere, e.g. static files)"
                 for path in shared_in_git
             ),

@@ -418,6 +418,17 @@ def sqlite_outside(settings: str) -> tuple[str, bool] | None:
     return (outside, True) if outside else (names[-1].strip(), False) if names else None
 
 
+def sqlite_relative(settings: str) -> str | None:
+    """The SQLite database's file when DATABASES names it as a relative path, which is then
+    relative to the directory the app runs in (Mezzanine's local_settings.py: "dev.db")."""
+    databases = _databases(settings)
+    names = re.findall(r"""['"]NAME['"]\s*:\s*r?(['"])([^'"\n]*)\1""", databases)
+    name = names[-1][1] if names and "sqlite3" in databases else ""
+    if not name or name.startswith(("/", ":memory:", "file:")) or ".." in name.split("/"):
+        return None
+    return name
+
+
 def database_notes(settings: str) -> list[str]:
     """On a database server DATABASES names on each server itself (HOST localhost), and a
     password written in the settings."""

@@ -669,12 +669,19 @@ def test_init_reads_a_mezzanine_project_as_mezzanine_runs_it(tmp_path):
         "as a copy of yours with DEBUG = False and the servers' own SECRET_KEY, ALLOWED_HOSTS and "
         "DATABASES (with SQLite, a file in the project must be in `shared` too"
     ) in "\n".join(found.notes)
-    secrets = config_written_for(found).secrets
-    assert (secrets.file, secrets.path, secrets.environment) == (
+    config = config_written_for(found)
+    assert (config.secrets.file, config.secrets.path, config.secrets.environment) == (
         "secrets/{inventory}_local_settings.py",
         "mysite/local_settings.py",
         False,
     )
+    assert (
+        "the DATABASES of mysite/local_settings.py is SQLite (dev.db, in the directory the app "
+        "runs in: each release's): it is in `shared`, so the releases of each host keep one "
+        "database (migrate runs on every host); for one database for every host, name a database "
+        'server in the secrets files and set the migrate hook\'s run = "once"'
+    ) in found.notes
+    assert config.shared == ("dev.db", "media/") and config.hooks[0].run == "every-host"
 
 
 def test_init_then_deploy_a_mezzanine_project_with_the_local_settings_init_asks_for(
@@ -693,12 +700,7 @@ def test_init_then_deploy_a_mezzanine_project_with_the_local_settings_init_asks_
     (project / "secrets" / "sandbox_local_settings.py").write_text(
         'SECRET_KEY = "the sandbox\'s own"\nALLOWED_HOSTS = ["*"]\nDATABASES = {"default": '
         '{"ENGINE": "django.db.backends.sqlite3", "NAME": "dev.db"}}\n'
-    )
-    (project / "shipstate.toml").write_text(
-        config.replace('shared = ["media/"]', 'shared = ["media/", "dev.db"]').replace(
-            'run = "once"', 'run = "every-host"'
-        )
-    )
+    )  # a copy of this machine's, as init says
     deploy_serving_the_admin(project, fleet, login="/blog/", showing="Mezzanine")
     for address in host_addresses():
         assert http_get(f"http://{address}/static/css/mezzanine.css")[0] == 200
@@ -888,6 +890,22 @@ def test_init_shares_the_sqlite_file_the_database_url_of_the_env_names(
     assert all(note.startswith(f"DATABASE_URL in {env_file} ") for note in notes)
     if said == "a SQLite file of this machine":
         assert "(as sqlite:////srv/url/shared/db.sqlite3;" in notes[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "shared"),
+    [('"dev.db"', "dev.db"), ("'data/app.sqlite3'", "data/app.sqlite3")],
+)
+def test_init_shares_the_sqlite_file_named_relative_to_where_the_app_runs(tmp_path, name, shared):
+    project = django_project(tmp_path / "old")
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text().replace("BASE_DIR / 'db.sqlite3'", name))
+    commit_all(project, "a database named as older Djangos did")
+    found = detect(project)
+    assert found.sqlite_file == shared
+    assert not [note for note in found.notes if "SQLite" in note]
+    config = config_written_for(found)
+    assert config.shared[0] == shared and config.hooks[0].run == "every-host"
 
 
 def test_init_takes_a_pyproject_listing_dependencies_when_there_is_no_requirements_file(
