@@ -879,11 +879,14 @@ def _file_path(settings: str, expression: str) -> tuple[str, bool] | None:
 
 def sqlite_url_default(settings: str) -> str | None:
     """The SQLite file a database URL's default names (dj-database-url, django-environ):
-    f"sqlite:///{BASE_DIR / 'x'}", "sqlite:///" + str(BASE_DIR / "x"), or "sqlite:///x"
+    f"sqlite:///{BASE_DIR / 'x'}", f"sqlite:///{BASE_DIR}/x", "sqlite:///" + str(BASE_DIR / "x"),
+    or "sqlite:///x"
     (relative to the working directory, which is the project's)."""
     for rest in re.findall(r"sqlite:///(.*)$", settings, re.M):
         if rest.startswith("{"):
-            found = below_base(settings, rest[1:].partition("}")[0], 3)
+            expression, _, after = rest[1:].partition("}")
+            then = re.match(r"/([\w.-][\w./-]*)['\"]", after)  # f"sqlite:///{BASE_DIR}/db.sqlite3"
+            found = below_base(settings, f'{expression} / "{then[1]}"' if then else expression, 3)
         elif rest[:1] in ("'", '"'):
             found = below_base(settings, rest[1:], 3)
         else:

@@ -834,6 +834,10 @@ def test_init_takes_a_poetry_pipenv_or_pdm_lock_and_says_why_an_old_poetry_lock_
         ("dj_database_url.config(default=f\"sqlite:///{BASE_DIR / 'db.sqlite3'}\")", "db.sqlite3"),
         ('dj_database_url.parse("sqlite:///" + str(BASE_DIR / "data" / "app.db"))', "data/app.db"),
         ("env.db('DATABASE_URL', default='sqlite:///db.sqlite3')", "db.sqlite3"),
+        (  # python-decouple's, as its README casts it
+            "config('DATABASE_URL', default=f'sqlite:///{BASE_DIR}/data/db.sqlite3', cast=db_url)",
+            "data/db.sqlite3",
+        ),
         ('dj_database_url.config(default="sqlite:////var/lib/app/db.sqlite3")', None),
         ('env.db("DATABASE_URL")', None),
     ],
