@@ -48,7 +48,6 @@ from shipstate.settings_read import (
     DEFAULT_STATIC_ROOT,
     LOG_FILE,
     MEDIA_ROOT,
-    SQLITE_NAME,
     STATIC_ROOT,
     ServerNames,
 )
@@ -417,9 +416,7 @@ def detect(app_dir: Path) -> Detected:
     kept_shared, kept_shared_in = former_shared(app_dir) or ((), None)
     former_root = deployed_to if deployed_to == default_root(name) else None
     static_root = settings_read.relative_to_base(settings, STATIC_ROOT)
-    sqlite_named = (
-        settings_read.relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None
-    )
+    sqlite_named = settings_read.sqlite_in_project(settings)
     sqlite_by_default = None if sqlite_named else settings_read.sqlite_url_default(settings)
     sqlite_file = sqlite_named or sqlite_by_default
     sqlite_relative = None if sqlite_file else settings_read.sqlite_relative(settings)

@@ -418,6 +418,15 @@ def sqlite_outside(settings: str) -> tuple[str, bool] | None:
     return (outside, True) if outside else (names[-1].strip(), False) if names else None
 
 
+def sqlite_in_project(settings: str) -> str | None:
+    """The SQLite database's file in the project: a NAME made of BASE_DIR, or (in DATABASES)
+    of another root (os.path.join(PROJECT_ROOT, "dev.db"))."""
+    named = relative_to_base(settings, SQLITE_NAME) if "sqlite3" in settings else None
+    databases = _databases(settings)
+    names = re.findall(SQLITE_NAME_ANY, databases, re.M) if "sqlite3" in databases else []
+    return named or (below_base(settings, names[-1], 3) if names else None)
+
+
 def sqlite_relative(settings: str) -> str | None:
     """The SQLite database's file when DATABASES names it as a relative path, which is then
     relative to the directory the app runs in (Mezzanine's local_settings.py: "dev.db")."""

@@ -4410,3 +4410,23 @@ def test_init_finds_paths_below_another_root_the_settings_make_of_their_file(
     settings = project / "mysite" / "settings.py"
     settings.write_text("import os\n" + settings.read_text() + roots)
     assert detect(project).static_root == static_root
+
+
+@pytest.mark.parametrize(
+    ("name", "shared"),
+    [
+        ("os.path.join(PROJECT_ROOT, 'dev.db')", "dev.db"),
+        ("os.path.join(PROJECT_ROOT, 'data', 'dev.db')", "data/dev.db"),
+        ("os.path.join(PROJECT_ROOT, '..', 'dev.db')", None),  # outside the app
+    ],
+)
+def test_init_shares_the_sqlite_file_named_below_another_root(tmp_path, name, shared):
+    """As old projects name their root (and `NAME` keys outside DATABASES are not it)."""
+    project = django_project(tmp_path / "shop")
+    settings = project / "mysite" / "settings.py"
+    text = settings.read_text().replace(
+        "BASE_DIR = Path(__file__).resolve().parent.parent",
+        "PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))",
+    )
+    settings.write_text("import os\n" + text.replace("BASE_DIR / 'db.sqlite3'", name))
+    assert detect(project).sqlite_file == shared
