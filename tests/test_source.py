@@ -375,6 +375,7 @@ def test_a_squash_of_migrations_is_not_taken_for_undoing_them(tmp_path):
         ({}, "sqlite:///../db.sqlite3", None),
         ({}, "sqlite:////srv/hello/shared/db.sqlite3", None),
         ({}, "sqlite:///:memory:", None),
+        ({"shared": ["instance/"]}, "sqlite:///app.db", None),  # Flask-SQLAlchemy's
         ({}, "postgres://hello@localhost/hello", None),
         ({"env": {"DATABASE_URL": "sqlite:///app.db"}}, "", "DATABASE_URL ([env]) names"),
         ({"env": {"DATABASE_URL": "postgres://db/hello"}}, "sqlite:///db.sqlite3", None),
