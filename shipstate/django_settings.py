@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shipstate.errors import ShipstateError
-from shipstate.python_source import source_text, statements
+from shipstate.python_source import INDENTED_LINE, source_text, statements
 from shipstate.source import git_ignores, in_git_work_tree, tracked_files
 from shipstate.split_settings import SplitSettings, split_settings
 
@@ -223,7 +223,7 @@ SETTINGS_IMPORT = re.compile(
 # servers run once [env] sets the variable compared (see settings_read.production_switch)
 PRODUCTION_BLOCK = re.compile(
     r"""^if\b(?![^\n]*(?:!=|\bnot\s+in\b))[^\n]*(?:==|\bin\b)[^\n]*"""
-    rf"""['"]{PRODUCTION_VALUE}['"][^\n]*:[ \t]*(?:#[^\n]*)?\n((?:[ \t]+[^\n]*\n|[ \t]*\n)+)""",
+    rf"""['"]{PRODUCTION_VALUE}['"][^\n]*:[ \t]*(?:#[^\n]*)?\n({INDENTED_LINE}+)""",
     re.M,
 )
 

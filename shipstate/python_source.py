@@ -9,6 +9,8 @@ import warnings
 from pathlib import Path
 
 PARSE_ERRORS = (SyntaxError, ValueError, TypeError, MemoryError, RecursionError)
+# a line of an indented block (a blank one too), as a regex: the body of an `if` or `class`
+INDENTED_LINE = r"(?:[ \t]+[^\n]*\n|[ \t]*\n)"
 # Python 3's words for what only Python 2 wrote: a print statement, `except X, e:`, octal 0777
 PYTHON_2_SYNTAX = (
     r"Missing parentheses in call to '(?:print|exec)'|multiple exception types must be "

@@ -10,7 +10,7 @@ from pathlib import Path
 from shipstate.config import Config
 from shipstate.django_settings import PRODUCTION_VALUE
 from shipstate.former_tool import kamal_proxy, nginx_site
-from shipstate.python_source import literal
+from shipstate.python_source import INDENTED_LINE, literal
 from shipstate.source import tracked_files
 
 
@@ -542,7 +542,7 @@ IMPLICIT_READS = {
 
 # pydantic-settings' class: its fields are variables of the environment (with its prefix)
 SETTINGS_CLASS = re.compile(
-    r"^(class\s+\w+\(\s*(?:[\w.]*\.)?BaseSettings\s*\):[^\n]*\n)((?:[ \t]+.*\n|[ \t]*\n)*)", re.M
+    rf"^(class\s+\w+\(\s*(?:[\w.]*\.)?BaseSettings\s*\):[^\n]*\n)({INDENTED_LINE}*)", re.M
 )
 SETTINGS_FIELD = re.compile(r"^([ \t]+)([a-zA-Z]\w*)\s*:\s*([^=\n]+?)[ \t]*(?:=[ \t]*(.*))?$", re.M)
 

@@ -8,7 +8,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from shipstate.python_source import literal, source_text, statements
+from shipstate.python_source import INDENTED_LINE, literal, source_text, statements
 
 # a framework's application class, as the app calls it: (served as, the framework)
 APPLICATION_CLASSES = {
@@ -187,7 +187,7 @@ def _production_config(
         for path, text in modules:
             found = next((m for m in PRODUCTION_CLASS.finditer(text) if name in (None, m[1])), None)
             if found and (key or call == "from_object"):
-                body = re.match(r".*\n(?:[ \t]+.*\n|[ \t]*\n)*", text[found.start() :])
+                body = re.match(rf".*\n{INDENTED_LINE}*", text[found.start() :])
                 value = key[1] if key else f"{_named(path)}.{found[1]}"
                 return variable, value, (path, body[0] if body else "")
     return None
