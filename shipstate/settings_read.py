@@ -506,15 +506,12 @@ def sqlite_notes(found: tuple[str, bool] | None, settings: str, root: str) -> li
 
 def _outside_app(settings: str, pattern: str) -> str | None:
     """The setting's last value when it names a place outside the app: an absolute path, or
-    one above BASE_DIR (BASE_DIR.parent / "media")."""
+    one above its root (BASE_DIR.parent / "media")."""
     values = re.findall(pattern, settings, re.M)
     value = literal(values[-1]) if values else None
     if isinstance(value, str):
         return value if value.startswith("/") else None
-    above = values and re.search(
-        r"\bBASE_DIR\)?\s*\.\s*parents?\b|dirname\(\s*BASE_DIR\b|['\"]\.\.['\"/]", values[-1]
-    )
-    return values[-1].strip() if above else None
+    return values[-1].strip() if values and _above_root(values[-1]) else None
 
 
 # django-configurations' values the environment must give, as DJANGO_<name>
@@ -815,18 +812,32 @@ def _stripped_settings(settings: str, expression: str) -> str:
     return STRIPPED_SETTING.sub(value, expression)
 
 
+# the root a path is made of: BASE_DIR, or another name the settings set
+ROOT_NAME = r"\b[A-Z][A-Z0-9_]*\b"
+
+
+def _above_root(expression: str) -> bool:
+    """Whether a path made of a root climbs above it: BASE_DIR.parent, Path(BASE_DIR).parent,
+    os.path.dirname(BASE_DIR), or a ".." part."""
+    anchor = re.search(ROOT_NAME, expression)
+    rest = expression[anchor.end() :] if anchor else expression
+    parts = re.findall(r"['\"]([^'\"]+)['\"]", rest)
+    return any(".." in part.split("/") for part in parts) or bool(
+        anchor
+        and (
+            re.search(r"dirname\(\s*$", expression[: anchor.start()])
+            or re.match(r"\)?\s*\.\s*parents?\b", rest)
+        )
+    )
+
+
 def _path_below_base(settings: str, expression: str, depth: int) -> str | None:
     """As below_base, but "" for BASE_DIR itself."""
     expression = _stripped_settings(settings, expression)
-    anchor = re.search(r"\b[A-Z][A-Z0-9_]*\b", expression)
-    if anchor is None or depth == 0:
+    anchor = re.search(ROOT_NAME, expression)
+    if anchor is None or depth == 0 or _above_root(expression):
         return None
-    rest = expression[anchor.end() :]
-    parts = re.findall(r"['\"]([^'\"]+)['\"]", rest)
-    # above it: BASE_DIR.parent, os.path.dirname(BASE_DIR), "..", Path(BASE_DIR).parent
-    dirname = re.search(r"dirname\(\s*$", expression[: anchor.start()])
-    if dirname or re.match(r"\)?\s*\.parents?\b", rest) or any(".." in p.split("/") for p in parts):
-        return None
+    parts = re.findall(r"['\"]([^'\"]+)['\"]", expression[anchor.end() :])
     parts = [part.strip("/") for part in parts if part.strip("/") not in ("", ".")]
     if anchor[0] == "BASE_DIR":
         return "/".join(parts)

@@ -4418,6 +4418,7 @@ def test_init_finds_paths_below_another_root_the_settings_make_of_their_file(
         ("os.path.join(PROJECT_ROOT, 'dev.db')", "dev.db"),
         ("os.path.join(PROJECT_ROOT, 'data', 'dev.db')", "data/dev.db"),
         ("os.path.join(PROJECT_ROOT, '..', 'dev.db')", None),  # outside the app
+        ("os.path.join(os.path.dirname(PROJECT_ROOT), 'dev.db')", None),
     ],
 )
 def test_init_shares_the_sqlite_file_named_below_another_root(tmp_path, name, shared):
@@ -4429,4 +4430,7 @@ def test_init_shares_the_sqlite_file_named_below_another_root(tmp_path, name, sh
         "PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))",
     )
     settings.write_text("import os\n" + text.replace("BASE_DIR / 'db.sqlite3'", name))
-    assert detect(project).sqlite_file == shared
+    found = detect(project)
+    assert found.sqlite_file == shared
+    outside = [n for n in found.notes if n.startswith(f"the SQLite database is {name}, outside")]
+    assert len(outside) == (shared is None)
