@@ -166,6 +166,25 @@ def test_a_debian_release_the_sandbox_lacks_is_refused(tmp_path):
     )
 
 
+def test_a_python_the_debian_hosts_lack_is_named_as_they_start(tmp_path):
+    """init's [environments.sandbox] python = "python3.12" (this machine's pyenv, for Django
+    6) is none of Debian 13's hosts'."""
+    from shipstate.sandbox import python_lacking_note
+
+    root = tmp_path / "trixie"
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "usr" / "bin" / "python3.13").touch()
+    (root / "usr" / "bin" / "python3").symlink_to("python3.13")
+    assert python_lacking_note(root, "13", "python3") is None
+    assert python_lacking_note(root, "13", "python3.13") is None
+    assert python_lacking_note(root, "13", "/usr/bin/python3.13") is None
+    assert python_lacking_note(root, "13", "python3.12") == (
+        'shipstate.toml gives the sandbox python = "python3.12", which Debian 13\'s hosts lack '
+        "(their python3 is python3.13): set python there to one they have (remove "
+        "[environments.sandbox]'s python to use python3), or apply fails to build the environment"
+    )
+
+
 # needrestart's apt hook, as Ubuntu 22.04+ has it; its stand-in notes that it ran (the real
 # one asks which services to restart, and so waits for an answer) unless told to skip
 NEEDRESTART_HOOK = """

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from shipstate import sandbox
-from shipstate.cli.output import out, progress
+from shipstate.cli.output import err, out, progress
 from shipstate.config import NAME_PATTERN, load_config
 from shipstate.errors import ShipstateError
 from shipstate.layout import Layout
@@ -21,9 +22,9 @@ app = typer.Typer(
 )
 
 
-def _app(app_name: str | None) -> tuple[Layout, str | None]:
-    """The app's name and root: --app's (its default root), else shipstate.toml's; and the
-    name its requests ask for, if shipstate.toml gives one."""
+def _app(app_name: str | None) -> tuple[Layout, str | None, str | None]:
+    """The app's name and root: --app's (its default root), else shipstate.toml's; the name
+    its requests ask for, if shipstate.toml gives one; and the Python it gives the sandbox."""
     if app_name:
         if not re.fullmatch(NAME_PATTERN, app_name):
             raise ShipstateError(
@@ -31,7 +32,7 @@ def _app(app_name: str | None) -> tuple[Layout, str | None]:
                 hint="lowercase letters, digits, - and _, starting with a letter, as `name` in "
                 "shipstate.toml",
             )
-        return sandbox.app_layout(app_name), None
+        return sandbox.app_layout(app_name), None, None
     try:
         config = load_config(Path.cwd(), sandbox.INVENTORY_FILE.stem)
     except ShipstateError as exc:
@@ -39,7 +40,7 @@ def _app(app_name: str | None) -> tuple[Layout, str | None]:
             f"{exc.message}; the sandbox needs the app's name",
             hint="run it from the app's root, or pass --app NAME",
         ) from None
-    return sandbox.app_layout(config.name, config.root), config.host_name
+    return sandbox.app_layout(config.name, config.root), config.host_name, config.python
 
 
 @app.command()
@@ -79,15 +80,18 @@ def up(
 
     Example: shipstate sandbox up --hosts 3 --debian 13
     """
-    layout, host_name = _app(app_name)
+    layout, host_name, python = _app(app_name)
     name = layout.app
     release = sandbox.debian_release(debian) if debian else None
+    root = sandbox.debian_root(release, progress) if release else None
+    lacking = root and python and sandbox.python_lacking_note(root, release, python)
+    if lacking:
+        err.print(f"note: {escape(lacking)}")
     started = sandbox.running(hosts, bare, release)
     if not started:
-        root = (release, sandbox.debian_root(release, progress)) if release else None
         on = f" running Debian {release}" if release else ""
         progress(f"starting {hosts} sandbox host(s){on} for app {name}")
-        started = sandbox.up(hosts, layout, bare, root)
+        started = sandbox.up(hosts, layout, bare, (release, root) if release else None)
     elif sandbox.http_port(name) is None:
         port = sandbox.add_app(started, layout)
         progress(f"the sandbox is already up, {hosts} host(s): added app {name}, on port {port}")

@@ -201,6 +201,27 @@ def debian_release(asked: str) -> str:
     )
 
 
+def python_lacking_note(root: Path, release: str, python: str) -> str | None:
+    """A note when the hosts of Debian `release` (its system in `root`) lack the `python`
+    the app's sandbox environment names (init's python3.12 of this machine's pyenv)."""
+    places = (
+        [root / python.lstrip("/")]
+        if "/" in python
+        else [root / directory / python for directory in ("usr/bin", "usr/local/bin", "bin")]
+    )
+    if any(place.exists() or place.is_symlink() for place in places):
+        return None
+    system = (
+        os.readlink(root / "usr/bin/python3") if (root / "usr/bin/python3").is_symlink() else ""
+    )
+    theirs = f" (their python3 is {system})" if system.startswith("python3.") else ""
+    return (
+        f'shipstate.toml gives the sandbox python = "{python}", which Debian {release}\'s hosts '
+        f"lack{theirs}: set python there to one they have (remove [environments.sandbox]'s "
+        "python to use python3), or apply fails to build the environment"
+    )
+
+
 def debian_root(release: str, report: Callable[[str], None]) -> Path:
     """The system of Debian `release` the hosts run, made once by debootstrap (kept in ROOTS),
     trusting what this machine trusts: the certificate authorities it added, its pip.conf."""
