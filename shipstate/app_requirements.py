@@ -244,9 +244,11 @@ def _removed_from_python_notes(code: dict[str, str], text: str, pythons: Pythons
         for module, minor in REMOVED_FROM_PYTHON.items()
         if module != "distutils" or not re.search(REQUIREMENT_NAMED.format("setuptools"), text)
     }
+    names = "|".join(map(re.escape, removed))
+    named = re.compile(rf"\b(?:import|from)\b.*\b(?:{names})\b")  # only those are parsed
     first: dict[str, str] = {}
     for path, source in code.items():
-        if not path.endswith(".py"):
+        if not path.endswith(".py") or not named.search(source):
             continue
         for module in sorted(unguarded_imports(source) & removed.keys()):
             first.setdefault(module, path)
