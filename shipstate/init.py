@@ -176,22 +176,22 @@ def _env_example(app_dir: Path, places: list[Path]) -> str | None:
 
 def _sqlite_copied(
     app_dir: Path, places: list[Path], env_example: str | None, local_settings: str | None
-) -> tuple[str, str, str] | None:
+) -> tuple[str, str] | None:
     """The SQLite file named where this machine keeps what the servers get from the secrets:
     the DATABASE_URL of the app's .env (else of its example), or the DATABASES of the local
-    settings module the settings import (`local_settings`); what names it, and how a file of
-    the servers would be written there."""
+    settings module the settings import (`local_settings`, a relative path only); and what
+    names it."""
     if local_settings:
         local = app_dir / local_settings
         found = local.is_file() and settings_read.sqlite_relative(source_text(local))
-        return (found, f"the DATABASES of {local_settings}", "NAME ") if found else None
+        return (found, f"the DATABASES of {local_settings}") if found else None
     files = dict.fromkeys([*(place / ".env" for place in places), app_dir / (env_example or ".")])
     for file in (f for f in files if f.is_file()):
         url = LocalSecrets(content=file.read_bytes(), digest="").variables.get("DATABASE_URL")
         if url:
             named = re.fullmatch(r"sqlite:///([^?#]+)", url)
             where = file.relative_to(app_dir).as_posix()
-            return (named[1], f"DATABASE_URL in {where}", "sqlite:///") if named else None
+            return (named[1], f"DATABASE_URL in {where}") if named else None
     return None
 
 
@@ -199,10 +199,10 @@ def _outside_release(path: str) -> bool:
     return path.startswith("/") or ".." in path.split("/")
 
 
-def _sqlite_copied_notes(found: tuple[str, str, str] | None, root: str) -> list[str]:
+def _sqlite_copied_notes(found: tuple[str, str] | None, root: str) -> list[str]:
     if found is None:
         return []
-    path, named_by, written = found
+    path, named_by = found
     every_host = (
         "for one database for every host, name a database server in the secrets files and set "
         'the migrate hook\'s run = "once"'
@@ -211,7 +211,7 @@ def _sqlite_copied_notes(found: tuple[str, str, str] | None, root: str) -> list[
         return [
             f"{named_by} is a SQLite file of this machine ({path}): in each inventory's "
             f"secrets file, name one on the servers outside the releases (as "
-            f"{written}{root}/shared/db.sqlite3; migrate runs on every host); or {every_host}"
+            f"sqlite:///{root}/shared/db.sqlite3; migrate runs on every host); or {every_host}"
         ]
     return [
         f"{named_by} is SQLite ({path}, in the directory the app runs in: each release's): it "
@@ -415,6 +415,7 @@ def detect(app_dir: Path) -> Detected:
     deployed_to, deploys_to_in = deploys_to(app_dir) or (None, None)
     kept_shared, kept_shared_in = former_shared(app_dir) or ((), None)
     former_root = deployed_to if deployed_to == default_root(name) else None
+    root = f"{former_root}-shipstate" if former_root else default_root(name)
     static_root = settings_read.relative_to_base(settings, STATIC_ROOT)
     sqlite_named = settings_read.sqlite_in_project(settings)
     sqlite_by_default = None if sqlite_named else settings_read.sqlite_url_default(settings)
@@ -544,7 +545,7 @@ def detect(app_dir: Path) -> Detected:
         processes_found_in=processes_found_in,
         build=build,
         releases_kept=releases_kept(app_dir),
-        root=f"{former_root}-shipstate" if former_root else None,
+        root=root if former_root else None,
         kamal_secret=kamal_secret,
         kamal_clear=tuple(kamal_clear.items()),
         former_shared=kept_shared,
@@ -635,14 +636,8 @@ def detect(app_dir: Path) -> Detected:
             ),
             *settings_read.static_notes(settings, static_root),
             *settings_read.media_notes(settings, app_dir),
-            *settings_read.sqlite_notes(
-                sqlite_outside,
-                settings,
-                f"{former_root}-shipstate" if former_root else default_root(name),
-            ),
-            *_sqlite_copied_notes(
-                sqlite_copied, f"{former_root}-shipstate" if former_root else default_root(name)
-            ),
+            *settings_read.sqlite_notes(sqlite_outside, settings, root),
+            *_sqlite_copied_notes(sqlite_copied, root),
             *settings_read.database_notes(settings),
             *(
                 f"the settings the servers get name {module}, whose package ({package}) the "
