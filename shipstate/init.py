@@ -2,6 +2,7 @@
 (or another WSGI/ASGI app: web_app), from what the modules it imports read in its files."""
 
 import json
+import posixpath
 import re
 import shlex
 import tomllib
@@ -191,7 +192,7 @@ def _sqlite_copied(
         if url:
             named = re.fullmatch(r"sqlite:///([^?#]+)", url)
             where = file.relative_to(app_dir).as_posix()
-            return (named[1], f"DATABASE_URL in {where}") if named else None
+            return (posixpath.normpath(named[1]), f"DATABASE_URL in {where}") if named else None
     return None
 
 

@@ -1,6 +1,7 @@
 """What a Django project's settings say that a deploy needs: its paths, the environment they
 read, the names it is served at, its health route; and what init notes about them."""
 
+import posixpath
 import re
 import textwrap
 from collections.abc import Callable, Iterator
@@ -435,7 +436,7 @@ def sqlite_relative(settings: str) -> str | None:
     name = names[-1][1] if names and "sqlite3" in databases else ""
     if not name or name.startswith(("/", ":memory:", "file:")) or ".." in name.split("/"):
         return None
-    return name
+    return posixpath.normpath(name)
 
 
 def database_notes(settings: str) -> list[str]:

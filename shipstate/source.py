@@ -342,10 +342,11 @@ def check_database_url(config: Config, secrets: "LocalSecrets | None", inventory
     if not named or named[1] == ":memory:":
         return
     path = posixpath.normpath(in_workdir(config.workdir, named[1]))
+    shared_dirs = [posixpath.normpath(d) for d in config.shared_dirs]
     kept = (
-        path in config.shared_files
-        or any(path.startswith(f"{d}/") for d in config.shared_dirs)
-        or any(posixpath.basename(d) == "instance" for d in config.shared_dirs)
+        path in map(posixpath.normpath, config.shared_files)
+        or any(path.startswith(f"{d}/") for d in shared_dirs)
+        or any(posixpath.basename(d) == "instance" for d in shared_dirs)
     )  # Flask-SQLAlchemy's relative URLs are in Flask's instance folder
     if not kept and not path.startswith("../"):
         given = (

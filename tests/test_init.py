@@ -864,6 +864,7 @@ def test_init_shares_the_sqlite_file_a_database_url_defaults_to(tmp_path, databa
     ("env_file", "url", "shared", "said"),
     [
         (".env", "sqlite:///db.sqlite3", "db.sqlite3", "is SQLite (db.sqlite3, in the directory"),
+        (".env", "sqlite:///./db.sqlite3", "db.sqlite3", "is SQLite (db.sqlite3, in the"),
         (".env.example", '"sqlite:///data/app.db"', "data/app.db", "is SQLite (data/app.db,"),
         (".env", "sqlite:////home/me/db.sqlite3", None, "a SQLite file of this machine"),
         (".env", "sqlite:///../db.sqlite3", None, "a SQLite file of this machine"),

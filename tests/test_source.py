@@ -367,6 +367,9 @@ def test_a_squash_of_migrations_is_not_taken_for_undoing_them(tmp_path):
     [
         ({}, "sqlite:///db.sqlite3", "(secrets/staging.env) names a SQLite file in the release"),
         ({"shared": ["db.sqlite3"]}, "sqlite:///db.sqlite3", None),
+        ({"shared": ["./db.sqlite3"]}, "sqlite:///./db.sqlite3", None),
+        ({"shared": ["./data/"]}, "sqlite:///data/db.sqlite3", None),
+        ({}, "sqlite:///./db.sqlite3", "in the release (db.sqlite3)"),
         ({"shared": ["data/"]}, "sqlite:///data/app.db?timeout=5", None),
         ({"shared": ["data/"]}, "sqlite:///database/app.db", "in the release (database/app.db)"),
         ({"workdir": "src", "shared": ["db.sqlite3"]}, "sqlite:///db.sqlite3", "(src/db.sqlite3)"),
