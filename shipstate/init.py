@@ -2,7 +2,6 @@
 (or another WSGI/ASGI app: web_app), from what the modules it imports read in its files."""
 
 import json
-import posixpath
 import re
 import shlex
 import tomllib
@@ -57,6 +56,7 @@ from shipstate.source import (
     LocalSecrets,
     git_ignores,
     in_git_work_tree,
+    sqlite_url_file,
     tracked_files,
 )
 from shipstate.templates import ALL_TEMPLATES
@@ -190,9 +190,9 @@ def _sqlite_copied(
     for file in (f for f in files if f.is_file()):
         url = LocalSecrets(content=file.read_bytes(), digest="").variables.get("DATABASE_URL")
         if url:
-            named = re.fullmatch(r"sqlite:///([^?#]+)", url)
+            named = sqlite_url_file(url)
             where = file.relative_to(app_dir).as_posix()
-            return (posixpath.normpath(named[1]), f"DATABASE_URL in {where}") if named else None
+            return (named, f"DATABASE_URL in {where}") if named else None
     return None
 
 
@@ -618,7 +618,7 @@ def detect(app_dir: Path) -> Detected:
             *django_settings.out_of_git_notes(read),
             *files_read_notes,
             *(
-                _optional_settings_note(path, settings, path == key_given_by)
+                _optional_settings_note(path, path == key_given_by)
                 for path in read.optional_missing
             ),
             *app_requirements.requirements_notes(app_dir, requirements, requirements_text, pythons),
@@ -957,7 +957,7 @@ def _sets_secret_key(settings: str) -> bool:
     return bool(re.search(r"^SECRET_KEY\s*=", settings, re.M))
 
 
-def _optional_settings_note(path: str, settings: str, written: bool) -> str:
+def _optional_settings_note(path: str, written: bool) -> str:
     """On a settings module the settings import when there is one, which git has not;
     `written`: init's [secrets] gives each release one."""
     file = _read_secrets(path)

@@ -333,15 +333,22 @@ def check_shared_files(app_dir: Path, source: Source, files: tuple[str, ...]) ->
             )
 
 
+def sqlite_url_file(url: str) -> str | None:
+    """The file a SQLite database URL names, normalised: sqlite:///x relative to where the app
+    runs, sqlite:////x absolute; None for another database, or one in memory."""
+    named = re.fullmatch(r"sqlite:///([^?#]+)", url)
+    return posixpath.normpath(named[1]) if named and named[1] != ":memory:" else None
+
+
 def check_database_url(config: Config, secrets: "LocalSecrets | None", inventory: str) -> None:
     """The SQLite file a DATABASE_URL ([env]'s, else the inventory's secrets file's) names in
     the directory the app runs in is one `shared` keeps: else each release has an empty one."""
     from_secrets = secrets.variables if secrets and config.secrets_env_file else {}
     url = config.env.get("DATABASE_URL") or from_secrets.get("DATABASE_URL", "")
-    named = re.fullmatch(r"sqlite:///([^/?#][^?#]*)", url)
-    if not named or named[1] == ":memory:":
+    named = sqlite_url_file(url)
+    if named is None or named.startswith("/"):
         return
-    path = posixpath.normpath(in_workdir(config.workdir, named[1]))
+    path = posixpath.normpath(in_workdir(config.workdir, named))
     shared_dirs = [posixpath.normpath(d) for d in config.shared_dirs]
     kept = (
         path in map(posixpath.normpath, config.shared_files)

@@ -869,6 +869,7 @@ def test_init_shares_the_sqlite_file_a_database_url_defaults_to(tmp_path, databa
         (".env", "sqlite:////home/me/db.sqlite3", None, "a SQLite file of this machine"),
         (".env", "sqlite:///../db.sqlite3", None, "a SQLite file of this machine"),
         (".env", "postgres://me@localhost/hello", None, None),
+        (".env", "sqlite:///:memory:", None, None),
     ],
 )
 def test_init_shares_the_sqlite_file_the_database_url_of_the_env_names(
